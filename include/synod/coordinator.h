@@ -1,0 +1,210 @@
+// File: synod/coordinator.h
+//
+// The Coordinator: one peer of a synod ensemble, living inside the
+// application's process. It holds a replica of the znode tree and a session
+// on the ensemble. Reads are served from the local replica without leaving
+// the process; writes are linearizable and durable before they return.
+//
+// A Coordinator is safe for concurrent use from many threads without any
+// external synchronization.
+//
+// Example:
+//
+//   synod::Options options;
+//   options.data_dir = "/tmp/synod-demo";
+//   auto c = synod::Coordinator::Start(options);
+//   if (!c.ok()) return c.status();
+//   auto path = (*c)->Create("/workers/w-", "host:1234",
+//                            synod::CreateMode::kEphemeralSequential);
+//   auto kids = (*c)->GetChildren("/workers", [](const synod::WatchEvent& e) {
+//     /* membership changed */
+//   });
+
+#ifndef SYNOD_COORDINATOR_H_
+#define SYNOD_COORDINATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "synod/options.h"
+#include "synod/types.h"
+#include "synod/watch.h"
+
+namespace synod {
+
+// Completion of a non-blocking call. Runs on the dispatcher thread, in the
+// order the operations took effect, interleaved in that order with watch
+// events.
+template <typename T>
+using Callback = std::function<void(absl::StatusOr<T>)>;
+using StatusCallback = std::function<void(absl::Status)>;
+
+// Extra arguments of Create. `acl` empty means OpenAcl(). `ttl_ms` is
+// required for (and only allowed with) the TTL modes.
+struct CreateOptions {
+  AclList acl;
+  int64_t ttl_ms = 0;
+};
+
+// A snapshot of a Coordinator's state and counters, for tools and metrics.
+struct Health {
+  std::string role;          // "leader", "follower", "observer", "looking"
+  int64_t epoch = 0;         // current epoch
+  Zxid last_zxid = 0;        // last applied zxid
+  int64_t session_id = 0;    // this Coordinator's session
+  int64_t znode_count = 0;
+  int64_t ephemeral_count = 0;
+  int64_t watch_count = 0;   // registered one-shot and persistent watches
+  int64_t session_count = 0;
+  int64_t reads = 0;         // read calls served
+  int64_t writes = 0;        // write requests accepted
+  int64_t write_errors = 0;  // write requests that failed
+  int64_t pending_writes = 0;  // accepted and not yet completed
+  int64_t log_syncs = 0;     // durable log writes (each may carry many txns)
+  int64_t txns_logged = 0;   // transactions made durable
+  int64_t events_delivered = 0;  // watch events and callbacks run
+};
+
+class Coordinator {
+ public:
+  // Starts a Coordinator: opens (or creates) `options.data_dir`, recovers the
+  // tree, and establishes a session. Returns InvalidArgument for bad options,
+  // FailedPrecondition for a data_dir that is not synod's or is in use,
+  // DataLoss for a corrupted one (in neither case is anything written).
+  static absl::StatusOr<std::unique_ptr<Coordinator>> Start(Options options);
+
+  // Closes the session (its ephemerals are deleted), delivers kClosed to the
+  // session watcher, stops every thread and waits for them. Operations still
+  // in flight complete with Error::kClosing.
+  ~Coordinator();
+
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // ---- Writes. Each blocks until the write is durable and applied locally,
+  // ---- or failed. FIFO per Coordinator: writes apply in call order.
+
+  // Creates `path`; returns the created path (with the sequence number for
+  // sequential modes). NodeExists, NoNode (parent missing),
+  // NoChildrenForEphemerals, NoAuth, InvalidAcl, BadArguments.
+  absl::StatusOr<std::string> Create(std::string_view path,
+                                     std::string_view data,
+                                     CreateMode mode = CreateMode::kPersistent);
+  absl::StatusOr<std::string> Create(std::string_view path,
+                                     std::string_view data, CreateMode mode,
+                                     const CreateOptions& create_options);
+  // As Create, and also returns the new node's Stat.
+  absl::StatusOr<OpResult> CreateWithStat(std::string_view path,
+                                          std::string_view data,
+                                          CreateMode mode,
+                                          const CreateOptions& create_options);
+
+  // Replaces the data of `path` if its version is `version` (-1: any);
+  // returns the new Stat. NoNode, BadVersion, NoAuth, BadArguments.
+  absl::StatusOr<Stat> Set(std::string_view path, std::string_view data,
+                           int32_t version = -1);
+
+  // Deletes `path` if its version is `version` (-1: any). NoNode,
+  // BadVersion, NotEmpty, NoAuth, BadArguments.
+  absl::Status Delete(std::string_view path, int32_t version = -1);
+
+  // Applies all of `ops` atomically or none of them. On success returns one
+  // OpResult per op. On failure returns the error of the first op that
+  // failed, with its index available from FailedOpIndex(); by ZooKeeper's
+  // rule the ops before it count as Ok and those after it as
+  // RuntimeInconsistency, and nothing changed.
+  absl::StatusOr<std::vector<OpResult>> Multi(std::vector<Op> ops);
+
+  // Replaces the ACL of `path` if its aversion is `aversion` (-1: any).
+  absl::StatusOr<Stat> SetAcl(std::string_view path, const AclList& acl,
+                              int32_t aversion = -1);
+
+  // Returns once every write committed before the call is applied locally,
+  // so the next local read sees it. `path` is validated, as in ZooKeeper,
+  // but need not exist.
+  absl::Status Sync(std::string_view path);
+
+  // ---- Reads, served from the local replica. A watcher, when given, is
+  // ---- registered atomically with the read and fires at most once.
+
+  // Returns the data and Stat of `path`. Sets a data watch on success.
+  absl::StatusOr<Node> Get(std::string_view path, Watcher watcher = nullptr);
+
+  // Returns the Stat of `path`, or nullopt if it does not exist. Sets a data
+  // watch either way: on a missing node it fires with kCreated.
+  absl::StatusOr<std::optional<Stat>> Exists(std::string_view path,
+                                             Watcher watcher = nullptr);
+
+  // Returns the names of the children of `path`, sorted. Sets a child watch
+  // on success.
+  absl::StatusOr<std::vector<std::string>> GetChildren(
+      std::string_view path, Watcher watcher = nullptr);
+  // As GetChildren, also returning the Stat of `path` in `stat`.
+  // REQUIRES: stat != nullptr.
+  absl::StatusOr<std::vector<std::string>> GetChildren(std::string_view path,
+                                                       Watcher watcher,
+                                                       Stat* stat);
+
+  // Returns the ACL of `path` and its Stat in `stat` (if not null).
+  absl::StatusOr<AclList> GetAcl(std::string_view path, Stat* stat = nullptr);
+
+  // ---- Watches that stay until removed.
+
+  // Registers `watcher` on `path` in `mode`. The path need not exist.
+  absl::Status AddWatch(std::string_view path, WatchMode mode,
+                        Watcher watcher);
+
+  // Removes the watches of `type` on `path`, each of which is told with a
+  // *WatchRemoved event. NoWatcher if there were none.
+  absl::Status RemoveWatches(std::string_view path, WatcherType type);
+
+  // ---- Authentication of this Coordinator's session.
+
+  // Adds an identity: scheme "digest" with "user:password". AuthFailed for an
+  // unknown scheme or malformed credentials.
+  absl::Status AddAuth(std::string_view scheme, std::string_view credentials);
+
+  // ---- Non-blocking forms. `done` runs on the dispatcher thread.
+
+  void CreateAsync(std::string_view path, std::string_view data,
+                   CreateMode mode, const CreateOptions& create_options,
+                   Callback<std::string> done);
+  void SetAsync(std::string_view path, std::string_view data, int32_t version,
+                Callback<Stat> done);
+  void DeleteAsync(std::string_view path, int32_t version,
+                   StatusCallback done);
+  void MultiAsync(std::vector<Op> ops, Callback<std::vector<OpResult>> done);
+  void SetAclAsync(std::string_view path, const AclList& acl, int32_t aversion,
+                   Callback<Stat> done);
+  void SyncAsync(std::string_view path, StatusCallback done);
+  void GetAsync(std::string_view path, Watcher watcher, Callback<Node> done);
+  void ExistsAsync(std::string_view path, Watcher watcher,
+                   Callback<std::optional<Stat>> done);
+  void GetChildrenAsync(std::string_view path, Watcher watcher,
+                        Callback<std::vector<std::string>> done);
+
+  // ---- Introspection.
+
+  // Returns this Coordinator's session id.
+  int64_t session_id() const;
+
+  // Returns role, epoch, last zxid, sizes and counters. Cheap; any thread.
+  Health GetHealth() const;
+
+  class Impl;
+
+ private:
+  explicit Coordinator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace synod
+
+#endif  // SYNOD_COORDINATOR_H_

@@ -1,0 +1,79 @@
+// File: synod/options.h
+//
+// Everything a Coordinator is configured with. Options is a plain struct;
+// each field says its default. The defaults make a durable one-peer ensemble
+// in `data_dir`.
+//
+// Example:
+//
+//   synod::Options options;
+//   options.data_dir = "/var/lib/myapp/synod";
+//   auto coordinator = synod::Coordinator::Start(options);
+
+#ifndef SYNOD_OPTIONS_H_
+#define SYNOD_OPTIONS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "synod/watch.h"
+
+namespace synod {
+
+// Severity of a log record.
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+
+// Receives synod's log records. May be called from any of synod's threads,
+// concurrently; must not call back into the Coordinator.
+using LogSink = std::function<void(LogLevel level, std::string_view message)>;
+
+// Returns the sink used when Options::log_sink is empty: records at
+// `min_level` and above go to stderr, one line each.
+LogSink StderrLogSink(LogLevel min_level = LogLevel::kWarning);
+
+struct Options {
+  // Directory of the durable state. Created if missing; refused if it holds
+  // anything that is not synod's. Required.
+  std::string data_dir;
+
+  // Address this peer listens on for its ensemble, "host:port".
+  // Default: empty, a one-peer ensemble that listens nowhere.
+  std::string listen;
+
+  // Addresses of the ensemble's voting peers. Default: empty, this peer alone.
+  std::vector<std::string> seeds;
+
+  // How long the Coordinator's session survives without reaching the leader.
+  // Default: 10 s. Range: 100 ms to 10 min.
+  absl::Duration session_timeout = absl::Seconds(10);
+
+  // Largest data of one znode, in bytes. Default: 1 MiB. Range: 0 to 64 MiB.
+  int32_t max_data_bytes = 1 << 20;
+
+  // How often the leader looks for containers and TTL nodes to delete.
+  // Default: 100 ms.
+  absl::Duration cleanup_interval = absl::Milliseconds(100);
+
+  // Log entries kept behind the applied state (for followers to catch up).
+  // Default: 100000.
+  int64_t log_retention = 100000;
+
+  // Called for every session state change (connected, expired, closed), on
+  // the dispatcher thread. Default: none.
+  Watcher session_watcher;
+
+  // Where log records go. Default: warnings and above to stderr.
+  LogSink log_sink;
+
+  // Digest-scheme identity ("user:base64(sha1(user:password))") that passes
+  // every ACL check, as ZooKeeper's superDigest. Default: none.
+  std::string super_digest;
+};
+
+}  // namespace synod
+
+#endif  // SYNOD_OPTIONS_H_

@@ -1,0 +1,301 @@
+// The public Coordinator: turns API calls into requests for the Impl and
+// outcomes into the API's results.
+
+#include "synod/coordinator.h"
+
+#include <utility>
+
+#include "coordinator_impl.h"
+#include "tree/data_tree.h"
+#include "tree/path.h"
+#include "util/errors.h"
+#include "util/status_macros.h"
+
+namespace synod {
+namespace {
+
+txn::Request CreateRequest(std::string_view path, std::string_view data,
+                           CreateMode mode, const CreateOptions& o) {
+  txn::Request r;
+  txn::CreateRequest* c = r.mutable_create();
+  c->set_path(std::string(path));
+  c->set_data(std::string(data));
+  c->set_mode(static_cast<int32_t>(mode));
+  c->set_ttl_ms(o.ttl_ms);
+  AclToProto(o.acl, c->mutable_acl());
+  return r;
+}
+
+txn::Request SetRequest(std::string_view path, std::string_view data,
+                        int32_t version) {
+  txn::Request r;
+  txn::SetDataRequest* s = r.mutable_set_data();
+  s->set_path(std::string(path));
+  s->set_data(std::string(data));
+  s->set_version(version);
+  return r;
+}
+
+txn::Request DeleteRequest(std::string_view path, int32_t version) {
+  txn::Request r;
+  r.mutable_delete_node()->set_path(std::string(path));
+  r.mutable_delete_node()->set_version(version);
+  return r;
+}
+
+txn::Request SetAclRequest(std::string_view path, const AclList& acl,
+                           int32_t aversion) {
+  txn::Request r;
+  r.mutable_set_acl()->set_path(std::string(path));
+  AclToProto(acl, r.mutable_set_acl()->mutable_acl());
+  r.mutable_set_acl()->set_aversion(aversion);
+  return r;
+}
+
+txn::Request MultiRequest(std::vector<Op> ops) {
+  txn::Request r;
+  txn::MultiRequest* m = r.mutable_multi();
+  for (Op& op : ops) {
+    switch (op.type) {
+      case Op::Type::kCreate:
+        *m->add_ops() = CreateRequest(op.path, op.data, op.mode,
+                                      CreateOptions{std::move(op.acl), op.ttl_ms});
+        break;
+      case Op::Type::kDelete:
+        *m->add_ops() = DeleteRequest(op.path, op.version);
+        break;
+      case Op::Type::kSet:
+        *m->add_ops() = SetRequest(op.path, op.data, op.version);
+        break;
+      case Op::Type::kCheck: {
+        txn::Request* c = m->add_ops();
+        c->mutable_check()->set_path(std::move(op.path));
+        c->mutable_check()->set_version(op.version);
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+// Result extractors: what each call returns from a write's outcome.
+absl::StatusOr<OpResult> FirstResult(WriteOutcome&& o) {
+  if (!o.status.ok()) return std::move(o.status);
+  if (o.results.empty()) return MakeError(Error::kSystemError, "no result");
+  return std::move(o.results[0]);
+}
+absl::StatusOr<std::string> CreatedPath(WriteOutcome&& o) {
+  SYNOD_ASSIGN_OR_RETURN(OpResult r, FirstResult(std::move(o)));
+  return std::move(r.path);
+}
+absl::StatusOr<Stat> ResultStat(WriteOutcome&& o) {
+  SYNOD_ASSIGN_OR_RETURN(OpResult r, FirstResult(std::move(o)));
+  return r.stat;
+}
+absl::Status OutcomeStatus(WriteOutcome&& o) { return std::move(o.status); }
+absl::StatusOr<std::vector<OpResult>> MultiResults(WriteOutcome&& o) {
+  if (!o.status.ok()) return std::move(o.status);
+  return std::move(o.results);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Start(
+    Options options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  SYNOD_RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<Coordinator>(new Coordinator(std::move(impl)));
+}
+
+Coordinator::Coordinator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Coordinator::~Coordinator() = default;
+
+// ---- Writes ----------------------------------------------------------------
+
+absl::StatusOr<std::string> Coordinator::Create(std::string_view path,
+                                                std::string_view data,
+                                                CreateMode mode) {
+  return Create(path, data, mode, CreateOptions{});
+}
+
+absl::StatusOr<std::string> Coordinator::Create(
+    std::string_view path, std::string_view data, CreateMode mode,
+    const CreateOptions& create_options) {
+  return CreatedPath(
+      impl_->SubmitAndWait(CreateRequest(path, data, mode, create_options)));
+}
+
+absl::StatusOr<OpResult> Coordinator::CreateWithStat(
+    std::string_view path, std::string_view data, CreateMode mode,
+    const CreateOptions& create_options) {
+  return FirstResult(
+      impl_->SubmitAndWait(CreateRequest(path, data, mode, create_options)));
+}
+
+absl::StatusOr<Stat> Coordinator::Set(std::string_view path,
+                                      std::string_view data, int32_t version) {
+  return ResultStat(impl_->SubmitAndWait(SetRequest(path, data, version)));
+}
+
+absl::Status Coordinator::Delete(std::string_view path, int32_t version) {
+  return OutcomeStatus(impl_->SubmitAndWait(DeleteRequest(path, version)));
+}
+
+absl::StatusOr<std::vector<OpResult>> Coordinator::Multi(std::vector<Op> ops) {
+  return MultiResults(impl_->SubmitAndWait(MultiRequest(std::move(ops))));
+}
+
+absl::StatusOr<Stat> Coordinator::SetAcl(std::string_view path,
+                                         const AclList& acl, int32_t aversion) {
+  return ResultStat(impl_->SubmitAndWait(SetAclRequest(path, acl, aversion)));
+}
+
+absl::Status Coordinator::Sync(std::string_view path) {
+  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
+  return OutcomeStatus(impl_->SubmitAndWait(txn::Request()));
+}
+
+// ---- Reads ----------------------------------------------------------------
+
+absl::StatusOr<Node> Coordinator::Get(std::string_view path, Watcher watcher) {
+  return impl_->Get(path, std::move(watcher));
+}
+
+absl::StatusOr<std::optional<Stat>> Coordinator::Exists(std::string_view path,
+                                                        Watcher watcher) {
+  return impl_->Exists(path, std::move(watcher));
+}
+
+absl::StatusOr<std::vector<std::string>> Coordinator::GetChildren(
+    std::string_view path, Watcher watcher) {
+  return impl_->GetChildren(path, std::move(watcher), nullptr);
+}
+
+absl::StatusOr<std::vector<std::string>> Coordinator::GetChildren(
+    std::string_view path, Watcher watcher, Stat* stat) {
+  return impl_->GetChildren(path, std::move(watcher), stat);
+}
+
+absl::StatusOr<AclList> Coordinator::GetAcl(std::string_view path, Stat* stat) {
+  return impl_->GetAcl(path, stat);
+}
+
+absl::Status Coordinator::AddWatch(std::string_view path, WatchMode mode,
+                                   Watcher watcher) {
+  return impl_->AddWatch(path, mode, std::move(watcher));
+}
+
+absl::Status Coordinator::RemoveWatches(std::string_view path,
+                                        WatcherType type) {
+  return impl_->RemoveWatches(path, type);
+}
+
+absl::Status Coordinator::AddAuth(std::string_view scheme,
+                                  std::string_view credentials) {
+  return impl_->AddAuth(scheme, credentials);
+}
+
+// ---- Non-blocking forms --------------------------------------------------------
+//
+// The loop completes a write on its own thread; the user's callback is handed
+// to the dispatcher from there, right behind the write's watch events.
+
+namespace {
+
+template <typename T, typename Extract>
+Coordinator::Impl::Done ToDispatcher(Coordinator::Impl* impl, Callback<T> done,
+                                     Extract extract) {
+  return [impl, done = std::move(done), extract](WriteOutcome&& o) mutable {
+    if (!done) return;
+    impl->Post([done = std::move(done), r = extract(std::move(o))]() mutable {
+      done(std::move(r));
+    });
+  };
+}
+
+Coordinator::Impl::Done ToDispatcher(Coordinator::Impl* impl,
+                                     StatusCallback done) {
+  return [impl, done = std::move(done)](WriteOutcome&& o) mutable {
+    if (!done) return;
+    impl->Post([done = std::move(done), s = std::move(o.status)]() mutable {
+      done(std::move(s));
+    });
+  };
+}
+
+// Runs a local read now and delivers its result through the dispatcher, so
+// it is ordered with the events and completions queued before it.
+template <typename T>
+void PostRead(Coordinator::Impl* impl, absl::StatusOr<T> result,
+              Callback<T> done) {
+  if (!done) return;
+  impl->Post([done = std::move(done), r = std::move(result)]() mutable {
+    done(std::move(r));
+  });
+}
+
+}  // namespace
+
+void Coordinator::CreateAsync(std::string_view path, std::string_view data,
+                              CreateMode mode,
+                              const CreateOptions& create_options,
+                              Callback<std::string> done) {
+  impl_->Submit(CreateRequest(path, data, mode, create_options),
+                ToDispatcher(impl_.get(), std::move(done), CreatedPath));
+}
+
+void Coordinator::SetAsync(std::string_view path, std::string_view data,
+                           int32_t version, Callback<Stat> done) {
+  impl_->Submit(SetRequest(path, data, version),
+                ToDispatcher(impl_.get(), std::move(done), ResultStat));
+}
+
+void Coordinator::DeleteAsync(std::string_view path, int32_t version,
+                              StatusCallback done) {
+  impl_->Submit(DeleteRequest(path, version),
+                ToDispatcher(impl_.get(), std::move(done)));
+}
+
+void Coordinator::MultiAsync(std::vector<Op> ops,
+                             Callback<std::vector<OpResult>> done) {
+  impl_->Submit(MultiRequest(std::move(ops)),
+                ToDispatcher(impl_.get(), std::move(done), MultiResults));
+}
+
+void Coordinator::SetAclAsync(std::string_view path, const AclList& acl,
+                              int32_t aversion, Callback<Stat> done) {
+  impl_->Submit(SetAclRequest(path, acl, aversion),
+                ToDispatcher(impl_.get(), std::move(done), ResultStat));
+}
+
+void Coordinator::SyncAsync(std::string_view path, StatusCallback done) {
+  absl::Status valid = ValidatePath(path);
+  if (!valid.ok()) {
+    if (done) impl_->Post([done = std::move(done), valid] { done(valid); });
+    return;
+  }
+  impl_->Submit(txn::Request(), ToDispatcher(impl_.get(), std::move(done)));
+}
+
+void Coordinator::GetAsync(std::string_view path, Watcher watcher,
+                           Callback<Node> done) {
+  PostRead(impl_.get(), impl_->Get(path, std::move(watcher)), std::move(done));
+}
+
+void Coordinator::ExistsAsync(std::string_view path, Watcher watcher,
+                              Callback<std::optional<Stat>> done) {
+  PostRead(impl_.get(), impl_->Exists(path, std::move(watcher)),
+           std::move(done));
+}
+
+void Coordinator::GetChildrenAsync(std::string_view path, Watcher watcher,
+                                   Callback<std::vector<std::string>> done) {
+  PostRead(impl_.get(), impl_->GetChildren(path, std::move(watcher), nullptr),
+           std::move(done));
+}
+
+int64_t Coordinator::session_id() const { return impl_->session_id(); }
+
+Health Coordinator::GetHealth() const { return impl_->GetHealth(); }
+
+}  // namespace synod

@@ -1,0 +1,53 @@
+// The storage thread: makes proposals durable with group commit. While one
+// synced write is in progress, everything submitted meanwhile waits and then
+// goes in the next write, so many writes share one sync.
+
+#ifndef SYNOD_RUNTIME_LOG_WRITER_H_
+#define SYNOD_RUNTIME_LOG_WRITER_H_
+
+#include <functional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "storage/store.h"
+
+namespace synod {
+
+class LogWriter {
+ public:
+  // Called on the storage thread after each write with the last zxid now
+  // durable (0 if the write had no log entries) or the write's error.
+  using OnDurable = std::function<void(Zxid durable, absl::Status status)>;
+
+  // `store` must outlive the LogWriter.
+  LogWriter(Store* store, OnDurable on_durable);
+  // Finishes the writes already submitted, then joins the thread.
+  ~LogWriter();
+
+  // Queues log `entries` (synced) and applied-state `state` up to `applied`
+  // (not synced), and a trim of the log through `trim_through` (0: none).
+  // Consecutive submissions are merged into one write.
+  void Submit(std::vector<LogEntry>* entries, StateBatch* state, Zxid applied,
+              Zxid trim_through);
+
+ private:
+  void Run();
+
+  Store* const store_;
+  const OnDurable on_durable_;
+  absl::Mutex mu_;
+  std::vector<LogEntry> entries_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<StateBatch, Zxid>> states_ ABSL_GUARDED_BY(mu_);
+  Zxid trim_through_ ABSL_GUARDED_BY(mu_) = 0;
+  bool has_work_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace synod
+
+#endif  // SYNOD_RUNTIME_LOG_WRITER_H_

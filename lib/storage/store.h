@@ -1,0 +1,140 @@
+// The durable state of one peer, in LevelDB under <data_dir>/db:
+//
+//   m/format          "synod-store-1" (with <data_dir>/SYNOD, marks the dir)
+//   m/accepted_epoch  int64: the epoch this peer has promised (zab)
+//   m/current_epoch   int64: the epoch whose history this peer follows (zab)
+//   m/applied_zxid    int64: the last txn reflected in the n/ and s/ records
+//   m/<name>          other small metadata (e.g. the previous session id)
+//   l/<zxid BE64>     the txn log: one encoded txn per zxid
+//   n/<path>          one record per znode (the applied tree)
+//   s/<id BE64>       one record per live session
+//
+// The log is the source of truth. The n/ and s/ records plus m/applied_zxid
+// are written together in one atomic batch after txns are applied, without a
+// sync: after a crash they are a consistent prefix and the log (synced before
+// any txn is acknowledged) replays the rest. Restart therefore reads the
+// records once and replays only the log's tail.
+
+#ifndef SYNOD_STORAGE_STORE_H_
+#define SYNOD_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "synod/types.h"
+
+namespace leveldb {
+class DB;
+class WriteBatch;
+}  // namespace leveldb
+
+namespace synod {
+
+// One log entry: a txn's zxid and its encoding.
+struct LogEntry {
+  Zxid zxid = 0;
+  std::string data;
+};
+
+// Changes to the applied-state records, written atomically by WriteState.
+class StateBatch {
+ public:
+  StateBatch();
+  ~StateBatch();
+  StateBatch(StateBatch&&) noexcept;
+  StateBatch& operator=(StateBatch&&) noexcept;
+
+  // Records znode `path` as `record` (replacing any earlier record).
+  void PutNode(std::string_view path, std::string_view record);
+  // Removes the record of znode `path`.
+  void DeleteNode(std::string_view path);
+  // Records session `id` as `record`.
+  void PutSession(int64_t id, std::string_view record);
+  // Removes the record of session `id`.
+  void DeleteSession(int64_t id);
+  // Returns true if nothing was added since construction or Clear().
+  bool empty() const;
+  // Forgets everything added.
+  void Clear();
+
+ private:
+  friend class Store;
+  std::unique_ptr<leveldb::WriteBatch> batch_;
+  bool empty_ = true;
+};
+
+// Thread-safe: the log may be appended from one thread while state is
+// written from another.
+class Store {
+ public:
+  // Opens the store in `data_dir`, creating the directory and an empty store
+  // if the directory is missing or empty. Refuses, without writing anything:
+  // a directory with other content (FailedPrecondition, "not a synod data
+  // directory"), a store of another format version (FailedPrecondition), a
+  // store open in another process (FailedPrecondition, "in use"), and a
+  // corrupted store (DataLoss). Never repairs.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir);
+
+  ~Store();
+
+  // ---- Epochs (zab). Each setter syncs before it returns.
+  int64_t accepted_epoch() const;
+  int64_t current_epoch() const;
+  absl::Status SetAcceptedEpoch(int64_t epoch);
+  absl::Status SetCurrentEpoch(int64_t epoch);
+
+  // ---- Small metadata. Returns NotFound if `name` was never put.
+  absl::StatusOr<std::string> GetMeta(std::string_view name) const;
+  absl::Status PutMeta(std::string_view name, std::string_view value,
+                       bool sync);
+
+  // ---- The txn log.
+  // Appends `entries` (zxids strictly increasing and above last_logged_zxid)
+  // in one atomic write; with `sync`, durable when it returns.
+  // InvalidArgument if the zxids are out of order (nothing written).
+  absl::Status AppendLog(absl::Span<const LogEntry> entries, bool sync);
+  // Calls `fn` for each entry with zxid > `after`, in order, until `fn`
+  // returns false. DataLoss if an entry cannot be read.
+  absl::Status ReadLog(Zxid after,
+                       const std::function<bool(Zxid, std::string_view)>& fn) const;
+  // Removes every entry with zxid > `zxid` (zab TRUNC), synced.
+  absl::Status TruncateLogAfter(Zxid zxid);
+  // Removes every entry with zxid <= `zxid` (compaction), not synced.
+  absl::Status TrimLogThrough(Zxid zxid);
+  // Returns the zxid of the last entry in the log, or 0 if it is empty.
+  Zxid last_logged_zxid() const;
+  // Returns the zxid of the first entry in the log, or 0 if it is empty.
+  Zxid first_logged_zxid() const;
+
+  // ---- Applied state.
+  // Writes `batch` and m/applied_zxid = `applied` in one atomic write, not
+  // synced; clears `batch`.
+  absl::Status WriteState(StateBatch* batch, Zxid applied);
+  // Returns the applied zxid recorded with the state (0 if none).
+  Zxid applied_zxid() const;
+  // Calls `on_node` for every znode record in path order (a parent always
+  // before its children) and `on_session` for every session record, from one
+  // consistent view. Stops with the first non-OK status a callback returns.
+  // DataLoss if a record cannot be read.
+  absl::Status LoadState(
+      const std::function<absl::Status(std::string_view path,
+                                       std::string_view record)>& on_node,
+      const std::function<absl::Status(int64_t id, std::string_view record)>&
+          on_session) const;
+
+ private:
+  Store();
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace synod
+
+#endif  // SYNOD_STORAGE_STORE_H_

@@ -1,0 +1,135 @@
+// The znode tree of one replica. It only applies already-ordered, already
+// validated transactions (txn/preparer.h decides them) and answers reads.
+// Not thread-safe: the owner serializes Apply against reads.
+
+#ifndef SYNOD_TREE_DATA_TREE_H_
+#define SYNOD_TREE_DATA_TREE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "synod/types.h"
+#include "synod/watch.h"
+#include "txn/txn.pb.h"
+#include "util/strings.h"
+
+namespace synod {
+
+using AclRef = std::shared_ptr<const AclList>;
+
+// One znode.
+struct Znode {
+  std::string data;
+  Stat stat;
+  AclRef acl;
+  CreateMode mode = CreateMode::kPersistent;
+  int64_t ttl_ms = 0;
+  absl::btree_set<std::string> children;  // names, sorted
+};
+
+// A watch event that applying a txn raises: `type` on `path`.
+struct TreeEvent {
+  EventType type;
+  std::string path;
+};
+
+// What applying txns changed, for watches, persistence and replies.
+struct ApplyOutput {
+  std::vector<TreeEvent> events;                 // in order
+  StrSet dirty_nodes;  // created, changed or gone
+  absl::flat_hash_set<int64_t> dirty_sessions;   // opened or closed
+  void Clear() {
+    events.clear();
+    dirty_nodes.clear();
+    dirty_sessions.clear();
+  }
+};
+
+class DataTree {
+ public:
+  // Creates a tree holding "/" and the system node "/synod".
+  DataTree();
+
+  // Returns the node at `path`, or nullptr.
+  const Znode* Find(std::string_view path) const;
+
+  // Applies committed `txn` (its zxid above last_zxid()). Appends to `out`
+  // the events it raises and the records it touches; fills `results` (if
+  // not null) with one OpResult per op (one for a non-multi txn).
+  // Returns DataLoss if the txn contradicts the tree (a corrupt log): the
+  // tree is then unusable.
+  absl::Status Apply(const txn::Txn& txn, ApplyOutput* out,
+                     std::vector<OpResult>* results);
+
+  // Returns the zxid of the last applied txn.
+  Zxid last_zxid() const { return last_zxid_; }
+
+  // Returns the paths of the ephemerals of `session`, sorted.
+  std::vector<std::string> EphemeralsOf(int64_t session) const;
+
+  // Returns the timeout of each open session, by id.
+  const absl::flat_hash_map<int64_t, int32_t>& sessions() const {
+    return sessions_;
+  }
+
+  // Returns the paths of containers that had children and have none, and of
+  // TTL nodes without children unmodified for longer than their TTL
+  // (now_ms - mtime > ttl, as ZooKeeper). Sorted.
+  std::vector<std::string> CleanupCandidates(int64_t now_ms) const;
+
+  // Returns the interned ACL equal to `acl`, so equal ACLs share storage.
+  AclRef InternAcl(AclList acl);
+
+  int64_t node_count() const { return static_cast<int64_t>(nodes_.size()); }
+  int64_t ephemeral_count() const;
+
+  // ---- Persistence (the n/ and s/ records of storage/store.h).
+
+  // Returns the record of the node at `path`. REQUIRES: it exists.
+  std::string EncodeNode(std::string_view path) const;
+  // Returns the record of session `id`. REQUIRES: it is open.
+  std::string EncodeSession(int64_t id) const;
+  // Restores a node from its record. Parents must be loaded before their
+  // children. DataLoss for a malformed record or a missing parent.
+  absl::Status LoadNode(std::string_view path, std::string_view record);
+  // Restores a session from its record. DataLoss if malformed.
+  absl::Status LoadSession(int64_t id, std::string_view record);
+  // Sets last_zxid() after loading.
+  void SetLastZxid(Zxid zxid) { last_zxid_ = zxid; }
+
+ private:
+  absl::Status ApplyOne(const txn::Txn& op, const txn::Txn& header,
+                        ApplyOutput* out, OpResult* result);
+  absl::Status ApplyCreate(const txn::Txn& op, const txn::Txn& header,
+                           ApplyOutput* out, OpResult* result);
+  absl::Status ApplyDelete(std::string_view path, Zxid zxid, ApplyOutput* out);
+  Znode* FindMutable(std::string_view path);
+  void Track(std::string_view path, const Znode& node);
+  void Untrack(std::string_view path, const Znode& node);
+
+  StrNodeMap<Znode> nodes_;
+  absl::flat_hash_map<int64_t, int32_t> sessions_;  // id -> timeout ms
+  absl::flat_hash_map<int64_t, absl::btree_set<std::string>> ephemerals_;
+  absl::btree_set<std::string> containers_;
+  absl::btree_set<std::string> ttl_nodes_;
+  StrMap<AclRef> acl_cache_;  // encoded -> list
+  Zxid last_zxid_ = 0;
+};
+
+// Converts between the API's ACL and its txn encoding.
+void AclToProto(const AclList& acl,
+                google::protobuf::RepeatedPtrField<txn::AclEntry>* out);
+AclList AclFromProto(
+    const google::protobuf::RepeatedPtrField<txn::AclEntry>& entries);
+
+}  // namespace synod
+
+#endif  // SYNOD_TREE_DATA_TREE_H_

@@ -1,0 +1,432 @@
+// Preparer: ZooKeeper's request checks, in ZooKeeper's order, against the
+// tree plus pending changes.
+
+#include "txn/preparer.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tree/path.h"
+#include "util/errors.h"
+
+namespace synod {
+
+// The changes of the request being prepared, layered over the pending ones,
+// so a failing multi leaves no trace.
+class Preparer::Scratch {
+ public:
+  explicit Scratch(const Preparer* preparer) : preparer_(preparer) {}
+
+  // Returns the node as of the scratch changes, or nullopt if it is absent.
+  std::optional<Record> Get(std::string_view path) const {
+    auto it = local_.find(path);
+    if (it != local_.end()) {
+      if (!it->second.exists) return std::nullopt;
+      return it->second;
+    }
+    return preparer_->Lookup(path);
+  }
+
+  void Put(std::string_view path, Record record) {
+    local_[path] = std::move(record);
+  }
+
+  StrMap<Record>& changes() { return local_; }
+
+ private:
+  const Preparer* preparer_;
+  StrMap<Record> local_;
+};
+
+namespace {
+
+bool ValidMode(int32_t mode) {
+  return mode >= static_cast<int32_t>(CreateMode::kPersistent) &&
+         mode <= static_cast<int32_t>(CreateMode::kPersistentSequentialWithTtl);
+}
+
+absl::Status CheckVersion(int32_t expected, int32_t actual,
+                          std::string_view path) {
+  if (expected != -1 && expected != actual) return BadVersionError(path);
+  return absl::OkStatus();
+}
+
+absl::Status ReservedError(std::string_view path) {
+  return BadArgumentsError(
+      absl::StrCat("path is reserved for the system: ", AV(path)));
+}
+
+// The parent a create names: everything before the last '/' ("/" if empty).
+std::string_view CreateParent(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 ? std::string_view("/") : path.substr(0, slash);
+}
+
+}  // namespace
+
+Preparer::Preparer(const DataTree* tree, int32_t max_data_bytes)
+    : tree_(tree), max_data_bytes_(max_data_bytes) {}
+
+std::optional<Preparer::Record> Preparer::Lookup(std::string_view path) const {
+  auto it = pending_.find(path);
+  if (it != pending_.end()) {
+    if (!it->second.exists) return std::nullopt;
+    return it->second;
+  }
+  const Znode* node = tree_->Find(path);
+  if (!node) return std::nullopt;
+  Record r;
+  r.exists = true;
+  r.stat = node->stat;
+  r.acl = node->acl;
+  r.mode = node->mode;
+  r.ttl_ms = node->ttl_ms;
+  return r;
+}
+
+absl::Status Preparer::CheckSession(int64_t session) const {
+  if (session == 0) return absl::OkStatus();  // the system itself
+  bool open = tree_->sessions().contains(session) ||
+              opening_sessions_.contains(session);
+  if (!open || closing_sessions_.contains(session)) {
+    return MakeError(Error::kSessionExpired,
+                     absl::StrCat("session 0x", absl::Hex(session),
+                                  " is expired or closing"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Preparer::CheckDataSize(size_t size) const {
+  if (size > static_cast<size_t>(max_data_bytes_)) {
+    return BadArgumentsError(absl::StrCat("data of ", size,
+                                          " bytes exceeds the limit of ",
+                                          max_data_bytes_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Preparer::Prepare(const txn::Request& request, int64_t session,
+                               const AuthInfo& auth, Zxid zxid, int64_t now_ms,
+                               txn::Txn* txn) {
+  if (!request.has_create_session() && !request.has_cleanup()) {
+    absl::Status s = CheckSession(session);
+    if (!s.ok()) return s;
+  }
+  Scratch scratch(this);
+  if (request.has_multi()) {
+    txn::MultiTxn* multi = txn->mutable_multi();
+    for (int i = 0; i < request.multi().ops_size(); ++i) {
+      const txn::Request& op = request.multi().ops(i);
+      if (!op.has_create() && !op.has_delete_node() && !op.has_set_data() &&
+          !op.has_check()) {
+        return WithFailedOpIndex(
+            BadArgumentsError("a multi may hold only create, delete, set "
+                              "and check"),
+            i);
+      }
+      absl::Status s = PrepareOp(op, session, auth, zxid, now_ms, &scratch,
+                                 multi->add_ops());
+      if (!s.ok()) {
+        txn->clear_multi();
+        return WithFailedOpIndex(std::move(s), i);
+      }
+    }
+  } else {
+    absl::Status s =
+        PrepareOp(request, session, auth, zxid, now_ms, &scratch, txn);
+    if (!s.ok()) return s;
+  }
+  Commit(&scratch, zxid);
+  if (request.has_create_session()) opening_sessions_[zxid] = zxid;
+  if (request.has_close_session()) closing_sessions_[session] = zxid;
+  return absl::OkStatus();
+}
+
+absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
+                                 const AuthInfo& auth, Zxid zxid,
+                                 int64_t now_ms, Scratch* scratch,
+                                 txn::Txn* out) {
+  switch (op.body_case()) {
+    case txn::Request::kCreate:
+      return PrepareCreate(op.create(), session, auth, zxid, now_ms, scratch,
+                           out);
+
+    case txn::Request::kDeleteNode: {
+      const txn::DeleteRequest& req = op.delete_node();
+      absl::Status s = ValidatePath(req.path());
+      if (!s.ok()) return s;
+      if (req.path() == "/" || IsSystemPath(req.path())) {
+        return ReservedError(req.path());
+      }
+      std::string_view parent_path = ParentOf(req.path());
+      std::optional<Record> parent = scratch->Get(parent_path);
+      std::optional<Record> node = scratch->Get(req.path());
+      if (!parent || !node) return NoNodeError(req.path());
+      if (!Permits(*parent->acl, perms::kDelete, auth)) {
+        return NoAuthError(req.path());
+      }
+      s = CheckVersion(req.version(), node->stat.version, req.path());
+      if (!s.ok()) return s;
+      if (node->stat.num_children > 0) {
+        return MakeError(Error::kNotEmpty,
+                         absl::StrCat("node has children: ", req.path()));
+      }
+      parent->stat.num_children--;
+      parent->stat.pzxid = zxid;
+      scratch->Put(parent_path, *parent);
+      scratch->Put(req.path(), Record{});
+      out->mutable_delete_node()->set_path(req.path());
+      return absl::OkStatus();
+    }
+
+    case txn::Request::kSetData: {
+      const txn::SetDataRequest& req = op.set_data();
+      absl::Status s = ValidatePath(req.path());
+      if (!s.ok()) return s;
+      if (IsSystemPath(req.path())) return ReservedError(req.path());
+      s = CheckDataSize(req.data().size());
+      if (!s.ok()) return s;
+      std::optional<Record> node = scratch->Get(req.path());
+      if (!node) return NoNodeError(req.path());
+      if (!Permits(*node->acl, perms::kWrite, auth)) {
+        return NoAuthError(req.path());
+      }
+      s = CheckVersion(req.version(), node->stat.version, req.path());
+      if (!s.ok()) return s;
+      node->stat.version++;
+      node->stat.mtime = now_ms;
+      node->stat.mzxid = zxid;
+      scratch->Put(req.path(), *node);
+      txn::SetDataTxn* t = out->mutable_set_data();
+      t->set_path(req.path());
+      t->set_data(req.data());
+      t->set_version(node->stat.version);
+      return absl::OkStatus();
+    }
+
+    case txn::Request::kSetAcl: {
+      const txn::SetAclRequest& req = op.set_acl();
+      absl::Status s = ValidatePath(req.path());
+      if (!s.ok()) return s;
+      if (IsSystemPath(req.path())) return ReservedError(req.path());
+      absl::StatusOr<AclList> acl = ResolveAcl(AclFromProto(req.acl()), auth);
+      if (!acl.ok()) return acl.status();
+      std::optional<Record> node = scratch->Get(req.path());
+      if (!node) return NoNodeError(req.path());
+      if (!Permits(*node->acl, perms::kAdmin, auth)) {
+        return NoAuthError(req.path());
+      }
+      s = CheckVersion(req.aversion(), node->stat.aversion, req.path());
+      if (!s.ok()) return s;
+      node->stat.aversion++;
+      node->acl = std::make_shared<const AclList>(*acl);
+      scratch->Put(req.path(), *node);
+      txn::SetAclTxn* t = out->mutable_set_acl();
+      t->set_path(req.path());
+      AclToProto(*acl, t->mutable_acl());
+      t->set_aversion(node->stat.aversion);
+      return absl::OkStatus();
+    }
+
+    case txn::Request::kCheck: {
+      const txn::CheckRequest& req = op.check();
+      absl::Status s = ValidatePath(req.path());
+      if (!s.ok()) return s;
+      std::optional<Record> node = scratch->Get(req.path());
+      if (!node) return NoNodeError(req.path());
+      if (!Permits(*node->acl, perms::kRead, auth)) {
+        return NoAuthError(req.path());
+      }
+      s = CheckVersion(req.version(), node->stat.version, req.path());
+      if (!s.ok()) return s;
+      out->mutable_check()->set_path(req.path());
+      return absl::OkStatus();
+    }
+
+    case txn::Request::kCreateSession: {
+      int32_t timeout = op.create_session().timeout_ms();
+      if (timeout <= 0) return BadArgumentsError("session timeout must be > 0");
+      out->mutable_create_session()->set_timeout_ms(timeout);
+      return absl::OkStatus();
+    }
+
+    case txn::Request::kCloseSession:
+      return PrepareCloseSession(session, zxid, scratch, out);
+
+    case txn::Request::kCleanup: {
+      const std::string& path = op.cleanup().path();
+      std::optional<Record> node = scratch->Get(path);
+      if (!node) return NoNodeError(path);
+      bool due = false;
+      if (node->stat.num_children == 0) {
+        if (node->mode == CreateMode::kContainer) {
+          due = node->stat.cversion > 0;
+        } else if (IsTtl(node->mode)) {
+          due = now_ms - node->stat.mtime > node->ttl_ms;
+        }
+      }
+      if (!due) {
+        return MakeError(Error::kNotEmpty,
+                         absl::StrCat("no longer due for cleanup: ", path));
+      }
+      std::string_view parent_path = ParentOf(path);
+      std::optional<Record> parent = scratch->Get(parent_path);
+      if (!parent) return NoNodeError(parent_path);
+      parent->stat.num_children--;
+      parent->stat.pzxid = zxid;
+      scratch->Put(parent_path, *parent);
+      scratch->Put(path, Record{});
+      out->mutable_delete_node()->set_path(path);
+      return absl::OkStatus();
+    }
+
+    case txn::Request::kMulti:
+      return BadArgumentsError("a multi may not nest");
+    case txn::Request::BODY_NOT_SET:
+      break;
+  }
+  return BadArgumentsError("empty request");
+}
+
+absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
+                                     int64_t session, const AuthInfo& auth,
+                                     Zxid zxid, int64_t now_ms,
+                                     Scratch* scratch, txn::Txn* out) {
+  if (!ValidMode(req.mode())) {
+    return BadArgumentsError(absl::StrCat("unknown create mode ", req.mode()));
+  }
+  const CreateMode mode = static_cast<CreateMode>(req.mode());
+  absl::Status s = ValidateCreatePath(req.path(), IsSequential(mode));
+  if (!s.ok()) return s;
+  s = CheckDataSize(req.data().size());
+  if (!s.ok()) return s;
+  if (IsTtl(mode)) {
+    if (req.ttl_ms() <= 0 || req.ttl_ms() > kMaxTtlMs) {
+      return BadArgumentsError(absl::StrCat("TTL must be within 1..",
+                                            kMaxTtlMs, " ms, not ",
+                                            req.ttl_ms()));
+    }
+  } else if (req.ttl_ms() != 0) {
+    return BadArgumentsError("a TTL needs a TTL create mode");
+  }
+  if (IsEphemeral(mode) && session == 0) {
+    return BadArgumentsError("the system cannot own ephemerals");
+  }
+  AclList given = AclFromProto(req.acl());
+  if (given.empty()) given = OpenAcl();
+  absl::StatusOr<AclList> acl = ResolveAcl(given, auth);
+  if (!acl.ok()) return acl.status();
+
+  std::string_view parent_path = CreateParent(req.path());
+  std::optional<Record> parent = scratch->Get(parent_path);
+  if (!parent) return NoNodeError(parent_path);
+  if (!Permits(*parent->acl, perms::kCreate, auth)) {
+    return NoAuthError(parent_path);
+  }
+  std::string path = req.path();
+  if (IsSequential(mode)) {
+    absl::StrAppend(&path, absl::StrFormat("%010d", parent->stat.cversion));
+    s = ValidatePath(path);
+    if (!s.ok()) return s;
+  }
+  if (IsSystemPath(path)) return ReservedError(path);
+  if (scratch->Get(path)) return NodeExistsError(path);
+  if (parent->stat.ephemeral_owner != 0) {
+    return MakeError(Error::kNoChildrenForEphemerals,
+                     absl::StrCat("parent is ephemeral: ", AV(parent_path)));
+  }
+
+  parent->stat.cversion++;
+  parent->stat.num_children++;
+  parent->stat.pzxid = zxid;
+  const int32_t parent_cversion = parent->stat.cversion;
+  scratch->Put(parent_path, *parent);
+
+  Record node;
+  node.exists = true;
+  node.stat.czxid = node.stat.mzxid = node.stat.pzxid = zxid;
+  node.stat.ctime = node.stat.mtime = now_ms;
+  node.stat.ephemeral_owner = IsEphemeral(mode) ? session : 0;
+  node.stat.data_length = static_cast<int32_t>(req.data().size());
+  node.acl = std::make_shared<const AclList>(*acl);
+  node.mode = mode;
+  node.ttl_ms = req.ttl_ms();
+
+  txn::CreateTxn* t = out->mutable_create();
+  t->set_path(path);
+  t->set_data(req.data());
+  AclToProto(*acl, t->mutable_acl());
+  t->set_mode(req.mode());
+  t->set_ttl_ms(req.ttl_ms());
+  t->set_parent_cversion(parent_cversion);
+  t->set_ephemeral_owner(node.stat.ephemeral_owner);
+  scratch->Put(path, std::move(node));
+  return absl::OkStatus();
+}
+
+absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
+                                           Scratch* scratch, txn::Txn* out) {
+  // The session's ephemerals as of every pending txn: the tree's, less the
+  // pending deletes, plus the pending creates.
+  std::vector<std::string> paths;
+  for (const std::string& path : tree_->EphemeralsOf(session)) {
+    if (scratch->Get(path)) paths.push_back(path);
+  }
+  for (const auto& [path, record] : pending_) {
+    if (record.exists && record.stat.ephemeral_owner == session &&
+        !tree_->Find(path)) {
+      paths.push_back(path);
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  txn::CloseSessionTxn* t = out->mutable_close_session();
+  for (const std::string& path : paths) {
+    std::string_view parent_path = ParentOf(path);
+    std::optional<Record> parent = scratch->Get(parent_path);
+    if (parent) {
+      parent->stat.num_children--;
+      parent->stat.pzxid = zxid;
+      scratch->Put(parent_path, *parent);
+    }
+    scratch->Put(path, Record{});
+    t->add_ephemerals(path);
+  }
+  return absl::OkStatus();
+}
+
+void Preparer::Commit(Scratch* scratch, Zxid zxid) {
+  for (auto& [path, record] : scratch->changes()) {
+    record.zxid = zxid;
+    pending_order_.emplace_back(zxid, path);
+    pending_[path] = std::move(record);
+  }
+}
+
+void Preparer::Applied(Zxid zxid) {
+  while (!pending_order_.empty() && pending_order_.front().first <= zxid) {
+    auto it = pending_.find(pending_order_.front().second);
+    if (it != pending_.end() && it->second.zxid <= zxid) pending_.erase(it);
+    pending_order_.pop_front();
+  }
+  for (auto* sessions : {&opening_sessions_, &closing_sessions_}) {
+    for (auto it = sessions->begin(); it != sessions->end();) {
+      if (it->second <= zxid) {
+        sessions->erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void Preparer::Reset() {
+  pending_.clear();
+  pending_order_.clear();
+  opening_sessions_.clear();
+  closing_sessions_.clear();
+}
+
+}  // namespace synod

@@ -1,0 +1,91 @@
+// The leader's request validation: turns a client request into the
+// deterministic txn every peer will apply, or into the error the client gets.
+//
+// Many txns may be prepared before the first is applied (pipelining), so
+// requests are checked against the tree as it will be once every prepared
+// txn is applied: the tree overlaid with pending changes, as ZooKeeper's
+// PrepRequestProcessor does with its outstanding changes.
+
+#ifndef SYNOD_TXN_PREPARER_H_
+#define SYNOD_TXN_PREPARER_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "acl/acl.h"
+#include "tree/data_tree.h"
+#include "txn/txn.pb.h"
+#include "util/strings.h"
+
+namespace synod {
+
+// Largest TTL accepted, in ms (ZooKeeper's: 2^40 - 1).
+inline constexpr int64_t kMaxTtlMs = (int64_t{1} << 40) - 1;
+
+class Preparer {
+ public:
+  // `tree` must outlive the Preparer; it is only read.
+  Preparer(const DataTree* tree, int32_t max_data_bytes);
+
+  // Validates `request` from `session` holding `auth`, as of every txn
+  // prepared so far, and on success fills the body of `txn` and remembers
+  // its effects as pending under `zxid`. `now_ms` is the leader's clock.
+  // Errors are ZooKeeper's, checked in ZooKeeper's order; for a multi the
+  // failing op's error with FailedOpIndex set, and nothing is remembered.
+  // The caller sets txn's zxid, time and session.
+  absl::Status Prepare(const txn::Request& request, int64_t session,
+                       const AuthInfo& auth, Zxid zxid, int64_t now_ms,
+                       txn::Txn* txn);
+
+  // Forgets the pending effects of txns with zxid <= `zxid`: the tree now
+  // holds them.
+  void Applied(Zxid zxid);
+
+  // Forgets every pending effect (the prepared txns will never apply).
+  void Reset();
+
+  // Returns the number of paths with pending changes.
+  size_t pending_size() const { return pending_.size(); }
+
+ private:
+  // What validation needs to know of a node.
+  struct Record {
+    Zxid zxid = 0;  // the last pending txn that changed it (0: the tree's)
+    bool exists = false;
+    Stat stat;
+    AclRef acl;
+    CreateMode mode = CreateMode::kPersistent;
+    int64_t ttl_ms = 0;
+  };
+  class Scratch;
+
+  absl::Status PrepareOp(const txn::Request& op, int64_t session,
+                         const AuthInfo& auth, Zxid zxid, int64_t now_ms,
+                         Scratch* scratch, txn::Txn* out);
+  absl::Status PrepareCreate(const txn::CreateRequest& req, int64_t session,
+                             const AuthInfo& auth, Zxid zxid, int64_t now_ms,
+                             Scratch* scratch, txn::Txn* out);
+  absl::Status PrepareCloseSession(int64_t session, Zxid zxid,
+                                   Scratch* scratch, txn::Txn* out);
+  absl::Status CheckSession(int64_t session) const;
+  absl::Status CheckDataSize(size_t size) const;
+  std::optional<Record> Lookup(std::string_view path) const;
+  void Commit(Scratch* scratch, Zxid zxid);
+
+  const DataTree* tree_;
+  int32_t max_data_bytes_;
+  StrMap<Record> pending_;
+  std::deque<std::pair<Zxid, std::string>> pending_order_;
+  absl::flat_hash_map<int64_t, Zxid> opening_sessions_;  // id -> zxid
+  absl::flat_hash_map<int64_t, Zxid> closing_sessions_;  // id -> zxid
+};
+
+}  // namespace synod
+
+#endif  // SYNOD_TXN_PREPARER_H_

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs synod's whole test suite: installs what is missing, builds, runs every
+# test tier (unit, sim, integration), the install consumer check and the
+# benchmark smoke run, then the same suite under ASan+UBSan.
+# SYNOD_SANITIZERS=0 skips the sanitizer pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/install-deps
+jobs=${SYNOD_JOBS:-2}
+
+run_suite() {
+  local preset=$1
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  ctest --preset "$preset" -j "$jobs" --timeout 600
+}
+
+run_suite relwithdebinfo
+bash test/install/check.sh build/relwithdebinfo
+if [ "${SYNOD_SANITIZERS:-1}" != 0 ]; then
+  run_suite asan
+fi
+echo "synod: all test tiers passed"

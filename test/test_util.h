@@ -1,0 +1,98 @@
+// Helpers shared by synod's tests: temporary directories and a recorder of
+// watch events that waits with a deadline instead of sleeping.
+
+#ifndef SYNOD_TEST_TEST_UTIL_H_
+#define SYNOD_TEST_TEST_UTIL_H_
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "synod/synod.h"
+
+namespace synod::testing {
+
+// A fresh directory under the system's temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "synod-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  // A path inside the directory that does not exist yet.
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Options for a one-peer Coordinator in `dir` that logs nothing.
+inline Options TestOptions(const std::string& dir) {
+  Options o;
+  o.data_dir = dir;
+  o.log_sink = [](LogLevel, std::string_view) {};
+  o.cleanup_interval = absl::Milliseconds(20);
+  return o;
+}
+
+// Collects watch events; thread-safe.
+class EventLog {
+ public:
+  // Returns a watcher that records into this log with `tag`.
+  Watcher Recorder(std::string tag = "") {
+    return [this, tag](const WatchEvent& e) {
+      absl::MutexLock lock(&mu_);
+      events_.push_back(Entry{tag, e});
+    };
+  }
+  struct Entry {
+    std::string tag;
+    WatchEvent event;
+  };
+  // Waits until at least `n` events arrived or `timeout` passed; returns
+  // all events so far.
+  std::vector<Entry> WaitFor(size_t n, absl::Duration timeout = absl::Seconds(10)) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return events_.size() >= n;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+    return events_;
+  }
+  std::vector<Entry> Snapshot() {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Entry> events_ ABSL_GUARDED_BY(mu_);
+};
+
+// Blocks until everything queued on `c`'s dispatcher before the call has run.
+inline void DrainDispatcher(Coordinator& c) {
+  absl::Mutex mu;
+  bool done = false;
+  c.GetAsync("/", nullptr, [&](absl::StatusOr<Node>) {
+    absl::MutexLock lock(&mu);
+    done = true;
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&done));
+}
+
+}  // namespace synod::testing
+
+#endif  // SYNOD_TEST_TEST_UTIL_H_
