@@ -81,8 +81,10 @@ class Coordinator {
   static absl::StatusOr<std::unique_ptr<Coordinator>> Start(Options options);
 
   // Closes the session (its ephemerals are deleted), delivers kClosed to the
-  // session watcher, stops every thread and waits for them. Operations still
-  // in flight complete with Error::kClosing.
+  // session watcher, runs every queued watcher and callback, stops every
+  // thread and waits for them. Operations submitted after shutdown began
+  // complete with Error::kClosing.
+  // REQUIRES: not called from a watcher or callback of this Coordinator.
   ~Coordinator();
 
   Coordinator(const Coordinator&) = delete;
