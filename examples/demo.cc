@@ -10,13 +10,14 @@
 // 3. The Coordinator restarts on the same data directory: the configuration
 //    is still there, the members (ephemerals of the old session) are gone.
 
+#include <condition_variable>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "synod/synod.h"
 
 namespace {
@@ -53,14 +54,16 @@ void WatchMembers(synod::Coordinator* c) {
 // Waits until everything the dispatcher has queued so far has run, so the
 // demo's output follows the order of its steps.
 void Settle(synod::Coordinator* c) {
-  absl::Mutex mu;
+  std::mutex mu;
+  std::condition_variable cv;
   bool done = false;
   c->SyncAsync("/", [&](absl::Status) {
-    absl::MutexLock lock(&mu);
+    std::lock_guard<std::mutex> lock(mu);
     done = true;
+    cv.notify_one();
   });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&done));
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&done] { return done; });
 }
 
 }  // namespace

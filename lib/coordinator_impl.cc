@@ -84,7 +84,7 @@ absl::Status Coordinator::Impl::Init() {
 
   // Recover: the applied-state records, then the log's tail.
   {
-    absl::MutexLock lock(&tree_mu_);
+    WriterLock lock(&tree_mu_);
     absl::Status s = store_->LoadState(
         [this](std::string_view path, std::string_view record)
             ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -126,12 +126,12 @@ absl::Status Coordinator::Impl::Init() {
   last_assigned_ = MakeZxid(epoch_, 0);
   durable_ = last_assigned_;
   {
-    absl::MutexLock lock(&inbox_mu_);
+    MutexLock lock(&inbox_mu_);
     durable_zxid_ = durable_;
   }
   preparer_ = std::make_unique<Preparer>(&tree_, options_.max_data_bytes);
   {
-    absl::MutexLock lock(&auth_mu_);
+    MutexLock lock(&auth_mu_);
     auto info = std::make_shared<AuthInfo>();
     info->ip = "127.0.0.1";
     auth_ = std::move(info);
@@ -145,7 +145,7 @@ absl::Status Coordinator::Impl::Init() {
   }
   std::vector<int64_t> to_close;
   {
-    absl::ReaderMutexLock lock(&tree_mu_);
+    ReaderLock lock(&tree_mu_);
     for (const auto& [id, timeout_ms] : tree_.sessions()) {
       if (id == previous_self) {
         to_close.push_back(id);
@@ -162,7 +162,7 @@ absl::Status Coordinator::Impl::Init() {
       store_.get(),
       [this](Zxid durable, absl::Status status) { OnDurable(durable, status); });
   {
-    absl::MutexLock lock(&tree_mu_);
+    WriterLock lock(&tree_mu_);
     // State replayed from the log goes out with the first write.
     for (const std::string& path : apply_out_.dirty_nodes) {
       if (tree_.Find(path)) {
@@ -188,7 +188,7 @@ absl::Status Coordinator::Impl::Init() {
   for (int64_t id : to_close) {
     txn::Request close;
     close.mutable_close_session();
-    absl::MutexLock lock(&inbox_mu_);
+    MutexLock lock(&inbox_mu_);
     inbox_.push_back(Pending{std::move(close), id, *system, nullptr});
   }
 
@@ -197,21 +197,21 @@ absl::Status Coordinator::Impl::Init() {
       static_cast<int32_t>(absl::ToInt64Milliseconds(options_.session_timeout)));
   {
     // Submitted as the system: the session does not exist yet.
-    absl::Mutex mu;
+    Mutex mu;
     bool done = false;
     WriteOutcome outcome;
     {
-      absl::MutexLock lock(&inbox_mu_);
+      MutexLock lock(&inbox_mu_);
       pending_writes_.fetch_add(1, std::memory_order_relaxed);
       inbox_.push_back(Pending{std::move(create), 0, *system,
                                [&](WriteOutcome&& o) {
-                                 absl::MutexLock l(&mu);
+                                 MutexLock l(&mu);
                                  outcome = std::move(o);
                                  done = true;
                                }});
     }
-    absl::MutexLock l(&mu);
-    mu.Await(absl::Condition(&done));
+    MutexLock l(&mu);
+    mu.Await([&done] { return done; });
     SYNOD_RETURN_IF_ERROR(outcome.status);
     session_id_ = outcome.zxid;
   }
@@ -238,7 +238,7 @@ Coordinator::Impl::~Impl() {
       }
     }
     {
-      absl::MutexLock lock(&inbox_mu_);
+      MutexLock lock(&inbox_mu_);
       stopping_ = true;
     }
     loop_.join();
@@ -260,7 +260,7 @@ void Coordinator::Impl::Submit(txn::Request request, Done done) {
   std::shared_ptr<const AuthInfo> a = auth();
   writes_.fetch_add(1, std::memory_order_relaxed);
   {
-    absl::MutexLock lock(&inbox_mu_);
+    MutexLock lock(&inbox_mu_);
     if (!stopping_) {
       pending_writes_.fetch_add(1, std::memory_order_relaxed);
       inbox_.push_back(Pending{std::move(request), session_id_.load(), *a,
@@ -275,21 +275,21 @@ void Coordinator::Impl::Submit(txn::Request request, Done done) {
 }
 
 WriteOutcome Coordinator::Impl::SubmitAndWait(txn::Request request) {
-  absl::Mutex mu;
+  Mutex mu;
   bool done = false;
   WriteOutcome outcome;
   Submit(std::move(request), [&](WriteOutcome&& o) {
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     outcome = std::move(o);
     done = true;
   });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&done));
+  MutexLock lock(&mu);
+  mu.Await([&done] { return done; });
   return outcome;
 }
 
 void Coordinator::Impl::OnDurable(Zxid durable, absl::Status status) {
-  absl::MutexLock lock(&inbox_mu_);
+  MutexLock lock(&inbox_mu_);
   if (durable > durable_zxid_) durable_zxid_ = durable;
   if (!status.ok() && storage_status_.ok()) storage_status_ = status;
   log_round_done_ = true;
@@ -303,17 +303,17 @@ void Coordinator::Impl::LoopMain() {
     Zxid durable = 0;
     absl::Status storage_status;
     {
-      absl::MutexLock lock(&inbox_mu_);
+      MutexLock lock(&inbox_mu_);
       // Stopping, the loop still waits for the log writer's last round.
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox_mu_) {
         return !inbox_.empty() || log_round_done_ || (stopping_ && !log_busy_);
       };
       if (stopping_) {
-        inbox_mu_.Await(absl::Condition(&ready));
+        inbox_mu_.Await(ready);
       } else {
         auto wait = next_cleanup_ - SteadyClock::now();
         inbox_mu_.AwaitWithTimeout(
-            absl::Condition(&ready),
+            ready,
             absl::FromChrono(std::max(wait, SteadyClock::duration::zero())));
       }
       batch.swap(inbox_);
@@ -340,7 +340,7 @@ void Coordinator::Impl::LoopMain() {
     ApplyDurable();
     FlushToLog();
     if (stopping && in_flight_.empty() && !log_busy_) {
-      absl::MutexLock lock(&inbox_mu_);
+      MutexLock lock(&inbox_mu_);
       if (inbox_.empty()) {
         closed_ = true;
         break;
@@ -385,7 +385,7 @@ void Coordinator::Impl::ApplyDurable() {
   std::vector<Delivery> deliveries;
   std::vector<Dispatcher::Task> tasks;
   {
-    absl::MutexLock lock(&tree_mu_);
+    WriterLock lock(&tree_mu_);
     while (!in_flight_.empty() && in_flight_.front().zxid <= durable_) {
       InFlight item = std::move(in_flight_.front());
       in_flight_.pop_front();
@@ -400,6 +400,9 @@ void Coordinator::Impl::ApplyDurable() {
           Log(options_, LogLevel::kError, std::string(failed_.message()));
         }
         preparer_->Applied(item.zxid);
+        // Published before the completion runs: a caller that sees its write
+        // complete then sees it in GetHealth().last_zxid too.
+        last_applied_ = tree_.last_zxid();
         for (size_t i = first_event; i < apply_out_.events.size(); ++i) {
           watches_.Trigger(apply_out_.events[i].path, apply_out_.events[i].type,
                            &deliveries);
@@ -422,7 +425,6 @@ void Coordinator::Impl::ApplyDurable() {
         item.done(std::move(outcome));
       }
     }
-    last_applied_ = tree_.last_zxid();
     // Persist what changed (written, unsynced, with the next log round).
     for (const std::string& path : apply_out_.dirty_nodes) {
       if (tree_.Find(path)) {
@@ -473,7 +475,7 @@ void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
   system.super = true;
   std::vector<std::string> candidates;
   {
-    absl::ReaderMutexLock lock(&tree_mu_);
+    ReaderLock lock(&tree_mu_);
     candidates = tree_.CleanupCandidates(now_ms);
   }
   for (std::string& path : candidates) {
@@ -501,7 +503,7 @@ void Coordinator::Impl::FailAll(const absl::Status& status) {
   // Nothing prepared will commit: complete everything not yet applied.
   std::vector<Pending> inbox;
   {
-    absl::MutexLock lock(&inbox_mu_);
+    MutexLock lock(&inbox_mu_);
     inbox.swap(inbox_);
   }
   for (Pending& p : inbox) {
@@ -538,7 +540,7 @@ void Coordinator::Impl::FailAll(const absl::Status& status) {
 // ---- Reads ------------------------------------------------------------------
 
 std::shared_ptr<const AuthInfo> Coordinator::Impl::auth() const {
-  absl::MutexLock lock(&auth_mu_);
+  MutexLock lock(&auth_mu_);
   return auth_;
 }
 
@@ -553,7 +555,7 @@ absl::StatusOr<Node> Coordinator::Impl::Get(std::string_view path,
                                             Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  absl::ReaderMutexLock lock(&tree_mu_);
+  ReaderLock lock(&tree_mu_);
   const Znode* node = tree_.Find(path);
   if (!node) return NoNodeError(path);
   if (!Readable(*node)) return NoAuthError(path);
@@ -565,7 +567,7 @@ absl::StatusOr<std::optional<Stat>> Coordinator::Impl::Exists(
     std::string_view path, Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  absl::ReaderMutexLock lock(&tree_mu_);
+  ReaderLock lock(&tree_mu_);
   const Znode* node = tree_.Find(path);
   if (watcher) watches_.AddDataWatch(path, std::move(watcher));
   if (!node) return std::optional<Stat>();
@@ -576,7 +578,7 @@ absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildren(
     std::string_view path, Watcher watcher, Stat* stat) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  absl::ReaderMutexLock lock(&tree_mu_);
+  ReaderLock lock(&tree_mu_);
   const Znode* node = tree_.Find(path);
   if (!node) return NoNodeError(path);
   if (!Readable(*node)) return NoAuthError(path);
@@ -589,7 +591,7 @@ absl::StatusOr<AclList> Coordinator::Impl::GetAcl(std::string_view path,
                                                   Stat* stat) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  absl::ReaderMutexLock lock(&tree_mu_);
+  ReaderLock lock(&tree_mu_);
   const Znode* node = tree_.Find(path);
   if (!node) return NoNodeError(path);
   // As ZooKeeper 3.6+: reading an ACL takes READ or ADMIN.
@@ -607,7 +609,7 @@ absl::Status Coordinator::Impl::AddWatch(std::string_view path, WatchMode mode,
   if (!watcher) return BadArgumentsError("AddWatch needs a watcher");
   // Registered under the tree lock so no change slips between a read and
   // the registration made by the same thread.
-  absl::ReaderMutexLock lock(&tree_mu_);
+  ReaderLock lock(&tree_mu_);
   watches_.AddPersistentWatch(path, mode, std::move(watcher));
   return absl::OkStatus();
 }
@@ -616,7 +618,7 @@ absl::Status Coordinator::Impl::RemoveWatches(std::string_view path,
                                               WatcherType type) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   std::vector<Delivery> removed;
-  absl::ReaderMutexLock lock(&tree_mu_);
+  ReaderLock lock(&tree_mu_);
   if (watches_.Remove(path, type, &removed) == 0) {
     return MakeError(Error::kNoWatcher,
                      absl::StrCat("no watch of that type on ", AV(path)));
@@ -632,7 +634,7 @@ absl::Status Coordinator::Impl::RemoveWatches(std::string_view path,
 absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
                                         std::string_view credentials) {
   SYNOD_ASSIGN_OR_RETURN(AuthId id, Authenticate(scheme, credentials));
-  absl::MutexLock lock(&auth_mu_);
+  MutexLock lock(&auth_mu_);
   auto next = std::make_shared<AuthInfo>(*auth_);
   if (!options_.super_digest.empty() && id.scheme == "digest" &&
       id.id == options_.super_digest) {
@@ -652,7 +654,7 @@ Health Coordinator::Impl::GetHealth() const {
   h.last_zxid = last_applied_.load();
   h.session_id = session_id_.load();
   {
-    absl::ReaderMutexLock lock(&tree_mu_);
+    ReaderLock lock(&tree_mu_);
     h.znode_count = tree_.node_count();
     h.ephemeral_count = tree_.ephemeral_count();
     h.session_count = static_cast<int64_t>(tree_.sessions().size());

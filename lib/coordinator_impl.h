@@ -25,7 +25,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "acl/acl.h"
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
@@ -34,6 +33,7 @@
 #include "tree/data_tree.h"
 #include "txn/preparer.h"
 #include "txn/txn.pb.h"
+#include "util/mutex.h"
 #include "watch/watch_manager.h"
 
 namespace synod {
@@ -111,12 +111,12 @@ class Coordinator::Impl {
   std::unique_ptr<Store> store_;
 
   // The replica. Written only by the loop thread, under tree_mu_.
-  mutable absl::Mutex tree_mu_;
+  mutable SharedMutex tree_mu_;
   DataTree tree_ ABSL_GUARDED_BY(tree_mu_);
   WatchManager watches_;
 
   // Inbox of the loop thread.
-  mutable absl::Mutex inbox_mu_;
+  mutable Mutex inbox_mu_;
   std::vector<Pending> inbox_ ABSL_GUARDED_BY(inbox_mu_);
   Zxid durable_zxid_ ABSL_GUARDED_BY(inbox_mu_) = 0;
   bool log_round_done_ ABSL_GUARDED_BY(inbox_mu_) = false;
@@ -144,7 +144,7 @@ class Coordinator::Impl {
 
   // This Coordinator's session.
   std::atomic<int64_t> session_id_{0};
-  mutable absl::Mutex auth_mu_;
+  mutable Mutex auth_mu_;
   std::shared_ptr<const AuthInfo> auth_ ABSL_GUARDED_BY(auth_mu_);
   std::atomic<bool> auth_simple_{true};  // no identities, not super
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs synod's whole test suite: installs what is missing, builds, runs every
 # test tier (unit, sim, integration), the install consumer check and the
-# benchmark smoke run, then the same suite under ASan+UBSan.
-# SYNOD_SANITIZERS=0 skips the sanitizer pass.
+# benchmark smoke run, then the same suite under ASan+UBSan and under TSan.
+# SYNOD_SANITIZERS=0 skips the sanitizer passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/install-deps
@@ -19,5 +19,6 @@ run_suite relwithdebinfo
 bash test/install/check.sh build/relwithdebinfo
 if [ "${SYNOD_SANITIZERS:-1}" != 0 ]; then
   run_suite asan
+  run_suite tsan
 fi
 echo "synod: all test tiers passed"

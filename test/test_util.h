@@ -12,9 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "synod/synod.h"
+#include "util/mutex.h"
 
 namespace synod::testing {
 
@@ -53,7 +54,7 @@ class EventLog {
   // Returns a watcher that records into this log with `tag`.
   Watcher Recorder(std::string tag = "") {
     return [this, tag](const WatchEvent& e) {
-      absl::MutexLock lock(&mu_);
+      synod::MutexLock lock(&mu_);
       events_.push_back(Entry{tag, e});
     };
   }
@@ -64,33 +65,33 @@ class EventLog {
   // Waits until at least `n` events arrived or `timeout` passed; returns
   // all events so far.
   std::vector<Entry> WaitFor(size_t n, absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
+    synod::MutexLock lock(&mu_);
     auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return events_.size() >= n;
     };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+    mu_.AwaitWithTimeout(enough, timeout);
     return events_;
   }
   std::vector<Entry> Snapshot() {
-    absl::MutexLock lock(&mu_);
+    synod::MutexLock lock(&mu_);
     return events_;
   }
 
  private:
-  absl::Mutex mu_;
+  synod::Mutex mu_;
   std::vector<Entry> events_ ABSL_GUARDED_BY(mu_);
 };
 
 // Blocks until everything queued on `c`'s dispatcher before the call has run.
 inline void DrainDispatcher(Coordinator& c) {
-  absl::Mutex mu;
+  synod::Mutex mu;
   bool done = false;
   c.GetAsync("/", nullptr, [&](absl::StatusOr<Node>) {
-    absl::MutexLock lock(&mu);
+    synod::MutexLock lock(&mu);
     done = true;
   });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(&done));
+  synod::MutexLock lock(&mu);
+  mu.Await([&done] { return done; });
 }
 
 }  // namespace synod::testing

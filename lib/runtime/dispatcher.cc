@@ -11,26 +11,26 @@ Dispatcher::Dispatcher() : thread_([this] { Run(); }) {}
 
 Dispatcher::~Dispatcher() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   thread_.join();
 }
 
 void Dispatcher::Post(Task task) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   queue_.push_back(std::move(task));
 }
 
 void Dispatcher::PostAll(std::vector<Task>* tasks) {
   if (tasks->empty()) return;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (Task& t : *tasks) queue_.push_back(std::move(t));
   tasks->clear();
 }
 
 int64_t Dispatcher::tasks_run() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return tasks_run_;
 }
 
@@ -42,13 +42,13 @@ void Dispatcher::Run() {
   std::vector<Task> batch;
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       tasks_run_ += static_cast<int64_t>(batch.size());
       batch.clear();
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !queue_.empty() || stopping_;
       };
-      mu_.Await(absl::Condition(&ready));
+      mu_.Await(ready);
       if (queue_.empty()) return;  // stopping, and everything has run
       batch.swap(queue_);
     }

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 
 namespace synod {
 
@@ -38,7 +38,7 @@ class Dispatcher {
  private:
   void Run();
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::vector<Task> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t tasks_run_ ABSL_GUARDED_BY(mu_) = 0;

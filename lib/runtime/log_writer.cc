@@ -14,7 +14,7 @@ LogWriter::LogWriter(Store* store, OnDurable on_durable)
 
 LogWriter::~LogWriter() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   thread_.join();
@@ -22,7 +22,7 @@ LogWriter::~LogWriter() {
 
 void LogWriter::Submit(std::vector<LogEntry>* entries, StateBatch* state,
                        Zxid applied, Zxid trim_through) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (entries_.empty()) {
     entries_.swap(*entries);
   } else {
@@ -43,11 +43,11 @@ void LogWriter::Run() {
   while (true) {
     Zxid trim_through = 0;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return has_work_ || stopping_;
       };
-      mu_.Await(absl::Condition(&ready));
+      mu_.Await(ready);
       if (!has_work_) return;  // stopping with nothing left
       entries.swap(entries_);
       states.swap(states_);

@@ -12,8 +12,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "storage/store.h"
+#include "util/mutex.h"
 
 namespace synod {
 
@@ -39,7 +39,7 @@ class LogWriter {
 
   Store* const store_;
   const OnDurable on_durable_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<LogEntry> entries_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<StateBatch, Zxid>> states_ ABSL_GUARDED_BY(mu_);
   Zxid trim_through_ ABSL_GUARDED_BY(mu_) = 0;

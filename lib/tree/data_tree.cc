@@ -157,13 +157,13 @@ absl::Status DataTree::Apply(const txn::Txn& txn, ApplyOutput* out,
   }
   absl::Status status;
   if (txn.has_multi()) {
-    if (results) results->resize(txn.multi().ops_size());
+    if (results) results->assign(txn.multi().ops_size(), OpResult{});
     for (int i = 0; i < txn.multi().ops_size() && status.ok(); ++i) {
       status = ApplyOne(txn.multi().ops(i), txn, out,
                         results ? &(*results)[i] : nullptr);
     }
   } else {
-    if (results) results->resize(1);
+    if (results) results->assign(1, OpResult{});
     status = ApplyOne(txn, txn, out, results ? &(*results)[0] : nullptr);
   }
   last_zxid_ = txn.zxid();

@@ -160,13 +160,16 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
       if (req.path() == "/" || IsSystemPath(req.path())) {
         return ReservedError(req.path());
       }
+      // ZooKeeper's order: the parent's DELETE permission is checked before
+      // the node's existence, so a caller without it cannot probe children.
       std::string_view parent_path = ParentOf(req.path());
       std::optional<Record> parent = scratch->Get(parent_path);
-      std::optional<Record> node = scratch->Get(req.path());
-      if (!parent || !node) return NoNodeError(req.path());
+      if (!parent) return NoNodeError(req.path());
       if (!Permits(*parent->acl, perms::kDelete, auth)) {
         return NoAuthError(req.path());
       }
+      std::optional<Record> node = scratch->Get(req.path());
+      if (!node) return NoNodeError(req.path());
       s = CheckVersion(req.version(), node->stat.version, req.path());
       if (!s.ok()) return s;
       if (node->stat.num_children > 0) {
@@ -368,18 +371,18 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
 
 absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
                                            Scratch* scratch, txn::Txn* out) {
-  // The session's ephemerals as of every pending txn: the tree's, less the
-  // pending deletes, plus the pending creates.
+  if (session == 0) return BadArgumentsError("the system has no session");
+  // The session's ephemerals as of every pending txn: candidates are the
+  // tree's and every pending path; a candidate counts if, with all pending
+  // changes, it exists and this session owns it (a pending delete and
+  // re-create may have changed its owner either way).
   std::vector<std::string> paths;
-  for (const std::string& path : tree_->EphemeralsOf(session)) {
-    if (scratch->Get(path)) paths.push_back(path);
-  }
-  for (const auto& [path, record] : pending_) {
-    if (record.exists && record.stat.ephemeral_owner == session &&
-        !tree_->Find(path)) {
-      paths.push_back(path);
-    }
-  }
+  auto consider = [&](const std::string& path) {
+    std::optional<Record> r = scratch->Get(path);
+    if (r && r->stat.ephemeral_owner == session) paths.push_back(path);
+  };
+  for (const std::string& path : tree_->EphemeralsOf(session)) consider(path);
+  for (const auto& [path, record] : pending_) consider(path);
   std::sort(paths.begin(), paths.end());
   paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
   txn::CloseSessionTxn* t = out->mutable_close_session();

@@ -38,14 +38,14 @@ int64_t EmitAndClear(WatcherList& list, std::string_view path, EventType type,
 
 void WatchManager::AddDataWatch(std::string_view path, Watcher watcher) {
   auto ptr = std::make_shared<const Watcher>(std::move(watcher));
-  absl::MutexLock lock(&mu_);
+  WriterLock lock(&mu_);
   watches_[AV(path)].data.push_back(std::move(ptr));
   ++size_;
 }
 
 void WatchManager::AddChildWatch(std::string_view path, Watcher watcher) {
   auto ptr = std::make_shared<const Watcher>(std::move(watcher));
-  absl::MutexLock lock(&mu_);
+  WriterLock lock(&mu_);
   watches_[AV(path)].child.push_back(std::move(ptr));
   ++size_;
 }
@@ -53,7 +53,7 @@ void WatchManager::AddChildWatch(std::string_view path, Watcher watcher) {
 void WatchManager::AddPersistentWatch(std::string_view path, WatchMode mode,
                                       Watcher watcher) {
   auto ptr = std::make_shared<const Watcher>(std::move(watcher));
-  absl::MutexLock lock(&mu_);
+  WriterLock lock(&mu_);
   PathWatches& watches = watches_[AV(path)];
   if (mode == WatchMode::kPersistentRecursive) {
     watches.recursive.push_back(std::move(ptr));
@@ -72,7 +72,7 @@ void WatchManager::Trigger(std::string_view path, EventType type,
   // ChildrenChanged never reaches recursive watches, on the path or above.
   const bool recursive = type != EventType::kChildrenChanged;
 
-  absl::MutexLock lock(&mu_);
+  WriterLock lock(&mu_);
   if (auto it = watches_.find(AV(path)); it != watches_.end()) {
     PathWatches& watches = it->second;
     if (data) size_ -= EmitAndClear(watches.data, path, type, out);
@@ -92,7 +92,7 @@ void WatchManager::Trigger(std::string_view path, EventType type,
 int WatchManager::Remove(std::string_view path, WatcherType type,
                          std::vector<Delivery>* out) {
   const bool any = type == WatcherType::kAny;
-  absl::MutexLock lock(&mu_);
+  WriterLock lock(&mu_);
   auto it = watches_.find(AV(path));
   if (it == watches_.end()) return 0;
   PathWatches& watches = it->second;
@@ -121,14 +121,14 @@ int WatchManager::Remove(std::string_view path, WatcherType type,
 }
 
 void WatchManager::Clear() {
-  absl::MutexLock lock(&mu_);
+  WriterLock lock(&mu_);
   watches_.clear();
   size_ = 0;
   recursive_count_ = 0;
 }
 
 int64_t WatchManager::size() const {
-  absl::ReaderMutexLock lock(&mu_);
+  ReaderLock lock(&mu_);
   return size_;
 }
 

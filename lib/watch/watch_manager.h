@@ -12,8 +12,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "synod/watch.h"
+#include "util/mutex.h"
 
 namespace synod {
 
@@ -78,7 +78,7 @@ class WatchManager {
     }
   };
 
-  mutable absl::Mutex mu_;
+  mutable SharedMutex mu_;
   absl::flat_hash_map<std::string, PathWatches> watches_ ABSL_GUARDED_BY(mu_);
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t recursive_count_ ABSL_GUARDED_BY(mu_) = 0;

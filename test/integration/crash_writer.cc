@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
 #include "synod/synod.h"
+#include "util/mutex.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -30,13 +30,13 @@ int main(int argc, char** argv) {
   std::printf("ready\n");
   std::fflush(stdout);
 
-  absl::Mutex mu;
+  synod::Mutex mu;
   int in_flight = 0;
   for (int i = 0;; ++i) {
     {
-      absl::MutexLock lock(&mu);
+      synod::MutexLock lock(&mu);
       auto room = [&in_flight] { return in_flight < 64; };
-      mu.Await(absl::Condition(&room));
+      mu.Await(room);
       ++in_flight;
     }
     (*c)->CreateAsync("/" + prefix + "/n-", std::to_string(i),
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
                           std::printf("ack %s\n", r->c_str());
                           std::fflush(stdout);
                         }
-                        absl::MutexLock lock(&mu);
+                        synod::MutexLock lock(&mu);
                         --in_flight;
                       });
   }

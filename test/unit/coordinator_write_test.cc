@@ -303,24 +303,24 @@ TEST_CASE("async writes complete in order on the dispatcher", "[coordinator]") {
   auto c = StartIn(dir);
   REQUIRE(c->Create("/async", "").ok());
   constexpr int kOps = 500;
-  absl::Mutex mu;
+  synod::Mutex mu;
   std::vector<std::string> order;
   std::vector<absl::Status> errors;
   for (int i = 0; i < kOps; ++i) {
     c->CreateAsync("/async/n-", std::to_string(i),
                    CreateMode::kPersistentSequential, {},
                    [&](absl::StatusOr<std::string> r) {
-                     absl::MutexLock l(&mu);
+                     synod::MutexLock l(&mu);
                      if (r.ok()) order.push_back(*r); else errors.push_back(r.status());
                    });
   }
   c->SyncAsync("/", [&](absl::Status s) {
-    absl::MutexLock l(&mu);
+    synod::MutexLock l(&mu);
     order.push_back(s.ok() ? "sync" : "sync-failed");
   });
-  absl::MutexLock l(&mu);
+  synod::MutexLock l(&mu);
   auto all = [&]() { return order.size() + errors.size() == kOps + 1; };
-  REQUIRE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30)));
+  REQUIRE(mu.AwaitWithTimeout(all, absl::Seconds(30)));
   CHECK(errors.empty());
   for (int i = 0; i < kOps; ++i) {
     char want[32];
