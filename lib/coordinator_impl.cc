@@ -164,22 +164,7 @@ absl::Status Coordinator::Impl::Init() {
   {
     WriterLock lock(&tree_mu_);
     // State replayed from the log goes out with the first write.
-    for (const std::string& path : apply_out_.dirty_nodes) {
-      if (tree_.Find(path)) {
-        state_batch_.PutNode(path, tree_.EncodeNode(path));
-      } else {
-        state_batch_.DeleteNode(path);
-      }
-    }
-    for (int64_t id : apply_out_.dirty_sessions) {
-      if (tree_.sessions().contains(id)) {
-        state_batch_.PutSession(id, tree_.EncodeSession(id));
-      } else {
-        state_batch_.DeleteSession(id);
-      }
-    }
-    state_dirty_ = !state_batch_.empty();
-    apply_out_.Clear();
+    StageDirtyState();
   }
   loop_ = std::thread([this] { LoopMain(); });
 
@@ -426,19 +411,23 @@ void Coordinator::Impl::ApplyDurable() {
       }
     }
     // Persist what changed (written, unsynced, with the next log round).
-    for (const std::string& path : apply_out_.dirty_nodes) {
-      if (tree_.Find(path)) {
-        state_batch_.PutNode(path, tree_.EncodeNode(path));
-      } else {
-        state_batch_.DeleteNode(path);
-      }
+    StageDirtyState();
+  }
+}
+
+void Coordinator::Impl::StageDirtyState() {
+  for (const std::string& path : apply_out_.dirty_nodes) {
+    if (tree_.Find(path)) {
+      state_batch_.PutNode(path, tree_.EncodeNode(path));
+    } else {
+      state_batch_.DeleteNode(path);
     }
-    for (int64_t id : apply_out_.dirty_sessions) {
-      if (tree_.sessions().contains(id)) {
-        state_batch_.PutSession(id, tree_.EncodeSession(id));
-      } else {
-        state_batch_.DeleteSession(id);
-      }
+  }
+  for (int64_t id : apply_out_.dirty_sessions) {
+    if (tree_.sessions().contains(id)) {
+      state_batch_.PutSession(id, tree_.EncodeSession(id));
+    } else {
+      state_batch_.DeleteSession(id);
     }
   }
   if (!apply_out_.dirty_nodes.empty() || !apply_out_.dirty_sessions.empty()) {

@@ -101,6 +101,8 @@ class Coordinator::Impl {
   void Prepare(Pending* pending, int64_t now_ms);
   void ApplyDurable() ABSL_LOCKS_EXCLUDED(tree_mu_);
   void FlushToLog();
+  // Moves the records that applying txns changed into state_batch_.
+  void StageDirtyState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_);
   void RunTimers(std::chrono::steady_clock::time_point now);
   void FailAll(const absl::Status& status);
   void OnDurable(Zxid durable, absl::Status status);
