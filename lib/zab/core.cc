@@ -1,0 +1,609 @@
+// Core: discovery, synchronization and broadcast around Election.
+//
+// Phases, as in the Zab papers and ZooKeeper:
+//  - election (zab/election) picks a prospective leader;
+//  - discovery: learners send FOLLOWERINFO(acceptedEpoch); once a quorum of
+//    voters has, the leader fixes e' = max + 1, persists it as its
+//    acceptedEpoch and sends LEADERINFO(e'); learners persist acceptedEpoch
+//    = e' and answer ACKEPOCH(currentEpoch, last zxid, epoch ends). A learner
+//    ahead of the leader sends it back to election;
+//  - synchronization: with a quorum of ACKEPOCH the leader persists
+//    currentEpoch = e' and brings each learner to its history by DIFF or
+//    TRUNC+DIFF, then NEWLEADER. A learner persists the history, then
+//    currentEpoch, then answers ACKNEWLEADER. With a quorum of those the
+//    leader commits its whole history and sends UPTODATE;
+//  - broadcast: PROPOSAL, persisted, ACK; a quorum of ACKs commits, in zxid
+//    order; COMMIT to followers, INFORM (the entries) to observers.
+
+#include "zab/core.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace synod::zab {
+namespace {
+
+ElectionConfig ToElectionConfig(const CoreConfig& c) {
+  ElectionConfig e;
+  e.self = c.self;
+  e.voters = c.voters;
+  e.observers = c.observers;
+  e.finalize_ticks = c.finalize_ticks;
+  e.resend_ticks = c.resend_ticks;
+  e.max_resend_ticks = c.max_resend_ticks;
+  return e;
+}
+
+}  // namespace
+
+Core::Core(CoreConfig config, DurableState durable)
+    : config_(std::move(config)),
+      quorum_(config_.voters),
+      election_(ToElectionConfig(config_)),
+      accepted_epoch_(durable.accepted_epoch),
+      current_epoch_(durable.current_epoch),
+      log_(std::move(durable.log)) {
+  durable_zxid_ = last_zxid();
+  BecomeLooking();
+  ready_.lost_leader = false;  // nothing was in flight before creation
+}
+
+// ---- Plumbing ----------------------------------------------------------
+
+void Core::Send(Message m) {
+  m.from = config_.self;
+  ready_.messages.push_back(std::move(m));
+}
+
+void Core::Append(Entry entry) {
+  ready_.entries.push_back(entry);
+  log_.push_back(std::move(entry));
+}
+
+size_t Core::IndexAfter(Zxid zxid) const {
+  return static_cast<size_t>(
+      std::upper_bound(log_.begin(), log_.end(), zxid,
+                       [](Zxid z, const Entry& e) { return z < e.zxid; }) -
+      log_.begin());
+}
+
+void Core::TruncateAfter(Zxid zxid) {
+  log_.resize(IndexAfter(zxid));
+  auto& pending = ready_.entries;
+  pending.erase(std::remove_if(pending.begin(), pending.end(),
+                               [zxid](const Entry& e) { return e.zxid > zxid; }),
+                pending.end());
+  ready_.truncate_after = ready_.truncate_after
+                              ? std::min(*ready_.truncate_after, zxid)
+                              : zxid;
+  durable_zxid_ = std::min(durable_zxid_, zxid);
+}
+
+std::vector<Zxid> Core::EpochEnds() const {
+  std::vector<Zxid> ends;
+  for (size_t i = 0; i < log_.size(); ++i) {
+    if (i + 1 == log_.size() ||
+        EpochOf(log_[i + 1].zxid) != EpochOf(log_[i].zxid)) {
+      ends.push_back(log_[i].zxid);
+    }
+  }
+  return ends;
+}
+
+void Core::CommitThrough(Zxid zxid) {
+  zxid = std::min(zxid, last_zxid());
+  if (zxid <= committed_) return;
+  for (size_t i = IndexAfter(committed_); i < log_.size() && log_[i].zxid <= zxid;
+       ++i) {
+    ready_.committed.push_back(log_[i]);
+  }
+  committed_ = zxid;
+}
+
+bool Core::HasReady() const {
+  return ready_.truncate_after || !ready_.entries.empty() ||
+         ready_.accepted_epoch || ready_.current_epoch ||
+         !ready_.messages.empty() || !ready_.committed.empty() ||
+         ready_.lost_leader;
+}
+
+Ready Core::TakeReady() {
+  Ready out = std::move(ready_);
+  ready_ = Ready();
+  return out;
+}
+
+void Core::Advance(const Ready& ready) {
+  if (state_ != PeerState::kLeading) return;
+  if (!ready.entries.empty()) {
+    durable_zxid_ = std::max(durable_zxid_, ready.entries.back().zxid);
+  }
+  if (ready.current_epoch && *ready.current_epoch == new_epoch_) {
+    epoch_durable_ = true;
+    MaybeEstablish();
+  }
+  AdvanceCommit();
+}
+
+CoreStatus Core::status() const {
+  CoreStatus s;
+  s.state = state_;
+  s.leader = leader_;
+  s.serving = serving_;
+  s.accepted_epoch = accepted_epoch_;
+  s.current_epoch = current_epoch_;
+  s.last_zxid = last_zxid();
+  s.committed_zxid = committed_;
+  return s;
+}
+
+// ---- Roles ---------------------------------------------------------------
+
+void Core::BecomeLooking() {
+  if (state_ != PeerState::kLooking || leader_ != 0) ready_.lost_leader = true;
+  state_ = PeerState::kLooking;
+  leader_ = 0;
+  serving_ = false;
+  learners_.clear();
+  epoch_chosen_ = false;
+  epoch_durable_ = false;
+  got_new_leader_ = false;
+  new_epoch_ = 0;
+  ticks_in_phase_ = 0;
+  silent_ticks_ = 0;
+  election_.Start(last_zxid(), current_epoch_);
+  election_.TakeMessages(&ready_.messages);
+  if (election_.decided()) OnElected(election_.result());
+}
+
+void Core::OnElected(const ElectionResult& result) {
+  elected_ = result;
+  if (result.leader == config_.self) {
+    StartLeading();
+  } else {
+    StartLearning(result.leader);
+  }
+}
+
+void Core::StartLeading() {
+  state_ = PeerState::kLeading;
+  leader_ = config_.self;
+  own_vote_ = Vote{config_.self, last_zxid(), current_epoch_};
+  durable_zxid_ = last_zxid();
+  ping_countdown_ = 0;
+  MaybeChooseEpoch();  // a one-voter ensemble needs nobody
+}
+
+void Core::StartLearning(PeerId leader) {
+  state_ = quorum_.Contains(config_.self) ? PeerState::kFollowing
+                                          : PeerState::kObserving;
+  leader_ = leader;
+  Message info;
+  info.type = MessageType::kFollowerInfo;
+  info.to = leader;
+  info.epoch = accepted_epoch_;
+  info.state = state_;
+  Send(std::move(info));
+}
+
+void Core::Step(const Message& m) {
+  if (m.to != config_.self || m.from == config_.self) return;
+  if (m.type == MessageType::kNotification) {
+    if (state_ == PeerState::kLooking) {
+      election_.Receive(m);
+      election_.TakeMessages(&ready_.messages);
+      if (election_.decided()) OnElected(election_.result());
+    } else if (m.state == PeerState::kLooking) {
+      // Tell a looking peer whom this peer follows.
+      Message reply = Election::Reply(config_.self, m.from, state_, elected_);
+      ready_.messages.push_back(std::move(reply));
+    }
+    return;
+  }
+  if (state_ == PeerState::kLeading) {
+    LeaderStep(m);
+  } else if (state_ != PeerState::kLooking && m.from == leader_) {
+    silent_ticks_ = 0;
+    LearnerStep(m);
+  }
+}
+
+void Core::Tick() {
+  switch (state_) {
+    case PeerState::kLooking:
+      election_.Tick();
+      election_.TakeMessages(&ready_.messages);
+      if (election_.decided()) OnElected(election_.result());
+      break;
+    case PeerState::kLeading:
+      LeaderTick();
+      break;
+    case PeerState::kFollowing:
+    case PeerState::kObserving:
+      LearnerTick();
+      break;
+  }
+}
+
+absl::Status Core::Propose(std::string data) {
+  if (!serving_) {
+    return absl::UnavailableError("no serving leader to take the proposal");
+  }
+  if (state_ == PeerState::kLeading) {
+    const Zxid zxid = MakeZxid(new_epoch_, next_counter_++);
+    Append(Entry{zxid, std::move(data)});
+    for (const auto& [id, l] : learners_) {
+      if (l.synced && l.role == PeerState::kFollowing) {
+        Message p;
+        p.type = MessageType::kProposal;
+        p.to = id;
+        p.zxid = zxid;
+        p.entries.push_back(log_.back());
+        Send(std::move(p));
+      }
+    }
+    return absl::OkStatus();
+  }
+  Message r;
+  r.type = MessageType::kRequest;
+  r.to = leader_;
+  r.data = std::move(data);
+  Send(std::move(r));
+  return absl::OkStatus();
+}
+
+// ---- Leader --------------------------------------------------------------
+
+void Core::LeaderStep(const Message& m) {
+  const bool voter = quorum_.Contains(m.from);
+  const bool observer = std::find(config_.observers.begin(),
+                                  config_.observers.end(),
+                                  m.from) != config_.observers.end();
+  if (!voter && !observer) return;  // not a member
+  if (m.type == MessageType::kFollowerInfo) {
+    // A (re)connecting learner starts over.
+    Learner& l = learners_[m.from];
+    l = Learner{};
+    l.role = voter ? PeerState::kFollowing : PeerState::kObserving;
+    l.accepted_epoch = m.epoch;
+    if (epoch_chosen_) {
+      SendLeaderInfo(m.from);
+    } else {
+      MaybeChooseEpoch();
+    }
+    return;
+  }
+  auto it = learners_.find(m.from);
+  if (it == learners_.end()) return;
+  Learner& l = it->second;
+  l.silent_ticks = 0;
+  switch (m.type) {
+    case MessageType::kAckEpoch: {
+      if (!epoch_chosen_ || l.acked_epoch) return;
+      // A learner with a later history than this leader's means the
+      // election chose badly: go back to it (as ZooKeeper does).
+      if (m.epoch > own_vote_.epoch ||
+          (m.epoch == own_vote_.epoch && m.zxid > own_vote_.zxid)) {
+        BecomeLooking();
+        return;
+      }
+      l.acked_epoch = true;
+      l.current_epoch = m.epoch;
+      l.last_zxid = m.zxid;
+      l.epoch_ends = m.epoch_ends;
+      MaybeSync();
+      return;
+    }
+    case MessageType::kAckNewLeader:
+      if (!l.synced || m.epoch != new_epoch_ || l.acked_new_leader) return;
+      l.acked_new_leader = true;
+      l.acked = std::max(l.acked, m.zxid);
+      if (serving_) {
+        Message up;
+        up.type = MessageType::kUpToDate;
+        up.to = m.from;
+        up.zxid = committed_;
+        Send(std::move(up));
+      } else {
+        MaybeEstablish();
+      }
+      AdvanceCommit();
+      return;
+    case MessageType::kAck:
+      if (!l.acked_new_leader || l.role != PeerState::kFollowing) return;
+      if (EpochOf(m.zxid) != new_epoch_ && m.zxid > l.acked) return;
+      l.acked = std::max(l.acked, std::min(m.zxid, last_zxid()));
+      AdvanceCommit();
+      return;
+    case MessageType::kRequest:
+      if (serving_) Propose(m.data).IgnoreError();
+      return;
+    default:
+      return;  // kPing: liveness only (silent_ticks reset above)
+  }
+}
+
+void Core::MaybeChooseEpoch() {
+  if (epoch_chosen_) return;
+  std::vector<PeerId> connected = {config_.self};
+  int64_t max_epoch = accepted_epoch_;
+  for (const auto& [id, l] : learners_) {
+    if (l.accepted_epoch < 0) continue;
+    connected.push_back(id);
+    max_epoch = std::max(max_epoch, l.accepted_epoch);
+  }
+  if (!quorum_.IsQuorum(connected)) return;
+  epoch_chosen_ = true;
+  new_epoch_ = max_epoch + 1;
+  next_counter_ = 1;
+  accepted_epoch_ = new_epoch_;
+  ready_.accepted_epoch = new_epoch_;
+  for (const auto& [id, l] : learners_) SendLeaderInfo(id);
+  MaybeSync();
+}
+
+void Core::SendLeaderInfo(PeerId to) {
+  Message info;
+  info.type = MessageType::kLeaderInfo;
+  info.to = to;
+  info.epoch = new_epoch_;
+  Send(std::move(info));
+}
+
+void Core::MaybeSync() {
+  if (!epoch_chosen_) return;
+  if (current_epoch_ != new_epoch_) {
+    std::vector<PeerId> acked = {config_.self};
+    for (const auto& [id, l] : learners_) {
+      if (l.acked_epoch) acked.push_back(id);
+    }
+    if (!quorum_.IsQuorum(acked)) return;
+    // The leader's own history is already durable; its new epoch becomes
+    // durable with the Ready that carries the first NEWLEADER.
+    current_epoch_ = new_epoch_;
+    ready_.current_epoch = new_epoch_;
+  }
+  for (auto& [id, l] : learners_) {
+    if (l.acked_epoch && !l.synced) SyncLearner(id);
+  }
+}
+
+void Core::SyncLearner(PeerId to) {
+  Learner& l = learners_.at(to);
+  // The point up to which the learner's log is known to equal ours: within
+  // one epoch, logs are prefixes of each other (one leader proposed them in
+  // order), and peers that both hold entries of an epoch agree on all that
+  // came before it. So look for the learner's latest epoch that we hold.
+  Zxid common = 0;
+  for (auto e = l.epoch_ends.rbegin(); e != l.epoch_ends.rend(); ++e) {
+    Zxid ours = 0;
+    for (auto it = log_.rbegin(); it != log_.rend(); ++it) {
+      if (EpochOf(it->zxid) == EpochOf(*e)) {
+        ours = it->zxid;
+        break;
+      }
+      if (EpochOf(it->zxid) < EpochOf(*e)) break;
+    }
+    if (ours != 0) {
+      common = std::min(*e, ours);
+      break;
+    }
+  }
+  // Entries the learner holds beyond `common` are not in our history: they
+  // were never committed, and must go (TRUNC), never be kept.
+  const bool trunc = common < l.last_zxid;
+  size_t i = IndexAfter(common);
+  Zxid from = common;
+  bool first = true;
+  do {
+    Message m;
+    m.type = (first && trunc) ? MessageType::kTrunc : MessageType::kDiff;
+    m.to = to;
+    m.zxid = from;
+    size_t end = std::min(log_.size(), i + static_cast<size_t>(config_.max_diff_entries));
+    m.entries.assign(log_.begin() + static_cast<long>(i),
+                     log_.begin() + static_cast<long>(end));
+    if (!m.entries.empty()) from = m.entries.back().zxid;
+    i = end;
+    first = false;
+    Send(std::move(m));
+  } while (i < log_.size());
+  Message nl;
+  nl.type = MessageType::kNewLeader;
+  nl.to = to;
+  nl.epoch = new_epoch_;
+  nl.zxid = last_zxid();
+  Send(std::move(nl));
+  l.synced = true;  // from now on it receives proposals, after NEWLEADER
+}
+
+void Core::MaybeEstablish() {
+  if (serving_ || !epoch_durable_) return;
+  std::vector<PeerId> acked = {config_.self};
+  for (const auto& [id, l] : learners_) {
+    if (l.acked_new_leader) acked.push_back(id);
+  }
+  if (!quorum_.IsQuorum(acked)) return;
+  // A quorum holds this history in the new epoch: all of it is committed.
+  serving_ = true;
+  CommitThrough(last_zxid());
+  for (const auto& [id, l] : learners_) {
+    if (!l.acked_new_leader) continue;
+    Message up;
+    up.type = MessageType::kUpToDate;
+    up.to = id;
+    up.zxid = committed_;
+    Send(std::move(up));
+  }
+}
+
+void Core::AdvanceCommit() {
+  if (!serving_) return;
+  std::vector<Zxid> acks = {durable_zxid_};
+  for (const auto& [id, l] : learners_) {
+    if (l.role == PeerState::kFollowing && l.acked_new_leader) acks.push_back(l.acked);
+  }
+  // Followers' acks are cumulative (they log in order), so the highest zxid
+  // acked by a quorum is the quorum-th largest ack.
+  if (acks.size() < quorum_.size()) return;
+  std::sort(acks.begin(), acks.end(), std::greater<Zxid>());
+  const Zxid commit = acks[quorum_.size() - 1];
+  if (commit <= committed_) return;
+  const Zxid before = committed_;
+  CommitThrough(commit);
+  for (const auto& [id, l] : learners_) {
+    if (!l.acked_new_leader) continue;
+    Message m;
+    m.to = id;
+    m.zxid = committed_;
+    if (l.role == PeerState::kFollowing) {
+      m.type = MessageType::kCommit;
+    } else {
+      m.type = MessageType::kInform;
+      m.entries.assign(log_.begin() + static_cast<long>(IndexAfter(before)),
+                       log_.begin() + static_cast<long>(IndexAfter(committed_)));
+    }
+    Send(std::move(m));
+  }
+}
+
+void Core::LeaderTick() {
+  for (auto it = learners_.begin(); it != learners_.end();) {
+    if (++it->second.silent_ticks > config_.follower_timeout) {
+      it = learners_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!serving_) {
+    if (++ticks_in_phase_ > config_.sync_timeout) BecomeLooking();
+    return;
+  }
+  std::vector<PeerId> with_us = {config_.self};
+  for (const auto& [id, l] : learners_) {
+    if (l.acked_new_leader) with_us.push_back(id);
+  }
+  if (!quorum_.IsQuorum(with_us)) {
+    BecomeLooking();  // cannot commit anything: let a quorum elect again
+    return;
+  }
+  if (--ping_countdown_ <= 0) {
+    ping_countdown_ = config_.ping_ticks;
+    for (const auto& [id, l] : learners_) {
+      Message p;
+      p.type = MessageType::kPing;
+      p.to = id;
+      p.zxid = committed_;
+      Send(std::move(p));
+    }
+  }
+}
+
+// ---- Learner ---------------------------------------------------------------
+
+void Core::LearnerStep(const Message& m) {
+  switch (m.type) {
+    case MessageType::kLeaderInfo: {
+      if (m.epoch < accepted_epoch_) {
+        BecomeLooking();  // a leader of an epoch we have moved past
+        return;
+      }
+      if (m.epoch > accepted_epoch_) {
+        accepted_epoch_ = m.epoch;
+        ready_.accepted_epoch = m.epoch;
+      }
+      new_epoch_ = m.epoch;
+      Message ack;
+      ack.type = MessageType::kAckEpoch;
+      ack.to = leader_;
+      ack.epoch = current_epoch_;
+      ack.zxid = last_zxid();
+      ack.epoch_ends = EpochEnds();
+      Send(std::move(ack));
+      return;
+    }
+    case MessageType::kTrunc:
+    case MessageType::kDiff: {
+      if (new_epoch_ == 0 || got_new_leader_) return;
+      if (m.type == MessageType::kTrunc) {
+        if (m.zxid < committed_) {
+          BecomeLooking();  // would drop a committed entry: refuse
+          return;
+        }
+        TruncateAfter(m.zxid);
+      }
+      if (last_zxid() != m.zxid) {
+        BecomeLooking();  // the DIFF does not continue our log
+        return;
+      }
+      for (const Entry& e : m.entries) Append(e);
+      return;
+    }
+    case MessageType::kNewLeader: {
+      if (m.epoch != new_epoch_ || got_new_leader_ || last_zxid() != m.zxid) {
+        if (m.epoch == new_epoch_ && !got_new_leader_) BecomeLooking();
+        return;
+      }
+      // The history goes to disk before the epoch that vouches for it (the
+      // host persists entries first), and both before the ack is sent.
+      current_epoch_ = m.epoch;
+      ready_.current_epoch = m.epoch;
+      got_new_leader_ = true;
+      Message ack;
+      ack.type = MessageType::kAckNewLeader;
+      ack.to = leader_;
+      ack.epoch = m.epoch;
+      ack.zxid = m.zxid;
+      Send(std::move(ack));
+      return;
+    }
+    case MessageType::kUpToDate:
+      if (!got_new_leader_) return;
+      serving_ = true;
+      CommitThrough(m.zxid);
+      return;
+    case MessageType::kProposal: {
+      if (!got_new_leader_ || state_ != PeerState::kFollowing) return;
+      for (const Entry& e : m.entries) {
+        if (e.zxid <= last_zxid()) continue;  // duplicate delivery
+        Append(e);
+      }
+      Message ack;
+      ack.type = MessageType::kAck;
+      ack.to = leader_;
+      ack.zxid = last_zxid();
+      Send(std::move(ack));
+      return;
+    }
+    case MessageType::kCommit:
+      if (got_new_leader_) CommitThrough(m.zxid);
+      return;
+    case MessageType::kInform:
+      if (!got_new_leader_ || state_ != PeerState::kObserving) return;
+      for (const Entry& e : m.entries) {
+        if (e.zxid > last_zxid()) Append(e);
+      }
+      CommitThrough(m.zxid);
+      return;
+    case MessageType::kPing: {
+      Message pong;
+      pong.type = MessageType::kPing;
+      pong.to = leader_;
+      pong.zxid = last_zxid();
+      Send(std::move(pong));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void Core::LearnerTick() {
+  if (++silent_ticks_ > config_.leader_timeout) {
+    BecomeLooking();
+    return;
+  }
+  if (!serving_ && ++ticks_in_phase_ > config_.sync_timeout) BecomeLooking();
+}
+
+}  // namespace synod::zab

@@ -1,0 +1,196 @@
+// The zab core: one peer's side of ZooKeeper's atomic broadcast (election,
+// discovery, synchronization, broadcast) as a deterministic state machine
+// with no threads, sockets, clock, randomness or disk of its own, in the
+// style of etcd-io/raft's RawNode.
+//
+// The host drives it and carries out what it asks, in this loop:
+//
+//   core.Step(message) / core.Tick() / core.Propose(data)   (inputs)
+//   if (core.HasReady()) {
+//     Ready rd = core.TakeReady();
+//     1. persist, atomically or in this order, and durably:
+//          rd.truncate_after, rd.entries, then rd.accepted_epoch and
+//          rd.current_epoch;
+//     2. send rd.messages;
+//     3. apply rd.committed, in order;
+//     core.Advance(rd);   // what was asked to persist is now durable
+//   }
+//
+// The same inputs give the same outputs, so one process can run a whole
+// ensemble of cores over a simulated network (test/sim).
+
+#ifndef SYNOD_ZAB_CORE_H_
+#define SYNOD_ZAB_CORE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "zab/election.h"
+#include "zab/message.h"
+#include "zab/quorum.h"
+
+namespace synod::zab {
+
+struct CoreConfig {
+  PeerId self = 0;
+  std::vector<PeerId> voters;     // self among them unless an observer
+  std::vector<PeerId> observers;  // replicate, never vote
+  // Timing, in ticks.
+  int ping_ticks = 2;        // leader heartbeats a learner this often
+  int leader_timeout = 10;   // a learner gives up on a silent leader
+  int follower_timeout = 10; // a leader drops a silent learner; it steps
+                             // down when fewer than a quorum remain
+  int sync_timeout = 20;     // discovery + sync must finish within this
+  // Largest number of entries in one DIFF message.
+  int max_diff_entries = 256;
+  // Election tuning (see ElectionConfig).
+  int finalize_ticks = 2;
+  int resend_ticks = 4;
+  int max_resend_ticks = 32;
+};
+
+// What a peer must find in durable storage when its core is created.
+struct DurableState {
+  int64_t accepted_epoch = 0;
+  int64_t current_epoch = 0;
+  std::vector<Entry> log;  // zxids strictly increasing
+};
+
+// The work the core asks of its host; see the loop at the top of the file.
+struct Ready {
+  std::optional<Zxid> truncate_after;  // drop log entries with zxid > this
+  std::vector<Entry> entries;          // append to the log
+  std::optional<int64_t> accepted_epoch;
+  std::optional<int64_t> current_epoch;
+  std::vector<Message> messages;  // send only after the above is durable
+  std::vector<Entry> committed;   // apply, in order
+  // Set when this peer stopped being able to reach a leader (or stopped
+  // leading): requests it forwarded or proposed and has not seen committed
+  // may or may not commit; the host fails them with ConnectionLoss.
+  bool lost_leader = false;
+};
+
+// The state the core reports, for health and tests.
+struct CoreStatus {
+  PeerState state = PeerState::kLooking;
+  PeerId leader = 0;            // 0 while looking
+  bool serving = false;         // established: leader broadcasting, or
+                                // learner up to date with it
+  int64_t accepted_epoch = 0;
+  int64_t current_epoch = 0;
+  Zxid last_zxid = 0;           // last entry in the log
+  Zxid committed_zxid = 0;      // last entry known committed
+};
+
+class Core {
+ public:
+  // Creates a peer from its durable state. It starts looking for a leader.
+  Core(CoreConfig config, DurableState durable);
+
+  // Handles a message from another peer. Messages that make no sense in the
+  // current state (stale epochs, wrong role, unknown peers) are ignored.
+  void Step(const Message& message);
+
+  // Advances time by one tick.
+  void Tick();
+
+  // Proposes `data` for the log. On the serving leader it becomes the next
+  // entry; on a learner it is forwarded to the leader. Returns Unavailable
+  // when there is no serving leader to take it.
+  absl::Status Propose(std::string data);
+
+  // Returns true if TakeReady would return any work.
+  bool HasReady() const;
+  // Returns the accumulated work and resets it.
+  Ready TakeReady();
+  // Reports that everything `ready` asked to persist is now durable.
+  void Advance(const Ready& ready);
+
+  CoreStatus status() const;
+  // The log as this core sees it (durable or queued for persistence).
+  const std::vector<Entry>& log() const { return log_; }
+
+ private:
+  struct Learner {
+    PeerState role = PeerState::kFollowing;  // or kObserving
+    int64_t accepted_epoch = -1;   // from FOLLOWERINFO
+    bool acked_epoch = false;      // ACKEPOCH received
+    bool synced = false;           // sync sent, forwarding proposals
+    bool acked_new_leader = false; // ACKNEWLEADER received
+    Zxid acked = 0;                // highest zxid acked (followers)
+    int silent_ticks = 0;
+    // From ACKEPOCH: the learner's history, to choose DIFF or TRUNC.
+    int64_t current_epoch = 0;
+    Zxid last_zxid = 0;
+    std::vector<Zxid> epoch_ends;
+  };
+
+  // Role transitions.
+  void BecomeLooking();
+  void OnElected(const ElectionResult& result);
+  void StartLeading();
+  void StartLearning(PeerId leader);
+
+  // Leader side.
+  void LeaderStep(const Message& m);
+  void MaybeChooseEpoch();
+  void SendLeaderInfo(PeerId to);
+  void MaybeSync();
+  void SyncLearner(PeerId to);
+  void MaybeEstablish();
+  void AdvanceCommit();
+  void LeaderTick();
+  std::vector<Zxid> EpochEnds() const;
+
+  // Learner side.
+  void LearnerStep(const Message& m);
+  void LearnerTick();
+  void CommitThrough(Zxid zxid);
+
+  void Send(Message m);
+  void Append(Entry entry);
+  void TruncateAfter(Zxid zxid);
+  Zxid last_zxid() const { return log_.empty() ? 0 : log_.back().zxid; }
+  size_t IndexAfter(Zxid zxid) const;  // first index with zxid > `zxid`
+
+  const CoreConfig config_;
+  const Quorum quorum_;
+  Election election_;
+
+  // Durable (or being made durable) state.
+  int64_t accepted_epoch_;
+  int64_t current_epoch_;
+  std::vector<Entry> log_;
+
+  // Volatile state.
+  PeerState state_ = PeerState::kLooking;
+  PeerId leader_ = 0;
+  bool serving_ = false;
+  Zxid committed_ = 0;
+  int64_t new_epoch_ = 0;        // leader: the epoch being established
+  bool epoch_chosen_ = false;    // leader: new_epoch_ fixed by a quorum
+  int64_t next_counter_ = 0;     // leader: counter of the next proposal
+  std::map<PeerId, Learner> learners_;  // leader: by peer id
+  int ticks_in_phase_ = 0;       // since entering discovery/sync
+  int silent_ticks_ = 0;         // learner: since the leader last spoke
+  int ping_countdown_ = 0;
+  // Learner: sync received, waiting for NEWLEADER / UPTODATE.
+  bool got_new_leader_ = false;
+  Zxid new_leader_zxid_ = 0;
+  // Leader: zxid through which its own log is durable, whether its new
+  // current epoch is durable, and its candidacy (to spot learners ahead).
+  Zxid durable_zxid_ = 0;
+  bool epoch_durable_ = false;
+  Vote own_vote_;
+  // The election this peer last decided.
+  ElectionResult elected_;
+  Ready ready_;
+};
+
+}  // namespace synod::zab
+
+#endif  // SYNOD_ZAB_CORE_H_
