@@ -337,7 +337,9 @@ void Core::MaybeChooseEpoch() {
   new_epoch_ = max_epoch + 1;
   next_counter_ = 1;
   accepted_epoch_ = new_epoch_;
-  ready_.accepted_epoch = new_epoch_;
+  if (config_.mutation != Mutation::kForgetAcceptedEpoch) {
+    ready_.accepted_epoch = new_epoch_;
+  }
   for (const auto& [id, l] : learners_) SendLeaderInfo(id);
   MaybeSync();
 }
@@ -391,7 +393,13 @@ void Core::SyncLearner(PeerId to) {
   }
   // Entries the learner holds beyond `common` are not in our history: they
   // were never committed, and must go (TRUNC), never be kept.
-  const bool trunc = common < l.last_zxid;
+  bool trunc = common < l.last_zxid;
+  if (trunc && config_.mutation == Mutation::kSkipTrunc) {
+    // The bug: continue after the learner's own last entry, keeping its
+    // extra entries, and send it only what follows them.
+    common = l.last_zxid;
+    trunc = false;
+  }
   size_t i = IndexAfter(common);
   Zxid from = common;
   bool first = true;
@@ -445,9 +453,14 @@ void Core::AdvanceCommit() {
   }
   // Followers' acks are cumulative (they log in order), so the highest zxid
   // acked by a quorum is the quorum-th largest ack.
-  if (acks.size() < quorum_.size()) return;
+  if (acks.size() < quorum_.size() &&
+      config_.mutation != Mutation::kCommitWithoutQuorum) {
+    return;
+  }
   std::sort(acks.begin(), acks.end(), std::greater<Zxid>());
-  const Zxid commit = acks[quorum_.size() - 1];
+  const Zxid commit = config_.mutation == Mutation::kCommitWithoutQuorum
+                          ? acks[0]
+                          : acks[quorum_.size() - 1];
   if (commit <= committed_) return;
   const Zxid before = committed_;
   CommitThrough(commit);
@@ -504,13 +517,16 @@ void Core::LeaderTick() {
 void Core::LearnerStep(const Message& m) {
   switch (m.type) {
     case MessageType::kLeaderInfo: {
-      if (m.epoch < accepted_epoch_) {
+      if (m.epoch < accepted_epoch_ &&
+          config_.mutation != Mutation::kFollowOldEpochLeader) {
         BecomeLooking();  // a leader of an epoch we have moved past
         return;
       }
       if (m.epoch > accepted_epoch_) {
         accepted_epoch_ = m.epoch;
-        ready_.accepted_epoch = m.epoch;
+        if (config_.mutation != Mutation::kForgetAcceptedEpoch) {
+          ready_.accepted_epoch = m.epoch;
+        }
       }
       new_epoch_ = m.epoch;
       Message ack;

@@ -35,6 +35,16 @@
 
 namespace synod::zab {
 
+// Deliberate protocol bugs, for showing that the simulation's checks catch
+// each broken safety rule. Never set outside tests.
+enum class Mutation {
+  kNone,
+  kCommitWithoutQuorum,   // the leader commits on its own ack alone
+  kForgetAcceptedEpoch,   // acceptedEpoch changes in memory, never on disk
+  kFollowOldEpochLeader,  // a learner follows a leader of an older epoch
+  kSkipTrunc,             // sync never truncates a learner's extra entries
+};
+
 struct CoreConfig {
   PeerId self = 0;
   std::vector<PeerId> voters;     // self among them unless an observer
@@ -51,6 +61,8 @@ struct CoreConfig {
   int finalize_ticks = 2;
   int resend_ticks = 4;
   int max_resend_ticks = 32;
+  // Tests only: break one safety rule on purpose.
+  Mutation mutation = Mutation::kNone;
 };
 
 // What a peer must find in durable storage when its core is created.
