@@ -42,8 +42,10 @@ Core::Core(CoreConfig config, DurableState durable)
       election_(ToElectionConfig(config_)),
       accepted_epoch_(durable.accepted_epoch),
       current_epoch_(durable.current_epoch),
+      base_zxid_(durable.base_zxid),
       log_(std::move(durable.log)) {
   durable_zxid_ = last_zxid();
+  committed_ = base_zxid_;
   BecomeLooking();
   ready_.lost_leader = false;  // nothing was in flight before creation
 }
@@ -81,6 +83,12 @@ void Core::TruncateAfter(Zxid zxid) {
 
 std::vector<Zxid> Core::EpochEnds() const {
   std::vector<Zxid> ends;
+  // The history held as applied state ends at base_zxid_; it ends its
+  // epoch unless the log continues that epoch.
+  if (base_zxid_ != 0 &&
+      (log_.empty() || EpochOf(log_.front().zxid) != EpochOf(base_zxid_))) {
+    ends.push_back(base_zxid_);
+  }
   for (size_t i = 0; i < log_.size(); ++i) {
     if (i + 1 == log_.size() ||
         EpochOf(log_[i + 1].zxid) != EpochOf(log_[i].zxid)) {
@@ -123,6 +131,11 @@ void Core::Advance(const Ready& ready) {
     MaybeEstablish();
   }
   AdvanceCommit();
+}
+
+Zxid Core::next_zxid() const {
+  if (state_ != PeerState::kLeading || !serving_) return 0;
+  return MakeZxid(new_epoch_, next_counter_);
 }
 
 CoreStatus Core::status() const {
@@ -542,7 +555,7 @@ void Core::LearnerStep(const Message& m) {
     case MessageType::kDiff: {
       if (new_epoch_ == 0 || got_new_leader_) return;
       if (m.type == MessageType::kTrunc) {
-        if (m.zxid < committed_) {
+        if (m.zxid < committed_ || m.zxid < base_zxid_) {
           BecomeLooking();  // would drop a committed entry: refuse
           return;
         }

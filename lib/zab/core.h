@@ -69,7 +69,10 @@ struct CoreConfig {
 struct DurableState {
   int64_t accepted_epoch = 0;
   int64_t current_epoch = 0;
-  std::vector<Entry> log;  // zxids strictly increasing
+  std::vector<Entry> log;  // zxids strictly increasing, above base_zxid
+  // The history through `base_zxid` is committed and held by the host's
+  // applied state; `log` continues it. 0: `log` is the whole history.
+  Zxid base_zxid = 0;
 };
 
 // The work the core asks of its host; see the loop at the top of the file.
@@ -122,6 +125,11 @@ class Core {
   // Reports that everything `ready` asked to persist is now durable.
   void Advance(const Ready& ready);
 
+  // Returns the zxid the next Propose will take: valid on the serving
+  // leader only, 0 elsewhere. Lets the host prepare a txn that knows its
+  // own zxid before proposing it.
+  Zxid next_zxid() const;
+
   CoreStatus status() const;
   // The log as this core sees it (durable or queued for persistence).
   const std::vector<Entry>& log() const { return log_; }
@@ -166,7 +174,7 @@ class Core {
   void Send(Message m);
   void Append(Entry entry);
   void TruncateAfter(Zxid zxid);
-  Zxid last_zxid() const { return log_.empty() ? 0 : log_.back().zxid; }
+  Zxid last_zxid() const { return log_.empty() ? base_zxid_ : log_.back().zxid; }
   size_t IndexAfter(Zxid zxid) const;  // first index with zxid > `zxid`
 
   const CoreConfig config_;
@@ -176,6 +184,7 @@ class Core {
   // Durable (or being made durable) state.
   int64_t accepted_epoch_;
   int64_t current_epoch_;
+  Zxid base_zxid_;
   std::vector<Entry> log_;
 
   // Volatile state.

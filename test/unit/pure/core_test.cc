@@ -123,6 +123,33 @@ TEST_CASE("Core: one voter leads itself and commits on its own sync",
   CHECK(c.peer(1).disk.log.size() == 2);
 }
 
+TEST_CASE("Core: a peer restarts from applied state plus its log's tail",
+          "[core]") {
+  // Everything through 1:5 is in the host's applied state; 1:6 and 1:7 were
+  // logged but not applied before the restart.
+  std::map<PeerId, DurableState> disks;
+  DurableState d{1, 1, {{MakeZxid(1, 6), "six"}, {MakeZxid(1, 7), "seven"}}};
+  d.base_zxid = MakeZxid(1, 5);
+  disks[1] = d;
+  Cluster c({1}, {}, disks);
+  c.Run(1);
+  REQUIRE(c.Leader() == 1);
+  // Establishing commits exactly the unapplied tail.
+  CHECK(Payloads(c.peer(1).applied) == std::vector<std::string>{"six", "seven"});
+  CHECK(c.core(1).status().current_epoch == 2);
+  CHECK(c.core(1).next_zxid() == MakeZxid(2, 1));
+  REQUIRE(c.core(1).Propose("eight").ok());
+  c.Run(1);
+  CHECK(c.peer(1).applied.back().zxid == MakeZxid(2, 1));
+
+  // With an empty tail the vote still carries the applied history.
+  DurableState empty{2, 2, {}};
+  empty.base_zxid = MakeZxid(2, 1);
+  Core core(CoreConfig{1, {1}}, empty);
+  CHECK(core.status().last_zxid == MakeZxid(2, 1));
+  CHECK(core.status().committed_zxid == MakeZxid(2, 1));
+}
+
 TEST_CASE("Core: three voters elect, sync and replicate in order", "[core]") {
   Cluster c({1, 2, 3});
   c.Run(10);
