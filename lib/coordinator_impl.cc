@@ -17,6 +17,8 @@ namespace synod {
 namespace {
 
 constexpr char kSelfSessionMeta[] = "self_session";
+// The peer id of a one-peer ensemble's only peer.
+constexpr zab::PeerId kSelfPeer = 1;
 using SteadyClock = std::chrono::steady_clock;
 
 int64_t WallMs() { return absl::ToUnixMillis(absl::Now()); }
@@ -96,40 +98,30 @@ absl::Status Coordinator::Impl::Init() {
             });
     SYNOD_RETURN_IF_ERROR(FromStorage(s));
     tree_.SetLastZxid(store_->applied_zxid());
-    absl::Status replay;
-    s = store_->ReadLog(
-        0, [&](Zxid zxid, std::string_view data) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          logged_zxids_.push_back(zxid);
-          if (zxid <= tree_.last_zxid()) return true;
-          txn::Txn txn;
-          if (!txn.ParseFromArray(data.data(), static_cast<int>(data.size())) ||
-              txn.zxid() != zxid) {
-            replay = MakeError(Error::kDataInconsistency,
-                               absl::StrCat("undecodable log entry ", zxid));
-            return false;
-          }
-          replay = tree_.Apply(txn, &apply_out_, nullptr);
-          return replay.ok();
-        });
-    SYNOD_RETURN_IF_ERROR(FromStorage(s));
-    SYNOD_RETURN_IF_ERROR(replay);
     last_applied_ = tree_.last_zxid();
   }
 
-  // A new epoch for this leadership: above every epoch seen before.
-  epoch_ = std::max({store_->current_epoch(), store_->accepted_epoch(),
-                     EpochOf(last_applied_.load()),
-                     EpochOf(store_->last_logged_zxid())}) + 1;
-  SYNOD_RETURN_IF_ERROR(store_->SetAcceptedEpoch(epoch_));
-  SYNOD_RETURN_IF_ERROR(store_->SetCurrentEpoch(epoch_));
-  epoch_published_ = epoch_;
-  last_assigned_ = MakeZxid(epoch_, 0);
-  durable_ = last_assigned_;
-  {
-    MutexLock lock(&inbox_mu_);
-    durable_zxid_ = durable_;
-  }
+  // The zab core starts from the applied state plus the log's unapplied
+  // tail. A one-peer ensemble elects itself, moves to a new epoch above
+  // every one it has seen, and commits the tail: that is the replay.
+  zab::DurableState durable;
+  durable.accepted_epoch = store_->accepted_epoch();
+  durable.current_epoch = store_->current_epoch();
+  durable.base_zxid = last_applied_.load();
+  SYNOD_RETURN_IF_ERROR(FromStorage(store_->ReadLog(
+      0, [&](Zxid zxid, std::string_view data) {
+        logged_zxids_.push_back(zxid);
+        if (zxid > durable.base_zxid) {
+          durable.log.push_back(zab::Entry{zxid, std::string(data)});
+        }
+        return true;
+      })));
+  zab::CoreConfig core_config;
+  core_config.self = kSelfPeer;
+  core_config.voters = {kSelfPeer};
+  core_ = std::make_unique<zab::Core>(core_config, std::move(durable));
   preparer_ = std::make_unique<Preparer>(&tree_, options_.max_data_bytes);
+  SYNOD_RETURN_IF_ERROR(EstablishAlone());
   {
     MutexLock lock(&auth_mu_);
     auto info = std::make_shared<AuthInfo>();
@@ -161,11 +153,6 @@ absl::Status Coordinator::Impl::Init() {
   log_writer_ = std::make_unique<LogWriter>(
       store_.get(),
       [this](Zxid durable, absl::Status status) { OnDurable(durable, status); });
-  {
-    WriterLock lock(&tree_mu_);
-    // State replayed from the log goes out with the first write.
-    StageDirtyState();
-  }
   loop_ = std::thread([this] { LoopMain(); });
 
   auto system = std::make_shared<AuthInfo>();
@@ -316,13 +303,14 @@ void Coordinator::Impl::LoopMain() {
       Log(options_, LogLevel::kError, std::string(failed_.message()));
       FailAll(failed_);
     }
-    if (failed_.ok()) durable_ = std::max(durable_, durable);
+    if (failed_.ok()) AdvanceDurable(durable);
 
     const int64_t now_ms = WallMs();
     for (Pending& p : batch) Prepare(&p, now_ms);
     batch.clear();
     if (!stopping) RunTimers(SteadyClock::now());
-    ApplyDurable();
+    CollectReady();  // one Ready for the whole batch: one log round
+    ApplyCommitted();
     FlushToLog();
     if (stopping && in_flight_.empty() && !log_busy_) {
       MutexLock lock(&inbox_mu_);
@@ -344,8 +332,11 @@ void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
   } else if (!failed_.ok()) {
     item.zxid = last_assigned_;
     item.error = failed_;
+  } else if (core_->next_zxid() == 0) {
+    item.zxid = last_assigned_;
+    item.error = MakeError(Error::kConnectionLoss, "no serving leader");
   } else {
-    const Zxid zxid = last_assigned_ + 1;
+    const Zxid zxid = core_->next_zxid();
     absl::Status s = preparer_->Prepare(p->request, p->session, p->auth, zxid,
                                         now_ms, &item.txn);
     if (s.ok()) {
@@ -355,7 +346,11 @@ void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
       item.txn.set_time_ms(now_ms);
       item.txn.set_session_id(p->session);
       last_assigned_ = zxid;
-      to_log_.push_back(LogEntry{zxid, item.txn.SerializeAsString()});
+      s = core_->Propose(item.txn.SerializeAsString());
+      if (!s.ok()) {
+        // The core was serving a moment ago and nothing ran in between.
+        failed_ = MakeError(Error::kSystemError, std::string(s.message()));
+      }
     } else {
       item.zxid = last_assigned_;
       item.error = std::move(s);
@@ -365,13 +360,95 @@ void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
   in_flight_.push_back(std::move(item));
 }
 
-void Coordinator::Impl::ApplyDurable() {
-  if (in_flight_.empty() || in_flight_.front().zxid > durable_) return;
+absl::Status Coordinator::Impl::EstablishAlone() {
+  // Carried out synchronously: nothing else runs yet.
+  for (int round = 0; round < 8 && core_->next_zxid() == 0; ++round) {
+    while (core_->HasReady()) {
+      zab::Ready rd = core_->TakeReady();
+      if (rd.accepted_epoch) {
+        SYNOD_RETURN_IF_ERROR(store_->SetAcceptedEpoch(*rd.accepted_epoch));
+      }
+      if (rd.current_epoch) {
+        SYNOD_RETURN_IF_ERROR(store_->SetCurrentEpoch(*rd.current_epoch));
+      }
+      if (!rd.committed.empty()) {
+        SYNOD_RETURN_IF_ERROR(ReplayCommitted(rd.committed));
+      }
+      core_->Advance(rd);
+    }
+    core_->Tick();
+  }
+  if (core_->next_zxid() == 0) {
+    return MakeError(Error::kSystemError, "a one-peer ensemble did not elect itself");
+  }
+  const zab::CoreStatus st = core_->status();
+  epoch_published_ = st.current_epoch;
+  role_ = st.state;
+  last_assigned_ = st.last_zxid;
+  committed_ = st.committed_zxid;
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::Impl::ReplayCommitted(
+    const std::vector<zab::Entry>& entries) {
+  WriterLock lock(&tree_mu_);
+  for (const zab::Entry& e : entries) {
+    txn::Txn txn;
+    if (!txn.ParseFromArray(e.data.data(), static_cast<int>(e.data.size())) ||
+        txn.zxid() != e.zxid) {
+      return MakeError(Error::kDataInconsistency,
+                       absl::StrCat("undecodable log entry ", e.zxid));
+    }
+    SYNOD_RETURN_IF_ERROR(tree_.Apply(txn, &apply_out_, nullptr));
+    apply_out_.events.clear();  // nobody can be watching yet
+  }
+  last_applied_ = tree_.last_zxid();
+  StageDirtyState();
+  return absl::OkStatus();
+}
+
+void Coordinator::Impl::CollectReady() {
+  while (core_->HasReady()) {
+    zab::Ready rd = core_->TakeReady();
+    // A one-peer ensemble never truncates, sends, or changes epochs once
+    // established; anything else is a bug that must not go unnoticed.
+    if (rd.truncate_after || !rd.messages.empty() || rd.accepted_epoch ||
+        rd.current_epoch || rd.lost_leader) {
+      failed_ = MakeError(Error::kSystemError,
+                          "unexpected zab work in a one-peer ensemble");
+      Log(options_, LogLevel::kError, std::string(failed_.message()));
+    }
+    if (!rd.committed.empty()) committed_ = rd.committed.back().zxid;
+    if (rd.entries.empty()) {
+      core_->Advance(rd);
+      continue;
+    }
+    // Advanced once the log writer reports these entries durable.
+    zab::Ready stub;
+    stub.entries.push_back(zab::Entry{rd.entries.back().zxid, std::string()});
+    awaiting_durable_.push_back(std::move(stub));
+    for (zab::Entry& e : rd.entries) {
+      to_log_.push_back(LogEntry{e.zxid, std::move(e.data)});
+    }
+  }
+}
+
+void Coordinator::Impl::AdvanceDurable(Zxid durable) {
+  while (!awaiting_durable_.empty() &&
+         awaiting_durable_.front().entries.back().zxid <= durable) {
+    core_->Advance(awaiting_durable_.front());
+    awaiting_durable_.pop_front();
+  }
+  CollectReady();  // the commits that durability allowed
+}
+
+void Coordinator::Impl::ApplyCommitted() {
+  if (in_flight_.empty() || in_flight_.front().zxid > committed_) return;
   std::vector<Delivery> deliveries;
   std::vector<Dispatcher::Task> tasks;
   {
     WriterLock lock(&tree_mu_);
-    while (!in_flight_.empty() && in_flight_.front().zxid <= durable_) {
+    while (!in_flight_.empty() && in_flight_.front().zxid <= committed_) {
       InFlight item = std::move(in_flight_.front());
       in_flight_.pop_front();
       WriteOutcome outcome;
@@ -413,6 +490,9 @@ void Coordinator::Impl::ApplyDurable() {
     // Persist what changed (written, unsynced, with the next log round).
     StageDirtyState();
   }
+  // The applied txns live on in the tree and the store's log; the core
+  // needs no copy (a one-peer ensemble has nobody to synchronize).
+  core_->Compact(last_applied_.load());
 }
 
 void Coordinator::Impl::StageDirtyState() {
@@ -459,6 +539,7 @@ void Coordinator::Impl::FlushToLog() {
 void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
   if (now < next_cleanup_) return;
   next_cleanup_ = now + ToChrono(options_.cleanup_interval);
+  core_->Tick();
   const int64_t now_ms = WallMs();
   AuthInfo system;
   system.super = true;
@@ -509,7 +590,7 @@ void Coordinator::Impl::FailAll(const absl::Status& status) {
   while (!in_flight_.empty()) {
     InFlight item = std::move(in_flight_.front());
     in_flight_.pop_front();
-    if (item.zxid <= durable_) {
+    if (item.zxid <= committed_) {
       keep.push_back(std::move(item));
       continue;
     }
@@ -638,7 +719,9 @@ absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
 
 Health Coordinator::Impl::GetHealth() const {
   Health h;
-  h.role = "leader";
+  h.role = role_.load() == zab::PeerState::kLeading
+               ? "leader"
+               : zab::PeerStateName(role_.load());
   h.epoch = epoch_published_.load();
   h.last_zxid = last_applied_.load();
   h.session_id = session_id_.load();

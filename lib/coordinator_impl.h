@@ -35,6 +35,7 @@
 #include "txn/txn.pb.h"
 #include "util/mutex.h"
 #include "watch/watch_manager.h"
+#include "zab/core.h"
 
 namespace synod {
 
@@ -99,7 +100,15 @@ class Coordinator::Impl {
 
   void LoopMain();
   void Prepare(Pending* pending, int64_t now_ms);
-  void ApplyDurable() ABSL_LOCKS_EXCLUDED(tree_mu_);
+  // Applies the prepared txns the core has committed, in order.
+  void ApplyCommitted() ABSL_LOCKS_EXCLUDED(tree_mu_);
+  // Elects this peer alone and commits (replays) its log's unapplied tail.
+  absl::Status EstablishAlone();
+  absl::Status ReplayCommitted(const std::vector<zab::Entry>& entries);
+  // Takes the core's work: entries to the log writer, the commit point.
+  void CollectReady();
+  // Tells the core which of its entries the log writer made durable.
+  void AdvanceDurable(Zxid durable);
   void FlushToLog();
   // Moves the records that applying txns changed into state_batch_.
   void StageDirtyState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_);
@@ -128,9 +137,11 @@ class Coordinator::Impl {
 
   // Loop-thread state.
   std::unique_ptr<Preparer> preparer_;
-  int64_t epoch_ = 0;
-  Zxid last_assigned_ = 0;
-  Zxid durable_ = 0;  // loop's copy of durable_zxid_
+  std::unique_ptr<zab::Core> core_;
+  Zxid last_assigned_ = 0;  // the last zxid given to a prepared txn
+  Zxid committed_ = 0;      // the core's commit point
+  // Readies whose entries the log writer has not yet made durable.
+  std::deque<zab::Ready> awaiting_durable_;
   std::deque<InFlight> in_flight_;
   std::vector<LogEntry> to_log_;
   StateBatch state_batch_;
@@ -159,6 +170,7 @@ class Coordinator::Impl {
   std::atomic<int64_t> txns_logged_{0};
   std::atomic<Zxid> last_applied_{0};
   std::atomic<int64_t> epoch_published_{0};
+  std::atomic<zab::PeerState> role_{zab::PeerState::kLeading};
 
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<LogWriter> log_writer_;

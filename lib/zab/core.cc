@@ -133,6 +133,13 @@ void Core::Advance(const Ready& ready) {
   AdvanceCommit();
 }
 
+void Core::Compact(Zxid zxid) {
+  const size_t n = IndexAfter(std::min(zxid, committed_));
+  if (n == 0) return;
+  base_zxid_ = log_[n - 1].zxid;
+  log_.erase(log_.begin(), log_.begin() + static_cast<long>(n));
+}
+
 Zxid Core::next_zxid() const {
   if (state_ != PeerState::kLeading || !serving_) return 0;
   return MakeZxid(new_epoch_, next_counter_);

@@ -125,6 +125,11 @@ class Core {
   // Reports that everything `ready` asked to persist is now durable.
   void Advance(const Ready& ready);
 
+  // Forgets the log entries through `zxid` (at most the commit point): the
+  // host holds them in its applied state and its own log. A learner that
+  // needs them later cannot be synchronized by DIFF from this core.
+  void Compact(Zxid zxid);
+
   // Returns the zxid the next Propose will take: valid on the serving
   // leader only, 0 elsewhere. Lets the host prepare a txn that knows its
   // own zxid before proposing it.
