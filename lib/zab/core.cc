@@ -214,8 +214,11 @@ void Core::Step(const Message& m) {
       election_.TakeMessages(&ready_.messages);
       if (election_.decided()) OnElected(election_.result());
     } else if (m.state == PeerState::kLooking) {
-      // Tell a looking peer whom this peer follows.
-      Message reply = Election::Reply(config_.self, m.from, state_, elected_);
+      // Tell a looking peer whom this peer follows, with the epoch it is in
+      // now (ZOOKEEPER-1732: a stale epoch would keep that peer looking).
+      ElectionResult now = elected_;
+      now.vote = Vote{leader_, last_zxid(), current_epoch_};
+      Message reply = Election::Reply(config_.self, m.from, state_, now);
       ready_.messages.push_back(std::move(reply));
     }
     return;
@@ -251,6 +254,7 @@ absl::Status Core::Propose(std::string data) {
   }
   if (state_ == PeerState::kLeading) {
     const Zxid zxid = MakeZxid(new_epoch_, next_counter_++);
+    const Zxid prev = last_zxid();
     Append(Entry{zxid, std::move(data)});
     for (const auto& [id, l] : learners_) {
       if (l.synced && l.role == PeerState::kFollowing) {
@@ -258,6 +262,7 @@ absl::Status Core::Propose(std::string data) {
         p.type = MessageType::kProposal;
         p.to = id;
         p.zxid = zxid;
+        p.prev_zxid = prev;
         p.entries.push_back(log_.back());
         Send(std::move(p));
       }
@@ -282,6 +287,13 @@ void Core::LeaderStep(const Message& m) {
   if (!voter && !observer) return;  // not a member
   if (m.type == MessageType::kFollowerInfo) {
     // A (re)connecting learner starts over.
+    if (voter && epoch_chosen_ && m.epoch > new_epoch_ &&
+        config_.mutation != Mutation::kFollowOldEpochLeader) {
+      // A voter has promised a later epoch and cannot follow this one: an
+      // election above its epoch lets it back in.
+      BecomeLooking();
+      return;
+    }
     Learner& l = learners_[m.from];
     l = Learner{};
     l.role = voter ? PeerState::kFollowing : PeerState::kObserving;
@@ -302,8 +314,8 @@ void Core::LeaderStep(const Message& m) {
       if (!epoch_chosen_ || l.acked_epoch) return;
       // A learner with a later history than this leader's means the
       // election chose badly: go back to it (as ZooKeeper does).
-      if (m.epoch > own_vote_.epoch ||
-          (m.epoch == own_vote_.epoch && m.zxid > own_vote_.zxid)) {
+      if (!serving_ && (m.epoch > own_vote_.epoch ||
+                        (m.epoch == own_vote_.epoch && m.zxid > own_vote_.zxid))) {
         BecomeLooking();
         return;
       }
@@ -319,6 +331,9 @@ void Core::LeaderStep(const Message& m) {
       l.acked_new_leader = true;
       l.acked = std::max(l.acked, m.zxid);
       if (serving_) {
+        // Entries committed while it synchronized reach an observer here;
+        // a follower has them as proposals.
+        if (l.role == PeerState::kObserving) Inform(m.from, l);
         Message up;
         up.type = MessageType::kUpToDate;
         up.to = m.from;
@@ -436,6 +451,7 @@ void Core::SyncLearner(PeerId to) {
     first = false;
     Send(std::move(m));
   } while (i < log_.size());
+  l.informed = last_zxid();
   Message nl;
   nl.type = MessageType::kNewLeader;
   nl.to = to;
@@ -482,22 +498,33 @@ void Core::AdvanceCommit() {
                           ? acks[0]
                           : acks[quorum_.size() - 1];
   if (commit <= committed_) return;
-  const Zxid before = committed_;
   CommitThrough(commit);
-  for (const auto& [id, l] : learners_) {
+  for (auto& [id, l] : learners_) {
     if (!l.acked_new_leader) continue;
+    if (l.role == PeerState::kObserving) {
+      Inform(id, l);
+      continue;
+    }
     Message m;
+    m.type = MessageType::kCommit;
     m.to = id;
     m.zxid = committed_;
-    if (l.role == PeerState::kFollowing) {
-      m.type = MessageType::kCommit;
-    } else {
-      m.type = MessageType::kInform;
-      m.entries.assign(log_.begin() + static_cast<long>(IndexAfter(before)),
-                       log_.begin() + static_cast<long>(IndexAfter(committed_)));
-    }
     Send(std::move(m));
   }
+}
+
+void Core::Inform(PeerId to, Learner& l) {
+  Message m;
+  m.type = MessageType::kInform;
+  m.to = to;
+  m.zxid = committed_;
+  m.prev_zxid = l.informed;
+  if (committed_ > l.informed) {
+    m.entries.assign(log_.begin() + static_cast<long>(IndexAfter(l.informed)),
+                     log_.begin() + static_cast<long>(IndexAfter(committed_)));
+    l.informed = committed_;
+  }
+  Send(std::move(m));
 }
 
 void Core::LeaderTick() {
@@ -600,10 +627,12 @@ void Core::LearnerStep(const Message& m) {
       return;
     case MessageType::kProposal: {
       if (!got_new_leader_ || state_ != PeerState::kFollowing) return;
-      for (const Entry& e : m.entries) {
-        if (e.zxid <= last_zxid()) continue;  // duplicate delivery
-        Append(e);
+      if (m.entries.empty() || m.entries.back().zxid <= last_zxid()) return;
+      if (m.prev_zxid != last_zxid()) {
+        Rejoin();  // a proposal was lost: an ack now would cover a hole
+        return;
       }
+      for (const Entry& e : m.entries) Append(e);
       Message ack;
       ack.type = MessageType::kAck;
       ack.to = leader_;
@@ -616,12 +645,22 @@ void Core::LearnerStep(const Message& m) {
       return;
     case MessageType::kInform:
       if (!got_new_leader_ || state_ != PeerState::kObserving) return;
-      for (const Entry& e : m.entries) {
-        if (e.zxid > last_zxid()) Append(e);
+      if (!m.entries.empty() && m.entries.back().zxid > last_zxid()) {
+        if (m.prev_zxid != last_zxid()) {
+          Rejoin();  // an INFORM was lost
+          return;
+        }
+        for (const Entry& e : m.entries) Append(e);
       }
       CommitThrough(m.zxid);
       return;
     case MessageType::kPing: {
+      // What the leader has committed was sent to us before this ping on
+      // the same ordered link; if we lack it, messages were lost.
+      if (got_new_leader_ && m.zxid > last_zxid()) {
+        Rejoin();
+        return;
+      }
       Message pong;
       pong.type = MessageType::kPing;
       pong.to = leader_;
@@ -632,6 +671,20 @@ void Core::LearnerStep(const Message& m) {
     default:
       return;
   }
+}
+
+void Core::Rejoin() {
+  ready_.lost_leader = serving_ || got_new_leader_;
+  serving_ = false;
+  got_new_leader_ = false;
+  new_epoch_ = 0;
+  ticks_in_phase_ = 0;
+  Message info;
+  info.type = MessageType::kFollowerInfo;
+  info.to = leader_;
+  info.epoch = accepted_epoch_;
+  info.state = state_;
+  Send(std::move(info));
 }
 
 void Core::LearnerTick() {

@@ -41,7 +41,8 @@ enum class Mutation {
   kNone,
   kCommitWithoutQuorum,   // the leader commits on its own ack alone
   kForgetAcceptedEpoch,   // acceptedEpoch changes in memory, never on disk
-  kFollowOldEpochLeader,  // a learner follows a leader of an older epoch
+  kFollowOldEpochLeader,  // learners follow, and leaders keep, a leader of
+                          // an epoch older than a learner's acceptedEpoch
   kSkipTrunc,             // sync never truncates a learner's extra entries
 };
 
@@ -147,6 +148,7 @@ class Core {
     bool synced = false;           // sync sent, forwarding proposals
     bool acked_new_leader = false; // ACKNEWLEADER received
     Zxid acked = 0;                // highest zxid acked (followers)
+    Zxid informed = 0;             // observers: last zxid they hold from us
     int silent_ticks = 0;
     // From ACKEPOCH: the learner's history, to choose DIFF or TRUNC.
     int64_t current_epoch = 0;
@@ -174,6 +176,11 @@ class Core {
   // Learner side.
   void LearnerStep(const Message& m);
   void LearnerTick();
+  // Starts over with the same leader (after a gap in its stream): the
+  // leader resynchronizes this learner from discovery on.
+  void Rejoin();
+  // Sends an observer the committed entries it lacks, and the commit point.
+  void Inform(PeerId to, Learner& l);
   void CommitThrough(Zxid zxid);
 
   void Send(Message m);

@@ -56,10 +56,13 @@ void Election::SendAll() {
 }
 
 bool Election::QuorumFor(const std::map<PeerId, Seen>& seen, const Vote& vote,
-                         int64_t round) const {
+                         int64_t round, bool leader_and_epoch_only) const {
   std::vector<PeerId> backers;
   for (const auto& [id, s] : seen) {
-    if (s.vote == vote && (round < 0 || s.round == round)) backers.push_back(id);
+    const bool same = leader_and_epoch_only
+                          ? s.vote.leader == vote.leader && s.vote.epoch == vote.epoch
+                          : s.vote == vote;
+    if (same && (round < 0 || s.round == round)) backers.push_back(id);
   }
   return quorum_.IsQuorum(backers);
 }
@@ -107,12 +110,14 @@ void Election::Receive(const Message& n) {
   out_of_election_[n.from] = Seen{n.vote, n.round, n.state};
   if (n.round == round_) {
     received_[n.from] = Seen{n.vote, n.round, n.state};
-    if (QuorumFor(received_, n.vote, round_) && LeaderConfirmed(n.vote, n.round)) {
+    if (QuorumFor(received_, n.vote, round_, /*leader_and_epoch_only=*/true) &&
+        LeaderConfirmed(n.vote, n.round)) {
       Decide(n.vote);
       return;
     }
   }
-  if (QuorumFor(out_of_election_, n.vote, -1) && LeaderConfirmed(n.vote, n.round)) {
+  if (QuorumFor(out_of_election_, n.vote, -1, /*leader_and_epoch_only=*/true) &&
+      LeaderConfirmed(n.vote, n.round)) {
     round_ = n.round;
     Decide(n.vote);
   }

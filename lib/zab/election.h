@@ -86,9 +86,11 @@ class Election {
   bool IsObserver() const { return !IsVoter(config_.self); }
   void SendAll();
   // Returns true if a quorum of voters in `seen` back `vote` (in `round`
-  // when round >= 0).
+  // when round >= 0). Votes of peers that have decided are compared by
+  // leader and epoch only, as ZooKeeper does since ZOOKEEPER-1732: their
+  // zxid is stale by design.
   bool QuorumFor(const std::map<PeerId, Seen>& seen, const Vote& vote,
-                 int64_t round) const;
+                 int64_t round, bool leader_and_epoch_only = false) const;
   // ZooKeeper's checkLeader: a leader other than self must have said it
   // leads; self may lead only from the current round.
   bool LeaderConfirmed(const Vote& vote, int64_t round) const;

@@ -77,8 +77,9 @@ enum class MessageType : uint8_t {
   kAckNewLeader,
   // Leader -> follower: the quorum has the history; start serving.
   kUpToDate,
-  // Broadcast: kProposal (`entries`, one entry), kAck (`zxid`),
-  // kCommit (`zxid`), kInform to observers (`entries`, committed).
+  // Broadcast: kProposal (`entries`, one entry, after `prev_zxid`), kAck
+  // (`zxid`), kCommit (`zxid`), kInform to observers (`entries` after
+  // `prev_zxid`, committed through `zxid`).
   kProposal,
   kAck,
   kCommit,
@@ -105,6 +106,9 @@ struct Message {
 
   int64_t epoch = 0;
   Zxid zxid = 0;
+  // kProposal, kInform: the zxid of the entry before the first one carried,
+  // so a learner can tell a gap (a lost message) from a continuation.
+  Zxid prev_zxid = 0;
   std::vector<Zxid> epoch_ends;
   std::vector<Entry> entries;
   std::string data;

@@ -1,0 +1,369 @@
+// A whole zab ensemble in one process: N cores (voters, optionally
+// observers) over the deterministic sim::Network, each with an in-memory
+// durable store, driven by a seeded scheduler that interleaves deliveries,
+// ticks, client proposals, crashes, partitions and slow disks, and checks
+// ZAB's safety invariants after every step and liveness at the end.
+//
+// Host model (zab/core.h): a peer takes a Ready only when it has none in
+// progress. What the Ready asks to persist reaches the peer's DurableState
+// at a scheduled time (a fast disk: 0-2 time units, a slow one: up to six
+// ticks); only then are its messages sent, its committed entries applied
+// and Advance called. While a Ready is being persisted the host does not
+// touch the core: deliveries, ticks and proposals wait in the peer's inbox
+// (unless SimOptions::step_during_persist). A crash loses the core, the
+// inbox, the applied state machine and any Ready not yet persisted; the
+// peer comes back later as a new Core built from its DurableState, and its
+// state machine is rebuilt from what the core commits again.
+//
+// Invariants, checked after every step (a failure names its letter):
+//   a. at most one serving leader per epoch;
+//   b. a leader, when it starts serving, holds every entry any peer applied
+//      (same zxid and data);
+//   c. all peers' applied sequences are prefixes of one sequence;
+//   d. acknowledged proposals stay in it (and, at the end, are applied by
+//      every live peer);
+//   e. zxids strictly increase in every log and applied sequence; on disk,
+//      acceptedEpoch and currentEpoch never decrease and current <=
+//      accepted;
+//   f. a peer with nothing left to persist has exactly its disk's log and
+//      epochs (the Ready contract; SimOptions::check_host_agreement);
+//   g. no peer acknowledges a LEADERINFO below its acceptedEpoch.
+// Liveness is checked once faults stop (see SimOptions::settle_ticks).
+//
+// Everything random comes from two sim::Rng seeded from SimOptions::seed
+// (one in the network, one in the scheduler); containers are ordered, so a
+// seed replays the same run on any machine.
+
+#ifndef SYNOD_TEST_SIM_ENSEMBLE_H_
+#define SYNOD_TEST_SIM_ENSEMBLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/sim_network.h"
+#include "synod/types.h"
+#include "zab/core.h"
+#include "zab/message.h"
+
+namespace synod::sim {
+
+// Virtual time units in one core tick. Network delays are in these units,
+// so a message usually takes a fraction of a tick.
+inline constexpr Tick kTickUnits = 10;
+
+// What one simulated run does. The defaults are the "all faults" mix the
+// seed sweeps and synod_zab_sim use.
+struct SimOptions {
+  uint64_t seed = 1;
+  int voters = 3;     // 3 or 5 (any count >= 1 works)
+  int observers = 0;  // 0..2
+  // Scheduler steps in the faulty phase (each step is one delivery, tick,
+  // disk completion, proposal or fault).
+  int64_t steps = 1000;
+
+  // Network: per-message loss and duplication probabilities, and the
+  // latency range in time units (kTickUnits per tick).
+  double drop_rate = 0.01;
+  double dup_rate = 0.01;
+  Tick min_delay = 1;
+  Tick max_delay = 8;
+  // Per-step probabilities of each scheduler action.
+  double crash_rate = 0.004;      // crash a random live peer
+  double partition_rate = 0.004;  // split, isolate, cut one way, reset a link
+  double slow_disk_rate = 0.004;  // make one peer's disk slow for a while
+  double propose_rate = 0.05;     // a client proposes at a random live peer
+  // A crash during a persist leaves a prefix of the Ready's writes durable
+  // (truncate, entries one by one, accepted then current epoch) instead of
+  // none: core.h allows persisting "in this order".
+  bool torn_writes = false;
+  // Feed deliveries, ticks and proposals to a core while its Ready is being
+  // persisted (as etcd's RawNode allows); off: they wait in an inbox.
+  bool step_during_persist = false;
+
+  // Liveness: after the faulty phase, heal, restart, stop faults and allow
+  // settle_ticks for a serving leader with a serving quorum of voters, then
+  // apply_ticks for a fresh proposal at that leader to be applied by every
+  // live peer (voters and observers). If the leader rejects it or steps
+  // down first, the check starts over with a new proposal, within
+  // settle_ticks overall.
+  int64_t settle_ticks = 400;
+  int64_t apply_ticks = 100;
+  bool check_liveness = true;
+
+  // Check, whenever a peer has nothing left to persist, that its core's log
+  // and epochs are exactly its durable state (the Ready contract).
+  bool check_host_agreement = true;
+
+  // Record the trace (kept whole when trace_capacity is 0). Without it a
+  // failing run is replayed once with a trace to report its tail.
+  bool trace = false;
+  size_t trace_capacity = 0;
+  // Template for every core's configuration: timing, and (tests of the
+  // checks only) a deliberate protocol mutation. self, voters and observers
+  // are filled in per peer.
+  zab::CoreConfig core;
+};
+
+// Returns `options` with every fault rate (drop, dup, crash, partition,
+// slow disk) set to zero.
+SimOptions WithoutFaults(SimOptions options);
+
+// What Run reports.
+struct RunResult {
+  bool ok = true;
+  // On failure: "step N (t=T, tick K): <invariant>: <details>".
+  std::string failure;
+  // On failure, the last Network::kTraceTailLines trace lines; the whole
+  // trace when SimOptions::trace was set.
+  std::string trace;
+  int64_t steps = 0;          // scheduler steps, liveness phase included
+  int64_t ticks = 0;          // virtual time at the end, in ticks
+  uint64_t messages = 0;      // messages sent by cores
+  uint64_t delivered = 0;     // messages delivered
+  int64_t commits = 0;        // length of the global applied sequence
+  int64_t elections = 0;      // epochs that had a serving leader
+  int64_t proposals = 0;      // client proposals submitted
+  int64_t acknowledged = 0;   // proposals the receiving peer applied
+  int64_t crashes = 0;
+  int64_t partitions = 0;     // partition, isolate, cut and reset faults
+};
+
+// Runs one simulation: options.steps faulty steps then the liveness check.
+RunResult Run(const SimOptions& options);
+
+// Returns the flag value naming `mutation`, e.g. "skip-trunc" ("none").
+const char* MutationName(zab::Mutation mutation);
+// Parses a MutationName; returns false if `name` names none.
+bool ParseMutation(const std::string& name, zab::Mutation* out);
+
+// Returns the synod_zab_sim command line that replays `seed` with
+// `options` (flags that differ from SimOptions' defaults, plus --trace).
+// Core timing (SimOptions::core other than the mutation) has no flag.
+std::string ReplayCommand(uint64_t seed, const SimOptions& options);
+
+// Returns "seed=S ok steps=... commits=..." or the failure, one line.
+std::string Summary(const SimOptions& options, const RunResult& result);
+
+// The global record invariants b-e are checked against: the one sequence
+// every peer's applied sequence must be a prefix of. Exposed for tests.
+class AppliedHistory {
+ public:
+  // Checks that `entry`, applied by a peer as its `index`-th entry since its
+  // core was created (0-based), matches the history there (or extends it
+  // when index == size()). Returns "" or what is wrong.
+  std::string Apply(size_t index, const zab::Entry& entry);
+
+  // Checks that `log` has strictly increasing zxids and holds every entry of
+  // the history with the same zxid and data. Returns "" or what is wrong.
+  std::string CheckContainedIn(const std::vector<zab::Entry>& log) const;
+
+  // Returns the index of `zxid` in the history, or nullopt.
+  std::optional<size_t> Find(Zxid zxid) const;
+
+  const std::vector<zab::Entry>& entries() const { return entries_; }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  std::vector<zab::Entry> entries_;  // zxids strictly increasing
+};
+
+// Returns "" if the zxids of `entries` strictly increase, else what is
+// wrong, naming `what`.
+std::string CheckIncreasing(const std::vector<zab::Entry>& entries,
+                            const std::string& what);
+
+// Applies a Ready's writes to `durable` (truncate_after, entries, accepted
+// then current epoch), stopping after `max_writes` writes (torn persist);
+// returns "" or what is wrong (an entry that does not extend the log).
+std::string PersistTo(const zab::Ready& ready, size_t max_writes,
+                      zab::DurableState* durable);
+
+// Returns the number of separate writes PersistTo performs for `ready`.
+size_t WriteCount(const zab::Ready& ready);
+
+// The ensemble.
+class Ensemble {
+ public:
+  // A client proposal and what became of it.
+  struct Proposal {
+    zab::PeerId peer = 0;      // where it was submitted
+    uint64_t incarnation = 0;  // of that peer's core
+    enum class State { kQueued, kAccepted, kRejected, kAcknowledged };
+    State state = State::kQueued;
+    Zxid zxid = 0;  // once acknowledged
+  };
+
+  // Creates the cores (voters 1..V, observers V+1..V+O) at time 0.
+  explicit Ensemble(const SimOptions& options);
+  ~Ensemble();
+  Ensemble(const Ensemble&) = delete;
+  Ensemble& operator=(const Ensemble&) = delete;
+
+  // Runs one scheduler step: with faults enabled, maybe a fault or a client
+  // proposal, else the next timed event (delivery, tick, disk completion,
+  // restart, heal). Then checks every invariant. Returns false once a
+  // violation was found (see failure()).
+  bool Step();
+
+  // Runs steps until `done()` holds or `ticks` ticks of virtual time pass;
+  // returns done() (false too on a violation).
+  bool RunUntil(const std::function<bool()>& done, int64_t ticks);
+
+  // Stops injecting faults: heals the network, zeroes drop and duplicate
+  // rates, restarts every crashed peer now and makes every disk fast.
+  void Quiesce();
+
+  // Submits `payload` as a client proposal at `peer` (queued in its inbox
+  // if its host is persisting). Ignored if the peer is down.
+  void Propose(zab::PeerId peer, const std::string& payload);
+
+  // Runs the end-of-run liveness check (after Quiesce): a serving leader and
+  // a serving quorum within settle_ticks, then a fresh proposal applied by
+  // every live voter and observer within apply_ticks. Returns false on
+  // failure (see failure()).
+  bool CheckLiveness();
+
+  // Checks invariant d explicitly: every acknowledged proposal is in the
+  // history at its zxid and, when `all_applied` and CheckLiveness passed,
+  // applied by every live peer if it precedes the liveness proposal.
+  bool CheckAcknowledged(bool all_applied);
+
+  // Checks invariant e over every peer's whole durable log and core log
+  // (the steps check what changes). Returns false on failure.
+  bool CheckLogs();
+
+  // Returns the id of the peer that is serving as leader in the highest
+  // epoch, if any.
+  std::optional<zab::PeerId> ServingLeader() const;
+  // Returns how many voters are up and serving.
+  int ServingVoters() const;
+  // Returns true if `peer` is up.
+  bool IsUp(zab::PeerId peer) const;
+
+  // What `peer` applied since its core was created.
+  const std::vector<zab::Entry>& Applied(zab::PeerId peer) const;
+  // The durable state of `peer`.
+  const zab::DurableState& Durable(zab::PeerId peer) const;
+  // The status of `peer`'s core; REQUIRES: IsUp(peer).
+  zab::CoreStatus Status(zab::PeerId peer) const;
+  // The global applied sequence.
+  const AppliedHistory& history() const { return history_; }
+  // The client proposals by payload.
+  const std::map<std::string, Proposal>& proposals() const {
+    return proposals_;
+  }
+  // Peer ids: voters first, then observers.
+  const std::vector<zab::PeerId>& peers() const { return ids_; }
+  const std::vector<zab::PeerId>& voters() const { return voters_; }
+
+  // "" while every invariant held; else the first violation.
+  const std::string& failure() const { return failure_; }
+  // The counters so far (ok/failure/trace left empty).
+  RunResult Counters() const;
+  // The network (its trace, stats, virtual time).
+  const Network& network() const { return network_; }
+  int64_t step() const { return step_; }
+
+ private:
+  // A timed scheduler event.
+  struct Event {
+    enum class Kind { kTick, kPersisted, kRestart, kHeal };
+    Kind kind = Kind::kTick;
+    zab::PeerId peer = 0;
+    uint64_t incarnation = 0;  // stale once the peer crashed since
+  };
+  // An input to a core, possibly waiting in its inbox.
+  struct Input {
+    enum class Kind { kMessage, kTick, kPropose };
+    Kind kind = Kind::kTick;
+    zab::Message message;
+    std::string payload;
+  };
+  struct Peer {
+    zab::PeerId id = 0;
+    bool voter = true;
+    zab::CoreConfig config;
+    zab::DurableState durable;
+    std::unique_ptr<zab::Core> core;  // null while down
+    uint64_t incarnation = 0;
+    bool busy = false;               // a Ready is being persisted
+    std::optional<zab::Ready> pending;
+    std::deque<Input> inbox;
+    std::vector<zab::Entry> applied;  // since the core was created
+    // A LEADERINFO below this peer's acceptedEpoch, just stepped (g).
+    std::optional<zab::Message> stale_leader_info;
+    Tick slow_until = 0;              // disk slow before this time
+    Tick tick_phase = 0;              // ticks at phase + k * kTickUnits
+    // Last status reported to the trace, and leadership as last checked.
+    std::string last_status;
+    int64_t serving_leader_epoch = -1;
+  };
+
+  void Schedule(Tick at, Event event);
+  // Processes the earliest timed event (network or scheduler).
+  void NextEvent();
+  void Deliver(zab::PeerId to, Input input);
+  void ApplyInput(Peer& peer, const Input& input);
+  // Takes and handles Readies, then drains the inbox, until the peer is
+  // busy or idle.
+  void Pump(Peer& peer);
+  // Persists, sends, applies and advances `ready`.
+  void Complete(Peer& peer, zab::Ready ready);
+  void ApplyCommitted(Peer& peer, const zab::Entry& entry);
+  Tick DiskDelay(const Peer& peer);
+
+  void Crash(Peer& peer);
+  void Restart(Peer& peer);
+  void StartCore(Peer& peer);
+  void RandomPartition();
+  void RandomProposal();
+  void Heal();
+
+  // Invariants a, b, e (leader logs) and the host/core agreement, over
+  // every peer; records a failure.
+  void CheckPeers();
+  void Fail(const std::string& what);
+  void Note(const std::string& text);
+  Peer& PeerOf(zab::PeerId id);
+  const Peer& PeerOf(zab::PeerId id) const;
+  std::vector<zab::PeerId> UpPeers() const;
+
+  const SimOptions options_;
+  const bool tracing_;
+  Network network_;
+  Rng rng_;
+  std::vector<zab::PeerId> ids_;
+  std::vector<zab::PeerId> voters_;
+  std::vector<zab::PeerId> observers_;
+  std::map<zab::PeerId, Peer> peers_;
+  std::map<std::pair<Tick, uint64_t>, Event> events_;
+  uint64_t event_seq_ = 0;
+  bool faults_ = true;
+  bool heal_scheduled_ = false;
+  int64_t step_ = 0;
+  std::string failure_;
+
+  AppliedHistory history_;
+  std::map<int64_t, zab::PeerId> leader_of_epoch_;  // invariant a
+  std::map<std::string, Proposal> proposals_;
+  uint64_t next_payload_ = 0;
+  // Index in the history of the liveness check's proposal, once applied
+  // everywhere.
+  std::optional<size_t> final_index_;
+  uint64_t messages_sent_ = 0;
+  int64_t crashes_ = 0;
+  int64_t partitions_ = 0;
+};
+
+}  // namespace synod::sim
+
+#endif  // SYNOD_TEST_SIM_ENSEMBLE_H_
