@@ -8,8 +8,9 @@
 //    = e' and answer ACKEPOCH(currentEpoch, last zxid, epoch ends). A learner
 //    ahead of the leader sends it back to election;
 //  - synchronization: with a quorum of ACKEPOCH the leader persists
-//    currentEpoch = e' and brings each learner to its history by DIFF or
-//    TRUNC+DIFF, then NEWLEADER. A learner persists the history, then
+//    currentEpoch = e' and brings each learner to its history by DIFF,
+//    TRUNC+DIFF, or (when the learner needs entries the leader compacted
+//    away) SNAP+DIFF, then NEWLEADER. A learner persists the history, then
 //    currentEpoch, then answers ACKNEWLEADER. With a quorum of those the
 //    leader commits its whole history and sends UPTODATE;
 //  - broadcast: PROPOSAL, persisted, ACK; a quorum of ACKs commits, in zxid
@@ -109,7 +110,7 @@ void Core::CommitThrough(Zxid zxid) {
 }
 
 bool Core::HasReady() const {
-  return ready_.truncate_after || !ready_.entries.empty() ||
+  return ready_.snapshot || ready_.truncate_after || !ready_.entries.empty() ||
          ready_.accepted_epoch || ready_.current_epoch ||
          !ready_.messages.empty() || !ready_.committed.empty() ||
          ready_.lost_leader;
@@ -168,6 +169,8 @@ void Core::BecomeLooking() {
   epoch_chosen_ = false;
   epoch_durable_ = false;
   got_new_leader_ = false;
+  ResetSnap();
+  snap_installed_ = false;
   new_epoch_ = 0;
   ticks_in_phase_ = 0;
   silent_ticks_ = 0;
@@ -421,22 +424,72 @@ void Core::SyncLearner(PeerId to) {
       }
       if (EpochOf(it->zxid) < EpochOf(*e)) break;
     }
+    // Our last entry of that epoch may be the last one compacted away.
+    if (ours == 0 && base_zxid_ != 0 && EpochOf(base_zxid_) == EpochOf(*e)) {
+      ours = base_zxid_;
+    }
     if (ours != 0) {
       common = std::min(*e, ours);
       break;
     }
   }
-  // Entries the learner holds beyond `common` are not in our history: they
-  // were never committed, and must go (TRUNC), never be kept.
-  bool trunc = common < l.last_zxid;
-  if (trunc && config_.mutation == Mutation::kSkipTrunc) {
-    // The bug: continue after the learner's own last entry, keeping its
-    // extra entries, and send it only what follows them.
-    common = l.last_zxid;
-    trunc = false;
+  if (common < base_zxid_) {
+    // The learner needs entries we no longer hold: SNAP, which replaces its
+    // whole state and log (no TRUNC needed). Without a usable snapshot it
+    // stays unsynchronized: never DIFF across a hole.
+    if (!SendSnap(to)) return;
+  } else {
+    // Entries the learner holds beyond `common` are not in our history:
+    // they were never committed, and must go (TRUNC), never be kept.
+    bool trunc = common < l.last_zxid;
+    if (trunc && config_.mutation == Mutation::kSkipTrunc) {
+      // The bug: continue after the learner's own last entry, keeping its
+      // extra entries, and send it only what follows them.
+      common = l.last_zxid;
+      trunc = false;
+    }
+    SendDiff(to, common, trunc);
   }
-  size_t i = IndexAfter(common);
-  Zxid from = common;
+  l.informed = last_zxid();
+  Message nl;
+  nl.type = MessageType::kNewLeader;
+  nl.to = to;
+  nl.epoch = new_epoch_;
+  nl.zxid = last_zxid();
+  Send(std::move(nl));
+  l.synced = true;  // from now on it receives proposals, after NEWLEADER
+}
+
+bool Core::SendSnap(PeerId to) {
+  if (config_.snapshot_source == nullptr) return false;
+  auto [zxid, data] = config_.snapshot_source->Snapshot();
+  // The host breaks its contract if the state does not reach our base or
+  // goes past our log: refuse rather than leave a hole.
+  if (zxid < base_zxid_ || zxid > last_zxid()) return false;
+  Message snap;
+  snap.type = MessageType::kSnap;
+  snap.to = to;
+  snap.zxid = zxid;
+  Send(std::move(snap));
+  const size_t chunk = std::max<size_t>(1, config_.snapshot_chunk_bytes);
+  size_t offset = 0;
+  do {
+    Message c;
+    c.type = MessageType::kSnapChunk;
+    c.to = to;
+    c.zxid = zxid;
+    c.offset = offset;
+    c.data = data.substr(offset, chunk);
+    offset += c.data.size();
+    c.last = offset >= data.size();
+    Send(std::move(c));
+  } while (offset < data.size());
+  SendDiff(to, zxid, /*trunc=*/false);
+  return true;
+}
+
+void Core::SendDiff(PeerId to, Zxid from, bool trunc) {
+  size_t i = IndexAfter(from);
   bool first = true;
   do {
     Message m;
@@ -451,14 +504,6 @@ void Core::SyncLearner(PeerId to) {
     first = false;
     Send(std::move(m));
   } while (i < log_.size());
-  l.informed = last_zxid();
-  Message nl;
-  nl.type = MessageType::kNewLeader;
-  nl.to = to;
-  nl.epoch = new_epoch_;
-  nl.zxid = last_zxid();
-  Send(std::move(nl));
-  l.synced = true;  // from now on it receives proposals, after NEWLEADER
 }
 
 void Core::MaybeEstablish() {
@@ -518,12 +563,15 @@ void Core::Inform(PeerId to, Learner& l) {
   m.type = MessageType::kInform;
   m.to = to;
   m.zxid = committed_;
-  m.prev_zxid = l.informed;
-  if (committed_ > l.informed) {
-    m.entries.assign(log_.begin() + static_cast<long>(IndexAfter(l.informed)),
+  // If we compacted entries it lacks (it synchronized before, and acked
+  // after), it sees a gap after `prev_zxid` and rejoins, to be SNAPped.
+  const Zxid prev = std::max(l.informed, base_zxid_);
+  m.prev_zxid = prev;
+  if (committed_ > prev) {
+    m.entries.assign(log_.begin() + static_cast<long>(IndexAfter(prev)),
                      log_.begin() + static_cast<long>(IndexAfter(committed_)));
-    l.informed = committed_;
   }
+  l.informed = std::max(l.informed, committed_);
   Send(std::move(m));
 }
 
@@ -576,6 +624,8 @@ void Core::LearnerStep(const Message& m) {
         }
       }
       new_epoch_ = m.epoch;
+      ResetSnap();
+      snap_installed_ = false;
       Message ack;
       ack.type = MessageType::kAckEpoch;
       ack.to = leader_;
@@ -585,9 +635,17 @@ void Core::LearnerStep(const Message& m) {
       Send(std::move(ack));
       return;
     }
+    case MessageType::kSnap:
+    case MessageType::kSnapChunk:
+      OnSnap(m);
+      return;
     case MessageType::kTrunc:
     case MessageType::kDiff: {
       if (new_epoch_ == 0 || got_new_leader_) return;
+      if (snap_receiving_) {
+        BecomeLooking();  // the snapshot stream was cut short
+        return;
+      }
       if (m.type == MessageType::kTrunc) {
         if (m.zxid < committed_ || m.zxid < base_zxid_) {
           BecomeLooking();  // would drop a committed entry: refuse
@@ -673,10 +731,57 @@ void Core::LearnerStep(const Message& m) {
   }
 }
 
+void Core::ResetSnap() {
+  snap_receiving_ = false;
+  snap_zxid_ = 0;
+  snap_data_.clear();
+}
+
+void Core::OnSnap(const Message& m) {
+  // Only while synchronizing, between LEADERINFO and NEWLEADER, and once.
+  if (new_epoch_ == 0 || got_new_leader_ || snap_installed_) return;
+  if (m.type == MessageType::kSnap) {
+    if (snap_receiving_ && m.zxid == snap_zxid_ && snap_data_.empty()) {
+      return;  // a duplicate
+    }
+    ResetSnap();
+    snap_receiving_ = true;
+    snap_zxid_ = m.zxid;
+    return;
+  }
+  if (!snap_receiving_ || m.zxid != snap_zxid_) return;  // no kSnap: drop
+  if (m.offset < snap_data_.size()) return;  // a duplicate
+  if (m.offset > snap_data_.size()) {
+    ResetSnap();
+    Rejoin();  // a chunk was lost: start the sync over
+    return;
+  }
+  snap_data_ += m.data;
+  if (!m.last) return;
+  if (snap_zxid_ < committed_) {
+    BecomeLooking();  // would drop entries we know committed: refuse
+    return;
+  }
+  // The snapshot replaces the applied state and the whole log; what was
+  // queued to persist or apply before it is covered by it or superseded.
+  ready_.snapshot = Snapshot{snap_zxid_, std::move(snap_data_)};
+  ready_.truncate_after.reset();
+  ready_.entries.clear();
+  ready_.committed.clear();
+  log_.clear();
+  base_zxid_ = snap_zxid_;
+  committed_ = snap_zxid_;
+  durable_zxid_ = snap_zxid_;
+  snap_installed_ = true;
+  ResetSnap();
+}
+
 void Core::Rejoin() {
   ready_.lost_leader = serving_ || got_new_leader_;
   serving_ = false;
   got_new_leader_ = false;
+  ResetSnap();
+  snap_installed_ = false;
   new_epoch_ = 0;
   ticks_in_phase_ = 0;
   Message info;

@@ -9,10 +9,12 @@
 //   if (core.HasReady()) {
 //     Ready rd = core.TakeReady();
 //     1. persist, atomically or in this order, and durably:
+//          rd.snapshot (replaces the applied state and the whole log),
 //          rd.truncate_after, rd.entries, then rd.accepted_epoch and
 //          rd.current_epoch;
 //     2. send rd.messages;
-//     3. apply rd.committed, in order;
+//     3. install rd.snapshot as the applied state (if set), then apply
+//        rd.committed, in order;
 //     core.Advance(rd);   // what was asked to persist is now durable
 //   }
 //
@@ -26,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -46,6 +49,16 @@ enum class Mutation {
   kSkipTrunc,             // sync never truncates a learner's extra entries
 };
 
+// The host's applied state, for synchronizing a learner that needs entries
+// the core has compacted away (SNAP). Pure: no I/O the core can observe.
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  // Returns the host's applied state as of a zxid Z >= the core's base zxid,
+  // with every entry after Z still in the core's log. Called from Step.
+  virtual std::pair<Zxid, std::string> Snapshot() const = 0;
+};
+
 struct CoreConfig {
   PeerId self = 0;
   std::vector<PeerId> voters;     // self among them unless an observer
@@ -58,6 +71,12 @@ struct CoreConfig {
   int sync_timeout = 20;     // discovery + sync must finish within this
   // Largest number of entries in one DIFF message.
   int max_diff_entries = 256;
+  // The host's applied state, for SNAP; not owned, must outlive the core.
+  // nullptr: a core that never compacts. A learner that needs a SNAP from
+  // a leader without one is not synchronized (never DIFFed across a hole).
+  const SnapshotSource* snapshot_source = nullptr;
+  // Largest number of snapshot bytes in one kSnapChunk message (>= 1).
+  size_t snapshot_chunk_bytes = 64 * 1024;
   // Election tuning (see ElectionConfig).
   int finalize_ticks = 2;
   int resend_ticks = 4;
@@ -76,8 +95,21 @@ struct DurableState {
   Zxid base_zxid = 0;
 };
 
+// A state snapshot: the host's applied state as of `zxid`, opaque to the
+// core.
+struct Snapshot {
+  Zxid zxid = 0;
+  std::string data;
+};
+
 // The work the core asks of its host; see the loop at the top of the file.
 struct Ready {
+  // Set when a leader synchronized this learner by SNAP: persist it first,
+  // replacing the applied state and dropping the whole log (the new
+  // DurableState::base_zxid is `snapshot->zxid`), and install it as the
+  // applied state before applying `committed`. Entries through its zxid are
+  // never in `committed`.
+  std::optional<Snapshot> snapshot;
   std::optional<Zxid> truncate_after;  // drop log entries with zxid > this
   std::vector<Entry> entries;          // append to the log
   std::optional<int64_t> accepted_epoch;
@@ -136,6 +168,9 @@ class Core {
   // own zxid before proposing it.
   Zxid next_zxid() const;
 
+  // The zxid through which the history is held as applied state, not log.
+  Zxid base_zxid() const { return base_zxid_; }
+
   CoreStatus status() const;
   // The log as this core sees it (durable or queued for persistence).
   const std::vector<Entry>& log() const { return log_; }
@@ -182,6 +217,15 @@ class Core {
   // Sends an observer the committed entries it lacks, and the commit point.
   void Inform(PeerId to, Learner& l);
   void CommitThrough(Zxid zxid);
+  // Learner: handles kSnap / kSnapChunk; installs the snapshot when whole.
+  void OnSnap(const Message& m);
+  // Learner: drops a partly received snapshot.
+  void ResetSnap();
+  // Leader: streams SNAP (state, then entries after it) to `to`; returns
+  // false, sending nothing, if the host gives no usable snapshot.
+  bool SendSnap(PeerId to);
+  // Sends DIFF messages: the log after `from` (kTrunc first if `trunc`).
+  void SendDiff(PeerId to, Zxid from, bool trunc);
 
   void Send(Message m);
   void Append(Entry entry);
@@ -214,6 +258,12 @@ class Core {
   // Learner: sync received, waiting for NEWLEADER / UPTODATE.
   bool got_new_leader_ = false;
   Zxid new_leader_zxid_ = 0;
+  // Learner: a snapshot being received (kSnap seen, chunks appended), and
+  // whether one was installed since this sync began.
+  bool snap_receiving_ = false;
+  bool snap_installed_ = false;
+  Zxid snap_zxid_ = 0;
+  std::string snap_data_;
   // Leader: zxid through which its own log is durable, whether its new
   // current epoch is durable, and its candidacy (to spot learners ahead).
   Zxid durable_zxid_ = 0;

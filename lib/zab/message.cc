@@ -63,7 +63,8 @@ std::string Describe(const Message& m) {
       absl::StrAppend(&out, " epoch=", m.epoch, " zxid=", ZxidString(m.zxid));
       break;
     case MessageType::kSnapChunk:
-      absl::StrAppend(&out, " bytes=", m.data.size(), m.last ? " last" : "");
+      absl::StrAppend(&out, " zxid=", ZxidString(m.zxid), " offset=", m.offset,
+                      " bytes=", m.data.size(), m.last ? " last" : "");
       break;
     case MessageType::kRequest:
       absl::StrAppend(&out, " id=", m.request_id, " bytes=", m.data.size());

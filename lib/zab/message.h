@@ -64,8 +64,10 @@ enum class MessageType : uint8_t {
   kAckEpoch,
   // Synchronization: leader -> follower. kDiff: `entries` continue the
   // follower's log after `zxid`. kTrunc: drop entries after `zxid`, then
-  // `entries` continue. kSnap: a state snapshot as of `zxid` follows in
-  // kSnapChunk messages (`data`, `last` on the final one).
+  // `entries` continue. kSnap: the leader's applied state as of `zxid`
+  // replaces the follower's state and log; it follows in kSnapChunk
+  // messages (`zxid` again, `data` starting at byte `offset` of the state,
+  // `last` on the final one), then a kDiff after `zxid`.
   kDiff,
   kTrunc,
   kSnap,
@@ -113,6 +115,7 @@ struct Message {
   std::vector<Entry> entries;
   std::string data;
   bool last = false;
+  uint64_t offset = 0;  // kSnapChunk: where `data` starts in the snapshot
   uint64_t request_id = 0;
 };
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "util/strings.h"
 
 namespace synod::sim {
 namespace {
@@ -36,6 +37,20 @@ constexpr Tick kSlowDiskMin = kTickUnits;
 constexpr Tick kSlowDiskMax = 6 * kTickUnits;
 // Scheduler PRNG seed derivation (the network uses the seed itself).
 constexpr uint64_t kSchedulerSeedMix = 0x5ca1ab1e0ddba11ULL;
+
+// A host's SnapshotSource: its applied sequence, as of its last entry.
+class HostSnapshot : public zab::SnapshotSource {
+ public:
+  explicit HostSnapshot(const std::vector<Entry>* applied)
+      : applied_(applied) {}
+  std::pair<Zxid, std::string> Snapshot() const override {
+    return {applied_->empty() ? 0 : applied_->back().zxid,
+            EncodeApplied(*applied_)};
+  }
+
+ private:
+  const std::vector<Entry>* applied_;
+};
 
 std::string Z(Zxid zxid) { return zab::ZxidString(zxid); }
 
@@ -102,14 +117,56 @@ std::string CheckIncreasing(const std::vector<Entry>& entries,
   return "";
 }
 
+std::string EncodeApplied(const std::vector<Entry>& applied) {
+  std::string out;
+  for (const Entry& e : applied) {
+    absl::StrAppend(&out, e.zxid, ":", e.data.size(), ":", AV(e.data));
+  }
+  return out;
+}
+
+bool DecodeApplied(const std::string& data, std::vector<Entry>* out) {
+  out->clear();
+  size_t pos = 0;
+  auto number = [&](uint64_t* v) {
+    const size_t colon = data.find(':', pos);
+    if (colon == std::string::npos || colon == pos) return false;
+    *v = 0;
+    for (size_t i = pos; i < colon; ++i) {
+      if (data[i] < '0' || data[i] > '9') return false;
+      *v = *v * 10 + static_cast<uint64_t>(data[i] - '0');
+    }
+    pos = colon + 1;
+    return true;
+  };
+  while (pos < data.size()) {
+    uint64_t zxid = 0;
+    uint64_t size = 0;
+    if (!number(&zxid) || !number(&size) || data.size() - pos < size) {
+      return false;
+    }
+    out->push_back(Entry{static_cast<Zxid>(zxid), data.substr(pos, size)});
+    pos += size;
+  }
+  return true;
+}
+
 size_t WriteCount(const Ready& ready) {
-  return (ready.truncate_after ? 1 : 0) + ready.entries.size() +
+  return (ready.snapshot ? 1 : 0) + (ready.truncate_after ? 1 : 0) +
+         ready.entries.size() +
          (ready.accepted_epoch ? 1 : 0) + (ready.current_epoch ? 1 : 0);
 }
 
 std::string PersistTo(const Ready& ready, size_t max_writes,
-                      DurableState* durable) {
+                      DurableState* durable, std::string* snapshot) {
   size_t done = 0;
+  if (ready.snapshot) {
+    if (done == max_writes) return "";
+    ++done;
+    durable->log.clear();
+    durable->base_zxid = ready.snapshot->zxid;
+    if (snapshot != nullptr) *snapshot = ready.snapshot->data;
+  }
   if (ready.truncate_after) {
     if (done == max_writes) return "";
     ++done;
@@ -246,6 +303,9 @@ Ensemble::Ensemble(const SimOptions& options)
     p.config.self = id;
     p.config.voters = voters_;
     p.config.observers = observers_;
+    p.config.snapshot_chunk_bytes = options.snapshot_chunk_bytes;
+    p.source = std::make_unique<HostSnapshot>(&p.applied);
+    p.config.snapshot_source = p.source.get();
   }
   Note(absl::StrCat("start seed=", options.seed, " voters=", voters,
                     " observers=", observers));
@@ -327,6 +387,8 @@ bool Ensemble::Step() {
     } else if (rng_.Chance(options_.propose_rate)) {
       RandomProposal();
       acted = true;
+    } else if (rng_.Chance(options_.compact_rate)) {
+      if (!up.empty()) acted = CompactNow(up[rng_.Uniform(up.size())]);
     }
   }
   if (!acted) NextEvent();
@@ -393,7 +455,8 @@ void Ensemble::NextEvent() {
       }
       return;
     case Event::Kind::kRestart:
-      if (p.core) return;  // restarted already (Quiesce)
+      // Restarted already (Quiesce, RestartNow), or kept down (CrashNow).
+      if (p.core || ev.incarnation != p.incarnation) return;
       Restart(p);
       return;
     case Event::Kind::kHeal:
@@ -501,10 +564,14 @@ void Ensemble::Pump(Peer& p) {
 void Ensemble::Complete(Peer& p, Ready rd) {
   // 1. Persist.
   if (WriteCount(rd) > 0) {
-    std::string err =
-        PersistTo(rd, std::numeric_limits<size_t>::max(), &p.durable);
+    std::string err = PersistTo(rd, std::numeric_limits<size_t>::max(),
+                                &p.durable, &p.snapshot);
     if (tracing_) {
       std::string what = absl::StrCat("persist ", p.id, ":");
+      if (rd.snapshot) {
+        absl::StrAppend(&what, " snapshot=", Z(rd.snapshot->zxid), "(",
+                        rd.snapshot->data.size(), " bytes)");
+      }
       if (rd.truncate_after) {
         absl::StrAppend(&what, " truncate_after=", Z(*rd.truncate_after));
       }
@@ -533,9 +600,14 @@ void Ensemble::Complete(Peer& p, Ready rd) {
                         zab::Describe(m)));
       return;
     }
+    ++sent_by_type_[m.type];
     network_.Send(m);
   }
-  // 3. Apply.
+  // 3. Install the snapshot, then apply.
+  if (rd.snapshot) {
+    InstallSnapshot(p, *rd.snapshot);
+    if (!failure_.empty()) return;
+  }
   for (const Entry& e : rd.committed) {
     ApplyCommitted(p, e);
     if (!failure_.empty()) return;
@@ -567,6 +639,65 @@ void Ensemble::Complete(Peer& p, Ready rd) {
                         p.durable.current_epoch));
     }
   }
+}
+
+void Ensemble::InstallSnapshot(Peer& p, const zab::Snapshot& snap) {
+  std::vector<Entry> state;
+  if (!DecodeApplied(snap.data, &state)) {
+    Fail(absl::StrCat("peer ", p.id, " got a malformed snapshot at ",
+                      Z(snap.zxid)));
+    return;
+  }
+  const Zxid last = state.empty() ? 0 : state.back().zxid;
+  if (last != snap.zxid) {
+    Fail(absl::StrCat("peer ", p.id, " got a snapshot at ", Z(snap.zxid),
+                      " whose state ends at ", Z(last)));
+    return;
+  }
+  std::string err = CheckIncreasing(state, "snapshot");
+  for (size_t i = 0; err.empty() && i < state.size(); ++i) {
+    err = history_.Apply(i, state[i]);
+  }
+  if (!err.empty()) {
+    Fail(absl::StrCat("c (applied sequences are prefixes of one): peer ",
+                      p.id, " snapshot at ", Z(snap.zxid), ": ", err));
+    return;
+  }
+  Note(absl::StrCat("install snapshot ", p.id, " at ", Z(snap.zxid), " (",
+                    state.size(), " entries, was ", p.applied.size(), ")"));
+  p.applied = std::move(state);
+}
+
+void Ensemble::CrashNow(PeerId id) {
+  Peer& p = PeerOf(id);
+  if (!p.core) return;
+  Crash(p);
+  ++p.incarnation;  // its scheduled restart is now stale
+}
+
+void Ensemble::RestartNow(PeerId id) {
+  Peer& p = PeerOf(id);
+  if (!p.core) Restart(p);
+}
+
+bool Ensemble::CompactNow(PeerId id) {
+  Peer& p = PeerOf(id);
+  if (!p.core || p.busy || p.applied.empty()) return false;
+  const Zxid z = p.applied.back().zxid;
+  if (z <= p.durable.base_zxid) return false;
+  // The host's own snapshot first, then the core forgets the same entries.
+  auto& log = p.durable.log;
+  auto after = std::upper_bound(
+      log.begin(), log.end(), z,
+      [](Zxid x, const Entry& e) { return x < e.zxid; });
+  log.erase(log.begin(), after);
+  p.durable.base_zxid = z;
+  p.snapshot = EncodeApplied(p.applied);
+  p.core->Compact(z);
+  ++compactions_;
+  Note(absl::StrCat("compact ", p.id, " through ", Z(z), " (", p.applied.size(),
+                    " applied, core base ", Z(p.core->base_zxid()), ")"));
+  return true;
 }
 
 void Ensemble::ApplyCommitted(Peer& p, const Entry& e) {
@@ -629,7 +760,7 @@ void Ensemble::Crash(Peer& p) {
     size_t kept = 0;
     if (options_.torn_writes) {
       kept = static_cast<size_t>(rng_.Uniform(writes + 1));
-      std::string err = PersistTo(*p.pending, kept, &p.durable);
+      std::string err = PersistTo(*p.pending, kept, &p.durable, &p.snapshot);
       if (!err.empty()) {
         Fail(absl::StrCat("e (durable log/epochs) at peer ", p.id,
                           " (torn write): ", err));
@@ -673,6 +804,10 @@ void Ensemble::StartCore(Peer& p) {
   p.applied.clear();
   p.stale_leader_info.reset();
   p.serving_leader_epoch = -1;
+  // The state machine restarts from the disk's snapshot.
+  if (!DecodeApplied(p.snapshot, &p.applied)) {
+    Fail(absl::StrCat("peer ", p.id, " has a malformed snapshot on disk"));
+  }
   p.core = std::make_unique<Core>(p.config, p.durable);
   p.tick_phase = rng_.Range(1, kTickUnits);
   Event ev;
@@ -784,8 +919,21 @@ void Ensemble::CheckPeers() {
         return;
       }
       if (p.serving_leader_epoch != st.current_epoch) {
+        // Its known history: the applied sequence (covering what was
+        // compacted), then the log after it. Until the host has installed
+        // a snapshot the core took, check later.
+        const Zxid applied_to = p.applied.empty() ? 0 : p.applied.back().zxid;
+        if (applied_to < p.core->base_zxid()) continue;
         p.serving_leader_epoch = st.current_epoch;
-        std::string err = history_.CheckContainedIn(p.core->log());
+        std::vector<Entry> known = p.applied;
+        const auto& log = p.core->log();
+        for (auto it = std::upper_bound(
+                 log.begin(), log.end(), applied_to,
+                 [](Zxid x, const Entry& e) { return x < e.zxid; });
+             it != log.end(); ++it) {
+          known.push_back(*it);
+        }
+        std::string err = history_.CheckContainedIn(known);
         if (!err.empty()) {
           Fail(absl::StrCat("b (committed entries survive): new leader ", id,
                             " of epoch ", st.current_epoch, ": ", err));
@@ -979,6 +1127,8 @@ RunResult Ensemble::Counters() const {
   }
   r.crashes = crashes_;
   r.partitions = partitions_;
+  r.compactions = compactions_;
+  r.snaps = SentOfType(zab::MessageType::kSnap);
   return r;
 }
 
@@ -1044,6 +1194,7 @@ std::string ReplayCommand(uint64_t seed, const SimOptions& options) {
   rate("partition", options.partition_rate, d.partition_rate);
   rate("slow-disk", options.slow_disk_rate, d.slow_disk_rate);
   rate("propose", options.propose_rate, d.propose_rate);
+  rate("compact", options.compact_rate, d.compact_rate);
   if (options.min_delay != d.min_delay) {
     absl::StrAppend(&cmd, " --min-delay=", options.min_delay);
   }
@@ -1084,7 +1235,8 @@ std::string Summary(const SimOptions& options, const RunResult& r) {
                   " messages=", r.messages, " commits=", r.commits,
                   " elections=", r.elections, " proposals=", r.proposals,
                   " acked=", r.acknowledged, " crashes=", r.crashes,
-                  " partitions=", r.partitions, "]");
+                  " partitions=", r.partitions, " compactions=", r.compactions,
+                  " snaps=", r.snaps, "]");
   return s;
 }
 

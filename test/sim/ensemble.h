@@ -10,15 +10,23 @@
 // ticks); only then are its messages sent, its committed entries applied
 // and Advance called. While a Ready is being persisted the host does not
 // touch the core: deliveries, ticks and proposals wait in the peer's inbox
-// (unless SimOptions::step_during_persist). A crash loses the core, the
-// inbox, the applied state machine and any Ready not yet persisted; the
-// peer comes back later as a new Core built from its DurableState, and its
-// state machine is rebuilt from what the core commits again.
+// (unless SimOptions::step_during_persist). A peer's applied state is its
+// applied sequence; hosts compact at random (SimOptions::compact_rate):
+// the disk then holds a snapshot (the serialized applied sequence, as of
+// DurableState::base_zxid) and the log after it, and the core forgets the
+// same entries (Core::Compact). Each host is its core's SnapshotSource, so
+// a leader can SNAP a learner that needs compacted entries; a Ready's
+// snapshot replaces the disk's snapshot and log, and then the applied
+// sequence. A crash loses the core, the inbox, the applied state machine
+// and any Ready not yet persisted; the peer comes back later as a new Core
+// built from its DurableState, its state machine restored from the disk's
+// snapshot and rebuilt from what the core commits again.
 //
 // Invariants, checked after every step (a failure names its letter):
 //   a. at most one serving leader per epoch;
 //   b. a leader, when it starts serving, holds every entry any peer applied
-//      (same zxid and data);
+//      (same zxid and data) in its known history: its applied sequence
+//      (which covers its compacted part) followed by its core's log;
 //   c. all peers' applied sequences are prefixes of one sequence;
 //   d. acknowledged proposals stay in it (and, at the end, are applied by
 //      every live peer);
@@ -81,6 +89,9 @@ struct SimOptions {
   double partition_rate = 0.004;  // split, isolate, cut one way, reset a link
   double slow_disk_rate = 0.004;  // make one peer's disk slow for a while
   double propose_rate = 0.05;     // a client proposes at a random live peer
+  double compact_rate = 0.01;     // a random live, idle host compacts
+  // Every core's snapshot chunk size: tiny, so SNAPs take many chunks.
+  size_t snapshot_chunk_bytes = 16;
   // A crash during a persist leaves a prefix of the Ready's writes durable
   // (truncate, entries one by one, accepted then current epoch) instead of
   // none: core.h allows persisting "in this order".
@@ -114,7 +125,7 @@ struct SimOptions {
 };
 
 // Returns `options` with every fault rate (drop, dup, crash, partition,
-// slow disk) set to zero.
+// slow disk) set to zero; compaction stays as it was.
 SimOptions WithoutFaults(SimOptions options);
 
 // What Run reports.
@@ -135,6 +146,8 @@ struct RunResult {
   int64_t acknowledged = 0;   // proposals the receiving peer applied
   int64_t crashes = 0;
   int64_t partitions = 0;     // partition, isolate, cut and reset faults
+  int64_t compactions = 0;    // host compactions that dropped entries
+  uint64_t snaps = 0;         // kSnap messages sent (SNAP syncs)
 };
 
 // Runs one simulation: options.steps faulty steps then the liveness check.
@@ -147,7 +160,8 @@ bool ParseMutation(const std::string& name, zab::Mutation* out);
 
 // Returns the synod_zab_sim command line that replays `seed` with
 // `options` (flags that differ from SimOptions' defaults, plus --trace).
-// Core timing (SimOptions::core other than the mutation) has no flag.
+// Core timing (SimOptions::core other than the mutation) and
+// snapshot_chunk_bytes have no flag.
 std::string ReplayCommand(uint64_t seed, const SimOptions& options);
 
 // Returns "seed=S ok steps=... commits=..." or the failure, one line.
@@ -181,11 +195,19 @@ class AppliedHistory {
 std::string CheckIncreasing(const std::vector<zab::Entry>& entries,
                             const std::string& what);
 
-// Applies a Ready's writes to `durable` (truncate_after, entries, accepted
-// then current epoch), stopping after `max_writes` writes (torn persist);
-// returns "" or what is wrong (an entry that does not extend the log).
+// Applies a Ready's writes to `durable` (snapshot, truncate_after,
+// entries, accepted then current epoch), stopping after `max_writes`
+// writes (torn persist); a snapshot replaces the log and base_zxid, and its
+// data goes to `*snapshot` (ignored if null). Returns "" or what is wrong
+// (an entry that does not extend the log).
 std::string PersistTo(const zab::Ready& ready, size_t max_writes,
-                      zab::DurableState* durable);
+                      zab::DurableState* durable,
+                      std::string* snapshot = nullptr);
+
+// The sim's snapshot format: a serialized applied sequence.
+std::string EncodeApplied(const std::vector<zab::Entry>& applied);
+// Parses EncodeApplied's output; returns false if `data` is malformed.
+bool DecodeApplied(const std::string& data, std::vector<zab::Entry>* out);
 
 // Returns the number of separate writes PersistTo performs for `ready`.
 size_t WriteCount(const zab::Ready& ready);
@@ -261,6 +283,20 @@ class Ensemble {
   const std::map<std::string, Proposal>& proposals() const {
     return proposals_;
   }
+  // The number of messages of `type` cores have sent.
+  uint64_t SentOfType(zab::MessageType type) const {
+    auto it = sent_by_type_.find(type);
+    return it == sent_by_type_.end() ? 0 : it->second;
+  }
+  // Makes `peer`'s host compact through its last applied entry now (as the
+  // compact fault does); returns false if it is down, busy or has nothing
+  // to drop.
+  bool CompactNow(zab::PeerId peer);
+  // Crashes `peer` now, as the crash fault does, but keeps it down until
+  // RestartNow (or Quiesce).
+  void CrashNow(zab::PeerId peer);
+  // Restarts a crashed `peer` now, from its disk.
+  void RestartNow(zab::PeerId peer);
   // Peer ids: voters first, then observers.
   const std::vector<zab::PeerId>& peers() const { return ids_; }
   const std::vector<zab::PeerId>& voters() const { return voters_; }
@@ -293,6 +329,8 @@ class Ensemble {
     bool voter = true;
     zab::CoreConfig config;
     zab::DurableState durable;
+    std::string snapshot;  // durable: applied state through durable.base_zxid
+    std::unique_ptr<zab::SnapshotSource> source;  // the core's, over applied
     std::unique_ptr<zab::Core> core;  // null while down
     uint64_t incarnation = 0;
     bool busy = false;               // a Ready is being persisted
@@ -319,6 +357,8 @@ class Ensemble {
   // Persists, sends, applies and advances `ready`.
   void Complete(Peer& peer, zab::Ready ready);
   void ApplyCommitted(Peer& peer, const zab::Entry& entry);
+  // Replaces `peer`'s applied sequence with a snapshot's (checking c).
+  void InstallSnapshot(Peer& peer, const zab::Snapshot& snapshot);
   Tick DiskDelay(const Peer& peer);
 
   void Crash(Peer& peer);
@@ -362,6 +402,8 @@ class Ensemble {
   uint64_t messages_sent_ = 0;
   int64_t crashes_ = 0;
   int64_t partitions_ = 0;
+  int64_t compactions_ = 0;
+  std::map<zab::MessageType, uint64_t> sent_by_type_;
 };
 
 }  // namespace synod::sim

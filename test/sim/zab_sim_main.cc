@@ -8,8 +8,9 @@
 // Flags: --seed=S (first seed, default 1), --seeds=N (how many consecutive
 // seeds, default 1), --voters=V, --observers=O, --steps=N, --trace (print
 // the whole trace of each run), --verbose; fault mix: --drop=P, --dup=P,
-// --crash=P, --partition=P, --slow-disk=P, --propose=P, --no-faults,
-// --min-delay=U, --max-delay=U, --torn, --step-during-persist; liveness:
+// --crash=P, --partition=P, --slow-disk=P, --propose=P, --compact=P (a
+// host compacts through its applied state), --no-faults, --min-delay=U,
+// --max-delay=U, --torn, --step-during-persist; liveness:
 // --settle-ticks=T, --apply-ticks=T, --no-liveness; --no-agreement-check
 // (skip the core-log == disk check); --mutation=NAME (tests the checks:
 // commit-without-quorum, forget-accepted-epoch, follow-old-epoch-leader,
@@ -48,7 +49,7 @@ int Usage(const char* bad) {
                "usage: synod_zab_sim [--seed=S] [--seeds=N] [--voters=V] "
                "[--observers=O] [--steps=N] [--trace] [--verbose]\n"
                "  [--drop=P] [--dup=P] [--crash=P] [--partition=P] "
-               "[--slow-disk=P] [--propose=P] [--no-faults]\n"
+               "[--slow-disk=P] [--propose=P] [--compact=P] [--no-faults]\n"
                "  [--min-delay=U] [--max-delay=U] [--torn] "
                "[--step-during-persist]\n"
                "  [--settle-ticks=T] [--apply-ticks=T] [--no-liveness] "
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
     else if (Flag(a, "crash", &v)) options.crash_rate = std::atof(v.c_str());
     else if (Flag(a, "partition", &v)) options.partition_rate = std::atof(v.c_str());
     else if (Flag(a, "slow-disk", &v)) options.slow_disk_rate = std::atof(v.c_str());
+    else if (Flag(a, "compact", &v)) options.compact_rate = std::atof(v.c_str());
     else if (Flag(a, "propose", &v)) options.propose_rate = std::atof(v.c_str());
     else if (Flag(a, "min-delay", &v)) options.min_delay = std::atoll(v.c_str());
     else if (Flag(a, "max-delay", &v)) options.max_delay = std::atoll(v.c_str());

@@ -136,6 +136,28 @@ TEST_CASE("PersistTo follows the Ready's order and tears at any write",
   CHECK(none.log == base.log);
 }
 
+TEST_CASE("PersistTo writes a snapshot first, replacing the log", "[sim]") {
+  Ready rd;
+  rd.snapshot = zab::Snapshot{MakeZxid(1, 5), "state"};
+  rd.entries = {E(2, 1, "x")};
+  REQUIRE(WriteCount(rd) == 2);
+  DurableState base;
+  base.log = {E(1, 1, "a"), E(1, 2, "b")};
+  DurableState all = base;
+  std::string snapshot;
+  CHECK(PersistTo(rd, WriteCount(rd), &all, &snapshot) == "");
+  CHECK(all.base_zxid == MakeZxid(1, 5));
+  CHECK(all.log == std::vector<Entry>{E(2, 1, "x")});
+  CHECK(snapshot == "state");
+  // Torn after the snapshot: the old log is gone, nothing appended yet.
+  DurableState torn = base;
+  std::string torn_snapshot;
+  CHECK(PersistTo(rd, 1, &torn, &torn_snapshot) == "");
+  CHECK(torn.log.empty());
+  CHECK(torn.base_zxid == MakeZxid(1, 5));
+  CHECK(torn_snapshot == "state");
+}
+
 TEST_CASE("PersistTo rejects logs and epochs that break zab's rules", "[sim]") {
   DurableState d;
   d.accepted_epoch = 2;
@@ -244,6 +266,79 @@ TEST_CASE("No faults: a leader is elected and 100 proposals commit everywhere",
     CHECK(e.Counters().elections == 1);
     CHECK(e.CheckAcknowledged(/*all_applied=*/false));
   }
+}
+
+TEST_CASE("A follower behind the leader's compaction is synced by SNAP",
+          "[sim]") {
+  SimOptions o = WithoutFaults(SimOptions());
+  o.seed = 7;
+  o.voters = 3;
+  o.propose_rate = 0;
+  o.compact_rate = 0;
+  o.trace = true;
+  o.trace_capacity = Network::kTraceTailLines;
+  Ensemble e(o);
+  REQUIRE(e.RunUntil(
+      [&] { return e.ServingLeader() && e.ServingVoters() == 3; }, 200));
+  const zab::PeerId leader = *e.ServingLeader();
+  std::vector<zab::PeerId> followers;
+  for (zab::PeerId id : e.voters()) {
+    if (id != leader) followers.push_back(id);
+  }
+  const zab::PeerId down = followers[0];
+  const zab::PeerId other = followers[1];
+  e.CrashNow(down);
+  for (int i = 0; i < 30; ++i) {
+    e.Propose(leader, "s" + std::to_string(i));
+    for (int s = 0; s < 5; ++s) e.Step();
+  }
+  const bool committed = e.RunUntil(
+      [&] {
+        return e.Applied(leader).size() == 30 && e.Applied(other).size() == 30;
+      },
+      300);
+  INFO(e.failure() << "\n" << e.network().Trace());
+  REQUIRE(committed);
+  // Both live peers drop their whole log: no DIFF can reach back to it.
+  REQUIRE(e.CompactNow(leader));
+  REQUIRE(e.CompactNow(other));
+  CHECK(e.Durable(leader).log.empty());
+  CHECK(e.Durable(leader).base_zxid == e.Applied(leader).back().zxid);
+  const uint64_t snaps_before = e.SentOfType(zab::MessageType::kSnap);
+  e.RestartNow(down);
+  const bool synced = e.RunUntil(
+      [&] {
+        return e.IsUp(down) && e.Status(down).serving &&
+               e.Applied(down).size() == 30;
+      },
+      300);
+  INFO(e.failure() << "\n" << e.network().Trace());
+  REQUIRE(e.failure() == "");
+  REQUIRE(synced);
+  CHECK(e.SentOfType(zab::MessageType::kSnap) > snaps_before);
+  // 30 entries serialize to far more than 16 bytes: many chunks.
+  CHECK(e.SentOfType(zab::MessageType::kSnapChunk) > 10);
+  CHECK(e.Applied(down) == e.Applied(leader));
+  CHECK(e.Durable(down).base_zxid == e.Applied(leader).back().zxid);
+  // It serves on: a new proposal reaches it through its fresh log.
+  e.Propose(leader, "after-snap");
+  const bool applied = e.RunUntil(
+      [&] { return e.Applied(down).size() == 31; }, 100);
+  REQUIRE(e.failure() == "");
+  REQUIRE(applied);
+  CHECK(e.Applied(down) == e.Applied(leader));
+  CHECK(e.Durable(down).log.size() == 1);
+}
+
+TEST_CASE("Snapshots encode and decode an applied sequence", "[sim]") {
+  std::vector<Entry> applied = {E(1, 1, "a"), E(1, 2, ""), E(2, 1, "x:y:1")};
+  std::vector<Entry> back;
+  REQUIRE(DecodeApplied(EncodeApplied(applied), &back));
+  CHECK(back == applied);
+  REQUIRE(DecodeApplied("", &back));
+  CHECK(back.empty());
+  CHECK_FALSE(DecodeApplied("12:5:abc", &back));
+  CHECK_FALSE(DecodeApplied("x:1:a", &back));
 }
 
 TEST_CASE("No faults: runs with client load pass, liveness included", "[sim]") {

@@ -1,5 +1,5 @@
 // The zab core driven directly, over a reliable in-order network with an
-// instant disk: each phase's outcome, forwarding, observers, TRUNC.
+// instant disk: each phase's outcome, forwarding, observers, TRUNC, SNAP.
 // (test/sim runs it under faults.)
 
 #include <catch2/catch.hpp>
@@ -15,17 +15,54 @@
 namespace synod::zab {
 namespace {
 
+// A test snapshot: "zxid data" lines (data without newlines).
+std::string Encode(const std::vector<Entry>& applied) {
+  std::string out;
+  for (const Entry& e : applied) {
+    out += std::to_string(e.zxid) + " " + e.data + "\n";
+  }
+  return out;
+}
+
+std::vector<Entry> Decode(const std::string& data) {
+  std::vector<Entry> out;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const size_t space = data.find(' ', pos);
+    const size_t end = data.find('\n', space);
+    out.push_back(Entry{std::stoll(data.substr(pos, space - pos)),
+                        data.substr(space + 1, end - space - 1)});
+    pos = end + 1;
+  }
+  return out;
+}
+
+// A host's snapshot source: its applied entries.
+class AppliedSource : public SnapshotSource {
+ public:
+  explicit AppliedSource(const std::vector<Entry>* applied)
+      : applied_(applied) {}
+  std::pair<Zxid, std::string> Snapshot() const override {
+    return {applied_->empty() ? 0 : applied_->back().zxid, Encode(*applied_)};
+  }
+
+ private:
+  const std::vector<Entry>* applied_;
+};
+
 struct Peer {
-  std::unique_ptr<Core> core;
+  std::unique_ptr<Core> core;  // null while down
   DurableState disk;
+  std::string snapshot;  // applied state through disk.base_zxid
   std::vector<Entry> applied;
+  std::unique_ptr<AppliedSource> source;
 };
 
 class Cluster {
  public:
   Cluster(std::vector<PeerId> voters, std::vector<PeerId> observers = {},
-          std::map<PeerId, DurableState> disks = {})
-      : voters_(voters), observers_(observers) {
+          std::map<PeerId, DurableState> disks = {}, bool snapshots = true)
+      : voters_(voters), observers_(observers), snapshots_(snapshots) {
     std::vector<PeerId> all = voters;
     all.insert(all.end(), observers.begin(), observers.end());
     for (PeerId id : all) {
@@ -39,9 +76,31 @@ class Cluster {
     c.self = id;
     c.voters = voters_;
     c.observers = observers_;
-    peers_[id].applied.clear();
-    peers_[id].core = std::make_unique<Core>(c, peers_[id].disk);
+    c.snapshot_chunk_bytes = 8;
+    Peer& p = peers_[id];
+    p.applied = Decode(p.snapshot);
+    p.source = std::make_unique<AppliedSource>(&p.applied);
+    if (snapshots_) c.snapshot_source = p.source.get();
+    p.core = std::make_unique<Core>(c, p.disk);
   }
+
+  // Takes `id` down; messages to it are lost until Restart.
+  void Stop(PeerId id) { peers_.at(id).core.reset(); }
+
+  // The host compacts through its last applied entry: disk, then core.
+  void Compact(PeerId id) {
+    Peer& p = peers_.at(id);
+    if (p.applied.empty()) return;
+    const Zxid z = p.applied.back().zxid;
+    auto& log = p.disk.log;
+    while (!log.empty() && log.front().zxid <= z) log.erase(log.begin());
+    p.disk.base_zxid = z;
+    p.snapshot = Encode(p.applied);
+    p.core->Compact(z);
+  }
+
+  // Messages of `type` sent so far.
+  int Sent(MessageType type) { return sent_[type]; }
 
   Peer& peer(PeerId id) { return peers_.at(id); }
   Core& core(PeerId id) { return *peers_.at(id).core; }
@@ -51,7 +110,9 @@ class Cluster {
   void Run(int rounds) {
     for (int r = 0; r < rounds; ++r) {
       Drain();
-      for (auto& [id, p] : peers_) p.core->Tick();
+      for (auto& [id, p] : peers_) {
+        if (p.core) p.core->Tick();
+      }
       Drain();
     }
   }
@@ -59,6 +120,7 @@ class Cluster {
   // Returns the serving leader, or 0.
   PeerId Leader() {
     for (auto& [id, p] : peers_) {
+      if (!p.core) continue;
       CoreStatus s = p.core->status();
       if (s.state == PeerState::kLeading && s.serving) return id;
     }
@@ -71,9 +133,14 @@ class Cluster {
     while (progress) {
       progress = false;
       for (auto& [id, p] : peers_) {
-        while (p.core->HasReady()) {
+        while (p.core && p.core->HasReady()) {
           progress = true;
           Ready rd = p.core->TakeReady();
+          if (rd.snapshot) {
+            p.disk.log.clear();
+            p.disk.base_zxid = rd.snapshot->zxid;
+            p.snapshot = rd.snapshot->data;
+          }
           if (rd.truncate_after) {
             auto& log = p.disk.log;
             while (!log.empty() && log.back().zxid > *rd.truncate_after) log.pop_back();
@@ -81,7 +148,11 @@ class Cluster {
           for (const Entry& e : rd.entries) p.disk.log.push_back(e);
           if (rd.accepted_epoch) p.disk.accepted_epoch = *rd.accepted_epoch;
           if (rd.current_epoch) p.disk.current_epoch = *rd.current_epoch;
-          for (Message& m : rd.messages) queue_.push_back(std::move(m));
+          for (Message& m : rd.messages) {
+            ++sent_[m.type];
+            queue_.push_back(std::move(m));
+          }
+          if (rd.snapshot) p.applied = Decode(rd.snapshot->data);
           for (const Entry& e : rd.committed) p.applied.push_back(e);
           p.core->Advance(rd);
         }
@@ -91,13 +162,15 @@ class Cluster {
         Message m = std::move(queue_.front());
         queue_.pop_front();
         auto it = peers_.find(m.to);
-        if (it != peers_.end()) it->second.core->Step(m);
+        if (it != peers_.end() && it->second.core) it->second.core->Step(m);
       }
     }
   }
 
   std::vector<PeerId> voters_, observers_;
+  bool snapshots_ = true;
   std::map<PeerId, Peer> peers_;
+  std::map<MessageType, int> sent_;
   std::deque<Message> queue_;
 };
 
@@ -259,6 +332,101 @@ TEST_CASE("Core: the leader steps down when its followers fall silent",
   for (PeerId id : {1, 2, 3}) {
     CHECK(Payloads(c.peer(id).applied).back() == "after");
   }
+}
+
+}  // namespace
+}  // namespace synod::zab
+
+namespace synod::zab {
+namespace {
+
+// Brings up three voters, takes follower `down` away while the leader
+// commits five entries, and compacts the two live peers' whole logs.
+struct CompactedCluster {
+  explicit CompactedCluster(bool snapshots) : c({1, 2, 3}, {}, {}, snapshots) {
+    c.Run(20);
+    leader = c.Leader();
+    REQUIRE(leader != 0);
+    down = leader == 1 ? 2 : 1;
+    other = 6 - leader - down;
+    c.Stop(down);
+    for (const char* d : {"a", "b", "c", "d", "e"}) {
+      REQUIRE(c.core(leader).Propose(d).ok());
+    }
+    c.Run(2);
+    REQUIRE(c.peer(other).applied.size() == 5);
+    c.Compact(leader);
+    c.Compact(other);
+    REQUIRE(c.core(leader).log().empty());
+    REQUIRE(c.core(leader).base_zxid() == c.peer(leader).applied.back().zxid);
+  }
+  Cluster c;
+  PeerId leader = 0, down = 0, other = 0;
+};
+
+TEST_CASE("Core: a learner behind the leader's compaction gets SNAP",
+          "[core]") {
+  CompactedCluster cc(/*snapshots=*/true);
+  Cluster& c = cc.c;
+  c.Restart(cc.down);
+  c.Run(30);
+  CHECK(c.Sent(MessageType::kSnap) >= 1);
+  CHECK(c.Sent(MessageType::kSnapChunk) > 1);  // 8-byte chunks
+  CHECK(Payloads(c.peer(cc.down).applied) ==
+        std::vector<std::string>{"a", "b", "c", "d", "e"});
+  CHECK(c.peer(cc.down).applied == c.peer(cc.leader).applied);
+  CHECK(c.peer(cc.down).disk.log.empty());
+  CHECK(c.peer(cc.down).disk.base_zxid ==
+        c.peer(cc.leader).applied.back().zxid);
+  CoreStatus s = c.core(cc.down).status();
+  CHECK(s.serving);
+  CHECK(s.committed_zxid == c.peer(cc.leader).applied.back().zxid);
+  // Broadcast continues on top of the snapshot.
+  REQUIRE(c.core(cc.leader).Propose("f").ok());
+  c.Run(2);
+  CHECK(Payloads(c.peer(cc.down).applied) ==
+        std::vector<std::string>{"a", "b", "c", "d", "e", "f"});
+  CHECK(c.peer(cc.down).disk.log.size() == 1);
+}
+
+TEST_CASE("Core: without a snapshot source the leader never DIFFs a hole",
+          "[core]") {
+  CompactedCluster cc(/*snapshots=*/false);
+  Cluster& c = cc.c;
+  c.Restart(cc.down);
+  c.Run(30);
+  CHECK(c.Sent(MessageType::kSnap) == 0);
+  CHECK(c.peer(cc.down).applied.empty());
+  CHECK(c.core(cc.down).log().empty());
+}
+
+TEST_CASE("Core: a learner ignores SNAP outside sync and partial streams",
+          "[core]") {
+  Cluster c({1, 2, 3});
+  c.Run(20);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  const PeerId f = leader == 1 ? 2 : 1;
+  REQUIRE(c.core(leader).Propose("a").ok());
+  c.Run(2);
+  const CoreStatus before = c.core(f).status();
+  REQUIRE(before.serving);
+  // A serving follower gets a stray SNAP stream: nothing changes.
+  Message snap;
+  snap.type = MessageType::kSnap;
+  snap.from = leader;
+  snap.to = f;
+  snap.zxid = MakeZxid(9, 9);
+  c.core(f).Step(snap);
+  Message chunk = snap;
+  chunk.type = MessageType::kSnapChunk;
+  chunk.data = "x";
+  chunk.last = true;
+  c.core(f).Step(chunk);
+  Ready rd = c.core(f).TakeReady();
+  CHECK_FALSE(rd.snapshot.has_value());
+  CHECK(c.core(f).status().last_zxid == before.last_zxid);
+  CHECK(c.core(f).log().size() == 1);
 }
 
 }  // namespace
