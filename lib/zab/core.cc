@@ -201,9 +201,13 @@ void Core::StartLearning(PeerId leader) {
   state_ = quorum_.Contains(config_.self) ? PeerState::kFollowing
                                           : PeerState::kObserving;
   leader_ = leader;
+  SendFollowerInfo();
+}
+
+void Core::SendFollowerInfo() {
   Message info;
   info.type = MessageType::kFollowerInfo;
-  info.to = leader;
+  info.to = leader_;
   info.epoch = accepted_epoch_;
   info.state = state_;
   Send(std::move(info));
@@ -784,12 +788,7 @@ void Core::Rejoin() {
   snap_installed_ = false;
   new_epoch_ = 0;
   ticks_in_phase_ = 0;
-  Message info;
-  info.type = MessageType::kFollowerInfo;
-  info.to = leader_;
-  info.epoch = accepted_epoch_;
-  info.state = state_;
-  Send(std::move(info));
+  SendFollowerInfo();
 }
 
 void Core::LearnerTick() {

@@ -196,6 +196,8 @@ class Core {
   void OnElected(const ElectionResult& result);
   void StartLeading();
   void StartLearning(PeerId leader);
+  // Learner: registers with leader_ (FOLLOWERINFO with its acceptedEpoch).
+  void SendFollowerInfo();
 
   // Leader side.
   void LeaderStep(const Message& m);
