@@ -279,6 +279,7 @@ absl::Status Core::Propose(std::string data) {
   Message r;
   r.type = MessageType::kRequest;
   r.to = leader_;
+  r.request_id = next_request_id_++;
   r.data = std::move(data);
   Send(std::move(r));
   return absl::OkStatus();
@@ -358,6 +359,11 @@ void Core::LeaderStep(const Message& m) {
       AdvanceCommit();
       return;
     case MessageType::kRequest:
+      // One submission, one proposal: a duplicated REQUEST (ids increase
+      // per learner; a re-registering learner's old copies arrive before
+      // its FOLLOWERINFO on the ordered link) is dropped.
+      if (m.request_id <= l.last_request) return;
+      l.last_request = m.request_id;
       if (serving_) Propose(m.data).IgnoreError();
       return;
     default:

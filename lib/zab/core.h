@@ -184,6 +184,7 @@ class Core {
     bool acked_new_leader = false; // ACKNEWLEADER received
     Zxid acked = 0;                // highest zxid acked (followers)
     Zxid informed = 0;             // observers: last zxid they hold from us
+    uint64_t last_request = 0;     // highest forwarded request id taken
     int silent_ticks = 0;
     // From ACKEPOCH: the learner's history, to choose DIFF or TRUNC.
     int64_t current_epoch = 0;
@@ -257,6 +258,9 @@ class Core {
   int ticks_in_phase_ = 0;       // since entering discovery/sync
   int silent_ticks_ = 0;         // learner: since the leader last spoke
   int ping_countdown_ = 0;
+  // Learner: the id of the next forwarded request. Never reused by this
+  // core, so the leader can drop a duplicated REQUEST.
+  uint64_t next_request_id_ = 1;
   // Learner: sync received, waiting for NEWLEADER / UPTODATE.
   bool got_new_leader_ = false;
   Zxid new_leader_zxid_ = 0;

@@ -235,6 +235,11 @@ std::string AppliedHistory::Apply(size_t index, const Entry& entry) {
                         " after ", EntryString(entries_.back()),
                         " (zxid not increasing)");
   }
+  if (!payloads_.insert(entry.data).second) {
+    return absl::StrCat("applied ", EntryString(entry),
+                        " but that payload was already applied: a proposal "
+                        "submitted once took effect twice");
+  }
   entries_.push_back(entry);
   return "";
 }

@@ -173,7 +173,9 @@ class AppliedHistory {
  public:
   // Checks that `entry`, applied by a peer as its `index`-th entry since its
   // core was created (0-based), matches the history there (or extends it
-  // when index == size()). Returns "" or what is wrong.
+  // when index == size()), and that an extension's payload is new: every
+  // proposal is submitted once, so it must be applied at most once, even
+  // when its leader was lost after forwarding. Returns "" or what is wrong.
   std::string Apply(size_t index, const zab::Entry& entry);
 
   // Checks that `log` has strictly increasing zxids and holds every entry of
@@ -188,6 +190,7 @@ class AppliedHistory {
 
  private:
   std::vector<zab::Entry> entries_;  // zxids strictly increasing
+  std::set<std::string> payloads_;   // data of every entry in entries_
 };
 
 // Returns "" if the zxids of `entries` strictly increase, else what is
