@@ -155,13 +155,11 @@ absl::Status Coordinator::Impl::Init() {
       [this](Zxid durable, absl::Status status) { OnDurable(durable, status); });
   loop_ = std::thread([this] { LoopMain(); });
 
-  auto system = std::make_shared<AuthInfo>();
-  system->super = true;
   for (int64_t id : to_close) {
     txn::Request close;
     close.mutable_close_session();
     MutexLock lock(&inbox_mu_);
-    inbox_.push_back(Pending{std::move(close), id, *system, nullptr});
+    inbox_.push_back(Pending{std::move(close), id, system_auth_, nullptr});
   }
 
   txn::Request create;
@@ -175,7 +173,7 @@ absl::Status Coordinator::Impl::Init() {
     {
       MutexLock lock(&inbox_mu_);
       pending_writes_.fetch_add(1, std::memory_order_relaxed);
-      inbox_.push_back(Pending{std::move(create), 0, *system,
+      inbox_.push_back(Pending{std::move(create), 0, system_auth_,
                                [&](WriteOutcome&& o) {
                                  MutexLock l(&mu);
                                  outcome = std::move(o);
@@ -235,7 +233,8 @@ void Coordinator::Impl::Submit(txn::Request request, Done done) {
     MutexLock lock(&inbox_mu_);
     if (!stopping_) {
       pending_writes_.fetch_add(1, std::memory_order_relaxed);
-      inbox_.push_back(Pending{std::move(request), session_id_.load(), *a,
+      inbox_.push_back(Pending{std::move(request), session_id_.load(),
+                               std::move(a),
                                std::move(done)});
       return;
     }
@@ -337,7 +336,7 @@ void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
     item.error = MakeError(Error::kConnectionLoss, "no serving leader");
   } else {
     const Zxid zxid = core_->next_zxid();
-    absl::Status s = preparer_->Prepare(p->request, p->session, p->auth, zxid,
+    absl::Status s = preparer_->Prepare(p->request, p->session, *p->auth, zxid,
                                         now_ms, &item.txn);
     if (s.ok()) {
       item.zxid = zxid;
@@ -541,8 +540,6 @@ void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
   next_cleanup_ = now + ToChrono(options_.cleanup_interval);
   core_->Tick();
   const int64_t now_ms = WallMs();
-  AuthInfo system;
-  system.super = true;
   std::vector<std::string> candidates;
   {
     ReaderLock lock(&tree_mu_);
@@ -551,7 +548,7 @@ void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
   for (std::string& path : candidates) {
     Pending p;
     p.request.mutable_cleanup()->set_path(std::move(path));
-    p.auth = system;
+    p.auth = system_auth_;
     Prepare(&p, now_ms);
     if (!in_flight_.back().has_txn) in_flight_.pop_back();  // no longer due
   }
@@ -560,7 +557,7 @@ void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
       Pending p;
       p.request.mutable_close_session();
       p.session = it->first;
-      p.auth = system;
+      p.auth = system_auth_;
       Prepare(&p, now_ms);
       session_deadlines_.erase(it++);
     } else {

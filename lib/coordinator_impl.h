@@ -86,7 +86,7 @@ class Coordinator::Impl {
   struct Pending {
     txn::Request request;
     int64_t session = 0;
-    AuthInfo auth;
+    std::shared_ptr<const AuthInfo> auth;  // immutable; shared, not copied
     Done done;
   };
   // A request in the pipeline, completed in order once `zxid` is applied.
@@ -116,6 +116,12 @@ class Coordinator::Impl {
   void FailAll(const absl::Status& status);
   void OnDurable(Zxid durable, absl::Status status);
   std::shared_ptr<const AuthInfo> auth() const;
+  // The identity of the system's own requests (cleanup, expiry): super.
+  const std::shared_ptr<const AuthInfo> system_auth_ = [] {
+    auto a = std::make_shared<AuthInfo>();
+    a->super = true;
+    return a;
+  }();
   bool Readable(const Znode& node) const;
 
   const Options options_;

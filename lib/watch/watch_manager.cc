@@ -73,6 +73,7 @@ void WatchManager::Trigger(std::string_view path, EventType type,
   const bool recursive = type != EventType::kChildrenChanged;
 
   WriterLock lock(&mu_);
+  if (watches_.empty()) return;  // the common case: nothing to look up
   if (auto it = watches_.find(AV(path)); it != watches_.end()) {
     PathWatches& watches = it->second;
     if (data) size_ -= EmitAndClear(watches.data, path, type, out);
