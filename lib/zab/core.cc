@@ -113,7 +113,7 @@ bool Core::HasReady() const {
   return ready_.snapshot || ready_.truncate_after || !ready_.entries.empty() ||
          ready_.accepted_epoch || ready_.current_epoch ||
          !ready_.messages.empty() || !ready_.committed.empty() ||
-         ready_.lost_leader;
+         !ready_.requests.empty() || ready_.lost_leader;
 }
 
 Ready Core::TakeReady() {
@@ -289,9 +289,10 @@ absl::Status Core::Propose(std::string data) {
 
 void Core::LeaderStep(const Message& m) {
   const bool voter = quorum_.Contains(m.from);
-  const bool observer = std::find(config_.observers.begin(),
-                                  config_.observers.end(),
-                                  m.from) != config_.observers.end();
+  const bool observer =
+      !voter && (config_.accept_any_observer ||
+                 std::find(config_.observers.begin(), config_.observers.end(),
+                           m.from) != config_.observers.end());
   if (!voter && !observer) return;  // not a member
   if (m.type == MessageType::kFollowerInfo) {
     // A (re)connecting learner starts over.
@@ -364,7 +365,7 @@ void Core::LeaderStep(const Message& m) {
       // its FOLLOWERINFO on the ordered link) is dropped.
       if (m.request_id <= l.last_request) return;
       l.last_request = m.request_id;
-      if (serving_) Propose(m.data).IgnoreError();
+      if (serving_) ready_.requests.push_back(m.data);
       return;
     default:
       return;  // kPing: liveness only (silent_ticks reset above)

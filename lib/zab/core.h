@@ -63,6 +63,9 @@ struct CoreConfig {
   PeerId self = 0;
   std::vector<PeerId> voters;     // self among them unless an observer
   std::vector<PeerId> observers;  // replicate, never vote
+  // Also take as an observer any peer outside `voters` that registers with
+  // this peer while it leads (observers the configuration does not list).
+  bool accept_any_observer = false;
   // Timing, in ticks.
   int ping_ticks = 2;        // leader heartbeats a learner this often
   int leader_timeout = 10;   // a learner gives up on a silent leader
@@ -116,6 +119,11 @@ struct Ready {
   std::optional<int64_t> current_epoch;
   std::vector<Message> messages;  // send only after the above is durable
   std::vector<Entry> committed;   // apply, in order
+  // On the serving leader: requests learners forwarded (Propose on a
+  // learner), each once, in arrival order. The host turns each into the
+  // data of an entry (on the leader, a request is validated against the
+  // state every earlier proposal leads to) and calls Propose with it.
+  std::vector<std::string> requests;
   // Set when this peer stopped being able to reach a leader (or stopped
   // leading): requests it forwarded or proposed and has not seen committed
   // may or may not commit; the host fails them with ConnectionLoss.
@@ -147,8 +155,9 @@ class Core {
   void Tick();
 
   // Proposes `data` for the log. On the serving leader it becomes the next
-  // entry; on a learner it is forwarded to the leader. Returns Unavailable
-  // when there is no serving leader to take it.
+  // entry; on a learner it is forwarded to the leader, whose host receives
+  // it in Ready::requests. Returns Unavailable when there is no serving
+  // leader to take it.
   absl::Status Propose(std::string data);
 
   // Returns true if TakeReady would return any work.

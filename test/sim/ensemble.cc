@@ -619,6 +619,12 @@ void Ensemble::Complete(Peer& p, Ready rd) {
   }
   if (rd.lost_leader) Note(absl::StrCat("lost leader ", p.id));
   p.core->Advance(rd);
+  // 4. The leader's host proposes what learners forwarded, as it arrived.
+  for (std::string& request : rd.requests) {
+    absl::Status s = p.core->Propose(std::move(request));
+    if (tracing_) Note(absl::StrCat("forwarded request at ", p.id, ": ",
+                                    s.ok() ? std::string("proposed") : s.ToString()));
+  }
   // With nothing left to persist, the core's log and epochs are the disk's.
   if (options_.check_host_agreement && !p.busy && !p.core->HasReady()) {
     const std::vector<Entry>& log = p.core->log();

@@ -61,8 +61,10 @@ struct Peer {
 class Cluster {
  public:
   Cluster(std::vector<PeerId> voters, std::vector<PeerId> observers = {},
-          std::map<PeerId, DurableState> disks = {}, bool snapshots = true)
-      : voters_(voters), observers_(observers), snapshots_(snapshots) {
+          std::map<PeerId, DurableState> disks = {}, bool snapshots = true,
+          bool unlisted_observers = false)
+      : voters_(voters), observers_(observers), snapshots_(snapshots),
+        unlisted_observers_(unlisted_observers) {
     std::vector<PeerId> all = voters;
     all.insert(all.end(), observers.begin(), observers.end());
     for (PeerId id : all) {
@@ -75,7 +77,9 @@ class Cluster {
     CoreConfig c;
     c.self = id;
     c.voters = voters_;
-    c.observers = observers_;
+    // Unlisted: voters learn of observers only when they register.
+    if (!unlisted_observers_) c.observers = observers_;
+    c.accept_any_observer = unlisted_observers_;
     c.snapshot_chunk_bytes = 8;
     Peer& p = peers_[id];
     p.applied = Decode(p.snapshot);
@@ -155,6 +159,9 @@ class Cluster {
           if (rd.snapshot) p.applied = Decode(rd.snapshot->data);
           for (const Entry& e : rd.committed) p.applied.push_back(e);
           p.core->Advance(rd);
+          for (std::string& r : rd.requests) {
+            REQUIRE(p.core->Propose(std::move(r)).ok());
+          }
         }
       }
       while (!queue_.empty()) {
@@ -168,6 +175,7 @@ class Cluster {
   }
 
   std::vector<PeerId> voters_, observers_;
+  bool unlisted_observers_ = false;
   bool snapshots_ = true;
   std::map<PeerId, Peer> peers_;
   std::map<MessageType, int> sent_;
@@ -269,6 +277,38 @@ TEST_CASE("Core: an observer replicates through INFORM and never votes",
   c.Run(3);
   CHECK(Payloads(c.peer(9).applied) == Payloads(c.peer(1).applied));
   CHECK(c.peer(9).applied.size() == 6);
+}
+
+TEST_CASE("Core: an observer no voter lists joins once voters have a leader",
+          "[core]") {
+  Cluster c({1, 2, 3}, {9}, {}, true, /*unlisted_observers=*/true);
+  c.Run(80);  // the observer's resends back off; the leader answers one
+  const PeerId leader = c.Leader();
+  REQUIRE(leader == 3);
+  CHECK(c.core(9).status().state == PeerState::kObserving);
+  CHECK(c.core(9).status().leader == leader);
+  for (int i = 0; i < 3; ++i) REQUIRE(c.core(leader).Propose("o" + std::to_string(i)).ok());
+  REQUIRE(c.core(9).Propose("via-observer").ok());
+  c.Run(3);
+  CHECK(c.peer(9).applied.size() == 4);
+  CHECK(Payloads(c.peer(9).applied) == Payloads(c.peer(1).applied));
+}
+
+TEST_CASE("Core: without accept_any_observer an unlisted peer is ignored",
+          "[core]") {
+  Cluster c({1, 2, 3}, {}, {}, true);
+  c.Run(10);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader == 3);
+  Message info;
+  info.type = MessageType::kFollowerInfo;
+  info.from = 9;
+  info.to = leader;
+  info.state = PeerState::kObserving;
+  c.core(leader).Step(info);
+  // No LEADERINFO for the stranger.
+  Ready rd = c.core(leader).TakeReady();
+  for (const Message& m : rd.messages) CHECK(m.to != 9);
 }
 
 TEST_CASE("Core: a restarted peer's uncommitted tail is truncated, not kept",
