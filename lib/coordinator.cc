@@ -296,6 +296,10 @@ void Coordinator::GetChildrenAsync(std::string_view path, Watcher watcher,
 
 int64_t Coordinator::session_id() const { return impl_->session_id(); }
 
+absl::Status Coordinator::WaitConnected(absl::Duration timeout) {
+  return impl_->WaitConnected(timeout);
+}
+
 Health Coordinator::GetHealth() const { return impl_->GetHealth(); }
 
 }  // namespace synod

@@ -1,4 +1,4 @@
-// Coordinator::Impl: startup and recovery, the loop thread, local reads.
+// Coordinator::Impl: startup and recovery, the loop thread, the write path.
 
 #include "coordinator_impl.h"
 
@@ -23,10 +23,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 int64_t WallMs() { return absl::ToUnixMillis(absl::Now()); }
 
-std::chrono::milliseconds ToChrono(absl::Duration d) {
-  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
-}
-
 absl::Status ClosingError() {
   return MakeError(Error::kClosing, "the Coordinator is shutting down");
 }
@@ -38,6 +34,14 @@ absl::Status FromStorage(const absl::Status& s) {
   }
   return s;
 }
+
+}  // namespace
+
+bool IsEnsemble(const Options& o) {
+  return !o.seeds.empty() && !(o.seeds.size() == 1 && o.seeds[0] == o.listen);
+}
+
+namespace {
 
 absl::Status ValidateOptions(const Options& o) {
   if (o.data_dir.empty()) {
@@ -65,21 +69,40 @@ absl::Status ValidateOptions(const Options& o) {
     return BadArgumentsError(
         "Options::super_digest must be user:base64(sha1(user:password))");
   }
-  bool alone = o.seeds.empty() || (o.seeds.size() == 1 && o.seeds[0] == o.listen);
-  if (!alone || !o.listen.empty()) {
-    return MakeError(Error::kUnimplemented,
-                     "multi-peer ensembles (Options::listen, Options::seeds) "
-                     "are not available in this version");
+  if (o.tick < absl::Milliseconds(10) || o.tick > absl::Seconds(10)) {
+    return BadArgumentsError(
+        absl::StrCat("Options::tick must be within 10ms..10s, not ",
+                     absl::FormatDuration(o.tick)));
+  }
+  auto valid_address = [](const std::string& a) {
+    const size_t colon = a.rfind(':');
+    int port = 0;
+    return colon != std::string::npos && colon > 0 &&
+           absl::SimpleAtoi(a.substr(colon + 1), &port) && port > 0 &&
+           port < 65536;
+  };
+  if (!o.listen.empty() && !valid_address(o.listen)) {
+    return BadArgumentsError(absl::StrCat(
+        "Options::listen must be host:port, not '", o.listen, "'"));
+  }
+  for (const std::string& seed : o.seeds) {
+    if (!valid_address(seed)) {
+      return BadArgumentsError(
+          absl::StrCat("Options::seeds must be host:port, not '", seed, "'"));
+    }
+  }
+  if (IsEnsemble(o) && o.listen.empty()) {
+    return BadArgumentsError(
+        "Options::listen is required when Options::seeds names other peers");
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-Coordinator::Impl::Impl(Options options) : options_(std::move(options)) {}
-
 absl::Status Coordinator::Impl::Init() {
   SYNOD_RETURN_IF_ERROR(ValidateOptions(options_));
+  ensemble_ = IsEnsemble(options_);
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options_.data_dir);
   if (!store.ok()) return FromStorage(store.status());
   store_ = std::move(*store);
@@ -102,8 +125,7 @@ absl::Status Coordinator::Impl::Init() {
   }
 
   // The zab core starts from the applied state plus the log's unapplied
-  // tail. A one-peer ensemble elects itself, moves to a new epoch above
-  // every one it has seen, and commits the tail: that is the replay.
+  // tail.
   zab::DurableState durable;
   durable.accepted_epoch = store_->accepted_epoch();
   durable.current_epoch = store_->current_epoch();
@@ -116,30 +138,34 @@ absl::Status Coordinator::Impl::Init() {
         }
         return true;
       })));
-  zab::CoreConfig core_config;
-  core_config.self = kSelfPeer;
-  core_config.voters = {kSelfPeer};
-  core_ = std::make_unique<zab::Core>(core_config, std::move(durable));
   preparer_ = std::make_unique<Preparer>(&tree_, options_.max_data_bytes);
-  SYNOD_RETURN_IF_ERROR(EstablishAlone());
   {
     MutexLock lock(&auth_mu_);
     auto info = std::make_shared<AuthInfo>();
     info->ip = "127.0.0.1";
     auth_ = std::move(info);
   }
+  if (absl::StatusOr<std::string> v = store_->GetMeta(kSelfSessionMeta); v.ok()) {
+    absl::SimpleAtoi(*v, &previous_self_);
+  }
+  dispatcher_ = std::make_unique<Dispatcher>();
+  if (ensemble_) return InitEnsemble(std::move(durable));
+
+  // Alone: the peer elects itself, moves to a new epoch above every one it
+  // has seen, and commits the tail: that is the replay.
+  zab::CoreConfig core_config;
+  core_config.self = kSelfPeer;
+  core_config.voters = {kSelfPeer};
+  core_ = std::make_unique<zab::Core>(core_config, std::move(durable));
+  SYNOD_RETURN_IF_ERROR(EstablishAlone());
 
   // Sessions of earlier runs: our own previous session is certainly dead and
   // closes at once; any other gets its full timeout to come back.
-  int64_t previous_self = 0;
-  if (absl::StatusOr<std::string> v = store_->GetMeta(kSelfSessionMeta); v.ok()) {
-    absl::SimpleAtoi(*v, &previous_self);
-  }
   std::vector<int64_t> to_close;
   {
     ReaderLock lock(&tree_mu_);
     for (const auto& [id, timeout_ms] : tree_.sessions()) {
-      if (id == previous_self) {
+      if (id == previous_self_) {
         to_close.push_back(id);
       } else {
         session_deadlines_[id] =
@@ -149,7 +175,6 @@ absl::Status Coordinator::Impl::Init() {
   }
   next_cleanup_ = SteadyClock::now();
 
-  dispatcher_ = std::make_unique<Dispatcher>();
   log_writer_ = std::make_unique<LogWriter>(
       store_.get(),
       [this](Zxid durable, absl::Status status) { OnDurable(durable, status); });
@@ -187,6 +212,8 @@ absl::Status Coordinator::Impl::Init() {
   }
   SYNOD_RETURN_IF_ERROR(store_->PutMeta(
       kSelfSessionMeta, std::to_string(session_id_.load()), /*sync=*/false));
+  connected_ = true;
+  if (!options_.listen.empty()) SYNOD_RETURN_IF_ERROR(StartServer());
   if (options_.session_watcher) {
     Watcher watcher = options_.session_watcher;
     dispatcher_->Post([watcher] {
@@ -196,46 +223,23 @@ absl::Status Coordinator::Impl::Init() {
   return absl::OkStatus();
 }
 
-Coordinator::Impl::~Impl() {
-  if (loop_.joinable()) {
-    if (session_id_ != 0) {
-      txn::Request close;
-      close.mutable_close_session();
-      WriteOutcome o = SubmitAndWait(std::move(close));
-      if (!o.status.ok() && ErrorOf(o.status) != Error::kClosing) {
-        Log(options_, LogLevel::kWarning,
-            absl::StrCat("closing the session failed: ", o.status.ToString()));
-      }
-    }
-    {
-      MutexLock lock(&inbox_mu_);
-      stopping_ = true;
-    }
-    loop_.join();
-  }
-  log_writer_.reset();  // finishes its last write
-  if (dispatcher_ && options_.session_watcher) {
-    Watcher watcher = options_.session_watcher;
-    dispatcher_->Post([watcher] {
-      watcher(WatchEvent{EventType::kSession, SessionState::kClosed, ""});
-    });
-  }
-  dispatcher_.reset();  // runs everything queued
-  store_.reset();
-}
-
 // ---- Writes -------------------------------------------------------------
 
 void Coordinator::Impl::Submit(txn::Request request, Done done) {
-  std::shared_ptr<const AuthInfo> a = auth();
+  SubmitAs(ensemble_ ? kOwnSession : session_id_.load(), auth(),
+           std::move(request), std::move(done));
+}
+
+void Coordinator::Impl::SubmitAs(int64_t session,
+                                 std::shared_ptr<const AuthInfo> auth,
+                                 txn::Request request, Done done) {
   writes_.fetch_add(1, std::memory_order_relaxed);
   {
     MutexLock lock(&inbox_mu_);
     if (!stopping_) {
       pending_writes_.fetch_add(1, std::memory_order_relaxed);
-      inbox_.push_back(Pending{std::move(request), session_id_.load(),
-                               std::move(a),
-                               std::move(done)});
+      inbox_.push_back(
+          Pending{std::move(request), session, std::move(auth), std::move(done)});
       return;
     }
   }
@@ -259,6 +263,13 @@ WriteOutcome Coordinator::Impl::SubmitAndWait(txn::Request request) {
   return outcome;
 }
 
+void Coordinator::Impl::Complete(Done& done, WriteOutcome&& outcome) {
+  if (!outcome.status.ok()) write_errors_.fetch_add(1, std::memory_order_relaxed);
+  if (!done) return;
+  pending_writes_.fetch_sub(1, std::memory_order_relaxed);
+  done(std::move(outcome));
+}
+
 void Coordinator::Impl::OnDurable(Zxid durable, absl::Status status) {
   MutexLock lock(&inbox_mu_);
   if (durable > durable_zxid_) durable_zxid_ = durable;
@@ -268,6 +279,8 @@ void Coordinator::Impl::OnDurable(Zxid durable, absl::Status status) {
 
 void Coordinator::Impl::LoopMain() {
   std::vector<Pending> batch;
+  std::vector<zab::Message> messages;
+  std::vector<int64_t> touched;
   while (true) {
     bool round_done = false;
     bool stopping = false;
@@ -277,17 +290,21 @@ void Coordinator::Impl::LoopMain() {
       MutexLock lock(&inbox_mu_);
       // Stopping, the loop still waits for the log writer's last round.
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox_mu_) {
-        return !inbox_.empty() || log_round_done_ || (stopping_ && !log_busy_);
+        return !inbox_.empty() || !peer_inbox_.empty() || log_round_done_ ||
+               (stopping_ && !log_busy_);
       };
       if (stopping_) {
         inbox_mu_.Await(ready);
       } else {
-        auto wait = next_cleanup_ - SteadyClock::now();
+        auto next = ensemble_ ? std::min(next_cleanup_, next_tick_) : next_cleanup_;
+        auto wait = next - SteadyClock::now();
         inbox_mu_.AwaitWithTimeout(
             ready,
             absl::FromChrono(std::max(wait, SteadyClock::duration::zero())));
       }
       batch.swap(inbox_);
+      messages.swap(peer_inbox_);
+      touched.swap(touched_);
       round_done = log_round_done_;
       log_round_done_ = false;
       durable = durable_zxid_;
@@ -305,10 +322,30 @@ void Coordinator::Impl::LoopMain() {
     if (failed_.ok()) AdvanceDurable(durable);
 
     const int64_t now_ms = WallMs();
-    for (Pending& p : batch) Prepare(&p, now_ms);
-    batch.clear();
-    if (!stopping) RunTimers(SteadyClock::now());
-    CollectReady();  // one Ready for the whole batch: one log round
+    const SteadyClock::time_point now = SteadyClock::now();
+    if (ensemble_) {
+      // A peer whose storage failed stops taking part: it goes silent.
+      if (failed_.ok()) {
+        for (zab::Message& m : messages) core_->Step(m);
+      }
+      messages.clear();
+      if (!touched.empty()) OnTouch(touched, now);
+      touched.clear();
+      if (!stopping) EnsembleTimers(now, now_ms);
+      CollectReady(now_ms);
+      NoteCoreState();
+      for (Pending& p : batch) {
+        p.parked_at = now;
+        parked_.push_back(std::move(p));
+      }
+      batch.clear();
+      UnparkAll(now_ms);
+    } else {
+      for (Pending& p : batch) Prepare(&p, now_ms);
+      batch.clear();
+      if (!stopping) RunTimers(now);
+    }
+    CollectReady(now_ms);  // one Ready for the whole batch: one log round
     ApplyCommitted();
     FlushToLog();
     if (stopping && in_flight_.empty() && !log_busy_) {
@@ -326,7 +363,7 @@ void Coordinator::Impl::LoopMain() {
 void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
   InFlight item;
   item.done = std::move(p->done);
-  if (p->request.body_case() == txn::Request::BODY_NOT_SET) {
+  if (p->request.body_case() == txn::Request::BODY_NOT_SET && !ensemble_) {
     item.zxid = last_assigned_;  // a sync: done once all before it applied
   } else if (!failed_.ok()) {
     item.zxid = last_assigned_;
@@ -336,8 +373,15 @@ void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
     item.error = MakeError(Error::kConnectionLoss, "no serving leader");
   } else {
     const Zxid zxid = core_->next_zxid();
-    absl::Status s = preparer_->Prepare(p->request, p->session, *p->auth, zxid,
-                                        now_ms, &item.txn);
+    absl::Status s;
+    if (p->request.body_case() == txn::Request::BODY_NOT_SET) {
+      // A sync in an ensemble: a leader may have been deposed without
+      // knowing it yet, so its syncs, too, go through a quorum round.
+      item.txn.mutable_sync();
+    } else {
+      s = preparer_->Prepare(p->request, p->session, *p->auth, zxid, now_ms,
+                             &item.txn);
+    }
     if (s.ok()) {
       item.zxid = zxid;
       item.has_txn = true;
@@ -406,72 +450,150 @@ absl::Status Coordinator::Impl::ReplayCommitted(
   return absl::OkStatus();
 }
 
-void Coordinator::Impl::CollectReady() {
+void Coordinator::Impl::CollectReady(int64_t now_ms) {
   while (core_->HasReady()) {
     zab::Ready rd = core_->TakeReady();
-    // A one-peer ensemble never truncates, sends, or changes epochs once
-    // established; anything else is a bug that must not go unnoticed.
-    if (rd.truncate_after || !rd.messages.empty() || rd.accepted_epoch ||
-        rd.current_epoch || rd.lost_leader) {
+    const bool barrier = rd.snapshot || rd.truncate_after ||
+                         rd.accepted_epoch || rd.current_epoch;
+    if (!ensemble_ && (barrier || !rd.messages.empty() || rd.lost_leader ||
+                       !rd.requests.empty())) {
+      // A one-peer ensemble never truncates, sends, or changes epochs once
+      // established; anything else is a bug that must not go unnoticed.
       failed_ = MakeError(Error::kSystemError,
                           "unexpected zab work in a one-peer ensemble");
       Log(options_, LogLevel::kError, std::string(failed_.message()));
     }
-    if (!rd.committed.empty()) committed_ = rd.committed.back().zxid;
-    if (rd.entries.empty()) {
-      core_->Advance(rd);
-      continue;
+    if (!rd.committed.empty()) {
+      committed_ = std::max(committed_, rd.committed.back().zxid);
+      for (zab::Entry& e : rd.committed) to_apply_.push_back(std::move(e));
+      rd.committed.clear();
     }
-    // Advanced once the log writer reports these entries durable.
-    zab::Ready stub;
-    stub.entries.push_back(zab::Entry{rd.entries.back().zxid, std::string()});
-    awaiting_durable_.push_back(std::move(stub));
-    for (zab::Entry& e : rd.entries) {
-      to_log_.push_back(LogEntry{e.zxid, std::move(e.data)});
+    if (barrier) {
+      // Rare (elections, synchronization): done synchronously, in order
+      // after everything queued before.
+      PersistNow(&rd);
+      if (!failed_.ok()) return;
+      SendMessages(&rd.messages);
+      core_->Advance(rd);
+    } else if (!rd.entries.empty()) {
+      // Advanced, and its messages sent, once the log writer reports these
+      // entries durable.
+      Awaiting a;
+      a.last = rd.entries.back().zxid;
+      a.ready.entries.push_back(zab::Entry{a.last, std::string()});
+      a.messages = std::move(rd.messages);
+      for (zab::Entry& e : rd.entries) {
+        to_log_.push_back(LogEntry{e.zxid, std::move(e.data)});
+      }
+      awaiting_.push_back(std::move(a));
+    } else {
+      // Nothing to persist; its messages keep their order behind any that
+      // wait for durability.
+      if (!awaiting_.empty()) {
+        std::vector<zab::Message>& q = awaiting_.back().messages;
+        for (zab::Message& m : rd.messages) q.push_back(std::move(m));
+      } else {
+        SendMessages(&rd.messages);
+      }
+      core_->Advance(rd);
+    }
+    if (rd.lost_leader) OnLostLeader();
+    for (const std::string& request : rd.requests) {
+      PrepareForwarded(request, now_ms);
     }
   }
 }
 
 void Coordinator::Impl::AdvanceDurable(Zxid durable) {
-  while (!awaiting_durable_.empty() &&
-         awaiting_durable_.front().entries.back().zxid <= durable) {
-    core_->Advance(awaiting_durable_.front());
-    awaiting_durable_.pop_front();
+  while (!awaiting_.empty() && awaiting_.front().last <= durable) {
+    Awaiting a = std::move(awaiting_.front());
+    awaiting_.pop_front();
+    SendMessages(&a.messages);
+    core_->Advance(a.ready);
   }
-  CollectReady();  // the commits that durability allowed
+}
+
+void Coordinator::Impl::CompleteInFlightThrough(Zxid zxid) {
+  // Errors and syncs wait for the txns prepared before them.
+  while (!in_flight_.empty() && !in_flight_.front().has_txn &&
+         in_flight_.front().zxid <= zxid) {
+    InFlight item = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    WriteOutcome outcome;
+    outcome.zxid = item.zxid;
+    outcome.status = std::move(item.error);
+    Complete(item.done, std::move(outcome));
+  }
 }
 
 void Coordinator::Impl::ApplyCommitted() {
-  if (in_flight_.empty() || in_flight_.front().zxid > committed_) return;
+  if (to_apply_.empty() &&
+      (in_flight_.empty() || in_flight_.front().has_txn ||
+       in_flight_.front().zxid > last_applied_.load())) {
+    return;
+  }
   std::vector<Delivery> deliveries;
   std::vector<Dispatcher::Task> tasks;
   {
     WriterLock lock(&tree_mu_);
-    while (!in_flight_.empty() && in_flight_.front().zxid <= committed_) {
-      InFlight item = std::move(in_flight_.front());
-      in_flight_.pop_front();
-      WriteOutcome outcome;
-      outcome.zxid = item.zxid;
-      if (item.has_txn) {
-        size_t first_event = apply_out_.events.size();
-        outcome.status = tree_.Apply(item.txn, &apply_out_, &outcome.results);
-        if (!outcome.status.ok()) {
-          // The tree no longer matches the log: stop committing.
-          failed_ = outcome.status;
-          Log(options_, LogLevel::kError, std::string(failed_.message()));
-        }
-        preparer_->Applied(item.zxid);
-        // Published before the completion runs: a caller that sees its write
-        // complete then sees it in GetHealth().last_zxid too.
-        last_applied_ = tree_.last_zxid();
-        for (size_t i = first_event; i < apply_out_.events.size(); ++i) {
-          watches_.Trigger(apply_out_.events[i].path, apply_out_.events[i].type,
-                           &deliveries);
-        }
-        apply_out_.events.clear();
-      } else {
-        outcome.status = std::move(item.error);
+    CompleteInFlightThrough(tree_.last_zxid());
+    while (!to_apply_.empty() && failed_.ok()) {
+      zab::Entry e = std::move(to_apply_.front());
+      to_apply_.pop_front();
+      if (e.zxid <= tree_.last_zxid()) continue;  // in the applied state
+      // Our own prepared txns that never committed (a lost leadership).
+      while (!in_flight_.empty() && in_flight_.front().has_txn &&
+             in_flight_.front().zxid < e.zxid) {
+        InFlight lost = std::move(in_flight_.front());
+        in_flight_.pop_front();
+        WriteOutcome o;
+        o.status = MakeError(Error::kConnectionLoss, "leadership lost");
+        Complete(lost.done, std::move(o));
+        CompleteInFlightThrough(tree_.last_zxid());
       }
+      InFlight item;
+      bool local = false;
+      if (!in_flight_.empty() && in_flight_.front().has_txn &&
+          in_flight_.front().zxid == e.zxid) {
+        item = std::move(in_flight_.front());
+        in_flight_.pop_front();
+        local = true;
+      } else if (!item.txn.ParseFromArray(e.data.data(),
+                                          static_cast<int>(e.data.size())) ||
+                 item.txn.zxid() != e.zxid) {
+        failed_ = MakeError(Error::kDataInconsistency,
+                            absl::StrCat("undecodable committed entry ",
+                                         zab::ZxidString(e.zxid)));
+        Log(options_, LogLevel::kError, std::string(failed_.message()));
+        break;
+      }
+      WriteOutcome outcome;
+      outcome.zxid = e.zxid;
+      size_t first_event = apply_out_.events.size();
+      outcome.status = tree_.Apply(item.txn, &apply_out_, &outcome.results);
+      if (!outcome.status.ok()) {
+        // The tree no longer matches the log: stop committing.
+        failed_ = outcome.status;
+        Log(options_, LogLevel::kError, std::string(failed_.message()));
+      }
+      if (item.txn.has_error()) {
+        const txn::ErrorTxn& err = item.txn.error();
+        outcome.status = MakeError(static_cast<Error>(err.error()), err.message());
+        if (err.failed_op() >= 0) {
+          outcome.status = WithFailedOpIndex(outcome.status, err.failed_op());
+        }
+        outcome.results.clear();
+      }
+      preparer_->Applied(e.zxid);
+      // Published before the completion runs: a caller that sees its write
+      // complete then sees it in GetHealth().last_zxid too.
+      last_applied_ = tree_.last_zxid();
+      for (size_t i = first_event; i < apply_out_.events.size(); ++i) {
+        watches_.Trigger(apply_out_.events[i].path, apply_out_.events[i].type,
+                         &deliveries);
+      }
+      apply_out_.events.clear();
+      if (ensemble_) NoteSessionChange(item.txn);
       // This txn's watch events, then its completion: the order users see.
       for (Delivery& d : deliveries) {
         tasks.push_back([w = std::move(d.watcher), e = std::move(d.event)] {
@@ -480,18 +602,20 @@ void Coordinator::Impl::ApplyCommitted() {
       }
       deliveries.clear();
       dispatcher_->PostAll(&tasks);
-      if (!outcome.status.ok()) write_errors_.fetch_add(1, std::memory_order_relaxed);
-      if (item.done) {
-        pending_writes_.fetch_sub(1, std::memory_order_relaxed);
-        item.done(std::move(outcome));
+      if (local) {
+        Complete(item.done, std::move(outcome));
+      } else if (ensemble_ && item.txn.origin() == self_id_) {
+        CompleteForwarded(item.txn, std::move(outcome));
       }
+      CompleteInFlightThrough(tree_.last_zxid());
     }
     // Persist what changed (written, unsynced, with the next log round).
     StageDirtyState();
   }
-  // The applied txns live on in the tree and the store's log; the core
-  // needs no copy (a one-peer ensemble has nobody to synchronize).
-  core_->Compact(last_applied_.load());
+  // Alone, the applied txns live on in the tree and the store's log; the
+  // core needs no copy (nobody to synchronize). An ensemble's core keeps
+  // the log_retention tail for DIFFs (FlushToLog compacts it).
+  if (!ensemble_) core_->Compact(last_applied_.load());
 }
 
 void Coordinator::Impl::StageDirtyState() {
@@ -525,6 +649,8 @@ void Coordinator::Impl::FlushToLog() {
     trim_through = logged_zxids_.front();
     logged_zxids_.pop_front();
   }
+  // The core keeps the same tail, for DIFFs to lagging learners.
+  if (ensemble_ && trim_through != 0) core_->Compact(trim_through);
   if (!to_log_.empty()) {
     log_syncs_.fetch_add(1, std::memory_order_relaxed);
     txns_logged_.fetch_add(static_cast<int64_t>(to_log_.size()),
@@ -540,6 +666,11 @@ void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
   next_cleanup_ = now + ToChrono(options_.cleanup_interval);
   core_->Tick();
   const int64_t now_ms = WallMs();
+  PrepareCleanups(now_ms);
+  ExpireSessions(now, now_ms);
+}
+
+void Coordinator::Impl::PrepareCleanups(int64_t now_ms) {
   std::vector<std::string> candidates;
   {
     ReaderLock lock(&tree_mu_);
@@ -552,6 +683,10 @@ void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
     Prepare(&p, now_ms);
     if (!in_flight_.back().has_txn) in_flight_.pop_back();  // no longer due
   }
+}
+
+void Coordinator::Impl::ExpireSessions(SteadyClock::time_point now,
+                                       int64_t now_ms) {
   for (auto it = session_deadlines_.begin(); it != session_deadlines_.end();) {
     if (now >= it->second) {
       Pending p;
@@ -573,15 +708,25 @@ void Coordinator::Impl::FailAll(const absl::Status& status) {
     MutexLock lock(&inbox_mu_);
     inbox.swap(inbox_);
   }
-  for (Pending& p : inbox) {
-    if (!p.done) continue;
-    pending_writes_.fetch_sub(1, std::memory_order_relaxed);
-    write_errors_.fetch_add(1, std::memory_order_relaxed);
+  for (Pending& p : inbox) parked_.push_back(std::move(p));
+  while (!parked_.empty()) {
+    Pending p = std::move(parked_.front());
+    parked_.pop_front();
     WriteOutcome o;
     o.status = status;
-    p.done(std::move(o));
+    Complete(p.done, std::move(o));
   }
-  if (!status.ok() && ErrorOf(status) == Error::kClosing) return;
+  if (!status.ok() && ErrorOf(status) == Error::kClosing) {
+    // Forwarded requests will get no answer once the loop is gone.
+    while (!forwarded_.empty()) {
+      Forwarded f = std::move(forwarded_.front());
+      forwarded_.pop_front();
+      WriteOutcome o;
+      o.status = status;
+      Complete(f.done, std::move(o));
+    }
+    return;
+  }
   // Storage failed: prepared txns that are not durable never will be.
   std::deque<InFlight> keep;
   while (!in_flight_.empty()) {
@@ -591,152 +736,13 @@ void Coordinator::Impl::FailAll(const absl::Status& status) {
       keep.push_back(std::move(item));
       continue;
     }
-    if (item.done) {
-      pending_writes_.fetch_sub(1, std::memory_order_relaxed);
-      write_errors_.fetch_add(1, std::memory_order_relaxed);
-      WriteOutcome o;
-      o.status = status;
-      item.done(std::move(o));
-    }
+    WriteOutcome o;
+    o.status = status;
+    Complete(item.done, std::move(o));
   }
   in_flight_.swap(keep);
   to_log_.clear();
   preparer_->Reset();
-}
-
-// ---- Reads ------------------------------------------------------------------
-
-std::shared_ptr<const AuthInfo> Coordinator::Impl::auth() const {
-  MutexLock lock(&auth_mu_);
-  return auth_;
-}
-
-bool Coordinator::Impl::Readable(const Znode& node) const {
-  for (const Acl& a : *node.acl) {
-    if ((a.perms & perms::kRead) && a.scheme == "world") return true;
-  }
-  return Permits(*node.acl, perms::kRead, *auth());
-}
-
-absl::StatusOr<Node> Coordinator::Impl::Get(std::string_view path,
-                                            Watcher watcher) {
-  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
-  reads_.fetch_add(1, std::memory_order_relaxed);
-  ReaderLock lock(&tree_mu_);
-  const Znode* node = tree_.Find(path);
-  if (!node) return NoNodeError(path);
-  if (!Readable(*node)) return NoAuthError(path);
-  if (watcher) watches_.AddDataWatch(path, std::move(watcher));
-  return Node{node->data, node->stat};
-}
-
-absl::StatusOr<std::optional<Stat>> Coordinator::Impl::Exists(
-    std::string_view path, Watcher watcher) {
-  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
-  reads_.fetch_add(1, std::memory_order_relaxed);
-  ReaderLock lock(&tree_mu_);
-  const Znode* node = tree_.Find(path);
-  if (watcher) watches_.AddDataWatch(path, std::move(watcher));
-  if (!node) return std::optional<Stat>();
-  return std::optional<Stat>(node->stat);
-}
-
-absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildren(
-    std::string_view path, Watcher watcher, Stat* stat) {
-  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
-  reads_.fetch_add(1, std::memory_order_relaxed);
-  ReaderLock lock(&tree_mu_);
-  const Znode* node = tree_.Find(path);
-  if (!node) return NoNodeError(path);
-  if (!Readable(*node)) return NoAuthError(path);
-  if (watcher) watches_.AddChildWatch(path, std::move(watcher));
-  if (stat) *stat = node->stat;
-  return std::vector<std::string>(node->children.begin(), node->children.end());
-}
-
-absl::StatusOr<AclList> Coordinator::Impl::GetAcl(std::string_view path,
-                                                  Stat* stat) {
-  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
-  reads_.fetch_add(1, std::memory_order_relaxed);
-  ReaderLock lock(&tree_mu_);
-  const Znode* node = tree_.Find(path);
-  if (!node) return NoNodeError(path);
-  // As ZooKeeper 3.6+: reading an ACL takes READ or ADMIN.
-  std::shared_ptr<const AuthInfo> a = auth();
-  if (!Permits(*node->acl, perms::kRead | perms::kAdmin, *a)) {
-    return NoAuthError(path);
-  }
-  if (stat) *stat = node->stat;
-  return *node->acl;
-}
-
-absl::Status Coordinator::Impl::AddWatch(std::string_view path, WatchMode mode,
-                                         Watcher watcher) {
-  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
-  if (!watcher) return BadArgumentsError("AddWatch needs a watcher");
-  // Registered under the tree lock so no change slips between a read and
-  // the registration made by the same thread.
-  ReaderLock lock(&tree_mu_);
-  watches_.AddPersistentWatch(path, mode, std::move(watcher));
-  return absl::OkStatus();
-}
-
-absl::Status Coordinator::Impl::RemoveWatches(std::string_view path,
-                                              WatcherType type) {
-  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
-  std::vector<Delivery> removed;
-  ReaderLock lock(&tree_mu_);
-  if (watches_.Remove(path, type, &removed) == 0) {
-    return MakeError(Error::kNoWatcher,
-                     absl::StrCat("no watch of that type on ", AV(path)));
-  }
-  std::vector<Dispatcher::Task> tasks;
-  for (Delivery& d : removed) {
-    tasks.push_back([w = std::move(d.watcher), e = std::move(d.event)] { (*w)(e); });
-  }
-  dispatcher_->PostAll(&tasks);
-  return absl::OkStatus();
-}
-
-absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
-                                        std::string_view credentials) {
-  SYNOD_ASSIGN_OR_RETURN(AuthId id, Authenticate(scheme, credentials));
-  MutexLock lock(&auth_mu_);
-  auto next = std::make_shared<AuthInfo>(*auth_);
-  if (!options_.super_digest.empty() && id.scheme == "digest" &&
-      id.id == options_.super_digest) {
-    next->super = true;
-  }
-  if (std::find(next->ids.begin(), next->ids.end(), id) == next->ids.end()) {
-    next->ids.push_back(std::move(id));
-  }
-  auth_ = std::move(next);
-  return absl::OkStatus();
-}
-
-Health Coordinator::Impl::GetHealth() const {
-  Health h;
-  h.role = role_.load() == zab::PeerState::kLeading
-               ? "leader"
-               : zab::PeerStateName(role_.load());
-  h.epoch = epoch_published_.load();
-  h.last_zxid = last_applied_.load();
-  h.session_id = session_id_.load();
-  {
-    ReaderLock lock(&tree_mu_);
-    h.znode_count = tree_.node_count();
-    h.ephemeral_count = tree_.ephemeral_count();
-    h.session_count = static_cast<int64_t>(tree_.sessions().size());
-  }
-  h.watch_count = watches_.size();
-  h.reads = reads_.load(std::memory_order_relaxed);
-  h.writes = writes_.load(std::memory_order_relaxed);
-  h.write_errors = write_errors_.load(std::memory_order_relaxed);
-  h.pending_writes = pending_writes_.load(std::memory_order_relaxed);
-  h.log_syncs = log_syncs_.load(std::memory_order_relaxed);
-  h.txns_logged = txns_logged_.load(std::memory_order_relaxed);
-  h.events_delivered = dispatcher_ ? dispatcher_->tasks_run() : 0;
-  return h;
 }
 
 }  // namespace synod

@@ -1,5 +1,12 @@
 // Coordinator::Impl: wires the layers and owns the threads.
 //
+// Alone (no seeds naming other peers) the peer elects itself at start and
+// its session exists when Start returns. In an ensemble (seeds), the loop
+// thread also steps the zab core with the messages the PeerNetwork
+// delivers, ticks it, forwards writes to the leader when it follows, and
+// creates the session once a leader serves; writes wait (parked) until
+// then, or fail with ConnectionLoss after the session timeout.
+//
 //  - application threads: read the tree under a shared lock; enqueue writes
 //    to the inbox and wait (or return, for the async forms);
 //  - the loop thread: prepares requests into txns, hands them to the log
@@ -25,6 +32,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "acl/acl.h"
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
@@ -37,7 +45,26 @@
 #include "watch/watch_manager.h"
 #include "zab/core.h"
 
+namespace grpc {
+class Server;
+}
+
 namespace synod {
+namespace transport {
+class PeerNetwork;
+class ClientService;
+}  // namespace transport
+
+// Returns true if `options` make a multi-peer ensemble (seeds naming peers
+// other than this one).
+bool IsEnsemble(const Options& options);
+
+inline std::chrono::milliseconds ToChrono(absl::Duration d) {
+  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+}
+
+// Adds identity `id` to `info`; the super digest makes it super.
+void AddIdentity(const std::string& super_digest, AuthId id, AuthInfo* info);
 
 // The outcome of a write as the loop reports it.
 struct WriteOutcome {
@@ -58,8 +85,16 @@ class Coordinator::Impl {
   // Opens storage, recovers the tree, starts the threads and the session.
   absl::Status Init();
 
+  // The session id meaning "this Coordinator's own session", resolved when
+  // the request is routed (the session may not exist yet in an ensemble).
+  static constexpr int64_t kOwnSession = -1;
+
   // Queues `request` for the leader on behalf of this Coordinator's session.
   void Submit(txn::Request request, Done done);
+  // Queues `request` on behalf of `session` holding `auth` (the client
+  // service's sessions; kOwnSession for this Coordinator's).
+  void SubmitAs(int64_t session, std::shared_ptr<const AuthInfo> auth,
+                txn::Request request, Done done);
   // Submits and waits for the outcome.
   WriteOutcome SubmitAndWait(txn::Request request);
 
@@ -80,6 +115,37 @@ class Coordinator::Impl {
 
   int64_t session_id() const { return session_id_; }
   Health GetHealth() const;
+  // Waits until this Coordinator has a session and a serving leader.
+  absl::Status WaitConnected(absl::Duration timeout);
+
+  // Sessions this peer keeps alive for remote clients (client service).
+  void AddHostedSession(int64_t id);
+  void RemoveHostedSession(int64_t id);
+
+  // Reads on behalf of `auth` (the client service).
+  absl::StatusOr<Node> GetAs(const AuthInfo& auth, std::string_view path,
+                             Watcher watcher);
+  absl::StatusOr<std::vector<std::string>> GetChildrenAs(
+      const AuthInfo& auth, std::string_view path, Watcher watcher, Stat* stat);
+  absl::StatusOr<std::optional<Stat>> ExistsAs(std::string_view path,
+                                               Watcher watcher);
+  absl::StatusOr<AclList> GetAclAs(const AuthInfo& auth, std::string_view path,
+                                   Stat* stat);
+
+  // What `synod-cli status` shows.
+  struct PeerStatus {
+    std::string role;
+    int64_t epoch = 0;
+    Zxid last_zxid = 0;
+    uint64_t peer_id = 0;
+    uint64_t leader_id = 0;
+    std::string leader;              // address, when known
+    std::vector<std::string> peers;  // the voters' addresses
+  };
+  PeerStatus GetPeerStatus() const;
+
+  // Tests: the transport, for fault injection (null when alone).
+  transport::PeerNetwork* network() { return network_.get(); }
   const Options& options() const { return options_; }
 
  private:
@@ -88,6 +154,13 @@ class Coordinator::Impl {
     int64_t session = 0;
     std::shared_ptr<const AuthInfo> auth;  // immutable; shared, not copied
     Done done;
+    std::chrono::steady_clock::time_point parked_at{};  // ensemble: waiting
+  };
+  // A request forwarded to the leader, completed when its txn is applied.
+  struct Forwarded {
+    uint64_t request = 0;
+    Done done;
+    std::chrono::steady_clock::time_point sent{};
   };
   // A request in the pipeline, completed in order once `zxid` is applied.
   struct InFlight {
@@ -100,13 +173,62 @@ class Coordinator::Impl {
 
   void LoopMain();
   void Prepare(Pending* pending, int64_t now_ms);
+
+  // ---- Ensemble (coordinator_ensemble.cc); loop thread unless noted.
+  absl::Status InitEnsemble(zab::DurableState durable);
+  // Sends `p` where it can go now: prepared here (serving leader),
+  // forwarded (serving learner), or parked.
+  void Route(Pending* p, int64_t now_ms);
+  void Forward(Pending* p);
+  // The leader's side of a forwarded request: prepared and proposed; a
+  // refused one becomes an ErrorTxn so its outcome reaches the origin in
+  // log order.
+  void PrepareForwarded(const std::string& data, int64_t now_ms);
+  // Takes the core's work in an ensemble (CollectReady's counterpart).
+  void CollectEnsembleReady();
+  // Persists a Ready that changes epochs, truncates or installs a
+  // snapshot, synchronously, after everything queued before it.
+  void PersistNow(zab::Ready* rd);
+  void InstallSnapshot(const zab::Snapshot& snapshot);
+  void WaitLogIdle();
+  void SendMessages(std::vector<zab::Message>* messages);
+  void OnLostLeader();
+  void EnsembleTimers(std::chrono::steady_clock::time_point now, int64_t now_ms);
+  void UnparkAll(int64_t now_ms);
+  void OnTouch(const std::vector<int64_t>& sessions,
+               std::chrono::steady_clock::time_point now);
+  // Publishes role and serving changes; session events for our session.
+  void NoteCoreState();
+  // Completes a forwarded request whose txn (or error) was applied.
+  void CompleteForwarded(const txn::Txn& txn, WriteOutcome&& outcome);
+  void SetSessionState(SessionState state);
+  void OnSessionCreated(WriteOutcome&& outcome);
+  // Leader: prepares the deletion of due containers and TTL nodes.
+  void PrepareCleanups(int64_t now_ms);
+  // Leader: prepares closing every session past its deadline.
+  void ExpireSessions(std::chrono::steady_clock::time_point now, int64_t now_ms);
+  // Leader: session deadlines follow created and closed sessions; every
+  // peer: notices the expiry of its own session.
+  void NoteSessionChange(const txn::Txn& txn);
+  // Serves the client service (and the peer links, in an ensemble) on
+  // Options::listen.
+  absl::Status StartServer();
+  // Stops the servers and links (client service, peer network). Idempotent.
+  void StopEnsembleServices();
+  class TreeSnapshots;
   // Applies the prepared txns the core has committed, in order.
   void ApplyCommitted() ABSL_LOCKS_EXCLUDED(tree_mu_);
   // Elects this peer alone and commits (replays) its log's unapplied tail.
   absl::Status EstablishAlone();
   absl::Status ReplayCommitted(const std::vector<zab::Entry>& entries);
-  // Takes the core's work: entries to the log writer, the commit point.
-  void CollectReady();
+  // Takes the core's work: entries to the log writer (their messages wait
+  // for durability), epochs/truncation/snapshots at once, commits to
+  // to_apply_, forwarded requests prepared.
+  void CollectReady(int64_t now_ms);
+  // Completes the in-flight errors and syncs waiting for zxids <= `zxid`.
+  void CompleteInFlightThrough(Zxid zxid);
+  // Runs `done` (if any) with `outcome`, keeping the counters.
+  void Complete(Done& done, WriteOutcome&& outcome);
   // Tells the core which of its entries the log writer made durable.
   void AdvanceDurable(Zxid durable);
   void FlushToLog();
@@ -122,7 +244,8 @@ class Coordinator::Impl {
     a->super = true;
     return a;
   }();
-  bool Readable(const Znode& node) const;
+  // SessionExpired once the ensemble expired our session.
+  absl::Status CheckSessionUsable() const;
 
   const Options options_;
   std::unique_ptr<Store> store_;
@@ -146,8 +269,6 @@ class Coordinator::Impl {
   std::unique_ptr<zab::Core> core_;
   Zxid last_assigned_ = 0;  // the last zxid given to a prepared txn
   Zxid committed_ = 0;      // the core's commit point
-  // Readies whose entries the log writer has not yet made durable.
-  std::deque<zab::Ready> awaiting_durable_;
   std::deque<InFlight> in_flight_;
   std::vector<LogEntry> to_log_;
   StateBatch state_batch_;
@@ -173,10 +294,47 @@ class Coordinator::Impl {
   std::atomic<int64_t> write_errors_{0};
   std::atomic<int64_t> pending_writes_{0};
   std::atomic<int64_t> log_syncs_{0};
+  std::atomic<int64_t> snapshots_installed_{0};
   std::atomic<int64_t> txns_logged_{0};
   std::atomic<Zxid> last_applied_{0};
   std::atomic<int64_t> epoch_published_{0};
   std::atomic<zab::PeerState> role_{zab::PeerState::kLeading};
+
+  // ---- Ensemble state.
+  bool ensemble_ = false;           // seeds name other peers
+  zab::PeerId self_id_ = 1;
+  std::vector<std::string> seeds_;  // sorted
+  std::string ensemble_id_;
+  std::unique_ptr<TreeSnapshots> snapshots_;
+  std::unique_ptr<transport::PeerNetwork> network_;
+  std::unique_ptr<transport::ClientService> client_service_;
+  std::unique_ptr<grpc::Server> server_;
+  // Inbox additions (under inbox_mu_).
+  std::vector<zab::Message> peer_inbox_ ABSL_GUARDED_BY(inbox_mu_);
+  std::vector<int64_t> touched_ ABSL_GUARDED_BY(inbox_mu_);
+  absl::flat_hash_set<int64_t> hosted_sessions_ ABSL_GUARDED_BY(inbox_mu_);
+  // Loop-thread state.
+  std::deque<Pending> parked_;
+  std::deque<Forwarded> forwarded_;
+  uint64_t next_request_ = 1;
+  std::deque<zab::Entry> to_apply_;  // committed, not yet applied
+  struct Awaiting {
+    Zxid last = 0;                     // durable once this is
+    zab::Ready ready;                  // for Advance (entries: zxids only)
+    std::vector<zab::Message> messages;
+  };
+  std::deque<Awaiting> awaiting_;
+  std::chrono::steady_clock::time_point next_tick_{};
+  int64_t serving_epoch_ = 0;   // the epoch this peer last led, serving
+  bool was_serving_ = false;
+  bool leading_ = false;        // serving leader, as of NoteCoreState
+  bool creating_session_ = false;
+  int64_t previous_self_ = 0;   // our session of an earlier run, to close
+  bool closing_session_ = false;
+  SessionState session_state_ = SessionState::kDisconnected;
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> expired_{false};
+  std::atomic<uint64_t> leader_id_{0};
 
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<LogWriter> log_writer_;

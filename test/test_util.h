@@ -4,7 +4,10 @@
 #ifndef SYNOD_TEST_TEST_UTIL_H_
 #define SYNOD_TEST_TEST_UTIL_H_
 
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -38,6 +41,23 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Returns a loopback port no one listens on right now.
+inline int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    socklen_t len = sizeof(addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
 
 // Options for a one-peer Coordinator in `dir` that logs nothing.
 inline Options TestOptions(const std::string& dir) {

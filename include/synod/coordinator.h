@@ -70,12 +70,20 @@ struct Health {
   int64_t log_syncs = 0;     // durable log writes (each may carry many txns)
   int64_t txns_logged = 0;   // transactions made durable
   int64_t events_delivered = 0;  // watch events and callbacks run
+  // Ensemble: this peer's id, the leader's id (0 while none serves), and
+  // whether this Coordinator has a session with a serving leader.
+  uint64_t peer_id = 0;
+  uint64_t leader_id = 0;
+  bool connected = false;
+  int64_t snapshots_installed = 0;  // times a leader synchronized us by SNAP
 };
 
 class Coordinator {
  public:
   // Starts a Coordinator: opens (or creates) `options.data_dir`, recovers the
-  // tree, and establishes a session. Returns InvalidArgument for bad options,
+  // tree, and establishes a session. Alone, the session exists when Start
+  // returns; in an ensemble (Options::seeds) Start returns once the peer is
+  // up, and the session follows when a leader serves (see WaitConnected). Returns InvalidArgument for bad options,
   // FailedPrecondition for a data_dir that is not synod's or is in use,
   // DataLoss for a corrupted one (in neither case is anything written).
   static absl::StatusOr<std::unique_ptr<Coordinator>> Start(Options options);
@@ -194,8 +202,13 @@ class Coordinator {
 
   // ---- Introspection.
 
-  // Returns this Coordinator's session id.
+  // Returns this Coordinator's session id (0 while it has none).
   int64_t session_id() const;
+
+  // Waits until this Coordinator has a session with a serving leader.
+  // Returns OK at once when it has; ConnectionLoss if `timeout` passes
+  // first; SessionExpired once the ensemble has expired the session.
+  absl::Status WaitConnected(absl::Duration timeout);
 
   // Returns role, epoch, last zxid, sizes and counters. Cheap; any thread.
   Health GetHealth() const;
@@ -203,6 +216,7 @@ class Coordinator {
   class Impl;
 
  private:
+  friend class CoordinatorInternals;  // synod's own tests and tools
   explicit Coordinator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -40,14 +40,26 @@ struct Options {
   // anything that is not synod's. Required.
   std::string data_dir;
 
-  // Address this peer listens on for its ensemble, "host:port".
+  // Address this peer listens on for its ensemble and for remote clients
+  // (synod-cli), "host:port". Required when `seeds` names other peers.
   // Default: empty, a one-peer ensemble that listens nowhere.
   std::string listen;
 
-  // Addresses of the ensemble's voting peers. Default: empty, this peer alone.
+  // Addresses ("host:port") of the ensemble's voting peers, the same list
+  // (in any order) at every peer. A peer whose `listen` is among them votes;
+  // one whose `listen` is not joins as an observer: it replicates and serves
+  // local reads but never votes. Default: empty, this peer alone.
   std::vector<std::string> seeds;
 
+  // The ensemble's clock period: leader heartbeats go every 2 ticks, and a
+  // peer silent for 10 ticks is given up on (so a dead leader is noticed in
+  // 10 ticks). Default: 100 ms. Range: 10 ms to 10 s.
+  absl::Duration tick = absl::Milliseconds(100);
+
   // How long the Coordinator's session survives without reaching the leader.
+  // In an ensemble it must exceed the failover time (about 15 ticks) for the
+  // session to survive a leader change; writes submitted while no leader
+  // serves wait this long before failing with ConnectionLoss.
   // Default: 10 s. Range: 100 ms to 10 min.
   absl::Duration session_timeout = absl::Seconds(10);
 

@@ -534,6 +534,31 @@ absl::Status Store::WriteState(StateBatch* batch, Zxid applied) {
   return absl::OkStatus();
 }
 
+absl::Status Store::ReplaceState(StateBatch* batch, Zxid applied) {
+  if (batch == nullptr) return absl::InvalidArgumentError("null StateBatch");
+  std::lock_guard<std::mutex> log_lock(rep_->log_mu);
+  std::lock_guard<std::mutex> meta_lock(rep_->meta_mu);
+  // Deletions first, then the new records: in one batch, later operations
+  // win, so a new record under an old key survives.
+  leveldb::WriteBatch all;
+  std::unique_ptr<leveldb::Iterator> it(rep_->db->NewIterator(Verified()));
+  for (std::string_view prefix : {kLogPrefix, kNodePrefix, kSessionPrefix}) {
+    for (it->Seek(leveldb::Slice(prefix.data(), prefix.size()));
+         InRange(*it, prefix); it->Next()) {
+      all.Delete(it->key());
+    }
+  }
+  SYNOD_RETURN_IF_ERROR(ReadError(it->status()));
+  all.Append(*Mutable(&batch->batch_));
+  all.Put(kAppliedZxidKey, EncodeInt(applied));
+  SYNOD_RETURN_IF_ERROR(WriteError(rep_->db->Write(Synced(true), &all)));
+  rep_->applied_zxid = applied;
+  rep_->first_logged = 0;
+  rep_->last_logged = 0;
+  batch->Clear();
+  return absl::OkStatus();
+}
+
 Zxid Store::applied_zxid() const { return rep_->applied_zxid; }
 
 absl::Status Store::LoadState(

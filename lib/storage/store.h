@@ -117,6 +117,12 @@ class Store {
   // Writes `batch` and m/applied_zxid = `applied` in one atomic write, not
   // synced; clears `batch`.
   absl::Status WriteState(StateBatch* batch, Zxid applied);
+  // Replaces the whole applied state and log with `batch` as of `applied`
+  // (a snapshot from the leader): every node and session record and every
+  // log entry goes, `batch` and m/applied_zxid = `applied` come, in one
+  // synced atomic write. Clears `batch`.
+  absl::Status ReplaceState(StateBatch* batch, Zxid applied);
+
   // Returns the applied zxid recorded with the state (0 if none).
   Zxid applied_zxid() const;
   // Calls `on_node` for every znode record in path order (a parent always

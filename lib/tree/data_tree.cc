@@ -226,6 +226,9 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       out->dirty_sessions.insert(header.session_id());
       return absl::OkStatus();
     }
+    case txn::Txn::kError:
+    case txn::Txn::kSync:
+      return absl::OkStatus();  // outcomes for their origin; no change
     case txn::Txn::kMulti:
     case txn::Txn::BODY_NOT_SET:
       break;
@@ -310,6 +313,24 @@ std::string DataTree::EncodeNode(std::string_view path) const {
   PutAcl(&out, *n.acl);
   PutBytes(&out, n.data);
   return out;
+}
+
+void DataTree::ForEachPath(
+    const std::function<void(const std::string&)>& fn) const {
+  // Depth first, with an explicit stack: trees may be deep.
+  std::vector<std::string> stack = {"/"};
+  while (!stack.empty()) {
+    std::string path = std::move(stack.back());
+    stack.pop_back();
+    auto it = nodes_.find(path);
+    if (it == nodes_.end()) continue;
+    fn(path);
+    const std::string prefix = path == "/" ? path : path + "/";
+    for (auto c = it->second.children.rbegin(); c != it->second.children.rend();
+         ++c) {
+      stack.push_back(prefix + *c);
+    }
+  }
 }
 
 absl::Status DataTree::LoadNode(std::string_view path, std::string_view record) {

@@ -6,6 +6,7 @@
 #define SYNOD_TREE_DATA_TREE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -104,6 +105,10 @@ class DataTree {
   absl::Status LoadSession(int64_t id, std::string_view record);
   // Sets last_zxid() after loading.
   void SetLastZxid(Zxid zxid) { last_zxid_ = zxid; }
+
+  // Calls `fn` with every node's path, each parent before its children
+  // (the order LoadNode needs).
+  void ForEachPath(const std::function<void(const std::string&)>& fn) const;
 
  private:
   absl::Status ApplyOne(const txn::Txn& op, const txn::Txn& header,

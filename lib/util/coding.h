@@ -83,6 +83,13 @@ class Decoder {
     return true;
   }
 
+  bool Raw(size_t n, std::string_view* v) {
+    if (n > in_.size()) return false;
+    *v = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+
   bool empty() const { return in_.empty(); }
 
  private:

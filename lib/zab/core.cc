@@ -803,7 +803,16 @@ void Core::LearnerTick() {
     BecomeLooking();
     return;
   }
-  if (!serving_ && ++ticks_in_phase_ > config_.sync_timeout) BecomeLooking();
+  if (!serving_ && ++ticks_in_phase_ > config_.sync_timeout) {
+    BecomeLooking();
+    return;
+  }
+  // Not heard from the leader yet: it may have decided after our
+  // FOLLOWERINFO arrived (and dropped it while still looking), so say it
+  // again until it answers.
+  if (new_epoch_ == 0 && silent_ticks_ % config_.ping_ticks == 0) {
+    SendFollowerInfo();
+  }
 }
 
 }  // namespace synod::zab

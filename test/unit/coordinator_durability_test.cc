@@ -147,7 +147,7 @@ TEST_CASE("a corrupted data directory is refused with DataInconsistency",
   CHECK(c.status().code() == absl::StatusCode::kDataLoss);
 }
 
-TEST_CASE("ACLs: digest, auth, ip, super; NoAuth changes nothing", "[acl]") {
+TEST_CASE("ACLs: digest, auth, ip, super, NoAuth changes nothing", "[acl]") {
   TempDir dir;
   Options o = TestOptions(dir.path());
   o.super_digest = DigestId("root", "rootpw");

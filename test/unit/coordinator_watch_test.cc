@@ -54,7 +54,7 @@ TEST_CASE("exists watch on a missing node fires on creation", "[watch]") {
         std::vector<std::string>{"exists:NodeCreated:/later"});
 }
 
-TEST_CASE("failed reads set no watch; Get on a missing node sets none",
+TEST_CASE("failed reads set no watch, Get on a missing node sets none",
           "[watch]") {
   TempDir dir;
   auto c = StartIn(dir);

@@ -197,8 +197,38 @@ TEST_CASE("bad options are refused with a clear error", "[coordinator]") {
   o.max_data_bytes = -1;
   CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
   o = TestOptions(dir.path());
-  o.seeds = {"127.0.0.1:1", "127.0.0.1:2"};
-  CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kUnimplemented);
+  o.seeds = {"127.0.0.1:1", "127.0.0.1:2"};  // an ensemble needs `listen`
+  CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
+  o.listen = "127.0.0.1";  // no port
+  CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
+  o.listen = "127.0.0.1:1";
+  o.seeds = {"127.0.0.1:1", "nohost"};
+  CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
+  o.seeds = {"127.0.0.1:1", "127.0.0.1:70000"};
+  CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
+  o = TestOptions(dir.path());
+  o.tick = absl::Milliseconds(1);
+  CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
+}
+
+TEST_CASE("a data directory stays with its ensemble and its peer",
+          "[coordinator]") {
+  TempDir dir;
+  Options o = TestOptions(dir.path());
+  o.listen = "127.0.0.1:" + std::to_string(synod::testing::FreePort());
+  o.seeds = {o.listen, "127.0.0.1:1"};
+  {
+    auto c = Coordinator::Start(o);
+    REQUIRE(c.ok());
+  }
+  Options other = o;
+  other.seeds = {o.listen, "127.0.0.1:2"};
+  auto refused = Coordinator::Start(other);
+  CHECK(ErrorOf(refused.status()) == Error::kBadArguments);
+  CHECK(refused.status().message().find("seed list mismatch") !=
+        std::string_view::npos);
+  auto again = Coordinator::Start(o);
+  CHECK(again.ok());
 }
 
 TEST_CASE("multi applies all ops or none, with per-op results",

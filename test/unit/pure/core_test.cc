@@ -294,6 +294,40 @@ TEST_CASE("Core: an observer no voter lists joins once voters have a leader",
   CHECK(Payloads(c.peer(9).applied) == Payloads(c.peer(1).applied));
 }
 
+TEST_CASE("Core: a learner repeats FOLLOWERINFO until its leader answers",
+          "[core]") {
+  // Peer 1 decided for peer 3 and registered while peer 3 was still
+  // looking, so peer 3 dropped that FOLLOWERINFO.
+  CoreConfig c;
+  c.self = 1;
+  c.voters = {1, 2, 3};
+  Core learner(c, DurableState{});
+  learner.TakeReady();
+  Message n;
+  n.type = MessageType::kNotification;
+  n.from = 3;
+  n.to = 1;
+  n.state = PeerState::kLeading;
+  n.vote = Vote{3, 0, 0};
+  n.round = 1;
+  learner.Step(n);
+  n.from = 2;
+  n.state = PeerState::kFollowing;
+  learner.Step(n);
+  REQUIRE(learner.status().state == PeerState::kFollowing);
+  REQUIRE(learner.status().leader == 3);
+  learner.TakeReady();
+  int infos = 0;
+  for (int t = 0; t < c.leader_timeout; ++t) {
+    learner.Tick();
+    for (const Message& m : learner.TakeReady().messages) {
+      if (m.type == MessageType::kFollowerInfo && m.to == 3) ++infos;
+    }
+  }
+  CHECK(infos >= c.leader_timeout / c.ping_ticks - 1);
+  CHECK(learner.status().state == PeerState::kFollowing);
+}
+
 TEST_CASE("Core: without accept_any_observer an unlisted peer is ignored",
           "[core]") {
   Cluster c({1, 2, 3}, {}, {}, true);

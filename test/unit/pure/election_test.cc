@@ -225,7 +225,7 @@ TEST_CASE("A late voter joins the leader already chosen", "[election]") {
   }
 }
 
-TEST_CASE("A higher round resets the vote; a stale round is ignored",
+TEST_CASE("A higher round resets the vote, a stale round is ignored",
           "[election]") {
   ElectionConfig config;
   config.self = 1;

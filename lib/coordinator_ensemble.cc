@@ -1,0 +1,726 @@
+// Coordinator::Impl in an ensemble: membership from the seeds, the peer
+// network and server, routing writes (prepared here when leading, forwarded
+// when following, parked while no leader serves), the zab work that is not
+// group-committed (epochs, truncation, snapshots), and sessions: ours and
+// the hosted ones kept alive by touches to the leader, which expires the
+// silent ones.
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "coordinator_impl.h"
+#include "grpcpp/grpcpp.h"
+#include "transport/client_service.h"
+#include "transport/peer_network.h"
+#include "tree/snapshot.h"
+#include "util/errors.h"
+#include "util/log.h"
+#include "util/status_macros.h"
+
+namespace synod {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr char kSelfSessionMeta[] = "self_session";
+constexpr char kSeedsMeta[] = "ensemble_seeds";
+constexpr char kPeerIdMeta[] = "peer_id";
+
+int64_t WallMs() { return absl::ToUnixMillis(absl::Now()); }
+
+absl::Status ClosingError() {
+  return MakeError(Error::kClosing, "the Coordinator is shutting down");
+}
+
+absl::Status ConnectionLoss(std::string_view why) {
+  return MakeError(Error::kConnectionLoss, why);
+}
+
+}  // namespace
+
+// The applied tree as the core's SnapshotSource. Called from Step on the
+// loop thread (the tree's only writer), so the tree cannot move under it;
+// the shared lock is for the readers' sake only.
+class Coordinator::Impl::TreeSnapshots : public zab::SnapshotSource {
+ public:
+  explicit TreeSnapshots(Impl* impl) : impl_(impl) {}
+  std::pair<Zxid, std::string> Snapshot() const override {
+    ReaderLock lock(&impl_->tree_mu_);
+    return {impl_->tree_.last_zxid(), EncodeSnapshot(impl_->tree_)};
+  }
+
+ private:
+  Impl* const impl_;
+};
+
+// Constructed and destroyed here, where the ensemble's types are complete.
+Coordinator::Impl::Impl(Options options) : options_(std::move(options)) {}
+
+Coordinator::Impl::~Impl() {
+  if (loop_.joinable()) {
+    // In an ensemble without a leader the session cannot be closed; it
+    // expires instead.
+    if (session_id_ != 0 && connected_.load()) {
+      closing_session_ = true;
+      txn::Request close;
+      close.mutable_close_session();
+      WriteOutcome o = SubmitAndWait(std::move(close));
+      if (!o.status.ok() && ErrorOf(o.status) != Error::kClosing) {
+        Log(options_, LogLevel::kWarning,
+            absl::StrCat("closing the session failed: ", o.status.ToString()));
+      }
+    }
+    {
+      MutexLock lock(&inbox_mu_);
+      stopping_ = true;
+    }
+    loop_.join();
+  }
+  StopEnsembleServices();
+  log_writer_.reset();  // finishes its last write
+  if (dispatcher_ && options_.session_watcher) {
+    Watcher watcher = options_.session_watcher;
+    dispatcher_->Post([watcher] {
+      watcher(WatchEvent{EventType::kSession, SessionState::kClosed, ""});
+    });
+  }
+  dispatcher_.reset();  // runs everything queued
+  store_.reset();
+}
+
+absl::Status Coordinator::Impl::InitEnsemble(zab::DurableState durable) {
+  seeds_ = options_.seeds;
+  std::sort(seeds_.begin(), seeds_.end());
+  seeds_.erase(std::unique(seeds_.begin(), seeds_.end()), seeds_.end());
+  ensemble_id_ = transport::EnsembleId(seeds_);
+  self_id_ = transport::PeerIdFor(seeds_, options_.listen);
+  const bool observer = transport::IsObserverId(self_id_);
+
+  // A data directory belongs to one ensemble and one peer of it.
+  const std::string seeds_text = absl::StrJoin(seeds_, ",");
+  if (absl::StatusOr<std::string> v = store_->GetMeta(kSeedsMeta); v.ok()) {
+    if (*v != seeds_text) {
+      return MakeError(
+          Error::kBadArguments,
+          absl::StrCat("seed list mismatch: ", options_.data_dir,
+                       " belongs to the ensemble with seeds [", *v,
+                       "], not [", seeds_text, "]"));
+    }
+  } else {
+    SYNOD_RETURN_IF_ERROR(store_->PutMeta(kSeedsMeta, seeds_text, true));
+  }
+  if (absl::StatusOr<std::string> v = store_->GetMeta(kPeerIdMeta); v.ok()) {
+    if (*v != std::to_string(self_id_)) {
+      return MakeError(Error::kBadArguments,
+                       absl::StrCat(options_.data_dir, " belongs to peer ", *v,
+                                    ", but Options::listen ", options_.listen,
+                                    " makes this peer ", self_id_));
+    }
+  } else {
+    SYNOD_RETURN_IF_ERROR(
+        store_->PutMeta(kPeerIdMeta, std::to_string(self_id_), true));
+  }
+
+  zab::CoreConfig config;
+  config.self = self_id_;
+  for (size_t i = 0; i < seeds_.size(); ++i) config.voters.push_back(i + 1);
+  config.accept_any_observer = true;
+  config.ping_ticks = 2;
+  config.leader_timeout = 10;
+  config.follower_timeout = 10;
+  config.sync_timeout = 100;
+  config.snapshot_chunk_bytes = size_t{1} << 20;
+  snapshots_ = std::make_unique<TreeSnapshots>(this);
+  config.snapshot_source = snapshots_.get();
+  core_ = std::make_unique<zab::Core>(config, std::move(durable));
+  role_ = zab::PeerState::kLooking;
+  epoch_published_ = store_->current_epoch();
+  last_assigned_ = core_->status().last_zxid;
+  // Request numbers never repeat across restarts: an entry of an earlier
+  // run can never complete a request of this one.
+  next_request_ = static_cast<uint64_t>(WallMs()) * 1000;
+
+  transport::PeerNetworkConfig net;
+  net.self = self_id_;
+  net.listen = options_.listen;
+  net.ensemble_id = ensemble_id_;
+  net.seeds = seeds_;
+  net.log = [this](LogLevel level, std::string_view message) {
+    Log(options_, level, message);
+  };
+  transport::PeerNetworkHandler handler;
+  handler.on_message = [this](zab::Message&& m) {
+    MutexLock lock(&inbox_mu_);
+    peer_inbox_.push_back(std::move(m));
+  };
+  handler.on_touch = [this](zab::PeerId, std::vector<int64_t>&& sessions) {
+    MutexLock lock(&inbox_mu_);
+    touched_.insert(touched_.end(), sessions.begin(), sessions.end());
+  };
+  network_ = std::make_unique<transport::PeerNetwork>(net, std::move(handler));
+  SYNOD_RETURN_IF_ERROR(StartServer());
+  Log(options_, LogLevel::kInfo,
+      absl::StrCat("peer ", self_id_, observer ? " (observer)" : " (voter)",
+                   " of [", seeds_text, "] listening on ", options_.listen));
+
+  next_tick_ = SteadyClock::now();
+  next_cleanup_ = SteadyClock::now();
+  log_writer_ = std::make_unique<LogWriter>(
+      store_.get(),
+      [this](Zxid durable, absl::Status status) { OnDurable(durable, status); });
+  loop_ = std::thread([this] { LoopMain(); });
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::Impl::StartServer() {
+  client_service_ = std::make_unique<transport::ClientService>(this);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
+                           &port);
+  const int max_message = static_cast<int>(transport::WireLimits().max_bytes) +
+                          (1 << 20);
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
+  if (network_) {
+    network_->ConfigureServer(&builder);  // keepalive rules for the links
+    builder.RegisterService(network_->service());
+  }
+  builder.RegisterService(client_service_->service());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port == 0) {
+    server_.reset();
+    StopEnsembleServices();
+    return MakeError(Error::kBadArguments,
+                     absl::StrCat("cannot listen on ", options_.listen));
+  }
+  return absl::OkStatus();
+}
+
+void Coordinator::Impl::StopEnsembleServices() {
+  if (client_service_) client_service_->Shutdown();
+  if (network_) network_->Shutdown();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(200));
+    server_.reset();
+  }
+}
+
+// ---- Routing writes ---------------------------------------------------------
+
+void Coordinator::Impl::UnparkAll(int64_t now_ms) {
+  const zab::CoreStatus st = core_->status();
+  const bool leading = core_->next_zxid() != 0;
+  const bool learning = st.serving && (st.state == zab::PeerState::kFollowing ||
+                                       st.state == zab::PeerState::kObserving);
+  // Everything routable goes, in order; the rest keeps its order. What is
+  // routable is the same for all requests of one session, so each session's
+  // requests stay in submission order.
+  const size_t n = parked_.size();
+  for (size_t i = 0; i < n; ++i) {
+    Pending p = std::move(parked_.front());
+    parked_.pop_front();
+    if (p.session == kOwnSession) {
+      if (expired_.load()) {
+        WriteOutcome o;
+        o.status = CheckSessionUsable();
+        Complete(p.done, std::move(o));
+        continue;
+      }
+      if (session_id_.load() == 0) {
+        parked_.push_back(std::move(p));
+        continue;
+      }
+      p.session = session_id_.load();
+    }
+    if (!failed_.ok()) {
+      WriteOutcome o;
+      o.status = failed_;
+      Complete(p.done, std::move(o));
+    } else if (leading) {
+      // A new leader first applies the history it established.
+      if (last_applied_.load() < committed_) ApplyCommitted();
+      Prepare(&p, now_ms);
+    } else if (learning) {
+      Forward(&p);
+    } else {
+      parked_.push_back(std::move(p));
+    }
+  }
+}
+
+void Coordinator::Impl::Forward(Pending* p) {
+  txn::ForwardedRequest fr;
+  fr.set_origin(self_id_);
+  fr.set_request(next_request_);
+  fr.set_session(p->session);
+  for (const AuthId& id : p->auth->ids) {
+    txn::AuthIdentity* a = fr.add_auth();
+    a->set_scheme(id.scheme);
+    a->set_id(id.id);
+  }
+  fr.set_super(p->auth->super);
+  fr.set_ip(p->auth->ip);
+  if (p->request.body_case() != txn::Request::BODY_NOT_SET) {
+    *fr.mutable_request_body() = std::move(p->request);
+  }
+  absl::Status s = core_->Propose(fr.SerializeAsString());
+  if (!s.ok()) {
+    WriteOutcome o;
+    o.status = ConnectionLoss("no serving leader");
+    Complete(p->done, std::move(o));
+    return;
+  }
+  forwarded_.push_back(Forwarded{next_request_++, std::move(p->done),
+                                 SteadyClock::now()});
+}
+
+void Coordinator::Impl::PrepareForwarded(const std::string& data,
+                                         int64_t now_ms) {
+  txn::ForwardedRequest fr;
+  if (!fr.ParseFromString(data) || fr.origin() == 0) {
+    Log(options_, LogLevel::kWarning, "dropped an undecodable forwarded request");
+    return;
+  }
+  if (core_->next_zxid() == 0 || !failed_.ok()) return;  // origin times out
+  if (last_applied_.load() < committed_) ApplyCommitted();
+  AuthInfo auth;
+  for (const txn::AuthIdentity& a : fr.auth()) {
+    auth.ids.push_back(AuthId{a.scheme(), a.id()});
+  }
+  auth.super = fr.super();
+  auth.ip = fr.ip();
+  const Zxid zxid = core_->next_zxid();
+  txn::Txn t;
+  if (!fr.has_request_body()) {
+    t.mutable_sync();
+  } else {
+    absl::Status s = preparer_->Prepare(fr.request_body(), fr.session(), auth,
+                                        zxid, now_ms, &t);
+    if (!s.ok()) {
+      t.Clear();
+      txn::ErrorTxn* err = t.mutable_error();
+      err->set_error(static_cast<int32_t>(ErrorOf(s)));
+      err->set_message(std::string(s.message()));
+      err->set_failed_op(FailedOpIndex(s));
+    }
+  }
+  t.set_zxid(zxid);
+  t.set_time_ms(now_ms);
+  t.set_session_id(fr.session());
+  t.set_origin(fr.origin());
+  t.set_request(fr.request());
+  last_assigned_ = zxid;
+  absl::Status s = core_->Propose(t.SerializeAsString());
+  if (!s.ok()) {
+    failed_ = MakeError(Error::kSystemError, std::string(s.message()));
+  }
+}
+
+void Coordinator::Impl::CompleteForwarded(const txn::Txn& txn,
+                                          WriteOutcome&& outcome) {
+  // The leader proposes forwarded requests in the order they were sent, so
+  // an older one still waiting was dropped (a leader change).
+  while (!forwarded_.empty() && forwarded_.front().request < txn.request()) {
+    WriteOutcome lost;
+    lost.status = ConnectionLoss("the leader dropped the request");
+    Complete(forwarded_.front().done, std::move(lost));
+    forwarded_.pop_front();
+  }
+  if (!forwarded_.empty() && forwarded_.front().request == txn.request()) {
+    Complete(forwarded_.front().done, std::move(outcome));
+    forwarded_.pop_front();
+  }
+}
+
+void Coordinator::Impl::OnLostLeader() {
+  // What was forwarded or proposed and is not known committed may or may
+  // not commit: its outcome is unknown (ZooKeeper's ConnectionLoss).
+  while (!forwarded_.empty()) {
+    WriteOutcome o;
+    o.status = ConnectionLoss("lost the leader; the write may or may not apply");
+    Complete(forwarded_.front().done, std::move(o));
+    forwarded_.pop_front();
+  }
+  std::deque<InFlight> keep;
+  while (!in_flight_.empty()) {
+    InFlight item = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (item.zxid <= committed_) {
+      keep.push_back(std::move(item));
+      continue;
+    }
+    WriteOutcome o;
+    o.status = item.has_txn
+                   ? ConnectionLoss("lost leadership; the write may or may not apply")
+                   : (item.error.ok() ? ConnectionLoss("lost leadership")
+                                      : item.error);
+    Complete(item.done, std::move(o));
+  }
+  in_flight_.swap(keep);
+  preparer_->Reset();
+  last_assigned_ = committed_;
+}
+
+// ---- Persisting what cannot wait for group commit ---------------------------
+
+void Coordinator::Impl::WaitLogIdle() {
+  while (failed_.ok()) {
+    if (!log_busy_) FlushToLog();
+    if (!log_busy_) return;  // nothing was queued
+    Zxid durable = 0;
+    absl::Status status;
+    {
+      MutexLock lock(&inbox_mu_);
+      inbox_mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox_mu_) {
+        return log_round_done_;
+      });
+      log_round_done_ = false;
+      durable = durable_zxid_;
+      status = storage_status_;
+    }
+    log_busy_ = false;
+    if (!status.ok()) {
+      failed_ = MakeError(Error::kSystemError,
+                          absl::StrCat("storage failed: ", status.ToString()));
+      Log(options_, LogLevel::kError, std::string(failed_.message()));
+      return;
+    }
+    AdvanceDurable(durable);
+  }
+}
+
+void Coordinator::Impl::PersistNow(zab::Ready* rd) {
+  WaitLogIdle();
+  if (!failed_.ok()) return;
+  absl::Status s;
+  if (rd->snapshot) {
+    InstallSnapshot(*rd->snapshot);
+    if (!failed_.ok()) return;
+  }
+  if (rd->truncate_after) {
+    s = store_->TruncateLogAfter(*rd->truncate_after);
+    while (!logged_zxids_.empty() && logged_zxids_.back() > *rd->truncate_after) {
+      logged_zxids_.pop_back();
+    }
+  }
+  if (s.ok() && !rd->entries.empty()) {
+    std::vector<LogEntry> entries;
+    entries.reserve(rd->entries.size());
+    for (zab::Entry& e : rd->entries) {
+      entries.push_back(LogEntry{e.zxid, std::move(e.data)});
+      logged_zxids_.push_back(e.zxid);
+    }
+    s = store_->AppendLog(entries, /*sync=*/true);
+    log_syncs_.fetch_add(1, std::memory_order_relaxed);
+    txns_logged_.fetch_add(static_cast<int64_t>(entries.size()),
+                           std::memory_order_relaxed);
+  }
+  if (s.ok() && rd->accepted_epoch) s = store_->SetAcceptedEpoch(*rd->accepted_epoch);
+  if (s.ok() && rd->current_epoch) s = store_->SetCurrentEpoch(*rd->current_epoch);
+  if (!s.ok()) {
+    failed_ = MakeError(Error::kSystemError,
+                        absl::StrCat("storage failed: ", s.ToString()));
+    Log(options_, LogLevel::kError, std::string(failed_.message()));
+  }
+}
+
+void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
+  DataTree fresh;
+  StateBatch batch;
+  absl::Status s = LoadSnapshot(
+      snapshot.data, &fresh,
+      [&batch](std::string_view path, std::string_view record) {
+        batch.PutNode(path, record);
+      },
+      [&batch](int64_t id, std::string_view record) {
+        batch.PutSession(id, record);
+      });
+  if (s.ok() && fresh.last_zxid() != snapshot.zxid) {
+    s = MakeError(Error::kDataInconsistency,
+                  "the snapshot's zxid does not match its message");
+  }
+  if (s.ok()) s = store_->ReplaceState(&batch, snapshot.zxid);
+  if (!s.ok()) {
+    failed_ = MakeError(Error::kSystemError,
+                        absl::StrCat("installing the leader's snapshot failed: ",
+                                     s.ToString()));
+    Log(options_, LogLevel::kError, std::string(failed_.message()));
+    return;
+  }
+  logged_zxids_.clear();
+  std::vector<Delivery> deliveries;
+  std::vector<Dispatcher::Task> tasks;
+  {
+    WriterLock lock(&tree_mu_);
+    // Watchers learn what changed between the two trees, as if the
+    // skipped txns had been applied one by one.
+    if (watches_.size() > 0) {
+      for (const TreeEvent& ev : DiffTrees(tree_, fresh)) {
+        watches_.Trigger(ev.path, ev.type, &deliveries);
+      }
+      for (Delivery& d : deliveries) {
+        tasks.push_back([w = std::move(d.watcher), e = std::move(d.event)] {
+          (*w)(e);
+        });
+      }
+      dispatcher_->PostAll(&tasks);
+    }
+    tree_ = std::move(fresh);
+    last_applied_ = tree_.last_zxid();
+    if (session_id_.load() != 0 && !tree_.sessions().contains(session_id_.load()) &&
+        !expired_.load()) {
+      expired_ = true;
+      connected_ = false;
+      SetSessionState(SessionState::kExpired);
+    }
+  }
+  preparer_->Reset();
+  snapshots_installed_.fetch_add(1, std::memory_order_relaxed);
+  Log(options_, LogLevel::kInfo,
+      absl::StrCat("peer ", self_id_, " installed the leader's snapshot at ",
+                   zab::ZxidString(snapshot.zxid), " (", snapshot.data.size(),
+                   " bytes)"));
+}
+
+void Coordinator::Impl::SendMessages(std::vector<zab::Message>* messages) {
+  if (network_) {
+    for (zab::Message& m : *messages) network_->Send(std::move(m));
+  }
+  messages->clear();
+}
+
+// ---- Role, sessions and timers ----------------------------------------------
+
+void Coordinator::Impl::NoteCoreState() {
+  const zab::CoreStatus st = core_->status();
+  const bool leading = st.state == zab::PeerState::kLeading && st.serving;
+  if (st.state != role_.load() || (st.serving ? st.leader : 0) != leader_id_.load()) {
+    if (st.state == zab::PeerState::kLooking) {
+      Log(options_, LogLevel::kInfo,
+          absl::StrCat("peer ", self_id_, ": looking for a leader"));
+    } else if (st.serving) {
+      Log(options_, LogLevel::kInfo,
+          absl::StrCat("peer ", self_id_, ": ",
+                       leading ? "leading" : zab::PeerStateName(st.state),
+                       leading ? "" : absl::StrCat(" leader ", st.leader),
+                       " in epoch ", st.current_epoch));
+    }
+  }
+  role_ = st.state;
+  epoch_published_ = st.current_epoch;
+  leader_id_ = st.serving ? st.leader : 0;
+  if (leading && (!leading_ || serving_epoch_ != st.current_epoch)) {
+    // A new leadership: validation starts over from the established
+    // history, and every session gets a full timeout to reach us.
+    preparer_->Reset();
+    last_assigned_ = st.last_zxid;
+    serving_epoch_ = st.current_epoch;
+    session_deadlines_.clear();
+    const SteadyClock::time_point now = SteadyClock::now();
+    ReaderLock lock(&tree_mu_);
+    for (const auto& [id, timeout_ms] : tree_.sessions()) {
+      session_deadlines_[id] = now + std::chrono::milliseconds(timeout_ms);
+    }
+  }
+  if (!leading) session_deadlines_.clear();
+  leading_ = leading;
+  if (st.serving != was_serving_ && session_id_.load() != 0 && !expired_.load()) {
+    SetSessionState(st.serving ? SessionState::kConnected
+                               : SessionState::kDisconnected);
+  }
+  was_serving_ = st.serving;
+  connected_ = st.serving && session_id_.load() != 0 && !expired_.load();
+}
+
+void Coordinator::Impl::SetSessionState(SessionState state) {
+  if (state == session_state_) return;
+  session_state_ = state;
+  if (!options_.session_watcher) return;
+  Watcher watcher = options_.session_watcher;
+  dispatcher_->Post([watcher, state] {
+    watcher(WatchEvent{EventType::kSession, state, ""});
+  });
+}
+
+void Coordinator::Impl::NoteSessionChange(const txn::Txn& txn) {
+  if (txn.has_create_session()) {
+    if (leading_) {
+      session_deadlines_[txn.zxid()] =
+          SteadyClock::now() +
+          std::chrono::milliseconds(txn.create_session().timeout_ms());
+    }
+  } else if (txn.has_close_session()) {
+    session_deadlines_.erase(txn.session_id());
+    if (txn.session_id() == session_id_.load() && !closing_session_ &&
+        !expired_.load()) {
+      expired_ = true;
+      connected_ = false;
+      Log(options_, LogLevel::kWarning,
+          absl::StrCat("peer ", self_id_, ": the ensemble expired session ",
+                       txn.session_id()));
+      SetSessionState(SessionState::kExpired);
+    }
+  }
+}
+
+void Coordinator::Impl::OnTouch(const std::vector<int64_t>& sessions,
+                                SteadyClock::time_point now) {
+  if (!leading_) return;
+  ReaderLock lock(&tree_mu_);
+  for (int64_t id : sessions) {
+    auto it = session_deadlines_.find(id);
+    auto s = tree_.sessions().find(id);
+    if (it != session_deadlines_.end() && s != tree_.sessions().end()) {
+      it->second = now + std::chrono::milliseconds(s->second);
+    }
+  }
+}
+
+void Coordinator::Impl::EnsembleTimers(SteadyClock::time_point now,
+                                       int64_t now_ms) {
+  if (now >= next_cleanup_) {
+    next_cleanup_ = now + ToChrono(options_.cleanup_interval);
+    if (core_->next_zxid() != 0) PrepareCleanups(now_ms);
+  }
+  if (now < next_tick_) return;
+  next_tick_ = now + ToChrono(options_.tick);
+  core_->Tick();
+  const zab::CoreStatus st = core_->status();
+
+  // The sessions this peer keeps alive: ours and the hosted ones.
+  std::vector<int64_t> alive;
+  {
+    MutexLock lock(&inbox_mu_);
+    alive.assign(hosted_sessions_.begin(), hosted_sessions_.end());
+  }
+  if (session_id_.load() != 0 && !expired_.load()) alive.push_back(session_id_.load());
+  if (leading_) {
+    OnTouch(alive, now);
+    ExpireSessions(now, now_ms);
+  } else if (st.serving && st.leader != 0 && !alive.empty()) {
+    network_->SendTouch(st.leader, std::move(alive));
+  }
+
+  if (st.serving) {
+    if (session_id_.load() == 0 && !creating_session_ && !expired_.load()) {
+      creating_session_ = true;
+      Pending p;
+      p.request.mutable_create_session()->set_timeout_ms(static_cast<int32_t>(
+          absl::ToInt64Milliseconds(options_.session_timeout)));
+      p.auth = system_auth_;
+      p.parked_at = now;
+      p.done = [this](WriteOutcome&& o) { OnSessionCreated(std::move(o)); };
+      pending_writes_.fetch_add(1, std::memory_order_relaxed);
+      parked_.push_back(std::move(p));
+    }
+    if (previous_self_ != 0) {
+      // Our session of an earlier run is certainly dead: close it now
+      // rather than after its timeout.
+      bool exists;
+      {
+        ReaderLock lock(&tree_mu_);
+        exists = tree_.sessions().contains(previous_self_);
+      }
+      if (exists) {
+        Pending p;
+        p.request.mutable_close_session();
+        p.session = previous_self_;
+        p.auth = system_auth_;
+        p.parked_at = now;
+        parked_.push_back(std::move(p));
+      }
+      previous_self_ = 0;
+    }
+  }
+
+  // Writes parked (no leader) or forwarded (no answer) for longer than the
+  // session timeout fail; their outcome is unknown.
+  const auto limit = ToChrono(options_.session_timeout);
+  const size_t n = parked_.size();
+  for (size_t i = 0; i < n; ++i) {
+    Pending p = std::move(parked_.front());
+    parked_.pop_front();
+    if (now - p.parked_at > limit) {
+      WriteOutcome o;
+      o.status = ConnectionLoss("no leader served within the session timeout");
+      Complete(p.done, std::move(o));
+    } else {
+      parked_.push_back(std::move(p));
+    }
+  }
+  while (!forwarded_.empty() && now - forwarded_.front().sent > limit) {
+    WriteOutcome o;
+    o.status = ConnectionLoss("the leader did not answer within the session timeout");
+    Complete(forwarded_.front().done, std::move(o));
+    forwarded_.pop_front();
+  }
+}
+
+void Coordinator::Impl::OnSessionCreated(WriteOutcome&& outcome) {
+  creating_session_ = false;
+  if (!outcome.status.ok()) {
+    Log(options_, LogLevel::kInfo,
+        absl::StrCat("creating the session failed (retrying): ",
+                     outcome.status.ToString()));
+    return;
+  }
+  session_id_ = outcome.zxid;
+  absl::Status s = store_->PutMeta(kSelfSessionMeta,
+                                   std::to_string(outcome.zxid), /*sync=*/false);
+  if (!s.ok()) {
+    Log(options_, LogLevel::kWarning,
+        absl::StrCat("recording the session id failed: ", s.ToString()));
+  }
+  connected_ = was_serving_;
+  SetSessionState(SessionState::kConnected);
+}
+
+// ---- For the client service and tools -------------------------------------
+
+absl::Status Coordinator::Impl::WaitConnected(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
+    if (connected_.load()) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      return ConnectionLoss(absl::StrCat("not connected within ",
+                                         absl::FormatDuration(timeout)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void Coordinator::Impl::AddHostedSession(int64_t id) {
+  MutexLock lock(&inbox_mu_);
+  hosted_sessions_.insert(id);
+}
+
+void Coordinator::Impl::RemoveHostedSession(int64_t id) {
+  MutexLock lock(&inbox_mu_);
+  hosted_sessions_.erase(id);
+}
+
+Coordinator::Impl::PeerStatus Coordinator::Impl::GetPeerStatus() const {
+  PeerStatus s;
+  s.role = GetHealth().role;
+  s.epoch = epoch_published_.load();
+  s.last_zxid = last_applied_.load();
+  s.peer_id = self_id_;
+  s.leader_id = ensemble_ ? leader_id_.load() : self_id_;
+  if (network_ && s.leader_id != 0) {
+    s.leader = s.leader_id == self_id_ ? options_.listen
+                                       : network_->AddressOf(s.leader_id);
+  } else if (!ensemble_) {
+    s.leader = options_.listen;
+  }
+  s.peers = ensemble_ ? seeds_ : std::vector<std::string>{options_.listen};
+  return s;
+}
+
+}  // namespace synod

@@ -1,0 +1,49 @@
+// ClientService: the gRPC Client service (transport/client.proto) over a
+// peer's Coordinator::Impl, for synod-cli and other remote clients.
+//
+// Each Session stream is one session: the first request must be
+// OpenSession; the service creates the session (through the leader, like
+// any write), keeps it alive while the stream lives (the peer touches it to
+// the leader), runs the stream's requests in order with that session and
+// its own identities (AuthRequest), and pushes watch events on the stream.
+// When the stream ends the session is closed; if the peer dies, it expires
+// after its timeout. Status answers at once with the peer's role and view.
+
+#ifndef SYNOD_TRANSPORT_CLIENT_SERVICE_H_
+#define SYNOD_TRANSPORT_CLIENT_SERVICE_H_
+
+#include <memory>
+
+#include "synod/coordinator.h"
+
+namespace grpc {
+class Service;
+}
+
+namespace synod::transport {
+
+class ClientService {
+ public:
+  // `impl` must outlive the service's last stream (see Shutdown).
+  explicit ClientService(Coordinator::Impl* impl);
+  ~ClientService();
+
+  ClientService(const ClientService&) = delete;
+  ClientService& operator=(const ClientService&) = delete;
+
+  // The service, for the owner to register on its server.
+  grpc::Service* service();
+
+  // Refuses new streams and ends the open ones (closing their sessions if
+  // the Coordinator still can); returns once no handler touches `impl`.
+  // Idempotent.
+  void Shutdown();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace synod::transport
+
+#endif  // SYNOD_TRANSPORT_CLIENT_SERVICE_H_

@@ -1,0 +1,149 @@
+// PeerNetwork: one peer's links to the others over gRPC (service PeerLink
+// in transport/link.proto).
+//
+// Sending: one outbound client stream per destination, opened on demand
+// and reopened with exponential backoff after any failure. Send never
+// blocks: frames queue per destination and a sender thread per destination
+// writes them in order (gRPC's flow control paces it). A stream carries
+// frames only once the receiver has accepted its hello (the receiver
+// answers with its initial metadata; a refusal ends the stream with the
+// reason instead). Frames queued while a link is down wait for it, up to
+// `max_queued_bytes` per destination; past that the queue is dropped (zab
+// tolerates lost messages: a learner that sees a gap rejoins, an election
+// resends).
+//
+// Receiving: the service this class provides is registered on the peer's
+// gRPC server by its owner. Each inbound stream must open with a LinkHello
+// naming this ensemble; every later frame is validated (zab messages by
+// transport/wire.h, plus: `from` equals the hello's sender and `to` is this
+// peer). A stream that breaks a rule is ended with the reason in LinkReply
+// and in its status, and a logged warning; neither the offending frame nor
+// anything after it reaches the host (nothing at all, if the hello is the
+// offender).
+//
+// Observers are not in the seed list: a peer learns an observer's address
+// from the hello of the observer's own link, and sends to it from then on.
+//
+// Thread-safe. Handlers run on gRPC threads, concurrently for different
+// senders and in order for one sender; they must not block.
+
+#ifndef SYNOD_TRANSPORT_PEER_NETWORK_H_
+#define SYNOD_TRANSPORT_PEER_NETWORK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "synod/options.h"
+#include "transport/wire.h"
+#include "zab/message.h"
+
+namespace grpc {
+class Service;
+class ServerBuilder;
+}
+
+namespace synod::transport {
+
+struct PeerNetworkConfig {
+  zab::PeerId self = 0;
+  std::string listen;       // this peer's own address ("host:port")
+  std::string ensemble_id;  // EnsembleId(seeds)
+  // The voters' addresses, sorted: voter i+1 listens on seeds[i].
+  std::vector<std::string> seeds;
+  WireLimits limits;
+  // Reconnect backoff: doubles from min to max after each failed attempt,
+  // back to min once a link carries a frame.
+  absl::Duration min_backoff = absl::Milliseconds(20);
+  absl::Duration max_backoff = absl::Seconds(1);
+  // Frames queued for one destination beyond this are dropped (all of them).
+  size_t max_queued_bytes = size_t{256} << 20;
+  // Receives the network's log records (link up/down, refusals).
+  std::function<void(LogLevel, std::string_view)> log;
+};
+
+struct PeerNetworkHandler {
+  // A validated zab message addressed to this peer.
+  std::function<void(zab::Message&&)> on_message;
+  // A peer reports the sessions it keeps alive (see SendTouch).
+  std::function<void(zab::PeerId from, std::vector<int64_t>&& sessions)>
+      on_touch;
+};
+
+// Returns the ensemble id for a seed list: a digest of the sorted,
+// deduplicated addresses. Peers with different seed lists get different
+// ids, so their links refuse each other.
+std::string EnsembleId(std::vector<std::string> seeds);
+
+// Returns the peer id of `listen` given the sorted seed list: i+1 if it is
+// seeds[i] (a voter), otherwise an id derived from the address with the top
+// bit set (an observer), never 0 and never a voter's.
+zab::PeerId PeerIdFor(const std::vector<std::string>& sorted_seeds,
+                      const std::string& listen);
+
+// Returns true if `id` is an observer's id (top bit set).
+bool IsObserverId(zab::PeerId id);
+
+class PeerNetwork {
+ public:
+  PeerNetwork(PeerNetworkConfig config, PeerNetworkHandler handler);
+  // Shuts down (see Shutdown).
+  ~PeerNetwork();
+
+  PeerNetwork(const PeerNetwork&) = delete;
+  PeerNetwork& operator=(const PeerNetwork&) = delete;
+
+  // The PeerLink service, for the owner to register on its server before
+  // starting it. Owned by this object.
+  grpc::Service* service();
+
+  // Applies to `builder` the server settings the links need: a receive
+  // limit that fits the largest frame within `limits` (gRPC's default is
+  // 4 MiB), and a ping policy that admits the senders' keepalive pings (by
+  // default a gRPC server ends, with GOAWAY "too_many_pings", a connection
+  // pinged more often than every 5 minutes while it sends no data, which an
+  // idle link is after a few seconds). The owner calls it on the builder it
+  // registers service() with. It also makes the server ping idle clients
+  // every few seconds, so a link from a peer that vanished ends.
+  void ConfigureServer(grpc::ServerBuilder* builder) const;
+
+  // Queues `m` for `m.to` (m.from is set to this peer). Never blocks.
+  // Messages to unknown peers (not a seed, no hello seen) are dropped.
+  void Send(zab::Message m);
+  // Queues, in order with Send, the list of sessions this peer keeps alive.
+  void SendTouch(zab::PeerId to, std::vector<int64_t> sessions);
+
+  // The address of `peer` if known (a seed, or an observer that said hello).
+  std::string AddressOf(zab::PeerId peer) const;
+
+  // Stops the sender threads and makes the service refuse and end every
+  // stream; no handler runs after it returns. The owner shuts its server
+  // down after this. Idempotent.
+  void Shutdown();
+
+  // Fault injection, for tests: while `blocked`, every frame to `peer` is
+  // dropped and every frame from it is ignored (a partition).
+  void SetBlocked(zab::PeerId peer, bool blocked);
+
+  // Counters, for health and tests.
+  struct Stats {
+    int64_t frames_sent = 0;
+    int64_t frames_received = 0;
+    int64_t frames_dropped = 0;   // queue overflow, blocked, unknown peer
+    int64_t links_refused = 0;    // inbound streams ended for a broken rule
+    int64_t connects = 0;         // outbound streams accepted by the receiver
+  };
+  Stats stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace synod::transport
+
+#endif  // SYNOD_TRANSPORT_PEER_NETWORK_H_

@@ -1,0 +1,161 @@
+// Faults injected in the transport of an in-process ensemble: a partitioned
+// follower catches up by DIFF, and by SNAP once the others have compacted
+// past it; a peer cut off from everyone loses its session after the
+// timeout, with its ephemerals and the watchers of them; an observer
+// replicates and serves reads but never counts for a quorum.
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "coordinator_internals.h"
+#include "ensemble/ensemble_util.h"
+#include "transport/peer_network.h"
+
+namespace synod::testing {
+namespace {
+
+transport::PeerNetwork& Net(Coordinator& c) {
+  return *CoordinatorInternals::impl(c)->network();
+}
+
+// Cuts peer `i` off from every other peer (both directions), or heals it.
+void Isolate(LocalEnsemble& e, int i, bool cut) {
+  for (int j = 0; j < e.size(); ++j) {
+    if (j == i || !e.running(j)) continue;
+    Net(e.at(i)).SetBlocked(e.at(j).GetHealth().peer_id, cut);
+    Net(e.at(j)).SetBlocked(e.at(i).GetHealth().peer_id, cut);
+  }
+}
+
+bool WaitFor(const std::function<bool()>& done,
+             absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+TEST_CASE("Faults: a partitioned follower catches up by DIFF, then by SNAP",
+          "[ensemble][faults]") {
+  LocalEnsemble e(3);
+  for (int i = 0; i < 3; ++i) e.options(i).log_retention = 100;
+  e.StartAll();
+  REQUIRE(e.WaitAllConnected());
+  const int leader = e.WaitLeader();
+  REQUIRE(leader >= 0);
+  const int lagger = (leader + 1) % 3;
+  const int other = (leader + 2) % 3;
+
+  SECTION("a short gap: DIFF") {
+    Isolate(e, lagger, true);
+    for (int i = 0; i < 20; ++i) {
+      REQUIRE(e.at(other).Create("/d" + std::to_string(i), "v").ok());
+    }
+    Isolate(e, lagger, false);
+    REQUIRE(WaitFor([&] {
+      return e.at(lagger).GetHealth().last_zxid >=
+             e.at(leader).GetHealth().last_zxid;
+    }));
+    for (int i = 0; i < 20; ++i) {
+      CHECK(e.at(lagger).Exists("/d" + std::to_string(i))->has_value());
+    }
+    CHECK(e.at(lagger).GetHealth().snapshots_installed == 0);
+  }
+  SECTION("a long gap: SNAP") {
+    REQUIRE(e.at(other).Create("/watched", "0").ok());
+    REQUIRE(e.at(lagger).Sync("/").ok());
+    EventLog events;
+    REQUIRE(e.at(lagger).Get("/watched", events.Recorder("data")).ok());
+    Isolate(e, lagger, true);
+    REQUIRE(e.at(other).Set("/watched", "1").ok());
+    // Far more than log_retention: the leader no longer has the entries.
+    for (int i = 0; i < 400; ++i) {
+      REQUIRE(e.at(other).Create("/s" + std::to_string(i), "v").ok());
+    }
+    Isolate(e, lagger, false);
+    REQUIRE(WaitFor([&] {
+      return e.at(lagger).GetHealth().last_zxid >=
+             e.at(leader).GetHealth().last_zxid;
+    }));
+    CHECK(e.at(lagger).GetHealth().snapshots_installed >= 1);
+    // Its watchers heard of the change the snapshot carried.
+    auto seen = events.WaitFor(1, absl::Seconds(10));
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].event.type == EventType::kDataChanged);
+    CHECK(seen[0].event.path == "/watched");
+    for (int i = 0; i < 400; i += 37) {
+      CHECK(e.at(lagger).Exists("/s" + std::to_string(i))->has_value());
+    }
+    // It serves writes again afterwards.
+    REQUIRE(e.at(lagger).WaitConnected(absl::Seconds(30)).ok());
+    REQUIRE(e.at(lagger).Create("/after-snap", "v").ok());
+    CHECK(e.at(lagger).Exists("/after-snap")->has_value());
+  }
+}
+
+TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
+          "ephemerals go and watchers elsewhere fire",
+          "[ensemble][faults]") {
+  LocalEnsemble e(3);
+  for (int i = 0; i < 3; ++i) e.options(i).session_timeout = absl::Seconds(2);
+  e.StartAll();
+  REQUIRE(e.WaitAllConnected());
+  const int leader = e.WaitLeader();
+  REQUIRE(leader >= 0);
+  const int cut = (leader + 1) % 3;
+  const int watcher = (leader + 2) % 3;
+  REQUIRE(e.at(cut).Create("/member", "x", CreateMode::kEphemeral).ok());
+  REQUIRE(e.at(watcher).Sync("/").ok());
+  EventLog events;
+  REQUIRE(e.at(watcher).Exists("/member", events.Recorder())->has_value());
+
+  const absl::Time start = absl::Now();
+  Isolate(e, cut, true);
+  auto seen = events.WaitFor(1, absl::Seconds(20));
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].event.type == EventType::kDeleted);
+  // Not before the session timeout (2 s).
+  CHECK(absl::Now() - start >= absl::Milliseconds(1900));
+  CHECK(!e.at(leader).Exists("/member")->has_value());
+
+  // Healed, the cut-off peer learns its session expired.
+  Isolate(e, cut, false);
+  REQUIRE(WaitFor([&] {
+    return ErrorOf(e.at(cut).WaitConnected(absl::Milliseconds(1))) ==
+           Error::kSessionExpired;
+  }));
+  CHECK(ErrorOf(e.at(cut).Create("/x", "y").status()) == Error::kSessionExpired);
+}
+
+TEST_CASE("Faults: an observer replicates and serves reads but never counts "
+          "for a quorum",
+          "[ensemble][faults]") {
+  LocalEnsemble e(3, /*observers=*/1);
+  e.StartAll();
+  REQUIRE(e.WaitAllConnected());
+  const int observer = 3;
+  CHECK(e.at(observer).GetHealth().role == "observer");
+  REQUIRE(e.at(observer).Create("/from-observer", "o").ok());
+  CHECK(e.at(observer).Get("/from-observer")->data == "o");
+  const int leader = e.WaitLeader();
+  REQUIRE(leader >= 0);
+  REQUIRE(e.at(leader).Create("/from-leader", "l").ok());
+  REQUIRE(e.at(observer).Sync("/").ok());
+  CHECK(e.at(observer).Get("/from-leader")->data == "l");
+
+  // Two voters down: the leader and the observer are no quorum.
+  const int f1 = (leader + 1) % 3;
+  const int f2 = (leader + 2) % 3;
+  e.Stop(f1);
+  e.Stop(f2);
+  REQUIRE(WaitFor([&] { return e.at(leader).GetHealth().role != "leader"; }));
+  CHECK(WaitFor([&] { return e.at(observer).GetHealth().leader_id == 0; }));
+  // Reads still come from the observer's replica.
+  CHECK(e.at(observer).Get("/from-leader")->data == "l");
+}
+
+}  // namespace
+}  // namespace synod::testing

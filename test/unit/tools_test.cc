@@ -1,0 +1,639 @@
+// synod-peer's and synod-cli's parsing, and synod-cli's client driven
+// against a real one-peer Coordinator serving the Client service.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "test_util.h"
+#include "tools/cli_client.h"
+#include "tools/flags.h"
+#include "transport/client.grpc.pb.h"
+
+namespace synod {
+namespace {
+
+using tools::CliClient;
+using tools::CliCommand;
+using tools::ParseCommand;
+
+// A port nobody listens on right now: bind to port 0, read it, close.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A one-peer ensemble that listens: seeds = {listen}.
+struct ListeningPeer {
+  ListeningPeer() : address("127.0.0.1:" + std::to_string(FreePort())) {
+    Options o = testing::TestOptions(dir.path());
+    o.listen = address;
+    o.seeds = {address};
+    auto c = Coordinator::Start(o);
+    REQUIRE(c.ok());
+    coordinator = std::move(*c);
+  }
+  testing::TempDir dir;
+  std::string address;
+  std::unique_ptr<Coordinator> coordinator;
+};
+
+CliCommand Cmd(const std::vector<std::string>& words) {
+  absl::StatusOr<CliCommand> c = ParseCommand(words);
+  INFO(c.status().ToString());
+  REQUIRE(c.ok());
+  return *c;
+}
+
+// Runs `words` on `client`, returning what it printed (or its error).
+absl::StatusOr<std::string> RunCmd(CliClient* client, std::ostringstream* out,
+                                   const std::vector<std::string>& words) {
+  out->str("");
+  absl::Status s = client->Run(Cmd(words));
+  if (!s.ok()) return s;
+  return out->str();
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// ---- Durations, flags, addresses --------------------------------------------
+
+TEST_CASE("durations: unit forms are accepted", "[tools]") {
+  CHECK(*tools::ParseDurationFlag("500ms") == absl::Milliseconds(500));
+  CHECK(*tools::ParseDurationFlag("4s") == absl::Seconds(4));
+  CHECK(*tools::ParseDurationFlag("1m") == absl::Minutes(1));
+  CHECK(*tools::ParseDurationFlag("1.5s") == absl::Milliseconds(1500));
+  CHECK(*tools::ParseDurationFlag("1m30s") == absl::Seconds(90));
+  CHECK(*tools::ParseDurationFlag(" 2h ") == absl::Hours(2));
+}
+
+TEST_CASE("durations: garbage, bare numbers and non-positive are refused",
+          "[tools]") {
+  for (const char* bad : {"", "abc", "5", "4x", "s", "-1s", "0s", "0", "inf",
+                          "1.5", "4 s"}) {
+    INFO(bad);
+    absl::StatusOr<absl::Duration> d = tools::ParseDurationFlag(bad);
+    REQUIRE(!d.ok());
+    CHECK(d.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(Contains(std::string(d.status().message()), "bad duration"));
+  }
+}
+
+TEST_CASE("log levels and addresses", "[tools]") {
+  CHECK(*tools::ParseLogLevel("debug") == LogLevel::kDebug);
+  CHECK(*tools::ParseLogLevel("INFO") == LogLevel::kInfo);
+  CHECK(*tools::ParseLogLevel("warning") == LogLevel::kWarning);
+  CHECK(*tools::ParseLogLevel("error") == LogLevel::kError);
+  CHECK(!tools::ParseLogLevel("loud").ok());
+
+  CHECK(tools::ParseAddress("127.0.0.1:7001").ok());
+  CHECK(tools::ParseAddress("localhost:1").ok());
+  CHECK(tools::ParseAddress("[::1]:65535").ok());
+  for (const char* bad : {"", "host", ":7001", "host:", "host:0",
+                          "host:65536", "host:x1", "::1:7001", "[::1:7001"}) {
+    INFO(bad);
+    CHECK(!tools::ParseAddress(bad).ok());
+  }
+  auto list = tools::ParseAddressList("a:1, b:2,c:3");
+  REQUIRE(list.ok());
+  CHECK(*list == std::vector<std::string>{"a:1", "b:2", "c:3"});
+  CHECK(!tools::ParseAddressList("a:1,,b:2").ok());
+  CHECK(!tools::ParseAddressList("a:1,b").ok());
+}
+
+TEST_CASE("ParseFlags: both value forms, switches, positional", "[tools]") {
+  tools::FlagSpec spec;
+  spec.value_flags = {"peer", "timeout"};
+  spec.bool_flags = {"help"};
+  auto f = tools::ParseFlags({"--peer", "h:1", "x", "--timeout=3s", "--help"},
+                             spec);
+  REQUIRE(f.ok());
+  CHECK(f->values.at("peer") == "h:1");
+  CHECK(f->values.at("timeout") == "3s");
+  CHECK(f->switches == std::vector<std::string>{"help"});
+  CHECK(f->positional == std::vector<std::string>{"x"});
+
+  spec.stop_at_positional = true;
+  f = tools::ParseFlags({"--peer", "h:1", "create", "-e", "/a", "--peer"},
+                        spec);
+  REQUIRE(f.ok());
+  CHECK(f->positional ==
+        std::vector<std::string>{"create", "-e", "/a", "--peer"});
+
+  CHECK(!tools::ParseFlags({"--bogus"}, spec).ok());
+  CHECK(!tools::ParseFlags({"--peer"}, spec).ok());          // no value
+  CHECK(!tools::ParseFlags({"--help=1"}, spec).ok());        // a switch
+  CHECK(!tools::ParseFlags({"--peer=a:1", "--peer=b:2"}, spec).ok());
+  f = tools::ParseFlags({"--", "--peer"}, spec);
+  REQUIRE(f.ok());
+  CHECK(f->positional == std::vector<std::string>{"--peer"});
+}
+
+TEST_CASE("synod-peer flags: a full command line", "[tools]") {
+  auto f = tools::ParsePeerFlags(
+      {"--listen", "127.0.0.1:7001", "--data-dir", "/tmp/d", "--seeds",
+       "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003", "--session-timeout",
+       "4s", "--log-level", "debug", "--tick=50ms"});
+  REQUIRE(f.ok());
+  CHECK(f->listen == "127.0.0.1:7001");
+  CHECK(f->data_dir == "/tmp/d");
+  CHECK(f->seeds.size() == 3);
+  CHECK(*f->session_timeout == absl::Seconds(4));
+  CHECK(*f->tick == absl::Milliseconds(50));
+  CHECK(f->log_level == LogLevel::kDebug);
+  Options o = tools::PeerOptions(*f);
+  CHECK(o.listen == "127.0.0.1:7001");
+  CHECK(o.seeds == f->seeds);
+  CHECK(o.session_timeout == absl::Seconds(4));
+  CHECK(o.tick == absl::Milliseconds(50));
+}
+
+TEST_CASE("synod-peer flags: defaults", "[tools]") {
+  auto f = tools::ParsePeerFlags({"--listen=h:1", "--data-dir=/d"});
+  REQUIRE(f.ok());
+  CHECK(f->seeds == std::vector<std::string>{"h:1"});  // alone
+  CHECK(f->log_level == LogLevel::kInfo);
+  CHECK(!f->session_timeout.has_value());
+  CHECK(!f->tick.has_value());
+  CHECK(tools::PeerOptions(*f).session_timeout == Options().session_timeout);
+}
+
+TEST_CASE("synod-peer flags: errors", "[tools]") {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--data-dir", "/d"},                                     // no listen
+      {"--listen", "h:1"},                                      // no data dir
+      {"--listen", "h:1", "--data-dir", "/d", "--bogus", "1"},  // unknown
+      {"--listen", "h:1", "--data-dir", "/d", "extra"},         // positional
+      {"--listen", "h", "--data-dir", "/d"},                    // no port
+      {"--listen", "h:1", "--data-dir", "/d", "--seeds", "a:1,,b:2"},
+      {"--listen", "h:1", "--data-dir", "/d", "--session-timeout", "4"},
+      {"--listen", "h:1", "--data-dir", "/d", "--session-timeout", "soon"},
+      {"--listen", "h:1", "--data-dir", "/d", "--tick", "-1s"},
+      {"--listen", "h:1", "--data-dir", "/d", "--log-level", "loud"},
+      {"--listen", "h:1", "--data-dir"},  // no value
+  };
+  for (const auto& args : bad) {
+    INFO(args.back());
+    auto f = tools::ParsePeerFlags(args);
+    REQUIRE(!f.ok());
+    CHECK(f.status().code() == absl::StatusCode::kInvalidArgument);
+  }
+  auto missing = tools::ParsePeerFlags({"--data-dir", "/d"});
+  CHECK(Contains(std::string(missing.status().message()), "--listen"));
+  auto dur = tools::ParsePeerFlags(
+      {"--listen", "h:1", "--data-dir", "/d", "--session-timeout", "soon"});
+  CHECK(Contains(std::string(dur.status().message()), "--session-timeout"));
+  // --help needs nothing else.
+  auto help = tools::ParsePeerFlags({"--help"});
+  REQUIRE(help.ok());
+  CHECK(help->help);
+}
+
+// ---- synod-cli command parsing ----------------------------------------------
+
+TEST_CASE("cli commands: good", "[tools]") {
+  CliCommand c = Cmd({"create", "-e", "-s", "/a/b", "data"});
+  CHECK(c.kind == CliCommand::Kind::kCreate);
+  CHECK(c.ephemeral);
+  CHECK(c.sequential);
+  CHECK(c.path == "/a/b");
+  CHECK(c.data == "data");
+
+  c = Cmd({"create", "/a"});
+  CHECK(c.kind == CliCommand::Kind::kCreate);
+  CHECK(!c.ephemeral);
+  CHECK(!c.sequential);
+  CHECK(c.data.empty());
+
+  c = Cmd({"create", "/a", "x", "-e"});  // options anywhere
+  CHECK(c.ephemeral);
+  CHECK(c.data == "x");
+
+  c = Cmd({"set", "/a", "v", "-v", "3"});
+  CHECK(c.kind == CliCommand::Kind::kSet);
+  CHECK(c.version == 3);
+  CHECK(c.data == "v");
+  CHECK(Cmd({"set", "/a", "v"}).version == -1);
+
+  c = Cmd({"delete", "-v", "2", "/a"});
+  CHECK(c.kind == CliCommand::Kind::kDelete);
+  CHECK(c.version == 2);
+  CHECK(c.path == "/a");
+
+  CHECK(Cmd({"set", "/a", "--", "-x"}).data == "-x");
+  CHECK(Cmd({"set", "/a", "-5"}).data == "-5");  // a number is no option
+  CHECK(Cmd({"get", "/a"}).kind == CliCommand::Kind::kGet);
+  CHECK(Cmd({"ls", "/"}).kind == CliCommand::Kind::kLs);
+  CHECK(Cmd({"stat", "/a"}).kind == CliCommand::Kind::kStat);
+  CHECK(Cmd({"watch", "/a"}).kind == CliCommand::Kind::kWatch);
+  CHECK(Cmd({"sync", "/"}).kind == CliCommand::Kind::kSync);
+  CHECK(Cmd({"status"}).kind == CliCommand::Kind::kStatus);
+  CHECK(Cmd({"quit"}).kind == CliCommand::Kind::kQuit);
+  CHECK(Cmd({"exit"}).kind == CliCommand::Kind::kQuit);
+  c = Cmd({"addauth", "digest", "u:p"});
+  CHECK(c.kind == CliCommand::Kind::kAddAuth);
+  CHECK(c.scheme == "digest");
+  CHECK(c.credentials == "u:p");
+  CHECK(!tools::NeedsSession(Cmd({"status"})));
+  CHECK(tools::NeedsSession(Cmd({"get", "/"})));
+}
+
+TEST_CASE("cli commands: bad options and missing arguments", "[tools]") {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"frobnicate", "/a"},
+      {"create"},                       // no path
+      {"create", "-x", "/a"},           // unknown option
+      {"create", "-v", "1", "/a"},      // not create's option
+      {"create", "/a", "d", "extra"},   // too many
+      {"get"},
+      {"get", "/a", "/b"},
+      {"get", "-e", "/a"},
+      {"set", "/a"},                    // no data
+      {"set", "/a", "d", "-v"},         // -v without version
+      {"set", "/a", "d", "-v", "abc"},  // bad version
+      {"set", "/a", "d", "-v", "-2"},
+      {"delete"},
+      {"ls"},
+      {"stat"},
+      {"watch"},
+      {"sync"},
+      {"status", "extra"},
+      {"addauth", "digest"},
+  };
+  for (const auto& words : bad) {
+    INFO((words.empty() ? std::string("(none)") : words[0]));
+    auto c = ParseCommand(words);
+    REQUIRE(!c.ok());
+    CHECK(c.status().code() == absl::StatusCode::kInvalidArgument);
+  }
+  auto c = ParseCommand({"create", "-x", "/a"});
+  CHECK(Contains(std::string(c.status().message()), "unknown option -x"));
+  c = ParseCommand({"set", "/a"});
+  CHECK(Contains(std::string(c.status().message()), "usage: set"));
+}
+
+TEST_CASE("cli shell lines split into words", "[tools]") {
+  using Words = std::vector<std::string>;
+  CHECK(*tools::SplitCommandLine("  create  /a   b ") ==
+        Words{"create", "/a", "b"});
+  CHECK(*tools::SplitCommandLine("set /a \"hello world\"") ==
+        Words{"set", "/a", "hello world"});
+  CHECK(*tools::SplitCommandLine("set /a 'it''s' x") ==
+        Words{"set", "/a", "its", "x"});
+  CHECK(*tools::SplitCommandLine(R"(set /a "say \"hi\"")") ==
+        Words{"set", "/a", "say \"hi\""});
+  CHECK(*tools::SplitCommandLine(R"(set /a a\ b)") == Words{"set", "/a", "a b"});
+  CHECK(*tools::SplitCommandLine("set /a ''") == Words{"set", "/a", ""});
+  CHECK(tools::SplitCommandLine("").value().empty());
+  CHECK(tools::SplitCommandLine("   # comment").value().empty());
+  CHECK(!tools::SplitCommandLine("set /a \"open").ok());
+  CHECK(!tools::SplitCommandLine("set /a 'open").ok());
+}
+
+// ---- End to end: CliClient against a listening one-peer Coordinator --------
+
+TEST_CASE("cli: create, get, set, ls, stat, delete, sync", "[tools]") {
+  ListeningPeer peer;
+  std::ostringstream out;
+  CliClient client(peer.address, CliClient::Options(), &out);
+
+  auto r = RunCmd(&client, &out, {"create", "/a", "hello"});
+  REQUIRE(r.ok());
+  CHECK(*r == "/a\n");
+  CHECK(client.session_id() != 0);
+
+  r = RunCmd(&client, &out, {"get", "/a"});
+  REQUIRE(r.ok());
+  CHECK(r->rfind("hello\n", 0) == 0);  // the data first
+  CHECK(Contains(*r, "\nmzxid: 0x"));
+  CHECK(Contains(*r, "\nversion: 0\n"));
+  CHECK(Contains(*r, "\ndata_length: 5\n"));
+
+  REQUIRE(RunCmd(&client, &out, {"set", "/a", "world", "-v", "0"}).ok());
+  r = RunCmd(&client, &out, {"get", "/a"});
+  REQUIRE(r.ok());
+  CHECK(r->rfind("world\n", 0) == 0);
+  CHECK(Contains(*r, "\nversion: 1\n"));
+  // The write went through the peer's Coordinator.
+  CHECK(peer.coordinator->Get("/a")->data == "world");
+
+  r = RunCmd(&client, &out, {"set", "/a", "x", "-v", "0"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kBadVersion);
+
+  REQUIRE(RunCmd(&client, &out, {"create", "/a/b"}).ok());
+  r = RunCmd(&client, &out, {"create", "-s", "/a/s-", "q"});
+  REQUIRE(r.ok());
+  CHECK(r->rfind("/a/s-", 0) == 0);
+  const std::string seq = r->substr(3, r->size() - 4);  // "s-000..."
+  CHECK(seq.size() == 12);
+
+  r = RunCmd(&client, &out, {"ls", "/a"});
+  REQUIRE(r.ok());
+  CHECK(*r == "b\n" + seq + "\n");
+  r = RunCmd(&client, &out, {"stat", "/a"});
+  REQUIRE(r.ok());
+  CHECK(Contains(*r, "num_children: 2\n"));
+  CHECK(r->rfind("czxid: 0x", 0) == 0);
+
+  r = RunCmd(&client, &out, {"create", "/a/b"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kNodeExists);
+  r = RunCmd(&client, &out, {"delete", "/a"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kNotEmpty);
+
+  REQUIRE(RunCmd(&client, &out, {"delete", "/a/b"}).ok());
+  REQUIRE(RunCmd(&client, &out, {"delete", "/a/" + seq, "-v", "0"}).ok());
+  r = RunCmd(&client, &out, {"ls", "/a"});
+  REQUIRE(r.ok());
+  CHECK(r->empty());
+  REQUIRE(RunCmd(&client, &out, {"sync", "/a"}).ok());
+  r = RunCmd(&client, &out, {"sync", "no-slash"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kBadArguments);
+  CHECK(!peer.coordinator->Exists("/a/b")->has_value());
+}
+
+TEST_CASE("cli: errors carry the peer's synod::Error", "[tools]") {
+  ListeningPeer peer;
+  std::ostringstream out;
+  CliClient client(peer.address, CliClient::Options(), &out);
+  auto r = RunCmd(&client, &out, {"get", "/missing"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kNoNode);
+  CHECK(ErrorName(ErrorOf(r.status())) == "NoNode");
+  CHECK(Contains(std::string(r.status().message()), "/missing"));
+  r = RunCmd(&client, &out, {"stat", "/missing"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kNoNode);
+  r = RunCmd(&client, &out, {"create", "/x/y"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kNoNode);
+  r = RunCmd(&client, &out, {"get", "bad"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kBadArguments);
+  // The session survives errors.
+  REQUIRE(RunCmd(&client, &out, {"create", "/ok"}).ok());
+}
+
+TEST_CASE("cli: auth identities apply to the session", "[tools]") {
+  ListeningPeer peer;
+  REQUIRE(peer.coordinator
+              ->Create("/secret", "s", CreateMode::kPersistent,
+                       CreateOptions{{Acl{perms::kAll, "digest",
+                                          DigestId("alice", "pw")}}})
+              .ok());
+  std::ostringstream out;
+  CliClient client(peer.address, CliClient::Options(), &out);
+  auto r = RunCmd(&client, &out, {"get", "/secret"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kNoAuth);
+  r = RunCmd(&client, &out, {"addauth", "bogus", "x"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kAuthFailed);
+  REQUIRE(RunCmd(&client, &out, {"addauth", "digest", "alice:pw"}).ok());
+  r = RunCmd(&client, &out, {"get", "/secret"});
+  REQUIRE(r.ok());
+  CHECK(r->rfind("s\n", 0) == 0);
+  REQUIRE(RunCmd(&client, &out, {"set", "/secret", "t"}).ok());
+  CHECK(peer.coordinator->Get("/secret").status().ok() == false);  // NoAuth
+}
+
+TEST_CASE("cli: an ephemeral lives as long as the client's session",
+          "[tools]") {
+  ListeningPeer peer;
+  std::ostringstream out;
+  CliClient client(peer.address, CliClient::Options(), &out);
+  REQUIRE(RunCmd(&client, &out, {"create", "-e", "/eph", "x"}).ok());
+  const int64_t session = client.session_id();
+  auto stat = peer.coordinator->Exists("/eph");
+  REQUIRE(stat.ok());
+  REQUIRE(stat->has_value());
+  CHECK((*stat)->ephemeral_owner == session);
+  CHECK(session != peer.coordinator->session_id());
+
+  client.Close();  // returns once the peer closed the session
+  CHECK(client.session_id() == 0);
+  CHECK(!peer.coordinator->Exists("/eph")->has_value());
+}
+
+TEST_CASE("cli: watch events, in the shell and one-shot", "[tools]") {
+  ListeningPeer peer;
+  REQUIRE(peer.coordinator->Create("/w", "1").ok());
+
+  SECTION("shell: printed as they arrive") {
+    std::ostringstream out;
+    CliClient::Options options;
+    options.async_events = true;
+    CliClient client(peer.address, options, &out);
+    REQUIRE(client.Run(Cmd({"watch", "/w"})).ok());
+    REQUIRE(peer.coordinator->Set("/w", "2").ok());
+    REQUIRE(client.AwaitEvents(1, absl::Seconds(10)));
+    CHECK(out.str() == "NodeDataChanged /w\n");
+    // One-shot: a second change brings nothing.
+    REQUIRE(peer.coordinator->Set("/w", "3").ok());
+    REQUIRE(client.Run(Cmd({"sync", "/"})).ok());
+    CHECK(client.events_received() == 1);
+  }
+
+  SECTION("one-shot: waits for the event and prints it") {
+    std::ostringstream out;
+    CliClient client(peer.address, CliClient::Options(), &out);
+    const int64_t watches = peer.coordinator->GetHealth().watch_count;
+    absl::Status status;
+    std::thread watcher([&] { status = client.Run(Cmd({"watch", "/later"})); });
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (peer.coordinator->GetHealth().watch_count == watches &&
+           absl::Now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    REQUIRE(peer.coordinator->Create("/later", "").ok());
+    watcher.join();
+    REQUIRE(status.ok());
+    CHECK(out.str() == "NodeCreated /later\n");
+  }
+}
+
+TEST_CASE("cli: status needs no session", "[tools]") {
+  ListeningPeer peer;
+  std::ostringstream out;
+  CliClient client(peer.address, CliClient::Options(), &out);
+  auto r = RunCmd(&client, &out, {"status"});
+  REQUIRE(r.ok());
+  CHECK(r->rfind("role: leader\n", 0) == 0);
+  CHECK(Contains(*r, "\nepoch: "));
+  CHECK(Contains(*r, "\nlast_zxid: 0x"));
+  CHECK(Contains(*r, "\npeer_id: "));
+  CHECK(Contains(*r, "\nleader: " + peer.address + "\n"));
+  CHECK(Contains(*r, "\npeers: " + peer.address + "\n"));
+  CHECK(client.session_id() == 0);
+}
+
+TEST_CASE("cli: an unreachable peer fails fast with ConnectionLoss",
+          "[tools]") {
+  std::ostringstream out;
+  CliClient::Options options;
+  options.connect_timeout = absl::Milliseconds(500);
+  CliClient client("127.0.0.1:" + std::to_string(FreePort()), options, &out);
+  const absl::Time start = absl::Now();
+  auto r = RunCmd(&client, &out, {"get", "/"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kConnectionLoss);
+  CHECK(Contains(std::string(r.status().message()), "cannot reach peer"));
+  r = RunCmd(&client, &out, {"status"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kConnectionLoss);
+  CHECK(absl::Now() - start < absl::Seconds(5));
+}
+
+TEST_CASE("cli: the peer shutting down ends the stream", "[tools]") {
+  auto peer = std::make_unique<ListeningPeer>();
+  std::ostringstream out;
+  CliClient client(peer->address, CliClient::Options(), &out);
+  REQUIRE(RunCmd(&client, &out, {"create", "-e", "/e"}).ok());
+  const absl::Time start = absl::Now();
+  peer->coordinator.reset();  // with the client's stream still open
+  CHECK(absl::Now() - start < absl::Seconds(5));
+  // The loss is reported, once, by the next command.
+  auto r = RunCmd(&client, &out, {"get", "/"});
+  REQUIRE(!r.ok());
+  CHECK(ErrorOf(r.status()) == Error::kConnectionLoss);
+  CHECK(Contains(std::string(r.status().message()), "was lost"));
+  CHECK(client.session_id() == 0);
+  client.Close();
+}
+
+// ---- The Client service's protocol rules, with a raw stream ---------------
+
+TEST_CASE("client service: the first request must open the session",
+          "[tools]") {
+  ListeningPeer peer;
+  auto stub = transport::Client::NewStub(
+      grpc::CreateChannel(peer.address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  auto stream = stub->Session(&context);
+  transport::ClientRequest request;
+  request.set_id(7);
+  request.mutable_read()->set_kind(transport::ReadRequest::GET);
+  request.mutable_read()->set_path("/");
+  REQUIRE(stream->Write(request));
+  transport::ClientReply reply;
+  REQUIRE(stream->Read(&reply));
+  CHECK(reply.id() == 7);
+  CHECK(reply.error() == static_cast<int>(Error::kBadArguments));
+  CHECK(!stream->Read(&reply));
+  CHECK(!stream->Finish().ok());
+}
+
+TEST_CASE("client service: clients cannot make session requests", "[tools]") {
+  ListeningPeer peer;
+  auto stub = transport::Client::NewStub(
+      grpc::CreateChannel(peer.address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  auto stream = stub->Session(&context);
+  transport::ClientRequest request;
+  request.set_id(1);
+  request.mutable_open();
+  REQUIRE(stream->Write(request));
+  transport::ClientReply reply;
+  REQUIRE(stream->Read(&reply));
+  REQUIRE(reply.error() == 0);
+  const int64_t session = reply.session_id();
+  CHECK(session != 0);
+
+  // Closing another session (here: the peer's own) is refused.
+  request.Clear();
+  request.set_id(2);
+  request.mutable_write()->mutable_close_session();
+  REQUIRE(stream->Write(request));
+  REQUIRE(stream->Read(&reply));
+  CHECK(reply.id() == 2);
+  CHECK(reply.error() == static_cast<int>(Error::kBadArguments));
+  // As is a second open, and one inside a multi.
+  request.Clear();
+  request.set_id(3);
+  request.mutable_open();
+  REQUIRE(stream->Write(request));
+  REQUIRE(stream->Read(&reply));
+  CHECK(reply.id() == 3);
+  CHECK(reply.error() == static_cast<int>(Error::kBadArguments));
+  request.Clear();
+  request.set_id(4);
+  request.mutable_write()->mutable_multi()->add_ops()->mutable_create_session();
+  REQUIRE(stream->Write(request));
+  REQUIRE(stream->Read(&reply));
+  CHECK(reply.id() == 4);
+  CHECK(reply.error() == static_cast<int>(Error::kBadArguments));
+
+  // A multi that fails reports each op.
+  request.Clear();
+  request.set_id(5);
+  txn::MultiRequest* multi = request.mutable_write()->mutable_multi();
+  multi->add_ops()->mutable_create()->set_path("/m1");
+  multi->add_ops()->mutable_create()->set_path("/missing/m2");
+  multi->add_ops()->mutable_create()->set_path("/m3");
+  REQUIRE(stream->Write(request));
+  REQUIRE(stream->Read(&reply));
+  CHECK(reply.id() == 5);
+  CHECK(reply.error() == static_cast<int>(Error::kNoNode));
+  CHECK(reply.failed_op() == 1);
+  REQUIRE(reply.results_size() == 3);
+  CHECK(reply.results(0).error() == 0);
+  CHECK(reply.results(1).error() == static_cast<int>(Error::kNoNode));
+  CHECK(reply.results(2).error() ==
+        static_cast<int>(Error::kRuntimeInconsistency));
+
+  // A write then a read of it, pipelined: the read sees the write.
+  request.Clear();
+  request.set_id(6);
+  request.mutable_write()->mutable_create()->set_path("/p");
+  request.mutable_write()->mutable_create()->set_data("v");
+  REQUIRE(stream->Write(request));
+  request.Clear();
+  request.set_id(7);
+  request.mutable_read()->set_kind(transport::ReadRequest::GET);
+  request.mutable_read()->set_path("/p");
+  REQUIRE(stream->Write(request));
+  REQUIRE(stream->Read(&reply));
+  CHECK(reply.id() == 6);
+  CHECK(reply.error() == 0);
+  REQUIRE(reply.results_size() == 1);
+  CHECK(reply.results(0).path() == "/p");
+  REQUIRE(stream->Read(&reply));
+  CHECK(reply.id() == 7);
+  CHECK(reply.error() == 0);
+  CHECK(reply.data() == "v");
+
+  REQUIRE(stream->WritesDone());
+  CHECK(!stream->Read(&reply));
+  CHECK(stream->Finish().ok());
+  CHECK(peer.coordinator->session_id() != 0);
+  CHECK(peer.coordinator->Create("/still-works", "").ok());
+}
+
+}  // namespace
+}  // namespace synod
