@@ -62,6 +62,9 @@ Coordinator::Impl::Impl(Options options) : options_(std::move(options)) {}
 
 Coordinator::Impl::~Impl() {
   if (loop_.joinable()) {
+    // Remote clients' streams end first, while their sessions can still be
+    // closed (their ephemerals go now, not at expiry).
+    if (client_service_) client_service_->Shutdown();
     // In an ensemble without a leader the session cannot be closed; it
     // expires instead.
     if (session_id_ != 0 && connected_.load()) {
@@ -347,22 +350,12 @@ void Coordinator::Impl::OnLostLeader() {
     Complete(forwarded_.front().done, std::move(o));
     forwarded_.pop_front();
   }
-  std::deque<InFlight> keep;
-  while (!in_flight_.empty()) {
-    InFlight item = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    if (item.zxid <= committed_) {
-      keep.push_back(std::move(item));
-      continue;
+  FailUncommitted([](const InFlight& item) {
+    if (item.has_txn) {
+      return ConnectionLoss("lost leadership; the write may or may not apply");
     }
-    WriteOutcome o;
-    o.status = item.has_txn
-                   ? ConnectionLoss("lost leadership; the write may or may not apply")
-                   : (item.error.ok() ? ConnectionLoss("lost leadership")
-                                      : item.error);
-    Complete(item.done, std::move(o));
-  }
-  in_flight_.swap(keep);
+    return item.error.ok() ? ConnectionLoss("lost leadership") : item.error;
+  });
   preparer_->Reset();
   last_assigned_ = committed_;
 }
@@ -557,7 +550,7 @@ void Coordinator::Impl::NoteSessionChange(const txn::Txn& txn) {
     }
   } else if (txn.has_close_session()) {
     session_deadlines_.erase(txn.session_id());
-    if (txn.session_id() == session_id_.load() && !closing_session_ &&
+    if (txn.session_id() == session_id_.load() && !closing_session_.load() &&
         !expired_.load()) {
       expired_ = true;
       connected_ = false;

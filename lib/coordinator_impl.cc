@@ -427,6 +427,7 @@ absl::Status Coordinator::Impl::EstablishAlone() {
   const zab::CoreStatus st = core_->status();
   epoch_published_ = st.current_epoch;
   role_ = st.state;
+  leading_ = true;  // alone, always
   last_assigned_ = st.last_zxid;
   committed_ = st.committed_zxid;
   return absl::OkStatus();
@@ -593,7 +594,7 @@ void Coordinator::Impl::ApplyCommitted() {
                          &deliveries);
       }
       apply_out_.events.clear();
-      if (ensemble_) NoteSessionChange(item.txn);
+      NoteSessionChange(item.txn);
       // This txn's watch events, then its completion: the order users see.
       for (Delivery& d : deliveries) {
         tasks.push_back([w = std::move(d.watcher), e = std::move(d.event)] {
@@ -667,6 +668,14 @@ void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
   core_->Tick();
   const int64_t now_ms = WallMs();
   PrepareCleanups(now_ms);
+  // Our session and the remote clients' are alive as long as we are.
+  std::vector<int64_t> alive;
+  {
+    MutexLock lock(&inbox_mu_);
+    alive.assign(hosted_sessions_.begin(), hosted_sessions_.end());
+  }
+  alive.push_back(session_id_.load());
+  OnTouch(alive, now);
   ExpireSessions(now, now_ms);
 }
 
@@ -701,6 +710,23 @@ void Coordinator::Impl::ExpireSessions(SteadyClock::time_point now,
   }
 }
 
+void Coordinator::Impl::FailUncommitted(
+    const std::function<absl::Status(const InFlight&)>& status_of) {
+  std::deque<InFlight> keep;
+  while (!in_flight_.empty()) {
+    InFlight item = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (item.zxid <= committed_) {
+      keep.push_back(std::move(item));
+      continue;
+    }
+    WriteOutcome o;
+    o.status = status_of(item);
+    Complete(item.done, std::move(o));
+  }
+  in_flight_.swap(keep);
+}
+
 void Coordinator::Impl::FailAll(const absl::Status& status) {
   // Nothing prepared will commit: complete everything not yet applied.
   std::vector<Pending> inbox;
@@ -728,19 +754,7 @@ void Coordinator::Impl::FailAll(const absl::Status& status) {
     return;
   }
   // Storage failed: prepared txns that are not durable never will be.
-  std::deque<InFlight> keep;
-  while (!in_flight_.empty()) {
-    InFlight item = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    if (item.zxid <= committed_) {
-      keep.push_back(std::move(item));
-      continue;
-    }
-    WriteOutcome o;
-    o.status = status;
-    Complete(item.done, std::move(o));
-  }
-  in_flight_.swap(keep);
+  FailUncommitted([&status](const InFlight&) { return status; });
   to_log_.clear();
   preparer_->Reset();
 }

@@ -236,6 +236,9 @@ class Coordinator::Impl {
   void StageDirtyState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_);
   void RunTimers(std::chrono::steady_clock::time_point now);
   void FailAll(const absl::Status& status);
+  // Fails every in-flight request not known committed with `status_of`.
+  void FailUncommitted(
+      const std::function<absl::Status(const InFlight&)>& status_of);
   void OnDurable(Zxid durable, absl::Status status);
   std::shared_ptr<const AuthInfo> auth() const;
   // The identity of the system's own requests (cleanup, expiry): super.
@@ -327,10 +330,12 @@ class Coordinator::Impl {
   std::chrono::steady_clock::time_point next_tick_{};
   int64_t serving_epoch_ = 0;   // the epoch this peer last led, serving
   bool was_serving_ = false;
-  bool leading_ = false;        // serving leader, as of NoteCoreState
+  // Serving leader, as of NoteCoreState (alone: always). Only the leader
+  // keeps session deadlines.
+  bool leading_ = false;
   bool creating_session_ = false;
   int64_t previous_self_ = 0;   // our session of an earlier run, to close
-  bool closing_session_ = false;
+  std::atomic<bool> closing_session_{false};  // set by the destructor
   SessionState session_state_ = SessionState::kDisconnected;
   std::atomic<bool> connected_{false};
   std::atomic<bool> expired_{false};

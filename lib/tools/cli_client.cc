@@ -100,7 +100,8 @@ bool IsNumber(std::string_view word) {
 
 const char kCliCommandsHelp[] =
     "commands:\n"
-    "  create [-e] [-s] path [data]  create a node (-e ephemeral, -s sequential)\n"
+    "  create [-e] [-s] path [data]  create a node (-e ephemeral,\n"
+    "                                -s sequential)\n"
     "  get path                      print the data, then the stat\n"
     "  set path data [-v version]    replace the data\n"
     "  delete path [-v version]      delete a node\n"
@@ -301,7 +302,8 @@ absl::Status CliClient::Connect() {
   ClientRequest open;
   open.mutable_open()->set_timeout_ms(
       absl::ToInt64Milliseconds(options_.session_timeout));
-  absl::StatusOr<ClientReply> reply = Call(std::move(open), options_.open_timeout);
+  absl::StatusOr<ClientReply> reply =
+      Call(std::move(open), options_.open_timeout);
   absl::Status status = reply.ok() ? ReplyStatus(*reply) : reply.status();
   if (status.ok() && reply->session_id() == 0) {
     status = MakeError(Error::kSystemError, "the peer opened no session");
@@ -338,7 +340,7 @@ absl::StatusOr<ClientReply> CliClient::Call(ClientRequest request,
   }
   MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(
-      [this, id]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      [this, id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return replies_.count(id) > 0 || stream_ended_;
       },
       timeout);
@@ -394,7 +396,9 @@ void CliClient::EndStream(bool cancel) {
     stream_->WritesDone();
     MutexLock lock(&mu_);
     if (!mu_.AwaitWithTimeout(
-            [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stream_ended_; },
+            [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+              return stream_ended_;
+            },
             options_.open_timeout)) {
       context_->TryCancel();
     }
@@ -440,7 +444,7 @@ int64_t CliClient::events_received() const {
 bool CliClient::AwaitEvents(int64_t n, absl::Duration timeout) {
   MutexLock lock(&mu_);
   return mu_.AwaitWithTimeout(
-      [this, n]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return events_received_ >= n;
       },
       timeout);
@@ -485,7 +489,7 @@ absl::Status CliClient::RunWatch(const CliCommand& command) {
   transport::ClientWatchEvent event;
   {
     MutexLock lock(&mu_);
-    mu_.Await([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !events_.empty() || stream_ended_;
     });
     if (events_.empty()) {

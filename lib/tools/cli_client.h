@@ -63,7 +63,8 @@ absl::StatusOr<CliCommand> ParseCommand(const std::vector<std::string>& words);
 // Splits a shell line into words at whitespace; single quotes keep text as
 // is, double quotes keep it but for backslash escapes. InvalidArgument for
 // an unclosed quote. A line that is empty or starts with '#' has no words.
-absl::StatusOr<std::vector<std::string>> SplitCommandLine(std::string_view line);
+absl::StatusOr<std::vector<std::string>> SplitCommandLine(
+    std::string_view line);
 
 // Returns true if `command` needs a session (everything but status, help
 // and quit).

@@ -25,9 +25,11 @@ const char kUsage[] =
     "  --session-timeout DUR    the session's timeout (default: the peer's)\n"
     "Without a command, reads commands from stdin.\n";
 
-int UsageError(const std::string& message) {
-  std::cerr << "synod-cli: " << message << "\n" << kUsage
-            << synod::tools::kCliCommandsHelp;
+// Prints `message` and the usage (with the commands, for a bad command) to
+// stderr; the exit status of a usage error.
+int UsageError(const std::string& message, bool commands = false) {
+  std::cerr << "synod-cli: " << message << "\n" << kUsage;
+  if (commands) std::cerr << synod::tools::kCliCommandsHelp;
   return 2;
 }
 
@@ -96,7 +98,8 @@ int main(int argc, char** argv) {
     absl::StatusOr<absl::Duration> d =
         synod::tools::ParseDurationFlag(it->second);
     if (!d.ok()) {
-      return UsageError("--connect-timeout: " + std::string(d.status().message()));
+      return UsageError("--connect-timeout: " +
+                        std::string(d.status().message()));
     }
     options.connect_timeout = *d;
   }
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
     absl::StatusOr<absl::Duration> d =
         synod::tools::ParseDurationFlag(it->second);
     if (!d.ok()) {
-      return UsageError("--session-timeout: " + std::string(d.status().message()));
+      return UsageError("--session-timeout: " +
+                        std::string(d.status().message()));
     }
     options.session_timeout = *d;
   }
@@ -117,7 +121,9 @@ int main(int argc, char** argv) {
 
   absl::StatusOr<synod::tools::CliCommand> command =
       synod::tools::ParseCommand(flags->positional);
-  if (!command.ok()) return UsageError(std::string(command.status().message()));
+  if (!command.ok()) {
+    return UsageError(std::string(command.status().message()), true);
+  }
   synod::tools::CliClient client(*peer, options, &std::cout);
   absl::Status status = client.Run(*command);
   client.Close();  // the session ends here: its ephemerals go with it

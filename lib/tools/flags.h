@@ -53,7 +53,8 @@ absl::StatusOr<LogLevel> ParseLogLevel(std::string_view text);
 absl::StatusOr<std::string> ParseAddress(std::string_view text);
 
 // Parses a comma-separated list of addresses; empty items are refused.
-absl::StatusOr<std::vector<std::string>> ParseAddressList(std::string_view text);
+absl::StatusOr<std::vector<std::string>> ParseAddressList(
+    std::string_view text);
 
 // synod-peer's configuration.
 struct PeerFlags {

@@ -167,7 +167,9 @@ ClientReply WriteReply(uint64_t id, int multi_ops, WriteOutcome&& o) {
     r->set_path(std::move(result.path));
     StatToProto(result.stat, r->mutable_stat());
   }
-  if (reply.results_size() == 1) *reply.mutable_stat() = reply.results(0).stat();
+  if (reply.results_size() == 1) {
+    *reply.mutable_stat() = reply.results(0).stat();
+  }
   return reply;
 }
 
@@ -297,7 +299,8 @@ void ClientService::Impl::Shutdown() {
   // Handlers blocked in Read or Write return; those waiting on the
   // Coordinator notice within kPoll.
   for (grpc::ServerContext* context : streams_) context->TryCancel();
-  mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; });
+  mu_.Await(
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; });
 }
 
 bool ClientService::Impl::WaitOutcome(OutcomeSlot* slot,

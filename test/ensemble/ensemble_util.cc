@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "coordinator_internals.h"
+#include "transport/peer_network.h"
 
 namespace synod::testing {
 
@@ -92,6 +94,22 @@ int LocalEnsemble::WaitLeader(absl::Duration timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return -1;
+}
+
+int LocalEnsemble::StartAndWaitLeader() {
+  StartAll();
+  if (!WaitAllConnected()) return -1;
+  return WaitLeader();
+}
+
+void LocalEnsemble::Isolate(int i, bool cut) {
+  for (int j = 0; j < size(); ++j) {
+    if (j == i || !running(j)) continue;
+    CoordinatorInternals::impl(at(i))->network()->SetBlocked(
+        at(j).GetHealth().peer_id, cut);
+    CoordinatorInternals::impl(at(j))->network()->SetBlocked(
+        at(i).GetHealth().peer_id, cut);
+  }
 }
 
 }  // namespace synod::testing

@@ -39,6 +39,12 @@ class LocalEnsemble {
   int Leader() const;
   // Waits for a leader among the running peers; -1 on timeout.
   int WaitLeader(absl::Duration timeout = absl::Seconds(30));
+  // Starts every peer, waits for all to connect and for a leader; returns
+  // the leader's index (-1 on timeout).
+  int StartAndWaitLeader();
+  // Cuts peer `i` off from every other running peer, both ways (the
+  // transport's fault injection), or heals it.
+  void Isolate(int i, bool cut);
 
  private:
   struct Peer {

@@ -8,25 +8,10 @@
 
 #include <thread>
 
-#include "coordinator_internals.h"
 #include "ensemble/ensemble_util.h"
-#include "transport/peer_network.h"
 
 namespace synod::testing {
 namespace {
-
-transport::PeerNetwork& Net(Coordinator& c) {
-  return *CoordinatorInternals::impl(c)->network();
-}
-
-// Cuts peer `i` off from every other peer (both directions), or heals it.
-void Isolate(LocalEnsemble& e, int i, bool cut) {
-  for (int j = 0; j < e.size(); ++j) {
-    if (j == i || !e.running(j)) continue;
-    Net(e.at(i)).SetBlocked(e.at(j).GetHealth().peer_id, cut);
-    Net(e.at(j)).SetBlocked(e.at(i).GetHealth().peer_id, cut);
-  }
-}
 
 bool WaitFor(const std::function<bool()>& done,
              absl::Duration timeout = absl::Seconds(30)) {
@@ -42,19 +27,17 @@ TEST_CASE("Faults: a partitioned follower catches up by DIFF, then by SNAP",
           "[ensemble][faults]") {
   LocalEnsemble e(3);
   for (int i = 0; i < 3; ++i) e.options(i).log_retention = 100;
-  e.StartAll();
-  REQUIRE(e.WaitAllConnected());
-  const int leader = e.WaitLeader();
+  const int leader = e.StartAndWaitLeader();
   REQUIRE(leader >= 0);
   const int lagger = (leader + 1) % 3;
   const int other = (leader + 2) % 3;
 
   SECTION("a short gap: DIFF") {
-    Isolate(e, lagger, true);
+    e.Isolate(lagger, true);
     for (int i = 0; i < 20; ++i) {
       REQUIRE(e.at(other).Create("/d" + std::to_string(i), "v").ok());
     }
-    Isolate(e, lagger, false);
+    e.Isolate(lagger, false);
     REQUIRE(WaitFor([&] {
       return e.at(lagger).GetHealth().last_zxid >=
              e.at(leader).GetHealth().last_zxid;
@@ -69,13 +52,13 @@ TEST_CASE("Faults: a partitioned follower catches up by DIFF, then by SNAP",
     REQUIRE(e.at(lagger).Sync("/").ok());
     EventLog events;
     REQUIRE(e.at(lagger).Get("/watched", events.Recorder("data")).ok());
-    Isolate(e, lagger, true);
+    e.Isolate(lagger, true);
     REQUIRE(e.at(other).Set("/watched", "1").ok());
     // Far more than log_retention: the leader no longer has the entries.
     for (int i = 0; i < 400; ++i) {
       REQUIRE(e.at(other).Create("/s" + std::to_string(i), "v").ok());
     }
-    Isolate(e, lagger, false);
+    e.Isolate(lagger, false);
     REQUIRE(WaitFor([&] {
       return e.at(lagger).GetHealth().last_zxid >=
              e.at(leader).GetHealth().last_zxid;
@@ -101,9 +84,7 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
           "[ensemble][faults]") {
   LocalEnsemble e(3);
   for (int i = 0; i < 3; ++i) e.options(i).session_timeout = absl::Seconds(2);
-  e.StartAll();
-  REQUIRE(e.WaitAllConnected());
-  const int leader = e.WaitLeader();
+  const int leader = e.StartAndWaitLeader();
   REQUIRE(leader >= 0);
   const int cut = (leader + 1) % 3;
   const int watcher = (leader + 2) % 3;
@@ -113,7 +94,7 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
   REQUIRE(e.at(watcher).Exists("/member", events.Recorder())->has_value());
 
   const absl::Time start = absl::Now();
-  Isolate(e, cut, true);
+  e.Isolate(cut, true);
   auto seen = events.WaitFor(1, absl::Seconds(20));
   REQUIRE(seen.size() == 1);
   CHECK(seen[0].event.type == EventType::kDeleted);
@@ -122,7 +103,7 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
   CHECK(!e.at(leader).Exists("/member")->has_value());
 
   // Healed, the cut-off peer learns its session expired.
-  Isolate(e, cut, false);
+  e.Isolate(cut, false);
   REQUIRE(WaitFor([&] {
     return ErrorOf(e.at(cut).WaitConnected(absl::Milliseconds(1))) ==
            Error::kSessionExpired;

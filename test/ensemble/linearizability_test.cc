@@ -8,23 +8,11 @@
 #include <random>
 #include <thread>
 
-#include "coordinator_internals.h"
 #include "ensemble/ensemble_util.h"
-#include "transport/peer_network.h"
 #include "util/linearizability.h"
 
 namespace synod::testing {
 namespace {
-
-void Isolate(LocalEnsemble& e, int i, bool cut) {
-  for (int j = 0; j < e.size(); ++j) {
-    if (j == i || !e.running(j)) continue;
-    CoordinatorInternals::impl(e.at(i))->network()->SetBlocked(
-        e.at(j).GetHealth().peer_id, cut);
-    CoordinatorInternals::impl(e.at(j))->network()->SetBlocked(
-        e.at(i).GetHealth().peer_id, cut);
-  }
-}
 
 // Maps a synod error onto the model's outcomes (anything else: unknown).
 Outcome OutcomeOf(const absl::Status& s) {
@@ -108,9 +96,9 @@ TEST_CASE("Linearizability: concurrent clients through leader loss",
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     const int leader = e.Leader();
     if (leader < 0) continue;
-    Isolate(e, leader, true);
+    e.Isolate(leader, true);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    Isolate(e, leader, false);
+    e.Isolate(leader, false);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   stop = true;

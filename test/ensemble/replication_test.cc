@@ -12,9 +12,7 @@ namespace {
 TEST_CASE("Ensemble: three peers elect a leader and replicate writes",
           "[ensemble]") {
   LocalEnsemble e(3);
-  e.StartAll();
-  REQUIRE(e.WaitAllConnected());
-  const int leader = e.WaitLeader();
+  const int leader = e.StartAndWaitLeader();
   REQUIRE(leader >= 0);
   int followers = 0;
   for (int i = 0; i < 3; ++i) {
@@ -57,9 +55,7 @@ TEST_CASE("Ensemble: an ephemeral lives with its peer's session, watchers "
           "elsewhere see it go",
           "[ensemble]") {
   LocalEnsemble e(3);
-  e.StartAll();
-  REQUIRE(e.WaitAllConnected());
-  const int leader = e.WaitLeader();
+  const int leader = e.StartAndWaitLeader();
   REQUIRE(leader >= 0);
   const int owner = (leader + 1) % 3;
   const int watcher = (leader + 2) % 3;
@@ -83,9 +79,7 @@ TEST_CASE("Ensemble: writes resume after the leader leaves, with nothing "
           "acknowledged lost",
           "[ensemble]") {
   LocalEnsemble e(3);
-  e.StartAll();
-  REQUIRE(e.WaitAllConnected());
-  const int leader = e.WaitLeader();
+  const int leader = e.StartAndWaitLeader();
   REQUIRE(leader >= 0);
   const int a = (leader + 1) % 3;
   for (int i = 0; i < 20; ++i) {

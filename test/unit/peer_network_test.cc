@@ -31,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "test_util.h"
 #include "transport/link.grpc.pb.h"
 #include "transport/link.pb.h"
 #include "util/mutex.h"
@@ -42,23 +43,7 @@ using zab::Message;
 using zab::MessageType;
 using zab::PeerId;
 
-// Returns a loopback port nobody listens on now: binds a socket to port 0,
-// reads the port the kernel chose, closes the socket. (Another process
-// could take it before the caller binds it; servers below refuse to share
-// a port, so that would fail loudly rather than cross wires.)
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+using synod::testing::FreePort;  // test_util.h
 
 std::string Loopback(int port) { return "127.0.0.1:" + std::to_string(port); }
 

@@ -28,20 +28,7 @@ using tools::CliClient;
 using tools::CliCommand;
 using tools::ParseCommand;
 
-// A port nobody listens on right now: bind to port 0, read it, close.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+using synod::testing::FreePort;  // test_util.h
 
 // A one-peer ensemble that listens: seeds = {listen}.
 struct ListeningPeer {
@@ -305,7 +292,8 @@ TEST_CASE("cli shell lines split into words", "[tools]") {
         Words{"set", "/a", "its", "x"});
   CHECK(*tools::SplitCommandLine(R"(set /a "say \"hi\"")") ==
         Words{"set", "/a", "say \"hi\""});
-  CHECK(*tools::SplitCommandLine(R"(set /a a\ b)") == Words{"set", "/a", "a b"});
+  CHECK(*tools::SplitCommandLine(R"(set /a a\ b)") ==
+        Words{"set", "/a", "a b"});
   CHECK(*tools::SplitCommandLine("set /a ''") == Words{"set", "/a", ""});
   CHECK(tools::SplitCommandLine("").value().empty());
   CHECK(tools::SplitCommandLine("   # comment").value().empty());
