@@ -1,0 +1,260 @@
+// synod_ensemble_bench: what a three-peer ensemble on loopback costs.
+//
+// Three Coordinators in this process, each with its own data directory and
+// loopback port, talking over gRPC exactly as separate processes would,
+// through the public API only:
+//
+//   write-leader    creates at the leader, 1 in flight, then --window in
+//                   flight (async): latency p50/p99 and throughput
+//   write-follower  the same at a follower (each write forwarded)
+//   catchup         one follower stopped and its data directory emptied;
+//                   --catchup-znodes znodes created; the follower started
+//                   fresh: the time until it has applied everything (it
+//                   catches up by SNAP: the others keep log_retention
+//                   entries)
+//
+// Every result is checked; an unexpected error ends the run with status 1.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "synod/synod.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  int64_t ops = 20000;
+  int64_t window = 256;
+  int64_t catchup_znodes = 1000000;
+  int64_t value_bytes = 100;
+  std::string data_dir = "/tmp";
+};
+
+[[noreturn]] void Fail(const std::string& what) {
+  std::fprintf(stderr, "synod_ensemble_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Check(const absl::Status& s, const std::string& what) {
+  if (!s.ok()) Fail(absl::StrCat(what, ": ", s.ToString()));
+}
+
+// A loopback port the kernel picks, free when this returns.
+int PickPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    Fail("cannot pick a loopback port");
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const std::string& name) -> std::string {
+      const std::string prefix = "--" + name + "=";
+      return arg.rfind(prefix, 0) == 0 ? arg.substr(prefix.size()) : "";
+    };
+    if (arg == "--smoke") {
+      f.ops = 200;
+      f.window = 32;
+      f.catchup_znodes = 2000;
+    } else if (!value("ops").empty()) {
+      f.ops = std::atoll(value("ops").c_str());
+    } else if (!value("window").empty()) {
+      f.window = std::atoll(value("window").c_str());
+    } else if (!value("catchup-znodes").empty()) {
+      f.catchup_znodes = std::atoll(value("catchup-znodes").c_str());
+    } else if (!value("value-bytes").empty()) {
+      f.value_bytes = std::atoll(value("value-bytes").c_str());
+    } else if (!value("data-dir").empty()) {
+      f.data_dir = value("data-dir");
+    } else {
+      Fail("usage: synod_ensemble_bench [--smoke] [--ops=N] [--window=N] "
+           "[--catchup-znodes=N] [--value-bytes=N] [--data-dir=DIR]");
+    }
+  }
+  if (f.ops < 1 || f.window < 1 || f.catchup_znodes < 1 || f.value_bytes < 0) {
+    Fail("--ops, --window and --catchup-znodes must be positive");
+  }
+  return f;
+}
+
+class Ensemble {
+ public:
+  Ensemble(const std::string& parent) {
+    root_ = parent + "/synod-ensemble-bench-" + std::to_string(getpid());
+    for (int i = 0; i < 3; ++i) {
+      seeds_.push_back(absl::StrCat("127.0.0.1:", PickPort()));
+    }
+  }
+  ~Ensemble() {
+    for (auto& c : peers_) c.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+  }
+  synod::Options OptionsFor(int i, const std::string& dir) {
+    synod::Options o;
+    o.data_dir = dir;
+    o.listen = seeds_[i];
+    o.seeds = seeds_;
+    o.log_sink = synod::StderrLogSink(synod::LogLevel::kError);
+    return o;
+  }
+  void Start(int i, const std::string& dir_name) {
+    auto c = synod::Coordinator::Start(OptionsFor(i, root_ + "/" + dir_name));
+    Check(c.status(), "start");
+    peers_[i] = std::move(*c);
+  }
+  void StartAll() {
+    for (int i = 0; i < 3; ++i) Start(i, absl::StrCat("peer", i));
+    for (int i = 0; i < 3; ++i) {
+      Check(peers_[i]->WaitConnected(absl::Seconds(60)), "connect");
+    }
+  }
+  int Leader() {
+    for (int i = 0; i < 3; ++i) {
+      if (peers_[i] && peers_[i]->GetHealth().role == "leader") return i;
+    }
+    return -1;
+  }
+  synod::Coordinator& at(int i) { return *peers_[i]; }
+  void Stop(int i) { peers_[i].reset(); }
+
+ private:
+  std::string root_;
+  std::vector<std::string> seeds_;
+  std::unique_ptr<synod::Coordinator> peers_[3];
+};
+
+struct Stats {
+  double ops_per_s = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+Stats Summarize(std::vector<double>* us, double seconds) {
+  std::sort(us->begin(), us->end());
+  Stats s;
+  s.ops_per_s = us->size() / seconds;
+  s.p50_us = (*us)[us->size() / 2];
+  s.p99_us = (*us)[std::min(us->size() - 1, us->size() * 99 / 100)];
+  return s;
+}
+
+// Creates `n` znodes under `prefix` at `c` with `window` in flight.
+Stats Creates(synod::Coordinator& c, const std::string& prefix, int64_t n,
+              int64_t window, const std::string& value) {
+  std::vector<double> us(n);
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t in_flight = 0, done = 0;
+  std::string error;
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < n; ++i) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return in_flight < window; });
+      if (!error.empty()) Fail(error);
+      ++in_flight;
+    }
+    const auto t0 = Clock::now();
+    c.CreateAsync(absl::StrCat(prefix, i), value, synod::CreateMode::kPersistent,
+                  synod::CreateOptions(),
+                  [&, i, t0](absl::StatusOr<std::string> r) {
+                    const double d =
+                        std::chrono::duration<double, std::micro>(Clock::now() - t0)
+                            .count();
+                    std::lock_guard<std::mutex> lock(mu);
+                    if (!r.ok() && error.empty()) error = r.status().ToString();
+                    us[i] = d;
+                    --in_flight;
+                    ++done;
+                    cv.notify_all();
+                  });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done == n; });
+  if (!error.empty()) Fail(error);
+  const double seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  return Summarize(&us, seconds);
+}
+
+void Row(const std::string& name, int64_t window, const Stats& s) {
+  std::printf("%-16s %6lld %12.0f %10.0f %10.0f\n", name.c_str(),
+              static_cast<long long>(window), s.ops_per_s, s.p50_us, s.p99_us);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Flags f = ParseFlags(argc, argv);
+  const std::string value(static_cast<size_t>(f.value_bytes), 'v');
+  Ensemble e(f.data_dir);
+  e.StartAll();
+  const int leader = e.Leader();
+  if (leader < 0) Fail("no leader");
+  const int follower = (leader + 1) % 3;
+  const int fresh = (leader + 2) % 3;
+  Check(e.at(leader).Create("/l", "").status(), "create /l");
+  Check(e.at(leader).Create("/f", "").status(), "create /f");
+
+  std::printf("three peers on loopback, %lld-byte values\n",
+              static_cast<long long>(f.value_bytes));
+  std::printf("%-16s %6s %12s %10s %10s\n", "workload", "window", "ops/s",
+              "p50 us", "p99 us");
+  Row("write-leader", 1, Creates(e.at(leader), "/l/a", f.ops / 10 + 1, 1, value));
+  Row("write-leader", f.window,
+      Creates(e.at(leader), "/l/b", f.ops, f.window, value));
+  Row("write-follower", 1,
+      Creates(e.at(follower), "/f/a", f.ops / 10 + 1, 1, value));
+  Row("write-follower", f.window,
+      Creates(e.at(follower), "/f/b", f.ops, f.window, value));
+
+  // A fresh follower catching up.
+  e.Stop(fresh);
+  Check(e.at(leader).Create("/c", "").status(), "create /c");
+  Creates(e.at(leader), "/c/n", f.catchup_znodes, f.window, value);
+  const synod::Zxid target = e.at(leader).GetHealth().last_zxid;
+  const auto start = Clock::now();
+  e.Start(fresh, "fresh");
+  while (e.at(fresh).GetHealth().last_zxid < target) {
+    if (Clock::now() - start > std::chrono::minutes(10)) Fail("catch-up timed out");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const double seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  const synod::Health h = e.at(fresh).GetHealth();
+  std::printf("catchup: a fresh follower applied %lld znodes in %.2f s "
+              "(snapshots installed: %lld)\n",
+              static_cast<long long>(h.znode_count), seconds,
+              static_cast<long long>(h.snapshots_installed));
+  return 0;
+}
