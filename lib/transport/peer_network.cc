@@ -325,8 +325,13 @@ class PeerNetwork::Impl::Sender {
       net_->Log(LogLevel::kInfo, absl::StrCat("peer link to ", peer_, " (",
                                               AV(address_), ") is up"));
       Queued next;
-      while (Pop(channel, &next)) {
-        if (!writer->Write(next.frame)) {
+      bool more = false;
+      while (Pop(channel, &next, &more)) {
+        // More frames right behind: let gRPC coalesce them into fewer
+        // transport writes (the last one of a burst flushes).
+        grpc::WriteOptions options;
+        if (more) options.set_buffer_hint();
+        if (!writer->Write(next.frame, options)) {
           broken = true;
           break;
         }
@@ -359,10 +364,11 @@ class PeerNetwork::Impl::Sender {
     return wrote;
   }
 
-  // Takes the next frame into `out` once one is queued. Returns false if
-  // stopping, or if the channel is no longer ready (the link broke while
-  // idle: reconnect first, keeping the frame queued).
-  bool Pop(grpc::Channel* channel, Queued* out) {
+  // Takes the next frame into `out` once one is queued, and says in `more`
+  // whether others wait behind it. Returns false if stopping, or if the
+  // channel is no longer ready (the link broke while idle: reconnect first,
+  // keeping the frame queued).
+  bool Pop(grpc::Channel* channel, Queued* out, bool* more) {
     while (true) {
       if (!WaitForWork()) return false;
       if (channel->GetState(false) != GRPC_CHANNEL_READY) return false;
@@ -372,6 +378,7 @@ class PeerNetwork::Impl::Sender {
       *out = std::move(queue_.front());
       queue_.pop_front();
       queued_bytes_ -= out->bytes;
+      *more = !queue_.empty();
       return true;
     }
   }
