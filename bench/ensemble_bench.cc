@@ -124,7 +124,7 @@ class Ensemble {
     o.data_dir = dir;
     o.listen = seeds_[i];
     o.seeds = seeds_;
-    o.log_sink = synod::StderrLogSink(synod::LogLevel::kError);
+    o.log_sink = synod::StderrLogSink(getenv("SYNOD_BENCH_LOG") ? synod::LogLevel::kInfo : synod::LogLevel::kError);
     return o;
   }
   void Start(int i, const std::string& dir_name) {

@@ -74,9 +74,16 @@ echo "   acknowledged: $acked"
 
 echo "== kill -9 the leader, ${peers[$leader]}"
 start=$(date +%s.%N)
-kill -9 "${pids[$leader]}"
+kill -9 "${pids[$leader]}" 2>/dev/null
 wait "${pids[$leader]}" 2>/dev/null || true
-cli "${peers[$a]}" create /after-failover ok >/dev/null
+# A write caught in flight by the leader's death fails with ConnectionLoss:
+# its outcome is unknown, and the client retries (a retried create that
+# finds its node did apply the first time).
+until out=$(cli "${peers[$a]}" create /after-failover ok 2>&1) ||
+      [[ $out == *NodeExists* ]]; do
+  echo "   ${out#error: } -> retrying"
+  sleep 0.1
+done
 end=$(date +%s.%N)
 new=$(wait_leader "$a" "$b")
 printf "   new leader: %s (the next write was acknowledged %.1f s after the kill)\n" \

@@ -32,10 +32,6 @@ constexpr char kPeerIdMeta[] = "peer_id";
 
 int64_t WallMs() { return absl::ToUnixMillis(absl::Now()); }
 
-absl::Status ClosingError() {
-  return MakeError(Error::kClosing, "the Coordinator is shutting down");
-}
-
 absl::Status ConnectionLoss(std::string_view why) {
   return MakeError(Error::kConnectionLoss, why);
 }
@@ -49,8 +45,17 @@ class Coordinator::Impl::TreeSnapshots : public zab::SnapshotSource {
  public:
   explicit TreeSnapshots(Impl* impl) : impl_(impl) {}
   std::pair<Zxid, std::string> Snapshot() const override {
-    ReaderLock lock(&impl_->tree_mu_);
-    return {impl_->tree_.last_zxid(), EncodeSnapshot(impl_->tree_)};
+    const absl::Time start = absl::Now();
+    std::pair<Zxid, std::string> out;
+    {
+      ReaderLock lock(&impl_->tree_mu_);
+      out = {impl_->tree_.last_zxid(), EncodeSnapshot(impl_->tree_)};
+    }
+    Log(impl_->options_, LogLevel::kInfo,
+        absl::StrCat("peer ", impl_->self_id_, ": encoded a snapshot at ",
+                     zab::ZxidString(out.first), " (", out.second.size(),
+                     " bytes) in ", absl::FormatDuration(absl::Now() - start)));
+    return out;
   }
 
  private:
