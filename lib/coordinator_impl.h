@@ -122,15 +122,31 @@ class Coordinator::Impl {
   void AddHostedSession(int64_t id);
   void RemoveHostedSession(int64_t id);
 
-  // Reads on behalf of `auth` (the client service).
-  absl::StatusOr<Node> GetAs(const AuthInfo& auth, std::string_view path,
-                             Watcher watcher);
+  // Reads and watches on behalf of `auth` (the client service). `owner`
+  // owns the watches registered: the client service passes the stream's
+  // session id; this Coordinator's own calls pass kLocalOwner.
+  static constexpr int64_t kLocalOwner = WatchManager::kLocalOwner;
+  absl::StatusOr<Node> GetAs(int64_t owner, const AuthInfo& auth,
+                             std::string_view path, Watcher watcher);
   absl::StatusOr<std::vector<std::string>> GetChildrenAs(
-      const AuthInfo& auth, std::string_view path, Watcher watcher, Stat* stat);
-  absl::StatusOr<std::optional<Stat>> ExistsAs(std::string_view path,
+      int64_t owner, const AuthInfo& auth, std::string_view path,
+      Watcher watcher, Stat* stat);
+  absl::StatusOr<std::optional<Stat>> ExistsAs(int64_t owner,
+                                               std::string_view path,
                                                Watcher watcher);
   absl::StatusOr<AclList> GetAclAs(const AuthInfo& auth, std::string_view path,
                                    Stat* stat);
+  // AddWatch for `owner`.
+  absl::Status AddWatchAs(int64_t owner, std::string_view path, WatchMode mode,
+                          Watcher watcher);
+  // RemoveWatches of `owner`'s watches only: NoWatcher if `owner` has none
+  // of `type` on `path` (whoever else has). The removed watchers get their
+  // *WatchRemoved events on the dispatcher.
+  absl::Status RemoveWatchesAs(int64_t owner, std::string_view path,
+                               WatcherType type);
+  // Drops every watch `owner` registered, telling no watcher (its stream
+  // ended). Returns how many.
+  int64_t DropWatchesOf(int64_t owner);
 
   // What `synod-cli status` shows.
   struct PeerStatus {

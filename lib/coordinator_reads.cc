@@ -38,10 +38,11 @@ absl::Status Coordinator::Impl::CheckSessionUsable() const {
 absl::StatusOr<Node> Coordinator::Impl::Get(std::string_view path,
                                             Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
-  return GetAs(*auth(), path, std::move(watcher));
+  return GetAs(kLocalOwner, *auth(), path, std::move(watcher));
 }
 
-absl::StatusOr<Node> Coordinator::Impl::GetAs(const AuthInfo& auth,
+absl::StatusOr<Node> Coordinator::Impl::GetAs(int64_t owner,
+                                              const AuthInfo& auth,
                                               std::string_view path,
                                               Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
@@ -50,23 +51,23 @@ absl::StatusOr<Node> Coordinator::Impl::GetAs(const AuthInfo& auth,
   const Znode* node = tree_.Find(path);
   if (!node) return NoNodeError(path);
   if (!Readable(*node, auth)) return NoAuthError(path);
-  if (watcher) watches_.AddDataWatch(path, std::move(watcher));
+  if (watcher) watches_.AddDataWatch(path, std::move(watcher), owner);
   return Node{node->data, node->stat};
 }
 
 absl::StatusOr<std::optional<Stat>> Coordinator::Impl::Exists(
     std::string_view path, Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
-  return ExistsAs(path, std::move(watcher));
+  return ExistsAs(kLocalOwner, path, std::move(watcher));
 }
 
 absl::StatusOr<std::optional<Stat>> Coordinator::Impl::ExistsAs(
-    std::string_view path, Watcher watcher) {
+    int64_t owner, std::string_view path, Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
   ReaderLock lock(&tree_mu_);
   const Znode* node = tree_.Find(path);
-  if (watcher) watches_.AddDataWatch(path, std::move(watcher));
+  if (watcher) watches_.AddDataWatch(path, std::move(watcher), owner);
   if (!node) return std::optional<Stat>();
   return std::optional<Stat>(node->stat);
 }
@@ -74,18 +75,19 @@ absl::StatusOr<std::optional<Stat>> Coordinator::Impl::ExistsAs(
 absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildren(
     std::string_view path, Watcher watcher, Stat* stat) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
-  return GetChildrenAs(*auth(), path, std::move(watcher), stat);
+  return GetChildrenAs(kLocalOwner, *auth(), path, std::move(watcher), stat);
 }
 
 absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildrenAs(
-    const AuthInfo& auth, std::string_view path, Watcher watcher, Stat* stat) {
+    int64_t owner, const AuthInfo& auth, std::string_view path,
+    Watcher watcher, Stat* stat) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
   ReaderLock lock(&tree_mu_);
   const Znode* node = tree_.Find(path);
   if (!node) return NoNodeError(path);
   if (!Readable(*node, auth)) return NoAuthError(path);
-  if (watcher) watches_.AddChildWatch(path, std::move(watcher));
+  if (watcher) watches_.AddChildWatch(path, std::move(watcher), owner);
   if (stat) *stat = node->stat;
   return std::vector<std::string>(node->children.begin(), node->children.end());
 }
@@ -115,21 +117,33 @@ absl::StatusOr<AclList> Coordinator::Impl::GetAclAs(const AuthInfo& auth,
 absl::Status Coordinator::Impl::AddWatch(std::string_view path, WatchMode mode,
                                          Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
+  return AddWatchAs(kLocalOwner, path, mode, std::move(watcher));
+}
+
+absl::Status Coordinator::Impl::AddWatchAs(int64_t owner,
+                                           std::string_view path,
+                                           WatchMode mode, Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   if (!watcher) return BadArgumentsError("AddWatch needs a watcher");
   // Registered under the tree lock so no change slips between a read and
   // the registration made by the same thread.
   ReaderLock lock(&tree_mu_);
-  watches_.AddPersistentWatch(path, mode, std::move(watcher));
+  watches_.AddPersistentWatch(path, mode, std::move(watcher), owner);
   return absl::OkStatus();
 }
 
 absl::Status Coordinator::Impl::RemoveWatches(std::string_view path,
                                               WatcherType type) {
+  return RemoveWatchesAs(kLocalOwner, path, type);
+}
+
+absl::Status Coordinator::Impl::RemoveWatchesAs(int64_t owner,
+                                                std::string_view path,
+                                                WatcherType type) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   std::vector<Delivery> removed;
   ReaderLock lock(&tree_mu_);
-  if (watches_.Remove(path, type, &removed) == 0) {
+  if (watches_.Remove(path, type, owner, &removed) == 0) {
     return MakeError(Error::kNoWatcher,
                      absl::StrCat("no watch of that type on ", AV(path)));
   }
@@ -139,6 +153,10 @@ absl::Status Coordinator::Impl::RemoveWatches(std::string_view path,
   }
   dispatcher_->PostAll(&tasks);
   return absl::OkStatus();
+}
+
+int64_t Coordinator::Impl::DropWatchesOf(int64_t owner) {
+  return watches_.RemoveOwner(owner);
 }
 
 absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,

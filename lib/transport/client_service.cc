@@ -13,6 +13,10 @@
 //    the dispatcher (watchers) ever blocks on a slow client.
 // Completions and watchers may run after the stream ended: they hold the
 // stream's state by shared_ptr and drop what they push once it is closed.
+//
+// The stream's watches are registered with its session id as their owner:
+// REMOVE_WATCHES takes away only the stream's own, and when the stream ends
+// they are all dropped (none would ever be delivered again).
 
 #include "transport/client_service.h"
 
@@ -264,8 +268,9 @@ class ClientService::Impl final : public Client::Service {
   void SubmitWrite(const std::shared_ptr<StreamState>& state, int64_t session,
                    std::shared_ptr<const AuthInfo> auth, uint64_t id,
                    txn::Request request);
-  // Answers a read at once (from this peer's replica).
-  ClientReply Read(const std::shared_ptr<StreamState>& state,
+  // Answers a read or a change to the watches of `session` at once (from
+  // this peer's replica).
+  ClientReply Read(const std::shared_ptr<StreamState>& state, int64_t session,
                    const AuthInfo& auth, uint64_t id, const ReadRequest& read);
 
   // Writes queued replies until the stream is closed and drained, or a
@@ -429,8 +434,11 @@ grpc::Status ClientService::Impl::Session(grpc::ServerContext* context,
   Serve(context, stream, state, *session);
 
   // The stream ended (the client half-closed, went away, or Shutdown
-  // cancelled it): the session goes with it. Its close completes after
-  // the stream's earlier writes, whose replies still go out.
+  // cancelled it): the session goes with it. Its watches first, silently
+  // (nothing registers more: only this handler did), so that the close's
+  // own events (its ephemerals) are not sent to it either. The close
+  // completes after the stream's earlier writes, whose replies still go out.
+  coordinator_->DropWatchesOf(*session);
   coordinator_->RemoveHostedSession(*session);
   CloseSession(*session, timeout_ms);
   {
@@ -481,7 +489,7 @@ void ClientService::Impl::Serve(grpc::ServerContext* context, Stream* stream,
     ClientReply reply = NewReply(id);
     switch (request.body_case()) {
       case ClientRequest::kRead:
-        reply = Read(state, *current, id, request.read());
+        reply = Read(state, session, *current, id, request.read());
         break;
       case ClientRequest::kAuth: {
         absl::StatusOr<AuthId> identity = Authenticate(
@@ -542,11 +550,11 @@ void ClientService::Impl::SubmitWrite(const std::shared_ptr<StreamState>& state,
 }
 
 ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
-                                      const AuthInfo& auth, uint64_t id,
-                                      const ReadRequest& read) {
+                                      int64_t session, const AuthInfo& auth,
+                                      uint64_t id, const ReadRequest& read) {
   ClientReply reply = NewReply(id);
   Watcher watcher;
-  if (read.watch()) {
+  if (read.watch() || read.kind() == ReadRequest::ADD_WATCH) {
     // May fire long after the stream ended: holds the state, not the stream.
     watcher = [state](const WatchEvent& e) {
       ClientReply event = NewReply(0);
@@ -560,7 +568,7 @@ ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
   switch (read.kind()) {
     case ReadRequest::GET: {
       absl::StatusOr<Node> node =
-          coordinator_->GetAs(auth, path, std::move(watcher));
+          coordinator_->GetAs(session, auth, path, std::move(watcher));
       if (!node.ok()) {
         SetError(node.status(), &reply);
         break;
@@ -572,7 +580,7 @@ ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
     }
     case ReadRequest::EXISTS: {
       absl::StatusOr<std::optional<Stat>> stat =
-          coordinator_->ExistsAs(path, std::move(watcher));
+          coordinator_->ExistsAs(session, path, std::move(watcher));
       if (!stat.ok()) {
         SetError(stat.status(), &reply);
         break;
@@ -584,7 +592,8 @@ ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
     case ReadRequest::CHILDREN: {
       Stat stat;
       absl::StatusOr<std::vector<std::string>> children =
-          coordinator_->GetChildrenAs(auth, path, std::move(watcher), &stat);
+          coordinator_->GetChildrenAs(session, auth, path, std::move(watcher),
+                                      &stat);
       if (!children.ok()) {
         SetError(children.status(), &reply);
         break;
@@ -606,6 +615,35 @@ ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
       reply.set_exists(true);
       AclToProto(*acl, reply.mutable_acl());
       StatToProto(stat, reply.mutable_stat());
+      break;
+    }
+    case ReadRequest::ADD_WATCH: {
+      const int32_t mode = read.watch_mode();
+      if (mode != static_cast<int32_t>(WatchMode::kPersistent) &&
+          mode != static_cast<int32_t>(WatchMode::kPersistentRecursive)) {
+        SetError(BadArgumentsError(absl::StrCat("unknown watch mode ", mode)),
+                 &reply);
+        break;
+      }
+      absl::Status s = coordinator_->AddWatchAs(
+          session, path, static_cast<WatchMode>(mode), std::move(watcher));
+      if (!s.ok()) SetError(s, &reply);
+      break;
+    }
+    case ReadRequest::REMOVE_WATCHES: {
+      const int32_t type = read.watcher_type();
+      if (type < static_cast<int32_t>(WatcherType::kChildren) ||
+          type > static_cast<int32_t>(WatcherType::kAny)) {
+        SetError(
+            BadArgumentsError(absl::StrCat("unknown watcher type ", type)),
+            &reply);
+        break;
+      }
+      // The removed watchers are this stream's: their *WatchRemoved events
+      // reach it through them, from the dispatcher.
+      absl::Status s = coordinator_->RemoveWatchesAs(
+          session, path, static_cast<WatcherType>(type));
+      if (!s.ok()) SetError(s, &reply);
       break;
     }
     default:

@@ -10,58 +10,102 @@
 namespace synod {
 namespace {
 
-using WatcherList = std::vector<std::shared_ptr<const Watcher>>;
-
-// Appends one delivery of `type` on `path` per watcher of `list`.
-void Emit(const WatcherList& list, std::string_view path, EventType type,
+// Appends one delivery of `type` on `path` per registration of `list`.
+template <typename List>
+void Emit(const List& list, std::string_view path, EventType type,
           std::vector<Delivery>* out) {
-  for (const auto& watcher : list) {
-    out->push_back(Delivery{watcher, WatchEvent{type, SessionState::kConnected,
-                                                std::string(path)}});
+  for (const auto& reg : list) {
+    out->push_back(Delivery{
+        reg.watcher,
+        WatchEvent{type, SessionState::kConnected, std::string(path)}});
   }
 }
 
-// As Emit, then empties `list`; returns how many were emitted.
-int64_t EmitAndClear(WatcherList& list, std::string_view path, EventType type,
-                     std::vector<Delivery>* out) {
-  for (auto& watcher : list) {
-    out->push_back(Delivery{
-        std::move(watcher),
-        WatchEvent{type, SessionState::kConnected, std::string(path)}});
+// Moves `owner`'s registrations out of `list`, keeping the others in order;
+// appends a delivery of `type` on `path` for each to `out` unless it is
+// null. Returns how many were taken.
+template <typename List>
+int64_t TakeOwned(List& list, int64_t owner, std::string_view path,
+                  EventType type, std::vector<Delivery>* out) {
+  auto keep = list.begin();
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (it->owner == owner) {
+      if (out != nullptr) {
+        out->push_back(Delivery{
+            std::move(it->watcher),
+            WatchEvent{type, SessionState::kConnected, std::string(path)}});
+      }
+    } else {
+      if (keep != it) *keep = std::move(*it);
+      ++keep;
+    }
   }
-  const auto n = static_cast<int64_t>(list.size());
-  list.clear();
+  const auto n = static_cast<int64_t>(list.end() - keep);
+  list.erase(keep, list.end());
   return n;
 }
 
 }  // namespace
 
-void WatchManager::AddDataWatch(std::string_view path, Watcher watcher) {
-  auto ptr = std::make_shared<const Watcher>(std::move(watcher));
-  WriterLock lock(&mu_);
-  watches_[AV(path)].data.push_back(std::move(ptr));
+void WatchManager::AddLocked(std::string_view path,
+                             Registrations PathWatches::*kind,
+                             std::shared_ptr<const Watcher> watcher,
+                             int64_t owner) {
+  (watches_[AV(path)].*kind).push_back(Registration{std::move(watcher), owner});
+  if (owner != kLocalOwner) ++owners_[owner][AV(path)];
   ++size_;
 }
 
-void WatchManager::AddChildWatch(std::string_view path, Watcher watcher) {
+void WatchManager::AddDataWatch(std::string_view path, Watcher watcher,
+                                int64_t owner) {
   auto ptr = std::make_shared<const Watcher>(std::move(watcher));
   WriterLock lock(&mu_);
-  watches_[AV(path)].child.push_back(std::move(ptr));
-  ++size_;
+  AddLocked(path, &PathWatches::data, std::move(ptr), owner);
+}
+
+void WatchManager::AddChildWatch(std::string_view path, Watcher watcher,
+                                 int64_t owner) {
+  auto ptr = std::make_shared<const Watcher>(std::move(watcher));
+  WriterLock lock(&mu_);
+  AddLocked(path, &PathWatches::child, std::move(ptr), owner);
 }
 
 void WatchManager::AddPersistentWatch(std::string_view path, WatchMode mode,
-                                      Watcher watcher) {
+                                      Watcher watcher, int64_t owner) {
   auto ptr = std::make_shared<const Watcher>(std::move(watcher));
   WriterLock lock(&mu_);
-  PathWatches& watches = watches_[AV(path)];
   if (mode == WatchMode::kPersistentRecursive) {
-    watches.recursive.push_back(std::move(ptr));
+    AddLocked(path, &PathWatches::recursive, std::move(ptr), owner);
     ++recursive_count_;
   } else {
-    watches.persistent.push_back(std::move(ptr));
+    AddLocked(path, &PathWatches::persistent, std::move(ptr), owner);
   }
-  ++size_;
+}
+
+void WatchManager::Unindex(int64_t owner, std::string_view path, int64_t n) {
+  auto o = owners_.find(owner);
+  if (o == owners_.end()) return;  // not indexed (cannot happen)
+  OwnerPaths& paths = o->second;
+  auto p = paths.find(AV(path));
+  if (p == paths.end()) return;
+  p->second -= n;
+  if (p->second > 0) return;
+  paths.erase(p);
+  if (paths.empty()) owners_.erase(o);
+}
+
+int64_t WatchManager::EmitAndClear(Registrations& list, std::string_view path,
+                                   EventType type, std::vector<Delivery>* out) {
+  for (Registration& reg : list) {
+    // Local watches (the common case) skip the owner index entirely.
+    if (reg.owner != kLocalOwner) Unindex(reg.owner, path, 1);
+    out->push_back(Delivery{
+        std::move(reg.watcher),
+        WatchEvent{type, SessionState::kConnected, std::string(path)}});
+  }
+  const auto n = static_cast<int64_t>(list.size());
+  list.clear();
+  return n;
 }
 
 void WatchManager::Trigger(std::string_view path, EventType type,
@@ -76,8 +120,12 @@ void WatchManager::Trigger(std::string_view path, EventType type,
   if (watches_.empty()) return;  // the common case: nothing to look up
   if (auto it = watches_.find(AV(path)); it != watches_.end()) {
     PathWatches& watches = it->second;
-    if (data) size_ -= EmitAndClear(watches.data, path, type, out);
-    if (child) size_ -= EmitAndClear(watches.child, path, type, out);
+    if (data && !watches.data.empty()) {
+      size_ -= EmitAndClear(watches.data, path, type, out);
+    }
+    if (child && !watches.child.empty()) {
+      size_ -= EmitAndClear(watches.child, path, type, out);
+    }
     Emit(watches.persistent, path, type, out);
     if (recursive) Emit(watches.recursive, path, type, out);
     if (watches.empty()) watches_.erase(it);
@@ -91,7 +139,7 @@ void WatchManager::Trigger(std::string_view path, EventType type,
 }
 
 int WatchManager::Remove(std::string_view path, WatcherType type,
-                         std::vector<Delivery>* out) {
+                         int64_t owner, std::vector<Delivery>* out) {
   const bool any = type == WatcherType::kAny;
   WriterLock lock(&mu_);
   auto it = watches_.find(AV(path));
@@ -99,31 +147,75 @@ int WatchManager::Remove(std::string_view path, WatcherType type,
   PathWatches& watches = it->second;
   int64_t removed = 0;
   if (any || type == WatcherType::kData) {
-    removed +=
-        EmitAndClear(watches.data, path, EventType::kDataWatchRemoved, out);
+    removed += TakeOwned(watches.data, owner, path,
+                         EventType::kDataWatchRemoved, out);
   }
   if (any || type == WatcherType::kChildren) {
-    removed +=
-        EmitAndClear(watches.child, path, EventType::kChildWatchRemoved, out);
+    removed += TakeOwned(watches.child, owner, path,
+                         EventType::kChildWatchRemoved, out);
   }
   if (any || type == WatcherType::kPersistent) {
-    removed += EmitAndClear(watches.persistent, path,
-                            EventType::kPersistentWatchRemoved, out);
+    removed += TakeOwned(watches.persistent, owner, path,
+                         EventType::kPersistentWatchRemoved, out);
   }
   if (any || type == WatcherType::kPersistentRecursive) {
-    const int64_t n = EmitAndClear(watches.recursive, path,
-                                   EventType::kPersistentWatchRemoved, out);
+    const int64_t n = TakeOwned(watches.recursive, owner, path,
+                                EventType::kPersistentWatchRemoved, out);
     recursive_count_ -= n;
     removed += n;
   }
   size_ -= removed;
+  if (removed > 0 && owner != kLocalOwner) Unindex(owner, path, removed);
   if (watches.empty()) watches_.erase(it);
   return static_cast<int>(removed);
+}
+
+int64_t WatchManager::DropOwned(PathWatches& watches, int64_t owner) {
+  constexpr EventType kUnused = EventType::kSession;  // nothing is emitted
+  int64_t removed = 0;
+  removed += TakeOwned(watches.data, owner, {}, kUnused, nullptr);
+  removed += TakeOwned(watches.child, owner, {}, kUnused, nullptr);
+  removed += TakeOwned(watches.persistent, owner, {}, kUnused, nullptr);
+  const int64_t recursive =
+      TakeOwned(watches.recursive, owner, {}, kUnused, nullptr);
+  recursive_count_ -= recursive;
+  removed += recursive;
+  size_ -= removed;
+  return removed;
+}
+
+int64_t WatchManager::RemoveOwner(int64_t owner) {
+  WriterLock lock(&mu_);
+  int64_t removed = 0;
+  if (owner != kLocalOwner) {
+    auto o = owners_.find(owner);
+    if (o == owners_.end()) return 0;  // the common case: it has none
+    for (const auto& entry : o->second) {
+      auto it = watches_.find(entry.first);
+      if (it == watches_.end()) continue;  // cannot happen: the index is exact
+      removed += DropOwned(it->second, owner);
+      if (it->second.empty()) watches_.erase(it);
+    }
+    owners_.erase(o);
+    return removed;
+  }
+  // Local watches are not indexed: every path is looked at.
+  if (size_ == 0) return 0;
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    removed += DropOwned(it->second, owner);
+    if (it->second.empty()) {
+      watches_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  return removed;
 }
 
 void WatchManager::Clear() {
   WriterLock lock(&mu_);
   watches_.clear();
+  owners_.clear();
   size_ = 0;
   recursive_count_ = 0;
 }

@@ -1,5 +1,8 @@
 // The watch registry of one replica: one-shot data and child watches and
-// persistent (recursive) watches, with ZooKeeper's firing rules.
+// persistent (recursive) watches, with ZooKeeper's firing rules. Every
+// registration has an owner: 0 for the local Coordinator, a session id for
+// a remote client's session (the client service), so that removal takes
+// away only the caller's watches, as ZooKeeper's does.
 
 #ifndef SYNOD_WATCH_WATCH_MANAGER_H_
 #define SYNOD_WATCH_WATCH_MANAGER_H_
@@ -26,18 +29,33 @@ struct Delivery {
 // Thread-safe. Readers register watches concurrently while the applying
 // thread triggers them; nothing here calls a watcher: triggered watchers are
 // returned as Deliveries for the dispatcher.
+//
+// Owners: each registration carries the int64 owner it was added with
+// (kLocalOwner, 0, for the local Coordinator; a session id for a session the
+// client service hosts). Owners only matter to Remove and RemoveOwner;
+// Trigger fires every owner's watches alike. The registrations of owners
+// other than kLocalOwner are also indexed by owner, so that RemoveOwner
+// visits only that owner's paths; the index is kept exact (Trigger updates
+// it when a non-local one-shot watch fires), and costs nothing for local
+// watches.
 class WatchManager {
  public:
-  // Registers a one-shot data watch (Get, Exists) on `path`.
-  void AddDataWatch(std::string_view path, Watcher watcher);
-  // Registers a one-shot child watch (GetChildren) on `path`.
-  void AddChildWatch(std::string_view path, Watcher watcher);
-  // Registers a watch on `path` that stays until removed.
+  // The owner of the local Coordinator's own watches.
+  static constexpr int64_t kLocalOwner = 0;
+
+  // Registers a one-shot data watch (Get, Exists) on `path` for `owner`.
+  void AddDataWatch(std::string_view path, Watcher watcher,
+                    int64_t owner = kLocalOwner);
+  // Registers a one-shot child watch (GetChildren) on `path` for `owner`.
+  void AddChildWatch(std::string_view path, Watcher watcher,
+                     int64_t owner = kLocalOwner);
+  // Registers a watch on `path` for `owner` that stays until removed.
   void AddPersistentWatch(std::string_view path, WatchMode mode,
-                          Watcher watcher);
+                          Watcher watcher, int64_t owner = kLocalOwner);
 
   // Appends to `out` the deliveries of an event of `type` on `path` and
-  // removes the one-shot watches that fire. Rules (ZooKeeper's):
+  // removes the one-shot watches that fire, whatever their owners. Rules
+  // (ZooKeeper's):
   //  kCreated:         data watches of path; persistent of path;
   //                    recursive of path and every ancestor.
   //  kDeleted:         data and child watches of path; persistent of path;
@@ -48,38 +66,73 @@ class WatchManager {
   //                    recursive ones).
   // Each registration fires at most once per call; order: one-shot data,
   // one-shot child, persistent, recursive (nearest ancestor first), each in
-  // registration order. Every event carries `path` and kConnected.
+  // registration order (owners interleaved as registered). Every event
+  // carries `path` and kConnected.
   // REQUIRES: `type` is one of the four node events.
   void Trigger(std::string_view path, EventType type,
                std::vector<Delivery>* out);
 
-  // Removes the watches of `type` on `path` and appends one delivery per
-  // removed registration: kDataWatchRemoved for data watches,
-  // kChildWatchRemoved for child watches, kPersistentWatchRemoved for
-  // persistent and recursive ones. Returns how many were removed.
-  int Remove(std::string_view path, WatcherType type,
+  // Removes `owner`'s watches of `type` on `path` (other owners' stay, in
+  // their order) and appends one delivery per removed registration:
+  // kDataWatchRemoved for data watches, kChildWatchRemoved for child
+  // watches, kPersistentWatchRemoved for persistent and recursive ones; in
+  // Trigger's kind order, then registration order. Returns how many were
+  // removed.
+  int Remove(std::string_view path, WatcherType type, int64_t owner,
              std::vector<Delivery>* out);
 
-  // Removes every watch; appends nothing.
+  // Removes every registration of `owner`, of every kind and path, without
+  // any delivery (its session is gone: nobody is told). Returns how many
+  // were removed. Cheap when `owner` has none; for an owner other than
+  // kLocalOwner it visits only that owner's paths; for kLocalOwner it scans
+  // every path.
+  int64_t RemoveOwner(int64_t owner);
+
+  // Removes every watch of every owner; appends nothing.
   void Clear();
 
-  // Returns the number of registrations.
+  // Returns the number of registrations (all owners).
   int64_t size() const;
 
  private:
+  struct Registration {
+    std::shared_ptr<const Watcher> watcher;
+    int64_t owner = kLocalOwner;
+  };
+  using Registrations = std::vector<Registration>;
   struct PathWatches {
-    std::vector<std::shared_ptr<const Watcher>> data;
-    std::vector<std::shared_ptr<const Watcher>> child;
-    std::vector<std::shared_ptr<const Watcher>> persistent;
-    std::vector<std::shared_ptr<const Watcher>> recursive;
+    Registrations data;
+    Registrations child;
+    Registrations persistent;
+    Registrations recursive;
     bool empty() const {
       return data.empty() && child.empty() && persistent.empty() &&
              recursive.empty();
     }
   };
+  // Registration counts of one non-local owner, per path.
+  using OwnerPaths = absl::flat_hash_map<std::string, int64_t>;
+
+  void AddLocked(std::string_view path, Registrations PathWatches::*kind,
+                 std::shared_ptr<const Watcher> watcher, int64_t owner)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // As Emit, then empties `list` (the fired one-shot watches of `path`),
+  // keeping owners_ exact; returns how many were emitted.
+  int64_t EmitAndClear(Registrations& list, std::string_view path,
+                       EventType type, std::vector<Delivery>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes `owner`'s registrations from every kind of `watches`, silently;
+  // keeps size_ and recursive_count_ (not owners_). Returns how many.
+  int64_t DropOwned(PathWatches& watches, int64_t owner)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets `n` registrations of non-local `owner` on `path` in owners_.
+  void Unindex(int64_t owner, std::string_view path, int64_t n)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable SharedMutex mu_;
   absl::flat_hash_map<std::string, PathWatches> watches_ ABSL_GUARDED_BY(mu_);
+  // Owners other than kLocalOwner -> the paths they have registrations on.
+  absl::flat_hash_map<int64_t, OwnerPaths> owners_ ABSL_GUARDED_BY(mu_);
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t recursive_count_ ABSL_GUARDED_BY(mu_) = 0;
 };

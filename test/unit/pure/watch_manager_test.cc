@@ -1,5 +1,6 @@
 // Tests for lib/watch/watch_manager: which watches each event fires, in what
-// order, one-shot versus persistent lifetimes, removal, and concurrent use.
+// order, one-shot versus persistent lifetimes, removal (by owner), and
+// concurrent use.
 
 #include "watch/watch_manager.h"
 
@@ -184,7 +185,7 @@ TEST_CASE("Recursive watches fire for descendants", "[watch]") {
   }
   SECTION("after the recursive ones are removed, ancestors fire nothing") {
     for (const char* p : {"/", "/a", "/a/b", "/a/b/c", "/x"}) {
-      wm.Remove(p, WatcherType::kPersistentRecursive, &out);
+      wm.Remove(p, WatcherType::kPersistentRecursive, 0, &out);
     }
     CHECK(wm.size() == 0);
     out.clear();
@@ -286,7 +287,8 @@ TEST_CASE("Remove takes away one kind and reports it", "[watch]") {
     AddAllKinds(m, &log, "/a/b");
     REQUIRE(m.size() == 9);
     out.clear();
-    CHECK(m.Remove("/a", c.type, &out) == static_cast<int>(c.labels.size()));
+    CHECK(m.Remove("/a", c.type, 0, &out) ==
+          static_cast<int>(c.labels.size()));
     CHECK(Run(out, &log) == c.labels);
     for (const Delivery& d : out) {
       CHECK(d.event.type == c.removed_event);
@@ -296,7 +298,7 @@ TEST_CASE("Remove takes away one kind and reports it", "[watch]") {
     CHECK(m.size() == 9 - static_cast<int64_t>(c.labels.size()));
     // Removing again finds nothing.
     out.clear();
-    CHECK(m.Remove("/a", c.type, &out) == 0);
+    CHECK(m.Remove("/a", c.type, 0, &out) == 0);
     CHECK(out.empty());
     // The other kinds on /a still fire; /a/b's are untouched.
     m.Trigger("/a", c.still_fires, &out);
@@ -317,7 +319,7 @@ TEST_CASE("Remove kAny takes away all four kinds", "[watch]") {
   AddAllKinds(wm, &log, "/a");
   AddAllKinds(wm, &log, "/a/b");
   std::vector<Delivery> out;
-  CHECK(wm.Remove("/a", WatcherType::kAny, &out) == 4);
+  CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 4);
   CHECK(Run(out, &log) ==
         Labels{"data/a", "child/a", "persistent/a", "recursive/a"});
   REQUIRE(out.size() == 4);
@@ -332,7 +334,7 @@ TEST_CASE("Remove kAny takes away all four kinds", "[watch]") {
   CHECK(Run(out, &log) ==
         Labels{"data/a/b", "persistent/a/b", "recursive/a/b"});
   out.clear();
-  CHECK(wm.Remove("/a", WatcherType::kAny, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 0);
   CHECK(out.empty());
 }
 
@@ -340,16 +342,235 @@ TEST_CASE("Remove finds none", "[watch]") {
   WatchManager wm;
   std::vector<std::string> log;
   std::vector<Delivery> out;
-  CHECK(wm.Remove("/a", WatcherType::kAny, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 0);
   wm.AddDataWatch("/a", Labeled(&log, "d"));
   // Other kinds on the path, other paths (ancestor, descendant).
-  CHECK(wm.Remove("/a", WatcherType::kChildren, &out) == 0);
-  CHECK(wm.Remove("/a", WatcherType::kPersistent, &out) == 0);
-  CHECK(wm.Remove("/a", WatcherType::kPersistentRecursive, &out) == 0);
-  CHECK(wm.Remove("/", WatcherType::kAny, &out) == 0);
-  CHECK(wm.Remove("/a/b", WatcherType::kAny, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kChildren, 0, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kPersistent, 0, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kPersistentRecursive, 0, &out) == 0);
+  CHECK(wm.Remove("/", WatcherType::kAny, 0, &out) == 0);
+  CHECK(wm.Remove("/a/b", WatcherType::kAny, 0, &out) == 0);
   CHECK(out.empty());
   CHECK(wm.size() == 1);
+}
+
+// ---- Owners -----------------------------------------------------------------
+
+// Registers one watch of every kind on `path` for `owner`, labeled
+// "<kind><path>#<owner>".
+void AddAllKindsFor(WatchManager& wm, std::vector<std::string>* log,
+                    const std::string& path, int64_t owner) {
+  const std::string tag = path + "#" + std::to_string(owner);
+  wm.AddDataWatch(path, Labeled(log, "data" + tag), owner);
+  wm.AddChildWatch(path, Labeled(log, "child" + tag), owner);
+  wm.AddPersistentWatch(path, WatchMode::kPersistent,
+                        Labeled(log, "persistent" + tag), owner);
+  wm.AddPersistentWatch(path, WatchMode::kPersistentRecursive,
+                        Labeled(log, "recursive" + tag), owner);
+}
+
+TEST_CASE("Trigger fires every owner's watches, in registration order",
+          "[watch]") {
+  WatchManager wm;
+  std::vector<std::string> log;
+  // Owners interleaved; the order is the registration order regardless.
+  AddAllKindsFor(wm, &log, "/a", 7);
+  AddAllKindsFor(wm, &log, "/a", 0);
+  AddAllKindsFor(wm, &log, "/a", 9);
+  wm.AddPersistentWatch("/", WatchMode::kPersistentRecursive,
+                        Labeled(&log, "recursive/#9"), 9);
+  wm.AddPersistentWatch("/", WatchMode::kPersistentRecursive,
+                        Labeled(&log, "recursive/#0"));
+  REQUIRE(wm.size() == 14);
+  std::vector<Delivery> out;
+  wm.Trigger("/a", EventType::kDeleted, &out);
+  CHECK(Run(out, &log) ==
+        Labels{"data/a#7", "data/a#0", "data/a#9", "child/a#7", "child/a#0",
+               "child/a#9", "persistent/a#7", "persistent/a#0",
+               "persistent/a#9", "recursive/a#7", "recursive/a#0",
+               "recursive/a#9", "recursive/#9", "recursive/#0"});
+  CHECK(wm.size() == 8);  // the six one-shot ones fired
+  // The fired one-shot watches are gone from their owners too.
+  CHECK(wm.RemoveOwner(7) == 2);
+  CHECK(wm.size() == 6);
+}
+
+TEST_CASE("Remove takes away only the owner's watches", "[watch]") {
+  WatchManager wm;
+  std::vector<std::string> log;
+  AddAllKindsFor(wm, &log, "/a", 0);
+  AddAllKindsFor(wm, &log, "/a", 7);
+  wm.AddDataWatch("/a", Labeled(&log, "data2/a#0"));
+  wm.AddDataWatch("/a", Labeled(&log, "data2/a#7"), 7);
+  AddAllKindsFor(wm, &log, "/a/b", 7);
+  REQUIRE(wm.size() == 14);
+  std::vector<Delivery> out;
+
+  SECTION("one kind") {
+    CHECK(wm.Remove("/a", WatcherType::kData, 7, &out) == 2);
+    CHECK(Run(out, &log) == Labels{"data/a#7", "data2/a#7"});
+    for (const Delivery& d : out) {
+      CHECK(d.event.type == EventType::kDataWatchRemoved);
+      CHECK(d.event.path == "/a");
+    }
+    CHECK(wm.size() == 12);
+    // Owner 0's data watches still fire, in their order.
+    out.clear();
+    wm.Trigger("/a", EventType::kDataChanged, &out);
+    CHECK(Run(out, &log) ==
+          Labels{"data/a#0", "data2/a#0", "persistent/a#0", "persistent/a#7",
+                 "recursive/a#0", "recursive/a#7"});
+  }
+  SECTION("kAny, by either owner") {
+    CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 5);
+    CHECK(Run(out, &log) == Labels{"data/a#0", "data2/a#0", "child/a#0",
+                                   "persistent/a#0", "recursive/a#0"});
+    REQUIRE(out.size() == 5);
+    CHECK(out[2].event.type == EventType::kChildWatchRemoved);
+    CHECK(out[4].event.type == EventType::kPersistentWatchRemoved);
+    CHECK(wm.size() == 9);
+    out.clear();
+    CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 0);
+    CHECK(out.empty());
+    // Owner 7's, on /a and below, are untouched.
+    wm.Trigger("/a/b", EventType::kDeleted, &out);
+    CHECK(Run(out, &log) == Labels{"data/a/b#7", "child/a/b#7",
+                                   "persistent/a/b#7", "recursive/a/b#7",
+                                   "recursive/a#7"});
+    out.clear();
+    CHECK(wm.Remove("/a", WatcherType::kAny, 7, &out) == 5);
+    CHECK(wm.size() == 2);  // /a/b's persistent and recursive
+  }
+  SECTION("an owner with none there removes nothing") {
+    CHECK(wm.Remove("/a", WatcherType::kAny, 42, &out) == 0);
+    CHECK(wm.Remove("/a/b", WatcherType::kAny, 0, &out) == 0);
+    CHECK(wm.Remove("/", WatcherType::kAny, 7, &out) == 0);
+    CHECK(out.empty());
+    CHECK(wm.size() == 14);
+  }
+  SECTION("Remove keeps the owner index exact") {
+    CHECK(wm.Remove("/a", WatcherType::kPersistentRecursive, 7, &out) == 1);
+    // 14 - 1: the rest of 7's on /a (data x2, child, persistent) and /a/b.
+    CHECK(wm.RemoveOwner(7) == 8);
+    CHECK(wm.size() == 5);
+    CHECK(wm.RemoveOwner(7) == 0);
+  }
+}
+
+TEST_CASE("RemoveOwner drops an owner's watches silently", "[watch]") {
+  WatchManager wm;
+  std::vector<std::string> log;
+  AddAllKindsFor(wm, &log, "/", 5);
+  AddAllKindsFor(wm, &log, "/a", 0);
+  AddAllKindsFor(wm, &log, "/a", 5);
+  AddAllKindsFor(wm, &log, "/a/b", 6);
+  AddAllKindsFor(wm, &log, "/a/b/c", 5);
+  wm.AddDataWatch("/x", Labeled(&log, "data/x#5"), 5);
+  REQUIRE(wm.size() == 21);
+
+  CHECK(wm.RemoveOwner(5) == 13);
+  CHECK(wm.size() == 8);
+  CHECK(wm.RemoveOwner(5) == 0);   // nothing left
+  CHECK(wm.RemoveOwner(99) == 0);  // never had any
+  CHECK(wm.size() == 8);
+  // Owner 5's watchers never run again; the others' still fire.
+  std::vector<Delivery> out;
+  wm.Trigger("/a/b/c", EventType::kDeleted, &out);
+  wm.Trigger("/x", EventType::kDeleted, &out);
+  CHECK(Run(out, &log) == Labels{"recursive/a/b#6", "recursive/a#0"});
+  out.clear();
+  wm.Trigger("/a", EventType::kDeleted, &out);
+  CHECK(Run(out, &log) ==
+        Labels{"data/a#0", "child/a#0", "persistent/a#0", "recursive/a#0"});
+  CHECK(wm.size() == 6);
+
+  // The local owner too (a scan: it is not indexed).
+  CHECK(wm.RemoveOwner(0) == 2);
+  CHECK(wm.size() == 4);
+  CHECK(wm.RemoveOwner(0) == 0);
+  CHECK(wm.RemoveOwner(6) == 4);
+  CHECK(wm.size() == 0);
+  out.clear();
+  wm.Trigger("/a/b/c", EventType::kCreated, &out);
+  CHECK(out.empty());
+
+  // The owner may register again afterwards.
+  wm.AddPersistentWatch("/a", WatchMode::kPersistentRecursive,
+                        Labeled(&log, "again"), 5);
+  wm.Trigger("/a/b", EventType::kCreated, &out);
+  CHECK(Run(out, &log) == Labels{"again"});
+  CHECK(wm.RemoveOwner(5) == 1);
+  CHECK(wm.size() == 0);
+}
+
+TEST_CASE("Fired one-shot watches leave the owner's index", "[watch]") {
+  WatchManager wm;
+  std::vector<std::string> log;
+  wm.AddDataWatch("/a", Labeled(&log, "d"), 3);
+  wm.AddChildWatch("/a", Labeled(&log, "c"), 3);
+  wm.AddDataWatch("/b", Labeled(&log, "d-b"), 3);
+  std::vector<Delivery> out;
+  wm.Trigger("/a", EventType::kDataChanged, &out);
+  wm.Trigger("/b", EventType::kCreated, &out);
+  CHECK(Run(out, &log) == Labels{"d", "d-b"});
+  CHECK(wm.size() == 1);
+  CHECK(wm.RemoveOwner(3) == 1);  // the child watch alone
+  CHECK(wm.size() == 0);
+  out.clear();
+  wm.Trigger("/a", EventType::kChildrenChanged, &out);
+  CHECK(out.empty());
+}
+
+TEST_CASE("Owners add, remove and drop while triggers run",
+          "[watch][concurrency]") {
+  constexpr int kOwners = 4;
+  constexpr int kPerOwner = 1000;
+  constexpr int kPaths = 8;
+  const auto path_of = [](int i) { return "/n" + std::to_string(i % kPaths); };
+
+  WatchManager wm;
+  std::vector<std::atomic<int>> fired(kOwners);
+  for (auto& f : fired) f.store(0);
+  std::atomic<bool> adding{true};
+  std::thread trigger([&] {
+    int i = 0;
+    while (adding.load()) {
+      std::vector<Delivery> out;
+      wm.Trigger(path_of(i++), EventType::kDataChanged, &out);
+      for (const Delivery& d : out) (*d.watcher)(d.event);
+    }
+  });
+  std::vector<int64_t> dropped(kOwners, 0);
+  std::vector<int64_t> removed(kOwners, 0);
+  std::vector<std::thread> owners;
+  for (int t = 0; t < kOwners; ++t) {
+    owners.emplace_back([&, t] {
+      const int64_t owner = t + 1;
+      std::atomic<int>* mine = &fired[t];
+      for (int k = 0; k < kPerOwner; ++k) {
+        wm.AddDataWatch(path_of(k), [mine](const WatchEvent&) { ++*mine; },
+                        owner);
+        if (k % 100 == 0) {
+          wm.AddPersistentWatch("/", WatchMode::kPersistentRecursive,
+                                [](const WatchEvent&) {}, owner);
+          std::vector<Delivery> out;
+          removed[t] += wm.Remove("/", WatcherType::kPersistentRecursive,
+                                  owner, &out);
+        }
+      }
+      dropped[t] = wm.RemoveOwner(owner);
+    });
+  }
+  for (auto& o : owners) o.join();
+  adding.store(false);
+  trigger.join();
+  CHECK(wm.size() == 0);
+  for (int t = 0; t < kOwners; ++t) {
+    // Every data watch either fired or was dropped; every recursive one
+    // was removed by its owner.
+    CHECK(fired[t].load() + dropped[t] == kPerOwner);
+    CHECK(removed[t] == kPerOwner / 100);
+  }
 }
 
 TEST_CASE("Clear removes everything silently", "[watch]") {
@@ -364,7 +585,7 @@ TEST_CASE("Clear removes everything silently", "[watch]") {
   wm.Trigger("/a/b", EventType::kCreated, &out);
   wm.Trigger("/a", EventType::kDeleted, &out);
   CHECK(out.empty());
-  CHECK(wm.Remove("/a", WatcherType::kAny, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 0);
   // Still usable afterwards.
   wm.AddPersistentWatch("/", WatchMode::kPersistentRecursive,
                         Labeled(&log, "r"));
