@@ -29,8 +29,7 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr char kSelfSessionMeta[] = "self_session";
 constexpr char kSeedsMeta[] = "ensemble_seeds";
 constexpr char kPeerIdMeta[] = "peer_id";
-
-int64_t WallMs() { return absl::ToUnixMillis(absl::Now()); }
+constexpr char kRunsMeta[] = "runs";
 
 absl::Status ConnectionLoss(std::string_view why) {
   return MakeError(Error::kConnectionLoss, why);
@@ -96,7 +95,9 @@ Coordinator::Impl::~Impl() {
       watcher(WatchEvent{EventType::kSession, SessionState::kClosed, ""});
     });
   }
-  dispatcher_.reset();  // runs everything queued
+  // Runs everything queued, and what those tasks post, before any member
+  // they may call goes.
+  if (dispatcher_) dispatcher_->Stop();
   store_.reset();
 }
 
@@ -148,9 +149,16 @@ absl::Status Coordinator::Impl::InitEnsemble(zab::DurableState durable) {
   role_ = zab::PeerState::kLooking;
   epoch_published_ = store_->current_epoch();
   last_assigned_ = core_->status().last_zxid;
-  // Request numbers never repeat across restarts: an entry of an earlier
-  // run can never complete a request of this one.
-  next_request_ = static_cast<uint64_t>(WallMs()) * 1000;
+  // Request numbers never repeat across restarts (the run number, kept in
+  // the store, is their top bits): an entry of an earlier run can never
+  // complete a request of this one.
+  uint64_t runs = 0;
+  if (absl::StatusOr<std::string> v = store_->GetMeta(kRunsMeta); v.ok()) {
+    absl::SimpleAtoi(*v, &runs);
+  }
+  ++runs;
+  SYNOD_RETURN_IF_ERROR(store_->PutMeta(kRunsMeta, std::to_string(runs), true));
+  next_request_ = (runs << 40) + 1;
 
   transport::PeerNetworkConfig net;
   net.self = self_id_;
@@ -229,6 +237,11 @@ void Coordinator::Impl::UnparkAll(int64_t now_ms) {
   // Everything routable goes, in order; the rest keeps its order. What is
   // routable is the same for all requests of one session, so each session's
   // requests stay in submission order.
+  // A new leader first applies the history it established. Done once,
+  // before routing: applying may create our session, which must not let
+  // later requests of it overtake earlier ones.
+  if (leading && last_applied_.load() < committed_) ApplyCommitted();
+  const int64_t own = session_id_.load();
   const size_t n = parked_.size();
   for (size_t i = 0; i < n; ++i) {
     Pending p = std::move(parked_.front());
@@ -240,19 +253,17 @@ void Coordinator::Impl::UnparkAll(int64_t now_ms) {
         Complete(p.done, std::move(o));
         continue;
       }
-      if (session_id_.load() == 0) {
+      if (own == 0) {
         parked_.push_back(std::move(p));
         continue;
       }
-      p.session = session_id_.load();
+      p.session = own;
     }
     if (!failed_.ok()) {
       WriteOutcome o;
       o.status = failed_;
       Complete(p.done, std::move(o));
     } else if (leading) {
-      // A new leader first applies the history it established.
-      if (last_applied_.load() < committed_) ApplyCommitted();
       Prepare(&p, now_ms);
     } else if (learning) {
       Forward(&p);
@@ -296,6 +307,7 @@ void Coordinator::Impl::PrepareForwarded(const std::string& data,
     return;
   }
   if (core_->next_zxid() == 0 || !failed_.ok()) return;  // origin times out
+  NoteCoreState();  // a leadership just established starts its bookkeeping
   if (last_applied_.load() < committed_) ApplyCommitted();
   AuthInfo auth;
   for (const txn::AuthIdentity& a : fr.auth()) {
@@ -325,9 +337,7 @@ void Coordinator::Impl::PrepareForwarded(const std::string& data,
   t.set_request(fr.request());
   last_assigned_ = zxid;
   absl::Status s = core_->Propose(t.SerializeAsString());
-  if (!s.ok()) {
-    failed_ = MakeError(Error::kSystemError, std::string(s.message()));
-  }
+  if (!s.ok()) Fail(MakeError(Error::kSystemError, std::string(s.message())));
 }
 
 void Coordinator::Impl::CompleteForwarded(const txn::Txn& txn,
@@ -355,11 +365,11 @@ void Coordinator::Impl::OnLostLeader() {
     Complete(forwarded_.front().done, std::move(o));
     forwarded_.pop_front();
   }
+  // Errors too: they were decided against txns that may now never apply.
   FailUncommitted([](const InFlight& item) {
-    if (item.has_txn) {
-      return ConnectionLoss("lost leadership; the write may or may not apply");
-    }
-    return item.error.ok() ? ConnectionLoss("lost leadership") : item.error;
+    return ConnectionLoss(item.has_txn
+                              ? "lost leadership; the write may or may not apply"
+                              : "lost leadership");
   });
   preparer_->Reset();
   last_assigned_ = committed_;
@@ -384,9 +394,8 @@ void Coordinator::Impl::WaitLogIdle() {
     }
     log_busy_ = false;
     if (!status.ok()) {
-      failed_ = MakeError(Error::kSystemError,
-                          absl::StrCat("storage failed: ", status.ToString()));
-      Log(options_, LogLevel::kError, std::string(failed_.message()));
+      Fail(MakeError(Error::kSystemError,
+                     absl::StrCat("storage failed: ", status.ToString())));
       return;
     }
     AdvanceDurable(durable);
@@ -403,6 +412,12 @@ void Coordinator::Impl::PersistNow(zab::Ready* rd) {
   }
   if (rd->truncate_after) {
     s = store_->TruncateLogAfter(*rd->truncate_after);
+    {
+      // Entries that replace the truncated ones are durable only once
+      // written again (durability is tracked by zxid).
+      MutexLock lock(&inbox_mu_);
+      durable_zxid_ = std::min(durable_zxid_, *rd->truncate_after);
+    }
     while (!logged_zxids_.empty() && logged_zxids_.back() > *rd->truncate_after) {
       logged_zxids_.pop_back();
     }
@@ -422,9 +437,8 @@ void Coordinator::Impl::PersistNow(zab::Ready* rd) {
   if (s.ok() && rd->accepted_epoch) s = store_->SetAcceptedEpoch(*rd->accepted_epoch);
   if (s.ok() && rd->current_epoch) s = store_->SetCurrentEpoch(*rd->current_epoch);
   if (!s.ok()) {
-    failed_ = MakeError(Error::kSystemError,
-                        absl::StrCat("storage failed: ", s.ToString()));
-    Log(options_, LogLevel::kError, std::string(failed_.message()));
+    Fail(MakeError(Error::kSystemError,
+                   absl::StrCat("storage failed: ", s.ToString())));
   }
 }
 
@@ -445,13 +459,16 @@ void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
   }
   if (s.ok()) s = store_->ReplaceState(&batch, snapshot.zxid);
   if (!s.ok()) {
-    failed_ = MakeError(Error::kSystemError,
-                        absl::StrCat("installing the leader's snapshot failed: ",
-                                     s.ToString()));
-    Log(options_, LogLevel::kError, std::string(failed_.message()));
+    Fail(MakeError(Error::kSystemError,
+                   absl::StrCat("installing the leader's snapshot failed: ",
+                                s.ToString())));
     return;
   }
   logged_zxids_.clear();
+  {
+    MutexLock lock(&inbox_mu_);
+    durable_zxid_ = std::min(durable_zxid_, snapshot.zxid);
+  }
   std::vector<Delivery> deliveries;
   std::vector<Dispatcher::Task> tasks;
   {
@@ -487,7 +504,8 @@ void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
 }
 
 void Coordinator::Impl::SendMessages(std::vector<zab::Message>* messages) {
-  if (network_) {
+  // A failed peer is silent: it cannot keep the promises its messages make.
+  if (network_ && failed_.ok()) {
     for (zab::Message& m : *messages) network_->Send(std::move(m));
   }
   messages->clear();
@@ -581,10 +599,13 @@ void Coordinator::Impl::OnTouch(const std::vector<int64_t>& sessions,
 }
 
 void Coordinator::Impl::EnsembleTimers(SteadyClock::time_point now,
-                                       int64_t now_ms) {
+                                       int64_t now_ms, bool stopping) {
+  // Only a leader whose tree holds its whole committed history decides
+  // cleanups and expiries.
+  const bool caught_up = leading_ && last_applied_.load() >= committed_;
   if (now >= next_cleanup_) {
     next_cleanup_ = now + ToChrono(options_.cleanup_interval);
-    if (core_->next_zxid() != 0) PrepareCleanups(now_ms);
+    if (caught_up && !stopping) PrepareCleanups(now_ms);
   }
   if (now < next_tick_) return;
   next_tick_ = now + ToChrono(options_.tick);
@@ -600,10 +621,14 @@ void Coordinator::Impl::EnsembleTimers(SteadyClock::time_point now,
   if (session_id_.load() != 0 && !expired_.load()) alive.push_back(session_id_.load());
   if (leading_) {
     OnTouch(alive, now);
-    ExpireSessions(now, now_ms);
-  } else if (st.serving && st.leader != 0 && !alive.empty()) {
+    if (caught_up && !stopping) ExpireSessions(now, now_ms);
+  } else if (st.state != zab::PeerState::kLooking && st.leader != 0 &&
+             st.leader != self_id_ && !alive.empty()) {
+    // Also while synchronizing: the session is with the ensemble, not
+    // with this peer's state.
     network_->SendTouch(st.leader, std::move(alive));
   }
+  if (stopping) return;
 
   if (st.serving) {
     if (session_id_.load() == 0 && !creating_session_ && !expired_.load()) {

@@ -95,6 +95,13 @@ absl::Status ValidateOptions(const Options& o) {
     return BadArgumentsError(
         "Options::listen is required when Options::seeds names other peers");
   }
+  if (IsEnsemble(o) && o.session_timeout < 20 * o.tick) {
+    // A failover takes about 15 ticks; a session must outlive it.
+    return BadArgumentsError(absl::StrCat(
+        "Options::session_timeout must be at least 20 ticks (",
+        absl::FormatDuration(20 * o.tick), ") in an ensemble, not ",
+        absl::FormatDuration(o.session_timeout)));
+  }
   return absl::OkStatus();
 }
 
@@ -312,12 +319,10 @@ void Coordinator::Impl::LoopMain() {
       stopping = stopping_;
     }
     if (round_done) log_busy_ = false;
-    if (!storage_status.ok() && failed_.ok()) {
-      failed_ = MakeError(Error::kSystemError,
-                          absl::StrCat("storage failed, no write can commit: ",
-                                       storage_status.ToString()));
-      Log(options_, LogLevel::kError, std::string(failed_.message()));
-      FailAll(failed_);
+    if (!storage_status.ok()) {
+      Fail(MakeError(Error::kSystemError,
+                     absl::StrCat("storage failed, no write can commit: ",
+                                  storage_status.ToString())));
     }
     if (failed_.ok()) AdvanceDurable(durable);
 
@@ -329,9 +334,16 @@ void Coordinator::Impl::LoopMain() {
         for (zab::Message& m : messages) core_->Step(m);
       }
       messages.clear();
+      // What the messages committed is applied before any timer prepares
+      // a txn (a new leader's cleanups see its whole history).
+      CollectReady(now_ms);
+      NoteCoreState();
+      ApplyCommitted();
       if (!touched.empty()) OnTouch(touched, now);
       touched.clear();
-      if (!stopping) EnsembleTimers(now, now_ms);
+      // Ticking goes on while stopping: a leader that loses its quorum
+      // then still steps down and fails what it cannot commit.
+      if (failed_.ok()) EnsembleTimers(now, now_ms, stopping);
       CollectReady(now_ms);
       NoteCoreState();
       for (Pending& p : batch) {
@@ -348,7 +360,9 @@ void Coordinator::Impl::LoopMain() {
     CollectReady(now_ms);  // one Ready for the whole batch: one log round
     ApplyCommitted();
     FlushToLog();
-    if (stopping && in_flight_.empty() && !log_busy_) {
+    // After a failure nothing commits: whatever waits fails at once.
+    if (!failed_.ok()) FailAll(failed_);
+    if (stopping && (in_flight_.empty() || !failed_.ok()) && !log_busy_) {
       MutexLock lock(&inbox_mu_);
       if (inbox_.empty()) {
         closed_ = true;
@@ -392,7 +406,7 @@ void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
       s = core_->Propose(item.txn.SerializeAsString());
       if (!s.ok()) {
         // The core was serving a moment ago and nothing ran in between.
-        failed_ = MakeError(Error::kSystemError, std::string(s.message()));
+        Fail(MakeError(Error::kSystemError, std::string(s.message())));
       }
     } else {
       item.zxid = last_assigned_;
@@ -460,9 +474,8 @@ void Coordinator::Impl::CollectReady(int64_t now_ms) {
                        !rd.requests.empty())) {
       // A one-peer ensemble never truncates, sends, or changes epochs once
       // established; anything else is a bug that must not go unnoticed.
-      failed_ = MakeError(Error::kSystemError,
-                          "unexpected zab work in a one-peer ensemble");
-      Log(options_, LogLevel::kError, std::string(failed_.message()));
+      Fail(MakeError(Error::kSystemError,
+                     "unexpected zab work in a one-peer ensemble"));
     }
     if (!rd.committed.empty()) {
       committed_ = std::max(committed_, rd.committed.back().zxid);
@@ -562,10 +575,9 @@ void Coordinator::Impl::ApplyCommitted() {
       } else if (!item.txn.ParseFromArray(e.data.data(),
                                           static_cast<int>(e.data.size())) ||
                  item.txn.zxid() != e.zxid) {
-        failed_ = MakeError(Error::kDataInconsistency,
-                            absl::StrCat("undecodable committed entry ",
-                                         zab::ZxidString(e.zxid)));
-        Log(options_, LogLevel::kError, std::string(failed_.message()));
+        Fail(MakeError(Error::kDataInconsistency,
+                       absl::StrCat("undecodable committed entry ",
+                                    zab::ZxidString(e.zxid))));
         break;
       }
       WriteOutcome outcome;
@@ -573,10 +585,13 @@ void Coordinator::Impl::ApplyCommitted() {
       size_t first_event = apply_out_.events.size();
       outcome.status = tree_.Apply(item.txn, &apply_out_, &outcome.results);
       if (!outcome.status.ok()) {
-        // The tree no longer matches the log: stop committing.
-        failed_ = outcome.status;
-        Log(options_, LogLevel::kError, std::string(failed_.message()));
+        // The tree no longer matches the log: stop committing, and never
+        // record the partial change as applied.
+        Fail(outcome.status);
+        apply_out_.Clear();
+        break;
       }
+      state_dirty_ = true;  // the applied zxid moved, at least
       if (item.txn.has_error()) {
         const txn::ErrorTxn& err = item.txn.error();
         outcome.status = MakeError(static_cast<Error>(err.error()), err.message());
@@ -641,7 +656,9 @@ void Coordinator::Impl::StageDirtyState() {
 }
 
 void Coordinator::Impl::FlushToLog() {
-  if (log_busy_ || (to_log_.empty() && !state_dirty_)) return;
+  // After a failure nothing more is written: the store keeps its last
+  // consistent state.
+  if (log_busy_ || !failed_.ok() || (to_log_.empty() && !state_dirty_)) return;
   for (const LogEntry& e : to_log_) logged_zxids_.push_back(e.zxid);
   Zxid trim_through = 0;
   const Zxid applied = last_applied_.load();
@@ -727,8 +744,16 @@ void Coordinator::Impl::FailUncommitted(
   in_flight_.swap(keep);
 }
 
+void Coordinator::Impl::Fail(absl::Status status) {
+  if (!failed_.ok()) return;
+  failed_ = std::move(status);
+  Log(options_, LogLevel::kError, std::string(failed_.message()));
+}
+
 void Coordinator::Impl::FailAll(const absl::Status& status) {
-  // Nothing prepared will commit: complete everything not yet applied.
+  // Nothing queued or in flight will complete any other way: at shutdown,
+  // or after a failure (when even committed txns can no longer be applied
+  // here, so their outcome is unknown to this peer's callers).
   std::vector<Pending> inbox;
   {
     MutexLock lock(&inbox_mu_);
@@ -742,21 +767,25 @@ void Coordinator::Impl::FailAll(const absl::Status& status) {
     o.status = status;
     Complete(p.done, std::move(o));
   }
-  if (!status.ok() && ErrorOf(status) == Error::kClosing) {
-    // Forwarded requests will get no answer once the loop is gone.
-    while (!forwarded_.empty()) {
-      Forwarded f = std::move(forwarded_.front());
-      forwarded_.pop_front();
-      WriteOutcome o;
-      o.status = status;
-      Complete(f.done, std::move(o));
-    }
-    return;
+  while (!forwarded_.empty()) {
+    Forwarded f = std::move(forwarded_.front());
+    forwarded_.pop_front();
+    WriteOutcome o;
+    o.status = status;
+    Complete(f.done, std::move(o));
   }
-  // Storage failed: prepared txns that are not durable never will be.
-  FailUncommitted([&status](const InFlight&) { return status; });
-  to_log_.clear();
-  preparer_->Reset();
+  while (!in_flight_.empty()) {
+    InFlight item = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    WriteOutcome o;
+    o.status = status;
+    Complete(item.done, std::move(o));
+  }
+  if (!failed_.ok()) {
+    to_log_.clear();
+    to_apply_.clear();
+    preparer_->Reset();
+  }
 }
 
 }  // namespace synod

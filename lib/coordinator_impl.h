@@ -209,7 +209,10 @@ class Coordinator::Impl {
   void WaitLogIdle();
   void SendMessages(std::vector<zab::Message>* messages);
   void OnLostLeader();
-  void EnsembleTimers(std::chrono::steady_clock::time_point now, int64_t now_ms);
+  // Ticks the core; touches or refreshes sessions; while not stopping, the
+  // leader's cleanups and expiries and our own session's creation.
+  void EnsembleTimers(std::chrono::steady_clock::time_point now, int64_t now_ms,
+                      bool stopping);
   void UnparkAll(int64_t now_ms);
   void OnTouch(const std::vector<int64_t>& sessions,
                std::chrono::steady_clock::time_point now);
@@ -251,6 +254,12 @@ class Coordinator::Impl {
   // Moves the records that applying txns changed into state_batch_.
   void StageDirtyState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_);
   void RunTimers(std::chrono::steady_clock::time_point now);
+  // Records the first failure (storage, or a tree that no longer matches
+  // the log): from then on nothing commits or is written here, and every
+  // waiting request fails (FailAll, each loop round).
+  void Fail(absl::Status status);
+  // Completes every queued, parked, forwarded and in-flight request with
+  // `status`.
   void FailAll(const absl::Status& status);
   // Fails every in-flight request not known committed with `status_of`.
   void FailUncommitted(

@@ -9,12 +9,14 @@ namespace synod {
 
 Dispatcher::Dispatcher() : thread_([this] { Run(); }) {}
 
-Dispatcher::~Dispatcher() {
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Stop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;
   }
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void Dispatcher::Post(Task task) {

@@ -20,8 +20,13 @@ class Dispatcher {
 
   // Starts the thread.
   Dispatcher();
-  // Runs every task posted so far, then joins the thread.
+  // Stops (see Stop).
   ~Dispatcher();
+
+  // Runs every task posted so far, and those they post, then joins the
+  // thread. Tasks posted after it returns never run. Idempotent; not from
+  // the dispatcher thread.
+  void Stop();
 
   // Queues `task` behind every task posted before. Any thread; never blocks
   // on a running task.

@@ -3,6 +3,7 @@
 
 #include "runtime/log_writer.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace synod {
@@ -29,9 +30,10 @@ void LogWriter::Submit(std::vector<LogEntry>* entries, StateBatch* state,
     for (LogEntry& e : *entries) entries_.push_back(std::move(e));
     entries->clear();
   }
-  if (state && !state->empty()) {
+  if (state && (!state->empty() || applied > applied_submitted_)) {
     states_.emplace_back(std::move(*state), applied);
     *state = StateBatch();
+    applied_submitted_ = std::max(applied_submitted_, applied);
   }
   if (trim_through > trim_through_) trim_through_ = trim_through;
   has_work_ = true;

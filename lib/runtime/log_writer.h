@@ -29,8 +29,10 @@ class LogWriter {
   ~LogWriter();
 
   // Queues log `entries` (synced) and applied-state `state` up to `applied`
-  // (not synced), and a trim of the log through `trim_through` (0: none).
-  // Consecutive submissions are merged into one write.
+  // (not synced; written even if `state` is empty when `applied` moved, so
+  // the store's applied zxid never lags a trim), and a trim of the log
+  // through `trim_through` (0: none). Consecutive submissions are merged
+  // into one write.
   void Submit(std::vector<LogEntry>* entries, StateBatch* state, Zxid applied,
               Zxid trim_through);
 
@@ -43,6 +45,7 @@ class LogWriter {
   std::vector<LogEntry> entries_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<StateBatch, Zxid>> states_ ABSL_GUARDED_BY(mu_);
   Zxid trim_through_ ABSL_GUARDED_BY(mu_) = 0;
+  Zxid applied_submitted_ ABSL_GUARDED_BY(mu_) = 0;
   bool has_work_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

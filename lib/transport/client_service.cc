@@ -58,7 +58,8 @@ constexpr absl::Duration kPoll = absl::Milliseconds(50);
 // nothing while its watches fire loses its stream rather than the peer's
 // memory.
 constexpr size_t kMaxQueued = size_t{1} << 16;
-// The range of session timeouts a client may ask for (Options' range).
+// The range of session timeouts a client may ask for (Options' range;
+// the floor rises to 20 ticks, see Open).
 constexpr int64_t kMinSessionMs = 100;
 constexpr int64_t kMaxSessionMs = 10 * 60 * 1000;
 
@@ -328,8 +329,12 @@ absl::StatusOr<int64_t> ClientService::Impl::Open(
     int64_t* timeout_ms) {
   const int64_t peer_default =
       absl::ToInt64Milliseconds(coordinator_->options().session_timeout);
+  // At least 20 ticks: a session must outlive a failover (as the
+  // Coordinator's own must, see Options::session_timeout).
+  const int64_t min_ms = std::max<int64_t>(
+      kMinSessionMs, 20 * absl::ToInt64Milliseconds(coordinator_->options().tick));
   *timeout_ms = std::clamp<int64_t>(
-      open.timeout_ms() > 0 ? open.timeout_ms() : peer_default, kMinSessionMs,
+      open.timeout_ms() > 0 ? open.timeout_ms() : peer_default, min_ms,
       kMaxSessionMs);
   txn::Request create;
   create.mutable_create_session()->set_timeout_ms(

@@ -1,7 +1,10 @@
 // Watches through the Coordinator: ZooKeeper's firing rules, one-shot-ness,
 // persistent and recursive watches, removal, ordering with completions.
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include "test_util.h"
 
@@ -199,6 +202,38 @@ TEST_CASE("closing the session deletes its ephemerals and fires their watches",
   CHECK(Describe(log.Snapshot()) == std::vector<std::string>{"w:NodeDeleted:/e"});
   auto again = StartIn(dir);
   CHECK(!again->Exists("/e")->has_value());
+}
+
+}  // namespace
+}  // namespace synod
+
+namespace synod {
+namespace {
+
+TEST_CASE("a watcher that calls back into the Coordinator during shutdown "
+          "is run safely",
+          "[watch]") {
+  TempDir dir;
+  auto c = StartIn(dir);
+  REQUIRE(c->Create("/eph", "x", CreateMode::kEphemeral).ok());
+  std::atomic<int> fired{0};
+  std::atomic<int> answered{0};
+  Coordinator* raw = c.get();
+  // Closing the session deletes /eph while shutting down; the watcher then
+  // re-arms with an async call, which must complete (with kClosing or a
+  // result), not crash.
+  REQUIRE(c->Exists("/eph", [&, raw](const WatchEvent&) {
+             fired++;
+             // Slow: the destructor reaches the dispatcher's drain meanwhile.
+             std::this_thread::sleep_for(std::chrono::milliseconds(300));
+             raw->ExistsAsync("/eph", nullptr,
+                              [&](absl::StatusOr<std::optional<Stat>>) {
+                                answered++;
+                              });
+           })->has_value());
+  c.reset();
+  CHECK(fired.load() == 1);
+  CHECK(answered.load() == 1);
 }
 
 }  // namespace

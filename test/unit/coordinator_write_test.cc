@@ -209,6 +209,15 @@ TEST_CASE("bad options are refused with a clear error", "[coordinator]") {
   o = TestOptions(dir.path());
   o.tick = absl::Milliseconds(1);
   CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
+  // In an ensemble a session must outlive a failover: 20 ticks at least.
+  o = TestOptions(dir.path());
+  o.listen = "127.0.0.1:1";
+  o.seeds = {"127.0.0.1:1", "127.0.0.1:2"};
+  o.tick = absl::Milliseconds(100);
+  o.session_timeout = absl::Milliseconds(1999);
+  auto short_session = Coordinator::Start(o);
+  CHECK(ErrorOf(short_session.status()) == Error::kBadArguments);
+  CHECK(short_session.status().message().find("20 ticks") != std::string_view::npos);
 }
 
 TEST_CASE("a data directory stays with its ensemble and its peer",
