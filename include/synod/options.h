@@ -57,9 +57,10 @@ struct Options {
   absl::Duration tick = absl::Milliseconds(100);
 
   // How long the Coordinator's session survives without reaching the leader.
-  // In an ensemble it must exceed the failover time (about 15 ticks) for the
-  // session to survive a leader change; writes submitted while no leader
-  // serves wait this long before failing with ConnectionLoss.
+  // In an ensemble it must be at least 20 ticks, more than a failover takes
+  // (about 15 ticks), so the session survives a leader change; writes
+  // submitted while no leader serves wait this long before failing with
+  // ConnectionLoss.
   // Default: 10 s. Range: 100 ms to 10 min.
   absl::Duration session_timeout = absl::Seconds(10);
 

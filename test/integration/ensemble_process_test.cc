@@ -186,7 +186,7 @@ std::set<std::string> ChildrenAt(const std::string& peer, const std::string& pat
 }
 
 // Writes /load/w<n> through `peer` until stopped, recording what was
-// acknowledged and when the first acknowledgement after `since` came.
+// acknowledged and when the first write sent after the kill was.
 class WriteLoad {
  public:
   explicit WriteLoad(std::string peer) : peer_(std::move(peer)) {
@@ -226,10 +226,12 @@ class WriteLoad {
       create.kind = tools::CliCommand::Kind::kCreate;
       create.path = absl::StrCat("/load/w", n);
       create.data = "v";
+      const absl::Time invoked = absl::Now();
       if (client.Run(create).ok()) {
         synod::MutexLock lock(&mu_);
         acked_.insert(absl::StrCat("w", n));
-        if (kill_time_ != absl::InfinitePast()) {
+        // Writes sent after the kill: the ones that show writes resumed.
+        if (kill_time_ != absl::InfinitePast() && invoked >= kill_time_) {
           ++acked_after_kill_;
           if (first_after_kill_ == absl::InfiniteFuture()) {
             first_after_kill_ = absl::Now();
