@@ -61,7 +61,11 @@ struct PeerNetworkConfig {
   absl::Duration min_backoff = absl::Milliseconds(20);
   absl::Duration max_backoff = absl::Seconds(1);
   // Frames queued for one destination beyond this are dropped (all of them).
-  size_t max_queued_bytes = size_t{256} << 20;
+  // A leader queues a whole snapshot for a learner at once (SNAP), so this
+  // bounds the snapshot a learner can be sent; otherwise a queue only grows
+  // while its link is down, and the core stops sending to a silent peer
+  // within its timeout.
+  size_t max_queued_bytes = size_t{4} << 30;
   // Receives the network's log records (link up/down, refusals).
   std::function<void(LogLevel, std::string_view)> log;
 };
