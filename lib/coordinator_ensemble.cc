@@ -37,6 +37,50 @@ absl::Status ConnectionLoss(std::string_view why) {
 
 }  // namespace
 
+// While the loop thread is busy with one long step (encoding or installing
+// a snapshot), sends `to` a heartbeat every tick from a thread of its own,
+// so they do not give up on this peer. The pings carry zxid 0: they claim
+// nothing (a learner checks a leader's ping zxid against its log; 0 never
+// fails that check) and may overtake messages the loop still holds, so
+// only liveness is affected, never the protocol's state.
+class Coordinator::Impl::StallPings {
+ public:
+  StallPings(Impl* impl, std::vector<zab::PeerId> to)
+      : impl_(impl), to_(std::move(to)) {
+    if (impl_->network_ && !to_.empty()) thread_ = std::thread([this] { Run(); });
+  }
+  ~StallPings() {
+    {
+      MutexLock lock(&mu_);
+      done_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return done_;
+    }, impl_->options_.tick)) {
+      for (zab::PeerId id : to_) {
+        zab::Message ping;
+        ping.type = zab::MessageType::kPing;
+        ping.from = impl_->self_id_;
+        ping.to = id;
+        ping.zxid = 0;
+        impl_->network_->Send(std::move(ping));
+      }
+    }
+  }
+
+  Impl* const impl_;
+  const std::vector<zab::PeerId> to_;
+  Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
 // The applied tree as the core's SnapshotSource. Called from Step on the
 // loop thread (the tree's only writer), so the tree cannot move under it;
 // the shared lock is for the readers' sake only.
@@ -46,6 +90,13 @@ class Coordinator::Impl::TreeSnapshots : public zab::SnapshotSource {
   std::pair<Zxid, std::string> Snapshot() const override {
     const absl::Time start = absl::Now();
     std::pair<Zxid, std::string> out;
+    // About a second per million znodes on the loop thread: the voters
+    // must not give up on their leader meanwhile.
+    std::vector<zab::PeerId> voters;
+    for (zab::PeerId id = 1; id <= impl_->seeds_.size(); ++id) {
+      if (id != impl_->self_id_) voters.push_back(id);
+    }
+    StallPings pings(impl_, std::move(voters));
     {
       ReaderLock lock(&impl_->tree_mu_);
       out = {impl_->tree_.last_zxid(), EncodeSnapshot(impl_->tree_)};
@@ -443,6 +494,11 @@ void Coordinator::Impl::PersistNow(zab::Ready* rd) {
 }
 
 void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
+  // Loading a large snapshot takes seconds; the leader hears from us
+  // meanwhile.
+  std::vector<zab::PeerId> leader;
+  if (core_->status().leader != 0) leader.push_back(core_->status().leader);
+  StallPings pings(this, std::move(leader));
   DataTree fresh;
   StateBatch batch;
   absl::Status s = LoadSnapshot(

@@ -235,6 +235,7 @@ class Coordinator::Impl {
   // Stops the servers and links (client service, peer network). Idempotent.
   void StopEnsembleServices();
   class TreeSnapshots;
+  class StallPings;
   // Applies the prepared txns the core has committed, in order.
   void ApplyCommitted() ABSL_LOCKS_EXCLUDED(tree_mu_);
   // Elects this peer alone and commits (replays) its log's unapplied tail.
