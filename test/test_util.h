@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -67,6 +68,25 @@ inline Options TestOptions(const std::string& dir) {
   o.cleanup_interval = absl::Milliseconds(20);
   return o;
 }
+
+// A one-peer ensemble that listens (seeds = {listen}) on a free loopback
+// port, for tests of the services it serves. Aborts if it cannot start.
+struct ListeningPeer {
+  ListeningPeer() : address("127.0.0.1:" + std::to_string(FreePort())) {
+    Options o = TestOptions(dir.path());
+    o.listen = address;
+    o.seeds = {address};
+    auto c = Coordinator::Start(o);
+    if (!c.ok()) {
+      fprintf(stderr, "ListeningPeer: %s\n", c.status().ToString().c_str());
+      abort();
+    }
+    coordinator = std::move(*c);
+  }
+  TempDir dir;
+  std::string address;
+  std::unique_ptr<Coordinator> coordinator;
+};
 
 // Collects watch events; thread-safe.
 class EventLog {

@@ -21,23 +21,7 @@ namespace {
 using synod::testing::EventLog;
 using synod::testing::FreePort;
 
-// A one-peer ensemble that listens: seeds = {listen}.
-struct ListeningPeer {
-  ListeningPeer() : address("127.0.0.1:" + std::to_string(FreePort())) {
-    Options o = testing::TestOptions(dir.path());
-    o.listen = address;
-    o.seeds = {address};
-    auto c = Coordinator::Start(o);
-    REQUIRE(c.ok());
-    coordinator = std::move(*c);
-  }
-  int64_t watch_count() const {
-    return coordinator->GetHealth().watch_count;
-  }
-  testing::TempDir dir;
-  std::string address;
-  std::unique_ptr<Coordinator> coordinator;
-};
+using synod::testing::ListeningPeer;
 
 // One remote session: a raw Session stream, its replies read in order and
 // its watch events (id 0) set aside as they come.
@@ -162,10 +146,10 @@ int Type(EventType t) { return static_cast<int>(t); }
 // after the client sees it end); returns the last count seen.
 int64_t WaitWatchCount(const ListeningPeer& peer, int64_t n) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  int64_t count = peer.watch_count();
+  int64_t count = peer.coordinator->GetHealth().watch_count;
   while (count != n && absl::Now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    count = peer.watch_count();
+    count = peer.coordinator->GetHealth().watch_count;
   }
   return count;
 }
@@ -175,7 +159,7 @@ TEST_CASE("client service: a remote session's watches are its own",
   EventLog local_events;  // outlives the peer's dispatcher
   ListeningPeer peer;
   Coordinator& local = *peer.coordinator;
-  const int64_t base = peer.watch_count();
+  const int64_t base = peer.coordinator->GetHealth().watch_count;
   REQUIRE(local.Create("/w", "").ok());
   REQUIRE(local.Create("/p", "").ok());
   REQUIRE(local.AddWatch("/w", WatchMode::kPersistentRecursive,
@@ -192,7 +176,7 @@ TEST_CASE("client service: a remote session's watches are its own",
       remote.Read(transport::ReadRequest::EXISTS, "/missing", true);
   CHECK(exists.error() == 0);
   CHECK(!exists.exists());
-  CHECK(peer.watch_count() == base + 5);
+  CHECK(peer.coordinator->GetHealth().watch_count == base + 5);
 
   // Changes below /w, made locally and by the remote client itself, reach
   // the remote session's recursive watch (no ChildrenChanged: recursive).
@@ -211,20 +195,20 @@ TEST_CASE("client service: a remote session's watches are its own",
   CHECK(events[3].type() == Type(EventType::kDataChanged));
   CHECK(events[3].path() == "/p");
   CHECK(local_events.WaitFor(3).size() == 3);
-  CHECK(peer.watch_count() == base + 5);  // nothing one-shot fired
+  CHECK(peer.coordinator->GetHealth().watch_count == base + 5);  // nothing one-shot fired
 
   // The local Coordinator's RemoveWatches cannot take the remote's one-shot
   // data watch on /w (it has none of its own there)...
   absl::Status local_remove = local.RemoveWatches("/w", WatcherType::kData);
   CHECK(ErrorOf(local_remove) == Error::kNoWatcher);
-  CHECK(peer.watch_count() == base + 5);
+  CHECK(peer.coordinator->GetHealth().watch_count == base + 5);
 
   // ...and the remote's RemoveWatches takes only the remote's recursive
   // watch, which is told so on the stream.
   transport::ClientReply removed =
       remote.RemoveWatches("/w", WatcherType::kPersistentRecursive);
   CHECK(removed.error() == 0);
-  CHECK(peer.watch_count() == base + 4);
+  CHECK(peer.coordinator->GetHealth().watch_count == base + 4);
   REQUIRE(remote.WaitEvents(5).size() == 5);
   CHECK(remote.events()[4].type() ==
         Type(EventType::kPersistentWatchRemoved));
@@ -253,7 +237,7 @@ TEST_CASE("client service: a remote session's watches are its own",
         Code(Error::kBadArguments));
   CHECK(remote.RemoveWatches("/nowhere", WatcherType::kAny).error() ==
         Code(Error::kNoWatcher));
-  CHECK(peer.watch_count() == base + 4);
+  CHECK(peer.coordinator->GetHealth().watch_count == base + 4);
 
   // The stream ends: its watches (persistent on /p, data on /w, exists on
   // /missing) go with it, silently; the local one stays.
@@ -267,7 +251,7 @@ TEST_CASE("client service: a remote session's watches are its own",
   REQUIRE(seen.size() == 5);
   CHECK(seen[4].event.path == "/w/last");
   CHECK(local.RemoveWatches("/w", WatcherType::kPersistentRecursive).ok());
-  CHECK(peer.watch_count() == base);
+  CHECK(peer.coordinator->GetHealth().watch_count == base);
   seen = local_events.WaitFor(6);
   REQUIRE(seen.size() == 6);
   CHECK(seen[5].event.type == EventType::kPersistentWatchRemoved);
@@ -276,14 +260,14 @@ TEST_CASE("client service: a remote session's watches are its own",
 TEST_CASE("client service: a stream that goes away drops its watches",
           "[client_service][watch]") {
   ListeningPeer peer;
-  const int64_t base = peer.watch_count();
+  const int64_t base = peer.coordinator->GetHealth().watch_count;
   {
     RemoteSession remote(peer.address);
     CHECK(remote.AddWatch("/", WatchMode::kPersistentRecursive).error() == 0);
     CHECK(remote.AddWatch("/a", WatchMode::kPersistent).error() == 0);
     CHECK(remote.Read(transport::ReadRequest::CHILDREN, "/", true).error() ==
           0);
-    CHECK(peer.watch_count() == base + 3);
+    CHECK(peer.coordinator->GetHealth().watch_count == base + 3);
     remote.Cancel();  // no WritesDone: the client vanished
     CHECK(WaitWatchCount(peer, base) == base);
   }

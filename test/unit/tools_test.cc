@@ -30,20 +30,7 @@ using tools::ParseCommand;
 
 using synod::testing::FreePort;  // test_util.h
 
-// A one-peer ensemble that listens: seeds = {listen}.
-struct ListeningPeer {
-  ListeningPeer() : address("127.0.0.1:" + std::to_string(FreePort())) {
-    Options o = testing::TestOptions(dir.path());
-    o.listen = address;
-    o.seeds = {address};
-    auto c = Coordinator::Start(o);
-    REQUIRE(c.ok());
-    coordinator = std::move(*c);
-  }
-  testing::TempDir dir;
-  std::string address;
-  std::unique_ptr<Coordinator> coordinator;
-};
+using synod::testing::ListeningPeer;
 
 CliCommand Cmd(const std::vector<std::string>& words) {
   absl::StatusOr<CliCommand> c = ParseCommand(words);
