@@ -298,25 +298,29 @@ std::string DataTree::EncodeNode(std::string_view path) const {
   const Znode& n = *Find(path);
   std::string out;
   out.reserve(96 + n.data.size());
-  PutVarint(&out, kNodeRecordVersion);
-  PutFixed64(&out, n.stat.czxid);
-  PutFixed64(&out, n.stat.mzxid);
-  PutFixed64(&out, n.stat.pzxid);
-  PutFixed64(&out, n.stat.ctime);
-  PutFixed64(&out, n.stat.mtime);
-  PutFixed64(&out, n.stat.ephemeral_owner);
-  PutFixed64(&out, n.ttl_ms);
-  PutFixed32(&out, n.stat.version);
-  PutFixed32(&out, n.stat.cversion);
-  PutFixed32(&out, n.stat.aversion);
-  PutVarint(&out, static_cast<uint32_t>(n.mode));
-  PutAcl(&out, *n.acl);
-  PutBytes(&out, n.data);
+  AppendNodeRecord(n, &out);
   return out;
 }
 
-void DataTree::ForEachPath(
-    const std::function<void(const std::string&)>& fn) const {
+void DataTree::AppendNodeRecord(const Znode& n, std::string* out) const {
+  PutVarint(out, kNodeRecordVersion);
+  PutFixed64(out, n.stat.czxid);
+  PutFixed64(out, n.stat.mzxid);
+  PutFixed64(out, n.stat.pzxid);
+  PutFixed64(out, n.stat.ctime);
+  PutFixed64(out, n.stat.mtime);
+  PutFixed64(out, n.stat.ephemeral_owner);
+  PutFixed64(out, n.ttl_ms);
+  PutFixed32(out, n.stat.version);
+  PutFixed32(out, n.stat.cversion);
+  PutFixed32(out, n.stat.aversion);
+  PutVarint(out, static_cast<uint32_t>(n.mode));
+  PutAcl(out, *n.acl);
+  PutBytes(out, n.data);
+}
+
+void DataTree::ForEachNode(
+    const std::function<void(const std::string&, const Znode&)>& fn) const {
   // Depth first, with an explicit stack: trees may be deep.
   std::vector<std::string> stack = {"/"};
   while (!stack.empty()) {
@@ -324,7 +328,7 @@ void DataTree::ForEachPath(
     stack.pop_back();
     auto it = nodes_.find(path);
     if (it == nodes_.end()) continue;
-    fn(path);
+    fn(path, it->second);
     const std::string prefix = path == "/" ? path : path + "/";
     for (auto c = it->second.children.rbegin(); c != it->second.children.rend();
          ++c) {

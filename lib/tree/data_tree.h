@@ -106,9 +106,13 @@ class DataTree {
   // Sets last_zxid() after loading.
   void SetLastZxid(Zxid zxid) { last_zxid_ = zxid; }
 
-  // Calls `fn` with every node's path, each parent before its children
-  // (the order LoadNode needs).
-  void ForEachPath(const std::function<void(const std::string&)>& fn) const;
+  // Calls `fn` with every node's path and the node, each parent before its
+  // children (the order LoadNode needs).
+  void ForEachNode(
+      const std::function<void(const std::string&, const Znode&)>& fn) const;
+
+  // Appends `node`'s storage record (what EncodeNode returns) to `out`.
+  void AppendNodeRecord(const Znode& node, std::string* out) const;
 
  private:
   absl::Status ApplyOne(const txn::Txn& op, const txn::Txn& header,

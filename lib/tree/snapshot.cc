@@ -22,10 +22,13 @@ absl::Status Malformed(std::string_view what) {
 std::string EncodeSnapshot(const DataTree& tree) {
   std::string out(kMagic);
   PutVarint(&out, static_cast<uint64_t>(tree.last_zxid()));
-  tree.ForEachPath([&](const std::string& path) {
+  std::string record;  // reused: no allocation per node
+  tree.ForEachNode([&](const std::string& path, const Znode& node) {
     out.push_back('n');
     PutBytes(&out, path);
-    PutBytes(&out, tree.EncodeNode(path));
+    record.clear();
+    tree.AppendNodeRecord(node, &record);
+    PutBytes(&out, record);
   });
   for (const auto& [id, timeout] : tree.sessions()) {
     out.push_back('s');
@@ -72,8 +75,8 @@ absl::Status LoadSnapshot(
 
 std::vector<TreeEvent> DiffTrees(const DataTree& before, const DataTree& after) {
   std::vector<TreeEvent> gone, created, changed, children;
-  before.ForEachPath([&](const std::string& path) {
-    const Znode* old_node = before.Find(path);
+  before.ForEachNode([&](const std::string& path, const Znode& old_ref) {
+    const Znode* old_node = &old_ref;
     const Znode* new_node = after.Find(path);
     if (!new_node) {
       gone.push_back({EventType::kDeleted, path});
@@ -87,7 +90,7 @@ std::vector<TreeEvent> DiffTrees(const DataTree& before, const DataTree& after) 
       children.push_back({EventType::kChildrenChanged, path});
     }
   });
-  after.ForEachPath([&](const std::string& path) {
+  after.ForEachNode([&](const std::string& path, const Znode&) {
     if (!before.Find(path)) created.push_back({EventType::kCreated, path});
   });
   std::vector<TreeEvent> out;

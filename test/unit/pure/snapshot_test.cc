@@ -40,9 +40,8 @@ void Apply(DataTree* tree, const txn::Txn& t) {
 // Every node's path, data and Stat, for comparing trees.
 std::map<std::string, std::pair<std::string, Stat>> Contents(const DataTree& t) {
   std::map<std::string, std::pair<std::string, Stat>> out;
-  t.ForEachPath([&](const std::string& path) {
-    const Znode* n = t.Find(path);
-    out[path] = {n->data, n->stat};
+  t.ForEachNode([&](const std::string& path, const Znode& n) {
+    out[path] = {n.data, n.stat};
   });
   return out;
 }
