@@ -126,10 +126,11 @@ class Coordinator::Impl {
   // owns the watches registered: the client service passes the stream's
   // session id; this Coordinator's own calls pass kLocalOwner.
   static constexpr int64_t kLocalOwner = WatchManager::kLocalOwner;
-  absl::StatusOr<Node> GetAs(int64_t owner, const AuthInfo& auth,
+  // `auth` null: this Coordinator's own identities.
+  absl::StatusOr<Node> GetAs(int64_t owner, const AuthInfo* auth,
                              std::string_view path, Watcher watcher);
   absl::StatusOr<std::vector<std::string>> GetChildrenAs(
-      int64_t owner, const AuthInfo& auth, std::string_view path,
+      int64_t owner, const AuthInfo* auth, std::string_view path,
       Watcher watcher, Stat* stat);
   absl::StatusOr<std::optional<Stat>> ExistsAs(int64_t owner,
                                                std::string_view path,
@@ -275,6 +276,12 @@ class Coordinator::Impl {
   }();
   // SessionExpired once the ensemble expired our session.
   absl::Status CheckSessionUsable() const;
+  // The node at `path` if it exists (NoNode) and `auth` may read it
+  // (NoAuth); `auth` null: our own identities, fetched only if the node is
+  // not world-readable.
+  absl::StatusOr<const Znode*> FindReadable(std::string_view path,
+                                            const AuthInfo* auth) const
+      ABSL_SHARED_LOCKS_REQUIRED(tree_mu_);
 
   const Options options_;
   std::unique_ptr<Store> store_;

@@ -13,12 +13,6 @@
 namespace synod {
 namespace {
 
-bool Readable(const Znode& node, const AuthInfo& auth) {
-  for (const Acl& a : *node.acl) {
-    if ((a.perms & perms::kRead) && a.scheme == "world") return true;
-  }
-  return Permits(*node.acl, perms::kRead, auth);
-}
 
 }  // namespace
 
@@ -35,22 +29,35 @@ absl::Status Coordinator::Impl::CheckSessionUsable() const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<const Znode*> Coordinator::Impl::FindReadable(
+    std::string_view path, const AuthInfo* auth) const {
+  const Znode* node = tree_.Find(path);
+  if (!node) return NoNodeError(path);
+  for (const Acl& a : *node->acl) {
+    if ((a.perms & perms::kRead) && a.scheme == "world") return node;
+  }
+  // Our own identities are fetched only when the ACL needs them (not on
+  // the world-readable fast path).
+  const bool ok = auth ? Permits(*node->acl, perms::kRead, *auth)
+                       : Permits(*node->acl, perms::kRead, *this->auth());
+  if (!ok) return NoAuthError(path);
+  return node;
+}
+
 absl::StatusOr<Node> Coordinator::Impl::Get(std::string_view path,
                                             Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
-  return GetAs(kLocalOwner, *auth(), path, std::move(watcher));
+  return GetAs(kLocalOwner, nullptr, path, std::move(watcher));
 }
 
 absl::StatusOr<Node> Coordinator::Impl::GetAs(int64_t owner,
-                                              const AuthInfo& auth,
+                                              const AuthInfo* auth,
                                               std::string_view path,
                                               Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
   ReaderLock lock(&tree_mu_);
-  const Znode* node = tree_.Find(path);
-  if (!node) return NoNodeError(path);
-  if (!Readable(*node, auth)) return NoAuthError(path);
+  SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, auth));
   if (watcher) watches_.AddDataWatch(path, std::move(watcher), owner);
   return Node{node->data, node->stat};
 }
@@ -75,18 +82,16 @@ absl::StatusOr<std::optional<Stat>> Coordinator::Impl::ExistsAs(
 absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildren(
     std::string_view path, Watcher watcher, Stat* stat) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
-  return GetChildrenAs(kLocalOwner, *auth(), path, std::move(watcher), stat);
+  return GetChildrenAs(kLocalOwner, nullptr, path, std::move(watcher), stat);
 }
 
 absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildrenAs(
-    int64_t owner, const AuthInfo& auth, std::string_view path,
+    int64_t owner, const AuthInfo* auth, std::string_view path,
     Watcher watcher, Stat* stat) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
   ReaderLock lock(&tree_mu_);
-  const Znode* node = tree_.Find(path);
-  if (!node) return NoNodeError(path);
-  if (!Readable(*node, auth)) return NoAuthError(path);
+  SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, auth));
   if (watcher) watches_.AddChildWatch(path, std::move(watcher), owner);
   if (stat) *stat = node->stat;
   return std::vector<std::string>(node->children.begin(), node->children.end());

@@ -573,7 +573,7 @@ ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
   switch (read.kind()) {
     case ReadRequest::GET: {
       absl::StatusOr<Node> node =
-          coordinator_->GetAs(session, auth, path, std::move(watcher));
+          coordinator_->GetAs(session, &auth, path, std::move(watcher));
       if (!node.ok()) {
         SetError(node.status(), &reply);
         break;
@@ -597,7 +597,7 @@ ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
     case ReadRequest::CHILDREN: {
       Stat stat;
       absl::StatusOr<std::vector<std::string>> children =
-          coordinator_->GetChildrenAs(session, auth, path, std::move(watcher),
+          coordinator_->GetChildrenAs(session, &auth, path, std::move(watcher),
                                       &stat);
       if (!children.ok()) {
         SetError(children.status(), &reply);
