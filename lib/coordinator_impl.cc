@@ -495,7 +495,18 @@ void Coordinator::Impl::CollectReady(int64_t now_ms) {
       Awaiting a;
       a.last = rd.entries.back().zxid;
       a.ready.entries.push_back(zab::Entry{a.last, std::string()});
-      a.messages = std::move(rd.messages);
+      // A leader's PROPOSALs go now, while its own log write runs (one
+      // fsync less per write), unless an earlier message to the same peer
+      // still waits: links keep their order.
+      for (zab::Message& m : rd.messages) {
+        if (zab::MaySendBeforeDurable(m) && !held_to_.contains(m.to)) {
+          std::vector<zab::Message> one;
+          one.push_back(std::move(m));
+          SendMessages(&one);
+        } else {
+          Hold(&a, std::move(m));
+        }
+      }
       for (zab::Entry& e : rd.entries) {
         to_log_.push_back(LogEntry{e.zxid, std::move(e.data)});
       }
@@ -504,8 +515,7 @@ void Coordinator::Impl::CollectReady(int64_t now_ms) {
       // Nothing to persist; its messages keep their order behind any that
       // wait for durability.
       if (!awaiting_.empty()) {
-        std::vector<zab::Message>& q = awaiting_.back().messages;
-        for (zab::Message& m : rd.messages) q.push_back(std::move(m));
+        for (zab::Message& m : rd.messages) Hold(&awaiting_.back(), std::move(m));
       } else {
         SendMessages(&rd.messages);
       }
@@ -522,9 +532,18 @@ void Coordinator::Impl::AdvanceDurable(Zxid durable) {
   while (!awaiting_.empty() && awaiting_.front().last <= durable) {
     Awaiting a = std::move(awaiting_.front());
     awaiting_.pop_front();
+    for (const zab::Message& m : a.messages) {
+      auto it = held_to_.find(m.to);
+      if (--it->second == 0) held_to_.erase(it);
+    }
     SendMessages(&a.messages);
     core_->Advance(a.ready);
   }
+}
+
+void Coordinator::Impl::Hold(Awaiting* a, zab::Message&& m) {
+  ++held_to_[m.to];
+  a->messages.push_back(std::move(m));
 }
 
 void Coordinator::Impl::CompleteInFlightThrough(Zxid zxid) {

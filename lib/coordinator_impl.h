@@ -360,6 +360,10 @@ class Coordinator::Impl {
     std::vector<zab::Message> messages;
   };
   std::deque<Awaiting> awaiting_;
+  // Peers with messages held in awaiting_, and how many: a message that
+  // may go early (zab::MaySendBeforeDurable) waits if its peer has one.
+  absl::flat_hash_map<zab::PeerId, int> held_to_;
+  void Hold(Awaiting* a, zab::Message&& m);
   std::chrono::steady_clock::time_point next_tick_{};
   int64_t serving_epoch_ = 0;   // the epoch this peer last led, serving
   bool was_serving_ = false;

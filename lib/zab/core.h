@@ -12,7 +12,9 @@
 //          rd.snapshot (replaces the applied state and the whole log),
 //          rd.truncate_after, rd.entries, then rd.accepted_epoch and
 //          rd.current_epoch;
-//     2. send rd.messages;
+//     2. send rd.messages (a message for which MaySendBeforeDurable is
+//        true may go before step 1 is durable, as long as every earlier
+//        message to the same peer has gone: links keep their order);
 //     3. install rd.snapshot as the applied state (if set), then apply
 //        rd.committed, in order;
 //     core.Advance(rd);   // what was asked to persist is now durable
@@ -117,7 +119,8 @@ struct Ready {
   std::vector<Entry> entries;          // append to the log
   std::optional<int64_t> accepted_epoch;
   std::optional<int64_t> current_epoch;
-  std::vector<Message> messages;  // send only after the above is durable
+  // Send after the above is durable (but see MaySendBeforeDurable).
+  std::vector<Message> messages;
   std::vector<Entry> committed;   // apply, in order
   // On the serving leader: requests learners forwarded (Propose on a
   // learner), each once, in arrival order. The host turns each into the

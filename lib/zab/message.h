@@ -119,6 +119,16 @@ struct Message {
   uint64_t request_id = 0;
 };
 
+// Returns true if a host may send `m` before the persistence its Ready asks
+// for is durable: a leader's PROPOSAL (as ZooKeeper's leader sends it while
+// logging it). Safe because a leader counts its own acknowledgement only
+// once its entry is durable (Core::Advance), so nothing commits on an entry
+// the leader might lose; a follower that logged it merely holds an
+// uncommitted entry, which the next leader keeps or truncates.
+inline bool MaySendBeforeDurable(const Message& m) {
+  return m.type == MessageType::kProposal;
+}
+
 // Returns a one-line readable form, for traces: "2->1 PROPOSAL zxid=0x1:5".
 std::string Describe(const Message& m);
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -546,6 +547,19 @@ void Ensemble::Pump(Peer& p) {
           if (tracing_) Note(absl::StrCat("disk ", p.id, " writing ", WriteCount(rd),
                             " writes, done at t=",
                             network_.Now() + delay));
+          // A leader's PROPOSALs go now, while its disk writes (unless
+          // an earlier message to the same peer waits for the disk).
+          std::vector<Message> held;
+          std::set<PeerId> holding;
+          for (Message& m : rd.messages) {
+            if (zab::MaySendBeforeDurable(m) && holding.count(m.to) == 0) {
+              if (!SendOne(p, m)) return;
+            } else {
+              holding.insert(m.to);
+              held.push_back(std::move(m));
+            }
+          }
+          rd.messages = std::move(held);
           p.busy = true;
           p.pending = std::move(rd);
           Event ev;
@@ -564,6 +578,17 @@ void Ensemble::Pump(Peer& p) {
     p.inbox.pop_front();
     ApplyInput(p, in);
   }
+}
+
+bool Ensemble::SendOne(Peer& p, const Message& m) {
+  if (m.from != p.id || peers_.count(m.to) == 0 || m.to == p.id) {
+    Fail(absl::StrCat("peer ", p.id, " sent a misaddressed message: ",
+                      zab::Describe(m)));
+    return false;
+  }
+  ++sent_by_type_[m.type];
+  network_.Send(m);
+  return true;
 }
 
 void Ensemble::Complete(Peer& p, Ready rd) {
@@ -600,13 +625,7 @@ void Ensemble::Complete(Peer& p, Ready rd) {
   }
   // 2. Send.
   for (const Message& m : rd.messages) {
-    if (m.from != p.id || peers_.count(m.to) == 0 || m.to == p.id) {
-      Fail(absl::StrCat("peer ", p.id, " sent a misaddressed message: ",
-                        zab::Describe(m)));
-      return;
-    }
-    ++sent_by_type_[m.type];
-    network_.Send(m);
+    if (!SendOne(p, m)) return;
   }
   // 3. Install the snapshot, then apply.
   if (rd.snapshot) {

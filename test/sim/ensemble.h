@@ -358,6 +358,8 @@ class Ensemble {
   // busy or idle.
   void Pump(Peer& peer);
   // Persists, sends, applies and advances `ready`.
+  // Sends `m` from `p`; false (and a failure) if it is misaddressed.
+  bool SendOne(Peer& p, const zab::Message& m);
   void Complete(Peer& peer, zab::Ready ready);
   void ApplyCommitted(Peer& peer, const zab::Entry& entry);
   // Replaces `peer`'s applied sequence with a snapshot's (checking c).
