@@ -5,7 +5,9 @@
 # SYNOD_SANITIZERS=0 skips the sanitizer passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install-deps
+# The benchmark's smoke run (bench/compare.sh --smoke) needs ZooKeeper, its
+# C client and gnuplot.
+bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox
 jobs=${SYNOD_JOBS:-2}
 
 run_suite() {

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# synod and Apache ZooKeeper 3.8 side by side, in one run on this machine.
+#
+# Installs what is missing (synod's build dependencies, Debian's zookeeper,
+# libzookeeper-mt-dev and gnuplot-nox), builds the load generators, then:
+#   1. measures the physical floor: fdatasync latency and loopback TCP RTT;
+#   2. starts a three-server ZooKeeper ensemble on loopback (forceSync on,
+#      its defaults otherwise), runs the workloads through its asynchronous
+#      C client, measures memory per znode with the big tree, a server's
+#      restart and a wiped server's catch-up, and stops it;
+#   3. starts a three-peer synod ensemble on loopback (defaults; group commit
+#      is always on) whose third peer is the load generator's own process,
+#      runs the same workloads through its Coordinator, then through the
+#      client service from a non-peer process, measures the same big-tree
+#      figures, and stops it;
+#   4. writes results.csv, floor.csv, bigtree.csv, report.md and chart.png
+#      in the output directory and prints the report.
+#
+# Usage: bash bench/compare.sh [--smoke] [--out DIR] [--seconds S]
+#                              [--big-znodes N] [--bin-dir DIR] [--no-install]
+#   --smoke       tiny sizes, for CI: checks the whole pipeline, measures
+#                 nothing worth reading
+#   --out DIR     where the results go (default build/compare)
+#   --seconds S   counted seconds per workload row (default 5; 1 s warmup)
+#   --big-znodes  size of the big tree (default 1000000)
+#   --bin-dir     use the binaries built in DIR instead of building release
+#   --no-install  do not install packages
+# BENCH_WORK (default: a new directory under /tmp) holds the servers' data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+smoke=0 out=build/compare seconds=5 warmup=1 big=1000000 bin_dir="" install=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --out) out=$2; shift ;;
+    --seconds) seconds=$2; shift ;;
+    --big-znodes) big=$2; shift ;;
+    --bin-dir) bin_dir=$2; shift ;;
+    --no-install) install=0 ;;
+    *) echo "compare.sh: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
+  esac
+  shift
+done
+keys=10000 in_flight=1,256 populate_bytes=100
+if [ "$smoke" = 1 ]; then
+  seconds=0.3 warmup=0.1 big=2000 keys=200 in_flight=1,16
+fi
+
+if [ "$install" = 1 ]; then
+  bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox
+fi
+if [ -z "$bin_dir" ]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target synod-peer synod-cli synod_load \
+    zk_load bench_floor bench_report
+  bin_dir=build/release
+fi
+bin_dir=$(cd "$bin_dir" && pwd)
+bench_bin=$bin_dir/bench/compare
+for b in "$bin_dir/synod-peer" "$bin_dir/synod-cli" "$bench_bin/synod_load" \
+         "$bench_bin/zk_load" "$bench_bin/bench_floor" "$bench_bin/bench_report"; do
+  [ -x "$b" ] || { echo "compare.sh: $b was not built" >&2; exit 1; }
+done
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out"/results.csv "$out"/floor.csv "$out"/bigtree.csv "$out"/chart.png
+
+work=${BENCH_WORK:-$(mktemp -d -t synod-compare-XXXXXX)}
+mkdir -p "$work"
+zk="$root/bench/compare/zk_ensemble.sh"
+synod_pids=()
+cleanup() {
+  bash "$zk" stop "$work/zk" >/dev/null 2>&1 || true
+  for pid in "${synod_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -z "${BENCH_WORK:-}" ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+say() { echo "== $*" >&2; }
+now_ns() { date +%s%N; }
+rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+# Prints the value of "key=value" in the text given.
+value_of() { sed -n "s/^$1=//p"; }
+bigtree() { echo "$1,$2,$3" >> "$out/bigtree.csv"; }
+echo "system,metric,value" > "$out/bigtree.csv"
+
+common=(--seconds="$seconds" --warmup="$warmup" --keys="$keys"
+        --in-flight="$in_flight" --sessions=4 --value-bytes=1024
+        --csv="$out/results.csv")
+
+say "The physical floor"
+"$bench_bin/bench_floor" --dir="$work" > "$out/floor.csv"
+cat "$out/floor.csv" >&2
+
+# ---- ZooKeeper.
+say "ZooKeeper 3.8: three servers on loopback"
+bash "$zk" start "$work/zk" 22181 >&2
+f=$(bash "$zk" follower "$work/zk")
+fport=$(bash "$zk" port "$work/zk" "$f")
+say "ZooKeeper: the workloads through server $f (a follower), C client"
+"$bench_bin/zk_load" --system=zookeeper --servers="127.0.0.1:$fport" "${common[@]}"
+
+say "ZooKeeper: the big tree, $big znodes of $populate_bytes bytes"
+fpid=$(bash "$zk" pid "$work/zk" "$f")
+rss0=$(rss_kb "$fpid")
+populated=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" \
+  --populate="$big" --populate-value-bytes="$populate_bytes")
+last=$(echo "$populated" | value_of last)
+bigtree zookeeper populate_seconds "$(echo "$populated" | value_of populate_seconds)"
+rss1=$(rss_kb "$fpid")
+bigtree zookeeper rss_bytes_per_znode "$(( (rss1 - rss0) * 1024 / big ))"
+if command -v jcmd >/dev/null; then
+  # The live heap after a full collection: what the tree itself holds.
+  jcmd "$fpid" GC.run >/dev/null
+  heap_kb=$(jcmd "$fpid" GC.heap_info | sed -n 's/.*used \([0-9]*\)K.*/\1/p' | head -1)
+  [ -n "$heap_kb" ] && bigtree zookeeper heap_bytes_per_znode "$(( heap_kb * 1024 / big ))"
+fi
+
+say "ZooKeeper: restart of server $f"
+bash "$zk" kill "$work/zk" "$f"
+t0=$(now_ns)
+bash "$zk" launch "$work/zk" "$f"
+probe=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" --probe="$last" \
+  --probe-value-bytes="$populate_bytes" --since-ns="$t0")
+bigtree zookeeper restart_seconds "$(echo "$probe" | value_of probe_seconds)"
+
+say "ZooKeeper: server $f wiped, catching up"
+bash "$zk" kill "$work/zk" "$f"
+bash "$zk" wipe "$work/zk" "$f"
+t0=$(now_ns)
+bash "$zk" launch "$work/zk" "$f"
+probe=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" --probe="$last" \
+  --probe-value-bytes="$populate_bytes" --since-ns="$t0")
+bigtree zookeeper catchup_seconds "$(echo "$probe" | value_of probe_seconds)"
+bash "$zk" stop "$work/zk" >&2
+
+# ---- synod.
+base=22281
+peers=("127.0.0.1:$base" "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))")
+seeds=$(IFS=,; echo "${peers[*]}")
+start_peer() {
+  "$bin_dir/synod-peer" --listen "${peers[$1]}" --seeds "$seeds" \
+    --data-dir "$work/synod/p$1" --log-level warning \
+    >>"$work/synod/p$1.log" 2>&1 &
+  synod_pids[$1]=$!
+}
+role() {
+  { "$bin_dir/synod-cli" --peer "$1" --connect-timeout 1s status 2>/dev/null ||
+    true; } | sed -n 's/^role: //p'
+}
+# Waits until peer $1 reports one of the roles given.
+wait_role() {
+  local p=$1; shift
+  for _ in $(seq 1 600); do
+    local r; r=$(role "${peers[$p]}")
+    for want in "$@"; do [ "$r" = "$want" ] && return 0; done
+    sleep 0.1
+  done
+  echo "compare.sh: peer ${peers[$p]} never became $*; logs in $work/synod" >&2
+  exit 1
+}
+mkdir -p "$work/synod"
+say "synod: three peers on loopback; the third is the load generator"
+start_peer 0
+start_peer 1
+wait_role 0 leader follower
+wait_role 1 leader follower
+say "synod: the workloads through the embedded peer (${peers[2]}, a follower)"
+"$bench_bin/synod_load" --system=synod-embedded --listen="${peers[2]}" \
+  --seeds="$seeds" --data-dir="$work/synod/p2" "${common[@]}"
+
+start_peer 2
+wait_role 2 follower
+say "synod: the workloads through the client service of ${peers[2]} (a follower), from another process"
+"$bench_bin/synod_load" --system=synod-remote --peer="${peers[2]}" "${common[@]}"
+
+say "synod: the big tree, $big znodes of $populate_bytes bytes"
+rss0=$(rss_kb "${synod_pids[2]}")
+populated=$("$bench_bin/synod_load" --peer="${peers[2]}" \
+  --populate="$big" --populate-value-bytes="$populate_bytes")
+last=$(echo "$populated" | value_of last)
+bigtree synod populate_seconds "$(echo "$populated" | value_of populate_seconds)"
+rss1=$(rss_kb "${synod_pids[2]}")
+bigtree synod rss_bytes_per_znode "$(( (rss1 - rss0) * 1024 / big ))"
+
+say "synod: restart of peer ${peers[2]}"
+kill -9 "${synod_pids[2]}"; wait "${synod_pids[2]}" 2>/dev/null || true
+t0=$(now_ns)
+start_peer 2
+probe=$("$bench_bin/synod_load" --peer="${peers[2]}" --probe="$last" \
+  --probe-value-bytes="$populate_bytes" --since-ns="$t0")
+bigtree synod restart_seconds "$(echo "$probe" | value_of probe_seconds)"
+
+say "synod: peer ${peers[2]} wiped, catching up"
+kill -9 "${synod_pids[2]}"; wait "${synod_pids[2]}" 2>/dev/null || true
+rm -rf "$work/synod/p2"
+t0=$(now_ns)
+start_peer 2
+probe=$("$bench_bin/synod_load" --peer="${peers[2]}" --probe="$last" \
+  --probe-value-bytes="$populate_bytes" --since-ns="$t0")
+bigtree synod catchup_seconds "$(echo "$probe" | value_of probe_seconds)"
+for pid in "${synod_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+wait 2>/dev/null || true
+synod_pids=()
+
+# ---- The report.
+say "The report"
+"$bench_bin/bench_report" --results="$out/results.csv" --floor="$out/floor.csv" \
+  --bigtree="$out/bigtree.csv" --out="$out"
+gnuplot "$out/chart.gp"
+rows=$(($(wc -l < "$out/results.csv") - 1))
+want=$(( 3 * 5 * $(echo "$in_flight" | tr ',' '\n' | wc -l) ))
+if [ "$rows" != "$want" ] || [ ! -s "$out/chart.png" ]; then
+  echo "compare.sh: expected $want result rows and a chart, got $rows rows" >&2
+  exit 1
+fi
+say "Results in $out: results.csv floor.csv bigtree.csv report.md chart.png"
