@@ -44,7 +44,8 @@ Core::Core(CoreConfig config, DurableState durable)
       accepted_epoch_(durable.accepted_epoch),
       current_epoch_(durable.current_epoch),
       base_zxid_(durable.base_zxid),
-      log_(std::move(durable.log)) {
+      log_(std::make_move_iterator(durable.log.begin()),
+           std::make_move_iterator(durable.log.end())) {
   durable_zxid_ = last_zxid();
   committed_ = base_zxid_;
   BecomeLooking();
@@ -56,6 +57,13 @@ Core::Core(CoreConfig config, DurableState durable)
 void Core::Send(Message m) {
   m.from = config_.self;
   ready_.messages.push_back(std::move(m));
+}
+
+Message* Core::LastMessageTo(PeerId to) {
+  for (auto it = ready_.messages.rbegin(); it != ready_.messages.rend(); ++it) {
+    if (it->to == to) return &*it;
+  }
+  return nullptr;
 }
 
 void Core::Append(Entry entry) {
@@ -113,10 +121,12 @@ bool Core::HasReady() const {
   return ready_.snapshot || ready_.truncate_after || !ready_.entries.empty() ||
          ready_.accepted_epoch || ready_.current_epoch ||
          !ready_.messages.empty() || !ready_.committed.empty() ||
-         !ready_.requests.empty() || ready_.lost_leader;
+         !ready_.requests.empty() || ready_.lost_leader ||
+         commit_unannounced_;
 }
 
 Ready Core::TakeReady() {
+  AnnounceCommit();
   Ready out = std::move(ready_);
   ready_ = Ready();
   return out;
@@ -162,6 +172,7 @@ CoreStatus Core::status() const {
 
 void Core::BecomeLooking() {
   if (state_ != PeerState::kLooking || leader_ != 0) ready_.lost_leader = true;
+  commit_unannounced_ = false;
   state_ = PeerState::kLooking;
   leader_ = 0;
   serving_ = false;
@@ -265,6 +276,16 @@ absl::Status Core::Propose(std::string data) {
     Append(Entry{zxid, std::move(data)});
     for (const auto& [id, l] : learners_) {
       if (l.synced && l.role == PeerState::kFollowing) {
+        // Entries proposed one after another in one Ready travel in one
+        // PROPOSAL (so they are acked, and committed, together), as long as
+        // nothing else was sent to this follower in between.
+        Message* last = LastMessageTo(id);
+        if (last != nullptr && last->type == MessageType::kProposal &&
+            last->zxid == prev) {
+          last->zxid = zxid;
+          last->entries.push_back(log_.back());
+          continue;
+        }
         Message p;
         p.type = MessageType::kProposal;
         p.to = id;
@@ -555,6 +576,13 @@ void Core::AdvanceCommit() {
                           : acks[quorum_.size() - 1];
   if (commit <= committed_) return;
   CommitThrough(commit);
+  commit_unannounced_ = true;
+}
+
+void Core::AnnounceCommit() {
+  if (!commit_unannounced_) return;
+  commit_unannounced_ = false;
+  if (state_ != PeerState::kLeading || !serving_) return;
   for (auto& [id, l] : learners_) {
     if (!l.acked_new_leader) continue;
     if (l.role == PeerState::kObserving) {
@@ -702,6 +730,12 @@ void Core::LearnerStep(const Message& m) {
         return;
       }
       for (const Entry& e : m.entries) Append(e);
+      // Acks are cumulative: one that nothing followed yet covers these too.
+      Message* last = LastMessageTo(leader_);
+      if (last != nullptr && last->type == MessageType::kAck) {
+        last->zxid = last_zxid();
+        return;
+      }
       Message ack;
       ack.type = MessageType::kAck;
       ack.to = leader_;

@@ -27,6 +27,7 @@
 #define SYNOD_ZAB_CORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -185,7 +186,7 @@ class Core {
 
   CoreStatus status() const;
   // The log as this core sees it (durable or queued for persistence).
-  const std::vector<Entry>& log() const { return log_; }
+  const std::deque<Entry>& log() const { return log_; }
 
  private:
   struct Learner {
@@ -219,7 +220,12 @@ class Core {
   void MaybeSync();
   void SyncLearner(PeerId to);
   void MaybeEstablish();
+  // Commits what a quorum has made durable; the learners hear of it at the
+  // next TakeReady (AnnounceCommit).
   void AdvanceCommit();
+  // Sends the commit point to each follower (COMMIT) and observer (INFORM)
+  // if it moved since the last announcement.
+  void AnnounceCommit();
   void LeaderTick();
   std::vector<Zxid> EpochEnds() const;
 
@@ -243,6 +249,9 @@ class Core {
   void SendDiff(PeerId to, Zxid from, bool trunc);
 
   void Send(Message m);
+  // The last message queued in this Ready for `to`, or nullptr: a later
+  // message of the same kind may be merged into it without reordering.
+  Message* LastMessageTo(PeerId to);
   void Append(Entry entry);
   void TruncateAfter(Zxid zxid);
   Zxid last_zxid() const { return log_.empty() ? base_zxid_ : log_.back().zxid; }
@@ -256,7 +265,13 @@ class Core {
   int64_t accepted_epoch_;
   int64_t current_epoch_;
   Zxid base_zxid_;
-  std::vector<Entry> log_;
+  // A deque: Compact drops a few entries off the front per log round while
+  // the tail it keeps (log_retention) stays long.
+  std::deque<Entry> log_;
+  // A new commit point waits to be announced to the learners (COMMIT or
+  // INFORM) until TakeReady: one announcement per learner per Ready, however
+  // many acks moved it.
+  bool commit_unannounced_ = false;
 
   // Volatile state.
   PeerState state_ = PeerState::kLooking;

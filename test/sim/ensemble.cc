@@ -106,8 +106,10 @@ SimOptions WithoutFaults(SimOptions options) {
   return options;
 }
 
-std::string CheckIncreasing(const std::vector<Entry>& entries,
-                            const std::string& what) {
+namespace {
+template <typename Entries>  // std::vector or std::deque of Entry
+std::string CheckIncreasingIn(const Entries& entries,
+                              const std::string& what) {
   for (size_t i = 1; i < entries.size(); ++i) {
     if (entries[i].zxid <= entries[i - 1].zxid) {
       return absl::StrCat(what, ": zxids not strictly increasing at index ",
@@ -116,6 +118,17 @@ std::string CheckIncreasing(const std::vector<Entry>& entries,
     }
   }
   return "";
+}
+}  // namespace
+
+std::string CheckIncreasing(const std::vector<Entry>& entries,
+                            const std::string& what) {
+  return CheckIncreasingIn(entries, what);
+}
+
+std::string CheckIncreasingLog(const std::deque<Entry>& entries,
+                               const std::string& what) {
+  return CheckIncreasingIn(entries, what);
 }
 
 std::string EncodeApplied(const std::vector<Entry>& applied) {
@@ -646,7 +659,7 @@ void Ensemble::Complete(Peer& p, Ready rd) {
   }
   // With nothing left to persist, the core's log and epochs are the disk's.
   if (options_.check_host_agreement && !p.busy && !p.core->HasReady()) {
-    const std::vector<Entry>& log = p.core->log();
+    const auto& log = p.core->log();
     const std::vector<Entry>& disk = p.durable.log;
     if (log.size() != disk.size() ||
         (!log.empty() && !(log.back() == disk.back()))) {
@@ -1133,7 +1146,7 @@ bool Ensemble::CheckLogs() {
     std::string err = CheckIncreasing(
         p.durable.log, absl::StrCat("peer ", id, " durable log"));
     if (err.empty() && p.core) {
-      err = CheckIncreasing(p.core->log(), absl::StrCat("peer ", id, " log"));
+      err = CheckIncreasingLog(p.core->log(), absl::StrCat("peer ", id, " log"));
     }
     if (!err.empty()) {
       Fail(absl::StrCat("e (zxids increase): ", err));

@@ -197,6 +197,9 @@ class AppliedHistory {
 // wrong, naming `what`.
 std::string CheckIncreasing(const std::vector<zab::Entry>& entries,
                             const std::string& what);
+// The same for a core's log.
+std::string CheckIncreasingLog(const std::deque<zab::Entry>& entries,
+                               const std::string& what);
 
 // Applies a Ready's writes to `durable` (snapshot, truncate_after,
 // entries, accepted then current epoch), stopping after `max_writes`
