@@ -6,13 +6,14 @@
 #   1. measures the physical floor: fdatasync latency and loopback TCP RTT;
 #   2. starts a three-server ZooKeeper ensemble on loopback (forceSync on,
 #      its defaults otherwise), runs the workloads through its asynchronous
-#      C client, measures memory per znode with the big tree, a server's
-#      restart and a wiped server's catch-up, and stops it;
+#      C client at a follower, and stops it; then, in a fresh ensemble,
+#      creates the big tree (--big-znodes) and measures memory per znode, a
+#      follower's restart and a wiped follower's catch-up;
 #   3. starts a three-peer synod ensemble on loopback (defaults; group commit
-#      is always on) whose third peer is the load generator's own process,
-#      runs the same workloads through its Coordinator, then through the
-#      client service from a non-peer process, measures the same big-tree
-#      figures, and stops it;
+#      is always on) whose third peer is the load generator's own process (a
+#      follower), runs the same workloads through its Coordinator, then
+#      through the client service from a non-peer process, and stops it;
+#      then measures the same big-tree figures in a fresh ensemble;
 #   4. writes results.csv, floor.csv, bigtree.csv, report.md and chart.png
 #      in the output directory and prints the report.
 #
@@ -73,6 +74,7 @@ zk="$root/bench/compare/zk_ensemble.sh"
 synod_pids=()
 cleanup() {
   bash "$zk" stop "$work/zk" >/dev/null 2>&1 || true
+  bash "$zk" stop "$work/zk-big" >/dev/null 2>&1 || true
   for pid in "${synod_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [ -z "${BENCH_WORK:-}" ]; then rm -rf "$work"; fi
@@ -103,39 +105,51 @@ fport=$(bash "$zk" port "$work/zk" "$f")
 say "ZooKeeper: the workloads through server $f (a follower), C client"
 "$bench_bin/zk_load" --system=zookeeper --servers="127.0.0.1:$fport" "${common[@]}"
 
-say "ZooKeeper: the big tree, $big znodes of $populate_bytes bytes"
-fpid=$(bash "$zk" pid "$work/zk" "$f")
+bash "$zk" stop "$work/zk" >&2
+
+# The big tree goes into a fresh ensemble, so that memory per znode counts
+# its znodes alone (not the workloads' leftovers).
+say "ZooKeeper: a fresh ensemble for the big tree, $big znodes of $populate_bytes bytes"
+bash "$zk" start "$work/zk-big" 22191 >&2
+f=$(bash "$zk" follower "$work/zk-big")
+fport=$(bash "$zk" port "$work/zk-big" "$f")
+fpid=$(bash "$zk" pid "$work/zk-big" "$f")
+# The live heap after a full collection, in bytes (jcmd comes with the JDK).
+live_heap() {
+  command -v jcmd >/dev/null || return 0
+  jcmd "$1" GC.run >/dev/null
+  jcmd "$1" GC.heap_info | sed -n 's/.*used \([0-9]*\)K.*/\1/p' | head -1
+}
 rss0=$(rss_kb "$fpid")
+heap0=$(live_heap "$fpid")
 populated=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" \
   --populate="$big" --populate-value-bytes="$populate_bytes")
 last=$(echo "$populated" | value_of last)
 bigtree zookeeper populate_seconds "$(echo "$populated" | value_of populate_seconds)"
 rss1=$(rss_kb "$fpid")
+heap1=$(live_heap "$fpid")
 bigtree zookeeper rss_bytes_per_znode "$(( (rss1 - rss0) * 1024 / big ))"
-if command -v jcmd >/dev/null; then
-  # The live heap after a full collection: what the tree itself holds.
-  jcmd "$fpid" GC.run >/dev/null
-  heap_kb=$(jcmd "$fpid" GC.heap_info | sed -n 's/.*used \([0-9]*\)K.*/\1/p' | head -1)
-  [ -n "$heap_kb" ] && bigtree zookeeper heap_bytes_per_znode "$(( heap_kb * 1024 / big ))"
+if [ -n "$heap0" ] && [ -n "$heap1" ]; then
+  bigtree zookeeper heap_bytes_per_znode "$(( (heap1 - heap0) * 1024 / big ))"
 fi
 
-say "ZooKeeper: restart of server $f"
-bash "$zk" kill "$work/zk" "$f"
+say "ZooKeeper: restart of server $f (a follower)"
+bash "$zk" kill "$work/zk-big" "$f"
 t0=$(now_ns)
-bash "$zk" launch "$work/zk" "$f"
+bash "$zk" launch "$work/zk-big" "$f"
 probe=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" --probe="$last" \
   --probe-value-bytes="$populate_bytes" --since-ns="$t0")
 bigtree zookeeper restart_seconds "$(echo "$probe" | value_of probe_seconds)"
 
 say "ZooKeeper: server $f wiped, catching up"
-bash "$zk" kill "$work/zk" "$f"
-bash "$zk" wipe "$work/zk" "$f"
+bash "$zk" kill "$work/zk-big" "$f"
+bash "$zk" wipe "$work/zk-big" "$f"
 t0=$(now_ns)
-bash "$zk" launch "$work/zk" "$f"
+bash "$zk" launch "$work/zk-big" "$f"
 probe=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" --probe="$last" \
   --probe-value-bytes="$populate_bytes" --since-ns="$t0")
 bigtree zookeeper catchup_seconds "$(echo "$probe" | value_of probe_seconds)"
-bash "$zk" stop "$work/zk" >&2
+bash "$zk" stop "$work/zk-big" >&2
 
 # ---- synod.
 base=22281
@@ -143,8 +157,8 @@ peers=("127.0.0.1:$base" "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))")
 seeds=$(IFS=,; echo "${peers[*]}")
 start_peer() {
   "$bin_dir/synod-peer" --listen "${peers[$1]}" --seeds "$seeds" \
-    --data-dir "$work/synod/p$1" --log-level warning \
-    >>"$work/synod/p$1.log" 2>&1 &
+    --data-dir "$work/$data/p$1" --log-level warning \
+    >>"$work/$data/p$1.log" 2>&1 &
   synod_pids[$1]=$!
 }
 role() {
@@ -159,10 +173,11 @@ wait_role() {
     for want in "$@"; do [ "$r" = "$want" ] && return 0; done
     sleep 0.1
   done
-  echo "compare.sh: peer ${peers[$p]} never became $*; logs in $work/synod" >&2
+  echo "compare.sh: peer ${peers[$p]} never became $*; logs in $work/$data" >&2
   exit 1
 }
-mkdir -p "$work/synod"
+data=synod
+mkdir -p "$work/synod" "$work/synod-big"
 say "synod: three peers on loopback; the third is the load generator"
 start_peer 0
 start_peer 1
@@ -177,29 +192,43 @@ wait_role 2 follower
 say "synod: the workloads through the client service of ${peers[2]} (a follower), from another process"
 "$bench_bin/synod_load" --system=synod-remote --peer="${peers[2]}" "${common[@]}"
 
-say "synod: the big tree, $big znodes of $populate_bytes bytes"
-rss0=$(rss_kb "${synod_pids[2]}")
-populated=$("$bench_bin/synod_load" --peer="${peers[2]}" \
+for pid in "${synod_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+wait 2>/dev/null || true
+synod_pids=()
+
+say "synod: a fresh ensemble for the big tree, $big znodes of $populate_bytes bytes"
+base=22291
+peers=("127.0.0.1:$base" "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))")
+seeds=$(IFS=,; echo "${peers[*]}")
+data=synod-big
+for i in 0 1 2; do start_peer "$i"; done
+for i in 0 1 2; do wait_role "$i" leader follower; done
+v=""  # the victim: a follower, as for ZooKeeper
+for i in 0 1 2; do
+  if [ -z "$v" ] && [ "$(role "${peers[$i]}")" = follower ]; then v=$i; fi
+done
+rss0=$(rss_kb "${synod_pids[$v]}")
+populated=$("$bench_bin/synod_load" --peer="${peers[$v]}" \
   --populate="$big" --populate-value-bytes="$populate_bytes")
 last=$(echo "$populated" | value_of last)
 bigtree synod populate_seconds "$(echo "$populated" | value_of populate_seconds)"
-rss1=$(rss_kb "${synod_pids[2]}")
+rss1=$(rss_kb "${synod_pids[$v]}")
 bigtree synod rss_bytes_per_znode "$(( (rss1 - rss0) * 1024 / big ))"
 
-say "synod: restart of peer ${peers[2]}"
-kill -9 "${synod_pids[2]}"; wait "${synod_pids[2]}" 2>/dev/null || true
+say "synod: restart of peer ${peers[$v]} (a follower)"
+kill -9 "${synod_pids[$v]}"; wait "${synod_pids[$v]}" 2>/dev/null || true
 t0=$(now_ns)
-start_peer 2
-probe=$("$bench_bin/synod_load" --peer="${peers[2]}" --probe="$last" \
+start_peer "$v"
+probe=$("$bench_bin/synod_load" --peer="${peers[$v]}" --probe="$last" \
   --probe-value-bytes="$populate_bytes" --since-ns="$t0")
 bigtree synod restart_seconds "$(echo "$probe" | value_of probe_seconds)"
 
-say "synod: peer ${peers[2]} wiped, catching up"
-kill -9 "${synod_pids[2]}"; wait "${synod_pids[2]}" 2>/dev/null || true
-rm -rf "$work/synod/p2"
+say "synod: peer ${peers[$v]} wiped, catching up"
+kill -9 "${synod_pids[$v]}"; wait "${synod_pids[$v]}" 2>/dev/null || true
+rm -rf "$work/$data/p$v"
 t0=$(now_ns)
-start_peer 2
-probe=$("$bench_bin/synod_load" --peer="${peers[2]}" --probe="$last" \
+start_peer "$v"
+probe=$("$bench_bin/synod_load" --peer="${peers[$v]}" --probe="$last" \
   --probe-value-bytes="$populate_bytes" --since-ns="$t0")
 bigtree synod catchup_seconds "$(echo "$probe" | value_of probe_seconds)"
 for pid in "${synod_pids[@]}"; do kill "$pid" 2>/dev/null || true; done

@@ -238,6 +238,13 @@ class PeerNetwork::Impl::Sender {
     return dropped;
   }
 
+  // The peer just opened a link to us, so it is up: if the thread is
+  // backing off after a failed connection, it retries now, at once.
+  void Kick() {
+    MutexLock lock(&mu_);
+    kicked_ = true;
+  }
+
   // Makes the thread exit promptly: wakes it if it waits, cancels the call
   // it may be blocked in (connecting, writing or finishing).
   void Stop() {
@@ -272,10 +279,18 @@ class PeerNetwork::Impl::Sender {
       if (wrote) backoff = config.min_backoff;
       {
         MutexLock lock(&mu_);
-        auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return stopping_;
+        auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || kicked_;
         };
-        if (mu_.AwaitWithTimeout(stopping, backoff)) return;
+        mu_.AwaitWithTimeout(woken, backoff);
+        if (stopping_) return;
+        if (kicked_) {
+          // The peer is back: reconnect now, and let the channel too.
+          kicked_ = false;
+          backoff = config.min_backoff;
+          grpc::experimental::ChannelResetConnectionBackoff(channel.get());
+          continue;
+        }
       }
       backoff = std::min(backoff * 2, config.max_backoff);
     }
@@ -389,6 +404,7 @@ class PeerNetwork::Impl::Sender {
 
   Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool kicked_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // The call in progress, for Stop to cancel.
@@ -667,9 +683,14 @@ grpc::Status PeerNetwork::Impl::Link(grpc::ServerContext* context,
   }
   const zab::PeerId from = hello.from();
   const std::string listen = hello.listen();
-  if (IsObserverId(from)) {
+  {
     MutexLock lock(&mu_);
-    observers_.try_emplace(from, listen);
+    if (IsObserverId(from)) observers_.try_emplace(from, listen);
+    // A peer that dials us is up: our link to it need not wait out its
+    // reconnect backoff (a restarted peer rejoins without that delay).
+    if (auto it = senders_.find(from); it != senders_.end()) {
+      it->second->Kick();
+    }
   }
   // Accept: the sender waits for this before writing frames.
   context->AddInitialMetadata(kAcceptedKey, "1");
