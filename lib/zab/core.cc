@@ -66,6 +66,18 @@ Message* Core::LastMessageTo(PeerId to) {
   return nullptr;
 }
 
+Message* Core::BatchTo(PeerId to, MessageType type, size_t bytes) {
+  Message* last = LastMessageTo(to);
+  if (last == nullptr || last->type != type ||
+      last->entries.size() >=
+          static_cast<size_t>(std::max(1, config_.max_diff_entries))) {
+    return nullptr;
+  }
+  size_t total = bytes;
+  for (const Entry& e : last->entries) total += e.data.size();
+  return total <= config_.max_batch_bytes ? last : nullptr;
+}
+
 void Core::Append(Entry entry) {
   ready_.entries.push_back(entry);
   log_.push_back(std::move(entry));
@@ -279,9 +291,9 @@ absl::Status Core::Propose(std::string data) {
         // Entries proposed one after another in one Ready travel in one
         // PROPOSAL (so they are acked, and committed, together), as long as
         // nothing else was sent to this follower in between.
-        Message* last = LastMessageTo(id);
-        if (last != nullptr && last->type == MessageType::kProposal &&
-            last->zxid == prev) {
+        Message* last =
+            BatchTo(id, MessageType::kProposal, log_.back().data.size());
+        if (last != nullptr && last->zxid == prev) {
           last->zxid = zxid;
           last->entries.push_back(log_.back());
           continue;
@@ -297,11 +309,21 @@ absl::Status Core::Propose(std::string data) {
     }
     return absl::OkStatus();
   }
+  // Forwarded one after another, requests travel to the leader in one
+  // REQUEST, each as an entry numbered with its request id.
+  const uint64_t id = next_request_id_++;
+  const size_t bytes = data.size();
+  Entry request{static_cast<Zxid>(id), std::move(data)};
+  if (Message* last = BatchTo(leader_, MessageType::kRequest, bytes)) {
+    last->request_id = id;
+    last->entries.push_back(std::move(request));
+    return absl::OkStatus();
+  }
   Message r;
   r.type = MessageType::kRequest;
   r.to = leader_;
-  r.request_id = next_request_id_++;
-  r.data = std::move(data);
+  r.request_id = id;
+  r.entries.push_back(std::move(request));
   Send(std::move(r));
   return absl::OkStatus();
 }
@@ -381,12 +403,15 @@ void Core::LeaderStep(const Message& m) {
       AdvanceCommit();
       return;
     case MessageType::kRequest:
-      // One submission, one proposal: a duplicated REQUEST (ids increase
+      // One submission, one proposal: a duplicated request (ids increase
       // per learner; a re-registering learner's old copies arrive before
       // its FOLLOWERINFO on the ordered link) is dropped.
-      if (m.request_id <= l.last_request) return;
-      l.last_request = m.request_id;
-      if (serving_) ready_.requests.push_back(m.data);
+      for (const Entry& e : m.entries) {
+        const uint64_t id = static_cast<uint64_t>(e.zxid);
+        if (id <= l.last_request) continue;
+        l.last_request = id;
+        if (serving_) ready_.requests.push_back(e.data);
+      }
       return;
     default:
       return;  // kPing: liveness only (silent_ticks reset above)

@@ -75,8 +75,12 @@ struct CoreConfig {
   int follower_timeout = 10; // a leader drops a silent learner; it steps
                              // down when fewer than a quorum remain
   int sync_timeout = 20;     // discovery + sync must finish within this
-  // Largest number of entries in one DIFF message.
+  // Largest number of entries in one DIFF message, and in one PROPOSAL or
+  // REQUEST that batches what one Ready proposes or forwards.
   int max_diff_entries = 256;
+  // A PROPOSAL or REQUEST batch takes no more entries once its payload
+  // reaches this many bytes (a lone larger entry still goes alone).
+  size_t max_batch_bytes = size_t{1} << 20;
   // The host's applied state, for SNAP; not owned, must outlive the core.
   // nullptr: a core that never compacts. A learner that needs a SNAP from
   // a leader without one is not synchronized (never DIFFed across a hole).
@@ -252,6 +256,9 @@ class Core {
   // The last message queued in this Ready for `to`, or nullptr: a later
   // message of the same kind may be merged into it without reordering.
   Message* LastMessageTo(PeerId to);
+  // The last message queued for `to` if it is of `type` and may take one
+  // more entry of `bytes` under the batch limits, or nullptr.
+  Message* BatchTo(PeerId to, MessageType type, size_t bytes);
   void Append(Entry entry);
   void TruncateAfter(Zxid zxid);
   Zxid last_zxid() const { return log_.empty() ? base_zxid_ : log_.back().zxid; }

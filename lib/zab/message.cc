@@ -67,7 +67,8 @@ std::string Describe(const Message& m) {
                       " bytes=", m.data.size(), m.last ? " last" : "");
       break;
     case MessageType::kRequest:
-      absl::StrAppend(&out, " id=", m.request_id, " bytes=", m.data.size());
+      absl::StrAppend(&out, " last_id=", m.request_id,
+                      " requests=", m.entries.size());
       break;
     default:
       absl::StrAppend(&out, " zxid=", ZxidString(m.zxid));

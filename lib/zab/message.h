@@ -89,7 +89,8 @@ enum class MessageType : uint8_t {
   // Liveness: leader -> learner kPing (`zxid` = last committed), learner
   // -> leader kPing back.
   kPing,
-  // A request forwarded to the leader: `data`, `request_id`.
+  // Requests forwarded to the leader: one per entry, the entry's zxid being
+  // the learner's request id for it (increasing); `request_id` is the last.
   kRequest,
 };
 

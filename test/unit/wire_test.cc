@@ -112,8 +112,8 @@ zab::Message Sample(zab::MessageType type) {
       m.entries = {{z + 1, "x"}, {z + 2, "y"}};
       break;
     case T::kRequest:
-      m.data = "request bytes";
-      m.request_id = 0xFFFFFFFFFFFFFFFEu;
+      m.entries = {{7, "request bytes"}, {8, "more"}};
+      m.request_id = 8;
       break;
   }
   return m;
@@ -326,6 +326,7 @@ TEST_CASE("wire: rejects payloads beyond max_bytes", "[wire]") {
   limits.max_bytes = 10;
   SECTION("data alone") {
     zab::Message m = Sample(zab::MessageType::kRequest);
+    m.entries.clear();
     m.data = std::string(10, 'x');
     CHECK(FromWire(Encode(m), kEnsemble, limits).ok());  // at the limit
     m.data += 'x';
