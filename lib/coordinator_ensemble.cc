@@ -521,6 +521,11 @@ void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
     return;
   }
   logged_zxids_.clear();
+  // The store holds the snapshot's state whole: nothing older is unsaved.
+  unsaved_nodes_.clear();
+  unsaved_sessions_.clear();
+  unsaved_txns_ = 0;
+  checkpoint_zxid_ = snapshot.zxid;
   {
     MutexLock lock(&inbox_mu_);
     durable_zxid_ = std::min(durable_zxid_, snapshot.zxid);

@@ -129,6 +129,7 @@ absl::Status Coordinator::Impl::Init() {
     SYNOD_RETURN_IF_ERROR(FromStorage(s));
     tree_.SetLastZxid(store_->applied_zxid());
     last_applied_ = tree_.last_zxid();
+    checkpoint_zxid_ = last_applied_.load();
   }
 
   // The zab core starts from the applied state plus the log's unapplied
@@ -359,7 +360,7 @@ void Coordinator::Impl::LoopMain() {
     }
     CollectReady(now_ms);  // one Ready for the whole batch: one log round
     ApplyCommitted();
-    FlushToLog();
+    FlushToLog(/*checkpoint=*/stopping);
     // After a failure nothing commits: whatever waits fails at once.
     if (!failed_.ok()) FailAll(failed_);
     if (stopping && (in_flight_.empty() || !failed_.ok()) && !log_busy_) {
@@ -610,7 +611,7 @@ void Coordinator::Impl::ApplyCommitted() {
         apply_out_.Clear();
         break;
       }
-      state_dirty_ = true;  // the applied zxid moved, at least
+      ++unsaved_txns_;
       if (item.txn.has_error()) {
         const txn::ErrorTxn& err = item.txn.error();
         outcome.status = MakeError(static_cast<Error>(err.error()), err.message());
@@ -654,35 +655,68 @@ void Coordinator::Impl::ApplyCommitted() {
 }
 
 void Coordinator::Impl::StageDirtyState() {
-  for (const std::string& path : apply_out_.dirty_nodes) {
+  // merge moves the paths not already unsaved; those left are duplicates.
+  unsaved_nodes_.merge(apply_out_.dirty_nodes);
+  unsaved_sessions_.merge(apply_out_.dirty_sessions);
+  apply_out_.Clear();
+}
+
+void Coordinator::Impl::EncodeCheckpoint() {
+  ReaderLock lock(&tree_mu_);
+  for (const std::string& path : unsaved_nodes_) {
     if (tree_.Find(path)) {
       state_batch_.PutNode(path, tree_.EncodeNode(path));
     } else {
       state_batch_.DeleteNode(path);
     }
   }
-  for (int64_t id : apply_out_.dirty_sessions) {
+  for (int64_t id : unsaved_sessions_) {
     if (tree_.sessions().contains(id)) {
       state_batch_.PutSession(id, tree_.EncodeSession(id));
     } else {
       state_batch_.DeleteSession(id);
     }
   }
-  if (!apply_out_.dirty_nodes.empty() || !apply_out_.dirty_sessions.empty()) {
-    state_dirty_ = true;
-  }
-  apply_out_.Clear();
+  unsaved_nodes_.clear();
+  unsaved_sessions_.clear();
 }
 
-void Coordinator::Impl::FlushToLog() {
+void Coordinator::Impl::FlushToLog(bool checkpoint) {
   // After a failure nothing more is written: the store keeps its last
   // consistent state.
-  if (log_busy_ || !failed_.ok() || (to_log_.empty() && !state_dirty_)) return;
-  for (const LogEntry& e : to_log_) logged_zxids_.push_back(e.zxid);
-  Zxid trim_through = 0;
+  if (log_busy_ || !failed_.ok()) return;
   const Zxid applied = last_applied_.load();
+  const bool unsaved = applied > checkpoint_zxid_;
+  if (to_log_.empty() && !unsaved) return;
+  if (unsaved && !checkpoint) {
+    // Idle (nothing new to log, nothing in flight) and not just done, or
+    // enough piled up.
+    constexpr size_t kCheckpointRecords = 20000;
+    constexpr int64_t kCheckpointTxns = 20000;
+    constexpr auto kIdleCheckpointGap = std::chrono::seconds(1);
+    const auto now = std::chrono::steady_clock::now();
+    checkpoint =
+        (to_log_.empty() && in_flight_.empty() &&
+         now - last_checkpoint_ >= kIdleCheckpointGap) ||
+        unsaved_nodes_.size() + unsaved_sessions_.size() >= kCheckpointRecords ||
+        // The log is trimmed only below a checkpoint: checkpoint at least
+        // every log_retention txns so that it keeps about that many.
+        unsaved_txns_ >= std::min<int64_t>(kCheckpointTxns,
+                                           std::max<int64_t>(
+                                               1, options_.log_retention));
+  }
+  if (to_log_.empty() && !(unsaved && checkpoint)) return;
+  if (unsaved && checkpoint) {
+    EncodeCheckpoint();
+    checkpoint_zxid_ = applied;
+    unsaved_txns_ = 0;
+    last_checkpoint_ = std::chrono::steady_clock::now();
+  }
+  for (const LogEntry& e : to_log_) logged_zxids_.push_back(e.zxid);
+  // Entries the store's applied state does not cover yet stay in its log.
+  Zxid trim_through = 0;
   while (static_cast<int64_t>(logged_zxids_.size()) > options_.log_retention &&
-         logged_zxids_.front() <= applied) {
+         logged_zxids_.front() <= checkpoint_zxid_) {
     trim_through = logged_zxids_.front();
     logged_zxids_.pop_front();
   }
@@ -693,8 +727,7 @@ void Coordinator::Impl::FlushToLog() {
     txns_logged_.fetch_add(static_cast<int64_t>(to_log_.size()),
                            std::memory_order_relaxed);
   }
-  log_writer_->Submit(&to_log_, &state_batch_, applied, trim_through);
-  state_dirty_ = false;
+  log_writer_->Submit(&to_log_, &state_batch_, checkpoint_zxid_, trim_through);
   log_busy_ = true;
 }
 

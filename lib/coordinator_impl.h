@@ -42,6 +42,7 @@
 #include "txn/preparer.h"
 #include "txn/txn.pb.h"
 #include "util/mutex.h"
+#include "util/strings.h"
 #include "watch/watch_manager.h"
 #include "zab/core.h"
 
@@ -252,9 +253,13 @@ class Coordinator::Impl {
   void Complete(Done& done, WriteOutcome&& outcome);
   // Tells the core which of its entries the log writer made durable.
   void AdvanceDurable(Zxid durable);
-  void FlushToLog();
-  // Moves the records that applying txns changed into state_batch_.
+  // Hands the log writer what waits to be logged and, when a checkpoint is
+  // due (or `checkpoint`), the applied state's changed records.
+  void FlushToLog(bool checkpoint = false);
+  // Notes the records that applying txns changed (unsaved_nodes_, ...).
   void StageDirtyState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_);
+  // Encodes the unsaved records into state_batch_ as of last_applied_.
+  void EncodeCheckpoint();
   void RunTimers(std::chrono::steady_clock::time_point now);
   // Records the first failure (storage, or a tree that no longer matches
   // the log): from then on nothing commits or is written here, and every
@@ -308,7 +313,16 @@ class Coordinator::Impl {
   std::deque<InFlight> in_flight_;
   std::vector<LogEntry> to_log_;
   StateBatch state_batch_;
-  bool state_dirty_ = false;
+  // The applied state is checkpointed to the store (its n/ and s/ records
+  // and m/applied_zxid) only now and then: when the loop is idle, at
+  // shutdown, or after 20000 records or txns. Between
+  // checkpoints a record changed many times is written once; the log,
+  // synced before any write is acknowledged, replays what a crash lost.
+  StrSet unsaved_nodes_;
+  absl::flat_hash_set<int64_t> unsaved_sessions_;
+  int64_t unsaved_txns_ = 0;  // txns applied since the last checkpoint
+  Zxid checkpoint_zxid_ = 0;  // the applied zxid the store's state is at
+  std::chrono::steady_clock::time_point last_checkpoint_;
   bool log_busy_ = false;
   std::deque<Zxid> logged_zxids_;  // for trimming to log_retention
   absl::Status failed_;            // storage failure: nothing more commits
