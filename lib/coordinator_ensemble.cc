@@ -513,7 +513,10 @@ void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
     s = MakeError(Error::kDataInconsistency,
                   "the snapshot's zxid does not match its message");
   }
-  if (s.ok()) s = store_->ReplaceState(&batch, snapshot.zxid);
+  if (s.ok()) {
+    batch.SetNodeCount(fresh.node_count());
+    s = store_->ReplaceState(&batch, snapshot.zxid);
+  }
   if (!s.ok()) {
     Fail(MakeError(Error::kSystemError,
                    absl::StrCat("installing the leader's snapshot failed: ",

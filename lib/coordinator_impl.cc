@@ -117,10 +117,12 @@ absl::Status Coordinator::Impl::Init() {
   // Recover: the applied-state records, then the log's tail.
   {
     WriterLock lock(&tree_mu_);
+    tree_.Reserve(store_->node_count_hint());
+    DataTree::LoadCursor cursor;
     absl::Status s = store_->LoadState(
-        [this](std::string_view path, std::string_view record)
+        [this, &cursor](std::string_view path, std::string_view record)
             ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return tree_.LoadNode(path, record);
+              return tree_.LoadNode(path, record, &cursor);
             },
         [this](int64_t id, std::string_view record)
             ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -663,6 +665,7 @@ void Coordinator::Impl::StageDirtyState() {
 
 void Coordinator::Impl::EncodeCheckpoint() {
   ReaderLock lock(&tree_mu_);
+  state_batch_.SetNodeCount(tree_.node_count());
   for (const std::string& path : unsaved_nodes_) {
     if (tree_.Find(path)) {
       state_batch_.PutNode(path, tree_.EncodeNode(path));

@@ -45,6 +45,7 @@ constexpr char kFormatKey[] = "m/format";
 constexpr char kAcceptedEpochKey[] = "m/accepted_epoch";
 constexpr char kCurrentEpochKey[] = "m/current_epoch";
 constexpr char kAppliedZxidKey[] = "m/applied_zxid";
+constexpr char kNodeCountKey[] = "m/node_count";
 constexpr std::string_view kLogPrefix = "l/";
 constexpr std::string_view kLogLimit = "l0";  // '0' is the byte after '/'
 constexpr std::string_view kNodePrefix = "n/";
@@ -302,6 +303,11 @@ void StateBatch::DeleteSession(int64_t id) {
   empty_ = false;
 }
 
+void StateBatch::SetNodeCount(int64_t count) {
+  Mutable(&batch_)->Put(kNodeCountKey, EncodeInt(count));
+  empty_ = false;
+}
+
 bool StateBatch::empty() const { return empty_; }
 
 void StateBatch::Clear() {
@@ -326,6 +332,7 @@ struct Store::Rep {
   std::atomic<int64_t> accepted_epoch{0};
   std::atomic<int64_t> current_epoch{0};
   std::atomic<Zxid> applied_zxid{0};
+  int64_t node_count_hint = 0;  // read at Open
 };
 
 Store::Store() : rep_(std::make_unique<Rep>()) {}
@@ -390,6 +397,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   SYNOD_ASSIGN_OR_RETURN(rep.accepted_epoch, ReadInt(db, kAcceptedEpochKey));
   SYNOD_ASSIGN_OR_RETURN(rep.current_epoch, ReadInt(db, kCurrentEpochKey));
   SYNOD_ASSIGN_OR_RETURN(rep.applied_zxid, ReadInt(db, kAppliedZxidKey));
+  SYNOD_ASSIGN_OR_RETURN(rep.node_count_hint, ReadInt(db, kNodeCountKey));
 
   std::unique_ptr<leveldb::Iterator> it(db->NewIterator(Verified()));
   it->Seek(ToSlice(kLogPrefix));
@@ -560,6 +568,8 @@ absl::Status Store::ReplaceState(StateBatch* batch, Zxid applied) {
 }
 
 Zxid Store::applied_zxid() const { return rep_->applied_zxid; }
+
+int64_t Store::node_count_hint() const { return rep_->node_count_hint; }
 
 absl::Status Store::LoadState(
     const std::function<absl::Status(std::string_view, std::string_view)>&

@@ -4,6 +4,7 @@
 //   m/accepted_epoch  int64: the epoch this peer has promised (zab)
 //   m/current_epoch   int64: the epoch whose history this peer follows (zab)
 //   m/applied_zxid    int64: the last txn reflected in the n/ and s/ records
+//   m/node_count      int64: how many n/ records there are (a sizing hint)
 //   m/<name>          other small metadata (e.g. the previous session id)
 //   l/<zxid BE64>     the txn log: one encoded txn per zxid
 //   n/<path>          one record per znode (the applied tree)
@@ -59,6 +60,9 @@ class StateBatch {
   void PutSession(int64_t id, std::string_view record);
   // Removes the record of session `id`.
   void DeleteSession(int64_t id);
+  // Records how many znodes the state has once this batch is written (a
+  // hint: restart sizes its tables for it).
+  void SetNodeCount(int64_t count);
   // Returns true if nothing was added since construction or Clear().
   bool empty() const;
   // Forgets everything added.
@@ -125,6 +129,9 @@ class Store {
 
   // Returns the applied zxid recorded with the state (0 if none).
   Zxid applied_zxid() const;
+  // Returns the znode count last recorded with the state (SetNodeCount), 0
+  // if none: a hint for sizing, never relied on.
+  int64_t node_count_hint() const;
   // Calls `on_node` for every znode record in path order (a parent always
   // before its children) and `on_session` for every session record, from one
   // consistent view. Stops with the first non-OK status a callback returns.

@@ -45,6 +45,20 @@ bool GetAcl(Decoder* in, AclList* acl) {
   return true;
 }
 
+// Reads past an ACL as GetAcl would, without building it.
+bool SkipAcl(Decoder* in) {
+  uint64_t n;
+  if (!in->Varint(&n) || n > 4096) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t perms;
+    std::string_view scheme, id;
+    if (!in->Varint(&perms) || !in->Bytes(&scheme) || !in->Bytes(&id)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void AclToProto(const AclList& acl,
@@ -337,25 +351,58 @@ void DataTree::ForEachNode(
   }
 }
 
-absl::Status DataTree::LoadNode(std::string_view path, std::string_view record) {
+absl::Status DataTree::LoadNode(std::string_view path, std::string_view record,
+                                LoadCursor* cursor) {
   Decoder in(record);
   uint64_t version, czxid, mzxid, pzxid, ctime, mtime, owner, ttl, mode;
   uint32_t dversion, cversion, aversion;
-  AclList acl;
+  std::string_view acl_bytes;
   std::string_view data;
-  if (!in.Varint(&version) || version != kNodeRecordVersion ||
-      !in.Fixed64(&czxid) || !in.Fixed64(&mzxid) || !in.Fixed64(&pzxid) ||
-      !in.Fixed64(&ctime) || !in.Fixed64(&mtime) || !in.Fixed64(&owner) ||
-      !in.Fixed64(&ttl) || !in.Fixed32(&dversion) || !in.Fixed32(&cversion) ||
-      !in.Fixed32(&aversion) || !in.Varint(&mode) ||
-      mode > static_cast<uint64_t>(CreateMode::kPersistentSequentialWithTtl) ||
-      !GetAcl(&in, &acl) || !in.Bytes(&data) || !in.empty()) {
+  bool ok = in.Varint(&version) && version == kNodeRecordVersion &&
+            in.Fixed64(&czxid) && in.Fixed64(&mzxid) && in.Fixed64(&pzxid) &&
+            in.Fixed64(&ctime) && in.Fixed64(&mtime) && in.Fixed64(&owner) &&
+            in.Fixed64(&ttl) && in.Fixed32(&dversion) &&
+            in.Fixed32(&cversion) && in.Fixed32(&aversion) &&
+            in.Varint(&mode) &&
+            mode <= static_cast<uint64_t>(
+                        CreateMode::kPersistentSequentialWithTtl);
+  if (ok) {
+    // The ACL's encoding is its key in acl_cache_: most records share one
+    // of a few ACLs, found without decoding (no allocation per node).
+    const std::string_view acl_start = in.rest();
+    ok = SkipAcl(&in);
+    acl_bytes = acl_start.substr(0, acl_start.size() - in.rest().size());
+  }
+  ok = ok && in.Bytes(&data) && in.empty();
+  AclRef acl_ref;
+  if (ok) {
+    auto cached = acl_cache_.find(acl_bytes);
+    if (cached != acl_cache_.end()) {
+      acl_ref = cached->second;
+    } else {
+      AclList acl;
+      Decoder acl_in(acl_bytes);
+      ok = GetAcl(&acl_in, &acl);
+      if (ok) acl_ref = InternAcl(std::move(acl));
+    }
+  }
+  if (!ok) {
     return MakeError(Error::kDataInconsistency,
                      absl::StrCat("malformed node record for ", AV(path)));
   }
   Znode* parent = nullptr;
   if (path != "/") {
-    parent = FindMutable(ParentOf(path));
+    const std::string_view parent_path = ParentOf(path);
+    if (cursor != nullptr && cursor->parent != nullptr &&
+        cursor->parent_path == parent_path) {
+      parent = cursor->parent;
+    } else {
+      parent = FindMutable(parent_path);
+      if (cursor != nullptr && parent != nullptr) {
+        cursor->parent_path.assign(parent_path);
+        cursor->parent = parent;
+      }
+    }
     if (!parent) {
       return MakeError(Error::kDataInconsistency,
                        absl::StrCat("node record without parent: ", AV(path)));
@@ -378,10 +425,10 @@ absl::Status DataTree::LoadNode(std::string_view path, std::string_view record) 
   n.stat.num_children = static_cast<int32_t>(n.children.size());
   n.ttl_ms = ttl;
   n.mode = static_cast<CreateMode>(mode);
-  n.acl = InternAcl(std::move(acl));
+  n.acl = std::move(acl_ref);
   Track(path, n);
   if (parent && inserted) {
-    parent = FindMutable(ParentOf(path));
+    // nodes_ is a node map: `parent` stayed valid through the emplace.
     parent->children.emplace(BaseName(path));
     parent->stat.num_children = static_cast<int32_t>(parent->children.size());
   }

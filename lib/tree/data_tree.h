@@ -90,6 +90,10 @@ class DataTree {
   AclRef InternAcl(AclList acl);
 
   int64_t node_count() const { return static_cast<int64_t>(nodes_.size()); }
+  // Makes room for `count` znodes (before loading that many).
+  void Reserve(int64_t count) {
+    if (count > 0) nodes_.reserve(static_cast<size_t>(count));
+  }
   int64_t ephemeral_count() const;
 
   // ---- Persistence (the n/ and s/ records of storage/store.h).
@@ -98,9 +102,17 @@ class DataTree {
   std::string EncodeNode(std::string_view path) const;
   // Returns the record of session `id`. REQUIRES: it is open.
   std::string EncodeSession(int64_t id) const;
+  // Remembers the parent of the last node loaded, so that siblings loaded
+  // one after another find it without a lookup. Valid for one sequence of
+  // LoadNode calls with no other change to the tree in between.
+  struct LoadCursor {
+    std::string parent_path;
+    Znode* parent = nullptr;
+  };
   // Restores a node from its record. Parents must be loaded before their
   // children. DataLoss for a malformed record or a missing parent.
-  absl::Status LoadNode(std::string_view path, std::string_view record);
+  absl::Status LoadNode(std::string_view path, std::string_view record,
+                        LoadCursor* cursor = nullptr);
   // Restores a session from its record. DataLoss if malformed.
   absl::Status LoadSession(int64_t id, std::string_view record);
   // Sets last_zxid() after loading.

@@ -47,6 +47,7 @@ absl::Status LoadSnapshot(
   uint64_t zxid;
   if (!in.Varint(&zxid)) return Malformed("no zxid");
   bool saw_root = false;
+  DataTree::LoadCursor cursor;  // siblings arrive one after another
   while (!in.empty()) {
     std::string_view kind, key, record;
     if (!in.Raw(1, &kind) || !in.Bytes(&key) || !in.Bytes(&record)) {
@@ -55,7 +56,7 @@ absl::Status LoadSnapshot(
     if (kind == "n") {
       if (!saw_root && key != "/") return Malformed("root is not first");
       saw_root = true;
-      absl::Status s = tree->LoadNode(key, record);
+      absl::Status s = tree->LoadNode(key, record, &cursor);
       if (!s.ok()) return s;
       on_node(key, record);
     } else if (kind == "s") {

@@ -91,6 +91,8 @@ class Decoder {
   }
 
   bool empty() const { return in_.empty(); }
+  // What is left to decode.
+  std::string_view rest() const { return in_; }
 
  private:
   std::string_view in_;
