@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
      << "set datafile missing 'nan'\n"
      << "set style data histograms\nset style histogram clustered gap 1\n"
      << "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
-     << "set logscale y\nset grid ytics\nset key top left\n"
+     << "set logscale y\nset grid ytics\nset key below horizontal\n"
      << "set multiplot layout 1,2 title 'synod vs ZooKeeper 3.8, three "
         "servers on loopback, 1 KiB values'\n"
      << "set title 'throughput at " << throughput_window
