@@ -87,6 +87,27 @@ rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 # Prints the value of "key=value" in the text given.
 value_of() { sed -n "s/^$1=//p"; }
 bigtree() { echo "$1,$2,$3" >> "$out/bigtree.csv"; }
+# Runs the function named $3 (it starts a server), then the probe command
+# after it until the newest znode reads there; records that time as $1's
+# metric $2.
+time_until_read() {
+  local system=$1 metric=$2 launch=$3 t0 probe; shift 3
+  t0=$(now_ns)
+  "$launch"
+  probe=$("$@" --probe="$last" --probe-value-bytes="$populate_bytes" --since-ns="$t0")
+  bigtree "$system" "$metric" "$(echo "$probe" | value_of probe_seconds)"
+}
+# Creates the big tree with the load generator given after the system's
+# name and the pid of the server whose memory is measured; sets `last`.
+populate_big() {
+  local system=$1 pid=$2; shift 2
+  local rss_before populated
+  rss_before=$(rss_kb "$pid")
+  populated=$("$@" --populate="$big" --populate-value-bytes="$populate_bytes")
+  last=$(echo "$populated" | value_of last)
+  bigtree "$system" populate_seconds "$(echo "$populated" | value_of populate_seconds)"
+  bigtree "$system" rss_bytes_per_znode "$(( ($(rss_kb "$pid") - rss_before) * 1024 / big ))"
+}
 echo "system,metric,value" > "$out/bigtree.csv"
 
 common=(--seconds="$seconds" --warmup="$warmup" --keys="$keys"
@@ -120,35 +141,24 @@ live_heap() {
   jcmd "$1" GC.run >/dev/null
   jcmd "$1" GC.heap_info | sed -n 's/.*used \([0-9]*\)K.*/\1/p' | head -1
 }
-rss0=$(rss_kb "$fpid")
 heap0=$(live_heap "$fpid")
-populated=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" \
-  --populate="$big" --populate-value-bytes="$populate_bytes")
-last=$(echo "$populated" | value_of last)
-bigtree zookeeper populate_seconds "$(echo "$populated" | value_of populate_seconds)"
-rss1=$(rss_kb "$fpid")
+populate_big zookeeper "$fpid" "$bench_bin/zk_load" --servers="127.0.0.1:$fport"
 heap1=$(live_heap "$fpid")
-bigtree zookeeper rss_bytes_per_znode "$(( (rss1 - rss0) * 1024 / big ))"
 if [ -n "$heap0" ] && [ -n "$heap1" ]; then
   bigtree zookeeper heap_bytes_per_znode "$(( (heap1 - heap0) * 1024 / big ))"
 fi
 
+launch_zk_follower() { bash "$zk" launch "$work/zk-big" "$f"; }
 say "ZooKeeper: restart of server $f (a follower)"
 bash "$zk" kill "$work/zk-big" "$f"
-t0=$(now_ns)
-bash "$zk" launch "$work/zk-big" "$f"
-probe=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" --probe="$last" \
-  --probe-value-bytes="$populate_bytes" --since-ns="$t0")
-bigtree zookeeper restart_seconds "$(echo "$probe" | value_of probe_seconds)"
+time_until_read zookeeper restart_seconds launch_zk_follower \
+  "$bench_bin/zk_load" --servers="127.0.0.1:$fport"
 
 say "ZooKeeper: server $f wiped, catching up"
 bash "$zk" kill "$work/zk-big" "$f"
 bash "$zk" wipe "$work/zk-big" "$f"
-t0=$(now_ns)
-bash "$zk" launch "$work/zk-big" "$f"
-probe=$("$bench_bin/zk_load" --servers="127.0.0.1:$fport" --probe="$last" \
-  --probe-value-bytes="$populate_bytes" --since-ns="$t0")
-bigtree zookeeper catchup_seconds "$(echo "$probe" | value_of probe_seconds)"
+time_until_read zookeeper catchup_seconds launch_zk_follower \
+  "$bench_bin/zk_load" --servers="127.0.0.1:$fport"
 bash "$zk" stop "$work/zk-big" >&2
 
 # ---- synod.
@@ -207,30 +217,19 @@ v=""  # the victim: a follower, as for ZooKeeper
 for i in 0 1 2; do
   if [ -z "$v" ] && [ "$(role "${peers[$i]}")" = follower ]; then v=$i; fi
 done
-rss0=$(rss_kb "${synod_pids[$v]}")
-populated=$("$bench_bin/synod_load" --peer="${peers[$v]}" \
-  --populate="$big" --populate-value-bytes="$populate_bytes")
-last=$(echo "$populated" | value_of last)
-bigtree synod populate_seconds "$(echo "$populated" | value_of populate_seconds)"
-rss1=$(rss_kb "${synod_pids[$v]}")
-bigtree synod rss_bytes_per_znode "$(( (rss1 - rss0) * 1024 / big ))"
+populate_big synod "${synod_pids[$v]}" "$bench_bin/synod_load" --peer="${peers[$v]}"
 
+launch_synod_follower() { start_peer "$v"; }
 say "synod: restart of peer ${peers[$v]} (a follower)"
 kill -9 "${synod_pids[$v]}"; wait "${synod_pids[$v]}" 2>/dev/null || true
-t0=$(now_ns)
-start_peer "$v"
-probe=$("$bench_bin/synod_load" --peer="${peers[$v]}" --probe="$last" \
-  --probe-value-bytes="$populate_bytes" --since-ns="$t0")
-bigtree synod restart_seconds "$(echo "$probe" | value_of probe_seconds)"
+time_until_read synod restart_seconds launch_synod_follower \
+  "$bench_bin/synod_load" --peer="${peers[$v]}"
 
 say "synod: peer ${peers[$v]} wiped, catching up"
 kill -9 "${synod_pids[$v]}"; wait "${synod_pids[$v]}" 2>/dev/null || true
 rm -rf "$work/$data/p$v"
-t0=$(now_ns)
-start_peer "$v"
-probe=$("$bench_bin/synod_load" --peer="${peers[$v]}" --probe="$last" \
-  --probe-value-bytes="$populate_bytes" --since-ns="$t0")
-bigtree synod catchup_seconds "$(echo "$probe" | value_of probe_seconds)"
+time_until_read synod catchup_seconds launch_synod_follower \
+  "$bench_bin/synod_load" --peer="${peers[$v]}"
 for pid in "${synod_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 wait 2>/dev/null || true
 synod_pids=()

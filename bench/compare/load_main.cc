@@ -16,16 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-
-// Assigns the value of a StatusOr expression or returns its error.
-#define SYNOD_BENCH_CONCAT_(a, b) a##b
-#define SYNOD_BENCH_CONCAT(a, b) SYNOD_BENCH_CONCAT_(a, b)
-#define SYNOD_BENCH_ASSIGN(lhs, expr) \
-  SYNOD_BENCH_ASSIGN_(SYNOD_BENCH_CONCAT(bench_or_, __LINE__), lhs, expr)
-#define SYNOD_BENCH_ASSIGN_(tmp, lhs, expr) \
-  auto tmp = (expr);                        \
-  if (!tmp.ok()) return tmp.status();       \
-  lhs = *tmp
+#include "util/status_macros.h"
 
 namespace synod::bench {
 namespace {
@@ -118,11 +109,11 @@ class Waiter final : public Completion {
 
 absl::Status Probe(const Flags& flags, const BackendFactory& factory) {
   const std::string path = FlagOr(flags, "probe", "");
-  SYNOD_BENCH_ASSIGN(double timeout,
+  SYNOD_ASSIGN_OR_RETURN(double timeout,
                      NumberFlag(flags, "probe-timeout", 120, 0));
-  SYNOD_BENCH_ASSIGN(double bytes,
+  SYNOD_ASSIGN_OR_RETURN(double bytes,
                      NumberFlag(flags, "probe-value-bytes", 100, 0));
-  SYNOD_BENCH_ASSIGN(double since, NumberFlag(flags, "since-ns", 0, 0));
+  SYNOD_ASSIGN_OR_RETURN(double since, NumberFlag(flags, "since-ns", 0, 0));
   const int64_t start = since > 0 ? static_cast<int64_t>(since) : RealtimeNs();
   const int64_t give_up = RealtimeNs() + static_cast<int64_t>(timeout * 1e9);
   absl::Status last = absl::UnavailableError("never tried");
@@ -157,13 +148,13 @@ absl::Status Runs(const Flags& flags, const BackendFactory& factory) {
   auto in_flight = IntList(flags, "in-flight", "1,256");
   if (!in_flight.ok()) return in_flight.status();
   RunSpec base;
-  SYNOD_BENCH_ASSIGN(double sessions, NumberFlag(flags, "sessions", 4, 1));
-  SYNOD_BENCH_ASSIGN(base.seconds, NumberFlag(flags, "seconds", 5, 0.01));
-  SYNOD_BENCH_ASSIGN(base.warmup_seconds, NumberFlag(flags, "warmup", 1, 0));
-  SYNOD_BENCH_ASSIGN(double value_bytes,
+  SYNOD_ASSIGN_OR_RETURN(double sessions, NumberFlag(flags, "sessions", 4, 1));
+  SYNOD_ASSIGN_OR_RETURN(base.seconds, NumberFlag(flags, "seconds", 5, 0.01));
+  SYNOD_ASSIGN_OR_RETURN(base.warmup_seconds, NumberFlag(flags, "warmup", 1, 0));
+  SYNOD_ASSIGN_OR_RETURN(double value_bytes,
                      NumberFlag(flags, "value-bytes", 1024, 0));
-  SYNOD_BENCH_ASSIGN(double keys, NumberFlag(flags, "keys", 10000, 1));
-  SYNOD_BENCH_ASSIGN(double multi_ops, NumberFlag(flags, "multi-ops", 10, 1));
+  SYNOD_ASSIGN_OR_RETURN(double keys, NumberFlag(flags, "keys", 10000, 1));
+  SYNOD_ASSIGN_OR_RETURN(double multi_ops, NumberFlag(flags, "multi-ops", 10, 1));
   base.value_bytes = static_cast<int>(value_bytes);
   base.keys = static_cast<int>(keys);
   base.multi_ops = static_cast<int>(multi_ops);
@@ -215,8 +206,8 @@ absl::Status Runs(const Flags& flags, const BackendFactory& factory) {
 }
 
 absl::Status PopulateMode(const Flags& flags, const BackendFactory& factory) {
-  SYNOD_BENCH_ASSIGN(double count, NumberFlag(flags, "populate", 0, 1));
-  SYNOD_BENCH_ASSIGN(double bytes,
+  SYNOD_ASSIGN_OR_RETURN(double count, NumberFlag(flags, "populate", 0, 1));
+  SYNOD_ASSIGN_OR_RETURN(double bytes,
                      NumberFlag(flags, "populate-value-bytes", 100, 0));
   auto backend = factory(flags);
   if (!backend.ok()) return backend.status();

@@ -346,29 +346,22 @@ cmd_mode() {
   echo "$mode"
 }
 
-cmd_leader() {
+# Prints the smallest N of DIR ($1) whose mode is $2; status 1 if none.
+first_in_mode() {
   local n
   for n in "${SERVERS[@]}"; do
-    if [[ "$(server_mode "$1" "$n")" == leader ]]; then
+    if [[ "$(server_mode "$1" "$n")" == "$2" ]]; then
       echo "$n"
       return 0
     fi
   done
-  echo "zk_ensemble.sh: no leader" >&2
+  echo "zk_ensemble.sh: no $2" >&2
   return 1
 }
 
-cmd_follower() {
-  local n
-  for n in "${SERVERS[@]}"; do
-    if [[ "$(server_mode "$1" "$n")" == follower ]]; then
-      echo "$n"
-      return 0
-    fi
-  done
-  echo "zk_ensemble.sh: no follower" >&2
-  return 1
-}
+cmd_leader() { first_in_mode "$1" leader; }
+
+cmd_follower() { first_in_mode "$1" follower; }
 
 main() {
   local cmd=${1:-}
