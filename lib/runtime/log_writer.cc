@@ -1,4 +1,4 @@
-// LogWriter: one synced LevelDB write per round carries every log entry
+// LogWriter: one synced log append per round carries every log entry
 // submitted since the previous round (group commit).
 
 #include "runtime/log_writer.h"

@@ -1,6 +1,17 @@
-// Store: the LevelDB-backed durable state of one peer (key layout in
-// store.h). Besides the database, <data_dir>/SYNOD marks the directory as
-// ours so that Open never writes into a directory it does not own.
+// Store: the durable state of one peer (layout in store.h): LevelDB for
+// metadata and the applied state, segment files (log_file.h) for the txn
+// log. Besides those, <data_dir>/SYNOD marks the directory as ours so that
+// Open never writes into a directory it does not own.
+//
+// The log's logical start: entries <= m/log_trim are trimmed even if a
+// segment still holds them (TrimLogThrough deletes whole segments only).
+// Invariants kept under log_mu:
+//   - a logically empty log (first_logged == 0) has no dead records either,
+//     except right after Open, which writes nothing: the first AppendLog
+//     then deletes them;
+//   - disk_trim_max is at least any m/log_trim value a crash could leave on
+//     disk, so an append at or below it first rewrites m/log_trim (synced),
+//     or a crash could hide acknowledged entries.
 //
 // Encodings: zxids and session ids in keys are 8-byte big-endian, so key
 // order is numeric order for the (positive) zxids; int64 values under m/ are
@@ -26,6 +37,7 @@
 #include "leveldb/db.h"
 #include "leveldb/filter_policy.h"
 #include "leveldb/write_batch.h"
+#include "storage/log_file.h"
 #include "util/coding.h"
 #include "util/status_macros.h"
 
@@ -39,6 +51,7 @@ constexpr char kMarkerTemp[] = "SYNOD.tmp";
 constexpr char kMarkerPrefix[] = "synod-data ";
 constexpr char kMarkerLine[] = "synod-data 1";
 constexpr char kDbName[] = "db";
+constexpr char kLogDirName[] = "log";
 constexpr char kFormat[] = "synod-store-1";
 
 constexpr char kFormatKey[] = "m/format";
@@ -46,17 +59,24 @@ constexpr char kAcceptedEpochKey[] = "m/accepted_epoch";
 constexpr char kCurrentEpochKey[] = "m/current_epoch";
 constexpr char kAppliedZxidKey[] = "m/applied_zxid";
 constexpr char kNodeCountKey[] = "m/node_count";
+// "1" once the log is in segment files (new stores, and old ones after the
+// migration of their l/ keys).
+constexpr char kLogFilesKey[] = "m/log_files";
+constexpr char kLogFilesValue[] = "1";
+// int64: log entries at or below it are trimmed. Absent means 0.
+constexpr char kLogTrimKey[] = "m/log_trim";
+// The migration copies the l/ range in appends of about this size.
+constexpr size_t kMigrateChunkBytes = 4 << 20;
+// ReadLog reads this much under the log mutex between callbacks.
+constexpr size_t kReadChunkBytes = 1 << 20;
+// The txn log of stores written before the log moved to files.
 constexpr std::string_view kLogPrefix = "l/";
-constexpr std::string_view kLogLimit = "l0";  // '0' is the byte after '/'
 constexpr std::string_view kNodePrefix = "n/";
 constexpr std::string_view kSessionPrefix = "s/";
 
 constexpr size_t kWriteBufferBytes = 16 << 20;
 constexpr size_t kBlockCacheBytes = 64 << 20;
 constexpr int kBloomBitsPerKey = 10;
-// Bounds the memory of one TrimLogThrough batch and how long it holds off
-// a concurrent AppendLog.
-constexpr size_t kTrimChunkKeys = 10000;
 
 leveldb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
 std::string_view ToView(leveldb::Slice s) { return {s.data(), s.size()}; }
@@ -75,8 +95,6 @@ std::string KeyWithId(std::string_view prefix, int64_t id) {
   }
   return key;
 }
-std::string LogKey(Zxid zxid) { return KeyWithId(kLogPrefix, zxid); }
-
 // Decodes the id of a key made by KeyWithId.
 absl::StatusOr<int64_t> IdOfKey(leveldb::Slice key) {
   if (key.size() != 2 + 8) {
@@ -246,18 +264,58 @@ absl::Status PutIntSynced(leveldb::DB* db, std::mutex* mu, const char* key,
   return absl::OkStatus();
 }
 
-// Returns the zxid of the last log entry with a key before `limit`, or 0.
-absl::StatusOr<Zxid> LastLogZxidBefore(leveldb::Iterator* it,
-                                       std::string_view limit) {
-  it->Seek(ToSlice(limit));
-  if (it->Valid()) {
-    it->Prev();
-  } else {
-    it->SeekToLast();
+// Checks the l/ range of a store written before the log moved to files:
+// every key well formed (zxids increasing by key order). Reads only.
+absl::Status CheckLegacyLog(leveldb::DB* db, bool* any) {
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(Verified()));
+  *any = false;
+  for (it->Seek(ToSlice(kLogPrefix)); InRange(*it, kLogPrefix); it->Next()) {
+    SYNOD_ASSIGN_OR_RETURN(int64_t zxid, IdOfKey(it->key()));
+    if (zxid <= 0) {
+      return absl::DataLossError(
+          absl::StrCat("log key with zxid ", zxid, " in store"));
+    }
+    *any = true;
+  }
+  return ReadError(it->status());
+}
+
+// Moves the l/ range into `log`: copies the entries above its last zxid
+// (a crashed earlier migration may have copied some), syncs, then deletes
+// the keys and records m/log_files in one synced batch.
+absl::Status MigrateLegacyLog(leveldb::DB* db, LogFile* log) {
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(Verified()));
+  leveldb::WriteBatch done;
+  std::vector<LogEntry> chunk;
+  size_t chunk_bytes = 0;
+  bool copied = false;
+  for (it->Seek(ToSlice(kLogPrefix)); InRange(*it, kLogPrefix); it->Next()) {
+    SYNOD_ASSIGN_OR_RETURN(Zxid zxid, IdOfKey(it->key()));
+    done.Delete(it->key());
+    if (zxid <= log->last_zxid() ||
+        (!chunk.empty() && zxid <= chunk.back().zxid)) {
+      continue;
+    }
+    chunk.push_back(LogEntry{zxid, std::string(ToView(it->value()))});
+    chunk_bytes += chunk.back().data.size();
+    if (chunk_bytes >= kMigrateChunkBytes) {
+      SYNOD_RETURN_IF_ERROR(log->Append(chunk, /*sync=*/false));
+      chunk.clear();
+      chunk_bytes = 0;
+      copied = true;
+    }
   }
   SYNOD_RETURN_IF_ERROR(ReadError(it->status()));
-  if (!InRange(*it, kLogPrefix)) return 0;
-  return IdOfKey(it->key());
+  if (!chunk.empty() || copied) {
+    // An empty append syncs nothing: end with a synced one if needed.
+    if (chunk.empty()) {
+      SYNOD_RETURN_IF_ERROR(log->Sync());
+    } else {
+      SYNOD_RETURN_IF_ERROR(log->Append(chunk, /*sync=*/true));
+    }
+  }
+  done.Put(kLogFilesKey, kLogFilesValue);
+  return WriteError(db->Write(Synced(true), &done));
 }
 
 // Mutators re-create the batch so that a moved-from StateBatch stays usable.
@@ -323,10 +381,14 @@ struct Store::Rep {
   std::unique_ptr<const leveldb::FilterPolicy> filter;
   std::unique_ptr<leveldb::DB> db;
 
-  // log_mu serializes log mutations so that first/last match the log;
-  // meta_mu orders epoch and applied-zxid writes with their cached copies.
+  // log_mu guards the log files and the trim point, and serializes log
+  // mutations so that first/last match the log; meta_mu orders epoch and
+  // applied-zxid writes with their cached copies. Order: log_mu, meta_mu.
   std::mutex log_mu;
   std::mutex meta_mu;
+  std::unique_ptr<LogFile> log;  // guarded by log_mu
+  Zxid trim = 0;                 // guarded by log_mu: entries <= it are gone
+  Zxid disk_trim_max = 0;        // guarded by log_mu: see the file comment
   std::atomic<Zxid> first_logged{0};
   std::atomic<Zxid> last_logged{0};
   std::atomic<int64_t> accepted_epoch{0};
@@ -369,11 +431,20 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   if (!s.ok()) return OpenError(s, data_dir, db_path);
   rep.db.reset(db);
 
+  const std::string log_path = (fs::path(data_dir) / kLogDirName).string();
   if (initializing) {
     // The marker goes last, so a marker always means a complete database. A
     // crash before it leaves a directory Open refuses rather than guesses at.
-    SYNOD_RETURN_IF_ERROR(
-        WriteError(db->Put(Synced(true), kFormatKey, kFormat)));
+    std::error_code ec;
+    fs::create_directory(log_path, ec);
+    if (ec) return absl::ErrnoToStatus(ec.value(), "create " + log_path);
+    SYNOD_RETURN_IF_ERROR(FsyncPath(data_dir));
+    leveldb::WriteBatch init;
+    init.Put(kFormatKey, kFormat);
+    init.Put(kLogFilesKey, kLogFilesValue);
+    SYNOD_RETURN_IF_ERROR(WriteError(db->Write(Synced(true), &init)));
+    SYNOD_ASSIGN_OR_RETURN(rep.log,
+                           LogFile::Open(log_path, DefaultLogFileOptions()));
     SYNOD_RETURN_IF_ERROR(WriteMarker(data_dir));
     if (state == DirState::kMissing) {  // make the new entry durable too
       SYNOD_RETURN_IF_ERROR(
@@ -398,14 +469,40 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   SYNOD_ASSIGN_OR_RETURN(rep.current_epoch, ReadInt(db, kCurrentEpochKey));
   SYNOD_ASSIGN_OR_RETURN(rep.applied_zxid, ReadInt(db, kAppliedZxidKey));
   SYNOD_ASSIGN_OR_RETURN(rep.node_count_hint, ReadInt(db, kNodeCountKey));
+  SYNOD_ASSIGN_OR_RETURN(rep.trim, ReadInt(db, kLogTrimKey));
+  rep.disk_trim_max = rep.trim;
 
-  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(Verified()));
-  it->Seek(ToSlice(kLogPrefix));
-  SYNOD_RETURN_IF_ERROR(ReadError(it->status()));
-  if (InRange(*it, kLogPrefix)) {
-    SYNOD_ASSIGN_OR_RETURN(rep.first_logged, IdOfKey(it->key()));
-    SYNOD_ASSIGN_OR_RETURN(rep.last_logged,
-                           LastLogZxidBefore(it.get(), kLogLimit));
+  // A store written before the log moved to files has no m/log_files; its
+  // l/ keys are checked before anything is written, then moved.
+  std::string log_files;
+  s = db->Get(Verified(), kLogFilesKey, &log_files);
+  const bool migrate = s.IsNotFound();
+  if (!migrate) SYNOD_RETURN_IF_ERROR(ReadError(s));
+  if (!migrate && log_files != kLogFilesValue) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("unsupported synod log layout \"", log_files, "\" in ",
+                     data_dir));
+  }
+  if (migrate) {
+    bool any = false;
+    SYNOD_RETURN_IF_ERROR(CheckLegacyLog(db, &any));
+  }
+  std::error_code ec;
+  if (!fs::is_directory(log_path, ec)) {
+    if (!migrate) {
+      return absl::DataLossError(absl::StrCat(
+          "synod data directory ", data_dir, " has no log directory"));
+    }
+    fs::create_directory(log_path, ec);
+    if (ec) return absl::ErrnoToStatus(ec.value(), "create " + log_path);
+    SYNOD_RETURN_IF_ERROR(FsyncPath(data_dir));
+  }
+  SYNOD_ASSIGN_OR_RETURN(rep.log,
+                         LogFile::Open(log_path, DefaultLogFileOptions()));
+  if (migrate) SYNOD_RETURN_IF_ERROR(MigrateLegacyLog(db, rep.log.get()));
+  if (rep.log->last_zxid() > rep.trim) {
+    rep.first_logged = rep.log->FirstAbove(rep.trim);
+    rep.last_logged = rep.log->last_zxid();
   }
   return store;
 }
@@ -439,7 +536,8 @@ absl::Status Store::PutMeta(std::string_view name, std::string_view value,
   const std::string key = MetaKey(name);
   // The reserved records have their own setters, which keep the caches.
   if (key == kFormatKey || key == kAcceptedEpochKey ||
-      key == kCurrentEpochKey || key == kAppliedZxidKey) {
+      key == kCurrentEpochKey || key == kAppliedZxidKey ||
+      key == kLogFilesKey || key == kLogTrimKey) {
     return absl::InvalidArgumentError("reserved metadata " + key);
   }
   return WriteError(rep_->db->Put(Synced(sync), key, ToSlice(value)));
@@ -451,16 +549,25 @@ absl::Status Store::AppendLog(absl::Span<const LogEntry> entries, bool sync) {
   if (entries.empty()) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(rep_->log_mu);
   Zxid prev = rep_->last_logged;
-  leveldb::WriteBatch batch;
   for (const LogEntry& entry : entries) {
     if (entry.zxid <= prev) {
       return absl::InvalidArgumentError(absl::StrCat(
           "log zxid ", entry.zxid, " not above ", prev, "; nothing written"));
     }
-    batch.Put(LogKey(entry.zxid), ToSlice(entry.data));
     prev = entry.zxid;
   }
-  SYNOD_RETURN_IF_ERROR(WriteError(rep_->db->Write(Synced(sync), &batch)));
+  if (rep_->first_logged == 0) {
+    // An empty log starts afresh: records Open found trimmed go, and a trim
+    // point that could hide the new entries after a crash is reset first.
+    SYNOD_RETURN_IF_ERROR(rep_->log->Clear());
+    rep_->trim = 0;
+    if (entries.front().zxid <= rep_->disk_trim_max) {
+      SYNOD_RETURN_IF_ERROR(
+          WriteError(rep_->db->Delete(Synced(true), kLogTrimKey)));
+      rep_->disk_trim_max = 0;
+    }
+  }
+  SYNOD_RETURN_IF_ERROR(rep_->log->Append(entries, sync));
   if (rep_->first_logged == 0) rep_->first_logged = entries.front().zxid;
   rep_->last_logged = prev;
   return absl::OkStatus();
@@ -468,60 +575,59 @@ absl::Status Store::AppendLog(absl::Span<const LogEntry> entries, bool sync) {
 
 absl::Status Store::ReadLog(
     Zxid after, const std::function<bool(Zxid, std::string_view)>& fn) const {
-  if (after == std::numeric_limits<Zxid>::max()) return absl::OkStatus();
-  std::unique_ptr<leveldb::Iterator> it(rep_->db->NewIterator(Verified()));
-  it->Seek(after < 0 ? std::string(kLogPrefix) : LogKey(after + 1));
-  for (; InRange(*it, kLogPrefix); it->Next()) {
-    SYNOD_ASSIGN_OR_RETURN(Zxid zxid, IdOfKey(it->key()));
-    if (!fn(zxid, ToView(it->value()))) return absl::OkStatus();
+  // Reads a chunk under the lock, then calls `fn` without it.
+  std::vector<LogEntry> chunk;
+  while (true) {
+    chunk.clear();
+    {
+      std::lock_guard<std::mutex> lock(rep_->log_mu);
+      SYNOD_RETURN_IF_ERROR(rep_->log->Read(std::max(after, rep_->trim),
+                                            kReadChunkBytes, &chunk));
+    }
+    if (chunk.empty()) return absl::OkStatus();
+    for (const LogEntry& e : chunk) {
+      if (!fn(e.zxid, e.data)) return absl::OkStatus();
+    }
+    after = chunk.back().zxid;
   }
-  return ReadError(it->status());
 }
 
 absl::Status Store::TruncateLogAfter(Zxid zxid) {
   std::lock_guard<std::mutex> lock(rep_->log_mu);
   zxid = std::max<Zxid>(zxid, 0);
   if (zxid >= rep_->last_logged) return absl::OkStatus();
-  // One batch: a crash must not leave a hole in the middle of the log.
-  leveldb::WriteBatch batch;
-  std::unique_ptr<leveldb::Iterator> it(rep_->db->NewIterator(Verified()));
-  const std::string start = LogKey(zxid + 1);
-  for (it->Seek(start); InRange(*it, kLogPrefix); it->Next()) {
-    batch.Delete(it->key());
+  if (zxid < rep_->first_logged) {
+    // Nothing stays: trimmed records go too, so an empty log is empty.
+    SYNOD_RETURN_IF_ERROR(rep_->log->Clear());
+    rep_->trim = 0;
+    rep_->first_logged = 0;
+    rep_->last_logged = 0;
+    return absl::OkStatus();
   }
-  SYNOD_RETURN_IF_ERROR(ReadError(it->status()));
-  SYNOD_ASSIGN_OR_RETURN(Zxid new_last, LastLogZxidBefore(it.get(), start));
-  SYNOD_RETURN_IF_ERROR(WriteError(rep_->db->Write(Synced(true), &batch)));
-  rep_->last_logged = new_last;
-  if (new_last == 0) rep_->first_logged = 0;
+  SYNOD_RETURN_IF_ERROR(rep_->log->TruncateAfter(zxid));
+  rep_->last_logged = rep_->log->last_zxid();
   return absl::OkStatus();
 }
 
 absl::Status Store::TrimLogThrough(Zxid zxid) {
-  // Deletes from the front in chunks, so a crash in between still leaves a
-  // contiguous log; the lock is released between chunks.
-  while (true) {
-    std::lock_guard<std::mutex> lock(rep_->log_mu);
-    const Zxid first = rep_->first_logged;
-    if (first == 0 || first > zxid) return absl::OkStatus();
-    leveldb::WriteBatch batch;
-    std::unique_ptr<leveldb::Iterator> it(rep_->db->NewIterator(Verified()));
-    Zxid new_first = 0;  // stays 0 if the log runs out
-    size_t n = 0;
-    for (it->Seek(LogKey(first)); InRange(*it, kLogPrefix); it->Next()) {
-      SYNOD_ASSIGN_OR_RETURN(Zxid key_zxid, IdOfKey(it->key()));
-      if (key_zxid > zxid || n == kTrimChunkKeys) {
-        new_first = key_zxid;
-        break;
-      }
-      batch.Delete(it->key());
-      ++n;
-    }
-    SYNOD_RETURN_IF_ERROR(ReadError(it->status()));
-    SYNOD_RETURN_IF_ERROR(WriteError(rep_->db->Write(Synced(false), &batch)));
-    rep_->first_logged = new_first;
-    if (new_first == 0) rep_->last_logged = 0;
+  std::lock_guard<std::mutex> lock(rep_->log_mu);
+  const Zxid first = rep_->first_logged;
+  if (first == 0 || first > zxid) return absl::OkStatus();
+  if (zxid >= rep_->last_logged) {
+    SYNOD_RETURN_IF_ERROR(rep_->log->Clear());
+    rep_->trim = 0;
+    rep_->first_logged = 0;
+    rep_->last_logged = 0;
+    return absl::OkStatus();
   }
+  // The trim point first (unsynced, like the trim), then whole segments.
+  SYNOD_RETURN_IF_ERROR(
+      WriteError(rep_->db->Put(Synced(false), kLogTrimKey, EncodeInt(zxid))));
+  rep_->trim = zxid;
+  rep_->disk_trim_max = std::max(rep_->disk_trim_max, zxid);
+  SYNOD_RETURN_IF_ERROR(rep_->log->DropSegmentsThrough(zxid));
+  rep_->first_logged = rep_->log->FirstAbove(zxid);
+  return absl::OkStatus();
 }
 
 Zxid Store::last_logged_zxid() const { return rep_->last_logged; }
@@ -547,10 +653,12 @@ absl::Status Store::ReplaceState(StateBatch* batch, Zxid applied) {
   std::lock_guard<std::mutex> log_lock(rep_->log_mu);
   std::lock_guard<std::mutex> meta_lock(rep_->meta_mu);
   // Deletions first, then the new records: in one batch, later operations
-  // win, so a new record under an old key survives.
+  // win, so a new record under an old key survives. The batch also marks
+  // every record in the log files as trimmed, so a crash before they are
+  // deleted cannot pair the old log with the new state.
   leveldb::WriteBatch all;
   std::unique_ptr<leveldb::Iterator> it(rep_->db->NewIterator(Verified()));
-  for (std::string_view prefix : {kLogPrefix, kNodePrefix, kSessionPrefix}) {
+  for (std::string_view prefix : {kNodePrefix, kSessionPrefix}) {
     for (it->Seek(leveldb::Slice(prefix.data(), prefix.size()));
          InRange(*it, prefix); it->Next()) {
       all.Delete(it->key());
@@ -559,11 +667,18 @@ absl::Status Store::ReplaceState(StateBatch* batch, Zxid applied) {
   SYNOD_RETURN_IF_ERROR(ReadError(it->status()));
   all.Append(*Mutable(&batch->batch_));
   all.Put(kAppliedZxidKey, EncodeInt(applied));
+  const Zxid discard = rep_->log->last_zxid();
+  if (discard > 0) all.Put(kLogTrimKey, EncodeInt(discard));
   SYNOD_RETURN_IF_ERROR(WriteError(rep_->db->Write(Synced(true), &all)));
   rep_->applied_zxid = applied;
+  rep_->disk_trim_max = std::max(rep_->disk_trim_max, discard);
   rep_->first_logged = 0;
   rep_->last_logged = 0;
   batch->Clear();
+  // A crash from here on leaves files whose records are all trimmed.
+  rep_->trim = discard;
+  SYNOD_RETURN_IF_ERROR(rep_->log->Clear());
+  rep_->trim = 0;
   return absl::OkStatus();
 }
 

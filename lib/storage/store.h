@@ -1,14 +1,20 @@
-// The durable state of one peer, in LevelDB under <data_dir>/db:
+// The durable state of one peer: metadata and the applied state in LevelDB
+// under <data_dir>/db,
 //
 //   m/format          "synod-store-1" (with <data_dir>/SYNOD, marks the dir)
 //   m/accepted_epoch  int64: the epoch this peer has promised (zab)
 //   m/current_epoch   int64: the epoch whose history this peer follows (zab)
 //   m/applied_zxid    int64: the last txn reflected in the n/ and s/ records
 //   m/node_count      int64: how many n/ records there are (a sizing hint)
+//   m/log_files       "1": the log is in <data_dir>/log (absent in stores
+//                     written before; Open then moves their l/ keys there)
+//   m/log_trim        int64: log entries at or below it are trimmed
 //   m/<name>          other small metadata (e.g. the previous session id)
-//   l/<zxid BE64>     the txn log: one encoded txn per zxid
 //   n/<path>          one record per znode (the applied tree)
 //   s/<id BE64>       one record per live session
+//
+// and the txn log, one encoded txn per zxid, in append-only segment files
+// under <data_dir>/log (format in log_file.h and docs/storage.md).
 //
 // The log is the source of truth. The n/ and s/ records plus m/applied_zxid
 // are written together in one atomic batch after txns are applied, without a
@@ -83,7 +89,9 @@ class Store {
   // a directory with other content (FailedPrecondition, "not a synod data
   // directory"), a store of another format version (FailedPrecondition), a
   // store open in another process (FailedPrecondition, "in use"), and a
-  // corrupted store (DataLoss). Never repairs.
+  // corrupted store (DataLoss). Repairs nothing but the torn tail of an
+  // unacknowledged log write (cut off). Moves the log of a store written
+  // before the log files (LevelDB l/ keys) into them, crash-safely.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir);
 
   ~Store();
@@ -110,7 +118,8 @@ class Store {
                        const std::function<bool(Zxid, std::string_view)>& fn) const;
   // Removes every entry with zxid > `zxid` (zab TRUNC), synced.
   absl::Status TruncateLogAfter(Zxid zxid);
-  // Removes every entry with zxid <= `zxid` (compaction), not synced.
+  // Removes every entry with zxid <= `zxid` (compaction), not synced: after
+  // a crash some of them may be back (the log is still contiguous).
   absl::Status TrimLogThrough(Zxid zxid);
   // Returns the zxid of the last entry in the log, or 0 if it is empty.
   Zxid last_logged_zxid() const;

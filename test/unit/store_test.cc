@@ -1,6 +1,7 @@
-// Tests for Store: directory handling, epochs and metadata, the txn log,
-// applied state, and how corruption and crashes surface. Each test works in
-// its own temporary directory.
+// Tests for Store: directory handling, epochs and metadata, the txn log (in
+// segment files, and its migration out of LevelDB), applied state, and how
+// corruption and crashes surface. Each test works in its own temporary
+// directory.
 
 #include "storage/store.h"
 
@@ -21,6 +22,8 @@
 #include <vector>
 
 #include "leveldb/db.h"
+#include "leveldb/write_batch.h"
+#include "storage/log_file.h"
 
 namespace synod {
 namespace {
@@ -117,7 +120,8 @@ TEST_CASE("Open creates a missing directory and reopens it", "[store]") {
   }
   CHECK(ReadFile(dir + "/SYNOD") == "synod-data 1\n");
   CHECK(fs::is_directory(dir + "/db"));
-  CHECK(DirEntries(dir) == std::vector<std::string>{"SYNOD", "db"});
+  CHECK(fs::is_directory(dir + "/log"));  // the txn log's segment files
+  CHECK(DirEntries(dir) == std::vector<std::string>{"SYNOD", "db", "log"});
   auto store = MustOpen(dir);
   absl::StatusOr<std::string> format = store->GetMeta("format");
   REQUIRE(format.ok());
@@ -164,7 +168,8 @@ TEST_CASE("Open checks the marker", "[store]") {
     CHECK(Store::Open(tmp.path()).status().code() ==
           absl::StatusCode::kFailedPrecondition);
   }
-  CHECK(DirEntries(tmp.path()) == std::vector<std::string>{"SYNOD", "db"});
+  CHECK(DirEntries(tmp.path()) ==
+        std::vector<std::string>{"SYNOD", "db", "log"});
 }
 
 TEST_CASE("Open checks the store format", "[store]") {
@@ -658,8 +663,10 @@ int CorruptMiddle(const std::string& dir, std::vector<std::string> suffixes) {
   return changed;
 }
 
-// Opens the corrupted store and requires DataLoss from Open or, if Open
-// cannot see the damage, from reading the log.
+// Opens the store whose LevelDB files are corrupted and requires DataLoss
+// from Open or, if Open cannot see the damage, from reading the log or the
+// state. (The log used to be in LevelDB and had to fail; it is now in its
+// own files, so the damage may be in the state alone.)
 void RequireDataLoss(const std::string& dir) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir);
   if (!store.ok()) {
@@ -667,22 +674,26 @@ void RequireDataLoss(const std::string& dir) {
     CHECK(store.status().code() == absl::StatusCode::kDataLoss);
     return;
   }
-  absl::Status s = (*store)->ReadLog(0, [](Zxid z, std::string_view data) {
-    CHECK(data == Noise(z, 1000));  // never wrong data
-    return true;
-  });
-  INFO(s.ToString());
-  CHECK(s.code() == absl::StatusCode::kDataLoss);
+  absl::Status log_status =
+      (*store)->ReadLog(0, [](Zxid z, std::string_view data) {
+        CHECK(data == Noise(z, 1000));  // never wrong data
+        return true;
+      });
+  INFO(log_status.ToString());
+  CHECK((log_status.ok() || log_status.code() == absl::StatusCode::kDataLoss));
   // The state may be in undamaged blocks; if it loads, it must be right.
   int nodes = 0;
-  s = (*store)->LoadState(
+  absl::Status s = (*store)->LoadState(
       [&](std::string_view path, std::string_view record) {
         CHECK(record == Noise(std::stoi(std::string(path.substr(2))), 100));
         ++nodes;
         return absl::OkStatus();
       },
       nullptr);
+  INFO(s.ToString());
   CHECK((s.code() == absl::StatusCode::kDataLoss || (s.ok() && nodes == 200)));
+  CHECK((log_status.code() == absl::StatusCode::kDataLoss ||
+         s.code() == absl::StatusCode::kDataLoss));
 }
 
 TEST_CASE("Corrupted tables surface as data loss", "[store]") {
@@ -712,6 +723,385 @@ TEST_CASE("A truncated MANIFEST surfaces as data loss", "[store]") {
   }
   REQUIRE(truncated == 1);
   RequireDataLoss(tmp.path());
+}
+
+// ---- The log's segment files
+
+// Makes stores opened in its scope roll their log over at `bytes`.
+class SmallSegments {
+ public:
+  explicit SmallSegments(uint64_t bytes) { SetLogSegmentBytesForTesting(bytes); }
+  ~SmallSegments() { SetLogSegmentBytesForTesting(0); }
+};
+
+// The segment files of the store in `dir`, in log order.
+std::vector<std::string> Segments(const std::string& dir) {
+  return DirEntries(dir + "/log");
+}
+
+// Appends zxids first..last, `per_call` entries per call, with 200-byte
+// payloads (several records per 4 KiB segment).
+void AppendRange(Store* store, Zxid first, Zxid last, int per_call = 3) {
+  for (Zxid z = first; z <= last; z += per_call) {
+    std::vector<LogEntry> entries;
+    for (Zxid i = z; i < z + per_call && i <= last; ++i) {
+      entries.push_back({i, Noise(i, 200)});
+    }
+    REQUIRE_OK(store->AppendLog(entries, true));
+  }
+}
+
+void RequireRange(const Store& store, Zxid first, Zxid last) {
+  CHECK(store.first_logged_zxid() == first);
+  CHECK(store.last_logged_zxid() == last);
+  std::map<Zxid, std::string> all = ReadAll(store);
+  std::vector<Zxid> expected;
+  for (Zxid z = first; first != 0 && z <= last; ++z) expected.push_back(z);
+  CHECK(Keys(all) == expected);
+  for (const auto& [z, data] : all) CHECK(data == Noise(z, 200));
+}
+
+TEST_CASE("The log rolls over to new segments and reads across them",
+          "[store]") {
+  SmallSegments small(4096);
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 100);
+    RequireRange(*store, 1, 100);
+    CHECK(Keys(ReadAll(*store, 57)).front() == 58);
+    CHECK(Keys(ReadAll(*store, 57)).size() == 43);
+  }
+  std::vector<std::string> files = Segments(tmp.path());
+  CHECK(files.size() >= 5);
+  CHECK(files.front() == "0000000000000001.log");
+  auto store = MustOpen(tmp.path());
+  RequireRange(*store, 1, 100);
+  AppendRange(store.get(), 101, 120);
+  RequireRange(*store, 1, 120);
+}
+
+TEST_CASE("TruncateLogAfter cuts across segment boundaries", "[store]") {
+  SmallSegments small(4096);
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 100);
+    const size_t before = Segments(tmp.path()).size();
+    REQUIRE_OK(store->TruncateLogAfter(30));
+    RequireRange(*store, 1, 30);
+    CHECK(Segments(tmp.path()).size() < before);
+    AppendRange(store.get(), 31, 40);  // grows again from the cut
+    RequireRange(*store, 1, 40);
+  }
+  {
+    auto store = MustOpen(tmp.path());
+    RequireRange(*store, 1, 40);
+    REQUIRE_OK(store->TruncateLogAfter(0));
+    RequireRange(*store, 0, 0);
+  }
+  auto store = MustOpen(tmp.path());
+  RequireRange(*store, 0, 0);
+  CHECK(Segments(tmp.path()).empty());
+}
+
+TEST_CASE("TrimLogThrough survives a restart inside a segment", "[store]") {
+  SmallSegments small(4096);
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 100);
+    REQUIRE_OK(store->TrimLogThrough(47));
+    RequireRange(*store, 48, 100);
+    // Whole segments below the trim point are gone; the one holding 47 stays.
+    CHECK(Segments(tmp.path()).front() != "0000000000000001.log");
+  }
+  {
+    auto store = MustOpen(tmp.path());
+    RequireRange(*store, 48, 100);
+    CHECK(Keys(ReadAll(*store, 10)).front() == 48);
+    // Trim everything, then append below the old trim point: an empty log
+    // takes any zxid, and it must not be hidden after a restart.
+    REQUIRE_OK(store->TrimLogThrough(100));
+    RequireRange(*store, 0, 0);
+  }
+  {
+    auto store = MustOpen(tmp.path());
+    RequireRange(*store, 0, 0);
+    AppendRange(store.get(), 5, 9);
+  }
+  auto store = MustOpen(tmp.path());
+  RequireRange(*store, 5, 9);
+}
+
+TEST_CASE("A truncate below the trim point leaves an empty log", "[store]") {
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 10);
+    REQUIRE_OK(store->TrimLogThrough(5));
+    REQUIRE_OK(store->TruncateLogAfter(3));
+    RequireRange(*store, 0, 0);
+    AppendRange(store.get(), 4, 6);  // zxids the trim point once covered
+    RequireRange(*store, 4, 6);
+  }
+  auto store = MustOpen(tmp.path());
+  RequireRange(*store, 4, 6);
+}
+
+TEST_CASE("A torn tail of the last segment is dropped on open", "[store]") {
+  SmallSegments small(4096);
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 40);
+  }
+  const std::string last = tmp.Sub("log/" + Segments(tmp.path()).back());
+  Zxid expect_last = 40;
+  SECTION("cut inside the last record") {
+    // Preallocated zeros follow the records: cut them, then the record.
+    std::string bytes = ReadFile(last);
+    size_t end = bytes.size();
+    while (end > 0 && bytes[end - 1] == 0) --end;
+    fs::resize_file(last, end - 5);
+    expect_last = 39;
+  }
+  SECTION("a partial record header") {
+    std::string bytes = ReadFile(last);
+    size_t end = bytes.size();
+    while (end > 0 && bytes[end - 1] == 0) --end;
+    bytes.resize(end);
+    WriteFile(last, bytes + std::string("\x17\x00\x00", 3));
+  }
+  SECTION("a record with a bad checksum at the end") {
+    std::string bytes = ReadFile(last);
+    size_t end = bytes.size();
+    while (end > 0 && bytes[end - 1] == 0) --end;
+    bytes[end - 3] ^= 0x40;
+    WriteFile(last, bytes);
+    expect_last = 39;
+  }
+  SECTION("garbage after the records") {
+    std::string bytes = ReadFile(last);
+    size_t end = bytes.size();
+    while (end > 0 && bytes[end - 1] == 0) --end;
+    bytes.resize(end);
+    WriteFile(last, bytes + Noise(7, 100));
+  }
+  {
+    auto store = MustOpen(tmp.path());
+    RequireRange(*store, 1, expect_last);
+    AppendRange(store.get(), expect_last + 1, expect_last + 5);
+  }
+  auto store = MustOpen(tmp.path());
+  RequireRange(*store, 1, expect_last + 5);
+}
+
+TEST_CASE("An empty last segment (crash after creating it) is dropped",
+          "[store]") {
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 5);
+  }
+  WriteFile(tmp.Sub("log/00000000000000ff.log"), "synod");
+  {
+    auto store = MustOpen(tmp.path());
+    RequireRange(*store, 1, 5);
+  }
+  CHECK(Segments(tmp.path()) ==
+        std::vector<std::string>{"0000000000000001.log"});
+}
+
+// Returns the contents of every file under `dir`, by path.
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out[e.path().string()] = ReadFile(e.path().string());
+  }
+  return out;
+}
+
+TEST_CASE("A corrupted log record surfaces as data loss", "[store]") {
+  SmallSegments small(4096);
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 60);
+  }
+  std::vector<std::string> files = Segments(tmp.path());
+  REQUIRE(files.size() >= 3);
+  std::string victim;
+  SECTION("in an earlier segment") { victim = files[1]; }
+  SECTION("in the middle of the last segment") { victim = files.back(); }
+  const std::string path = tmp.Sub("log/" + victim);
+  std::string bytes = ReadFile(path);
+  bytes[8 + 16 + 5] ^= 0x01;  // the first record's data
+  WriteFile(path, bytes);
+  // LevelDB rolls its own files over on every open; the log is untouched.
+  const std::map<std::string, std::string> before = Snapshot(tmp.Sub("log"));
+  absl::Status s = Store::Open(tmp.path()).status();
+  INFO(s.ToString());
+  CHECK(s.code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(s.message()), Catch::Contains(victim));
+  CHECK_THAT(std::string(s.message()), Catch::Contains("offset 8"));
+  CHECK(Snapshot(tmp.Sub("log")) == before);
+}
+
+TEST_CASE("Out-of-order or misnamed segments surface as data loss",
+          "[store]") {
+  SmallSegments small(4096);
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 60);
+  }
+  std::vector<std::string> files = Segments(tmp.path());
+  SECTION("a misnamed segment") {
+    fs::rename(tmp.Sub("log/" + files[1]), tmp.Sub("log/00000000000000fe.log"));
+  }
+  SECTION("a stray file") {
+    WriteFile(tmp.Sub("log/notes.txt"), "x");
+  }
+  CHECK(Store::Open(tmp.path()).status().code() == absl::StatusCode::kDataLoss);
+}
+
+// Rewrites the store in `dir` the way the code before the log files left
+// it: the log in l/<zxid BE64> keys, no m/log_files, no log directory.
+// `keep_files` keeps the log directory (a migration that crashed midway).
+void MakeLegacyLog(const std::string& dir, Zxid first, Zxid last,
+                   bool keep_files = false) {
+  if (!keep_files) fs::remove_all(dir + "/log");
+  leveldb::DB* raw = nullptr;
+  REQUIRE(leveldb::DB::Open(leveldb::Options(), dir + "/db", &raw).ok());
+  std::unique_ptr<leveldb::DB> db(raw);
+  leveldb::WriteBatch batch;
+  batch.Delete("m/log_files");
+  for (Zxid z = first; z <= last; ++z) {
+    std::string key = "l/";
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      key.push_back(static_cast<char>(static_cast<uint64_t>(z) >> shift));
+    }
+    batch.Put(key, Noise(z, 200));
+  }
+  leveldb::WriteOptions sync;
+  sync.sync = true;
+  REQUIRE(db->Write(sync, &batch).ok());
+}
+
+// Counts the l/ keys left in the LevelDB of `dir`.
+int LegacyKeys(const std::string& dir) {
+  leveldb::DB* raw = nullptr;
+  REQUIRE(leveldb::DB::Open(leveldb::Options(), dir + "/db", &raw).ok());
+  std::unique_ptr<leveldb::DB> db(raw);
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator({}));
+  int n = 0;
+  for (it->Seek("l/"); it->Valid() && it->key().starts_with("l/"); it->Next()) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_CASE("Open moves a log kept in LevelDB into the log files", "[store]") {
+  SmallSegments small(4096);
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    REQUIRE_OK(store->SetCurrentEpoch(2));
+    StateBatch batch;
+    batch.PutNode("/", "root");
+    REQUIRE_OK(store->WriteState(&batch, 10));
+  }
+  SECTION("a complete old store") { MakeLegacyLog(tmp.path(), 5, 50); }
+  SECTION("a migration that crashed after copying part of the log") {
+    {
+      auto store = MustOpen(tmp.path());
+      AppendRange(store.get(), 5, 20);
+    }
+    MakeLegacyLog(tmp.path(), 5, 50, /*keep_files=*/true);
+  }
+  {
+    auto store = MustOpen(tmp.path());
+    RequireRange(*store, 5, 50);
+    CHECK(store->current_epoch() == 2);
+    CHECK(store->applied_zxid() == 10);
+    AppendRange(store.get(), 51, 55);
+  }
+  CHECK(LegacyKeys(tmp.path()) == 0);
+  CHECK(Segments(tmp.path()).size() > 1);
+  auto store = MustOpen(tmp.path());
+  RequireRange(*store, 5, 55);
+  CHECK(*store->GetMeta("format") == "synod-store-1");
+}
+
+TEST_CASE("Open migrates an old store with an empty log", "[store]") {
+  TempDir tmp;
+  { MustOpen(tmp.path()); }
+  MakeLegacyLog(tmp.path(), 1, 0);
+  {
+    auto store = MustOpen(tmp.path());
+    RequireRange(*store, 0, 0);
+    AppendRange(store.get(), 1, 3);
+  }
+  auto store = MustOpen(tmp.path());
+  RequireRange(*store, 1, 3);
+}
+
+TEST_CASE("A store with its log directory missing is data loss", "[store]") {
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    AppendRange(store.get(), 1, 3);
+  }
+  fs::remove_all(tmp.Sub("log"));
+  CHECK(Store::Open(tmp.path()).status().code() == absl::StatusCode::kDataLoss);
+  CHECK_FALSE(fs::exists(tmp.Sub("log")));
+}
+
+TEST_CASE("ReplaceState drops the log with the state, crash-safely",
+          "[store]") {
+  SmallSegments small(4096);
+  TempDir tmp;
+  std::map<std::string, std::string> old_files;
+  {
+    auto store = MustOpen(tmp.path());
+    StateBatch batch;
+    batch.PutNode("/", "old root");
+    batch.PutNode("/old", "x");
+    batch.PutSession(1, "s1");
+    REQUIRE_OK(store->WriteState(&batch, 40));
+    AppendRange(store.get(), 1, 60);
+    for (const std::string& f : Segments(tmp.path())) {
+      old_files[f] = ReadFile(tmp.Sub("log/" + f));
+    }
+    batch.PutNode("/", "new root");
+    batch.PutNode("/new", "y");
+    REQUIRE_OK(store->ReplaceState(&batch, 30));
+    RequireRange(*store, 0, 0);
+    CHECK(Segments(tmp.path()).empty());
+  }
+  SECTION("clean") {}
+  SECTION("a crash before the log files were deleted") {
+    // What the disk holds if the process died right after the synced state
+    // batch: the old segments are still there.
+    for (const auto& [name, bytes] : old_files) {
+      WriteFile(tmp.Sub("log/" + name), bytes);
+    }
+  }
+  {
+    auto store = MustOpen(tmp.path());
+    CHECK(store->applied_zxid() == 30);
+    Loaded loaded = Load(*store);
+    using Node = std::pair<std::string, std::string>;
+    CHECK(loaded.nodes == std::vector<Node>{{"/", "new root"}, {"/new", "y"}});
+    CHECK(loaded.sessions.empty());
+    RequireRange(*store, 0, 0);
+    // The leader's history may continue at any zxid above the snapshot,
+    // even one the discarded log held.
+    AppendRange(store.get(), 31, 35);
+  }
+  auto store = MustOpen(tmp.path());
+  RequireRange(*store, 31, 35);
 }
 
 }  // namespace
