@@ -694,7 +694,7 @@ void Coordinator::Impl::FlushToLog(bool checkpoint) {
   if (unsaved && !checkpoint) {
     // Idle (nothing new to log, nothing in flight) and not just done, or
     // enough piled up.
-    constexpr size_t kCheckpointRecords = 20000;
+    constexpr size_t kCheckpointRecords = 4096;
     constexpr int64_t kCheckpointTxns = 20000;
     constexpr auto kIdleCheckpointGap = std::chrono::seconds(1);
     const auto now = std::chrono::steady_clock::now();

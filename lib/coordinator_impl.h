@@ -315,7 +315,7 @@ class Coordinator::Impl {
   StateBatch state_batch_;
   // The applied state is checkpointed to the store (its n/ and s/ records
   // and m/applied_zxid) only now and then: when the loop is idle, at
-  // shutdown, or after 20000 records or txns. Between
+  // shutdown, or after 4096 records or 20000 txns. Between
   // checkpoints a record changed many times is written once; the log,
   // synced before any write is acknowledged, replays what a crash lost.
   StrSet unsaved_nodes_;
