@@ -97,9 +97,6 @@ bool ParseSegmentName(const std::string& name, Zxid* first) {
   return true;
 }
 
-absl::Status ErrnoError(const char* what, const std::string& path) {
-  return absl::ErrnoToStatus(errno, absl::StrCat(what, " ", path));
-}
 
 absl::Status CorruptLog(const std::string& path, uint64_t offset,
                         const std::string& why) {
@@ -138,14 +135,6 @@ absl::Status PreadAll(int fd, char* data, size_t n, uint64_t offset,
   return absl::OkStatus();
 }
 
-absl::Status FsyncPath(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open", path);
-  absl::Status status =
-      ::fsync(fd) == 0 ? absl::OkStatus() : ErrnoError("fsync", path);
-  ::close(fd);
-  return status;
-}
 
 bool AllZero(const char* p, size_t n) {
   for (size_t i = 0; i < n; ++i) {
@@ -213,6 +202,19 @@ void EncodeRecord(const LogEntry& e, std::string* out) {
 }
 
 }  // namespace
+
+absl::Status ErrnoError(const char* what, const std::string& path) {
+  return absl::ErrnoToStatus(errno, absl::StrCat(what, " ", path));
+}
+
+absl::Status FsyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open", path);
+  absl::Status status =
+      ::fsync(fd) == 0 ? absl::OkStatus() : ErrnoError("fsync", path);
+  ::close(fd);
+  return status;
+}
 
 uint32_t Crc32c(const char* data, size_t n, uint32_t crc) {
   crc = ~crc;

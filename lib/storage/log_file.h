@@ -41,6 +41,12 @@
 
 namespace synod {
 
+// Returns an error for the failed system call `what` on `path`, from errno.
+absl::Status ErrnoError(const char* what, const std::string& path);
+
+// Opens `path` (a file or a directory) and fsyncs it.
+absl::Status FsyncPath(const std::string& path);
+
 // Returns the CRC32C (Castagnoli) of `n` bytes at `data`, continuing `crc`
 // (0 to start).
 uint32_t Crc32c(const char* data, size_t n, uint32_t crc = 0);

@@ -150,19 +150,6 @@ absl::Status NotSynodDir(const std::string& dir, const char* why = "") {
       absl::StrCat("not a synod data directory: ", dir, why));
 }
 
-absl::Status ErrnoError(const char* what, const std::string& path) {
-  return absl::ErrnoToStatus(errno, absl::StrCat(what, " ", path));
-}
-
-absl::Status FsyncPath(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open", path);
-  absl::Status status =
-      ::fsync(fd) == 0 ? absl::OkStatus() : ErrnoError("fsync", path);
-  ::close(fd);
-  return status;
-}
-
 // Writes the marker so that a crash leaves either no marker or all of it.
 absl::Status WriteMarker(const std::string& dir) {
   const std::string temp = (fs::path(dir) / kMarkerTemp).string();
