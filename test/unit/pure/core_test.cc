@@ -259,6 +259,61 @@ TEST_CASE("Core: a follower forwards proposals to the leader", "[core]") {
   }
 }
 
+TEST_CASE("Core: what one Ready proposes travels batched, and so do its acks "
+          "and commits", "[core]") {
+  Cluster c({1, 2, 3});
+  c.Run(10);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader == 3);
+  const int proposals = c.Sent(MessageType::kProposal);
+  const int acks = c.Sent(MessageType::kAck);
+  const int commits = c.Sent(MessageType::kCommit);
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(c.core(leader).Propose("p" + std::to_string(i)).ok());
+  }
+  c.Run(3);
+  for (PeerId id : {1, 2, 3}) {
+    INFO("peer " << id);
+    REQUIRE(c.peer(id).applied.size() == 50);
+    CHECK(c.peer(id).applied.back().data == "p49");
+  }
+  // One PROPOSAL per follower, one ACK from each, one COMMIT to each.
+  CHECK(c.Sent(MessageType::kProposal) - proposals == 2);
+  CHECK(c.Sent(MessageType::kAck) - acks == 2);
+  CHECK(c.Sent(MessageType::kCommit) - commits == 2);
+
+  // A batch stops at max_diff_entries (256): 300 entries take two.
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE(c.core(leader).Propose("q" + std::to_string(i)).ok());
+  }
+  c.Run(3);
+  CHECK(c.Sent(MessageType::kProposal) - proposals == 2 + 4);
+  for (PeerId id : {1, 2, 3}) {
+    INFO("peer " << id);
+    REQUIRE(c.peer(id).applied.size() == 350);
+    CHECK(c.peer(id).applied.back().data == "q299");
+  }
+}
+
+TEST_CASE("Core: a learner's forwarded requests travel in one REQUEST",
+          "[core]") {
+  Cluster c({1, 2, 3});
+  c.Run(10);
+  REQUIRE(c.Leader() == 3);
+  const int requests = c.Sent(MessageType::kRequest);
+  std::vector<std::string> want;
+  for (int i = 0; i < 20; ++i) {
+    want.push_back("f" + std::to_string(i));
+    REQUIRE(c.core(1).Propose(want.back()).ok());
+  }
+  c.Run(3);
+  CHECK(c.Sent(MessageType::kRequest) - requests == 1);
+  for (PeerId id : {1, 2, 3}) {
+    INFO("peer " << id);
+    CHECK(Payloads(c.peer(id).applied) == want);  // each once, in order
+  }
+}
+
 TEST_CASE("Core: proposals fail fast without a serving leader", "[core]") {
   Cluster c({1, 2, 3});
   // Nothing delivered yet: everyone is looking.
