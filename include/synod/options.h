@@ -64,8 +64,56 @@ struct Options {
   // Default: 10 s. Range: 100 ms to 10 min.
   absl::Duration session_timeout = absl::Seconds(10);
 
+  // ---- Limits on what one request may hold. Every request accepted within
+  // them can be stored, replicated and read back: the decoders of node
+  // records, log entries, snapshots and peer frames accept everything these
+  // allow at their largest (limits.h's ceilings). A request beyond a limit
+  // gets BadArguments (InvalidAcl for an ACL) and changes nothing. The
+  // leader's limits decide for the ensemble's writes.
+
   // Largest data of one znode, in bytes. Default: 1 MiB. Range: 0 to 64 MiB.
   int32_t max_data_bytes = 1 << 20;
+
+  // Longest path a create accepts, in bytes (its sequence suffix included).
+  // Default: 4 KiB. Range: 64 B to 32 KiB.
+  int32_t max_path_bytes = 4 << 10;
+
+  // Most entries in one ACL, after "auth" expands to one entry per identity.
+  // Default: 1,024. Range: 1 to 4,096.
+  int32_t max_acl_entries = 1024;
+
+  // Longest scheme or id of one ACL entry or of one AddAuth identity, in
+  // bytes. Default: 1 KiB. Range: 16 B to 64 KiB.
+  int32_t max_acl_id_bytes = 1 << 10;
+
+  // Most identities one session may hold (AddAuth calls with distinct
+  // results). Default: 64. Range: 1 to max_acl_entries.
+  int32_t max_auth_ids = 64;
+
+  // Most operations in one multi. Default: 1,024. Range: 1 to 65,536.
+  int32_t max_multi_ops = 1024;
+
+  // Largest request as a whole (a multi's ops together, paths, data and
+  // ACLs included), in bytes. 0: max_data_bytes + 1 MiB. Range: at least
+  // max_data_bytes + 64 KiB, at most 128 MiB.
+  int64_t max_request_bytes = 0;
+
+  // ---- Remote clients (the client service at `listen`).
+
+  // Most remote sessions open at this peer at once; one more is refused
+  // with ConnectionLoss ("too many sessions"), the others unaffected.
+  // Default: 1,024. Range: 1 to 65,536.
+  int32_t max_client_sessions = 1024;
+
+  // Most TCP connections this peer's port accepts at once (peers' links and
+  // clients' together); further connections are closed at once.
+  // Default: 2,048. Range: 16 to 65,536.
+  int32_t max_connections = 2048;
+
+  // A connection with no open stream for this long is closed; a connection
+  // whose other end stops answering keepalive pings for this long is
+  // dropped (half-open). Default: 60 s. Range: 1 s to 1 h.
+  absl::Duration connection_idle_timeout = absl::Seconds(60);
 
   // How often the leader looks for containers and TTL nodes to delete.
   // Default: 100 ms.
