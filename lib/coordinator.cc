@@ -73,6 +73,11 @@ txn::Request MultiRequest(std::vector<Op> ops) {
         c->mutable_check()->set_version(op.version);
         break;
       }
+      default:
+        // An op of no known type: an empty request, which the Preparer
+        // refuses with BadArguments and this op's index.
+        m->add_ops();
+        break;
     }
   }
   return r;

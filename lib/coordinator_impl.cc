@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "tree/path.h"
 #include "util/errors.h"
+#include "util/limits.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -25,14 +26,6 @@ int64_t WallMs() { return absl::ToUnixMillis(absl::Now()); }
 
 absl::Status ClosingError() {
   return MakeError(Error::kClosing, "the Coordinator is shutting down");
-}
-
-// Maps storage's plain statuses onto synod errors, keeping the message.
-absl::Status FromStorage(const absl::Status& s) {
-  if (s.code() == absl::StatusCode::kDataLoss) {
-    return MakeError(Error::kDataInconsistency, std::string(s.message()));
-  }
-  return s;
 }
 
 }  // namespace
@@ -53,11 +46,7 @@ absl::Status ValidateOptions(const Options& o) {
         absl::StrCat("Options::session_timeout must be within 100ms..10m, not ",
                      absl::FormatDuration(o.session_timeout)));
   }
-  if (o.max_data_bytes < 0 || o.max_data_bytes > (64 << 20)) {
-    return BadArgumentsError(
-        absl::StrCat("Options::max_data_bytes must be within 0..64 MiB, not ",
-                     o.max_data_bytes));
-  }
+  SYNOD_RETURN_IF_ERROR(ValidateLimits(o));
   if (o.cleanup_interval <= absl::ZeroDuration()) {
     return BadArgumentsError("Options::cleanup_interval must be positive");
   }
@@ -110,8 +99,12 @@ absl::Status ValidateOptions(const Options& o) {
 absl::Status Coordinator::Impl::Init() {
   SYNOD_RETURN_IF_ERROR(ValidateOptions(options_));
   ensemble_ = IsEnsemble(options_);
+  absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
+      DataDirLock::Acquire(options_.data_dir);
+  if (!lock.ok()) return StorageError(lock.status());
+  dir_lock_ = std::move(*lock);
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options_.data_dir);
-  if (!store.ok()) return FromStorage(store.status());
+  if (!store.ok()) return StorageError(store.status());
   store_ = std::move(*store);
 
   // Recover: the applied-state records, then the log's tail.
@@ -128,7 +121,7 @@ absl::Status Coordinator::Impl::Init() {
             ABSL_NO_THREAD_SAFETY_ANALYSIS {
               return tree_.LoadSession(id, record);
             });
-    SYNOD_RETURN_IF_ERROR(FromStorage(s));
+    SYNOD_RETURN_IF_ERROR(StorageError(s));
     tree_.SetLastZxid(store_->applied_zxid());
     last_applied_ = tree_.last_zxid();
     checkpoint_zxid_ = last_applied_.load();
@@ -140,7 +133,7 @@ absl::Status Coordinator::Impl::Init() {
   durable.accepted_epoch = store_->accepted_epoch();
   durable.current_epoch = store_->current_epoch();
   durable.base_zxid = last_applied_.load();
-  SYNOD_RETURN_IF_ERROR(FromStorage(store_->ReadLog(
+  SYNOD_RETURN_IF_ERROR(StorageError(store_->ReadLog(
       0, [&](Zxid zxid, std::string_view data) {
         logged_zxids_.push_back(zxid);
         if (zxid > durable.base_zxid) {
@@ -148,7 +141,7 @@ absl::Status Coordinator::Impl::Init() {
         }
         return true;
       })));
-  preparer_ = std::make_unique<Preparer>(&tree_, options_.max_data_bytes);
+  preparer_ = std::make_unique<Preparer>(&tree_, LimitsFrom(options_));
   {
     MutexLock lock(&auth_mu_);
     auto info = std::make_shared<AuthInfo>();

@@ -36,6 +36,7 @@
 #include "acl/acl.h"
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
+#include "storage/data_dir_lock.h"
 #include "storage/store.h"
 #include "synod/coordinator.h"
 #include "tree/data_tree.h"
@@ -64,8 +65,12 @@ inline std::chrono::milliseconds ToChrono(absl::Duration d) {
   return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
 }
 
-// Adds identity `id` to `info`; the super digest makes it super.
-void AddIdentity(const std::string& super_digest, AuthId id, AuthInfo* info);
+// Adds identity `id` to `info` unless it holds it already; the super digest
+// (options.super_digest) makes it super. BadArguments, with `info`
+// unchanged, if the identity is longer than options.max_acl_id_bytes or
+// `info` already holds options.max_auth_ids identities (so an ACL made of
+// them stays within the limits).
+absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info);
 
 // The outcome of a write as the loop reports it.
 struct WriteOutcome {
@@ -289,6 +294,8 @@ class Coordinator::Impl {
       ABSL_SHARED_LOCKS_REQUIRED(tree_mu_);
 
   const Options options_;
+  // Held from before the store opens until after it closes.
+  std::unique_ptr<DataDirLock> dir_lock_;
   std::unique_ptr<Store> store_;
 
   // The replica. Written only by the loop thread, under tree_mu_.

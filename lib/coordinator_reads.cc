@@ -169,18 +169,31 @@ absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
   SYNOD_ASSIGN_OR_RETURN(AuthId id, Authenticate(scheme, credentials));
   MutexLock lock(&auth_mu_);
   auto next = std::make_shared<AuthInfo>(*auth_);
-  AddIdentity(options_.super_digest, std::move(id), next.get());
+  SYNOD_RETURN_IF_ERROR(AddIdentity(options_, std::move(id), next.get()));
   auth_ = std::move(next);
   return absl::OkStatus();
 }
 
-void AddIdentity(const std::string& super_digest, AuthId id, AuthInfo* info) {
-  if (!super_digest.empty() && id.scheme == "digest" && id.id == super_digest) {
+absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info) {
+  const size_t longest = std::max(id.scheme.size(), id.id.size());
+  if (longest > static_cast<size_t>(options.max_acl_id_bytes)) {
+    return BadArgumentsError(absl::StrCat("identity of ", longest,
+                                          " bytes exceeds the limit of ",
+                                          options.max_acl_id_bytes));
+  }
+  const bool known =
+      std::find(info->ids.begin(), info->ids.end(), id) != info->ids.end();
+  if (!known && info->ids.size() >= static_cast<size_t>(options.max_auth_ids)) {
+    return BadArgumentsError(absl::StrCat("the session holds ",
+                                          info->ids.size(),
+                                          " identities, the limit"));
+  }
+  if (!options.super_digest.empty() && id.scheme == "digest" &&
+      id.id == options.super_digest) {
     info->super = true;
   }
-  if (std::find(info->ids.begin(), info->ids.end(), id) == info->ids.end()) {
-    info->ids.push_back(std::move(id));
-  }
+  if (!known) info->ids.push_back(std::move(id));
+  return absl::OkStatus();
 }
 
 Health Coordinator::Impl::GetHealth() const {

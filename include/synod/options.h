@@ -35,6 +35,16 @@ using LogSink = std::function<void(LogLevel level, std::string_view message)>;
 // `min_level` and above go to stderr, one line each.
 LogSink StderrLogSink(LogLevel min_level = LogLevel::kWarning);
 
+// Sends the messages of the libraries synod runs on (gRPC and protobuf),
+// which otherwise print to stderr, to `sink` instead; an empty `sink`
+// drops them. This changes process-wide state (those libraries keep one
+// handler per process), so synod never calls it on its own: a host that
+// wants those messages in its sink calls it once, before it starts a
+// Coordinator, and again to change the sink. Thread-safe; `sink` may be
+// called from any thread and must not call back into synod or log through
+// gRPC or protobuf.
+void RouteLibraryLogs(LogSink sink);
+
 struct Options {
   // Directory of the durable state. Created if missing; refused if it holds
   // anything that is not synod's. Required.

@@ -505,8 +505,12 @@ void ClientService::Impl::Serve(grpc::ServerContext* context, Stream* stream,
         }
         // A new AuthInfo: writes in flight keep the one they were given.
         auto next = std::make_shared<AuthInfo>(*current);
-        AddIdentity(coordinator_->options().super_digest,
-                    *std::move(identity), next.get());
+        absl::Status added = AddIdentity(coordinator_->options(),
+                                         *std::move(identity), next.get());
+        if (!added.ok()) {
+          SetError(added, &reply);
+          break;
+        }
         current = std::move(next);
         break;
       }

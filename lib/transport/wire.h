@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "transport/peer.pb.h"
+#include "util/limits.h"
 #include "zab/message.h"
 
 namespace synod::transport {
@@ -26,8 +27,10 @@ struct WireLimits {
   size_t max_entries = 65536;
   // Most epoch ends in one ACKEPOCH (one per epoch in the sender's log).
   size_t max_epoch_ends = 65536;
-  // Most payload bytes in one message: `data` plus every entry's data.
-  size_t max_bytes = size_t{64} << 20;
+  // Most payload bytes in one message: `data` plus every entry's data. A
+  // batch takes no more entries past the core's max_batch_bytes (1 MiB),
+  // but one entry may be as large as any accepted request makes it.
+  size_t max_bytes = static_cast<size_t>(kEntryBytesCeiling) + (size_t{1} << 20);
   // Largest `offset` a SNAPCHUNK may name: a snapshot streams in many
   // messages, so it may be far larger than one message (1 TiB).
   uint64_t max_snapshot_bytes = uint64_t{1} << 40;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "tree/path.h"
 #include "util/coding.h"
+#include "util/limits.h"
 
 namespace synod {
 namespace {
@@ -30,7 +31,7 @@ void PutAcl(std::string* out, const AclList& acl) {
 
 bool GetAcl(Decoder* in, AclList* acl) {
   uint64_t n;
-  if (!in->Varint(&n) || n > 4096) return false;
+  if (!in->Varint(&n) || n > static_cast<uint64_t>(kAclEntriesCeiling)) return false;
   acl->resize(n);
   for (Acl& a : *acl) {
     uint64_t perms;
@@ -48,7 +49,7 @@ bool GetAcl(Decoder* in, AclList* acl) {
 // Reads past an ACL as GetAcl would, without building it.
 bool SkipAcl(Decoder* in) {
   uint64_t n;
-  if (!in->Varint(&n) || n > 4096) return false;
+  if (!in->Varint(&n) || n > static_cast<uint64_t>(kAclEntriesCeiling)) return false;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t perms;
     std::string_view scheme, id;

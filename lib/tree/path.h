@@ -12,7 +12,8 @@ namespace synod {
 // The subtree reserved for the system: writes below it are refused.
 inline constexpr std::string_view kSystemRoot = "/synod";
 
-// Longest path accepted, in bytes.
+// Longest path accepted anywhere, in bytes (creates are held to
+// Options::max_path_bytes, at most this: util/limits.h's kPathBytesCeiling).
 inline constexpr size_t kMaxPathBytes = 32 * 1024;
 
 // Returns OK if `path` is a valid znode path: absolute, '/'-separated, no

@@ -58,6 +58,20 @@ absl::Status ReservedError(std::string_view path) {
       absl::StrCat("path is reserved for the system: ", AV(path)));
 }
 
+// Digits of a sequential node's suffix (at least: a negative cversion
+// prints its sign too).
+constexpr size_t kSequenceDigits = 10;
+
+// Bytes the caller of Prepare may add to a txn: zxid, time, session,
+// origin and request number, each with its tag.
+constexpr size_t kTxnHeaderBytes = 64;
+
+absl::Status CheckCreatePathSize(size_t bytes, int64_t limit) {
+  if (bytes <= static_cast<size_t>(limit)) return absl::OkStatus();
+  return BadArgumentsError(absl::StrCat("path of ", bytes,
+                                        " bytes exceeds the limit of ", limit));
+}
+
 // The parent a create names: everything before the last '/' ("/" if empty).
 std::string_view CreateParent(std::string_view path) {
   size_t slash = path.rfind('/');
@@ -66,8 +80,8 @@ std::string_view CreateParent(std::string_view path) {
 
 }  // namespace
 
-Preparer::Preparer(const DataTree* tree, int32_t max_data_bytes)
-    : tree_(tree), max_data_bytes_(max_data_bytes) {}
+Preparer::Preparer(const DataTree* tree, const RequestLimits& limits)
+    : tree_(tree), limits_(limits) {}
 
 std::optional<Preparer::Record> Preparer::Lookup(std::string_view path) const {
   auto it = pending_.find(path);
@@ -99,10 +113,29 @@ absl::Status Preparer::CheckSession(int64_t session) const {
 }
 
 absl::Status Preparer::CheckDataSize(size_t size) const {
-  if (size > static_cast<size_t>(max_data_bytes_)) {
+  if (size > static_cast<size_t>(limits_.max_data_bytes)) {
     return BadArgumentsError(absl::StrCat("data of ", size,
                                           " bytes exceeds the limit of ",
-                                          max_data_bytes_));
+                                          limits_.max_data_bytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Preparer::CheckAcl(const AclList& acl) const {
+  if (acl.size() > static_cast<size_t>(limits_.max_acl_entries)) {
+    return MakeError(Error::kInvalidAcl,
+                     absl::StrCat("ACL of ", acl.size(),
+                                  " entries exceeds the limit of ",
+                                  limits_.max_acl_entries));
+  }
+  for (const Acl& a : acl) {
+    const size_t longest = std::max(a.scheme.size(), a.id.size());
+    if (longest > static_cast<size_t>(limits_.max_acl_id_bytes)) {
+      return MakeError(Error::kInvalidAcl,
+                       absl::StrCat("ACL entry of ", longest,
+                                    " bytes exceeds the limit of ",
+                                    limits_.max_acl_id_bytes));
+    }
   }
   return absl::OkStatus();
 }
@@ -114,8 +147,19 @@ absl::Status Preparer::Prepare(const txn::Request& request, int64_t session,
     absl::Status s = CheckSession(session);
     if (!s.ok()) return s;
   }
+  const size_t request_bytes = request.ByteSizeLong();
+  if (request_bytes > static_cast<size_t>(limits_.max_request_bytes)) {
+    return BadArgumentsError(absl::StrCat("request of ", request_bytes,
+                                          " bytes exceeds the limit of ",
+                                          limits_.max_request_bytes));
+  }
   Scratch scratch(this);
   if (request.has_multi()) {
+    if (request.multi().ops_size() > limits_.max_multi_ops) {
+      return BadArgumentsError(absl::StrCat(
+          "multi of ", request.multi().ops_size(),
+          " ops exceeds the limit of ", limits_.max_multi_ops));
+    }
     txn::MultiTxn* multi = txn->mutable_multi();
     for (int i = 0; i < request.multi().ops_size(); ++i) {
       const txn::Request& op = request.multi().ops(i);
@@ -137,6 +181,15 @@ absl::Status Preparer::Prepare(const txn::Request& request, int64_t session,
     absl::Status s =
         PrepareOp(request, session, auth, zxid, now_ms, &scratch, txn);
     if (!s.ok()) return s;
+  }
+  // "auth" ACL entries expand on the leader, so a txn may outgrow its
+  // request; the caller adds at most kTxnHeaderBytes of header fields.
+  const size_t txn_bytes = txn->ByteSizeLong() + kTxnHeaderBytes;
+  if (txn_bytes > static_cast<size_t>(limits_.max_request_bytes)) {
+    txn->Clear();
+    return BadArgumentsError(absl::StrCat("transaction of ", txn_bytes,
+                                          " bytes exceeds the limit of ",
+                                          limits_.max_request_bytes));
   }
   Commit(&scratch, zxid);
   if (request.has_create_session()) opening_sessions_[zxid] = zxid;
@@ -214,8 +267,13 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
       absl::Status s = ValidatePath(req.path());
       if (!s.ok()) return s;
       if (IsSystemPath(req.path())) return ReservedError(req.path());
-      absl::StatusOr<AclList> acl = ResolveAcl(AclFromProto(req.acl()), auth);
+      AclList given = AclFromProto(req.acl());
+      s = CheckAcl(given);
+      if (!s.ok()) return s;
+      absl::StatusOr<AclList> acl = ResolveAcl(given, auth);
       if (!acl.ok()) return acl.status();
+      s = CheckAcl(*acl);
+      if (!s.ok()) return s;
       std::optional<Record> node = scratch->Get(req.path());
       if (!node) return NoNodeError(req.path());
       if (!Permits(*node->acl, perms::kAdmin, auth)) {
@@ -303,6 +361,10 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
   const CreateMode mode = static_cast<CreateMode>(req.mode());
   absl::Status s = ValidateCreatePath(req.path(), IsSequential(mode));
   if (!s.ok()) return s;
+  s = CheckCreatePathSize(req.path().size() +
+                              (IsSequential(mode) ? kSequenceDigits : 0),
+                          limits_.max_path_bytes);
+  if (!s.ok()) return s;
   s = CheckDataSize(req.data().size());
   if (!s.ok()) return s;
   if (IsTtl(mode)) {
@@ -319,8 +381,12 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
   }
   AclList given = AclFromProto(req.acl());
   if (given.empty()) given = OpenAcl();
+  s = CheckAcl(given);
+  if (!s.ok()) return s;
   absl::StatusOr<AclList> acl = ResolveAcl(given, auth);
   if (!acl.ok()) return acl.status();
+  s = CheckAcl(*acl);
+  if (!s.ok()) return s;
 
   std::string_view parent_path = CreateParent(req.path());
   std::optional<Record> parent = scratch->Get(parent_path);
@@ -332,6 +398,8 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
   if (IsSequential(mode)) {
     absl::StrAppend(&path, absl::StrFormat("%010d", parent->stat.cversion));
     s = ValidatePath(path);
+    if (!s.ok()) return s;
+    s = CheckCreatePathSize(path.size(), limits_.max_path_bytes);
     if (!s.ok()) return s;
   }
   if (IsSystemPath(path)) return ReservedError(path);

@@ -21,6 +21,7 @@
 #include "acl/acl.h"
 #include "tree/data_tree.h"
 #include "txn/txn.pb.h"
+#include "util/limits.h"
 #include "util/strings.h"
 
 namespace synod {
@@ -30,14 +31,19 @@ inline constexpr int64_t kMaxTtlMs = (int64_t{1} << 40) - 1;
 
 class Preparer {
  public:
-  // `tree` must outlive the Preparer; it is only read.
-  Preparer(const DataTree* tree, int32_t max_data_bytes);
+  // `tree` must outlive the Preparer; it is only read. Requests beyond
+  // `limits` are refused (BadArguments; InvalidAcl for an ACL), so every txn
+  // prepared is within them.
+  Preparer(const DataTree* tree, const RequestLimits& limits);
 
   // Validates `request` from `session` holding `auth`, as of every txn
   // prepared so far, and on success fills the body of `txn` and remembers
   // its effects as pending under `zxid`. `now_ms` is the leader's clock.
   // Errors are ZooKeeper's, checked in ZooKeeper's order; for a multi the
   // failing op's error with FailedOpIndex set, and nothing is remembered.
+  // A request or a txn beyond the limits (whole size, ops of a multi, path,
+  // data, ACL entries and ids) is BadArguments (InvalidAcl for an ACL) and
+  // nothing is remembered.
   // The caller sets txn's zxid, time and session.
   absl::Status Prepare(const txn::Request& request, int64_t session,
                        const AuthInfo& auth, Zxid zxid, int64_t now_ms,
@@ -75,11 +81,12 @@ class Preparer {
                                    Scratch* scratch, txn::Txn* out);
   absl::Status CheckSession(int64_t session) const;
   absl::Status CheckDataSize(size_t size) const;
+  absl::Status CheckAcl(const AclList& acl) const;
   std::optional<Record> Lookup(std::string_view path) const;
   void Commit(Scratch* scratch, Zxid zxid);
 
   const DataTree* tree_;
-  int32_t max_data_bytes_;
+  const RequestLimits limits_;
   StrMap<Record> pending_;
   std::deque<std::pair<Zxid, std::string>> pending_order_;
   absl::flat_hash_map<int64_t, Zxid> opening_sessions_;  // id -> zxid

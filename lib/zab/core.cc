@@ -553,7 +553,17 @@ void Core::SendDiff(PeerId to, Zxid from, bool trunc) {
     m.type = (first && trunc) ? MessageType::kTrunc : MessageType::kDiff;
     m.to = to;
     m.zxid = from;
-    size_t end = std::min(log_.size(), i + static_cast<size_t>(config_.max_diff_entries));
+    // At most max_diff_entries entries and, past the first, max_batch_bytes
+    // of payload: a peer's frame limit must hold every message.
+    const size_t most =
+        std::min(log_.size(), i + static_cast<size_t>(std::max(1, config_.max_diff_entries)));
+    size_t end = i;
+    size_t bytes = 0;
+    while (end < most &&
+           (end == i || bytes + log_[end].data.size() <= config_.max_batch_bytes)) {
+      bytes += log_[end].data.size();
+      ++end;
+    }
     m.entries.assign(log_.begin() + static_cast<long>(i),
                      log_.begin() + static_cast<long>(end));
     if (!m.entries.empty()) from = m.entries.back().zxid;

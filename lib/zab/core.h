@@ -78,8 +78,8 @@ struct CoreConfig {
   // Largest number of entries in one DIFF message, and in one PROPOSAL or
   // REQUEST that batches what one Ready proposes or forwards.
   int max_diff_entries = 256;
-  // A PROPOSAL or REQUEST batch takes no more entries once its payload
-  // reaches this many bytes (a lone larger entry still goes alone).
+  // A PROPOSAL, REQUEST or DIFF batch takes no more entries once its
+  // payload reaches this many bytes (a lone larger entry still goes alone).
   size_t max_batch_bytes = size_t{1} << 20;
   // The host's applied state, for SNAP; not owned, must outlive the core.
   // nullptr: a core that never compacts. A learner that needs a SNAP from

@@ -2,6 +2,7 @@
 // instant disk: each phase's outcome, forwarding, observers, TRUNC, SNAP.
 // (test/sim runs it under faults.)
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <deque>
@@ -105,6 +106,8 @@ class Cluster {
 
   // Messages of `type` sent so far.
   int Sent(MessageType type) { return sent_[type]; }
+  // The largest payload (data plus entries' data) of a message of `type`.
+  size_t MaxPayload(MessageType type) { return max_payload_[type]; }
 
   Peer& peer(PeerId id) { return peers_.at(id); }
   Core& core(PeerId id) { return *peers_.at(id).core; }
@@ -154,6 +157,9 @@ class Cluster {
           if (rd.current_epoch) p.disk.current_epoch = *rd.current_epoch;
           for (Message& m : rd.messages) {
             ++sent_[m.type];
+            size_t payload = m.data.size();
+            for (const Entry& e : m.entries) payload += e.data.size();
+            max_payload_[m.type] = std::max(max_payload_[m.type], payload);
             queue_.push_back(std::move(m));
           }
           if (rd.snapshot) p.applied = Decode(rd.snapshot->data);
@@ -179,6 +185,7 @@ class Cluster {
   bool snapshots_ = true;
   std::map<PeerId, Peer> peers_;
   std::map<MessageType, int> sent_;
+  std::map<MessageType, size_t> max_payload_;
   std::deque<Message> queue_;
 };
 
@@ -424,6 +431,27 @@ TEST_CASE("Core: a restarted peer's uncommitted tail is truncated, not kept",
   c.Run(2);
   CHECK(Payloads(c.peer(1).applied) == std::vector<std::string>{"a", "b", "c"});
   CHECK(c.peer(1).applied.back().zxid == MakeZxid(3, 1));
+}
+
+TEST_CASE("Core: a DIFF is cut by bytes too, so every frame fits a peer's limit",
+          "[core]") {
+  // Peers 2 and 3 hold six entries of 400 KiB; peer 1 has none and is
+  // brought up to date by DIFF. One message of all six (2.4 MiB) would be
+  // beyond what a batch may carry (max_batch_bytes, 1 MiB).
+  std::map<PeerId, DurableState> disks;
+  std::vector<Entry> log;
+  for (int i = 1; i <= 6; ++i) {
+    log.push_back({MakeZxid(1, i), std::string(400 << 10, static_cast<char>('a' + i))});
+  }
+  disks[2] = DurableState{1, 1, log};
+  disks[3] = DurableState{1, 1, log};
+  Cluster c({1, 2, 3}, {}, disks);
+  c.Run(10);
+  REQUIRE(c.Leader() != 0);
+  CHECK(c.Sent(MessageType::kDiff) >= 3);
+  CHECK(c.MaxPayload(MessageType::kDiff) <= (size_t{1} << 20));
+  CHECK(c.peer(1).disk.log.size() == 6);
+  CHECK(c.peer(1).applied.size() == 6);
 }
 
 TEST_CASE("Core: a leader behind a learner steps back into election",

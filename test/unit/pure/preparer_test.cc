@@ -144,11 +144,18 @@ std::string AclStr(const AclList& acl) {
 
 // ---- The harness ------------------------------------------------------------
 
+// The default limits with data capped at `max_data_bytes`.
+RequestLimits DataLimit(int32_t max_data_bytes) {
+  RequestLimits limits;
+  limits.max_data_bytes = max_data_bytes;
+  return limits;
+}
+
 // A tree, a preparer over it, and the prepared txns not yet applied. Zxids
 // are handed out in order, one per successful prepare, as the leader does.
 struct Harness {
   DataTree tree;
-  Preparer prep{&tree, kMaxData};
+  Preparer prep{&tree, DataLimit(kMaxData)};
   Zxid next = Z(1);
   int64_t now = 1000;
   std::vector<txn::Txn> unapplied;
