@@ -7,6 +7,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "util/strings.h"
 #include "synod/types.h"
 
@@ -126,6 +127,19 @@ std::string_view ErrorName(Error error) {
     case Error::kClosing: return "Closing";
   }
   return "Unknown";
+}
+
+absl::Status StorageError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+    case absl::StatusCode::kFailedPrecondition:
+      return status;
+    case absl::StatusCode::kDataLoss:
+      return MakeError(Error::kDataInconsistency, std::string(status.message()));
+    default:
+      return MakeError(Error::kSystemError,
+                       absl::StrCat("storage: ", status.message()));
+  }
 }
 
 }  // namespace synod

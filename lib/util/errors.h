@@ -26,6 +26,13 @@ inline absl::Status BadArgumentsError(std::string_view message) {
   return MakeError(Error::kBadArguments, message);
 }
 
+// Maps a storage status onto a synod error, keeping the message: damage
+// (DataLoss) is DataInconsistency, a refused directory (FailedPrecondition)
+// stays as it is, and any other failure (an errno's status) is SystemError,
+// never the ZooKeeper error its absl code happens to share (EACCES is not
+// NoAuth, ENOENT not NoNode).
+absl::Status StorageError(const absl::Status& status);
+
 // Returns `status` with the index of the failed multi op attached.
 absl::Status WithFailedOpIndex(absl::Status status, int index);
 

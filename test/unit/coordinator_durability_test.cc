@@ -2,9 +2,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+
+#include "absl/strings/match.h"
 
 #include "test_util.h"
 
@@ -115,6 +120,33 @@ TEST_CASE("a data directory in use is refused", "[durability]") {
   REQUIRE(!second.ok());
   CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(first->Create("/still-works", "").ok());
+}
+
+TEST_CASE("a data directory in use is refused under any spelling",
+          "[durability]") {
+  TempDir dir;
+  const std::string data = dir.Sub("data");
+  std::filesystem::create_directory(dir.Sub("sub"));
+  std::filesystem::create_directory_symlink(data, dir.Sub("link"));
+  auto first = StartIn(data);
+  REQUIRE(first->Create("/mine", "").ok());
+  for (const std::string& alias :
+       {data + "/.", data + "//", data + "/../data", dir.Sub("sub/../data"),
+        dir.Sub("link"), dir.Sub("link/")}) {
+    INFO(alias);
+    auto second = Coordinator::Start(TestOptions(alias));
+    REQUIRE(!second.ok());
+    CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(absl::StrContains(second.status().message(), "in use"));
+  }
+  // Another process sees the lock too (flock(1) fails at once while held).
+  const std::string probe = "flock -n -E 75 " + data + " true";
+  CHECK(WEXITSTATUS(std::system(probe.c_str())) == 75);
+  CHECK(first->Create("/still-mine", "").ok());
+  first.reset();
+  CHECK(WEXITSTATUS(std::system(probe.c_str())) == 0);
+  auto again = StartIn(dir.Sub("link"));  // released with the Coordinator
+  CHECK(again->Exists("/still-mine")->has_value());
 }
 
 TEST_CASE("a corrupted data directory is refused with DataInconsistency",
