@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
 
   synod::Options options = synod::tools::PeerOptions(*flags);
   options.log_sink = synod::StderrLogSink(flags->log_level);
+  // synod-peer is the host here: gRPC's and protobuf's messages go to its
+  // sink too, with its format and level.
+  synod::RouteLibraryLogs(options.log_sink);
   absl::StatusOr<std::unique_ptr<synod::Coordinator>> coordinator =
       synod::Coordinator::Start(options);
   if (!coordinator.ok()) {
