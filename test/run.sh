@@ -1,26 +1,44 @@
 #!/usr/bin/env bash
 # Runs synod's whole test suite: installs what is missing, builds, runs every
-# test tier (unit, sim, integration), the install consumer check and the
-# benchmark smoke run, then the same suite under ASan+UBSan and under TSan.
+# test tier (unit, sim, integration, fuzz corpora), the install consumer
+# check and the benchmark smoke run, then the same suite under ASan+UBSan
+# and under TSan. Every pass runs even when an earlier one failed; the
+# script fails at the end if any did, naming them.
 # SYNOD_SANITIZERS=0 skips the sanitizer passes.
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
 # The benchmark's smoke run (bench/compare.sh --smoke) needs ZooKeeper, its
 # C client and gnuplot.
-bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox
+bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox || exit 1
 jobs=${SYNOD_JOBS:-2}
+failed=()
 
 run_suite() {
   local preset=$1
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "$jobs"
-  ctest --preset "$preset" -j "$jobs" --timeout 600
+  cmake --preset "$preset" >/dev/null &&
+    cmake --build --preset "$preset" -j "$jobs" &&
+    ctest --preset "$preset" -j "$jobs" --timeout 600
 }
 
-run_suite relwithdebinfo
-bash test/install/check.sh build/relwithdebinfo
+# Runs "$@" as the pass named $1's first argument, remembering a failure.
+pass() {
+  local name=$1
+  shift
+  echo "synod: pass '$name'"
+  if ! "$@"; then
+    echo "synod: pass '$name' FAILED"
+    failed+=("$name")
+  fi
+}
+
+pass relwithdebinfo run_suite relwithdebinfo
+pass install bash test/install/check.sh build/relwithdebinfo
 if [ "${SYNOD_SANITIZERS:-1}" != 0 ]; then
-  run_suite asan
-  run_suite tsan
+  pass asan run_suite asan
+  pass tsan run_suite tsan
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "synod: FAILED passes: ${failed[*]}"
+  exit 1
 fi
 echo "synod: all test tiers passed"
