@@ -19,16 +19,26 @@
 #include "zab/core.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 namespace synod::zab {
 namespace {
 
-ElectionConfig ToElectionConfig(const CoreConfig& c) {
+// The election's view of the peers. A recovering voter elects as an
+// observer: it backs no one and only learns the outcome.
+ElectionConfig ToElectionConfig(const CoreConfig& c, bool recovering) {
   ElectionConfig e;
   e.self = c.self;
   e.voters = c.voters;
   e.observers = c.observers;
+  if (recovering) {
+    auto self = std::find(e.voters.begin(), e.voters.end(), c.self);
+    if (self != e.voters.end()) {
+      e.voters.erase(self);
+      e.observers.push_back(c.self);
+    }
+  }
   e.finalize_ticks = c.finalize_ticks;
   e.resend_ticks = c.resend_ticks;
   e.max_resend_ticks = c.max_resend_ticks;
@@ -40,7 +50,11 @@ ElectionConfig ToElectionConfig(const CoreConfig& c) {
 Core::Core(CoreConfig config, DurableState durable)
     : config_(std::move(config)),
       quorum_(config_.voters),
-      election_(ToElectionConfig(config_)),
+      election_(std::make_unique<Election>(ToElectionConfig(
+          config_, durable.recovering &&
+                       config_.mutation != Mutation::kIgnoreRecovering))),
+      recovering_(durable.recovering &&
+                  config_.mutation != Mutation::kIgnoreRecovering),
       accepted_epoch_(durable.accepted_epoch),
       current_epoch_(durable.current_epoch),
       base_zxid_(durable.base_zxid),
@@ -133,7 +147,7 @@ bool Core::HasReady() const {
   return ready_.snapshot || ready_.truncate_after || !ready_.entries.empty() ||
          ready_.accepted_epoch || ready_.current_epoch ||
          !ready_.messages.empty() || !ready_.committed.empty() ||
-         !ready_.requests.empty() || ready_.lost_leader ||
+         !ready_.requests.empty() || ready_.lost_leader || ready_.recovered ||
          commit_unannounced_;
 }
 
@@ -145,6 +159,7 @@ Ready Core::TakeReady() {
 }
 
 void Core::Advance(const Ready& ready) {
+  if (ready.recovered && recovered_pending_) FinishRecovery();
   if (state_ != PeerState::kLeading) return;
   if (!ready.entries.empty()) {
     durable_zxid_ = std::max(durable_zxid_, ready.entries.back().zxid);
@@ -177,6 +192,7 @@ CoreStatus Core::status() const {
   s.current_epoch = current_epoch_;
   s.last_zxid = last_zxid();
   s.committed_zxid = committed_;
+  s.recovering = recovering_;
   return s;
 }
 
@@ -197,9 +213,9 @@ void Core::BecomeLooking() {
   new_epoch_ = 0;
   ticks_in_phase_ = 0;
   silent_ticks_ = 0;
-  election_.Start(last_zxid(), current_epoch_);
-  election_.TakeMessages(&ready_.messages);
-  if (election_.decided()) OnElected(election_.result());
+  election_->Start(last_zxid(), current_epoch_);
+  election_->TakeMessages(&ready_.messages);
+  if (election_->decided()) OnElected(election_->result());
 }
 
 void Core::OnElected(const ElectionResult& result) {
@@ -221,8 +237,7 @@ void Core::StartLeading() {
 }
 
 void Core::StartLearning(PeerId leader) {
-  state_ = quorum_.Contains(config_.self) ? PeerState::kFollowing
-                                          : PeerState::kObserving;
+  state_ = Voting() ? PeerState::kFollowing : PeerState::kObserving;
   leader_ = leader;
   SendFollowerInfo();
 }
@@ -240,9 +255,9 @@ void Core::Step(const Message& m) {
   if (m.to != config_.self || m.from == config_.self) return;
   if (m.type == MessageType::kNotification) {
     if (state_ == PeerState::kLooking) {
-      election_.Receive(m);
-      election_.TakeMessages(&ready_.messages);
-      if (election_.decided()) OnElected(election_.result());
+      election_->Receive(m);
+      election_->TakeMessages(&ready_.messages);
+      if (election_->decided()) OnElected(election_->result());
     } else if (m.state == PeerState::kLooking) {
       // Tell a looking peer whom this peer follows, with the epoch it is in
       // now (ZOOKEEPER-1732: a stale epoch would keep that peer looking).
@@ -264,9 +279,9 @@ void Core::Step(const Message& m) {
 void Core::Tick() {
   switch (state_) {
     case PeerState::kLooking:
-      election_.Tick();
-      election_.TakeMessages(&ready_.messages);
-      if (election_.decided()) OnElected(election_.result());
+      election_->Tick();
+      election_->TakeMessages(&ready_.messages);
+      if (election_->decided()) OnElected(election_->result());
       break;
     case PeerState::kLeading:
       LeaderTick();
@@ -338,8 +353,10 @@ void Core::LeaderStep(const Message& m) {
                            m.from) != config_.observers.end());
   if (!voter && !observer) return;  // not a member
   if (m.type == MessageType::kFollowerInfo) {
-    // A (re)connecting learner starts over.
-    if (voter && epoch_chosen_ && m.epoch > new_epoch_ &&
+    // A (re)connecting learner starts over. A voter may ask to observe (it
+    // is recovering a damaged log): it then counts toward no quorum.
+    const bool follows = voter && m.state != PeerState::kObserving;
+    if (follows && epoch_chosen_ && m.epoch > new_epoch_ &&
         config_.mutation != Mutation::kFollowOldEpochLeader) {
       // A voter has promised a later epoch and cannot follow this one: an
       // election above its epoch lets it back in.
@@ -348,7 +365,7 @@ void Core::LeaderStep(const Message& m) {
     }
     Learner& l = learners_[m.from];
     l = Learner{};
-    l.role = voter ? PeerState::kFollowing : PeerState::kObserving;
+    l.role = follows ? PeerState::kFollowing : PeerState::kObserving;
     l.accepted_epoch = m.epoch;
     if (epoch_chosen_) {
       SendLeaderInfo(m.from);
@@ -423,7 +440,7 @@ void Core::MaybeChooseEpoch() {
   std::vector<PeerId> connected = {config_.self};
   int64_t max_epoch = accepted_epoch_;
   for (const auto& [id, l] : learners_) {
-    if (l.accepted_epoch < 0) continue;
+    if (l.accepted_epoch < 0 || !Counts(l)) continue;
     connected.push_back(id);
     max_epoch = std::max(max_epoch, l.accepted_epoch);
   }
@@ -452,7 +469,7 @@ void Core::MaybeSync() {
   if (current_epoch_ != new_epoch_) {
     std::vector<PeerId> acked = {config_.self};
     for (const auto& [id, l] : learners_) {
-      if (l.acked_epoch) acked.push_back(id);
+      if (l.acked_epoch && Counts(l)) acked.push_back(id);
     }
     if (!quorum_.IsQuorum(acked)) return;
     // The leader's own history is already durable; its new epoch becomes
@@ -577,7 +594,7 @@ void Core::MaybeEstablish() {
   if (serving_ || !epoch_durable_) return;
   std::vector<PeerId> acked = {config_.self};
   for (const auto& [id, l] : learners_) {
-    if (l.acked_new_leader) acked.push_back(id);
+    if (l.acked_new_leader && Counts(l)) acked.push_back(id);
   }
   if (!quorum_.IsQuorum(acked)) return;
   // A quorum holds this history in the new epoch: all of it is committed.
@@ -663,7 +680,7 @@ void Core::LeaderTick() {
   }
   std::vector<PeerId> with_us = {config_.self};
   for (const auto& [id, l] : learners_) {
-    if (l.acked_new_leader) with_us.push_back(id);
+    if (l.acked_new_leader && Counts(l)) with_us.push_back(id);
   }
   if (!quorum_.IsQuorum(with_us)) {
     BecomeLooking();  // cannot commit anything: let a quorum elect again
@@ -686,7 +703,9 @@ void Core::LeaderTick() {
 void Core::LearnerStep(const Message& m) {
   switch (m.type) {
     case MessageType::kLeaderInfo: {
-      if (m.epoch < accepted_epoch_ &&
+      // A recovering peer promises nothing (it never acks), so it may
+      // learn from a leader of an epoch below one it once accepted.
+      if (m.epoch < accepted_epoch_ && !recovering_ &&
           config_.mutation != Mutation::kFollowOldEpochLeader) {
         BecomeLooking();  // a leader of an epoch we have moved past
         return;
@@ -756,6 +775,11 @@ void Core::LearnerStep(const Message& m) {
       if (!got_new_leader_) return;
       serving_ = true;
       CommitThrough(m.zxid);
+      if (recovering_ && !recovered_pending_) {
+        // A leader elected without us has given us its whole history.
+        recovered_pending_ = true;
+        ready_.recovered = true;
+      }
       return;
     case MessageType::kProposal: {
       if (!got_new_leader_ || state_ != PeerState::kFollowing) return;
@@ -854,6 +878,19 @@ void Core::OnSnap(const Message& m) {
   durable_zxid_ = snap_zxid_;
   snap_installed_ = true;
   ResetSnap();
+}
+
+void Core::FinishRecovery() {
+  recovering_ = false;
+  recovered_pending_ = false;
+  election_ = std::make_unique<Election>(ToElectionConfig(config_, false));
+  if (!quorum_.Contains(config_.self)) return;  // an observer stays one
+  if (state_ == PeerState::kObserving) {
+    state_ = PeerState::kFollowing;
+    Rejoin();  // the same leader, now as a follower
+  } else if (state_ == PeerState::kLooking) {
+    BecomeLooking();  // elect again, as a voter
+  }
 }
 
 void Core::Rejoin() {

@@ -50,6 +50,8 @@ enum class Mutation {
   kFollowOldEpochLeader,  // learners follow, and leaders keep, a leader of
                           // an epoch older than a learner's acceptedEpoch
   kSkipTrunc,             // sync never truncates a learner's extra entries
+  kIgnoreRecovering,      // a peer that lost part of its log votes, acks
+                          // and leads as if it had lost nothing
 };
 
 // The host's applied state, for synchronizing a learner that needs entries
@@ -103,6 +105,13 @@ struct DurableState {
   // The history through `base_zxid` is committed and held by the host's
   // applied state; `log` continues it. 0: `log` is the whole history.
   Zxid base_zxid = 0;
+  // Part of this peer's log was lost (a damaged disk), so it may lack
+  // entries that were committed with its ack. Until a leader elected
+  // without it has synchronized it, it takes part only as an observer: it
+  // never votes, acks or leads, so no quorum counts it on the strength of
+  // entries it no longer has (protocol-aware recovery). The host keeps this
+  // durable until Ready::recovered.
+  bool recovering = false;
 };
 
 // A state snapshot: the host's applied state as of `zxid`, opaque to the
@@ -136,6 +145,11 @@ struct Ready {
   // leading): requests it forwarded or proposed and has not seen committed
   // may or may not commit; the host fails them with ConnectionLoss.
   bool lost_leader = false;
+  // Set once on a recovering peer (DurableState::recovering) that a
+  // serving leader has synchronized: its log now holds every committed
+  // entry. Persist that it no longer recovers, with the rest of this
+  // Ready; once Advance reports it durable, the peer rejoins as a voter.
+  bool recovered = false;
 };
 
 // The state the core reports, for health and tests.
@@ -148,6 +162,7 @@ struct CoreStatus {
   int64_t current_epoch = 0;
   Zxid last_zxid = 0;           // last entry in the log
   Zxid committed_zxid = 0;      // last entry known committed
+  bool recovering = false;      // see DurableState::recovering
 };
 
 class Core {
@@ -264,9 +279,20 @@ class Core {
   Zxid last_zxid() const { return log_.empty() ? base_zxid_ : log_.back().zxid; }
   size_t IndexAfter(Zxid zxid) const;  // first index with zxid > `zxid`
 
+  // Whether this peer votes now: a voter that is not recovering.
+  bool Voting() const { return !recovering_ && quorum_.Contains(config_.self); }
+  // Counts toward a quorum: a learner that registered as a follower.
+  static bool Counts(const Learner& l) { return l.role == PeerState::kFollowing; }
+  // A recovering peer's log was synchronized and that is durable: it
+  // becomes a voter again and rejoins its leader (or its election) as one.
+  void FinishRecovery();
+
   const CoreConfig config_;
   const Quorum quorum_;
-  Election election_;
+  // Rebuilt when recovery ends (a recovering peer elects as an observer).
+  std::unique_ptr<Election> election_;
+  bool recovering_ = false;
+  bool recovered_pending_ = false;  // Ready::recovered given, not yet durable
 
   // Durable (or being made durable) state.
   int64_t accepted_epoch_;

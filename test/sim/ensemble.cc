@@ -80,6 +80,7 @@ const char* MutationName(zab::Mutation mutation) {
     case zab::Mutation::kFollowOldEpochLeader:
       return "follow-old-epoch-leader";
     case zab::Mutation::kSkipTrunc: return "skip-trunc";
+    case zab::Mutation::kIgnoreRecovering: return "ignore-recovering";
   }
   return "?";
 }
@@ -88,7 +89,8 @@ bool ParseMutation(const std::string& name, zab::Mutation* out) {
   for (zab::Mutation m :
        {zab::Mutation::kNone, zab::Mutation::kCommitWithoutQuorum,
         zab::Mutation::kForgetAcceptedEpoch,
-        zab::Mutation::kFollowOldEpochLeader, zab::Mutation::kSkipTrunc}) {
+        zab::Mutation::kFollowOldEpochLeader, zab::Mutation::kSkipTrunc,
+        zab::Mutation::kIgnoreRecovering}) {
     if (name == MutationName(m)) {
       *out = m;
       return true;
@@ -168,7 +170,8 @@ bool DecodeApplied(const std::string& data, std::vector<Entry>* out) {
 size_t WriteCount(const Ready& ready) {
   return (ready.snapshot ? 1 : 0) + (ready.truncate_after ? 1 : 0) +
          ready.entries.size() +
-         (ready.accepted_epoch ? 1 : 0) + (ready.current_epoch ? 1 : 0);
+         (ready.accepted_epoch ? 1 : 0) + (ready.current_epoch ? 1 : 0) +
+         (ready.recovered ? 1 : 0);
 }
 
 std::string PersistTo(const Ready& ready, size_t max_writes,
@@ -217,7 +220,9 @@ std::string PersistTo(const Ready& ready, size_t max_writes,
   if (ready.current_epoch) {
     if (done == max_writes) return "";
     ++done;
-    if (*ready.current_epoch < durable->current_epoch) {
+    // A recovering peer follows a leader of a lower epoch than one it had
+    // joined: its currentEpoch then describes its (synced) log truly.
+    if (*ready.current_epoch < durable->current_epoch && !durable->recovering) {
       return absl::StrCat("currentEpoch decreases from ",
                           durable->current_epoch, " to ",
                           *ready.current_epoch);
@@ -227,6 +232,11 @@ std::string PersistTo(const Ready& ready, size_t max_writes,
                           " exceeds acceptedEpoch ", durable->accepted_epoch);
     }
     durable->current_epoch = *ready.current_epoch;
+  }
+  if (ready.recovered) {
+    if (done == max_writes) return "";
+    ++done;
+    durable->recovering = false;
   }
   return "";
 }
@@ -505,7 +515,7 @@ void Ensemble::ApplyInput(Peer& p, const Input& input) {
       // (acceptedEpoch) must not be acknowledged. Without pipelining, the
       // next Ready holds exactly this message's effects.
       if (m.type == zab::MessageType::kLeaderInfo &&
-          !options_.step_during_persist &&
+          !options_.step_during_persist && !p.core->status().recovering &&
           m.epoch < p.core->status().accepted_epoch) {
         p.stale_leader_info = m;
       }
@@ -811,6 +821,22 @@ void Ensemble::Crash(Peer& p) {
     }
     lost = absl::StrCat(", Ready with ", writes, " writes lost (", kept,
                         " made durable)");
+  }
+  if (options_.log_loss_rate > 0 && !p.durable.log.empty() &&
+      rng_.Chance(options_.log_loss_rate)) {
+    bool another = false;
+    for (const auto& [id, q] : peers_) {
+      if (id != p.id && q.durable.recovering) another = true;
+    }
+    if (!another) {
+      const size_t keep = static_cast<size_t>(rng_.Uniform(p.durable.log.size()));
+      absl::StrAppend(&lost, ", disk lost log entries ",
+                      Z(p.durable.log[keep].zxid), "..",
+                      Z(p.durable.log.back().zxid));
+      p.durable.log.resize(keep);
+      p.durable.recovering = true;
+      ++log_losses_;
+    }
   }
   Note(absl::StrCat("crash ", p.id, " for ", down, " ticks", lost,
                     ", inbox ", p.inbox.size()));
@@ -1169,6 +1195,7 @@ RunResult Ensemble::Counters() const {
     if (prop.state == Proposal::State::kAcknowledged) ++r.acknowledged;
   }
   r.crashes = crashes_;
+  r.log_losses = log_losses_;
   r.partitions = partitions_;
   r.compactions = compactions_;
   r.snaps = SentOfType(zab::MessageType::kSnap);
@@ -1245,6 +1272,9 @@ std::string ReplayCommand(uint64_t seed, const SimOptions& options) {
     absl::StrAppend(&cmd, " --max-delay=", options.max_delay);
   }
   if (options.torn_writes) absl::StrAppend(&cmd, " --torn");
+  if (options.log_loss_rate != d.log_loss_rate) {
+    absl::StrAppend(&cmd, " --log-loss=", options.log_loss_rate);
+  }
   if (options.step_during_persist) {
     absl::StrAppend(&cmd, " --step-during-persist");
   }

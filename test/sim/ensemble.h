@@ -96,6 +96,12 @@ struct SimOptions {
   // (truncate, entries one by one, accepted then current epoch) instead of
   // none: core.h allows persisting "in this order".
   bool torn_writes = false;
+  // On a crash, the probability that the peer's disk also loses a suffix
+  // of its log (a damaged disk: entries it acknowledged, committed ones
+  // among them, may be gone). It restarts recovering
+  // (zab::DurableState::recovering) until a leader syncs it. At most one
+  // peer recovers at a time, so intact voters can always form a quorum.
+  double log_loss_rate = 0;
   // Feed deliveries, ticks and proposals to a core while its Ready is being
   // persisted (as etcd's RawNode allows); off: they wait in an inbox.
   bool step_during_persist = false;
@@ -145,6 +151,7 @@ struct RunResult {
   int64_t proposals = 0;      // client proposals submitted
   int64_t acknowledged = 0;   // proposals the receiving peer applied
   int64_t crashes = 0;
+  int64_t log_losses = 0;     // crashes that also cut the peer's log
   int64_t partitions = 0;     // partition, isolate, cut and reset faults
   int64_t compactions = 0;    // host compactions that dropped entries
   uint64_t snaps = 0;         // kSnap messages sent (SNAP syncs)
@@ -409,6 +416,7 @@ class Ensemble {
   std::optional<size_t> final_index_;
   uint64_t messages_sent_ = 0;
   int64_t crashes_ = 0;
+  int64_t log_losses_ = 0;
   int64_t partitions_ = 0;
   int64_t compactions_ = 0;
   std::map<zab::MessageType, uint64_t> sent_by_type_;

@@ -10,11 +10,12 @@
 // the whole trace of each run), --verbose; fault mix: --drop=P, --dup=P,
 // --crash=P, --partition=P, --slow-disk=P, --propose=P, --compact=P (a
 // host compacts through its applied state), --no-faults, --min-delay=U,
-// --max-delay=U, --torn, --step-during-persist; liveness:
+// --max-delay=U, --torn, --log-loss=P (a crash damages the disk's log),
+// --step-during-persist; liveness:
 // --settle-ticks=T, --apply-ticks=T, --no-liveness; --no-agreement-check
 // (skip the core-log == disk check); --mutation=NAME (tests the checks:
 // commit-without-quorum, forget-accepted-epoch, follow-old-epoch-leader,
-// skip-trunc).
+// skip-trunc, ignore-recovering).
 
 #include <chrono>
 #include <cstdint>
@@ -50,7 +51,7 @@ int Usage(const char* bad) {
                "[--observers=O] [--steps=N] [--trace] [--verbose]\n"
                "  [--drop=P] [--dup=P] [--crash=P] [--partition=P] "
                "[--slow-disk=P] [--propose=P] [--compact=P] [--no-faults]\n"
-               "  [--min-delay=U] [--max-delay=U] [--torn] "
+               "  [--min-delay=U] [--max-delay=U] [--torn] [--log-loss=P] "
                "[--step-during-persist]\n"
                "  [--settle-ticks=T] [--apply-ticks=T] [--no-liveness] "
                "[--mutation=NAME] [--no-agreement-check]\n",
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
     else if (Flag(a, "partition", &v)) options.partition_rate = std::atof(v.c_str());
     else if (Flag(a, "slow-disk", &v)) options.slow_disk_rate = std::atof(v.c_str());
     else if (Flag(a, "compact", &v)) options.compact_rate = std::atof(v.c_str());
+    else if (Flag(a, "log-loss", &v)) options.log_loss_rate = std::atof(v.c_str());
     else if (Flag(a, "propose", &v)) options.propose_rate = std::atof(v.c_str());
     else if (Flag(a, "min-delay", &v)) options.min_delay = std::atoll(v.c_str());
     else if (Flag(a, "max-delay", &v)) options.max_delay = std::atoll(v.c_str());

@@ -155,6 +155,7 @@ class Cluster {
           for (const Entry& e : rd.entries) p.disk.log.push_back(e);
           if (rd.accepted_epoch) p.disk.accepted_epoch = *rd.accepted_epoch;
           if (rd.current_epoch) p.disk.current_epoch = *rd.current_epoch;
+          if (rd.recovered) p.disk.recovering = false;
           for (Message& m : rd.messages) {
             ++sent_[m.type];
             size_t payload = m.data.size();
@@ -452,6 +453,47 @@ TEST_CASE("Core: a DIFF is cut by bytes too, so every frame fits a peer's limit"
   CHECK(c.MaxPayload(MessageType::kDiff) <= (size_t{1} << 20));
   CHECK(c.peer(1).disk.log.size() == 6);
   CHECK(c.peer(1).applied.size() == 6);
+}
+
+TEST_CASE("Core: a peer that lost part of its log neither votes nor acks "
+          "until a leader elected without it has synced it",
+          "[core]") {
+  // Entry b was committed by peers 1 and 3; peer 1's disk then lost it
+  // (recovering), peer 2 never had it, and peer 3 is down. Peers 1 and 2
+  // would be a quorum, and would lose b: they must not elect.
+  const Entry a{MakeZxid(1, 1), "a"}, b{MakeZxid(1, 2), "b"};
+  std::map<PeerId, DurableState> disks;
+  disks[1] = DurableState{1, 1, {a}};
+  disks[1].recovering = true;
+  disks[2] = DurableState{1, 1, {a}};
+  disks[3] = DurableState{1, 1, {a, b}};
+  Cluster c({1, 2, 3}, {}, disks);
+  c.Stop(3);
+  c.Run(60);
+  CHECK(c.Leader() == 0);
+  CHECK(c.core(1).status().state != PeerState::kLeading);
+  CHECK(c.core(1).status().recovering);
+  CHECK(c.core(2).status().state != PeerState::kLeading);
+
+  c.Restart(3);
+  c.Run(40);
+  const PeerId leader = c.Leader();
+  REQUIRE((leader == 2 || leader == 3));
+  for (PeerId id : {1, 2, 3}) {
+    INFO("peer " << id);
+    CHECK(Payloads(c.peer(id).disk.log) == std::vector<std::string>{"a", "b"});
+  }
+  // Synced by that leader: peer 1 is a voter again, durably.
+  CHECK_FALSE(c.peer(1).disk.recovering);
+  CHECK_FALSE(c.core(1).status().recovering);
+  CHECK(c.core(1).status().state == PeerState::kFollowing);
+  // Its acks count again: with peer 2 down, the leader commits with it.
+  const PeerId other = leader == 2 ? 3 : 2;
+  REQUIRE(c.core(leader).Propose("c").ok());
+  c.Stop(other);
+  c.Run(3);
+  CHECK(Payloads(c.peer(1).applied).back() == "c");
+  CHECK(Payloads(c.peer(leader).applied).back() == "c");
 }
 
 TEST_CASE("Core: a leader behind a learner steps back into election",
