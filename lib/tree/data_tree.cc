@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "tree/path.h"
 #include "util/coding.h"
@@ -216,6 +217,9 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       const txn::SetAclTxn& t = op.set_acl();
       Znode* n = FindMutable(t.path());
       if (!n) return Corrupt("setACL of missing node", t.path());
+      if (t.acl_size() > kAclEntriesCeiling) {
+        return Corrupt("malformed setACL", t.path());
+      }
       n->acl = InternAcl(AclFromProto(t.acl()));
       n->stat.aversion = t.aversion();
       out->dirty_nodes.insert(t.path());
@@ -255,6 +259,14 @@ absl::Status DataTree::ApplyCreate(const txn::Txn& op, const txn::Txn& header,
                                    ApplyOutput* out, OpResult* result) {
   const txn::CreateTxn& t = op.create();
   const std::string& path = t.path();
+  // The leader validated the request; a txn from the log or a peer that
+  // breaks those rules anyway is refused before it can make a tree no
+  // record or walk can handle (a "//" path, a mode no record holds).
+  if (!ValidatePath(path).ok() || t.mode() < 0 ||
+      t.mode() > static_cast<int32_t>(CreateMode::kPersistentSequentialWithTtl) ||
+      t.acl_size() > kAclEntriesCeiling) {
+    return Corrupt("malformed create", path);
+  }
   if (path == "/" || nodes_.contains(path)) return Corrupt("create of existing", path);
   std::string_view parent_path = ParentOf(path);
   Znode* parent = FindMutable(parent_path);
@@ -387,9 +399,10 @@ absl::Status DataTree::LoadNode(std::string_view path, std::string_view record,
       if (ok) acl_ref = InternAcl(std::move(acl));
     }
   }
-  if (!ok) {
+  if (!ok || !ValidatePath(path).ok()) {
     return MakeError(Error::kDataInconsistency,
-                     absl::StrCat("malformed node record for ", AV(path)));
+                     absl::StrCat("malformed node record for ",
+                                  absl::CHexEscape(AV(path))));
   }
   Znode* parent = nullptr;
   if (path != "/") {

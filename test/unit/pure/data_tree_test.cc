@@ -628,6 +628,40 @@ TEST_CASE("Apply refuses zxids not above last_zxid", "[tree]") {
   MustApply(tree, CreateTxn(Z(6), 1, "/b", {"", 2}));
 }
 
+TEST_CASE("Apply and LoadNode refuse what no valid request makes",
+          "[tree]") {
+  // Found by fuzzing: a create of "//" gave the root a child named "" and
+  // every tree walk then looped; a mode out of range stored a record that
+  // LoadNode refused; a snapshot key "//x" loaded a node nothing reaches.
+  DataTree tree;
+  MustApply(tree, CreateTxn(Z(1), 1, "/a"));
+  CHECK(ApplyError(tree, CreateTxn(Z(2), 1, "//")) ==
+        Name(Error::kDataInconsistency));
+  CHECK(ApplyError(tree, CreateTxn(Z(2), 1, "/a/")) ==
+        Name(Error::kDataInconsistency));
+  CreateArgs bad_mode;
+  txn::Txn t = CreateTxn(Z(2), 1, "/m", bad_mode);
+  t.mutable_create()->set_mode(7);
+  CHECK(ApplyError(tree, t) == Name(Error::kDataInconsistency));
+  t.mutable_create()->set_mode(-1);
+  CHECK(ApplyError(tree, t) == Name(Error::kDataInconsistency));
+  CreateArgs huge_acl;
+  huge_acl.acl.clear();
+  for (int i = 0; i < 4097; ++i) {
+    huge_acl.acl.push_back(Acl{perms::kAll, "digest", "u" + std::to_string(i) + ":h"});
+  }
+  CHECK(ApplyError(tree, CreateTxn(Z(2), 1, "/h", huge_acl)) ==
+        Name(Error::kDataInconsistency));
+  CHECK(tree.node_count() == 3);  // "/", "/synod", "/a"
+  CHECK(tree.Find("/a")->children.empty());
+
+  const std::string record = tree.EncodeNode("/a");
+  DataTree fresh;
+  CHECK(ErrorOf(fresh.LoadNode("//x", record)) == Error::kDataInconsistency);
+  CHECK(ErrorOf(fresh.LoadNode("/a/", record)) == Error::kDataInconsistency);
+  CHECK(fresh.LoadNode("/a", record).ok());
+}
+
 TEST_CASE("Apply reports txns that contradict the tree as DataInconsistency",
           "[tree]") {
   DataTree tree;
