@@ -444,12 +444,12 @@ void Coordinator::Impl::WaitLogIdle() {
       status = storage_status_;
     }
     log_busy_ = false;
+    AdvanceDurable(durable);  // what reached the log, even if then it failed
     if (!status.ok()) {
-      Fail(MakeError(Error::kSystemError,
+      Fail(MakeError(Error::kConnectionLoss,
                      absl::StrCat("storage failed: ", status.ToString())));
       return;
     }
-    AdvanceDurable(durable);
   }
 }
 
@@ -488,7 +488,7 @@ void Coordinator::Impl::PersistNow(zab::Ready* rd) {
   if (s.ok() && rd->accepted_epoch) s = store_->SetAcceptedEpoch(*rd->accepted_epoch);
   if (s.ok() && rd->current_epoch) s = store_->SetCurrentEpoch(*rd->current_epoch);
   if (!s.ok()) {
-    Fail(MakeError(Error::kSystemError,
+    Fail(MakeError(Error::kConnectionLoss,
                    absl::StrCat("storage failed: ", s.ToString())));
   }
 }

@@ -103,7 +103,13 @@ absl::Status Coordinator::Impl::Init() {
       DataDirLock::Acquire(options_.data_dir);
   if (!lock.ok()) return StorageError(lock.status());
   dir_lock_ = std::move(*lock);
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options_.data_dir);
+  StoreOptions store_options;
+  store_options.env = storage_env_;
+  store_options.warn = [this](const std::string& m) {
+    Log(options_, LogLevel::kWarning, m);
+  };
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(options_.data_dir, store_options);
   if (!store.ok()) return StorageError(store.status());
   store_ = std::move(*store);
 
@@ -315,12 +321,19 @@ void Coordinator::Impl::LoopMain() {
       stopping = stopping_;
     }
     if (round_done) log_busy_ = false;
-    if (!storage_status.ok()) {
-      Fail(MakeError(Error::kSystemError,
+    if (failed_.ok()) AdvanceDurable(durable);
+    if (!storage_status.ok() && failed_.ok()) {
+      // What was durable before the failure commits first; the rest may
+      // or may not be in the log: unknown outcome (ConnectionLoss), never
+      // reported as failed.
+      if (!ensemble_) {
+        CollectReady(WallMs());
+        ApplyCommitted();
+      }
+      Fail(MakeError(Error::kConnectionLoss,
                      absl::StrCat("storage failed, no write can commit: ",
                                   storage_status.ToString())));
     }
-    if (failed_.ok()) AdvanceDurable(durable);
 
     const int64_t now_ms = WallMs();
     const SteadyClock::time_point now = SteadyClock::now();

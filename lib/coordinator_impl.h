@@ -37,6 +37,7 @@
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
 #include "storage/data_dir_lock.h"
+#include "storage/env.h"
 #include "storage/store.h"
 #include "synod/coordinator.h"
 #include "tree/data_tree.h"
@@ -172,6 +173,7 @@ class Coordinator::Impl {
   const Options& options() const { return options_; }
 
  private:
+  friend class CoordinatorInternals;  // StartWithEnv sets storage_env_
   struct Pending {
     txn::Request request;
     int64_t session = 0;
@@ -297,6 +299,7 @@ class Coordinator::Impl {
   // Held from before the store opens until after it closes.
   std::unique_ptr<DataDirLock> dir_lock_;
   std::unique_ptr<Store> store_;
+  Env* storage_env_ = nullptr;  // tests: the storage seam (null: POSIX)
 
   // The replica. Written only by the loop thread, under tree_mu_.
   mutable SharedMutex tree_mu_;

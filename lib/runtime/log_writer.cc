@@ -6,7 +6,24 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/time/time.h"
+
 namespace synod {
+namespace {
+
+// Failed state writes and trims are retried this many times (with the
+// backoff below, about 2 s) before they are reported.
+constexpr int kStateAttempts = 14;
+
+bool IsTransientAppendError(const absl::Status& s) {
+  return absl::IsUnavailable(s);
+}
+
+bool IsRetryableStateError(const absl::Status& s) {
+  return !absl::IsDataLoss(s) && !absl::IsInvalidArgument(s);
+}
+
+}  // namespace
 
 LogWriter::LogWriter(Store* store, OnDurable on_durable)
     : store_(store),
@@ -60,19 +77,42 @@ void LogWriter::Run() {
     absl::Status status;
     Zxid durable = 0;
     if (!entries.empty()) {
-      status = store_->AppendLog(entries, /*sync=*/true);
-      durable = entries.back().zxid;
+      status = Retry(
+          [&] { return store_->AppendLog(entries, /*sync=*/true); },
+          IsTransientAppendError, 0);
+      if (status.ok()) durable = entries.back().zxid;
     }
     for (auto& [batch, applied] : states) {
       if (!status.ok()) break;
-      status = store_->WriteState(&batch, applied);
+      StateBatch* b = &batch;
+      const Zxid a = applied;
+      status = Retry([&] { return store_->WriteState(b, a); },
+                     IsRetryableStateError, kStateAttempts);
     }
     if (status.ok() && trim_through > 0) {
-      status = store_->TrimLogThrough(trim_through);
+      status = Retry([&] { return store_->TrimLogThrough(trim_through); },
+                     IsRetryableStateError, kStateAttempts);
     }
     entries.clear();
     states.clear();
     on_durable_(durable, status);
+  }
+}
+
+absl::Status LogWriter::Retry(const std::function<absl::Status()>& op,
+                              bool (*retry)(const absl::Status&),
+                              int attempts) {
+  absl::Duration backoff = absl::Milliseconds(1);
+  for (int n = 1;; ++n) {
+    absl::Status s = op();
+    if (s.ok() || !retry(s) || (attempts > 0 && n >= attempts)) return s;
+    MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                                 mu_) { return stopping_; },
+                             backoff)) {
+      return s;  // stopping: the caller reports the error
+    }
+    backoff = std::min(backoff * 2, absl::Milliseconds(250));
   }
 }
 

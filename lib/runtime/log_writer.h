@@ -1,6 +1,12 @@
 // The storage thread: makes proposals durable with group commit. While one
 // synced write is in progress, everything submitted meanwhile waits and then
 // goes in the next write, so many writes share one sync.
+//
+// Transient storage errors are retried, with a backoff, so they delay the
+// writes they touch instead of failing them: an append the store reports
+// Unavailable (nothing of it is in the log) is retried until it succeeds,
+// a fatal error occurs or the writer stops; a failed state write or trim is
+// retried a few times (about 2 s in all) before it is reported.
 
 #ifndef SYNOD_RUNTIME_LOG_WRITER_H_
 #define SYNOD_RUNTIME_LOG_WRITER_H_
@@ -20,7 +26,10 @@ namespace synod {
 class LogWriter {
  public:
   // Called on the storage thread after each write with the last zxid now
-  // durable (0 if the write had no log entries) or the write's error.
+  // durable (0 if the write had no log entries) and the write's status.
+  // `durable` is set whenever the entries reached the log durably, even if
+  // a later part of the round (state, trim) failed; with a non-OK status
+  // and `durable` 0 the round's entries may or may not be in the log.
   using OnDurable = std::function<void(Zxid durable, absl::Status status)>;
 
   // `store` must outlive the LogWriter.
@@ -38,6 +47,11 @@ class LogWriter {
 
  private:
   void Run();
+  // Runs `op` until it succeeds, returns an error `retry` rejects, or
+  // `attempts` runs failed (0: no limit) or the writer stops; waits with an
+  // exponential backoff in between. Returns the last status.
+  absl::Status Retry(const std::function<absl::Status()>& op,
+                     bool (*retry)(const absl::Status&), int attempts);
 
   Store* const store_;
   const OnDurable on_durable_;

@@ -2,10 +2,6 @@
 
 #include "storage/log_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -24,8 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kMagic[] = "synodlg1";
+constexpr char kMagicV1[] = "synodlg1";
+constexpr char kMagicV2[] = "synodlg2";
 constexpr size_t kMagicBytes = 8;
+// synodlg2: magic, prev_last, crc, zero, then two watermark slots.
+constexpr size_t kSlotBytes = 16;
+constexpr size_t kSlotOffset = 24;
+constexpr size_t kHeaderV2Bytes = kSlotOffset + 2 * kSlotBytes;  // 56
 constexpr size_t kRecordHeaderBytes = 16;  // crc, length, zxid
 constexpr char kSuffix[] = ".log";
 
@@ -104,38 +105,6 @@ absl::Status CorruptLog(const std::string& path, uint64_t offset,
                                           " at offset ", offset, ": ", why));
 }
 
-absl::Status PwriteAll(int fd, const char* data, size_t n, uint64_t offset,
-                       const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("write", path);
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-    offset += static_cast<uint64_t>(w);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status PreadAll(int fd, char* data, size_t n, uint64_t offset,
-                      const std::string& path) {
-  while (n > 0) {
-    ssize_t r = ::pread(fd, data, n, static_cast<off_t>(offset));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("read", path);
-    }
-    if (r == 0) return CorruptLog(path, offset, "file shorter than its index");
-    data += r;
-    n -= static_cast<size_t>(r);
-    offset += static_cast<uint64_t>(r);
-  }
-  return absl::OkStatus();
-}
-
-
 bool AllZero(const char* p, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     if (p[i] != 0) return false;
@@ -201,20 +170,70 @@ void EncodeRecord(const LogEntry& e, std::string* out) {
   }
 }
 
+// Returns the offset of the first valid record with a zxid above `prev` at
+// or after `from`, scanning byte by byte (a corrupted length must not hide
+// the records behind it), or npos.
+size_t FindValidAfter(const std::string& bytes, size_t from, Zxid prev) {
+  for (size_t off = from; off + kRecordHeaderBytes <= bytes.size(); ++off) {
+    const char* p = bytes.data() + off;
+    uint32_t length;
+    uint64_t zxid;
+    std::memcpy(&length, p + 4, 4);  // little-endian hosts only (as coding.h)
+    std::memcpy(&zxid, p + 8, 8);
+    if (length > bytes.size() - off - kRecordHeaderBytes) continue;
+    if (static_cast<Zxid>(zxid) <= prev) continue;
+    Parsed r = ParseRecord(bytes, off);
+    if (r.kind == Parsed::kValid) return off;
+  }
+  return std::string::npos;
+}
+
+// The offset of the last non-zero byte at or after `from`, plus one (`from`
+// if there is none).
+size_t NonZeroEnd(const std::string& bytes, size_t from) {
+  size_t end = bytes.size();
+  while (end > from && bytes[end - 1] == 0) --end;
+  return end;
+}
+
+std::string EncodeSlot(Zxid watermark) {
+  std::string slot;
+  PutFixed64(&slot, static_cast<uint64_t>(watermark));
+  PutFixed32(&slot, Crc32c(slot.data(), 8, 0x5107u));
+  PutFixed32(&slot, 0);
+  return slot;
+}
+
+// Returns the watermark in a slot, 0 if it is torn (then *valid = false).
+Zxid DecodeSlot(const char* p, bool* valid = nullptr) {
+  uint64_t v;
+  uint32_t crc;
+  Decoder d(std::string_view(p, kSlotBytes));
+  d.Fixed64(&v);
+  d.Fixed32(&crc);
+  const bool ok = Crc32c(p, 8, 0x5107u) == crc;
+  if (valid != nullptr) *valid = ok;
+  return ok ? static_cast<Zxid>(v) : 0;
+}
+
+std::string EncodeHeaderV2(Zxid prev_last, Zxid watermark) {
+  std::string h(kMagicV2, kMagicBytes);
+  PutFixed64(&h, static_cast<uint64_t>(prev_last));
+  PutFixed32(&h, Crc32c(h.data(), h.size()));
+  PutFixed32(&h, 0);
+  h += EncodeSlot(watermark);
+  h += EncodeSlot(watermark);  // both valid: at most one is ever torn
+  return h;
+}
+
+// Everything but fatal errors becomes Unavailable: nothing was changed.
+absl::Status Transient(const absl::Status& s) {
+  return absl::UnavailableError(absl::StrCat(
+      "txn log append not done (nothing of it is in the log; retry later): ",
+      s.message()));
+}
+
 }  // namespace
-
-absl::Status ErrnoError(const char* what, const std::string& path) {
-  return absl::ErrnoToStatus(errno, absl::StrCat(what, " ", path));
-}
-
-absl::Status FsyncPath(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open", path);
-  absl::Status status =
-      ::fsync(fd) == 0 ? absl::OkStatus() : ErrnoError("fsync", path);
-  ::close(fd);
-  return status;
-}
 
 uint32_t Crc32c(const char* data, size_t n, uint32_t crc) {
   crc = ~crc;
@@ -244,96 +263,188 @@ void SetLogSegmentBytesForTesting(uint64_t bytes) {
 struct LogFile::Segment {
   std::string path;
   Zxid name_zxid = 0;
-  int fd = -1;
+  std::unique_ptr<EnvFile> file;
+  int version = 2;
   uint64_t end = 0;        // the end of the last record
   uint64_t allocated = 0;  // the file's size, preallocated zeros included
+  Zxid prev_last = 0;      // v2: the log's last zxid at creation
+  Zxid watermark = 0;      // v2: the highest valid slot
+  int next_slot = 0;       // v2: the slot the next watermark goes to
   std::vector<Zxid> zxids;
   std::vector<uint64_t> offsets;
 
-  ~Segment() {
-    if (fd >= 0) ::close(fd);
-  }
   Zxid first() const { return zxids.empty() ? 0 : zxids.front(); }
   Zxid last() const { return zxids.empty() ? 0 : zxids.back(); }
 };
 
 LogFile::LogFile(std::string dir, const LogFileOptions& options)
-    : dir_(std::move(dir)), options_(options) {}
+    : dir_(std::move(dir)),
+      options_(options),
+      env_(options.env != nullptr ? options.env : Env::Posix()) {}
 
 LogFile::~LogFile() = default;
 
 absl::StatusOr<std::unique_ptr<LogFile>> LogFile::Open(
     const std::string& dir, const LogFileOptions& options) {
   std::unique_ptr<LogFile> log(new LogFile(dir, options));
+  SYNOD_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                         log->env_->ListDir(dir));
   std::vector<std::pair<Zxid, std::string>> files;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
+  for (const std::string& name : names) {
+    const std::string path = (fs::path(dir) / name).string();
     Zxid first;
-    std::error_code type_ec;
-    if (!ParseSegmentName(name, &first) || !it->is_regular_file(type_ec)) {
-      return absl::DataLossError(absl::StrCat(
-          "unexpected file in synod txn log directory: ", it->path().string()));
+    absl::StatusOr<PathType> type = log->env_->Stat(path);
+    if (!ParseSegmentName(name, &first) || !type.ok() ||
+        *type != PathType::kFile) {
+      return absl::DataLossError(
+          absl::StrCat("unexpected file in synod txn log directory: ", path));
     }
-    files.emplace_back(first, it->path().string());
+    files.emplace_back(first, path);
   }
-  if (ec) return absl::ErrnoToStatus(ec.value(), "list " + dir);
   std::sort(files.begin(), files.end());
+  SYNOD_RETURN_IF_ERROR(log->RecoverFrom(std::move(files)));
+  return log;
+}
 
-  // Validates everything before changing anything.
+// Validates every segment, then repairs: a torn tail always, damage only
+// with allow_damage (else DataLoss, with nothing written).
+absl::Status LogFile::RecoverFrom(
+    std::vector<std::pair<Zxid, std::string>> files) {
+  // The first damage found: segment index, offset, description.
+  struct Damage {
+    size_t seg;
+    uint64_t off;
+    std::string what;
+  };
+  std::optional<Damage> damage;
+  std::optional<std::pair<size_t, uint64_t>> torn;  // segment, offset
+  std::string torn_what;
+  std::string drop_path;  // the newest file, never durably written
+  Zxid watermark = 0;
+  std::string watermark_path;
   Zxid prev = 0;
-  std::optional<std::pair<size_t, uint64_t>> cut;  // torn tail: file, offset
-  bool drop_last_file = false;
-  for (size_t i = 0; i < files.size(); ++i) {
+  std::vector<std::unique_ptr<Segment>> segs;
+  const bool head_listed =
+      options_.head == 0 ||
+      std::any_of(files.begin(), files.end(),
+                  [&](const auto& f) { return f.first == options_.head; });
+
+  for (size_t i = 0; i < files.size() && !damage; ++i) {
     const auto& [name_zxid, path] = files[i];
     const bool last = i + 1 == files.size();
     auto seg = std::make_unique<Segment>();
     seg->path = path;
     seg->name_zxid = name_zxid;
-    seg->fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (seg->fd < 0) return ErrnoError("open", path);
-    struct stat st;
-    if (::fstat(seg->fd, &st) != 0) return ErrnoError("stat", path);
-    std::string bytes(static_cast<size_t>(st.st_size), '\0');
-    SYNOD_RETURN_IF_ERROR(PreadAll(seg->fd, bytes.data(), bytes.size(), 0, path));
+    SYNOD_ASSIGN_OR_RETURN(seg->file,
+                           env_->OpenFile(path, OpenMode::kExisting));
+    std::string bytes;
+    {
+      SYNOD_ASSIGN_OR_RETURN(uint64_t size, seg->file->Size());
+      bytes.assign(static_cast<size_t>(size), '\0');
+      size_t read = 0;
+      SYNOD_RETURN_IF_ERROR(seg->file->Read(0, bytes.size(), bytes.data(), &read));
+      bytes.resize(read);
+    }
     seg->allocated = bytes.size();
-    if (bytes.size() < kMagicBytes ||
-        std::memcmp(bytes.data(), kMagic, kMagicBytes) != 0) {
-      // A segment is created with its header just before its first append;
-      // a crash in between can leave the last one without a full header.
+    size_t data_start = kMagicBytes;
+    bool header_ok = false;
+    if (bytes.size() >= kMagicBytes &&
+        std::memcmp(bytes.data(), kMagicV1, kMagicBytes) == 0) {
+      seg->version = 1;
+      header_ok = true;
+    } else if (bytes.size() >= kHeaderV2Bytes &&
+               std::memcmp(bytes.data(), kMagicV2, kMagicBytes) == 0) {
+      uint32_t crc;
+      uint64_t prev_last;
+      Decoder d(std::string_view(bytes.data() + kMagicBytes, 12));
+      d.Fixed64(&prev_last);
+      d.Fixed32(&crc);
+      if (Crc32c(bytes.data(), 16) == crc) {
+        header_ok = true;
+        seg->version = 2;
+        seg->prev_last = static_cast<Zxid>(prev_last);
+        bool v0, v1;
+        const Zxid w0 = DecodeSlot(bytes.data() + kSlotOffset, &v0);
+        const Zxid w1 =
+            DecodeSlot(bytes.data() + kSlotOffset + kSlotBytes, &v1);
+        seg->watermark = std::max(w0, w1);
+        seg->next_slot = w0 <= w1 ? 0 : 1;
+        data_start = kHeaderV2Bytes;
+        if (!v0 && !v1) {
+          // Slots are written one at a time, so a crash tears one at most.
+          damage = Damage{i, kSlotOffset, "both watermark slots are corrupted"};
+          segs.push_back(std::move(seg));
+          break;
+        }
+      }
+    }
+    if (!header_ok) {
+      // A segment's header is made durable before anything is appended to
+      // it, so a crash can leave the newest without a complete header only
+      // if nothing was ever acknowledged in it (it was not yet recorded as
+      // the head), and then the rest of the file is zeros.
       const size_t n = std::min(bytes.size(), kMagicBytes);
       const bool torn_header =
-          (std::memcmp(bytes.data(), kMagic, n) == 0 || AllZero(bytes.data(), n)) &&
-          AllZero(bytes.data() + n, bytes.size() - n);
-      if (last && torn_header) {
-        drop_last_file = true;
+          (std::memcmp(bytes.data(), kMagicV2, n) == 0 ||
+           AllZero(bytes.data(), n)) &&
+          NonZeroEnd(bytes, n) <= std::min(bytes.size(), kHeaderV2Bytes);
+      if (last && torn_header && name_zxid != options_.head) {
+        drop_path = path;
         break;
       }
-      return CorruptLog(path, 0, "not a synod log segment");
+      damage = Damage{i, 0, "not a synod log segment (bad header)"};
+      segs.push_back(std::move(seg));
+      break;
     }
-    size_t off = kMagicBytes;
+    if (seg->version == 2 && !segs.empty() &&
+        seg->prev_last != segs.back()->last()) {
+      damage = Damage{
+          i, 0,
+          absl::StrCat("a segment is missing before it: it was created after "
+                       "zxid ", seg->prev_last, ", the previous segment ends at ",
+                       segs.back()->last())};
+      segs.push_back(std::move(seg));
+      break;
+    }
+    if (seg->watermark > watermark) {
+      watermark = seg->watermark;
+      watermark_path = path;
+    }
+    size_t off = data_start;
     while (true) {
       Parsed r = ParseRecord(bytes, off);
       if (r.kind == Parsed::kEnd) break;
       if (r.kind == Parsed::kBad) {
-        // Torn only if it is the last thing in the last segment.
-        bool valid_after = false;
-        if (r.size > 0 && off + r.size < bytes.size()) {
-          valid_after = ParseRecord(bytes, off + r.size).kind == Parsed::kValid;
+        const size_t valid = FindValidAfter(bytes, off + 1, prev);
+        if (valid != std::string::npos) {
+          damage = Damage{i, off,
+                          absl::StrCat(r.why, ", with a valid record at offset ",
+                                       valid, " after it")};
+        } else if (!last) {
+          damage = Damage{i, off, absl::StrCat(r.why, " in a segment that is "
+                                                      "not the newest")};
+        } else {
+          torn.emplace(i, off);
+          torn_what = r.why;
         }
-        if (!last || valid_after) return CorruptLog(path, off, r.why);
-        cut.emplace(i, off);
         break;
       }
       if (r.zxid <= prev) {
-        return CorruptLog(path, off,
-                          absl::StrCat("zxid ", r.zxid, " not above ", prev));
+        damage = Damage{i, off, absl::StrCat("zxid ", r.zxid, " not above ", prev)};
+        break;
+      }
+      if (prev > 0 && EpochOf(r.zxid) == EpochOf(prev) && EpochOf(r.zxid) > 0 &&
+          r.zxid != prev + 1) {
+        damage = Damage{i, off,
+                        absl::StrCat("zxid ", r.zxid, " follows ", prev,
+                                     ": records of epoch ", EpochOf(prev),
+                                     " from ", prev + 1, " are missing")};
+        break;
       }
       if (seg->zxids.empty() && r.zxid != name_zxid) {
-        return CorruptLog(path, off,
-                          absl::StrCat("first zxid ", r.zxid,
-                                       " does not match the file name"));
+        damage = Damage{i, off, absl::StrCat("first zxid ", r.zxid,
+                                             " does not match the file name")};
+        break;
       }
       seg->zxids.push_back(r.zxid);
       seg->offsets.push_back(off);
@@ -341,31 +452,166 @@ absl::StatusOr<std::unique_ptr<LogFile>> LogFile::Open(
       off += r.size;
     }
     seg->end = off;
-    if (seg->zxids.empty()) {
-      if (!last) return CorruptLog(path, off, "segment without records");
-      // Created, then a crash before its first write completed.
-      drop_last_file = true;
-      cut.reset();
+    if (damage) {
+      segs.push_back(std::move(seg));
       break;
     }
-    log->segments_.push_back(std::move(seg));
+    if (seg->zxids.empty()) {
+      if (!last) {
+        damage = Damage{i, off, "segment without records"};
+        segs.push_back(std::move(seg));
+        break;
+      }
+      // Created, then a crash before its first append was durable.
+      drop_path = path;
+      torn.reset();
+      break;
+    }
+    segs.push_back(std::move(seg));
+  }
+  // Past damage, the later segments' watermarks still say how much was
+  // durable (for the report).
+  for (size_t i = segs.size(); damage && i < files.size(); ++i) {
+    absl::StatusOr<std::unique_ptr<EnvFile>> f =
+        env_->OpenFile(files[i].second, OpenMode::kExisting);
+    if (!f.ok()) continue;
+    char h[kHeaderV2Bytes];
+    size_t read = 0;
+    if (!(*f)->Read(0, sizeof(h), h, &read).ok() || read < sizeof(h) ||
+        std::memcmp(h, kMagicV2, kMagicBytes) != 0) {
+      continue;
+    }
+    watermark = std::max({watermark, DecodeSlot(h + kSlotOffset),
+                          DecodeSlot(h + kSlotOffset + kSlotBytes)});
+  }
+  // What the log held must reach what was durable.
+  if (!damage && !head_listed) {
+    damage = Damage{segs.size(), 0,
+                    absl::StrCat("the newest segment ", dir_, "/",
+                                 SegmentName(options_.head),
+                                 " is missing (recorded as created)")};
+  }
+  if (!damage && prev < watermark) {
+    const size_t i = torn ? torn->first : segs.empty() ? 0 : segs.size() - 1;
+    const uint64_t off = torn ? torn->second : segs.empty() ? 0 : segs[i]->end;
+    damage = Damage{i, off,
+                    absl::StrCat("records end at zxid ", prev, " but zxid ",
+                                 watermark, " was durable (watermark in ",
+                                 watermark_path, ")")};
   }
 
-  // Repairs: only an unacknowledged torn tail.
-  if (drop_last_file) {
-    const std::string& path = files.back().second;
-    if (::unlink(path.c_str()) != 0) return ErrnoError("remove", path);
-    SYNOD_RETURN_IF_ERROR(log->SyncDir());
-  }
-  if (cut) {
-    Segment* seg = log->segments_.back().get();
-    if (::ftruncate(seg->fd, static_cast<off_t>(seg->end)) != 0) {
-      return ErrnoError("truncate", seg->path);
+  if (damage) {
+    const std::string where =
+        damage->seg < segs.size() ? segs[damage->seg]->path : dir_;
+    const std::string message = absl::StrCat(
+        "corrupted synod txn log: ", where, " at offset ", damage->off, ": ",
+        damage->what);
+    if (!options_.allow_damage) return absl::DataLossError(message);
+    // Cut at the damage: the segment from the offset on (offsets of
+    // damage are record boundaries) and every later file.
+    std::vector<std::string> remove;  // newest first
+    for (size_t j = files.size(); j > damage->seg + 1; --j) {
+      remove.push_back(files[j - 1].second);
     }
-    if (::fsync(seg->fd) != 0) return ErrnoError("fsync", seg->path);
+    if (!drop_path.empty() &&
+        std::find(remove.begin(), remove.end(), drop_path) == remove.end()) {
+      remove.insert(remove.begin(), drop_path);
+    }
+    drop_path.clear();
+    torn.reset();
+    bool cut = false;
+    if (damage->seg < segs.size()) {
+      Segment* seg = segs[damage->seg].get();
+      const size_t keep =
+          std::lower_bound(seg->offsets.begin(), seg->offsets.end(),
+                           damage->off) - seg->offsets.begin();
+      seg->zxids.resize(keep);
+      seg->offsets.resize(keep);
+      if (keep == 0) {
+        remove.push_back(seg->path);
+        segs.resize(damage->seg);
+      } else {
+        seg->end = damage->off;
+        segs.resize(damage->seg + 1);
+        cut = true;
+      }
+    }
+    const Zxid kept = segs.empty() ? 0 : segs.back()->last();
+    LogDamage report;
+    report.kept_through = kept;
+    report.durable_at_least = watermark;
+    report.what = message;
+    // The head first, so a crash midway never leaves it naming a segment
+    // that is gone.
+    SYNOD_RETURN_IF_ERROR(RecordHead(segs.empty() ? 0 : segs.back()->name_zxid));
+    for (const std::string& path : remove) {
+      absl::Status s = env_->RemoveFile(path);
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+      SYNOD_RETURN_IF_ERROR(env_->SyncDir(dir_));
+    }
+    if (cut) {
+      Segment* seg = segs.back().get();
+      SYNOD_RETURN_IF_ERROR(seg->file->Truncate(seg->end));
+      SYNOD_RETURN_IF_ERROR(seg->file->SyncAll());
+      seg->allocated = seg->end;
+    }
+    // Watermarks above what is kept would report the same loss again.
+    for (auto& seg : segs) {
+      if (seg->version == 2 && seg->watermark > kept) {
+        SYNOD_RETURN_IF_ERROR(WriteSlot(seg.get(), kept));
+        SYNOD_RETURN_IF_ERROR(WriteSlot(seg.get(), kept));
+        SYNOD_RETURN_IF_ERROR(seg->file->Sync());
+        seg->watermark = kept;
+      }
+    }
+    if (options_.warn) {
+      options_.warn(absl::StrCat(message, "; cut the log after zxid ", kept,
+                                 " (log damage allowed)"));
+    }
+    damage_ = std::move(report);
+  }
+
+  // Repairs of a torn tail: it was never acknowledged.
+  if (!drop_path.empty()) {
+    const std::string& path = drop_path;
+    if (fs::path(path).filename().string() == SegmentName(options_.head)) {
+      SYNOD_RETURN_IF_ERROR(
+          RecordHead(segs.empty() ? 0 : segs.back()->name_zxid));
+    }
+    SYNOD_RETURN_IF_ERROR(env_->RemoveFile(path));
+    SYNOD_RETURN_IF_ERROR(env_->SyncDir(dir_));
+    if (options_.warn) {
+      options_.warn(absl::StrCat("synod txn log: removed ", path,
+                                 ": created, but nothing in it was ever "
+                                 "durable (a crash right after its creation)"));
+    }
+  }
+  if (torn) {
+    Segment* seg = segs.back().get();
+    std::string tail(seg->allocated - seg->end, '\0');
+    size_t read = 0;
+    SYNOD_RETURN_IF_ERROR(seg->file->Read(seg->end, tail.size(), tail.data(), &read));
+    tail.resize(read);
+    const size_t dirty = NonZeroEnd(tail, 0);
+    SYNOD_RETURN_IF_ERROR(seg->file->Truncate(seg->end));
+    SYNOD_RETURN_IF_ERROR(seg->file->SyncAll());
+    if (options_.warn) {
+      options_.warn(absl::StrCat(
+          "synod txn log: cut a torn tail of ", seg->path, " at offset ",
+          seg->end, ": ", torn_what, "; ", dirty,
+          " bytes of an unacknowledged write (after zxid ", seg->last(),
+          ") and ", tail.size() - dirty, " bytes of preallocated zeros"));
+    }
     seg->allocated = seg->end;
   }
-  return log;
+  segments_ = std::move(segs);
+  // What Open read may not all be on the disk yet (after a process kill the
+  // kernel may still hold it): sync it before any watermark claims it.
+  if (!segments_.empty()) {
+    SYNOD_RETURN_IF_ERROR(segments_.back()->file->Sync());
+  }
+  durable_ = last_zxid();
+  return absl::OkStatus();
 }
 
 Zxid LogFile::first_zxid() const {
@@ -384,48 +630,109 @@ Zxid LogFile::FirstAbove(Zxid zxid) const {
   return 0;
 }
 
-absl::Status LogFile::SyncDir() { return FsyncPath(dir_); }
+absl::Status LogFile::RecordHead(Zxid head) {
+  if (!options_.record_head) return absl::OkStatus();
+  return options_.record_head(head);
+}
+
+absl::Status LogFile::WriteSlot(Segment* seg, Zxid watermark) {
+  SYNOD_RETURN_IF_ERROR(seg->file->Write(
+      kSlotOffset + kSlotBytes * static_cast<size_t>(seg->next_slot),
+      EncodeSlot(watermark)));
+  seg->next_slot ^= 1;
+  return absl::OkStatus();
+}
+
+absl::Status LogFile::Fatal(const absl::Status& cause) {
+  failed_ = absl::InternalError(absl::StrCat(
+      "synod txn log failed, no further writes (restart to recover): ",
+      cause.message()));
+  return failed_;
+}
 
 absl::Status LogFile::StartSegment(Zxid first) {
   auto seg = std::make_unique<Segment>();
   seg->name_zxid = first;
   seg->path = (fs::path(dir_) / SegmentName(first)).string();
-  seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                   0644);
-  if (seg->fd < 0) return ErrnoError("create", seg->path);
-  // The header reaches the disk with the first append's fdatasync; the
-  // directory entry must be durable before that append is acknowledged.
-  absl::Status s = PwriteAll(seg->fd, kMagic, kMagicBytes, 0, seg->path);
-  if (s.ok()) s = SyncDir();
-  if (!s.ok()) {
-    ::unlink(seg->path.c_str());
-    return s;
+  seg->prev_last = last_zxid();
+  absl::StatusOr<std::unique_ptr<EnvFile>> file =
+      env_->OpenFile(seg->path, OpenMode::kCreateNew);
+  if (!file.ok()) {
+    if (absl::IsAlreadyExists(file.status())) return Fatal(file.status());
+    return Transient(file.status());  // e.g. EMFILE: nothing created
   }
-  seg->end = seg->allocated = kMagicBytes;
+  seg->file = std::move(*file);
+  // The header is durable, and the file's entry too, before the segment is
+  // recorded as the head, and that before anything is appended to it.
+  absl::Status s = seg->file->Write(0, EncodeHeaderV2(seg->prev_last, durable_));
+  bool fatal = false;
+  if (s.ok()) {
+    s = seg->file->Sync();
+    fatal = !s.ok();
+  }
+  if (s.ok()) {
+    s = env_->SyncDir(dir_);
+    fatal = !s.ok() && !absl::IsUnavailable(s);
+  }
+  if (s.ok()) s = RecordHead(first);
+  if (!s.ok()) {
+    seg->file.reset();
+    absl::Status removed = env_->RemoveFile(seg->path);
+    if (removed.ok()) removed = env_->SyncDir(dir_);
+    if (fatal || !removed.ok()) return Fatal(s);
+    return Transient(s);
+  }
+  seg->watermark = durable_;
+  seg->next_slot = 1;
+  seg->end = seg->allocated = kHeaderV2Bytes;
   segments_.push_back(std::move(seg));
   return absl::OkStatus();
+}
+
+absl::Status LogFile::CutBack(Segment* seg, const absl::Status& cause) {
+  // Whatever part of the write reached the file goes; the records before
+  // it stay. Without the new segment's records, an empty segment goes too.
+  absl::Status s = seg->file->Truncate(seg->end);
+  if (!s.ok()) return Fatal(cause);
+  seg->allocated = seg->end;
+  if (seg->zxids.empty()) {
+    const std::string path = seg->path;
+    segments_.pop_back();
+    s = RecordHead(segments_.empty() ? 0 : segments_.back()->name_zxid);
+    if (s.ok()) s = env_->RemoveFile(path);
+    if (s.ok()) s = env_->SyncDir(dir_);
+    if (!s.ok()) return Fatal(cause);
+  }
+  return Transient(cause);
 }
 
 absl::Status LogFile::Append(absl::Span<const LogEntry> entries, bool sync) {
   if (!failed_.ok()) return failed_;
   if (entries.empty()) return absl::OkStatus();
-  std::string buf;
   size_t bytes = 0;
-  for (const LogEntry& e : entries) bytes += kRecordHeaderBytes + e.data.size();
-  buf.reserve(bytes);
   for (const LogEntry& e : entries) {
     if (e.data.size() > UINT32_MAX) {
       return absl::InvalidArgumentError("log entry larger than 4 GiB");
     }
-    EncodeRecord(e, &buf);
+    bytes += kRecordHeaderBytes + e.data.size();
   }
+  buf_.clear();
+  buf_.reserve(bytes);
+  for (const LogEntry& e : entries) EncodeRecord(e, &buf_);
   Segment* seg = segments_.empty() ? nullptr : segments_.back().get();
-  if (seg == nullptr || seg->end + buf.size() > options_.segment_bytes) {
+  if (seg == nullptr || seg->end + buf_.size() > options_.segment_bytes) {
     SYNOD_RETURN_IF_ERROR(StartSegment(entries.front().zxid));
     seg = segments_.back().get();
   }
-  absl::Status s = PwriteAll(seg->fd, buf.data(), buf.size(), seg->end, seg->path);
-  const uint64_t end = seg->end + buf.size();
+  // The watermark of the previous sync rides along with this write: one
+  // fdatasync covers both. A torn slot leaves the other slot's older value.
+  absl::Status s;
+  if (seg->version == 2 && durable_ > seg->watermark) {
+    s = WriteSlot(seg, durable_);
+    if (s.ok()) seg->watermark = durable_;
+  }
+  if (s.ok()) s = seg->file->Write(seg->end, buf_);
+  const uint64_t end = seg->end + buf_.size();
   if (s.ok() && options_.prealloc_bytes > 0 && end > seg->allocated) {
     // Zeros ahead of the data, so the next appends overwrite allocated,
     // initialized blocks: their fdatasync writes data only.
@@ -433,22 +740,15 @@ absl::Status LogFile::Append(absl::Span<const LogEntry> entries, bool sync) {
     const uint64_t target = (end + chunk - 1) / chunk * chunk;
     if (target > end) {
       const std::string zeros(target - end, '\0');
-      s = PwriteAll(seg->fd, zeros.data(), zeros.size(), end, seg->path);
+      s = seg->file->Write(end, zeros);
     }
     if (s.ok()) seg->allocated = std::max(target, end);
   }
-  if (s.ok() && sync && ::fdatasync(seg->fd) != 0) {
-    s = ErrnoError("fdatasync", seg->path);
-  }
-  if (!s.ok()) {
-    // What reached the file is unknown (and after a failed fdatasync, so is
-    // what reached the disk): refuse everything from now on.
-    failed_ = s;
-    if (seg->zxids.empty()) {  // never leave an empty segment in the index
-      ::unlink(seg->path.c_str());
-      segments_.pop_back();
-    }
-    return s;
+  if (!s.ok()) return CutBack(seg, s);
+  if (sync) {
+    s = seg->file->Sync();
+    // Never retried: the kernel may have dropped the pages it covered.
+    if (!s.ok()) return Fatal(s);
   }
   uint64_t off = seg->end;
   for (const LogEntry& e : entries) {
@@ -457,6 +757,7 @@ absl::Status LogFile::Append(absl::Span<const LogEntry> entries, bool sync) {
     off += kRecordHeaderBytes + e.data.size();
   }
   seg->end = end;
+  if (sync) durable_ = entries.back().zxid;
   return absl::OkStatus();
 }
 
@@ -464,7 +765,9 @@ absl::Status LogFile::Sync() {
   if (!failed_.ok()) return failed_;
   if (segments_.empty()) return absl::OkStatus();
   Segment* seg = segments_.back().get();
-  if (::fdatasync(seg->fd) != 0) return failed_ = ErrnoError("fdatasync", seg->path);
+  absl::Status s = seg->file->Sync();
+  if (!s.ok()) return Fatal(s);
+  durable_ = last_zxid();
   return absl::OkStatus();
 }
 
@@ -475,15 +778,17 @@ absl::Status LogFile::Read(Zxid after, size_t max_bytes,
     if (seg->last() <= after) continue;
     size_t i = std::upper_bound(seg->zxids.begin(), seg->zxids.end(), after) -
                seg->zxids.begin();
-    std::string header(kRecordHeaderBytes, '\0');
     for (; i < seg->zxids.size(); ++i) {
       if (read >= max_bytes && read > 0) return absl::OkStatus();
       const uint64_t off = seg->offsets[i];
       const uint64_t next =
           i + 1 < seg->offsets.size() ? seg->offsets[i + 1] : seg->end;
       std::string bytes(next - off, '\0');
-      SYNOD_RETURN_IF_ERROR(
-          PreadAll(seg->fd, bytes.data(), bytes.size(), off, seg->path));
+      size_t got = 0;
+      SYNOD_RETURN_IF_ERROR(seg->file->Read(off, bytes.size(), bytes.data(), &got));
+      if (got != bytes.size()) {
+        return CorruptLog(seg->path, off, "file shorter than its index");
+      }
       Parsed r = ParseRecord(bytes, 0);
       if (r.kind != Parsed::kValid || r.size != bytes.size() ||
           r.zxid != seg->zxids[i]) {
@@ -498,24 +803,34 @@ absl::Status LogFile::Read(Zxid after, size_t max_bytes,
 }
 
 absl::Status LogFile::RemoveSegment(Segment* seg) {
-  if (::unlink(seg->path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError("remove", seg->path);
-  }
+  seg->file.reset();
+  absl::Status s = env_->RemoveFile(seg->path);
+  if (!s.ok() && !absl::IsNotFound(s)) return s;
   // One directory sync per removal (segments go rarely): removals reach the
   // disk in the order made, so a crash never leaves a hole in the log.
-  return SyncDir();
+  return env_->SyncDir(dir_);
 }
 
 absl::Status LogFile::TruncateAfter(Zxid zxid) {
   if (!failed_.ok()) return failed_;
   // The later segments go for good (RemoveSegment syncs) before this one is
-  // cut, or a crash could bring them back behind a hole.
+  // cut, or a crash could bring them back behind a hole; the head moves
+  // first, so it never names a segment that is gone.
+  if (!segments_.empty() && segments_.back()->first() > zxid) {
+    Zxid head = 0;
+    for (const auto& seg : segments_) {
+      if (seg->first() <= zxid) head = seg->name_zxid;
+    }
+    absl::Status s = RecordHead(head);
+    if (!s.ok()) return Fatal(s);
+  }
   while (!segments_.empty() && segments_.back()->first() > zxid) {
     absl::Status s = RemoveSegment(segments_.back().get());
     segments_.pop_back();
-    if (!s.ok()) return failed_ = s;
+    if (!s.ok()) return Fatal(s);
   }
   if (segments_.empty() || segments_.back()->last() <= zxid) {
+    durable_ = std::min(durable_, last_zxid());
     return absl::OkStatus();
   }
   Segment* seg = segments_.back().get();
@@ -523,11 +838,21 @@ absl::Status LogFile::TruncateAfter(Zxid zxid) {
       std::upper_bound(seg->zxids.begin(), seg->zxids.end(), zxid) -
       seg->zxids.begin();
   const uint64_t end = seg->offsets[keep];
-  // Cutting the preallocated zeros too keeps "zeros after the last record".
-  if (::ftruncate(seg->fd, static_cast<off_t>(end)) != 0) {
-    return failed_ = ErrnoError("truncate", seg->path);
+  const Zxid kept = seg->zxids[keep - 1];  // keep > 0: first() <= zxid
+  durable_ = std::min(durable_, kept);
+  // Watermarks at or below what stays, durable before the cut: a crash
+  // between the two must not find records short of a watermark.
+  if (seg->version == 2 && seg->watermark > kept) {
+    absl::Status s = WriteSlot(seg, kept);
+    if (s.ok()) s = WriteSlot(seg, kept);
+    if (s.ok()) s = seg->file->Sync();
+    if (!s.ok()) return Fatal(s);
+    seg->watermark = kept;
   }
-  if (::fsync(seg->fd) != 0) return failed_ = ErrnoError("fsync", seg->path);
+  // Cutting the preallocated zeros too keeps "zeros after the last record".
+  absl::Status s = seg->file->Truncate(end);
+  if (s.ok()) s = seg->file->SyncAll();
+  if (!s.ok()) return Fatal(s);
   seg->zxids.resize(keep);
   seg->offsets.resize(keep);
   seg->end = seg->allocated = end;
@@ -536,21 +861,26 @@ absl::Status LogFile::TruncateAfter(Zxid zxid) {
 
 absl::Status LogFile::DropSegmentsThrough(Zxid zxid) {
   if (!failed_.ok()) return failed_;
+  if (!segments_.empty() && segments_.back()->last() <= zxid) return Clear();
   while (!segments_.empty() && segments_.front()->last() <= zxid) {
     absl::Status s = RemoveSegment(segments_.front().get());
     segments_.erase(segments_.begin());
-    if (!s.ok()) return failed_ = s;
+    if (!s.ok()) return Fatal(s);
   }
   return absl::OkStatus();
 }
 
 absl::Status LogFile::Clear() {
   if (!failed_.ok()) return failed_;
+  if (segments_.empty()) return absl::OkStatus();
+  absl::Status s = RecordHead(0);
+  if (!s.ok()) return Fatal(s);
   while (!segments_.empty()) {
-    absl::Status s = RemoveSegment(segments_.back().get());
+    s = RemoveSegment(segments_.back().get());
     segments_.pop_back();
-    if (!s.ok()) return failed_ = s;
+    if (!s.ok()) return Fatal(s);
   }
+  durable_ = 0;
   return absl::OkStatus();
 }
 

@@ -4,23 +4,46 @@
 // after the zxid of its first record, "<16 lowercase hex digits>.log":
 //
 //   segment := header record* zeros*
-//   header  := "synodlg1"                       (8 bytes)
+//   header  := "synodlg2"                          (8 bytes)
+//              prev_last  u64 LE: the log's last zxid when it was created
+//              crc32c     u32 LE over the 16 bytes above
+//              zero       u32
+//              slot[2]    16 bytes each: watermark u64 LE, its crc32c u32
+//                         LE, zero u32 (records start at offset 56)
 //   record  := crc32c  u32 LE  over length, zxid and data
 //              length  u32 LE  bytes of data
 //              zxid    u64 LE  > the previous record's (across segments)
 //              data    `length` bytes
 //
-// The zeros after the last record are preallocated space (written as zeros
-// ahead of the appends so that fdatasync does not also journal a size
-// change). An all-zero record header ends a segment's records.
+// Segments written before (header "synodlg1", 8 bytes, records from offset
+// 8, no slots) are still read; new segments are always "synodlg2".
 //
-// Open validates every record. The only damage it repairs is a torn tail:
-// in the last segment, a record that runs past the end of the file or fails
-// its checksum, when no valid record follows it, is the rest of a write that
-// never completed (so was never acknowledged as durable); the file is cut
-// before it. Anything else (a bad record elsewhere, a valid record after a
-// bad one, zxids not increasing, a file name that does not match its first
-// record, an unexpected file) is DataLoss naming the file and offset.
+// The watermark: before each batch of records is written, the last zxid
+// made durable by an earlier fdatasync is written into one of the two
+// slots (alternately), so one fdatasync covers both. Records must reach
+// every segment's watermark at Open. The zeros after the last record are
+// preallocated space (written ahead of the appends so that fdatasync does
+// not also journal a size change). An all-zero record header ends a
+// segment's records.
+//
+// Open validates every record. The only damage it repairs on its own is a
+// torn tail: in the last segment, a record that runs past the end of the
+// file or fails its checksum, with no valid record anywhere after it (the
+// rest of the file is scanned byte by byte, so a corrupted length cannot
+// hide valid records), and at or above the watermark: the rest of a write
+// whose fdatasync never returned, never acknowledged. It is cut, with a
+// warning. Anything else is damage, DataLoss naming the file and offset
+// (see docs/storage.md): a bad record with a valid one after it, records
+// that stop short of a watermark, a gap in the zxids of one epoch, a
+// missing segment (prev_last, or the recorded newest segment), zxids not
+// increasing, a file name that does not match its first record, an
+// unexpected file. With LogFileOptions::allow_damage, the log is cut at the
+// damage instead and damage() says what was lost.
+//
+// Errors from Append: Unavailable means nothing of the append is in the log
+// and the log takes appends again (a transient error: a failed open or
+// write, cut back). Any other error is fatal: a sync failed, or what is in
+// the file is unknown; every later mutation fails with it.
 //
 // Not thread-safe: Store serializes every call with its log mutex.
 
@@ -29,6 +52,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,16 +61,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "storage/env.h"
 #include "storage/store.h"
 #include "synod/types.h"
 
 namespace synod {
-
-// Returns an error for the failed system call `what` on `path`, from errno.
-absl::Status ErrnoError(const char* what, const std::string& path);
-
-// Opens `path` (a file or a directory) and fsyncs it.
-absl::Status FsyncPath(const std::string& path);
 
 // Returns the CRC32C (Castagnoli) of `n` bytes at `data`, continuing `crc`
 // (0 to start).
@@ -60,6 +80,20 @@ struct LogFileOptions {
   // Zeros are written ahead of the appends in chunks of this many bytes;
   // 0 disables preallocation. Default: 1 MiB.
   uint64_t prealloc_bytes = uint64_t{1} << 20;
+  // Where the files are. Null: Env::Posix().
+  Env* env = nullptr;
+  // The first zxid of the newest segment as last recorded by record_head
+  // (0: none). Open reports damage if that segment is missing or lost its
+  // header.
+  Zxid head = 0;
+  // Records durably the first zxid of the newest segment (0: there is
+  // none): called once a new segment's header is durable, before its first
+  // append, and before the newest segment is deleted. Null: not recorded.
+  std::function<absl::Status(Zxid)> record_head;
+  // Open cuts the log at damage instead of failing (see damage()).
+  bool allow_damage = false;
+  // Receives a message for each repair Open makes (warning level).
+  std::function<void(const std::string&)> warn;
 };
 
 // Returns the options Store::Open uses: the defaults, with the segment size
@@ -80,6 +114,9 @@ class LogFile {
   static absl::StatusOr<std::unique_ptr<LogFile>> Open(
       const std::string& dir, const LogFileOptions& options);
 
+  // What Open cut because of damage (only with allow_damage), if anything.
+  const std::optional<LogDamage>& damage() const { return damage_; }
+
   ~LogFile();
   LogFile(const LogFile&) = delete;
   LogFile& operator=(const LogFile&) = delete;
@@ -90,6 +127,8 @@ class LogFile {
   Zxid last_zxid() const;
   // Returns the zxid of the first record above `zxid`, 0 if there is none.
   Zxid FirstAbove(Zxid zxid) const;
+  // Returns the last zxid known durable (synced) in the files.
+  Zxid durable_zxid() const { return durable_; }
   // Returns how many segment files there are.
   size_t segment_count() const { return segments_.size(); }
 
@@ -126,12 +165,20 @@ class LogFile {
   LogFile(std::string dir, const LogFileOptions& options);
   absl::Status StartSegment(Zxid first);
   absl::Status RemoveSegment(Segment* segment);
-  absl::Status SyncDir();
+  absl::Status RecordHead(Zxid head);
+  absl::Status WriteSlot(Segment* seg, Zxid watermark);
+  absl::Status CutBack(Segment* seg, const absl::Status& cause);
+  absl::Status Fatal(const absl::Status& cause);
+  absl::Status RecoverFrom(std::vector<std::pair<Zxid, std::string>> files);
 
   const std::string dir_;
   const LogFileOptions options_;
+  Env* const env_;
   std::vector<std::unique_ptr<Segment>> segments_;
-  absl::Status failed_;  // set once an append fails
+  Zxid durable_ = 0;     // the last zxid made durable by a sync
+  std::string buf_;      // Append's encoding buffer, reused
+  std::optional<LogDamage> damage_;
+  absl::Status failed_;  // set once a mutation fails fatally
 };
 
 }  // namespace synod

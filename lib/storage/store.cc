@@ -19,14 +19,10 @@
 
 #include "storage/store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <mutex>
 #include <utility>
@@ -37,6 +33,7 @@
 #include "leveldb/db.h"
 #include "leveldb/filter_policy.h"
 #include "leveldb/write_batch.h"
+#include "storage/env.h"
 #include "storage/log_file.h"
 #include "util/coding.h"
 #include "util/status_macros.h"
@@ -63,6 +60,9 @@ constexpr char kNodeCountKey[] = "m/node_count";
 // migration of their l/ keys).
 constexpr char kLogFilesKey[] = "m/log_files";
 constexpr char kLogFilesValue[] = "1";
+// int64: the first zxid of the newest log segment, once its header is
+// durable (synced when set); absent: no segment, or one written before.
+constexpr char kLogHeadKey[] = "m/log_head";
 // int64: log entries at or below it are trimmed. Absent means 0.
 constexpr char kLogTrimKey[] = "m/log_trim";
 // The migration copies the l/ range in appends of about this size.
@@ -151,50 +151,55 @@ absl::Status NotSynodDir(const std::string& dir, const char* why = "") {
 }
 
 // Writes the marker so that a crash leaves either no marker or all of it.
-absl::Status WriteMarker(const std::string& dir) {
+absl::Status WriteMarker(Env* env, const std::string& dir) {
   const std::string temp = (fs::path(dir) / kMarkerTemp).string();
   const std::string text = absl::StrCat(kMarkerLine, "\n");
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("create", temp);
-  absl::Status status;
-  ssize_t n = ::write(fd, text.data(), text.size());  // a few bytes: one write
-  if (n != static_cast<ssize_t>(text.size())) {
-    status = n < 0 ? ErrnoError("write", temp)
-                   : absl::InternalError("short write to " + temp);
+  {
+    SYNOD_ASSIGN_OR_RETURN(std::unique_ptr<EnvFile> f,
+                           env->OpenFile(temp, OpenMode::kTruncate));
+    SYNOD_RETURN_IF_ERROR(f->Write(0, text));
+    SYNOD_RETURN_IF_ERROR(f->SyncAll());
   }
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("fsync", temp);
-  ::close(fd);
-  const std::string path = (fs::path(dir) / kMarkerName).string();
-  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    status = ErrnoError("rename to", path);
+  SYNOD_RETURN_IF_ERROR(
+      env->Rename(temp, (fs::path(dir) / kMarkerName).string()));
+  return env->SyncDir(dir);
+}
+
+// Creates `dir` and its missing parents.
+absl::Status CreateDirs(Env* env, const fs::path& dir) {
+  if (dir.empty()) return absl::OkStatus();
+  SYNOD_ASSIGN_OR_RETURN(PathType type, env->Stat(dir.string()));
+  if (type == PathType::kDirectory) return absl::OkStatus();
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    SYNOD_RETURN_IF_ERROR(CreateDirs(env, dir.parent_path()));
   }
-  return status.ok() ? FsyncPath(dir) : status;
+  return env->CreateDir(dir.string());
 }
 
 // What Open found in the data directory.
 enum class DirState { kMissing, kEmpty, kMarked };
 
 // Classifies `dir`, refusing anything that is not ours or empty. Reads only.
-absl::StatusOr<DirState> InspectDir(const std::string& dir) {
-  std::error_code ec;
-  fs::file_status st = fs::status(dir, ec);
-  if (st.type() == fs::file_type::not_found) return DirState::kMissing;
-  if (ec) return absl::ErrnoToStatus(ec.value(), "stat " + dir);
-  if (!fs::is_directory(st)) return NotSynodDir(dir, " (not a directory)");
-  bool empty = true, marked = false;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    empty = false;
-    marked |= it->path().filename() == kMarkerName;
+absl::StatusOr<DirState> InspectDir(Env* env, const std::string& dir) {
+  SYNOD_ASSIGN_OR_RETURN(PathType type, env->Stat(dir));
+  if (type == PathType::kMissing) return DirState::kMissing;
+  if (type != PathType::kDirectory) {
+    return NotSynodDir(dir, " (not a directory)");
   }
-  if (ec) return absl::ErrnoToStatus(ec.value(), "list " + dir);
+  SYNOD_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+  const bool marked =
+      std::find(names.begin(), names.end(), kMarkerName) != names.end();
   if (!marked) {
-    if (!empty) return NotSynodDir(dir);
+    if (!names.empty()) return NotSynodDir(dir);
     return DirState::kEmpty;
   }
-  std::ifstream in(fs::path(dir) / kMarkerName);
-  std::string line;
-  if (!std::getline(in, line)) return NotSynodDir(dir, " (unreadable SYNOD)");
+  std::string text;
+  if (!ReadWholeFile(env, (fs::path(dir) / kMarkerName).string(), &text)
+           .ok() ||
+      text.empty()) {
+    return NotSynodDir(dir, " (unreadable SYNOD)");
+  }
+  const std::string line = text.substr(0, text.find('\n'));
   if (line != kMarkerLine) {
     if (!absl::StartsWith(line, kMarkerPrefix)) {
       return NotSynodDir(dir, " (unrecognized SYNOD marker)");
@@ -205,7 +210,10 @@ absl::StatusOr<DirState> InspectDir(const std::string& dir) {
   }
   // Checked here because LevelDB would create the db directory and its LOCK
   // before noticing that the database is missing.
-  if (!fs::exists(fs::path(dir) / kDbName / "CURRENT")) {
+  SYNOD_ASSIGN_OR_RETURN(
+      PathType current,
+      env->Stat((fs::path(dir) / kDbName / "CURRENT").string()));
+  if (current == PathType::kMissing) {
     return absl::DataLossError(
         absl::StrCat("synod data directory ", dir, " has no database"));
   }
@@ -382,23 +390,23 @@ struct Store::Rep {
   std::atomic<int64_t> current_epoch{0};
   std::atomic<Zxid> applied_zxid{0};
   int64_t node_count_hint = 0;  // read at Open
+  std::optional<LogDamage> log_damage;  // set at Open
 };
 
 Store::Store() : rep_(std::make_unique<Rep>()) {}
 Store::~Store() = default;  // deleting the DB waits for its compactions
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
-    const std::string& data_dir) {
+    const std::string& data_dir, const StoreOptions& store_options) {
   if (data_dir.empty()) {
     return absl::InvalidArgumentError("empty synod data directory path");
   }
+  Env* env = store_options.env != nullptr ? store_options.env : Env::Posix();
   // Everything that can refuse the directory is checked before any write.
-  SYNOD_ASSIGN_OR_RETURN(DirState state, InspectDir(data_dir));
+  SYNOD_ASSIGN_OR_RETURN(DirState state, InspectDir(env, data_dir));
   const bool initializing = state != DirState::kMarked;
   if (state == DirState::kMissing) {
-    std::error_code ec;
-    fs::create_directories(data_dir, ec);
-    if (ec) return absl::ErrnoToStatus(ec.value(), "create " + data_dir);
+    SYNOD_RETURN_IF_ERROR(CreateDirs(env, fs::path(data_dir)));
   }
 
   std::unique_ptr<Store> store(new Store());
@@ -412,30 +420,38 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   options.write_buffer_size = kWriteBufferBytes;
   options.block_cache = rep.cache.get();
   options.filter_policy = rep.filter.get();
+  options.env = env->leveldb_env();
   const std::string db_path = (fs::path(data_dir) / kDbName).string();
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, db_path, &db);
   if (!s.ok()) return OpenError(s, data_dir, db_path);
   rep.db.reset(db);
 
+  // The log's options: the head is recorded in m/log_head, synced.
+  LogFileOptions log_options = DefaultLogFileOptions();
+  log_options.env = env;
+  log_options.allow_damage = store_options.allow_log_damage;
+  log_options.warn = store_options.warn;
+  log_options.record_head = [db](Zxid head) {
+    if (head == 0) return WriteError(db->Delete(Synced(true), kLogHeadKey));
+    return WriteError(db->Put(Synced(true), kLogHeadKey, EncodeInt(head)));
+  };
+
   const std::string log_path = (fs::path(data_dir) / kLogDirName).string();
   if (initializing) {
     // The marker goes last, so a marker always means a complete database. A
     // crash before it leaves a directory Open refuses rather than guesses at.
-    std::error_code ec;
-    fs::create_directory(log_path, ec);
-    if (ec) return absl::ErrnoToStatus(ec.value(), "create " + log_path);
-    SYNOD_RETURN_IF_ERROR(FsyncPath(data_dir));
+    SYNOD_RETURN_IF_ERROR(env->CreateDir(log_path));
+    SYNOD_RETURN_IF_ERROR(env->SyncDir(data_dir));
     leveldb::WriteBatch init;
     init.Put(kFormatKey, kFormat);
     init.Put(kLogFilesKey, kLogFilesValue);
     SYNOD_RETURN_IF_ERROR(WriteError(db->Write(Synced(true), &init)));
-    SYNOD_ASSIGN_OR_RETURN(rep.log,
-                           LogFile::Open(log_path, DefaultLogFileOptions()));
-    SYNOD_RETURN_IF_ERROR(WriteMarker(data_dir));
+    SYNOD_ASSIGN_OR_RETURN(rep.log, LogFile::Open(log_path, log_options));
+    SYNOD_RETURN_IF_ERROR(WriteMarker(env, data_dir));
     if (state == DirState::kMissing) {  // make the new entry durable too
       SYNOD_RETURN_IF_ERROR(
-          FsyncPath(fs::absolute(data_dir).parent_path().string()));
+          env->SyncDir(fs::absolute(data_dir).parent_path().string()));
     }
     return store;
   }
@@ -457,6 +473,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   SYNOD_ASSIGN_OR_RETURN(rep.applied_zxid, ReadInt(db, kAppliedZxidKey));
   SYNOD_ASSIGN_OR_RETURN(rep.node_count_hint, ReadInt(db, kNodeCountKey));
   SYNOD_ASSIGN_OR_RETURN(rep.trim, ReadInt(db, kLogTrimKey));
+  SYNOD_ASSIGN_OR_RETURN(log_options.head, ReadInt(db, kLogHeadKey));
   rep.disk_trim_max = rep.trim;
 
   // A store written before the log moved to files has no m/log_files; its
@@ -474,25 +491,41 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     bool any = false;
     SYNOD_RETURN_IF_ERROR(CheckLegacyLog(db, &any));
   }
-  std::error_code ec;
-  if (!fs::is_directory(log_path, ec)) {
+  SYNOD_ASSIGN_OR_RETURN(PathType log_type, env->Stat(log_path));
+  if (log_type != PathType::kDirectory) {
     if (!migrate) {
       return absl::DataLossError(absl::StrCat(
           "synod data directory ", data_dir, " has no log directory"));
     }
-    fs::create_directory(log_path, ec);
-    if (ec) return absl::ErrnoToStatus(ec.value(), "create " + log_path);
-    SYNOD_RETURN_IF_ERROR(FsyncPath(data_dir));
+    SYNOD_RETURN_IF_ERROR(env->CreateDir(log_path));
+    SYNOD_RETURN_IF_ERROR(env->SyncDir(data_dir));
   }
-  SYNOD_ASSIGN_OR_RETURN(rep.log,
-                         LogFile::Open(log_path, DefaultLogFileOptions()));
+  SYNOD_ASSIGN_OR_RETURN(rep.log, LogFile::Open(log_path, log_options));
+  rep.log_damage = rep.log->damage();
   if (migrate) SYNOD_RETURN_IF_ERROR(MigrateLegacyLog(db, rep.log.get()));
-  if (rep.log->last_zxid() > rep.trim) {
+  // The applied state comes from committed, so durable, log records: a
+  // non-empty log that ends below it lost acknowledged records. (A log
+  // emptied by a trim or a snapshot legitimately ends nowhere.)
+  const Zxid last = rep.log->last_zxid();
+  if (last > rep.trim && last < rep.applied_zxid) {
+    const std::string message = absl::StrCat(
+        "corrupted synod txn log: ", log_path, " ends at zxid ", last,
+        " but the applied state in ", db_path, " is at zxid ",
+        rep.applied_zxid.load(), ": the log's records up to it are missing");
+    if (!store_options.allow_log_damage) return absl::DataLossError(message);
+    if (store_options.warn) store_options.warn(message);
+    if (!rep.log_damage) {
+      rep.log_damage = LogDamage{last, rep.applied_zxid.load(), message};
+    }
+  }
+  if (last > rep.trim) {
     rep.first_logged = rep.log->FirstAbove(rep.trim);
-    rep.last_logged = rep.log->last_zxid();
+    rep.last_logged = last;
   }
   return store;
 }
+
+std::optional<LogDamage> Store::log_damage() const { return rep_->log_damage; }
 
 // ---- Epochs and metadata
 

@@ -44,6 +44,35 @@ class WriteBatch;
 
 namespace synod {
 
+// What recovery cut from a damaged txn log (Store::Open with
+// StoreOptions::allow_log_damage).
+struct LogDamage {
+  // The last record kept: every record above it is gone (0: none kept).
+  Zxid kept_through = 0;
+  // Records up to at least this zxid had been made durable (acknowledged
+  // writes may be among them); 0 if the damage does not say.
+  Zxid durable_at_least = 0;
+  // The file, offset and what was found and cut.
+  std::string what;
+};
+
+class Env;
+
+// How Store::Open opens.
+struct StoreOptions {
+  // Where the files are (the log's, the store's own, and LevelDB's through
+  // Env::leveldb_env()). Null: Env::Posix(). Must outlive the Store.
+  Env* env = nullptr;
+  // Instead of failing with DataLoss on a damaged txn log, cut the log at
+  // the damage, warn, and report it in Store::log_damage(), so that a peer
+  // in an ensemble can come back as one that lost part of its log (it must
+  // not vote on what it lost until a leader has synced it). Default: false.
+  bool allow_log_damage = false;
+  // Receives a message for each repair Open makes (at warning level:
+  // a torn tail cut, damage cut). Null: dropped.
+  std::function<void(const std::string&)> warn;
+};
+
 // One log entry: a txn's zxid and its encoding.
 struct LogEntry {
   Zxid zxid = 0;
@@ -92,7 +121,11 @@ class Store {
   // corrupted store (DataLoss). Repairs nothing but the torn tail of an
   // unacknowledged log write (cut off). Moves the log of a store written
   // before the log files (LevelDB l/ keys) into them, crash-safely.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const std::string& data_dir, const StoreOptions& options = {});
+
+  // What Open cut from a damaged log (only with allow_log_damage).
+  std::optional<LogDamage> log_damage() const;
 
   ~Store();
 
@@ -111,6 +144,11 @@ class Store {
   // Appends `entries` (zxids strictly increasing and above last_logged_zxid)
   // in one atomic write; with `sync`, durable when it returns.
   // InvalidArgument if the zxids are out of order (nothing written).
+  // Unavailable on a transient error (a failed open or write): nothing of
+  // `entries` is in the log, and later appends (of the same entries) may
+  // succeed. Any other error is fatal: a sync failed or what reached the
+  // disk is unknown; whether `entries` are durable is unknown, and every
+  // later log mutation fails (the peer must restart and recover).
   absl::Status AppendLog(absl::Span<const LogEntry> entries, bool sync);
   // Calls `fn` for each entry with zxid > `after`, in order, until `fn`
   // returns false. DataLoss if an entry cannot be read.

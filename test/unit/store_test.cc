@@ -936,7 +936,7 @@ TEST_CASE("A corrupted log record surfaces as data loss", "[store]") {
   SECTION("in the middle of the last segment") { victim = files.back(); }
   const std::string path = tmp.Sub("log/" + victim);
   std::string bytes = ReadFile(path);
-  bytes[8 + 16 + 5] ^= 0x01;  // the first record's data
+  bytes[56 + 16 + 5] ^= 0x01;  // the first record's data (after the header)
   WriteFile(path, bytes);
   // LevelDB rolls its own files over on every open; the log is untouched.
   const std::map<std::string, std::string> before = Snapshot(tmp.Sub("log"));
@@ -944,7 +944,7 @@ TEST_CASE("A corrupted log record surfaces as data loss", "[store]") {
   INFO(s.ToString());
   CHECK(s.code() == absl::StatusCode::kDataLoss);
   CHECK_THAT(std::string(s.message()), Catch::Contains(victim));
-  CHECK_THAT(std::string(s.message()), Catch::Contains("offset 8"));
+  CHECK_THAT(std::string(s.message()), Catch::Contains("offset 56"));
   CHECK(Snapshot(tmp.Sub("log")) == before);
 }
 
