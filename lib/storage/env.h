@@ -59,6 +59,7 @@ class EnvFile {
 
 // How OpenFile opens.
 enum class OpenMode {
+  kReadOnly,     // read an existing file
   kExisting,     // read and write an existing file
   kCreateNew,    // create it, failing (AlreadyExists) if it exists
   kTruncate,     // create or truncate it

@@ -336,7 +336,9 @@ void FaultEnv::Crash(int64_t tear_at) {
 absl::StatusOr<std::unique_ptr<EnvFile>> FaultEnv::OpenFile(
     const std::string& path, OpenMode mode) {
   if (int err = HitOpen(path); err >= 0) {
-    return Injected(err, mode == OpenMode::kExisting ? "open" : "create", path);
+    const bool create =
+        mode == OpenMode::kCreateNew || mode == OpenMode::kTruncate;
+    return Injected(err, create ? "create" : "open", path);
   }
   absl::StatusOr<PathType> before = base_->Stat(path);
   const bool existed = before.ok() && *before != PathType::kMissing;

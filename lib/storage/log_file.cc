@@ -170,9 +170,14 @@ void EncodeRecord(const LogEntry& e, std::string* out) {
   }
 }
 
-// Returns the offset of the first valid record with a zxid above `prev` at
-// or after `from`, scanning byte by byte (a corrupted length must not hide
-// the records behind it), or npos.
+// A record found by scanning must be at most this many epochs above the
+// previous one.
+constexpr int64_t kMaxEpochJump = 1024;
+
+// Returns the offset of the first valid record with a plausible zxid (above
+// `prev`, at most kMaxEpochJump epochs above it) at or after `from`,
+// scanning byte by byte (a corrupted length must not hide the records
+// behind it), or npos.
 size_t FindValidAfter(const std::string& bytes, size_t from, Zxid prev) {
   for (size_t off = from; off + kRecordHeaderBytes <= bytes.size(); ++off) {
     const char* p = bytes.data() + off;
@@ -181,7 +186,9 @@ size_t FindValidAfter(const std::string& bytes, size_t from, Zxid prev) {
     std::memcpy(&length, p + 4, 4);  // little-endian hosts only (as coding.h)
     std::memcpy(&zxid, p + 8, 8);
     if (length > bytes.size() - off - kRecordHeaderBytes) continue;
-    if (static_cast<Zxid>(zxid) <= prev) continue;
+    // A plausible zxid first (cheap), so that junk rarely costs a checksum.
+    const Zxid z = static_cast<Zxid>(zxid);
+    if (z <= prev || EpochOf(z) > EpochOf(prev) + kMaxEpochJump) continue;
     Parsed r = ParseRecord(bytes, off);
     if (r.kind == Parsed::kValid) return off;
   }
@@ -473,7 +480,7 @@ absl::Status LogFile::RecoverFrom(
   // durable (for the report).
   for (size_t i = segs.size(); damage && i < files.size(); ++i) {
     absl::StatusOr<std::unique_ptr<EnvFile>> f =
-        env_->OpenFile(files[i].second, OpenMode::kExisting);
+        env_->OpenFile(files[i].second, OpenMode::kReadOnly);
     if (!f.ok()) continue;
     char h[kHeaderV2Bytes];
     size_t read = 0;

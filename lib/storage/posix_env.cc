@@ -86,12 +86,14 @@ class PosixEnv : public Env {
  public:
   absl::StatusOr<std::unique_ptr<EnvFile>> OpenFile(const std::string& path,
                                                     OpenMode mode) override {
-    int flags = O_RDWR | O_CLOEXEC;
+    int flags = (mode == OpenMode::kReadOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
     if (mode == OpenMode::kCreateNew) flags |= O_CREAT | O_EXCL;
     if (mode == OpenMode::kTruncate) flags |= O_CREAT | O_TRUNC;
     int fd = ::open(path.c_str(), flags, 0644);
     if (fd < 0) {
-      return ErrnoError(mode == OpenMode::kExisting ? "open" : "create", path);
+      const bool create =
+          mode == OpenMode::kCreateNew || mode == OpenMode::kTruncate;
+      return ErrnoError(create ? "create" : "open", path);
     }
     return std::unique_ptr<EnvFile>(new PosixFile(path, fd));
   }
@@ -180,7 +182,7 @@ absl::Status FsyncPath(const std::string& path) {
 absl::Status ReadWholeFile(Env* env, const std::string& path,
                            std::string* out) {
   absl::StatusOr<std::unique_ptr<EnvFile>> f =
-      env->OpenFile(path, OpenMode::kExisting);
+      env->OpenFile(path, OpenMode::kReadOnly);
   if (!f.ok()) return f.status();
   absl::StatusOr<uint64_t> size = (*f)->Size();
   if (!size.ok()) return size.status();

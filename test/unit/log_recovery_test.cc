@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -264,6 +265,18 @@ TEST_CASE("Damage after a crash is DataLoss naming the file and offset",
          const std::string p = SegmentPaths(dir).back();
          const uint64_t off = kHeader + RecordsIn(p) / 2 * kRecord;
          fs::resize_file(p, off + 7);
+         return std::make_pair(p, off);
+       }},
+      {"junk over middle records of the newest segment",
+       [](const std::string& dir) {
+         const std::string p = SegmentPaths(dir).back();
+         const uint64_t off = kHeader + RecordsIn(p) / 3 * kRecord;
+         std::mt19937_64 rng(42);
+         std::string junk(3 * kRecord + 7, '\0');
+         for (char& ch : junk) ch = static_cast<char>(rng());
+         std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+         f.seekp(static_cast<std::streamoff>(off));
+         f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
          return std::make_pair(p, off);
        }},
       {"flipped checksum in an older segment",
