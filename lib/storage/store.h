@@ -9,6 +9,9 @@
 //   m/log_files       "1": the log is in <data_dir>/log (absent in stores
 //                     written before; Open then moves their l/ keys there)
 //   m/log_trim        int64: log entries at or below it are trimmed
+//   m/log_head        int64: the first zxid of the newest log segment, set
+//                     (synced) once its header is durable; Open reports a
+//                     missing newest segment as damage
 //   m/<name>          other small metadata (e.g. the previous session id)
 //   n/<path>          one record per znode (the applied tree)
 //   s/<id BE64>       one record per live session
@@ -118,9 +121,12 @@ class Store {
   // a directory with other content (FailedPrecondition, "not a synod data
   // directory"), a store of another format version (FailedPrecondition), a
   // store open in another process (FailedPrecondition, "in use"), and a
-  // corrupted store (DataLoss). Repairs nothing but the torn tail of an
-  // unacknowledged log write (cut off). Moves the log of a store written
-  // before the log files (LevelDB l/ keys) into them, crash-safely.
+  // corrupted store (DataLoss, also for a damaged log: see log_file.h and
+  // docs/storage.md; or, with options.allow_log_damage, the log cut at the
+  // damage and reported by log_damage()). Otherwise repairs nothing but the
+  // torn tail of an unacknowledged log write (cut off, with a warning).
+  // Moves the log of a store written before the log files (LevelDB l/
+  // keys) into them, crash-safely.
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       const std::string& data_dir, const StoreOptions& options = {});
 
