@@ -26,7 +26,6 @@ namespace synod {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-constexpr char kSelfSessionMeta[] = "self_session";
 constexpr char kSeedsMeta[] = "ensemble_seeds";
 constexpr char kPeerIdMeta[] = "peer_id";
 constexpr char kRunsMeta[] = "runs";
@@ -487,6 +486,17 @@ void Coordinator::Impl::PersistNow(zab::Ready* rd) {
   }
   if (s.ok() && rd->accepted_epoch) s = store_->SetAcceptedEpoch(*rd->accepted_epoch);
   if (s.ok() && rd->current_epoch) s = store_->SetCurrentEpoch(*rd->current_epoch);
+  if (s.ok() && rd->recovered) {
+    // Synced by a leader elected without us: a voter again.
+    s = store_->PutMeta(kRecoveringMeta, "0", /*sync=*/true);
+    if (s.ok()) {
+      recovering_ = false;
+      Log(options_, LogLevel::kWarning,
+          absl::StrCat("peer ", self_id_, " was synced by leader ",
+                       core_->status().leader,
+                       " after its log was damaged: it votes again"));
+    }
+  }
   if (!s.ok()) {
     Fail(MakeError(Error::kConnectionLoss,
                    absl::StrCat("storage failed: ", s.ToString())));

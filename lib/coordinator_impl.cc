@@ -17,7 +17,6 @@
 namespace synod {
 namespace {
 
-constexpr char kSelfSessionMeta[] = "self_session";
 // The peer id of a one-peer ensemble's only peer.
 constexpr zab::PeerId kSelfPeer = 1;
 using SteadyClock = std::chrono::steady_clock;
@@ -105,6 +104,10 @@ absl::Status Coordinator::Impl::Init() {
   dir_lock_ = std::move(*lock);
   StoreOptions store_options;
   store_options.env = storage_env_;
+  // In an ensemble a damaged log is survivable: the peer comes back as one
+  // that lost part of its log (see the recovering mark below). Alone,
+  // nobody else holds what was lost: Open refuses with DataLoss.
+  store_options.allow_log_damage = ensemble_;
   store_options.warn = [this](const std::string& m) {
     Log(options_, LogLevel::kWarning, m);
   };
@@ -139,6 +142,24 @@ absl::Status Coordinator::Impl::Init() {
   durable.accepted_epoch = store_->accepted_epoch();
   durable.current_epoch = store_->current_epoch();
   durable.base_zxid = last_applied_.load();
+  // A peer whose log lost records may lack committed txns it acked: it must
+  // not vote, ack or lead until a leader elected without it has synced it.
+  // The mark is durable until then (a restart finds the cut log intact).
+  absl::StatusOr<std::string> recovering = store_->GetMeta(kRecoveringMeta);
+  durable.recovering = recovering.ok() && *recovering == "1";
+  if (std::optional<LogDamage> damage = store_->log_damage()) {
+    Log(options_, LogLevel::kWarning,
+        absl::StrCat("the txn log was damaged (", damage->what,
+                     "); kept through ", zab::ZxidString(damage->kept_through),
+                     ", lost records up to at least ",
+                     zab::ZxidString(damage->durable_at_least),
+                     ": this peer takes no part in quorums until a leader "
+                     "elected without it has synced it"));
+    SYNOD_RETURN_IF_ERROR(
+        StorageError(store_->PutMeta(kRecoveringMeta, "1", /*sync=*/true)));
+    durable.recovering = true;
+  }
+  recovering_ = durable.recovering;
   SYNOD_RETURN_IF_ERROR(StorageError(store_->ReadLog(
       0, [&](Zxid zxid, std::string_view data) {
         logged_zxids_.push_back(zxid);
@@ -478,7 +499,8 @@ void Coordinator::Impl::CollectReady(int64_t now_ms) {
   while (core_->HasReady()) {
     zab::Ready rd = core_->TakeReady();
     const bool barrier = rd.snapshot || rd.truncate_after ||
-                         rd.accepted_epoch || rd.current_epoch;
+                         rd.accepted_epoch || rd.current_epoch ||
+                         rd.recovered;
     if (!ensemble_ && (barrier || !rd.messages.empty() || rd.lost_leader ||
                        !rd.requests.empty())) {
       // A one-peer ensemble never truncates, sends, or changes epochs once

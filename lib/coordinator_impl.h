@@ -66,6 +66,13 @@ inline std::chrono::milliseconds ToChrono(absl::Duration d) {
   return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
 }
 
+// Store metadata (Store::PutMeta names) the Coordinator keeps.
+// This peer's session id, to close it after a restart.
+inline constexpr char kSelfSessionMeta[] = "self_session";
+// "1" while this peer recovers from a damaged log (zab DurableState::
+// recovering), "0" (or absent) otherwise.
+inline constexpr char kRecoveringMeta[] = "recovering";
+
 // Adds identity `id` to `info` unless it holds it already; the super digest
 // (options.super_digest) makes it super. BadArguments, with `info`
 // unchanged, if the identity is longer than options.max_acl_id_bytes or
@@ -399,6 +406,8 @@ class Coordinator::Impl {
   std::atomic<bool> closing_session_{false};  // set by the destructor
   SessionState session_state_ = SessionState::kDisconnected;
   std::atomic<bool> connected_{false};
+  // Recovering from a damaged log (no vote until a leader syncs us).
+  std::atomic<bool> recovering_{false};
   std::atomic<bool> expired_{false};
   std::atomic<uint64_t> leader_id_{0};
 

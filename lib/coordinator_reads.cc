@@ -231,6 +231,7 @@ Health Coordinator::Impl::GetHealth() const {
   h.leader_id = leader_id_.load();
   h.connected = connected_.load();
   h.snapshots_installed = snapshots_installed_.load();
+  h.recovering = recovering_.load();
   return h;
 }
 

@@ -76,6 +76,9 @@ struct Health {
   uint64_t leader_id = 0;
   bool connected = false;
   int64_t snapshots_installed = 0;  // times a leader synchronized us by SNAP
+  // This peer's txn log was found damaged at start: until a leader elected
+  // without it has synchronized it, it observes (no vote, ack or lead).
+  bool recovering = false;
 };
 
 class Coordinator {

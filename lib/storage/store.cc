@@ -517,10 +517,20 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     if (!rep.log_damage) {
       rep.log_damage = LogDamage{last, rep.applied_zxid.load(), message};
     }
+    // What the log kept is all in the applied state, and new records will
+    // follow the state, not the log: drop the log whole (trimmed first, as
+    // ReplaceState does), so the records that follow are contiguous.
+    SYNOD_RETURN_IF_ERROR(
+        WriteError(db->Put(Synced(true), kLogTrimKey, EncodeInt(last))));
+    rep.disk_trim_max = std::max(rep.disk_trim_max, last);
+    rep.trim = last;
+    SYNOD_RETURN_IF_ERROR(rep.log->Clear());
+    rep.trim = 0;
   }
-  if (last > rep.trim) {
+  const Zxid kept = rep.log->last_zxid();
+  if (kept > rep.trim) {
     rep.first_logged = rep.log->FirstAbove(rep.trim);
-    rep.last_logged = last;
+    rep.last_logged = kept;
   }
   return store;
 }

@@ -71,7 +71,11 @@ bool LocalEnsemble::WaitAllConnected(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (int i = 0; i < size(); ++i) {
     if (!running(i)) continue;
-    if (!at(i).WaitConnected(deadline - absl::Now()).ok()) return false;
+    absl::Status s = at(i).WaitConnected(deadline - absl::Now());
+    if (!s.ok()) {
+      fprintf(stderr, "peer %d not connected: %s\n", i, s.ToString().c_str());
+      return false;
+    }
   }
   return true;
 }

@@ -324,6 +324,42 @@ TEST_CASE("Damage after a crash is DataLoss naming the file and offset",
   }
 }
 
+TEST_CASE("A damaged log that ends below the applied state is dropped whole",
+          "[log_recovery]") {
+  // The applied state is at Z(40); the log lost everything after Z(12).
+  // With damage allowed, what the log kept is all in the state, and the
+  // next records (a leader's DIFF after Z(40)) must follow the state: the
+  // log is dropped, so they are contiguous and reopen clean.
+  TempDir tmp;
+  {
+    auto store = OpenStore(tmp.path(), nullptr, nullptr);
+    REQUIRE_OK(store.status());
+    for (int64_t first = 1; first <= 40; first += 5) {
+      REQUIRE_OK((*store)->AppendLog(Batch(first, 5), true));
+    }
+    StateBatch state;
+    REQUIRE_OK((*store)->WriteState(&state, Z(40)));
+  }
+  fs::resize_file(SegmentPaths(tmp.path()).back(), kHeader + 12 * kRecord + 5);
+  Warnings w;
+  CHECK(OpenStore(tmp.path(), nullptr, &w).status().code() ==
+        absl::StatusCode::kDataLoss);
+  {
+    auto store = OpenStore(tmp.path(), nullptr, &w, /*allow=*/true);
+    REQUIRE_OK(store.status());
+    REQUIRE((*store)->log_damage().has_value());
+    CHECK((*store)->applied_zxid() == Z(40));
+    CHECK(LoggedZxids(**store).empty());
+    REQUIRE_OK((*store)->AppendLog(Batch(41, 3), true));
+  }
+  Warnings after;
+  auto again = OpenStore(tmp.path(), nullptr, &after);
+  REQUIRE_OK(again.status());
+  CHECK_FALSE((*again)->log_damage().has_value());
+  CHECK(LoggedZxids(**again) == Range(41, 43));
+  CHECK(after.lines.empty());
+}
+
 TEST_CASE("A deleted newest segment is DataLoss", "[log_recovery]") {
   SmallSegments small(16 << 10);
   Crashed c;
