@@ -187,6 +187,19 @@ void SnapshotSeeds() {
   PutBytes(&session, "-17");
   PutBytes(&session, tree.EncodeSession(kSession));
   Seed("snapshot", "root_and_session", session);
+
+  // Known finding: LoadSnapshot takes any key as a path; "//" makes "" a
+  // child of the root, and walking the tree (EncodeSnapshot, ForEachNode)
+  // then loops forever.
+  std::string empty_name = "SNP1";
+  PutVarint(&empty_name, 5);
+  empty_name.push_back('n');
+  PutBytes(&empty_name, "/");
+  PutBytes(&empty_name, tree.EncodeNode("/"));
+  empty_name.push_back('n');
+  PutBytes(&empty_name, "//");
+  PutBytes(&empty_name, tree.EncodeNode("/a"));
+  Put("crashers/snapshot", "key_double_slash_hangs", empty_name);
 }
 
 // ---- txns and requests against the base tree
@@ -277,6 +290,22 @@ void TxnSeeds() {
     Seed("txn_apply", "error", Serialize(t));
     t.mutable_sync();
     Seed("txn_apply", "sync", Serialize(t));
+  }
+  // Known findings: Apply stores what no record can hold. A create whose
+  // mode is out of range gives a record LoadNode refuses (the peer cannot
+  // restart); a create of "//" makes "" a child of the root, and walking
+  // the tree then loops forever.
+  {
+    txn::Txn t = txn(next);
+    txn::CreateTxn* c = t.mutable_create();
+    c->set_path("/a/m");
+    AclToProto(OpenAcl(), c->mutable_acl());
+    c->set_mode(96);
+    c->set_parent_cversion(2);
+    Put("crashers/txn_apply", "create_mode_out_of_range", Serialize(t));
+    c->set_path("//");
+    c->set_mode(0);
+    Put("crashers/txn_apply", "create_double_slash_hangs", Serialize(t));
   }
 }
 
@@ -415,9 +444,16 @@ void LogSeeds() {
   std::string bad_middle = seg;
   bad_middle[8 + 16 + 2] ^= 1;  // the first record's data
   Seed("log_recovery", "bad_first_record", named + bad_middle);
+  // Known finding (issue 11, item 2): a length that runs past the end
+  // hides the intact records behind it; Open cuts them off as a torn tail.
   std::string bad_length = seg;
   bad_length[8 + 4] = 100;  // the first record's length
-  Seed("log_recovery", "bad_length", named + bad_length);
+  Put("crashers/log_recovery", "bad_length_hides_records",
+      named + bad_length);
+  // A bad checksum on the last record only: a torn tail, cut.
+  std::string bad_last = seg;
+  bad_last[seg.size() - 1] ^= 1;
+  Seed("log_recovery", "bad_last_record", named + bad_last);
   Seed("log_recovery", "header_only", named + seg.substr(0, 8));
   Seed("log_recovery", "partial_magic", named + seg.substr(0, 5));
   Seed("log_recovery", "empty_file", named);
