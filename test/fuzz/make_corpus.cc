@@ -200,6 +200,18 @@ void SnapshotSeeds() {
   PutBytes(&empty_name, "//");
   PutBytes(&empty_name, tree.EncodeNode("/a"));
   Put("crashers/snapshot", "key_double_slash_hangs", empty_name);
+  // ... and "//x" is loaded as a node no walk reaches: the root lists a
+  // child "x" that is not there, and the node is lost from the next
+  // snapshot.
+  std::string unreachable = "SNP1";
+  PutVarint(&unreachable, 5);
+  unreachable.push_back('n');
+  PutBytes(&unreachable, "/");
+  PutBytes(&unreachable, tree.EncodeNode("/"));
+  unreachable.push_back('n');
+  PutBytes(&unreachable, "//x");
+  PutBytes(&unreachable, tree.EncodeNode("/a"));
+  Put("crashers/snapshot", "key_empty_component_unreachable", unreachable);
 }
 
 // ---- txns and requests against the base tree
