@@ -49,7 +49,7 @@ inline Zxid BuildBaseTree(DataTree* tree) {
   txn::Txn session;
   session.mutable_create_session()->set_timeout_ms(30000);
   apply(session);
-  int32_t root_cversion = 1;  // "/synod" is not counted; close enough
+  int32_t root_cversion = 1;  // the root's cversion after each create
   auto create = [&](const std::string& path, const std::string& data,
                     CreateMode mode, const AclList& acl, int32_t cversion,
                     int64_t ttl_ms = 0) {
