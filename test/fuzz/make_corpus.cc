@@ -188,9 +188,9 @@ void SnapshotSeeds() {
   PutBytes(&session, tree.EncodeSession(kSession));
   Seed("snapshot", "root_and_session", session);
 
-  // Known finding: LoadSnapshot takes any key as a path; "//" makes "" a
-  // child of the root, and walking the tree (EncodeSnapshot, ForEachNode)
-  // then loops forever.
+  // Found by fuzzing, fixed: LoadSnapshot took any key as a path; "//"
+  // made "" a child of the root, and walking the tree (EncodeSnapshot,
+  // ForEachNode) then looped forever.
   std::string empty_name = "SNP1";
   PutVarint(&empty_name, 5);
   empty_name.push_back('n');
@@ -199,10 +199,9 @@ void SnapshotSeeds() {
   empty_name.push_back('n');
   PutBytes(&empty_name, "//");
   PutBytes(&empty_name, tree.EncodeNode("/a"));
-  Put("crashers/snapshot", "key_double_slash_hangs", empty_name);
-  // ... and "//x" is loaded as a node no walk reaches: the root lists a
-  // child "x" that is not there, and the node is lost from the next
-  // snapshot.
+  Seed("snapshot", "key_double_slash", empty_name);
+  // ... and "//x" was loaded as a node no walk reaches: the root listed a
+  // child "x" that was not there, and the next snapshot lost the node.
   std::string unreachable = "SNP1";
   PutVarint(&unreachable, 5);
   unreachable.push_back('n');
@@ -211,7 +210,7 @@ void SnapshotSeeds() {
   unreachable.push_back('n');
   PutBytes(&unreachable, "//x");
   PutBytes(&unreachable, tree.EncodeNode("/a"));
-  Put("crashers/snapshot", "key_empty_component_unreachable", unreachable);
+  Seed("snapshot", "key_empty_component", unreachable);
 }
 
 // ---- txns and requests against the base tree
@@ -303,10 +302,10 @@ void TxnSeeds() {
     t.mutable_sync();
     Seed("txn_apply", "sync", Serialize(t));
   }
-  // Known findings: Apply stores what no record can hold. A create whose
-  // mode is out of range gives a record LoadNode refuses (the peer cannot
-  // restart); a create of "//" makes "" a child of the root, and walking
-  // the tree then loops forever.
+  // Found by fuzzing, fixed: Apply stored what no record can hold. A
+  // create whose mode is out of range gave a record LoadNode refuses (the
+  // peer could not restart); a create of "//" made "" a child of the root,
+  // and walking the tree then looped forever.
   {
     txn::Txn t = txn(next);
     txn::CreateTxn* c = t.mutable_create();
@@ -314,10 +313,10 @@ void TxnSeeds() {
     AclToProto(OpenAcl(), c->mutable_acl());
     c->set_mode(96);
     c->set_parent_cversion(2);
-    Put("crashers/txn_apply", "create_mode_out_of_range", Serialize(t));
+    Seed("txn_apply", "create_mode_out_of_range", Serialize(t));
     c->set_path("//");
     c->set_mode(0);
-    Put("crashers/txn_apply", "create_double_slash_hangs", Serialize(t));
+    Seed("txn_apply", "create_double_slash", Serialize(t));
   }
 }
 
@@ -401,16 +400,15 @@ void PreparerSeeds() {
   script("pipelined", {Create("/a/p", CreateMode::kPersistent), multi,
                        Create("/a/p/q", CreateMode::kEphemeral), close});
 
-  // Known finding (issue 11, item 1): an ACL of 4,097 distinct entries is
-  // accepted, and its record does not decode. Not in the replayed corpus
-  // while it fails.
+  // Found before the limits (issue 11, item 1): an ACL of 4,097 distinct
+  // entries was accepted, and its record did not decode. Now refused.
   AclList big;
   for (int i = 0; i < 4097; ++i) {
     big.push_back(Acl{perms::kRead, "digest", absl::StrCat("u", i, ":h")});
   }
   txn::MultiRequest m;
   *m.add_ops() = Create("/a/big", CreateMode::kPersistent, big);
-  Put("crashers/preparer", "acl_4097_entries", Serialize(m));
+  Seed("preparer", "acl_4097_entries", Serialize(m));
 }
 
 // ---- log segments, written by LogFile itself

@@ -3,7 +3,8 @@
 // a serialized txn::MultiRequest used as a script: each of its ops is one
 // request (itself possibly a multi), prepared in order from the open
 // session of base_tree.h with its identities, all prepared before the first
-// is applied (pipelining, as the leader does), then applied in order.
+// is applied (pipelining, as the leader does), then applied in order. Every
+// limit is at its ceiling (util/limits.h).
 //
 // Properties: nothing crashes; every refusal carries a ZooKeeper error;
 // every accepted request's txn survives its own encoding, applies to the
@@ -23,12 +24,26 @@
 #include "tree_check.h"
 #include "txn/preparer.h"
 #include "txn/txn.pb.h"
+#include "util/limits.h"
 
 namespace synod::fuzz {
 namespace {
 
 constexpr int kMaxRequests = 64;
-constexpr int32_t kMaxDataBytes = 1 << 20;  // Options' default
+
+// Every limit at its ceiling: the most permissive configuration Options
+// allows, whose every accepted request must still be stored and read back.
+RequestLimits CeilingLimits() {
+  RequestLimits limits;
+  limits.max_data_bytes = kDataBytesCeiling;
+  limits.max_path_bytes = kPathBytesCeiling;
+  limits.max_acl_entries = kAclEntriesCeiling;
+  limits.max_acl_id_bytes = kAclIdBytesCeiling;
+  limits.max_auth_ids = kAclEntriesCeiling;
+  limits.max_multi_ops = kMultiOpsCeiling;
+  limits.max_request_bytes = kRequestBytesCeiling;
+  return limits;
+}
 // Late enough that /t's TTL has run out (a cleanup of it is due).
 constexpr int64_t kNowMs = kBaseTimeMs + 5000;
 
@@ -49,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   DataTree tree;
   Zxid next = BuildBaseTree(&tree);
-  Preparer preparer(&tree, kMaxDataBytes);
+  Preparer preparer(&tree, CeilingLimits());
   const AuthInfo auth = BaseAuth();
 
   std::vector<txn::Txn> prepared;
