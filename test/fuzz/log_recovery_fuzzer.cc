@@ -17,11 +17,14 @@
 // to be reported, never cut silently: issue 11, item 2); and opening the
 // recovered log again gives the same records.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -36,6 +39,7 @@
 #include "fuzz_util.h"
 #include "storage/log_file.h"
 #include "util/coding.h"
+#include "util/strings.h"
 
 namespace synod::fuzz {
 namespace {
@@ -102,6 +106,24 @@ Prefix IntactPrefix(const std::string& file) {
   return out;
 }
 
+constexpr std::string_view kDirPrefix = "synod-fuzz-log-";
+
+// Removes the directories of runs whose process is gone (a crash aborts
+// before the run's own TempDir is removed).
+void RemoveStaleDirs(const fs::path& base) {
+  std::error_code ec;
+  for (fs::directory_iterator it(base, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, kDirPrefix.size(), kDirPrefix) != 0) continue;
+    const long pid = std::strtol(name.c_str() + kDirPrefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code rm;
+      fs::remove_all(it->path(), rm);
+    }
+  }
+}
+
 // A fresh directory for one run, removed when the run ends.
 class TempDir {
  public:
@@ -111,7 +133,9 @@ class TempDir {
     if (!fs::is_directory(base, ec) || ::access(base.c_str(), W_OK) != 0) {
       base = fs::temp_directory_path();
     }
-    path_ = (base / absl::StrCat("synod-fuzz-log-", ::getpid())).string();
+    static const bool swept = (RemoveStaleDirs(base), true);
+    (void)swept;
+    path_ = (base / absl::StrCat(AV(kDirPrefix), ::getpid())).string();
     fs::remove_all(path_, ec);
     fs::create_directories(path_, ec);
     if (ec) Fail("cannot create a temporary directory", path_);
