@@ -62,6 +62,22 @@ absl::Status ValidateOptions(const Options& o) {
         absl::StrCat("Options::tick must be within 10ms..10s, not ",
                      absl::FormatDuration(o.tick)));
   }
+  if (o.max_client_sessions < 1 || o.max_client_sessions > 65536) {
+    return BadArgumentsError(absl::StrCat(
+        "Options::max_client_sessions must be within 1..65536, not ",
+        o.max_client_sessions));
+  }
+  if (o.max_connections < 16 || o.max_connections > 65536) {
+    return BadArgumentsError(
+        absl::StrCat("Options::max_connections must be within 16..65536, not ",
+                     o.max_connections));
+  }
+  if (o.connection_idle_timeout < absl::Seconds(1) ||
+      o.connection_idle_timeout > absl::Hours(1)) {
+    return BadArgumentsError(absl::StrCat(
+        "Options::connection_idle_timeout must be within 1s..1h, not ",
+        absl::FormatDuration(o.connection_idle_timeout)));
+  }
   auto valid_address = [](const std::string& a) {
     const size_t colon = a.rfind(':');
     int port = 0;

@@ -56,6 +56,7 @@ namespace synod {
 namespace transport {
 class PeerNetwork;
 class ClientService;
+class ConnectionLimit;
 }  // namespace transport
 
 // Returns true if `options` make a multi-peer ensemble (seeds naming peers
@@ -375,6 +376,8 @@ class Coordinator::Impl {
   std::unique_ptr<TreeSnapshots> snapshots_;
   std::unique_ptr<transport::PeerNetwork> network_;
   std::unique_ptr<transport::ClientService> client_service_;
+  // The cap on the connections server_ accepts (Options::max_connections).
+  std::unique_ptr<transport::ConnectionLimit> connection_limit_;
   std::unique_ptr<grpc::Server> server_;
   // Inbox additions (under inbox_mu_).
   std::vector<zab::Message> peer_inbox_ ABSL_GUARDED_BY(inbox_mu_);

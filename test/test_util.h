@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,10 +73,14 @@ inline Options TestOptions(const std::string& dir) {
 // A one-peer ensemble that listens (seeds = {listen}) on a free loopback
 // port, for tests of the services it serves. Aborts if it cannot start.
 struct ListeningPeer {
-  ListeningPeer() : address("127.0.0.1:" + std::to_string(FreePort())) {
+  ListeningPeer() : ListeningPeer([](Options*) {}) {}
+  // With `tweak` applied to the options.
+  explicit ListeningPeer(const std::function<void(Options*)>& tweak)
+      : address("127.0.0.1:" + std::to_string(FreePort())) {
     Options o = TestOptions(dir.path());
     o.listen = address;
     o.seeds = {address};
+    tweak(&o);
     auto c = Coordinator::Start(o);
     if (!c.ok()) {
       fprintf(stderr, "ListeningPeer: %s\n", c.status().ToString().c_str());

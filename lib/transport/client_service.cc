@@ -2,17 +2,30 @@
 // session per Session stream, its requests run in order, its watch events
 // pushed on the stream.
 //
-// Threads of one stream:
-//  - the handler (a gRPC thread) reads requests; it submits writes and
-//    syncs (they complete on the Coordinator's loop thread, in order) and
-//    answers reads, auth and refusals itself, each only once the stream's
-//    earlier writes have completed, so replies leave in request order and
-//    a read sees the stream's own earlier writes;
-//  - the writer drains the stream's queue of replies and watch events onto
-//    the network, so that neither the loop thread (write completions) nor
-//    the dispatcher (watchers) ever blocks on a slow client.
-// Completions and watchers may run after the stream ended: they hold the
-// stream's state by shared_ptr and drop what they push once it is closed.
+// Built on gRPC's callback API: no thread belongs to a stream, whatever the
+// number of streams. A stream is a SessionStream (a ServerBidiReactor) and
+// moves on from events, none of which blocks:
+//  - a read completes (a gRPC thread): the request joins the stream's
+//    pending queue and the stream is pumped;
+//  - pumping takes pending requests in order: a write or sync is submitted
+//    to the Coordinator (which runs a session's writes in order); anything
+//    answered here (reads, auth, refusals) waits until the stream's earlier
+//    writes have completed, so replies leave in request order and a read
+//    sees the stream's own earlier writes;
+//  - a write completes (the Coordinator's loop thread) or a watch fires (the
+//    dispatcher): the reply or event is queued and the stream is kicked on
+//    the service's worker thread, so that neither the loop nor the
+//    dispatcher ever calls into gRPC or submits;
+//  - a network write completes (a gRPC thread): the next queued reply goes.
+// At most one read and one network write are outstanding per stream. A
+// stream stops reading while kMaxInFlight of its requests are unanswered
+// (pending, submitted, or replied but not yet sent): HTTP/2 flow control
+// then holds the client back. Its outgoing queue is bounded too: a client
+// that reads nothing while its watches fire loses its stream (kMaxQueued).
+// gRPC calls (StartRead, StartWrite, Finish, TryCancel) are made without
+// the stream's lock held: gRPC may run a reaction on the calling thread.
+// Completions and watchers may run after the stream finished: they hold
+// the stream by shared_ptr and drop what they push.
 //
 // The stream's watches are registered with its session id as their owner:
 // REMOVE_WATCHES takes away only the stream's own, and when the stream ends
@@ -21,20 +34,23 @@
 #include "transport/client_service.h"
 
 #include <algorithm>
-#include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
 #include <utility>
+#include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "acl/acl.h"
 #include "coordinator_impl.h"
 #include "grpcpp/grpcpp.h"
+#include "runtime/dispatcher.h"
 #include "transport/client.grpc.pb.h"
+#include "transport/client_request.h"
 #include "tree/data_tree.h"
 #include "tree/path.h"
 #include "util/errors.h"
@@ -44,20 +60,16 @@
 namespace synod::transport {
 namespace {
 
-using Stream = grpc::ServerReaderWriter<ClientReply, ClientRequest>;
-
-// How much longer than a session timeout opening or closing a session may
-// take before the handler gives up on it.
-constexpr absl::Duration kMargin = absl::Seconds(5);
-// While shutting down, how long a stream's handler waits for the close of
-// its session (the Coordinator may be stopping, or have no leader).
+// While shutting down, how long the service waits for the streams' sessions
+// to close (the Coordinator may be stopping, or have no leader).
 constexpr absl::Duration kShutdownCloseWait = absl::Seconds(1);
-// How often a handler waiting on the Coordinator checks for cancellation.
-constexpr absl::Duration kPoll = absl::Milliseconds(50);
 // Most replies and events queued for one stream: a client that reads
 // nothing while its watches fire loses its stream rather than the peer's
 // memory.
 constexpr size_t kMaxQueued = size_t{1} << 16;
+// Most requests of one stream read and not yet answered on the network;
+// the stream is not read from while it has this many.
+constexpr size_t kMaxInFlight = 256;
 // The range of session timeouts a client may ask for (Options' range;
 // the floor rises to 20 ticks, see Open).
 constexpr int64_t kMinSessionMs = 100;
@@ -73,51 +85,6 @@ std::shared_ptr<const AuthInfo> SystemAuth() {
   }();
   return auth;
 }
-
-// One write's outcome, waited for by a handler with a deadline; the
-// completion may come after the handler gave up (`abandoned`).
-struct OutcomeSlot {
-  Mutex mu;
-  bool done ABSL_GUARDED_BY(mu) = false;
-  bool abandoned ABSL_GUARDED_BY(mu) = false;
-  WriteOutcome outcome ABSL_GUARDED_BY(mu);
-};
-
-// What one Session stream's handler, writer, completions and watchers
-// share.
-struct StreamState {
-  explicit StreamState(grpc::ServerContext* c) : context(c) {}
-
-  // Queues `reply` for the writer; dropped once the stream is closed. A
-  // client that lets kMaxQueued pile up has its stream cancelled. Never
-  // blocks (called on the loop and dispatcher threads).
-  void Push(ClientReply&& reply) {
-    MutexLock lock(&mu);
-    PushLocked(std::move(reply));
-  }
-  void PushLocked(ClientReply&& reply) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (closed || broken) return;
-    if (out.size() >= kMaxQueued) {
-      broken = true;
-      out.clear();
-      context->TryCancel();
-      return;
-    }
-    out.push_back(std::move(reply));
-  }
-
-  grpc::ServerContext* const context;  // valid while !closed
-  Mutex mu;
-  std::deque<ClientReply> out ABSL_GUARDED_BY(mu);
-  // Set by the handler when it is done: nothing more is queued, and the
-  // writer leaves once `out` is drained.
-  bool closed ABSL_GUARDED_BY(mu) = false;
-  // A Write failed or the queue overflowed: nothing more is written.
-  bool broken ABSL_GUARDED_BY(mu) = false;
-  // Writes submitted by the handler and completed by the loop.
-  uint64_t writes_submitted ABSL_GUARDED_BY(mu) = 0;
-  uint64_t writes_completed ABSL_GUARDED_BY(mu) = 0;
-};
 
 // A reply to request `id`, not (yet) an error.
 ClientReply NewReply(uint64_t id) {
@@ -178,30 +145,6 @@ ClientReply WriteReply(uint64_t id, int multi_ops, WriteOutcome&& o) {
   return reply;
 }
 
-// Returns OK if a client may submit `request`: the ZooKeeper operations,
-// not the session and cleanup requests that only the system makes.
-absl::Status CheckClientWrite(const txn::Request& request, bool in_multi) {
-  switch (request.body_case()) {
-    case txn::Request::kCreate:
-    case txn::Request::kDeleteNode:
-    case txn::Request::kSetData:
-    case txn::Request::kSetAcl:
-    case txn::Request::kCheck:
-      return absl::OkStatus();
-    case txn::Request::kMulti:
-      if (in_multi) return BadArgumentsError("a multi may not nest");
-      for (const txn::Request& op : request.multi().ops()) {
-        if (absl::Status s = CheckClientWrite(op, true); !s.ok()) return s;
-      }
-      return absl::OkStatus();
-    case txn::Request::BODY_NOT_SET:
-      return BadArgumentsError("empty write request");
-    default:
-      return BadArgumentsError(
-          "sessions are opened and closed by the stream, not by requests");
-  }
-}
-
 // The client's IP address from gRPC's peer string ("ipv4:1.2.3.4:5",
 // "ipv6:[::1]:5", possibly with the brackets percent-encoded); empty for
 // anything else.
@@ -226,351 +169,594 @@ std::string PeerIp(const std::string& peer) {
 
 }  // namespace
 
-class ClientService::Impl final : public Client::Service {
+class SessionStream;
+
+class ClientService::Impl final : public Client::CallbackService {
  public:
   explicit Impl(Coordinator::Impl* coordinator) : coordinator_(coordinator) {}
+  ~Impl() override { Shutdown(); }
 
-  grpc::Status Session(grpc::ServerContext* context, Stream* stream) override;
-  grpc::Status Status(grpc::ServerContext* context,
-                      const StatusRequest* request,
-                      StatusReply* reply) override;
+  grpc::ServerBidiReactor<ClientRequest, ClientReply>* Session(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
+                                   const StatusRequest* request,
+                                   StatusReply* reply) override;
   void Shutdown();
 
+  // For the streams.
+  Coordinator::Impl* coordinator() const { return coordinator_; }
+  // Counts a caller in while it touches the Coordinator; false once
+  // Shutdown has detached the streams (the Coordinator may be going).
+  bool Enter();
+  void Leave();
+  // Registers a new stream (for Shutdown to end it); false once shut down.
+  bool Register(const std::shared_ptr<SessionStream>& stream);
+  void Unregister(SessionStream* stream);
+  // Takes one of Options::max_client_sessions; false if none is left.
+  bool ReserveSession();
+  void ReleaseSession();
+  // Runs `task` on the worker thread (never the loop or the dispatcher).
+  void Post(std::function<void()> task) { worker_.Post(std::move(task)); }
+
  private:
-  // Counts a handler in (and its stream, to cancel at Shutdown); false once
-  // shut down.
-  bool Enter(grpc::ServerContext* context);
-  void Leave(grpc::ServerContext* context);
-  bool shutting_down() const {
-    MutexLock lock(&mu_);
-    return shut_down_;
-  }
-
-  // Submits the creation of a session and waits for it (while the client
-  // is still there). Returns the session id.
-  absl::StatusOr<int64_t> Open(grpc::ServerContext* context,
-                               const transport::OpenSession& open,
-                               int64_t* timeout_ms);
-  // Submits the close of `session` and waits a bounded time for it.
-  void CloseSession(int64_t session, int64_t timeout_ms);
-  // Waits for `slot` until `timeout` passes or, if `context` is given, the
-  // client goes away. Returns true if the outcome came.
-  bool WaitOutcome(OutcomeSlot* slot, grpc::ServerContext* context,
-                   absl::Duration timeout);
-
-  // The session's requests after the open, until the stream ends.
-  void Serve(grpc::ServerContext* context, Stream* stream,
-             const std::shared_ptr<StreamState>& state, int64_t session);
-  // Waits until every write the stream submitted has completed; false if
-  // the client went away first.
-  static bool WaitForWrites(grpc::ServerContext* context, StreamState* state);
-  // Submits a write or sync of `session` as `auth`; the reply is queued
-  // when it completes.
-  void SubmitWrite(const std::shared_ptr<StreamState>& state, int64_t session,
-                   std::shared_ptr<const AuthInfo> auth, uint64_t id,
-                   txn::Request request);
-  // Answers a read or a change to the watches of `session` at once (from
-  // this peer's replica).
-  ClientReply Read(const std::shared_ptr<StreamState>& state, int64_t session,
-                   const AuthInfo& auth, uint64_t id, const ReadRequest& read);
-
-  // Writes queued replies until the stream is closed and drained, or a
-  // Write fails.
-  static void WriterLoop(StreamState* state, Stream* stream);
-
   Coordinator::Impl* const coordinator_;
   mutable Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool detached_ ABSL_GUARDED_BY(mu_) = false;
+  bool worker_stopped_ ABSL_GUARDED_BY(mu_) = false;
   int active_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_set<grpc::ServerContext*> streams_ ABSL_GUARDED_BY(mu_);
+  int sessions_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<SessionStream*, std::weak_ptr<SessionStream>> streams_
+      ABSL_GUARDED_BY(mu_);
+  Dispatcher worker_;
 };
 
-bool ClientService::Impl::Enter(grpc::ServerContext* context) {
-  MutexLock lock(&mu_);
-  if (shut_down_) return false;
-  ++active_;
-  if (context != nullptr) streams_.insert(context);
+// One Session stream: see the file comment.
+class SessionStream final
+    : public grpc::ServerBidiReactor<ClientRequest, ClientReply>,
+      public std::enable_shared_from_this<SessionStream> {
+ public:
+  SessionStream(ClientService::Impl* service,
+                grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {}
+
+  // Registers the stream and reads its first request (or refuses it, once
+  // the service is shut down). Once, right after construction.
+  void Start();
+  // Shutdown: ends the stream as if the client had gone.
+  void Cancel() { context_->TryCancel(); }
+
+  // Takes the pending requests that can run now, in order, then starts
+  // whatever network reads and writes can go, or finishes the stream.
+  // Any thread but the loop's and the dispatcher's; one pump at a time per
+  // stream (a second caller leaves the work to the first).
+  void Pump();
+
+  // Queues a watch event or a write's reply (from the dispatcher or the
+  // loop thread) and has the worker carry on.
+  void PushFromOutside(ClientReply&& reply, bool is_reply, bool write_done);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  enum class Phase { kAwaitOpen, kOpening, kOpen, kClosing, kClosed };
+  // gRPC calls decided under mu_, made after it is released.
+  struct Actions {
+    bool read = false;
+    bool write = false;
+    bool cancel = false;
+    bool finish = false;
+  };
+
+  size_t InFlightLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return pending_.size() + writes_outstanding_ + replies_unsent_;
+  }
+  // Queues `reply`; false if dropped (the stream is finished or broken).
+  bool PushLocked(ClientReply&& reply, bool is_reply)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Actions NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Run(const Actions& actions);
+  // Has the worker pump the stream, unless a kick is already on its way.
+  void KickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseSlotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // One step of Pump; false when there is nothing to do now.
+  bool Step();
+  void SubmitOpen(const OpenSession& open);
+  void SubmitWrite(uint64_t id, txn::Request request);
+  void SubmitClose();
+  // The answer to a request answered here (not a write or sync).
+  ClientReply Answer(ClientRequest&& request);
+  ClientReply Read(uint64_t id, const ReadRequest& read);
+
+  ClientService::Impl* const service_;
+  grpc::CallbackServerContext* const context_;  // valid until OnDone
+  std::shared_ptr<SessionStream> self_;  // held from Start until OnDone
+
+  // Touched only by the one running Pump.
+  std::shared_ptr<const AuthInfo> auth_;
+  int64_t timeout_ms_ = 0;
+
+  Mutex mu_;
+  Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kAwaitOpen;
+  uint64_t open_id_ ABSL_GUARDED_BY(mu_) = 0;  // the open request's
+  int64_t session_ ABSL_GUARDED_BY(mu_) = 0;
+  bool holds_slot_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<WriteOutcome> open_outcome_ ABSL_GUARDED_BY(mu_);
+  // The request a read fills; gRPC's between StartRead and OnReadDone.
+  ClientRequest read_buf_;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_ended_ ABSL_GUARDED_BY(mu_) = false;  // half-closed or gone
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<ClientRequest> pending_ ABSL_GUARDED_BY(mu_);
+  size_t writes_outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  // Replies (not events) in out_ or being written.
+  size_t replies_unsent_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::pair<ClientReply, bool>> out_ ABSL_GUARDED_BY(mu_);
+  // The message being written; gRPC's between StartWrite and OnWriteDone.
+  ClientReply current_;
+  bool current_is_reply_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  // A network write failed or out_ overflowed: nothing more is written.
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancel_wanted_ ABSL_GUARDED_BY(mu_) = false;
+  bool pumping_ ABSL_GUARDED_BY(mu_) = false;
+  bool pump_again_ ABSL_GUARDED_BY(mu_) = false;
+  bool kick_posted_ ABSL_GUARDED_BY(mu_) = false;
+  bool detached_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// ---- SessionStream.
+
+void SessionStream::Start() {
+  self_ = shared_from_this();
+  if (!service_->Register(self_)) {
+    {
+      MutexLock lock(&mu_);
+      phase_ = Phase::kClosed;
+      finish_called_ = true;
+    }
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the peer is shutting down"));
+    return;
+  }
+  {
+    MutexLock lock(&mu_);
+    reading_ = true;
+  }
+  StartRead(&read_buf_);
+}
+
+bool SessionStream::PushLocked(ClientReply&& reply, bool is_reply) {
+  if (finish_called_ || broken_) return false;
+  if (out_.size() >= kMaxQueued) {
+    broken_ = true;
+    cancel_wanted_ = true;
+    out_.clear();
+    replies_unsent_ = writing_ && current_is_reply_ ? 1 : 0;
+    return false;
+  }
+  out_.emplace_back(std::move(reply), is_reply);
+  if (is_reply) ++replies_unsent_;
   return true;
 }
 
-void ClientService::Impl::Leave(grpc::ServerContext* context) {
-  MutexLock lock(&mu_);
-  if (context != nullptr) streams_.erase(context);
-  --active_;
-}
-
-void ClientService::Impl::Shutdown() {
-  MutexLock lock(&mu_);
-  shut_down_ = true;
-  // Handlers blocked in Read or Write return; those waiting on the
-  // Coordinator notice within kPoll.
-  for (grpc::ServerContext* context : streams_) context->TryCancel();
-  mu_.Await(
-      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; });
-}
-
-bool ClientService::Impl::WaitOutcome(OutcomeSlot* slot,
-                                      grpc::ServerContext* context,
-                                      absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  MutexLock lock(&slot->mu);
-  while (!slot->mu.AwaitWithTimeout(
-      [slot]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(slot->mu) { return slot->done; },
-      std::min(kPoll, deadline - absl::Now()))) {
-    if (absl::Now() >= deadline) break;
-    if (context != nullptr && context->IsCancelled()) break;
+SessionStream::Actions SessionStream::NextLocked() {
+  Actions a;
+  if (finish_called_) return a;
+  if (cancel_wanted_) {
+    cancel_wanted_ = false;
+    a.cancel = true;
   }
-  if (!slot->done) slot->abandoned = true;
-  return slot->done;
+  if (!writing_ && !broken_ && !out_.empty()) {
+    current_ = std::move(out_.front().first);
+    current_is_reply_ = out_.front().second;
+    out_.pop_front();
+    writing_ = true;
+    a.write = true;
+  }
+  if (!reading_ && !reads_ended_ && !cancelled_ && !broken_ &&
+      phase_ == Phase::kOpen && InFlightLocked() < kMaxInFlight) {
+    reading_ = true;
+    a.read = true;
+  }
+  if (phase_ == Phase::kClosed && !reading_ && !writing_ &&
+      (out_.empty() || broken_)) {
+    finish_called_ = true;
+    a.finish = true;
+  }
+  return a;
 }
 
-absl::StatusOr<int64_t> ClientService::Impl::Open(
-    grpc::ServerContext* context, const transport::OpenSession& open,
-    int64_t* timeout_ms) {
+void SessionStream::Run(const Actions& a) {
+  if (a.cancel) context_->TryCancel();
+  if (a.write) StartWrite(&current_);
+  if (a.read) StartRead(&read_buf_);
+  if (a.finish) {
+    grpc::Status status;
+    {
+      MutexLock lock(&mu_);
+      status = finish_status_;
+    }
+    service_->Unregister(this);
+    Finish(std::move(status));
+  }
+}
+
+void SessionStream::KickLocked() {
+  if (kick_posted_ || finish_called_) return;
+  kick_posted_ = true;
+  service_->Post([self = shared_from_this()] {
+    {
+      MutexLock lock(&self->mu_);
+      self->kick_posted_ = false;
+    }
+    self->Pump();
+  });
+}
+
+void SessionStream::ReleaseSlotLocked() {
+  if (!holds_slot_) return;
+  holds_slot_ = false;
+  service_->ReleaseSession();
+}
+
+void SessionStream::PushFromOutside(ClientReply&& reply, bool is_reply,
+                                    bool write_done) {
+  MutexLock lock(&mu_);
+  if (write_done) --writes_outstanding_;
+  if (finish_called_) return;
+  PushLocked(std::move(reply), is_reply);
+  KickLocked();
+}
+
+void SessionStream::OnReadDone(bool ok) {
+  {
+    MutexLock lock(&mu_);
+    reading_ = false;
+    if (ok) {
+      pending_.push_back(std::move(read_buf_));
+    } else {
+      reads_ended_ = true;
+    }
+  }
+  Pump();
+}
+
+void SessionStream::OnWriteDone(bool ok) {
+  Actions a;
+  {
+    MutexLock lock(&mu_);
+    writing_ = false;
+    if (current_is_reply_ && replies_unsent_ > 0) --replies_unsent_;
+    if (!ok) {
+      broken_ = true;
+      out_.clear();
+      replies_unsent_ = 0;
+    }
+    a = NextLocked();
+  }
+  Run(a);
+}
+
+void SessionStream::OnCancel() {
+  {
+    MutexLock lock(&mu_);
+    cancelled_ = true;
+  }
+  Pump();
+}
+
+void SessionStream::OnDone() {
+  service_->Unregister(this);
+  std::shared_ptr<SessionStream> self;
+  {
+    MutexLock lock(&mu_);
+    ReleaseSlotLocked();
+    self = std::move(self_);
+  }
+  // `self` may be the last reference: this goes when it does.
+}
+
+void SessionStream::Pump() {
+  {
+    MutexLock lock(&mu_);
+    if (finish_called_) return;
+    if (pumping_) {
+      pump_again_ = true;
+      return;
+    }
+    pumping_ = true;
+  }
+  while (true) {
+    bool entered = service_->Enter();
+    if (!entered) {
+      // Shut down: nothing more reaches the Coordinator; the stream ends
+      // at once, without waiting for what it had submitted.
+      MutexLock lock(&mu_);
+      detached_ = true;
+      phase_ = Phase::kClosed;
+      pending_.clear();
+      broken_ = true;
+      out_.clear();
+      ReleaseSlotLocked();
+    }
+    while (entered && Step()) {
+    }
+    if (entered) service_->Leave();
+    Actions a;
+    {
+      MutexLock lock(&mu_);
+      if (pump_again_) {
+        pump_again_ = false;
+        continue;
+      }
+      pumping_ = false;
+      a = NextLocked();
+    }
+    Run(a);
+    return;
+  }
+}
+
+bool SessionStream::Step() {
+  Coordinator::Impl* const coordinator = service_->coordinator();
+  ClientRequest request;
+  enum { kNone, kOpen, kOpened, kSubmit, kAnswer, kClose } what = kNone;
+  std::optional<WriteOutcome> opened;
+  int64_t session = 0;
+  {
+    MutexLock lock(&mu_);
+    if (cancelled_ || broken_) pending_.clear();
+    switch (phase_) {
+      case Phase::kAwaitOpen:
+        if (!pending_.empty()) {
+          request = std::move(pending_.front());
+          pending_.pop_front();
+          if (!request.has_open()) {
+            ClientReply reply = NewReply(request.id());
+            SetError(BadArgumentsError("the first request must open the session"),
+                     &reply);
+            PushLocked(std::move(reply), true);
+            finish_status_ = grpc::Status(
+                grpc::StatusCode::INVALID_ARGUMENT,
+                "the first request must open the session");
+            phase_ = Phase::kClosed;
+            return true;
+          }
+          if (!service_->ReserveSession()) {
+            ClientReply reply = NewReply(request.id());
+            SetError(MakeError(Error::kConnectionLoss,
+                               absl::StrCat("too many sessions at ",
+                                            coordinator->options().listen)),
+                     &reply);
+            PushLocked(std::move(reply), true);
+            phase_ = Phase::kClosed;
+            return true;
+          }
+          holds_slot_ = true;
+          open_id_ = request.id();
+          phase_ = Phase::kOpening;
+          what = kOpen;
+        } else if (reads_ended_ || cancelled_) {
+          phase_ = Phase::kClosed;  // gone before opening
+          return true;
+        }
+        break;
+      case Phase::kOpening:
+        if (open_outcome_.has_value()) {
+          opened = std::move(open_outcome_);
+          open_outcome_.reset();
+          what = kOpened;
+        }
+        break;
+      case Phase::kOpen:
+        if (!pending_.empty()) {
+          ClientRequest& front = pending_.front();
+          const bool submitted =
+              (front.has_write() &&
+               CheckClientWrite(front.write()).ok()) ||
+              (front.has_sync() && ValidatePath(front.sync().path()).ok());
+          if (submitted) {
+            request = std::move(front);
+            pending_.pop_front();
+            ++writes_outstanding_;
+            what = kSubmit;
+          } else if (writes_outstanding_ == 0) {
+            request = std::move(front);
+            pending_.pop_front();
+            what = kAnswer;
+          }
+        } else if (reads_ended_ || cancelled_ || broken_) {
+          // The stream ended (the client half-closed, went away, or
+          // Shutdown cancelled it): the session goes with it.
+          phase_ = Phase::kClosing;
+          ReleaseSlotLocked();
+          what = kClose;
+        }
+        session = session_;
+        break;
+      case Phase::kClosing:
+      case Phase::kClosed:
+        break;
+    }
+  }
+  switch (what) {
+    case kNone:
+      return false;
+    case kOpen:
+      SubmitOpen(request.open());
+      return true;
+    case kOpened: {
+      if (opened->status.ok()) coordinator->AddHostedSession(opened->zxid);
+      MutexLock lock(&mu_);
+      if (!opened->status.ok()) {
+        ClientReply reply = NewReply(open_id_);
+        SetError(opened->status, &reply);
+        PushLocked(std::move(reply), true);
+        ReleaseSlotLocked();
+        phase_ = Phase::kClosed;
+        return true;
+      }
+      session_ = opened->zxid;
+      phase_ = Phase::kOpen;
+      ClientReply reply = NewReply(open_id_);
+      reply.set_session_id(session_);
+      reply.set_zxid(session_);
+      PushLocked(std::move(reply), true);
+      return true;
+    }
+    case kSubmit: {
+      const uint64_t id = request.id();
+      if (request.has_write()) {
+        SubmitWrite(id, std::move(*request.mutable_write()));
+      } else {
+        SubmitWrite(id, txn::Request());  // a sync
+      }
+      return true;
+    }
+    case kAnswer: {
+      ClientReply reply = Answer(std::move(request));
+      MutexLock lock(&mu_);
+      PushLocked(std::move(reply), true);
+      return true;
+    }
+    case kClose:
+      // Its watches first, silently (nothing registers more: only the pump
+      // did), so that the close's own events (its ephemerals) are not sent
+      // to it either. The close completes after the stream's earlier
+      // writes, whose replies still go out.
+      coordinator->DropWatchesOf(session);
+      coordinator->RemoveHostedSession(session);
+      SubmitClose();
+      return true;
+  }
+  return false;
+}
+
+void SessionStream::SubmitOpen(const OpenSession& open) {
+  Coordinator::Impl* const coordinator = service_->coordinator();
   const int64_t peer_default =
-      absl::ToInt64Milliseconds(coordinator_->options().session_timeout);
+      absl::ToInt64Milliseconds(coordinator->options().session_timeout);
   // At least 20 ticks: a session must outlive a failover (as the
   // Coordinator's own must, see Options::session_timeout).
   const int64_t min_ms = std::max<int64_t>(
-      kMinSessionMs, 20 * absl::ToInt64Milliseconds(coordinator_->options().tick));
-  *timeout_ms = std::clamp<int64_t>(
+      kMinSessionMs,
+      20 * absl::ToInt64Milliseconds(coordinator->options().tick));
+  timeout_ms_ = std::clamp<int64_t>(
       open.timeout_ms() > 0 ? open.timeout_ms() : peer_default, min_ms,
       kMaxSessionMs);
+  auth_ = [this] {
+    auto auth = std::make_shared<AuthInfo>();
+    auth->ip = PeerIp(context_->peer());
+    return std::shared_ptr<const AuthInfo>(std::move(auth));
+  }();
   txn::Request create;
   create.mutable_create_session()->set_timeout_ms(
-      static_cast<int32_t>(*timeout_ms));
-  auto slot = std::make_shared<OutcomeSlot>();
-  Coordinator::Impl* coordinator = coordinator_;
-  coordinator_->SubmitAs(
-      0, SystemAuth(), std::move(create),
-      [slot, coordinator](WriteOutcome&& o) {
-        MutexLock lock(&slot->mu);
-        if (slot->abandoned) {
-          // Nobody hosts it: close it (from the dispatcher: the loop
-          // thread must not submit), or it would wait out its timeout.
-          if (o.status.ok()) {
-            const int64_t id = o.zxid;
-            coordinator->Post([coordinator, id] {
-              txn::Request close;
-              close.mutable_close_session();
-              coordinator->SubmitAs(id, SystemAuth(), std::move(close),
-                                    [](WriteOutcome&&) {});
-            });
-          }
-          return;
-        }
-        slot->outcome = std::move(o);
-        slot->done = true;
-      });
+      static_cast<int32_t>(timeout_ms_));
   // A write parks while no leader serves, for up to the peer's session
-  // timeout; then it fails with ConnectionLoss.
-  const absl::Duration wait =
-      absl::Milliseconds(std::max(peer_default, *timeout_ms)) + kMargin;
-  if (!WaitOutcome(slot.get(), context, wait)) {
-    if (context->IsCancelled()) {
-      return MakeError(Error::kClosing, "the stream was cancelled");
-    }
-    return MakeError(Error::kConnectionLoss,
-                     absl::StrCat("the session was not opened within ",
-                                  absl::FormatDuration(wait)));
-  }
-  MutexLock lock(&slot->mu);
-  if (!slot->outcome.status.ok()) return slot->outcome.status;
-  return slot->outcome.zxid;
+  // timeout; then it fails with ConnectionLoss. If the client has gone by
+  // the time the session exists, the pump closes it.
+  coordinator->SubmitAs(0, SystemAuth(), std::move(create),
+                        [self = shared_from_this()](WriteOutcome&& o) {
+                          MutexLock lock(&self->mu_);
+                          self->open_outcome_ = std::move(o);
+                          self->KickLocked();
+                        });
 }
 
-void ClientService::Impl::CloseSession(int64_t session, int64_t timeout_ms) {
-  txn::Request close;
-  close.mutable_close_session();
-  auto slot = std::make_shared<OutcomeSlot>();
-  coordinator_->SubmitAs(session, SystemAuth(), std::move(close),
-                         [slot](WriteOutcome&& o) {
-                           MutexLock lock(&slot->mu);
-                           slot->outcome = std::move(o);
-                           slot->done = true;
-                         });
-  const absl::Duration wait = shutting_down()
-                                  ? kShutdownCloseWait
-                                  : absl::Milliseconds(timeout_ms) + kMargin;
-  // Not abandoned on cancellation: the client is gone, the close is ours.
-  WaitOutcome(slot.get(), nullptr, wait);
-}
-
-grpc::Status ClientService::Impl::Session(grpc::ServerContext* context,
-                                          Stream* stream) {
-  if (!Enter(context)) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "the peer is shutting down");
-  }
-  struct Leaving {
-    Impl* service;
-    grpc::ServerContext* context;
-    ~Leaving() { service->Leave(context); }
-  } leaving{this, context};
-
-  ClientRequest first;
-  if (!stream->Read(&first)) return grpc::Status::OK;  // gone before opening
-  if (!first.has_open()) {
-    ClientReply reply = NewReply(first.id());
-    SetError(BadArgumentsError("the first request must open the session"),
-             &reply);
-    stream->Write(reply);
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "the first request must open the session");
-  }
-  int64_t timeout_ms = 0;
-  absl::StatusOr<int64_t> session =
-      Open(context, first.open(), &timeout_ms);
-  if (!session.ok()) {
-    ClientReply reply = NewReply(first.id());
-    SetError(session.status(), &reply);
-    stream->Write(reply);
-    return grpc::Status::OK;
-  }
-  coordinator_->AddHostedSession(*session);
-
-  auto state = std::make_shared<StreamState>(context);
-  ClientReply opened = NewReply(first.id());
-  opened.set_session_id(*session);
-  opened.set_zxid(*session);
-  state->Push(std::move(opened));
-  std::thread writer([state, stream] { WriterLoop(state.get(), stream); });
-
-  Serve(context, stream, state, *session);
-
-  // The stream ended (the client half-closed, went away, or Shutdown
-  // cancelled it): the session goes with it. Its watches first, silently
-  // (nothing registers more: only this handler did), so that the close's
-  // own events (its ephemerals) are not sent to it either. The close
-  // completes after the stream's earlier writes, whose replies still go out.
-  coordinator_->DropWatchesOf(*session);
-  coordinator_->RemoveHostedSession(*session);
-  CloseSession(*session, timeout_ms);
+void SessionStream::SubmitWrite(uint64_t id, txn::Request request) {
+  const int multi_ops = request.has_multi() ? request.multi().ops_size() : 0;
+  int64_t session;
   {
-    MutexLock lock(&state->mu);
-    state->closed = true;  // the writer drains what is queued, then leaves
-  }
-  writer.join();
-  return grpc::Status::OK;
-}
-
-void ClientService::Impl::Serve(grpc::ServerContext* context, Stream* stream,
-                                const std::shared_ptr<StreamState>& state,
-                                int64_t session) {
-  auto auth = std::make_shared<AuthInfo>();
-  auth->ip = PeerIp(context->peer());
-  std::shared_ptr<const AuthInfo> current = std::move(auth);
-
-  ClientRequest request;
-  while (stream->Read(&request)) {
-    const uint64_t id = request.id();
-    // Writes and syncs are queued behind the stream's earlier writes by
-    // the Coordinator; everything answered here waits for them instead.
-    if (request.has_write()) {
-      if (absl::Status s = CheckClientWrite(request.write(), false); !s.ok()) {
-        if (!WaitForWrites(context, state.get())) return;
-        ClientReply reply = NewReply(id);
-        SetError(s, &reply);
-        state->Push(std::move(reply));
-        continue;
-      }
-      SubmitWrite(state, session, current, id,
-                  std::move(*request.mutable_write()));
-      continue;
-    }
-    if (request.has_sync()) {
-      absl::Status valid = ValidatePath(request.sync().path());
-      if (valid.ok()) {
-        SubmitWrite(state, session, current, id, txn::Request());
-        continue;
-      }
-      if (!WaitForWrites(context, state.get())) return;
-      ClientReply reply = NewReply(id);
-      SetError(valid, &reply);
-      state->Push(std::move(reply));
-      continue;
-    }
-    if (!WaitForWrites(context, state.get())) return;
-    ClientReply reply = NewReply(id);
-    switch (request.body_case()) {
-      case ClientRequest::kRead:
-        reply = Read(state, session, *current, id, request.read());
-        break;
-      case ClientRequest::kAuth: {
-        absl::StatusOr<AuthId> identity = Authenticate(
-            request.auth().scheme(), request.auth().credentials());
-        if (!identity.ok()) {
-          SetError(identity.status(), &reply);
-          break;
-        }
-        // A new AuthInfo: writes in flight keep the one they were given.
-        auto next = std::make_shared<AuthInfo>(*current);
-        absl::Status added = AddIdentity(coordinator_->options(),
-                                         *std::move(identity), next.get());
-        if (!added.ok()) {
-          SetError(added, &reply);
-          break;
-        }
-        current = std::move(next);
-        break;
-      }
-      case ClientRequest::kOpen:
-        SetError(BadArgumentsError("the session is already open"), &reply);
-        break;
-      default:
-        SetError(BadArgumentsError("empty request"), &reply);
-        break;
-    }
-    state->Push(std::move(reply));
-  }
-}
-
-bool ClientService::Impl::WaitForWrites(grpc::ServerContext* context,
-                                        StreamState* state) {
-  MutexLock lock(&state->mu);
-  const auto caught_up = [state]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu) {
-    return state->writes_completed == state->writes_submitted;
-  };
-  while (!state->mu.AwaitWithTimeout(caught_up, kPoll)) {
-    if (context->IsCancelled()) return false;
-  }
-  return true;
-}
-
-void ClientService::Impl::SubmitWrite(const std::shared_ptr<StreamState>& state,
-                                      int64_t session,
-                                      std::shared_ptr<const AuthInfo> auth,
-                                      uint64_t id, txn::Request request) {
-  const int multi_ops =
-      request.has_multi() ? request.multi().ops_size() : 0;
-  {
-    MutexLock lock(&state->mu);
-    ++state->writes_submitted;
+    MutexLock lock(&mu_);
+    session = session_;
   }
   // Runs on the loop thread: builds the reply and queues it, nothing more.
-  coordinator_->SubmitAs(
-      session, std::move(auth), std::move(request),
-      [state, id, multi_ops](WriteOutcome&& o) {
-        ClientReply reply = WriteReply(id, multi_ops, std::move(o));
-        MutexLock lock(&state->mu);
-        ++state->writes_completed;
-        state->PushLocked(std::move(reply));
+  service_->coordinator()->SubmitAs(
+      session, auth_, std::move(request),
+      [self = shared_from_this(), id, multi_ops](WriteOutcome&& o) {
+        self->PushFromOutside(WriteReply(id, multi_ops, std::move(o)),
+                              /*is_reply=*/true, /*write_done=*/true);
       });
 }
 
-ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
-                                      int64_t session, const AuthInfo& auth,
-                                      uint64_t id, const ReadRequest& read) {
+void SessionStream::SubmitClose() {
+  int64_t session;
+  {
+    MutexLock lock(&mu_);
+    session = session_;
+  }
+  txn::Request close;
+  close.mutable_close_session();
+  service_->coordinator()->SubmitAs(
+      session, SystemAuth(), std::move(close),
+      [self = shared_from_this()](WriteOutcome&&) {
+        MutexLock lock(&self->mu_);
+        self->phase_ = Phase::kClosed;
+        self->KickLocked();  // finishes once the replies are out
+      });
+}
+
+ClientReply SessionStream::Answer(ClientRequest&& request) {
+  const uint64_t id = request.id();
+  ClientReply reply = NewReply(id);
+  if (absl::Status s = CheckClientRequest(request); !s.ok()) {
+    SetError(s, &reply);
+    return reply;
+  }
+  switch (request.body_case()) {
+    case ClientRequest::kRead:
+      return Read(id, request.read());
+    case ClientRequest::kAuth: {
+      absl::StatusOr<AuthId> identity =
+          Authenticate(request.auth().scheme(), request.auth().credentials());
+      if (!identity.ok()) {
+        SetError(identity.status(), &reply);
+        break;
+      }
+      // A new AuthInfo: writes in flight keep the one they were given.
+      auto next = std::make_shared<AuthInfo>(*auth_);
+      absl::Status added = AddIdentity(service_->coordinator()->options(),
+                                       *std::move(identity), next.get());
+      if (!added.ok()) {
+        SetError(added, &reply);
+        break;
+      }
+      auth_ = std::move(next);
+      break;
+    }
+    default:
+      SetError(BadArgumentsError("a request of unknown or no kind"), &reply);
+      break;
+  }
+  return reply;
+}
+
+ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
+  Coordinator::Impl* const coordinator_ = service_->coordinator();
+  const AuthInfo& auth = *auth_;
+  int64_t session;
+  {
+    MutexLock lock(&mu_);
+    session = session_;
+  }
   ClientReply reply = NewReply(id);
   Watcher watcher;
   if (read.watch() || read.kind() == ReadRequest::ADD_WATCH) {
-    // May fire long after the stream ended: holds the state, not the stream.
-    watcher = [state](const WatchEvent& e) {
+    // May fire after the stream ended: it drops the event then.
+    watcher = [self = shared_from_this()](const WatchEvent& e) {
       ClientReply event = NewReply(0);
       event.mutable_event()->set_type(static_cast<int32_t>(e.type));
       event.mutable_event()->set_state(static_cast<int32_t>(e.state));
       event.mutable_event()->set_path(e.path);
-      state->Push(std::move(event));
+      self->PushFromOutside(std::move(event), /*is_reply=*/false,
+                            /*write_done=*/false);
     };
   }
   const std::string& path = read.path();
@@ -662,36 +848,27 @@ ClientReply ClientService::Impl::Read(const std::shared_ptr<StreamState>& state,
   return reply;
 }
 
-void ClientService::Impl::WriterLoop(StreamState* state, Stream* stream) {
-  while (true) {
-    ClientReply reply;
-    {
-      MutexLock lock(&state->mu);
-      state->mu.Await([state]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu) {
-        return !state->out.empty() || state->closed || state->broken;
-      });
-      if (state->broken || state->out.empty()) return;
-      reply = std::move(state->out.front());
-      state->out.pop_front();
-    }
-    if (!stream->Write(reply)) {
-      MutexLock lock(&state->mu);
-      state->broken = true;
-      state->out.clear();
-      return;
-    }
-  }
+// ---- ClientService::Impl.
+
+grpc::ServerBidiReactor<ClientRequest, ClientReply>*
+ClientService::Impl::Session(grpc::CallbackServerContext* context) {
+  auto stream = std::make_shared<SessionStream>(this, context);
+  stream->Start();  // holds itself until OnDone
+  return stream.get();
 }
 
-grpc::Status ClientService::Impl::Status(grpc::ServerContext* context,
-                                         const StatusRequest* request,
-                                         StatusReply* reply) {
-  if (!Enter(nullptr)) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "the peer is shutting down");
+grpc::ServerUnaryReactor* ClientService::Impl::Status(
+    grpc::CallbackServerContext* context, const StatusRequest* /*request*/,
+    StatusReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!Enter()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "the peer is shutting down"));
+    return reactor;
   }
   const Coordinator::Impl::PeerStatus s = coordinator_->GetPeerStatus();
   const Health h = coordinator_->GetHealth();
+  Leave();
   reply->set_role(s.role);
   reply->set_epoch(s.epoch);
   reply->set_last_zxid(s.last_zxid);
@@ -701,8 +878,80 @@ grpc::Status ClientService::Impl::Status(grpc::ServerContext* context,
   reply->set_znode_count(h.znode_count);
   reply->set_session_count(h.session_count);
   reply->set_leader(s.leader);
-  Leave(nullptr);
-  return grpc::Status::OK;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+bool ClientService::Impl::Enter() {
+  MutexLock lock(&mu_);
+  if (detached_) return false;
+  ++active_;
+  return true;
+}
+
+void ClientService::Impl::Leave() {
+  MutexLock lock(&mu_);
+  --active_;
+}
+
+bool ClientService::Impl::Register(
+    const std::shared_ptr<SessionStream>& stream) {
+  MutexLock lock(&mu_);
+  if (shut_down_) return false;
+  streams_.emplace(stream.get(), stream);
+  return true;
+}
+
+void ClientService::Impl::Unregister(SessionStream* stream) {
+  MutexLock lock(&mu_);
+  streams_.erase(stream);
+}
+
+bool ClientService::Impl::ReserveSession() {
+  MutexLock lock(&mu_);
+  if (sessions_ >= coordinator_->options().max_client_sessions) return false;
+  ++sessions_;
+  return true;
+}
+
+void ClientService::Impl::ReleaseSession() {
+  MutexLock lock(&mu_);
+  --sessions_;
+}
+
+void ClientService::Impl::Shutdown() {
+  std::vector<std::shared_ptr<SessionStream>> live;
+  {
+    MutexLock lock(&mu_);
+    if (worker_stopped_) return;
+    shut_down_ = true;
+    for (auto& [stream, weak] : streams_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  // Each stream ends as if its client had gone: its session is closed,
+  // which the Coordinator may still do.
+  for (const auto& stream : live) stream->Cancel();
+  live.clear();
+  {
+    MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.empty(); },
+        kShutdownCloseWait);
+    // From here no stream touches the Coordinator; the ones left end
+    // without waiting for their sessions' close.
+    detached_ = true;
+    mu_.Await(
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; });
+    for (auto& [stream, weak] : streams_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (const auto& stream : live) stream->Pump();
+  live.clear();
+  worker_.Stop();  // runs the kicks queued so far: they touch nothing more
+  MutexLock lock(&mu_);
+  worker_stopped_ = true;
 }
 
 // ---- ClientService: forwards to Impl.

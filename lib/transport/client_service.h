@@ -8,6 +8,14 @@
 // its own identities (AuthRequest), and pushes watch events on the stream.
 // When the stream ends the session is closed; if the peer dies, it expires
 // after its timeout. Status answers at once with the peer's role and view.
+//
+// Bounded whatever remote clients do: no thread per stream (gRPC's callback
+// API, and one worker thread of the service's own), at most
+// Options::max_client_sessions sessions (one more is refused with
+// ConnectionLoss "too many sessions at <listen>"), a bounded number of
+// unanswered requests per stream (the stream is not read from meanwhile)
+// and of replies queued for it. A malformed request gets BadArguments and
+// the session carries on.
 
 #ifndef SYNOD_TRANSPORT_CLIENT_SERVICE_H_
 #define SYNOD_TRANSPORT_CLIENT_SERVICE_H_
@@ -22,6 +30,8 @@ class Service;
 
 namespace synod::transport {
 
+class SessionStream;
+
 class ClientService {
  public:
   // `impl` must outlive the service's last stream (see Shutdown).
@@ -35,12 +45,14 @@ class ClientService {
   grpc::Service* service();
 
   // Refuses new streams and ends the open ones (closing their sessions if
-  // the Coordinator still can); returns once no handler touches `impl`.
-  // Idempotent.
+  // the Coordinator still can within a second); returns once no stream
+  // touches `impl` any more (the streams still open finish as soon as gRPC
+  // lets them: the server's Shutdown waits for them). Idempotent.
   void Shutdown();
 
  private:
   class Impl;
+  friend class SessionStream;  // one stream, in the .cc
   std::unique_ptr<Impl> impl_;
 };
 

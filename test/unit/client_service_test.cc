@@ -1,10 +1,22 @@
-// The Client service's watches, end to end over loopback gRPC: a remote
-// session's watches are its own (ADD_WATCH, REMOVE_WATCHES), apart from the
-// local Coordinator's on the same paths, and go when its stream ends.
+// The Client service end to end over loopback gRPC: a remote session's
+// watches are its own (ADD_WATCH, REMOVE_WATCHES), apart from the local
+// Coordinator's on the same paths, and go when its stream ends; and the
+// peer's resources stay bounded whatever remote clients do (one owner per
+// address, capped sessions and connections, idle connections closed, no
+// thread per session, bad input answered with BadArguments).
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,6 +26,7 @@
 #include "grpcpp/grpcpp.h"
 #include "test_util.h"
 #include "transport/client.grpc.pb.h"
+#include "util/errors.h"
 
 namespace synod {
 namespace {
@@ -46,10 +59,18 @@ class RemoteSession {
   // before it are kept.
   transport::ClientReply Call(transport::ClientRequest request) {
     request.set_id(next_id_++);
-    REQUIRE(stream_->Write(request));
+    if (!stream_->Write(request)) {
+      const grpc::Status status = stream_->Finish();
+      FAIL("the stream ended: " << status.error_code() << " "
+                                << status.error_message());
+    }
     transport::ClientReply reply;
     while (true) {
-      REQUIRE(stream_->Read(&reply));
+      if (!stream_->Read(&reply)) {
+        const grpc::Status status = stream_->Finish();
+        FAIL("the stream ended: " << status.error_code() << " "
+                                  << status.error_message());
+      }
       if (reply.id() == 0) {
         events_.push_back(reply.event());
         continue;
@@ -127,6 +148,22 @@ class RemoteSession {
   }
 
   int64_t session_id() const { return session_id_; }
+
+  // Sends `requests` (numbered here) before reading any reply; returns the
+  // replies' ids in the order they came (events skipped).
+  std::vector<uint64_t> Burst(std::vector<transport::ClientRequest> requests) {
+    std::vector<uint64_t> ids;
+    for (transport::ClientRequest& r : requests) {
+      r.set_id(next_id_++);
+      REQUIRE(stream_->Write(r));
+    }
+    transport::ClientReply reply;
+    while (ids.size() < requests.size()) {
+      REQUIRE(stream_->Read(&reply));
+      if (reply.id() != 0) ids.push_back(reply.id());
+    }
+    return ids;
+  }
 
  private:
   std::unique_ptr<transport::Client::Stub> stub_;
@@ -279,6 +316,309 @@ TEST_CASE("client service: a stream that goes away drops its watches",
   CHECK(again.Read(transport::ReadRequest::GET, "/a").error() == 0);
   CHECK(again.events().empty());
   again.End();
+}
+
+
+// Opens a session stream at `address`, returns the reply to its open, and
+// ends the stream.
+transport::ClientReply TryOpen(const std::string& address) {
+  auto stub = transport::Client::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  auto stream = stub->Session(&context);
+  transport::ClientRequest open;
+  open.set_id(1);
+  open.mutable_open();
+  transport::ClientReply reply;
+  reply.set_error(-1);
+  if (stream->Write(open) && !stream->Read(&reply)) reply.set_error(-2);
+  stream->WritesDone();
+  transport::ClientReply rest;
+  while (stream->Read(&rest)) {
+  }
+  stream->Finish();
+  return reply;
+}
+
+int ThreadCount() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    ++n;
+  }
+  return n;
+}
+
+int PortOf(const std::string& address) {
+  return std::stoi(address.substr(address.rfind(':') + 1));
+}
+
+// A TCP connection to 127.0.0.1:`port` from `source` (an address of the
+// loopback network); -1 if it could not be made.
+int RawConnect(int port, const char* source = "127.0.0.1") {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True if the other end closed (or reset) connection `fd`. Consumes what
+// it sent (a gRPC server sends its HTTP/2 settings first).
+bool ClosedByPeer(int fd) {
+  char buf[4096];
+  while (true) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) continue;
+    return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+}
+
+// Waits (bounded) until at least `n` of `fds` are closed by the peer;
+// returns how many are.
+int WaitClosed(const std::vector<int>& fds, int n) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  int closed = 0;
+  while (true) {
+    closed = 0;
+    for (int fd : fds) closed += ClosedByPeer(fd) ? 1 : 0;
+    if (closed >= n || absl::Now() >= deadline) return closed;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Opens sessions at `address` until one opens (the peer may still be
+// closing connections); returns its reply.
+transport::ClientReply OpenEventually(const std::string& address) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  transport::ClientReply reply = TryOpen(address);
+  while (reply.error() != 0 && absl::Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reply = TryOpen(address);
+  }
+  return reply;
+}
+
+TEST_CASE("client service: a busy address fails Start, naming it",
+          "[client_service][limits]") {
+  ListeningPeer first;
+  testing::TempDir dir;
+  Options o = testing::TestOptions(dir.path());
+  o.listen = first.address;
+  o.seeds = {first.address};
+  absl::StatusOr<std::unique_ptr<Coordinator>> second = Coordinator::Start(o);
+  REQUIRE(!second.ok());
+  CHECK(ErrorOf(second.status()) == Error::kBadArguments);
+  CHECK_THAT(std::string(second.status().message()),
+             Catch::Contains("address " + first.address + " is in use"));
+  CHECK(first.coordinator->Create("/still", "").ok());
+
+  // A port another process holds as gRPC does (SO_REUSEPORT).
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int one = 1;
+  REQUIRE(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(listen(fd, 16) == 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string held = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  testing::TempDir dir2;
+  Options o2 = testing::TestOptions(dir2.path());
+  o2.listen = held;
+  o2.seeds = {held};
+  absl::StatusOr<std::unique_ptr<Coordinator>> third = Coordinator::Start(o2);
+  close(fd);
+  REQUIRE(!third.ok());
+  CHECK_THAT(std::string(third.status().message()),
+             Catch::Contains("address " + held + " is in use"));
+}
+
+TEST_CASE("client service: sessions past max_client_sessions are refused",
+          "[client_service][limits]") {
+  ListeningPeer peer([](Options* o) { o->max_client_sessions = 2; });
+  RemoteSession a(peer.address);
+  RemoteSession b(peer.address);
+  const transport::ClientReply refused = TryOpen(peer.address);
+  CHECK(refused.error() == Code(Error::kConnectionLoss));
+  CHECK_THAT(refused.message(),
+             Catch::Contains("too many sessions at " + peer.address));
+  // The others are unaffected.
+  CHECK(a.Create("/a").error() == 0);
+  CHECK(b.Create("/b").error() == 0);
+  // One ends: its slot is free again (once its close went through).
+  a.End();
+  CHECK(OpenEventually(peer.address).error() == 0);
+  CHECK(b.Read(transport::ReadRequest::GET, "/a").error() == 0);
+  b.End();
+}
+
+TEST_CASE("client service: remote sessions take no thread each",
+          "[client_service][limits]") {
+  ListeningPeer peer;
+  {
+    RemoteSession warm(peer.address);  // gRPC's pools start
+    CHECK(warm.Create("/warm").error() == 0);
+    warm.End();
+  }
+  const int before = ThreadCount();
+  std::vector<std::unique_ptr<RemoteSession>> sessions;
+  for (int i = 0; i < 300; ++i) {
+    sessions.push_back(std::make_unique<RemoteSession>(peer.address));
+    REQUIRE(sessions.back()->Read(transport::ReadRequest::GET, "/").error() ==
+            0);
+  }
+  const int after = ThreadCount();
+  INFO("threads before " << before << ", with 300 sessions " << after);
+  CHECK(after - before < 16);
+  CHECK(sessions[0]->Create("/w").error() == 0);
+  for (auto& s : sessions) s->End();
+}
+
+TEST_CASE("client service: a stream's requests in flight are bounded, "
+          "replies in order",
+          "[client_service][limits]") {
+  ListeningPeer peer;
+  RemoteSession remote(peer.address);
+  // More than a stream may have in flight, writes and reads mixed: the peer
+  // stops reading until it has answered, and nothing is lost or reordered.
+  std::vector<transport::ClientRequest> burst;
+  for (int i = 0; i < 1500; ++i) {
+    transport::ClientRequest r;
+    if (i % 3 == 0) {
+      r.mutable_write()->mutable_create()->set_path("/n" + std::to_string(i));
+    } else {
+      r.mutable_read()->set_kind(transport::ReadRequest::EXISTS);
+      r.mutable_read()->set_path("/n" + std::to_string(i - i % 3));
+    }
+    burst.push_back(std::move(r));
+  }
+  const std::vector<uint64_t> ids = remote.Burst(std::move(burst));
+  REQUIRE(ids.size() == 1500);
+  CHECK(std::is_sorted(ids.begin(), ids.end()));
+  CHECK(remote.Read(transport::ReadRequest::GET, "/n1497").error() == 0);
+  remote.End();
+}
+
+TEST_CASE("client service: connections past max_connections are closed; "
+          "the peer writes on and recovers",
+          "[client_service][limits]") {
+  ListeningPeer peer([](Options* o) { o->max_connections = 16; });
+  const int port = PortOf(peer.address);
+  // Clients from another address of the loopback network may take the
+  // slots not reserved for the ensemble's hosts (here 127.0.0.1): 8 of 16.
+  std::vector<int> clients;
+  for (int i = 0; i < 40; ++i) {
+    const int fd = RawConnect(port, "127.0.0.2");
+    if (fd >= 0) clients.push_back(fd);
+  }
+  REQUIRE(clients.size() == 40);
+  CHECK(WaitClosed(clients, 32) >= 32);
+  // A connection from a peer's host still gets in: a session opens.
+  RemoteSession from_peer_host(peer.address);
+  CHECK(from_peer_host.Create("/in").error() == 0);
+  // Then everything from the peer's host past the cap is closed too.
+  std::vector<int> more;
+  for (int i = 0; i < 40; ++i) {
+    const int fd = RawConnect(port);
+    if (fd >= 0) more.push_back(fd);
+  }
+  REQUIRE(more.size() == 40);
+  CHECK(WaitClosed(more, 40 - 16 + 8 + 1) >= 40 - 16 + 8 + 1);
+  // Writes still commit (no descriptor ran out).
+  CHECK(peer.coordinator->Create("/during", "").ok());
+  CHECK(from_peer_host.Create("/during2").error() == 0);
+  // The connections go: new sessions work again.
+  for (int fd : clients) close(fd);
+  for (int fd : more) close(fd);
+  const transport::ClientReply opened = OpenEventually(peer.address);
+  CHECK(opened.error() == 0);
+  RemoteSession after(peer.address);
+  CHECK(after.Create("/after").error() == 0);
+  CHECK(peer.coordinator->Create("/after-local", "").ok());
+  after.End();
+  from_peer_host.End();
+}
+
+TEST_CASE("client service: idle connections are closed after "
+          "connection_idle_timeout",
+          "[client_service][limits]") {
+  ListeningPeer peer(
+      [](Options* o) { o->connection_idle_timeout = absl::Seconds(1); });
+  RemoteSession busy(peer.address);  // has a stream: not idle
+  const int raw = RawConnect(PortOf(peer.address));  // never says a word
+  REQUIRE(raw >= 0);
+  // A connection of its own (not busy's, which gRPC would share).
+  grpc::ChannelArguments own;
+  own.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto channel = grpc::CreateCustomChannel(
+      peer.address, grpc::InsecureChannelCredentials(), own);
+  REQUIRE(channel->WaitForConnected(std::chrono::system_clock::now() +
+                                    std::chrono::seconds(30)));
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while ((!ClosedByPeer(raw) ||
+          channel->GetState(false) == GRPC_CHANNEL_READY) &&
+         absl::Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(ClosedByPeer(raw));
+  CHECK(channel->GetState(false) != GRPC_CHANNEL_READY);
+  close(raw);
+  CHECK(busy.Create("/busy").error() == 0);
+  busy.End();
+}
+
+TEST_CASE("client service: bad input gets BadArguments, the session lives on",
+          "[client_service][limits]") {
+  ListeningPeer peer;
+  RemoteSession remote(peer.address);
+  const int bad = Code(Error::kBadArguments);
+  CHECK(remote.Create(std::string("/bad\xff", 5)).error() == bad);
+  CHECK(remote.Create(std::string("/bad\xc0\xaf", 6)).error() == bad);
+  CHECK(remote.Read(transport::ReadRequest::GET, std::string("/x\xff", 3))
+            .error() == bad);
+  transport::ClientRequest sync;
+  sync.mutable_sync()->set_path(std::string("/\xfe", 2));
+  CHECK(remote.Call(std::move(sync)).error() == bad);
+  // A request of a kind this peer does not know.
+  transport::ClientRequest unknown;
+  unknown.GetReflection()->MutableUnknownFields(&unknown)->AddVarint(15, 1);
+  CHECK(remote.Call(std::move(unknown)).error() == bad);
+  // A read of an unknown kind.
+  transport::ClientRequest odd_read;
+  odd_read.mutable_read()->set_kind(
+      static_cast<transport::ReadRequest::Kind>(42));
+  odd_read.mutable_read()->set_path("/");
+  CHECK(remote.Call(std::move(odd_read)).error() == bad);
+  // A multi holding an op of an unknown type: nothing of it applies.
+  transport::ClientRequest multi;
+  txn::MultiRequest* ops = multi.mutable_write()->mutable_multi();
+  ops->add_ops()->mutable_create()->set_path("/m1");
+  txn::Request* odd = ops->add_ops();
+  odd->GetReflection()->MutableUnknownFields(odd)->AddLengthDelimited(99, "x");
+  CHECK(remote.Call(std::move(multi)).error() == bad);
+  // A second open.
+  transport::ClientRequest open;
+  open.mutable_open();
+  CHECK(remote.Call(std::move(open)).error() == bad);
+  // The session lives on.
+  CHECK(remote.Create("/ok").error() == 0);
+  CHECK(peer.coordinator->Exists("/ok", nullptr)->has_value());
+  CHECK(!peer.coordinator->Exists("/m1", nullptr)->has_value());
+  remote.End();
 }
 
 }  // namespace
