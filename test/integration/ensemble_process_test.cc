@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -66,6 +67,24 @@ class PeerProcess {
     waitpid(pid_, &status, 0);
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  // Waits up to `timeout` for the process to exit by itself; returns its
+  // exit status, or nullopt if it is still running (then it is killed).
+  std::optional<int> WaitExit(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      if (absl::Now() >= deadline) {
+        Kill();
+        return std::nullopt;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return std::nullopt;
   }
   bool running() const { return pid_ > 0; }
   const std::string& listen() const { return listen_; }
@@ -370,6 +389,26 @@ TEST_CASE("Processes: a killed peer's sessions expire after their timeout, "
   CliResult r = Cli(e.at(leader).listen(), "stat /member");
   CHECK(r.exit_code != 0);
   CHECK(r.out.find("NoNode") != std::string::npos);
+}
+
+
+TEST_CASE("Processes: a second synod-peer on a busy address exits, naming it",
+          "[processes]") {
+  ProcessEnsemble e(1);
+  e.StartAll();
+  REQUIRE(e.WaitLeader() == 0);
+  TempDir dir;
+  PeerProcess second(e.at(0).listen(), {e.at(0).listen()}, dir.Sub("data"),
+                     dir.Sub("second.log"));
+  second.Start();
+  const std::optional<int> exit_code = second.WaitExit(absl::Seconds(60));
+  INFO(second.Log());
+  REQUIRE(exit_code.has_value());
+  CHECK(*exit_code != 0);
+  CHECK(second.Log().find("address " + e.at(0).listen() + " is in use") !=
+        std::string::npos);
+  // The first one still serves.
+  CHECK(RoleOf(e.at(0).listen()) == "leader");
 }
 
 }  // namespace
