@@ -12,6 +12,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -24,7 +25,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "test_util.h"
+#include "grpcpp/grpcpp.h"
 #include "tools/cli_client.h"
+#include "transport/client.grpc.pb.h"
 
 namespace synod::testing {
 namespace {
@@ -87,6 +90,7 @@ class PeerProcess {
     return std::nullopt;
   }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   const std::string& listen() const { return listen_; }
   std::string Log() const {
     std::ifstream in(log_path_);
@@ -409,6 +413,64 @@ TEST_CASE("Processes: a second synod-peer on a busy address exits, naming it",
         std::string::npos);
   // The first one still serves.
   CHECK(RoleOf(e.at(0).listen()) == "leader");
+}
+
+
+// Not run by default (a measurement, not a check): the threads and
+// descriptors of a synod-peer process serving 1,000 remote sessions, each
+// on a connection of its own.
+//   synod_process_tests "[.measure]"
+TEST_CASE("Processes: threads and descriptors of a peer with 1,000 remote "
+          "sessions",
+          "[.measure]") {
+  ProcessEnsemble e(1);
+  e.StartAll("30s");
+  REQUIRE(e.WaitLeader() == 0);
+  const std::string address = e.at(0).listen();
+  const auto count = [](const std::string& dir) {
+    int n = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator(dir)) {
+      ++n;
+    }
+    return n;
+  };
+  const std::string proc = absl::StrCat("/proc/", e.at(0).pid());
+  const int threads_before = count(proc + "/task");
+  const int fds_before = count(proc + "/fd");
+  struct Remote {
+    std::unique_ptr<transport::Client::Stub> stub;
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReaderWriter<transport::ClientRequest,
+                                             transport::ClientReply>>
+        stream;
+  };
+  std::vector<std::unique_ptr<Remote>> remotes;
+  int opened = 0;
+  for (int i = 0; i < 1000; ++i) {
+    grpc::ChannelArguments own;  // a connection per session
+    own.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto r = std::make_unique<Remote>();
+    r->stub = transport::Client::NewStub(grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), own));
+    r->stream = r->stub->Session(&r->context);
+    transport::ClientRequest open;
+    open.set_id(1);
+    open.mutable_open();
+    transport::ClientReply reply;
+    if (r->stream->Write(open) && r->stream->Read(&reply) &&
+        reply.error() == 0) {
+      ++opened;
+    }
+    remotes.push_back(std::move(r));
+  }
+  const int threads = count(proc + "/task");
+  const int fds = count(proc + "/fd");
+  WARN("synod-peer: " << opened << " sessions open; threads " << threads_before
+                      << " -> " << threads << ", descriptors " << fds_before
+                      << " -> " << fds);
+  CHECK(opened == 1000);
+  for (auto& r : remotes) r->context.TryCancel();
 }
 
 }  // namespace
