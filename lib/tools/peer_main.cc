@@ -14,6 +14,7 @@
 
 #include "synod/coordinator.h"
 #include "tools/flags.h"
+#include "util/tsan_suppressions.h"  // gRPC's callback API under TSan
 
 namespace {
 

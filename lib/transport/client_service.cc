@@ -453,13 +453,14 @@ void SessionStream::OnCancel() {
 }
 
 void SessionStream::OnDone() {
-  service_->Unregister(this);
   std::shared_ptr<SessionStream> self;
   {
+    // First (as every reaction does): what Start wrote is seen through mu_.
     MutexLock lock(&mu_);
     ReleaseSlotLocked();
     self = std::move(self_);
   }
+  service_->Unregister(this);
   // `self` may be the last reference: this goes when it does.
 }
 
