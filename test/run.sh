@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs synod's whole test suite: installs what is missing, builds, runs every
 # test tier (unit, sim, integration, fuzz corpora), the install consumer
-# check and the benchmark smoke run, then the same suite under ASan+UBSan
-# and under TSan. Every pass runs even when an earlier one failed; the
+# check and the benchmark smoke run, every fuzzer for a bounded time, then
+# the same suite under ASan+UBSan and under TSan. Every pass runs even when an earlier one failed; the
 # script fails at the end if any did, naming them.
 # SYNOD_SANITIZERS=0 skips the sanitizer passes.
 set -uo pipefail
@@ -33,6 +33,10 @@ pass() {
 
 pass relwithdebinfo run_suite relwithdebinfo
 pass install bash test/install/check.sh build/relwithdebinfo
+# Every fuzzer for a bounded time (SYNOD_FUZZ_SECONDS per target, 0 skips).
+if [ "${SYNOD_FUZZ_SECONDS:-20}" != 0 ]; then
+  pass fuzz bash test/fuzz/run_fuzzers.sh "${SYNOD_FUZZ_SECONDS:-20}"
+fi
 if [ "${SYNOD_SANITIZERS:-1}" != 0 ]; then
   pass asan run_suite asan
   pass tsan run_suite tsan
