@@ -513,7 +513,7 @@ TEST_CASE("client service: a stream's requests in flight are bounded, "
   remote.End();
 }
 
-TEST_CASE("client service: connections past max_connections are closed; "
+TEST_CASE("client service: connections past max_connections are closed, "
           "the peer writes on and recovers",
           "[client_service][limits]") {
   ListeningPeer peer([](Options* o) { o->max_connections = 16; });

@@ -91,7 +91,7 @@ TEST_CASE("A damaged log refuses Start with DataInconsistency",
         std::string::npos);
 }
 
-TEST_CASE("A torn tail after a crash is cut with a warning; Start succeeds",
+TEST_CASE("A torn tail after a crash is cut with a warning and Start succeeds",
           "[storage_fault]") {
   TempDir dir;
   WriteAndDie(dir.path(), 50);

@@ -192,7 +192,7 @@ TEST_CASE("A crash loses nothing acknowledged and the log reopens",
   REQUIRE_OK((*store)->AppendLog(Batch(c.acked + 1, 2), true));
 }
 
-TEST_CASE("A torn last write is cut with a warning; nothing acked is lost",
+TEST_CASE("A torn last write is cut with a warning and nothing acked is lost",
           "[log_recovery]") {
   SmallSegments small(64 << 10);
   Crashed c;
