@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,7 +24,37 @@
 #include "synod/synod.h"
 #include "util/mutex.h"
 
+// Requires the absl::Status `expr` to be OK, showing it otherwise (Catch2).
+#define REQUIRE_OK(expr)           \
+  do {                             \
+    absl::Status status_ = (expr); \
+    INFO(status_.ToString());      \
+    REQUIRE(status_.ok());         \
+  } while (0)
+
 namespace synod::testing {
+
+// Polls `done` every 10 ms until it holds or `timeout` passes; returns
+// whether it holds.
+inline bool WaitFor(const std::function<bool()>& done,
+                    absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+// The txn log's segment files in `data_dir`, oldest first.
+inline std::vector<std::string> LogSegments(const std::string& data_dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(data_dir + "/log")) {
+    if (e.path().extension() == ".log") out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 // A fresh directory under the system's temp dir, removed on destruction.
 class TempDir {

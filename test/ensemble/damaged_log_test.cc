@@ -15,27 +15,14 @@
 namespace synod::testing {
 namespace {
 
-bool WaitFor(const std::function<bool()>& done,
-             absl::Duration timeout = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
 
 // Cuts the newest segment of the txn log in `data_dir` to its first 4 KiB
 // (in the middle of a record, most likely; segments are preallocated with
 // zeros, so their size says nothing of where the records end): records
 // acknowledged long ago are gone.
 void CutNewestSegment(const std::string& data_dir) {
-  std::vector<std::filesystem::path> segments;
-  for (const auto& e : std::filesystem::directory_iterator(data_dir + "/log")) {
-    if (e.path().extension() == ".log") segments.push_back(e.path());
-  }
+  const std::vector<std::string> segments = LogSegments(data_dir);
   REQUIRE(!segments.empty());
-  std::sort(segments.begin(), segments.end());
   REQUIRE(std::filesystem::file_size(segments.back()) > 4096);
   std::filesystem::resize_file(segments.back(), 4096);
 }

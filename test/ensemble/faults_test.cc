@@ -13,15 +13,6 @@
 namespace synod::testing {
 namespace {
 
-bool WaitFor(const std::function<bool()>& done,
-             absl::Duration timeout = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
 
 TEST_CASE("Faults: a partitioned follower catches up by DIFF, then by SNAP",
           "[ensemble][faults]") {

@@ -19,7 +19,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "fuzz_util.h"
-#include "google/protobuf/stubs/logging.h"
 #include "transport/link.pb.h"
 #include "transport/peer.pb.h"
 #include "transport/peer_network.h"
@@ -127,11 +126,6 @@ void CheckHello(const transport::LinkHello& hello) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace synod;
   using namespace synod::fuzz;
-  static const bool quiet = [] {
-    google::protobuf::SetLogHandler(nullptr);  // no UTF-8 complaints
-    return true;
-  }();
-  (void)quiet;
   if (size > kMaxInputBytes) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   const transport::WireLimits limits[] = {transport::WireLimits(),

@@ -19,7 +19,6 @@
 #include "absl/strings/str_cat.h"
 #include "base_tree.h"
 #include "fuzz_util.h"
-#include "google/protobuf/stubs/logging.h"
 #include "tree/data_tree.h"
 #include "tree_check.h"
 #include "txn/preparer.h"
@@ -53,11 +52,6 @@ constexpr int64_t kNowMs = kBaseTimeMs + 5000;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace synod;
   using namespace synod::fuzz;
-  static const bool quiet = [] {
-    google::protobuf::SetLogHandler(nullptr);  // no UTF-8 complaints
-    return true;
-  }();
-  (void)quiet;
   if (size > kMaxInputBytes) return 0;
   txn::MultiRequest script;
   if (!script.ParseFromArray(data, static_cast<int>(size))) return 0;

@@ -15,7 +15,6 @@
 #include "absl/strings/str_cat.h"
 #include "base_tree.h"
 #include "fuzz_util.h"
-#include "google/protobuf/stubs/logging.h"
 #include "tree/data_tree.h"
 #include "tree_check.h"
 #include "txn/txn.pb.h"
@@ -23,11 +22,6 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace synod;
   using namespace synod::fuzz;
-  static const bool quiet = [] {
-    google::protobuf::SetLogHandler(nullptr);  // no UTF-8 complaints
-    return true;
-  }();
-  (void)quiet;
   if (size > kMaxInputBytes) return 0;
   txn::Txn t;
   if (!t.ParseFromArray(data, static_cast<int>(size))) return 0;

@@ -42,14 +42,6 @@ bool Has(Coordinator& c, const std::string& path) {
   return stat->has_value();
 }
 
-std::vector<std::string> SegmentPaths(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir + "/log")) {
-    out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 // A process that creates `n` nodes and exits right after their
 // acknowledgements, without any shutdown (no destructor runs).
@@ -75,7 +67,7 @@ TEST_CASE("A damaged log refuses Start with DataInconsistency",
   SmallSegments small(32 << 10);
   TempDir dir;
   WriteAndDie(dir.path(), 600);
-  const std::vector<std::string> segs = SegmentPaths(dir.path());
+  const std::vector<std::string> segs = testing::LogSegments(dir.path());
   REQUIRE(segs.size() >= 3);
   SECTION("newest segment deleted") { fs::remove(segs.back()); }
   SECTION("newest segment truncated in its middle") {
@@ -100,7 +92,7 @@ TEST_CASE("A torn tail after a crash is cut with a warning and Start succeeds",
     auto c = Coordinator::Start(TestOptions(dir.path()));
     REQUIRE(c.ok());
   }
-  const std::string newest = SegmentPaths(dir.path()).back();
+  const std::string newest = testing::LogSegments(dir.path()).back();
   // The log writer's last append ends where the zeros start.
   std::string bytes;
   REQUIRE(ReadWholeFile(Env::Posix(), newest, &bytes).ok());

@@ -23,35 +23,16 @@
 #include "storage/fault_env.h"
 #include "storage/log_file.h"
 #include "storage/store.h"
+#include "test_util.h"
 
 namespace synod {
 namespace {
 
+using testing::TempDir;
+
 namespace fs = std::filesystem;
 
-#define REQUIRE_OK(expr)           \
-  do {                             \
-    absl::Status status_ = (expr); \
-    INFO(status_.ToString());      \
-    REQUIRE(status_.ok());         \
-  } while (0)
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/synod_log_recovery_test.XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class SmallSegments {
  public:
@@ -121,12 +102,7 @@ std::vector<Zxid> Range(int64_t first, int64_t last) {
 }
 
 std::vector<std::string> SegmentPaths(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir + "/log")) {
-    out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return testing::LogSegments(dir);
 }
 
 // Records per segment file (header + whole records; they never straddle).

@@ -4,6 +4,7 @@
 // directory.
 
 #include "storage/store.h"
+#include "test_util.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -28,32 +29,11 @@
 namespace synod {
 namespace {
 
+using testing::TempDir;
+
 namespace fs = std::filesystem;
 
-#define REQUIRE_OK(expr)                 \
-  do {                                   \
-    absl::Status status_ = (expr);       \
-    INFO(status_.ToString());            \
-    REQUIRE(status_.ok());               \
-  } while (0)
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/synod_store_test.XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<Store> MustOpen(const std::string& dir) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir);
