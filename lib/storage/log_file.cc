@@ -170,15 +170,18 @@ void EncodeRecord(const LogEntry& e, std::string* out) {
   }
 }
 
-// A record found by scanning must be at most this many epochs above the
-// previous one.
-constexpr int64_t kMaxEpochJump = 1024;
+// Without LogFileOptions::max_epoch, a record found by scanning must be at
+// most this many epochs above the previous one.
+constexpr int64_t kScanEpochJump = 1024;
 
 // Returns the offset of the first valid record with a plausible zxid (above
-// `prev`, at most kMaxEpochJump epochs above it) at or after `from`,
-// scanning byte by byte (a corrupted length must not hide the records
-// behind it), or npos.
-size_t FindValidAfter(const std::string& bytes, size_t from, Zxid prev) {
+// `prev`, of an epoch at most `max_epoch`, or kScanEpochJump above prev's
+// when that is 0) at or after `from`, scanning byte by byte (a corrupted
+// length must not hide the records behind it), or npos.
+size_t FindValidAfter(const std::string& bytes, size_t from, Zxid prev,
+                      int64_t max_epoch) {
+  const int64_t epoch_bound =
+      max_epoch > 0 ? max_epoch : EpochOf(prev) + kScanEpochJump;
   for (size_t off = from; off + kRecordHeaderBytes <= bytes.size(); ++off) {
     const char* p = bytes.data() + off;
     uint32_t length;
@@ -188,7 +191,7 @@ size_t FindValidAfter(const std::string& bytes, size_t from, Zxid prev) {
     if (length > bytes.size() - off - kRecordHeaderBytes) continue;
     // A plausible zxid first (cheap), so that junk rarely costs a checksum.
     const Zxid z = static_cast<Zxid>(zxid);
-    if (z <= prev || EpochOf(z) > EpochOf(prev) + kMaxEpochJump) continue;
+    if (z <= prev || EpochOf(z) > epoch_bound) continue;
     Parsed r = ParseRecord(bytes, off);
     if (r.kind == Parsed::kValid) return off;
   }
@@ -422,7 +425,8 @@ absl::Status LogFile::RecoverFrom(
       Parsed r = ParseRecord(bytes, off);
       if (r.kind == Parsed::kEnd) break;
       if (r.kind == Parsed::kBad) {
-        const size_t valid = FindValidAfter(bytes, off + 1, prev);
+        const size_t valid =
+            FindValidAfter(bytes, off + 1, prev, options_.max_epoch);
         if (valid != std::string::npos) {
           damage = Damage{i, off,
                           absl::StrCat(r.why, ", with a valid record at offset ",

@@ -82,6 +82,13 @@ struct LogFileOptions {
   uint64_t prealloc_bytes = uint64_t{1} << 20;
   // Where the files are. Null: Env::Posix().
   Env* env = nullptr;
+  // The highest epoch a record may have: the peer's acceptedEpoch, which is
+  // durable before any record of its epoch is written. A record found by
+  // scanning past damage counts only if its zxid is above the previous
+  // record's and its epoch at most this (junk rarely passes, so it rarely
+  // costs a checksum). 0: unknown; then at most kScanEpochJump epochs above
+  // the previous record's.
+  int64_t max_epoch = 0;
   // The first zxid of the newest segment as last recorded by record_head
   // (0: none). Open reports damage if that segment is missing or lost its
   // header.

@@ -474,6 +474,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   SYNOD_ASSIGN_OR_RETURN(rep.node_count_hint, ReadInt(db, kNodeCountKey));
   SYNOD_ASSIGN_OR_RETURN(rep.trim, ReadInt(db, kLogTrimKey));
   SYNOD_ASSIGN_OR_RETURN(log_options.head, ReadInt(db, kLogHeadKey));
+  log_options.max_epoch = rep.accepted_epoch;
   rep.disk_trim_max = rep.trim;
 
   // A store written before the log moved to files has no m/log_files; its

@@ -336,6 +336,34 @@ TEST_CASE("A damaged log that ends below the applied state is dropped whole",
   CHECK(after.lines.empty());
 }
 
+TEST_CASE("A record of a far later epoch behind a bad one is damage, not a "
+          "torn tail",
+          "[log_recovery]") {
+  // Many elections without a write can put thousands of epochs between two
+  // records; the scan past damage bounds epochs by the acceptedEpoch, so
+  // it still finds such a record.
+  TempDir tmp;
+  const Zxid far = MakeZxid(5000, 1);
+  {
+    auto store = OpenStore(tmp.path(), nullptr, nullptr);
+    REQUIRE_OK(store.status());
+    REQUIRE_OK((*store)->AppendLog(Batch(1, 5), true));
+    REQUIRE_OK((*store)->SetAcceptedEpoch(5000));
+    // One acknowledged write past the watermark (which lags a batch).
+    REQUIRE_OK((*store)->AppendLog(
+        {LogEntry{Z(6), Data(Z(6))}, LogEntry{far, Data(far)}}, true));
+  }
+  const std::string p = SegmentPaths(tmp.path()).back();
+  const uint64_t off = kHeader + 5 * kRecord;  // Z(6)'s record
+  FlipByte(p, off + 7, 0x40);  // record 3's length runs past the end
+  Warnings w;
+  absl::Status s = OpenStore(tmp.path(), nullptr, &w).status();
+  INFO(s.ToString());
+  CHECK(s.code() == absl::StatusCode::kDataLoss);
+  CHECK(s.message().find(p + " at offset " + std::to_string(off)) !=
+        std::string::npos);
+}
+
 TEST_CASE("A deleted newest segment is DataLoss", "[log_recovery]") {
   SmallSegments small(16 << 10);
   Crashed c;
