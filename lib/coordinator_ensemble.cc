@@ -238,7 +238,7 @@ absl::Status Coordinator::Impl::InitEnsemble(zab::DurableState durable) {
   // complete a request of this one.
   uint64_t runs = 0;
   if (absl::StatusOr<std::string> v = store_->GetMeta(kRunsMeta); v.ok()) {
-    absl::SimpleAtoi(*v, &runs);
+    if (!absl::SimpleAtoi(*v, &runs)) runs = 0;
   }
   ++runs;
   SYNOD_RETURN_IF_ERROR(store_->PutMeta(kRunsMeta, std::to_string(runs), true));

@@ -192,7 +192,7 @@ absl::Status Coordinator::Impl::Init() {
     auth_ = std::move(info);
   }
   if (absl::StatusOr<std::string> v = store_->GetMeta(kSelfSessionMeta); v.ok()) {
-    absl::SimpleAtoi(*v, &previous_self_);
+    if (!absl::SimpleAtoi(*v, &previous_self_)) previous_self_ = 0;
   }
   dispatcher_ = std::make_unique<Dispatcher>();
   if (ensemble_) return InitEnsemble(std::move(durable));

@@ -323,7 +323,6 @@ class Core {
   uint64_t next_request_id_ = 1;
   // Learner: sync received, waiting for NEWLEADER / UPTODATE.
   bool got_new_leader_ = false;
-  Zxid new_leader_zxid_ = 0;
   // Learner: a snapshot being received (kSnap seen, chunks appended), and
   // whether one was installed since this sync began.
   bool snap_receiving_ = false;
