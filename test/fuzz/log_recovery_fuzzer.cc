@@ -13,8 +13,9 @@
 // succeeds gives records with strictly increasing positive zxids that Read
 // returns in full, matching first_zxid/last_zxid; it keeps every record
 // before the first bad one in each file; what it cuts off as a torn tail
-// holds no intact record (a bad record followed by a valid one is damage,
-// to be reported, never cut silently: issue 11, item 2); and opening the
+// holds no intact record that could continue the log (zxid above the last
+// record kept; a bad record followed by a valid one is damage, to be
+// reported, never cut silently: issue 11, item 2); and opening the
 // recovered log again gives the same records.
 
 #include <signal.h>
@@ -253,12 +254,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // record: a bad record followed by a valid one is damage (DataLoss), not
   // a torn write (log_file.h, docs/storage.md), whatever its length says.
   const std::string& tail_file = files[order.back().second];
+  const Zxid kept_through = entries.empty() ? 0 : entries.back().zxid;
   if (tail_file.compare(0, kMagic.size(), kMagic) == 0) {
     for (size_t off = std::max(last.end, kMagic.size()) + 1;
          off + kHeader <= tail_file.size(); ++off) {
       Zxid zxid;
       size_t record_size;
-      SYNOD_FUZZ_CHECK(!IntactAt(tail_file, off, &zxid, &record_size),
+      // Only a record that could continue the log counts: one whose zxid
+      // is not above the last record kept cannot be a later write.
+      SYNOD_FUZZ_CHECK(!IntactAt(tail_file, off, &zxid, &record_size) ||
+                           zxid <= kept_through,
                        absl::StrCat("Open succeeded but dropped the intact "
                                     "record ", zxid, " at offset ", off,
                                     " behind a bad one at ", last.end));
