@@ -11,6 +11,8 @@
 # runs out of memory; the reproducer is left in the work directory, whose
 # path is printed (SYNOD_FUZZ_WORKDIR chooses it; default a fresh mktemp).
 # SYNOD_FUZZ_TARGETS="path acl" limits the run to some targets.
+# SYNOD_FUZZ_SEED sets libFuzzer's seed (default 1, so that a run of the
+# same tree explores the same way; another seed explores elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
@@ -39,7 +41,8 @@ for t in $targets; do
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
     "build/fuzz/test/fuzz/synod_fuzz_$t" "$dir/corpus" \
-      -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+      -max_total_time="$seconds" -seed="${SYNOD_FUZZ_SEED:-1}" \
+      -rss_limit_mb=2048 -timeout=10 \
       -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$dir/artifacts/" >"$log" 2>&1 || status=$?
   final=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
