@@ -120,9 +120,11 @@ struct Options {
   // Default: 2,048. Range: 16 to 65,536.
   int32_t max_connections = 2048;
 
-  // A connection with no open stream for this long is closed; a connection
-  // whose other end stops answering keepalive pings for this long is
-  // dropped (half-open). Default: 60 s. Range: 1 s to 1 h.
+  // A connection with no open stream (or that never completes its
+  // handshake) for this long is closed. Half-open connections, whose other
+  // end is gone without a word, are dropped by keepalive pings, whatever
+  // this is: a ping every 10 s, unanswered for 10 s. Default: 60 s.
+  // Range: 1 s to 1 h.
   absl::Duration connection_idle_timeout = absl::Seconds(60);
 
   // How often the leader looks for containers and TTL nodes to delete.
