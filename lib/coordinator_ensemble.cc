@@ -230,6 +230,7 @@ absl::Status Coordinator::Impl::InitEnsemble(zab::DurableState durable) {
   snapshots_ = std::make_unique<TreeSnapshots>(this);
   config.snapshot_source = snapshots_.get();
   core_ = std::make_unique<zab::Core>(config, std::move(durable));
+  ready_host_ = std::make_unique<server::ReadyHost>(core_.get());
   role_ = zab::PeerState::kLooking;
   epoch_published_ = store_->current_epoch();
   last_assigned_ = core_->status().last_zxid;
@@ -491,37 +492,40 @@ void Coordinator::Impl::OnLostLeader() {
 
 // ---- Persisting what cannot wait for group commit ---------------------------
 
-void Coordinator::Impl::WaitLogIdle() {
-  while (failed_.ok()) {
-    if (!log_busy_) FlushToLog();
-    if (!log_busy_) return;  // nothing was queued
-    Zxid durable = 0;
-    absl::Status status;
-    {
-      MutexLock lock(&inbox_mu_);
-      inbox_mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox_mu_) {
-        return log_round_done_;
-      });
-      log_round_done_ = false;
-      durable = durable_zxid_;
-      status = storage_status_;
-    }
-    log_busy_ = false;
-    AdvanceDurable(durable);  // what reached the log, even if then it failed
-    if (!status.ok()) {
-      Fail(MakeError(Error::kConnectionLoss,
-                     absl::StrCat("storage failed: ", status.ToString())));
-      return;
-    }
+bool Coordinator::Impl::WaitLogRound(server::HostWork* work) {
+  if (!failed_.ok()) return false;
+  if (!log_busy_) FlushToLog();
+  if (!log_busy_) return false;  // nothing was queued
+  Zxid durable = 0;
+  absl::Status status;
+  {
+    MutexLock lock(&inbox_mu_);
+    inbox_mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox_mu_) {
+      return log_round_done_;
+    });
+    log_round_done_ = false;
+    durable = durable_zxid_;
+    status = storage_status_;
+  }
+  log_busy_ = false;
+  AdvanceDurable(durable, work);  // what reached the log, even if then it failed
+  if (!status.ok()) {
+    Fail(MakeError(Error::kConnectionLoss,
+                   absl::StrCat("storage failed: ", status.ToString())));
+    return false;
+  }
+  return true;
+}
+
+void Coordinator::Impl::WaitLogIdle(server::HostWork* work) {
+  while (WaitLogRound(work)) {
   }
 }
 
-void Coordinator::Impl::PersistNow(zab::Ready* rd) {
-  WaitLogIdle();
-  if (!failed_.ok()) return;
+void Coordinator::Impl::PersistBarrier(zab::Ready* rd) {
   absl::Status s;
   if (rd->snapshot) {
-    InstallSnapshot(*rd->snapshot);
+    StoreSnapshot(*rd->snapshot);
     if (!failed_.ok()) return;
   }
   if (rd->truncate_after) {
@@ -567,28 +571,28 @@ void Coordinator::Impl::PersistNow(zab::Ready* rd) {
   }
 }
 
-void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
+void Coordinator::Impl::StoreSnapshot(const zab::Snapshot& snapshot) {
   // Loading a large snapshot takes seconds; the leader hears from us
   // meanwhile.
   std::vector<zab::PeerId> leader;
   if (core_->status().leader != 0) leader.push_back(core_->status().leader);
   StallPings pings(this, std::move(leader));
-  DataTree fresh;
+  auto fresh = std::make_unique<DataTree>();
   StateBatch batch;
   absl::Status s = LoadSnapshot(
-      snapshot.data, &fresh,
+      snapshot.data, fresh.get(),
       [&batch](std::string_view path, std::string_view record) {
         batch.PutNode(path, record);
       },
       [&batch](int64_t id, std::string_view record) {
         batch.PutSession(id, record);
       });
-  if (s.ok() && fresh.last_zxid() != snapshot.zxid) {
+  if (s.ok() && fresh->last_zxid() != snapshot.zxid) {
     s = MakeError(Error::kDataInconsistency,
                   "the snapshot's zxid does not match its message");
   }
   if (s.ok()) {
-    batch.SetNodeCount(fresh.node_count());
+    batch.SetNodeCount(fresh->node_count());
     s = store_->ReplaceState(&batch, snapshot.zxid);
   }
   if (!s.ok()) {
@@ -607,6 +611,19 @@ void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
     MutexLock lock(&inbox_mu_);
     durable_zxid_ = std::min(durable_zxid_, snapshot.zxid);
   }
+  installing_ = std::move(fresh);
+  Log(options_, LogLevel::kInfo,
+      absl::StrCat("peer ", self_id_, " stored the leader's snapshot at ",
+                   zab::ZxidString(snapshot.zxid), " (", snapshot.data.size(),
+                   " bytes)"));
+}
+
+void Coordinator::Impl::InstallTree(Zxid zxid) {
+  if (!installing_ || installing_->last_zxid() != zxid) {
+    Fail(MakeError(Error::kSystemError,
+                   "the snapshot to install is not the one stored"));
+    return;
+  }
   std::vector<Delivery> deliveries;
   std::vector<Dispatcher::Task> tasks;
   {
@@ -614,7 +631,7 @@ void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
     // Watchers learn what changed between the two trees, as if the
     // skipped txns had been applied one by one.
     if (watches_.size() > 0) {
-      for (const TreeEvent& ev : DiffTrees(tree_, fresh)) {
+      for (const TreeEvent& ev : DiffTrees(tree_, *installing_)) {
         watches_.Trigger(ev.path, ev.type, &deliveries);
       }
       for (Delivery& d : deliveries) {
@@ -624,7 +641,7 @@ void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
       }
       dispatcher_->PostAll(&tasks);
     }
-    tree_ = std::move(fresh);
+    tree_ = std::move(*installing_);
     last_applied_ = tree_.last_zxid();
     if (session_id_.load() != 0 && !tree_.sessions().contains(session_id_.load()) &&
         !expired_.load()) {
@@ -633,12 +650,12 @@ void Coordinator::Impl::InstallSnapshot(const zab::Snapshot& snapshot) {
       SetSessionState(SessionState::kExpired);
     }
   }
+  installing_.reset();
   preparer_->Reset();
   snapshots_installed_.fetch_add(1, std::memory_order_relaxed);
   Log(options_, LogLevel::kInfo,
       absl::StrCat("peer ", self_id_, " installed the leader's snapshot at ",
-                   zab::ZxidString(snapshot.zxid), " (", snapshot.data.size(),
-                   " bytes)"));
+                   zab::ZxidString(zxid)));
 }
 
 void Coordinator::Impl::SendMessages(std::vector<zab::Message>* messages) {

@@ -203,6 +203,10 @@ absl::Status Coordinator::Impl::Init() {
   core_config.self = kSelfPeer;
   core_config.voters = {kSelfPeer};
   core_ = std::make_unique<zab::Core>(core_config, std::move(durable));
+  ready_host_ = std::make_unique<server::ReadyHost>(core_.get());
+  log_writer_ = std::make_unique<LogWriter>(
+      store_.get(),
+      [this](Zxid durable, absl::Status status) { OnDurable(durable, status); });
   SYNOD_RETURN_IF_ERROR(EstablishAlone());
 
   // Sessions of earlier runs: our own previous session is certainly dead and
@@ -221,9 +225,6 @@ absl::Status Coordinator::Impl::Init() {
   }
   next_cleanup_ = SteadyClock::now();
 
-  log_writer_ = std::make_unique<LogWriter>(
-      store_.get(),
-      [this](Zxid durable, absl::Status status) { OnDurable(durable, status); });
   loop_ = std::thread([this] { LoopMain(); });
 
   for (int64_t id : to_close) {
@@ -358,7 +359,11 @@ void Coordinator::Impl::LoopMain() {
       stopping = stopping_;
     }
     if (round_done) log_busy_ = false;
-    if (failed_.ok()) AdvanceDurable(durable);
+    if (failed_.ok()) {
+      server::HostWork work;
+      AdvanceDurable(durable, &work);
+      Process(&work, WallMs());
+    }
     if (!storage_status.ok() && failed_.ok()) {
       // What was durable before the failure commits first; the rest may
       // or may not be in the log: unknown outcome (ConnectionLoss), never
@@ -464,23 +469,15 @@ void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
 }
 
 absl::Status Coordinator::Impl::EstablishAlone() {
-  // Carried out synchronously: nothing else runs yet.
-  for (int round = 0; round < 8 && core_->next_zxid() == 0; ++round) {
-    while (core_->HasReady()) {
-      zab::Ready rd = core_->TakeReady();
-      if (rd.accepted_epoch) {
-        SYNOD_RETURN_IF_ERROR(store_->SetAcceptedEpoch(*rd.accepted_epoch));
-      }
-      if (rd.current_epoch) {
-        SYNOD_RETURN_IF_ERROR(store_->SetCurrentEpoch(*rd.current_epoch));
-      }
-      if (!rd.committed.empty()) {
-        SYNOD_RETURN_IF_ERROR(ReplayCommitted(rd.committed));
-      }
-      core_->Advance(rd);
-    }
+  // Carried out synchronously: nothing else runs yet. The core elects
+  // itself (its epochs are barriers) and commits its log's tail: the replay.
+  for (int round = 0; round < 8 && core_->next_zxid() == 0 && failed_.ok();
+       ++round) {
+    CollectReady(WallMs());
+    ApplyCommitted();
     core_->Tick();
   }
+  SYNOD_RETURN_IF_ERROR(failed_);
   if (core_->next_zxid() == 0) {
     return MakeError(Error::kSystemError, "a one-peer ensemble did not elect itself");
   }
@@ -488,109 +485,70 @@ absl::Status Coordinator::Impl::EstablishAlone() {
   epoch_published_ = st.current_epoch;
   role_ = st.state;
   leading_ = true;  // alone, always
+  established_ = true;
   last_assigned_ = st.last_zxid;
   committed_ = st.committed_zxid;
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::Impl::ReplayCommitted(
-    const std::vector<zab::Entry>& entries) {
-  WriterLock lock(&tree_mu_);
-  for (const zab::Entry& e : entries) {
-    txn::Txn txn;
-    if (!txn.ParseFromArray(e.data.data(), static_cast<int>(e.data.size())) ||
-        txn.zxid() != e.zxid) {
-      return MakeError(Error::kDataInconsistency,
-                       absl::StrCat("undecodable log entry ", e.zxid));
-    }
-    SYNOD_RETURN_IF_ERROR(tree_.Apply(txn, &apply_out_, nullptr));
-    apply_out_.events.clear();  // nobody can be watching yet
-  }
-  last_applied_ = tree_.last_zxid();
-  StageDirtyState();
-  return absl::OkStatus();
-}
-
 void Coordinator::Impl::CollectReady(int64_t now_ms) {
-  while (core_->HasReady()) {
-    zab::Ready rd = core_->TakeReady();
-    const bool barrier = rd.snapshot || rd.truncate_after ||
-                         rd.accepted_epoch || rd.current_epoch ||
-                         rd.recovered;
-    if (!ensemble_ && (barrier || !rd.messages.empty() || rd.lost_leader ||
-                       !rd.requests.empty())) {
-      // A one-peer ensemble never truncates, sends, or changes epochs once
-      // established; anything else is a bug that must not go unnoticed.
-      Fail(MakeError(Error::kSystemError,
-                     "unexpected zab work in a one-peer ensemble"));
-    }
-    if (!rd.committed.empty()) {
-      committed_ = std::max(committed_, rd.committed.back().zxid);
-      for (zab::Entry& e : rd.committed) to_apply_.push_back(std::move(e));
-      rd.committed.clear();
-    }
-    if (barrier) {
-      // Rare (elections, synchronization): done synchronously, in order
-      // after everything queued before.
-      PersistNow(&rd);
-      if (!failed_.ok()) return;
-      SendMessages(&rd.messages);
-      core_->Advance(rd);
-    } else if (!rd.entries.empty()) {
-      // Advanced, and its messages sent, once the log writer reports these
-      // entries durable.
-      Awaiting a;
-      a.last = rd.entries.back().zxid;
-      a.ready.entries.push_back(zab::Entry{a.last, std::string()});
-      // A leader's PROPOSALs go now, while its own log write runs (one
-      // fsync less per write), unless an earlier message to the same peer
-      // still waits: links keep their order.
-      for (zab::Message& m : rd.messages) {
-        if (zab::MaySendBeforeDurable(m) && !held_to_.contains(m.to)) {
-          std::vector<zab::Message> one;
-          one.push_back(std::move(m));
-          SendMessages(&one);
-        } else {
-          Hold(&a, std::move(m));
-        }
+  while (failed_.ok()) {
+    server::HostWork work;
+    if (ready_host_->waiting_for_durable()) {
+      // A barrier waits for the entries before it: let the log writer
+      // finish them.
+      if (!WaitLogRound(&work)) {
+        Fail(MakeError(Error::kSystemError,
+                       "a barrier waits for entries the log writer never got"));
+        return;
       }
-      for (zab::Entry& e : rd.entries) {
-        to_log_.push_back(LogEntry{e.zxid, std::move(e.data)});
-      }
-      awaiting_.push_back(std::move(a));
-    } else {
-      // Nothing to persist; its messages keep their order behind any that
-      // wait for durability.
-      if (!awaiting_.empty()) {
-        for (zab::Message& m : rd.messages) Hold(&awaiting_.back(), std::move(m));
-      } else {
-        SendMessages(&rd.messages);
-      }
-      core_->Advance(rd);
+    } else if (!ready_host_->TakeNext(&work)) {
+      return;
     }
-    if (rd.lost_leader) OnLostLeader();
-    for (const std::string& request : rd.requests) {
-      PrepareForwarded(request, now_ms);
-    }
+    Process(&work, now_ms);
   }
 }
 
-void Coordinator::Impl::AdvanceDurable(Zxid durable) {
-  while (!awaiting_.empty() && awaiting_.front().last <= durable) {
-    Awaiting a = std::move(awaiting_.front());
-    awaiting_.pop_front();
-    for (const zab::Message& m : a.messages) {
-      auto it = held_to_.find(m.to);
-      if (--it->second == 0) held_to_.erase(it);
-    }
-    SendMessages(&a.messages);
-    core_->Advance(a.ready);
+void Coordinator::Impl::Process(server::HostWork* work, int64_t now_ms) {
+  if (!ensemble_ && established_ &&
+      (work->persist_barrier || !work->send.empty() || work->lost_leader ||
+       !work->requests.empty())) {
+    // A one-peer ensemble never truncates, sends, or changes epochs once
+    // established; anything else is a bug that must not go unnoticed.
+    Fail(MakeError(Error::kSystemError,
+                   "unexpected zab work in a one-peer ensemble"));
+    return;
+  }
+  SendMessages(&work->send);
+  for (zab::Entry& e : work->append) {
+    to_log_.push_back(LogEntry{e.zxid, std::move(e.data)});
+  }
+  if (work->persist_barrier) {
+    // Rare (elections, synchronization): written synchronously, after
+    // everything queued before it.
+    server::HostWork more;  // nothing: every entry before it is durable
+    WaitLogIdle(&more);
+    if (!failed_.ok()) return;
+    SendMessages(&more.send);
+    PersistBarrier(ready_host_->barrier());
+    if (!failed_.ok()) return;
+    server::HostWork done;
+    ready_host_->OnBarrierDone(&done);
+    Process(&done, now_ms);
+  }
+  if (work->install) InstallTree(work->install->zxid);
+  if (!work->commit.empty()) {
+    committed_ = std::max(committed_, work->commit.back().zxid);
+    for (zab::Entry& e : work->commit) to_apply_.push_back(std::move(e));
+  }
+  if (work->lost_leader) OnLostLeader();
+  for (const std::string& request : work->requests) {
+    PrepareForwarded(request, now_ms);
   }
 }
 
-void Coordinator::Impl::Hold(Awaiting* a, zab::Message&& m) {
-  ++held_to_[m.to];
-  a->messages.push_back(std::move(m));
+void Coordinator::Impl::AdvanceDurable(Zxid durable, server::HostWork* work) {
+  ready_host_->OnDurable(durable, work);
 }
 
 void Coordinator::Impl::CompleteInFlightThrough(Zxid zxid) {

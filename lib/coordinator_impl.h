@@ -36,6 +36,7 @@
 #include "acl/acl.h"
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
+#include "server/ready_host.h"
 #include "storage/data_dir_lock.h"
 #include "storage/env.h"
 #include "storage/store.h"
@@ -209,21 +210,26 @@ class Coordinator::Impl {
 
   // ---- Ensemble (coordinator_ensemble.cc); loop thread unless noted.
   absl::Status InitEnsemble(zab::DurableState durable);
-  // Sends `p` where it can go now: prepared here (serving leader),
-  // forwarded (serving learner), or parked.
-  void Route(Pending* p, int64_t now_ms);
   void Forward(Pending* p);
   // The leader's side of a forwarded request: prepared and proposed; a
   // refused one becomes an ErrorTxn so its outcome reaches the origin in
   // log order.
   void PrepareForwarded(const std::string& data, int64_t now_ms);
-  // Takes the core's work in an ensemble (CollectReady's counterpart).
-  void CollectEnsembleReady();
-  // Persists a Ready that changes epochs, truncates or installs a
-  // snapshot, synchronously, after everything queued before it.
-  void PersistNow(zab::Ready* rd);
-  void InstallSnapshot(const zab::Snapshot& snapshot);
-  void WaitLogIdle();
+  // Persists the Ready host's pending barrier (ReadyHost::barrier()):
+  // everything before it is durable and no log write is in flight.
+  void PersistBarrier(zab::Ready* rd);
+  // Decodes a snapshot the leader sent into installing_ and makes it the
+  // store's state.
+  void StoreSnapshot(const zab::Snapshot& snapshot);
+  // Makes installing_ the applied tree (a durable snapshot), telling
+  // watchers what changed.
+  void InstallTree(Zxid zxid);
+  // Waits until the log writer has no write in flight (handing it what
+  // waits first), adding the Ready host's work to `*work`.
+  void WaitLogIdle(server::HostWork* work);
+  // Waits for one round of the log writer (handing it what waits first);
+  // false if there was nothing to wait for.
+  bool WaitLogRound(server::HostWork* work);
   void SendMessages(std::vector<zab::Message>* messages);
   void OnLostLeader();
   // Ticks the core; touches or refreshes sessions; while not stopping, the
@@ -257,17 +263,19 @@ class Coordinator::Impl {
   void ApplyCommitted() ABSL_LOCKS_EXCLUDED(tree_mu_);
   // Elects this peer alone and commits (replays) its log's unapplied tail.
   absl::Status EstablishAlone();
-  absl::Status ReplayCommitted(const std::vector<zab::Entry>& entries);
-  // Takes the core's work: entries to the log writer (their messages wait
-  // for durability), epochs/truncation/snapshots at once, commits to
-  // to_apply_, forwarded requests prepared.
+  // Takes the core's work through the Ready host and carries it out;
+  // returns with no barrier pending (written synchronously, in order after
+  // everything queued before it).
   void CollectReady(int64_t now_ms);
+  // Carries out the Ready host's `work`: messages, entries to the log
+  // writer, a barrier, commits to to_apply_, forwarded requests prepared.
+  void Process(server::HostWork* work, int64_t now_ms);
   // Completes the in-flight errors and syncs waiting for zxids <= `zxid`.
   void CompleteInFlightThrough(Zxid zxid);
   // Runs `done` (if any) with `outcome`, keeping the counters.
   void Complete(Done& done, WriteOutcome&& outcome);
-  // Tells the core which of its entries the log writer made durable.
-  void AdvanceDurable(Zxid durable);
+  // Tells the Ready host which entries the log writer made durable.
+  void AdvanceDurable(Zxid durable, server::HostWork* work);
   // Hands the log writer what waits to be logged and, when a checkpoint is
   // due (or `checkpoint`), the applied state's changed records.
   void FlushToLog(bool checkpoint = false);
@@ -388,16 +396,11 @@ class Coordinator::Impl {
   std::deque<Forwarded> forwarded_;
   uint64_t next_request_ = 1;
   std::deque<zab::Entry> to_apply_;  // committed, not yet applied
-  struct Awaiting {
-    Zxid last = 0;                     // durable once this is
-    zab::Ready ready;                  // for Advance (entries: zxids only)
-    std::vector<zab::Message> messages;
-  };
-  std::deque<Awaiting> awaiting_;
-  // Peers with messages held in awaiting_, and how many: a message that
-  // may go early (zab::MaySendBeforeDurable) waits if its peer has one.
-  absl::flat_hash_map<zab::PeerId, int> held_to_;
-  void Hold(Awaiting* a, zab::Message&& m);
+  // The core's host contract (persistence order, early sends, Advance).
+  std::unique_ptr<server::ReadyHost> ready_host_;
+  // A leader's snapshot made durable, applied once the barrier is done.
+  std::unique_ptr<DataTree> installing_;
+  bool established_ = false;  // alone: elected itself
   std::chrono::steady_clock::time_point next_tick_{};
   int64_t serving_epoch_ = 0;   // the epoch this peer last led, serving
   bool was_serving_ = false;
