@@ -24,6 +24,7 @@ bool IsBarrier(const zab::Ready& ready) {
 bool ReadyHost::TakeNext(HostWork* work) {
   if (barrier_ || !core_->HasReady()) return false;
   zab::Ready rd = core_->TakeReady();
+  if (observer_) observer_(rd);
   if (IsBarrier(rd)) {
     barrier_ = std::move(rd);
     barrier_written_ = false;

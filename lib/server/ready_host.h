@@ -29,6 +29,7 @@
 #define SYNOD_SERVER_READY_HOST_H_
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -95,6 +96,12 @@ class ReadyHost {
   // REQUIRES: barrier_written().
   void OnBarrierDone(HostWork* work);
 
+  // Calls `observer` with each Ready taken, before its work is handed out
+  // (traces and checks in tests). Null: none.
+  void set_observer(std::function<void(const zab::Ready&)> observer) {
+    observer_ = std::move(observer);
+  }
+
   // True while a barrier is taken and not done: see the file comment.
   bool blocked() const { return barrier_.has_value(); }
   // True while a barrier waits for entries to become durable before it can
@@ -125,6 +132,7 @@ class ReadyHost {
   void MaybeWriteBarrier(HostWork* work);
 
   zab::Core* const core_;
+  std::function<void(const zab::Ready&)> observer_;
   std::deque<Awaiting> awaiting_;
   // Peers with messages held in awaiting_, and how many: a message that may
   // go early waits if its peer has one.

@@ -466,7 +466,9 @@ void Ensemble::NextEvent() {
     case Event::Kind::kTick:
       if (!p.core || ev.incarnation != p.incarnation) return;
       Schedule(at + kTickUnits, ev);
-      if (tracing_) Note(absl::StrCat("tick ", p.id, p.busy ? " (busy)" : ""));
+      if (tracing_) {
+        Note(absl::StrCat("tick ", p.id, p.host->blocked() ? " (blocked)" : ""));
+      }
       {
         Input in;
         in.kind = Input::Kind::kTick;
@@ -474,14 +476,15 @@ void Ensemble::NextEvent() {
       }
       return;
     case Event::Kind::kPersisted:
-      if (!p.core || ev.incarnation != p.incarnation || !p.busy) return;
-      {
-        Ready rd = std::move(*p.pending);
-        p.pending.reset();
-        p.busy = false;
-        Complete(p, std::move(rd));
-        Pump(p);
+      if (!p.core || ev.incarnation != p.incarnation || p.writing.empty()) return;
+      OnWritten(p);
+      return;
+    case Event::Kind::kBarrier:
+      if (!p.core || ev.incarnation != p.incarnation ||
+          !p.host->barrier_written()) {
+        return;
       }
+      OnBarrierWritten(p);
       return;
     case Event::Kind::kRestart:
       // Restarted already (Quiesce, RestartNow), or kept down (CrashNow).
@@ -498,7 +501,7 @@ void Ensemble::NextEvent() {
 void Ensemble::Deliver(PeerId to, Input input) {
   Peer& p = PeerOf(to);
   if (!p.core) return;
-  if (p.busy && !options_.step_during_persist) {
+  if (p.host->blocked()) {
     p.inbox.push_back(std::move(input));
     return;
   }
@@ -512,10 +515,10 @@ void Ensemble::ApplyInput(Peer& p, const Input& input) {
     case Input::Kind::kMessage: {
       const Message& m = input.message;
       // Invariant g: a LEADERINFO below the epoch this peer promised
-      // (acceptedEpoch) must not be acknowledged. Without pipelining, the
-      // next Ready holds exactly this message's effects.
+      // (acceptedEpoch) must not be acknowledged. Pump takes the next Ready
+      // right after this step, so it holds exactly this message's effects.
       if (m.type == zab::MessageType::kLeaderInfo &&
-          !options_.step_during_persist && !p.core->status().recovering &&
+          !p.core->status().recovering &&
           m.epoch < p.core->status().accepted_epoch) {
         p.stale_leader_info = m;
       }
@@ -548,59 +551,136 @@ Tick Ensemble::DiskDelay(const Peer& p) {
 
 void Ensemble::Pump(Peer& p) {
   while (p.core && failure_.empty()) {
-    if (p.busy) return;
-    if (p.core->HasReady()) {
-      Ready rd = p.core->TakeReady();
-      if (p.stale_leader_info) {
-        const Message info = std::move(*p.stale_leader_info);
-        p.stale_leader_info.reset();
-        for (const Message& m : rd.messages) {
-          if (m.type == zab::MessageType::kAckEpoch && m.to == info.from) {
-            Fail(absl::StrCat(
-                "g (epoch promise): peer ", p.id, " acknowledged ",
-                zab::Describe(info), " though its acceptedEpoch is ",
-                p.core->status().accepted_epoch));
-            return;
-          }
-        }
-      }
-      if (WriteCount(rd) > 0) {
-        const Tick delay = DiskDelay(p);
-        if (delay > 0) {
-          if (tracing_) Note(absl::StrCat("disk ", p.id, " writing ", WriteCount(rd),
-                            " writes, done at t=",
-                            network_.Now() + delay));
-          // A leader's PROPOSALs go now, while its disk writes (unless
-          // an earlier message to the same peer waits for the disk).
-          std::vector<Message> held;
-          std::set<PeerId> holding;
-          for (Message& m : rd.messages) {
-            if (zab::MaySendBeforeDurable(m) && holding.count(m.to) == 0) {
-              if (!SendOne(p, m)) return;
-            } else {
-              holding.insert(m.to);
-              held.push_back(std::move(m));
-            }
-          }
-          rd.messages = std::move(held);
-          p.busy = true;
-          p.pending = std::move(rd);
-          Event ev;
-          ev.kind = Event::Kind::kPersisted;
-          ev.peer = p.id;
-          ev.incarnation = p.incarnation;
-          Schedule(network_.Now() + delay, ev);
-          return;
-        }
-      }
-      Complete(p, std::move(rd));
+    server::HostWork work;
+    if (p.host->TakeNext(&work)) {
+      p.stale_leader_info.reset();  // checked by the observer
+      if (!Process(p, &work)) return;
       continue;
     }
-    if (options_.step_during_persist || p.inbox.empty()) return;
+    if (p.host->blocked() || p.inbox.empty()) break;
     Input in = std::move(p.inbox.front());
     p.inbox.pop_front();
     ApplyInput(p, in);
   }
+  if (p.core && failure_.empty()) CheckHostAgreement(p);
+}
+
+bool Ensemble::Process(Peer& p, server::HostWork* work) {
+  for (const Message& m : work->send) {
+    if (!SendOne(p, m)) return false;
+  }
+  for (Entry& e : work->append) p.queued.push_back(std::move(e));
+  StartWrite(p);
+  if (work->persist_barrier) {
+    const zab::Ready& rd = *p.host->barrier();
+    const Tick delay = DiskDelay(p);
+    if (tracing_) {
+      std::string what = absl::StrCat("disk ", p.id, " writing barrier:");
+      if (rd.snapshot) {
+        absl::StrAppend(&what, " snapshot=", Z(rd.snapshot->zxid), "(",
+                        rd.snapshot->data.size(), " bytes)");
+      }
+      if (rd.truncate_after) {
+        absl::StrAppend(&what, " truncate_after=", Z(*rd.truncate_after));
+      }
+      if (!rd.entries.empty()) {
+        absl::StrAppend(&what, " entries=", Z(rd.entries.front().zxid), "..",
+                        Z(rd.entries.back().zxid), "(", rd.entries.size(),
+                        ")");
+      }
+      if (rd.accepted_epoch) absl::StrAppend(&what, " aepoch=", *rd.accepted_epoch);
+      if (rd.current_epoch) absl::StrAppend(&what, " cepoch=", *rd.current_epoch);
+      if (rd.recovered) absl::StrAppend(&what, " recovered");
+      absl::StrAppend(&what, ", done at t=", network_.Now() + delay);
+      Note(what);
+    }
+    if (!p.writing.empty() || !p.queued.empty()) {
+      Fail(absl::StrCat("peer ", p.id,
+                        " was asked to write a barrier while its log writer "
+                        "has entries in flight"));
+      return false;
+    }
+    Event ev;
+    ev.kind = Event::Kind::kBarrier;
+    ev.peer = p.id;
+    ev.incarnation = p.incarnation;
+    Schedule(network_.Now() + delay, ev);
+  }
+  if (work->install) {
+    InstallSnapshot(p, *work->install);
+    if (!failure_.empty()) return false;
+  }
+  for (const Entry& e : work->commit) {
+    ApplyCommitted(p, e);
+    if (!failure_.empty()) return false;
+  }
+  if (work->lost_leader) Note(absl::StrCat("lost leader ", p.id));
+  // The leader's host proposes what learners forwarded, as it arrived.
+  for (std::string& request : work->requests) {
+    absl::Status s = p.core->Propose(std::move(request));
+    if (tracing_) Note(absl::StrCat("forwarded request at ", p.id, ": ",
+                                    s.ok() ? std::string("proposed") : s.ToString()));
+  }
+  return true;
+}
+
+void Ensemble::StartWrite(Peer& p) {
+  if (!p.writing.empty() || p.queued.empty()) return;
+  p.writing.swap(p.queued);
+  const Tick delay = DiskDelay(p);
+  if (tracing_) {
+    Note(absl::StrCat("disk ", p.id, " writing entries ",
+                      Z(p.writing.front().zxid), "..", Z(p.writing.back().zxid),
+                      " (", p.writing.size(), "), done at t=",
+                      network_.Now() + delay));
+  }
+  Event ev;
+  ev.kind = Event::Kind::kPersisted;
+  ev.peer = p.id;
+  ev.incarnation = p.incarnation;
+  Schedule(network_.Now() + delay, ev);
+}
+
+void Ensemble::OnWritten(Peer& p) {
+  Ready written;
+  written.entries.swap(p.writing);
+  std::string err = PersistTo(written, std::numeric_limits<size_t>::max(),
+                              &p.durable, &p.snapshot);
+  if (tracing_) {
+    Note(absl::StrCat("persist ", p.id, ": entries ",
+                      Z(written.entries.front().zxid), "..",
+                      Z(written.entries.back().zxid), " (",
+                      written.entries.size(), ")"));
+  }
+  if (!err.empty()) {
+    Fail(absl::StrCat("e (durable log/epochs) at peer ", p.id, ": ", err));
+    return;
+  }
+  server::HostWork work;
+  p.host->OnDurable(written.entries.back().zxid, &work);
+  if (!Process(p, &work)) return;
+  StartWrite(p);
+  Pump(p);
+}
+
+void Ensemble::OnBarrierWritten(Peer& p) {
+  std::string err = PersistTo(*p.host->barrier(),
+                              std::numeric_limits<size_t>::max(), &p.durable,
+                              &p.snapshot);
+  if (tracing_) Note(absl::StrCat("persist ", p.id, ": barrier"));
+  if (!err.empty()) {
+    Fail(absl::StrCat("e (durable log/epochs) at peer ", p.id, ": ", err));
+    return;
+  }
+  server::HostWork work;
+  p.host->OnBarrierDone(&work);
+  if (!Process(p, &work)) return;
+  Pump(p);
+}
+
+bool Ensemble::Idle(const Peer& p) const {
+  return p.core && !p.host->blocked() && !p.host->entries_pending() &&
+         p.writing.empty() && p.queued.empty() && !p.core->HasReady();
 }
 
 bool Ensemble::SendOne(Peer& p, const Message& m) {
@@ -614,83 +694,30 @@ bool Ensemble::SendOne(Peer& p, const Message& m) {
   return true;
 }
 
-void Ensemble::Complete(Peer& p, Ready rd) {
-  // 1. Persist.
-  if (WriteCount(rd) > 0) {
-    std::string err = PersistTo(rd, std::numeric_limits<size_t>::max(),
-                                &p.durable, &p.snapshot);
-    if (tracing_) {
-      std::string what = absl::StrCat("persist ", p.id, ":");
-      if (rd.snapshot) {
-        absl::StrAppend(&what, " snapshot=", Z(rd.snapshot->zxid), "(",
-                        rd.snapshot->data.size(), " bytes)");
-      }
-      if (rd.truncate_after) {
-        absl::StrAppend(&what, " truncate_after=", Z(*rd.truncate_after));
-      }
-      if (!rd.entries.empty()) {
-        absl::StrAppend(&what, " entries=", Z(rd.entries.front().zxid), "..",
-                        Z(rd.entries.back().zxid), "(", rd.entries.size(),
-                        ")");
-      }
-      if (rd.accepted_epoch) {
-        absl::StrAppend(&what, " aepoch=", *rd.accepted_epoch);
-      }
-      if (rd.current_epoch) {
-        absl::StrAppend(&what, " cepoch=", *rd.current_epoch);
-      }
-      Note(what);
-    }
-    if (!err.empty()) {
-      Fail(absl::StrCat("e (durable log/epochs) at peer ", p.id, ": ", err));
-      return;
-    }
-  }
-  // 2. Send.
-  for (const Message& m : rd.messages) {
-    if (!SendOne(p, m)) return;
-  }
-  // 3. Install the snapshot, then apply.
-  if (rd.snapshot) {
-    InstallSnapshot(p, *rd.snapshot);
-    if (!failure_.empty()) return;
-  }
-  for (const Entry& e : rd.committed) {
-    ApplyCommitted(p, e);
-    if (!failure_.empty()) return;
-  }
-  if (rd.lost_leader) Note(absl::StrCat("lost leader ", p.id));
-  p.core->Advance(rd);
-  // 4. The leader's host proposes what learners forwarded, as it arrived.
-  for (std::string& request : rd.requests) {
-    absl::Status s = p.core->Propose(std::move(request));
-    if (tracing_) Note(absl::StrCat("forwarded request at ", p.id, ": ",
-                                    s.ok() ? std::string("proposed") : s.ToString()));
-  }
+void Ensemble::CheckHostAgreement(Peer& p) {
   // With nothing left to persist, the core's log and epochs are the disk's.
-  if (options_.check_host_agreement && !p.busy && !p.core->HasReady()) {
-    const auto& log = p.core->log();
-    const std::vector<Entry>& disk = p.durable.log;
-    if (log.size() != disk.size() ||
-        (!log.empty() && !(log.back() == disk.back()))) {
-      Fail(absl::StrCat(
-          "f (host/core agreement): peer ", p.id,
-          " has nothing left to persist but its log (", log.size(),
-          " entries, last ", log.empty() ? std::string("none") : Z(log.back().zxid),
-          ") is not its durable log (", disk.size(), " entries, last ",
-          disk.empty() ? std::string("none") : Z(disk.back().zxid), ")"));
-      return;
-    }
-    CoreStatus st = p.core->status();
-    if (st.accepted_epoch != p.durable.accepted_epoch ||
-        st.current_epoch != p.durable.current_epoch) {
-      Fail(absl::StrCat("f (host/core agreement): peer ", p.id,
-                        " has nothing left to persist but reports epochs ",
-                        st.accepted_epoch, "/", st.current_epoch,
-                        " (accepted/current) while its disk has ",
-                        p.durable.accepted_epoch, "/",
-                        p.durable.current_epoch));
-    }
+  if (!options_.check_host_agreement || !Idle(p)) return;
+  const auto& log = p.core->log();
+  const std::vector<Entry>& disk = p.durable.log;
+  if (log.size() != disk.size() ||
+      (!log.empty() && !(log.back() == disk.back()))) {
+    Fail(absl::StrCat(
+        "f (host/core agreement): peer ", p.id,
+        " has nothing left to persist but its log (", log.size(),
+        " entries, last ", log.empty() ? std::string("none") : Z(log.back().zxid),
+        ") is not its durable log (", disk.size(), " entries, last ",
+        disk.empty() ? std::string("none") : Z(disk.back().zxid), ")"));
+    return;
+  }
+  CoreStatus st = p.core->status();
+  if (st.accepted_epoch != p.durable.accepted_epoch ||
+      st.current_epoch != p.durable.current_epoch) {
+    Fail(absl::StrCat("f (host/core agreement): peer ", p.id,
+                      " has nothing left to persist but reports epochs ",
+                      st.accepted_epoch, "/", st.current_epoch,
+                      " (accepted/current) while its disk has ",
+                      p.durable.accepted_epoch, "/",
+                      p.durable.current_epoch));
   }
 }
 
@@ -735,7 +762,7 @@ void Ensemble::RestartNow(PeerId id) {
 
 bool Ensemble::CompactNow(PeerId id) {
   Peer& p = PeerOf(id);
-  if (!p.core || p.busy || p.applied.empty()) return false;
+  if (!Idle(p) || p.applied.empty()) return false;
   const Zxid z = p.applied.back().zxid;
   if (z <= p.durable.base_zxid) return false;
   // The host's own snapshot first, then the core forgets the same entries.
@@ -791,7 +818,7 @@ void Ensemble::Propose(PeerId peer, const std::string& payload) {
   Input in;
   in.kind = Input::Kind::kPropose;
   in.payload = payload;
-  if (p.busy && !options_.step_during_persist) {
+  if (p.host->blocked()) {
     Note(absl::StrCat("propose '", payload, "' at ", peer, ": queued"));
   }
   Deliver(peer, std::move(in));
@@ -808,19 +835,26 @@ void Ensemble::Crash(Peer& p) {
   ++crashes_;
   const Tick down = rng_.Range(kMinDownTicks, kMaxDownTicks);
   std::string lost;
-  if (p.busy && p.pending) {
-    size_t writes = WriteCount(*p.pending);
+  // The write in flight (a barrier, or the log writer's entries) may be
+  // torn; what waits for the next write is lost.
+  const bool barrier = p.host->barrier_written();
+  if (barrier || !p.writing.empty()) {
+    Ready in_flight;
+    if (!barrier) in_flight.entries = p.writing;
+    const Ready& rd = barrier ? *p.host->barrier() : in_flight;
+    const size_t writes = WriteCount(rd);
     size_t kept = 0;
     if (options_.torn_writes) {
       kept = static_cast<size_t>(rng_.Uniform(writes + 1));
-      std::string err = PersistTo(*p.pending, kept, &p.durable, &p.snapshot);
+      std::string err = PersistTo(rd, kept, &p.durable, &p.snapshot);
       if (!err.empty()) {
         Fail(absl::StrCat("e (durable log/epochs) at peer ", p.id,
                           " (torn write): ", err));
       }
     }
-    lost = absl::StrCat(", Ready with ", writes, " writes lost (", kept,
-                        " made durable)");
+    lost = absl::StrCat(", ", barrier ? "barrier" : "log write", " with ",
+                        writes, " writes lost (", kept, " made durable), ",
+                        p.queued.size(), " entries queued lost");
   }
   if (options_.log_loss_rate > 0 && !p.durable.log.empty() &&
       rng_.Chance(options_.log_loss_rate)) {
@@ -840,9 +874,10 @@ void Ensemble::Crash(Peer& p) {
   }
   Note(absl::StrCat("crash ", p.id, " for ", down, " ticks", lost,
                     ", inbox ", p.inbox.size()));
+  p.host.reset();
   p.core.reset();
-  p.busy = false;
-  p.pending.reset();
+  p.writing.clear();
+  p.queued.clear();
   p.inbox.clear();
   p.applied.clear();
   p.stale_leader_info.reset();
@@ -867,8 +902,8 @@ void Ensemble::Restart(Peer& p) {
 
 void Ensemble::StartCore(Peer& p) {
   ++p.incarnation;
-  p.busy = false;
-  p.pending.reset();
+  p.writing.clear();
+  p.queued.clear();
   p.inbox.clear();
   p.applied.clear();
   p.stale_leader_info.reset();
@@ -878,6 +913,22 @@ void Ensemble::StartCore(Peer& p) {
     Fail(absl::StrCat("peer ", p.id, " has a malformed snapshot on disk"));
   }
   p.core = std::make_unique<Core>(p.config, p.durable);
+  p.host = std::make_unique<server::ReadyHost>(p.core.get());
+  // Invariant g: the Ready right after a stale LEADERINFO holds no
+  // ACKEPOCH to its sender.
+  p.host->set_observer([this, &p](const Ready& rd) {
+    if (!p.stale_leader_info) return;
+    const Message info = std::move(*p.stale_leader_info);
+    p.stale_leader_info.reset();
+    for (const Message& m : rd.messages) {
+      if (m.type == zab::MessageType::kAckEpoch && m.to == info.from) {
+        Fail(absl::StrCat("g (epoch promise): peer ", p.id, " acknowledged ",
+                          zab::Describe(info), " though its acceptedEpoch is ",
+                          p.core->status().accepted_epoch));
+        return;
+      }
+    }
+  });
   p.tick_phase = rng_.Range(1, kTickUnits);
   Event ev;
   ev.kind = Event::Kind::kTick;
@@ -1049,7 +1100,7 @@ bool Ensemble::CheckLiveness() {
       const Peer& p = PeerOf(id);
       out.push_back(absl::StrCat(
           id, ": ", p.core ? StatusString(p.core->status()) : "down",
-          p.busy ? " (disk busy)" : ""));
+          p.core && p.host->blocked() ? " (blocked)" : ""));
     }
     return absl::StrJoin(out, "; ");
   };
@@ -1274,9 +1325,6 @@ std::string ReplayCommand(uint64_t seed, const SimOptions& options) {
   if (options.torn_writes) absl::StrAppend(&cmd, " --torn");
   if (options.log_loss_rate != d.log_loss_rate) {
     absl::StrAppend(&cmd, " --log-loss=", options.log_loss_rate);
-  }
-  if (options.step_during_persist) {
-    absl::StrAppend(&cmd, " --step-during-persist");
   }
   if (!options.check_liveness) absl::StrAppend(&cmd, " --no-liveness");
   if (!options.check_host_agreement) {

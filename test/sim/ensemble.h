@@ -4,22 +4,27 @@
 // ticks, client proposals, crashes, partitions and slow disks, and checks
 // ZAB's safety invariants after every step and liveness at the end.
 //
-// Host model (zab/core.h): a peer takes a Ready only when it has none in
-// progress. What the Ready asks to persist reaches the peer's DurableState
-// at a scheduled time (a fast disk: 0-2 time units, a slow one: up to six
-// ticks); only then are its messages sent, its committed entries applied
-// and Advance called. While a Ready is being persisted the host does not
-// touch the core: deliveries, ticks and proposals wait in the peer's inbox
-// (unless SimOptions::step_during_persist). A peer's applied state is its
-// applied sequence; hosts compact at random (SimOptions::compact_rate):
-// the disk then holds a snapshot (the serialized applied sequence, as of
+// Host model: each core is driven by the host the Coordinator runs,
+// server::ReadyHost (lib/server/ready_host.h), over a simulated disk. A
+// group-committed Ready's entries join the peer's log writer: one write in
+// flight at a time, durable at a scheduled time (a fast disk: 0-2 time
+// units, a slow one: up to six ticks), with everything queued meanwhile
+// going in the next write; its PROPOSALs leave at once, its other messages
+// once durable; its commits are applied at once; the core keeps taking
+// inputs meanwhile. A barrier (epochs, truncation, snapshot, end of
+// recovery) is written once everything before it is durable, and until it
+// is, the peer's inputs (deliveries, ticks, proposals) wait in its inbox. A
+// peer's applied state is its applied sequence; hosts compact at random
+// (SimOptions::compact_rate) when nothing is being written: the disk then
+// holds a snapshot (the serialized applied sequence, as of
 // DurableState::base_zxid) and the log after it, and the core forgets the
 // same entries (Core::Compact). Each host is its core's SnapshotSource, so
-// a leader can SNAP a learner that needs compacted entries; a Ready's
+// a leader can SNAP a learner that needs compacted entries; a barrier's
 // snapshot replaces the disk's snapshot and log, and then the applied
 // sequence. A crash loses the core, the inbox, the applied state machine
-// and any Ready not yet persisted; the peer comes back later as a new Core
-// built from its DurableState, its state machine restored from the disk's
+// and every write not yet durable (SimOptions::torn_writes: a prefix of the
+// one in flight survives); the peer comes back later as a new Core built
+// from its DurableState, its state machine restored from the disk's
 // snapshot and rebuilt from what the core commits again.
 //
 // Invariants, checked after every step (a failure names its letter):
@@ -57,6 +62,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/ready_host.h"
 #include "sim/sim_network.h"
 #include "synod/types.h"
 #include "zab/core.h"
@@ -92,9 +98,9 @@ struct SimOptions {
   double compact_rate = 0.01;     // a random live, idle host compacts
   // Every core's snapshot chunk size: tiny, so SNAPs take many chunks.
   size_t snapshot_chunk_bytes = 16;
-  // A crash during a persist leaves a prefix of the Ready's writes durable
-  // (truncate, entries one by one, accepted then current epoch) instead of
-  // none: core.h allows persisting "in this order".
+  // A crash during a write leaves a prefix of it durable instead of none:
+  // a group commit's entries one by one; a barrier's truncate, entries,
+  // accepted then current epoch (core.h allows persisting "in this order").
   bool torn_writes = false;
   // On a crash, the probability that the peer's disk also loses a suffix
   // of its log (a damaged disk: entries it acknowledged, committed ones
@@ -102,10 +108,6 @@ struct SimOptions {
   // (zab::DurableState::recovering) until a leader syncs it. At most one
   // peer recovers at a time, so intact voters can always form a quorum.
   double log_loss_rate = 0;
-  // Feed deliveries, ticks and proposals to a core while its Ready is being
-  // persisted (as etcd's RawNode allows); off: they wait in an inbox.
-  bool step_during_persist = false;
-
   // Liveness: after the faulty phase, heal, restart, stop faults and allow
   // settle_ticks for a serving leader with a serving quorum of voters, then
   // apply_ticks for a fresh proposal at that leader to be applied by every
@@ -325,7 +327,8 @@ class Ensemble {
  private:
   // A timed scheduler event.
   struct Event {
-    enum class Kind { kTick, kPersisted, kRestart, kHeal };
+    // kPersisted: the log writer's write is durable; kBarrier: the barrier.
+    enum class Kind { kTick, kPersisted, kBarrier, kRestart, kHeal };
     Kind kind = Kind::kTick;
     zab::PeerId peer = 0;
     uint64_t incarnation = 0;  // stale once the peer crashed since
@@ -345,10 +348,12 @@ class Ensemble {
     std::string snapshot;  // durable: applied state through durable.base_zxid
     std::unique_ptr<zab::SnapshotSource> source;  // the core's, over applied
     std::unique_ptr<zab::Core> core;  // null while down
+    std::unique_ptr<server::ReadyHost> host;  // the core's, while up
     uint64_t incarnation = 0;
-    bool busy = false;               // a Ready is being persisted
-    std::optional<zab::Ready> pending;
-    std::deque<Input> inbox;
+    // The log writer: the write in flight and what waits for the next.
+    std::vector<zab::Entry> writing;
+    std::vector<zab::Entry> queued;
+    std::deque<Input> inbox;         // while the host is blocked
     std::vector<zab::Entry> applied;  // since the core was created
     // A LEADERINFO below this peer's acceptedEpoch, just stepped (g).
     std::optional<zab::Message> stale_leader_info;
@@ -364,13 +369,23 @@ class Ensemble {
   void NextEvent();
   void Deliver(zab::PeerId to, Input input);
   void ApplyInput(Peer& peer, const Input& input);
-  // Takes and handles Readies, then drains the inbox, until the peer is
-  // busy or idle.
+  // Takes and carries out the host's work, then drains the inbox, until
+  // the host is blocked or idle.
   void Pump(Peer& peer);
-  // Persists, sends, applies and advances `ready`.
+  // Carries out `work` (sends, log writes, barrier, applies, requests);
+  // false on a failure.
+  bool Process(Peer& peer, server::HostWork* work);
+  // Starts the log writer's next write if none is in flight.
+  void StartWrite(Peer& peer);
+  // The log writer's write or the barrier became durable.
+  void OnWritten(Peer& peer);
+  void OnBarrierWritten(Peer& peer);
+  // True if the peer's host has nothing being or waiting to be written.
+  bool Idle(const Peer& peer) const;
+  // Invariant f, when the peer is idle.
+  void CheckHostAgreement(Peer& peer);
   // Sends `m` from `p`; false (and a failure) if it is misaddressed.
   bool SendOne(Peer& p, const zab::Message& m);
-  void Complete(Peer& peer, zab::Ready ready);
   void ApplyCommitted(Peer& peer, const zab::Entry& entry);
   // Replaces `peer`'s applied sequence with a snapshot's (checking c).
   void InstallSnapshot(Peer& peer, const zab::Snapshot& snapshot);

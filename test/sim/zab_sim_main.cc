@@ -10,8 +10,8 @@
 // the whole trace of each run), --verbose; fault mix: --drop=P, --dup=P,
 // --crash=P, --partition=P, --slow-disk=P, --propose=P, --compact=P (a
 // host compacts through its applied state), --no-faults, --min-delay=U,
-// --max-delay=U, --torn, --log-loss=P (a crash damages the disk's log),
-// --step-during-persist; liveness:
+// --max-delay=U, --torn, --log-loss=P (a crash damages the disk's log);
+// liveness:
 // --settle-ticks=T, --apply-ticks=T, --no-liveness; --no-agreement-check
 // (skip the core-log == disk check); --mutation=NAME (tests the checks:
 // commit-without-quorum, forget-accepted-epoch, follow-old-epoch-leader,
@@ -51,8 +51,7 @@ int Usage(const char* bad) {
                "[--observers=O] [--steps=N] [--trace] [--verbose]\n"
                "  [--drop=P] [--dup=P] [--crash=P] [--partition=P] "
                "[--slow-disk=P] [--propose=P] [--compact=P] [--no-faults]\n"
-               "  [--min-delay=U] [--max-delay=U] [--torn] [--log-loss=P] "
-               "[--step-during-persist]\n"
+               "  [--min-delay=U] [--max-delay=U] [--torn] [--log-loss=P]\n"
                "  [--settle-ticks=T] [--apply-ticks=T] [--no-liveness] "
                "[--mutation=NAME] [--no-agreement-check]\n",
                bad);
@@ -94,7 +93,6 @@ int main(int argc, char** argv) {
     else if (std::strcmp(a, "--verbose") == 0) verbose = true;
     else if (std::strcmp(a, "--no-faults") == 0) options = synod::sim::WithoutFaults(options);
     else if (std::strcmp(a, "--torn") == 0) options.torn_writes = true;
-    else if (std::strcmp(a, "--step-during-persist") == 0) options.step_during_persist = true;
     else if (std::strcmp(a, "--no-liveness") == 0) options.check_liveness = false;
     else if (std::strcmp(a, "--no-agreement-check") == 0) options.check_host_agreement = false;
     else return Usage(a);

@@ -1,6 +1,6 @@
-// The zab core driven directly, over a reliable in-order network with an
-// instant disk: each phase's outcome, forwarding, observers, TRUNC, SNAP.
-// (test/sim runs it under faults.)
+// The zab core driven by its host (server::ReadyHost), over a reliable
+// in-order network with an instant disk: each phase's outcome, forwarding,
+// observers, TRUNC, SNAP. (test/sim runs it under faults.)
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "server/ready_host.h"
 #include "zab/core.h"
 
 namespace synod::zab {
@@ -53,6 +54,7 @@ class AppliedSource : public SnapshotSource {
 
 struct Peer {
   std::unique_ptr<Core> core;  // null while down
+  std::unique_ptr<server::ReadyHost> host;  // the core's
   DurableState disk;
   std::string snapshot;  // applied state through disk.base_zxid
   std::vector<Entry> applied;
@@ -87,10 +89,14 @@ class Cluster {
     p.source = std::make_unique<AppliedSource>(&p.applied);
     if (snapshots_) c.snapshot_source = p.source.get();
     p.core = std::make_unique<Core>(c, p.disk);
+    p.host = std::make_unique<server::ReadyHost>(p.core.get());
   }
 
   // Takes `id` down; messages to it are lost until Restart.
-  void Stop(PeerId id) { peers_.at(id).core.reset(); }
+  void Stop(PeerId id) {
+    peers_.at(id).host.reset();
+    peers_.at(id).core.reset();
+  }
 
   // The host compacts through its last applied entry: disk, then core.
   void Compact(PeerId id) {
@@ -140,35 +146,11 @@ class Cluster {
     while (progress) {
       progress = false;
       for (auto& [id, p] : peers_) {
-        while (p.core && p.core->HasReady()) {
+        while (p.core) {
+          server::HostWork work;
+          if (!p.host->TakeNext(&work)) break;
           progress = true;
-          Ready rd = p.core->TakeReady();
-          if (rd.snapshot) {
-            p.disk.log.clear();
-            p.disk.base_zxid = rd.snapshot->zxid;
-            p.snapshot = rd.snapshot->data;
-          }
-          if (rd.truncate_after) {
-            auto& log = p.disk.log;
-            while (!log.empty() && log.back().zxid > *rd.truncate_after) log.pop_back();
-          }
-          for (const Entry& e : rd.entries) p.disk.log.push_back(e);
-          if (rd.accepted_epoch) p.disk.accepted_epoch = *rd.accepted_epoch;
-          if (rd.current_epoch) p.disk.current_epoch = *rd.current_epoch;
-          if (rd.recovered) p.disk.recovering = false;
-          for (Message& m : rd.messages) {
-            ++sent_[m.type];
-            size_t payload = m.data.size();
-            for (const Entry& e : m.entries) payload += e.data.size();
-            max_payload_[m.type] = std::max(max_payload_[m.type], payload);
-            queue_.push_back(std::move(m));
-          }
-          if (rd.snapshot) p.applied = Decode(rd.snapshot->data);
-          for (const Entry& e : rd.committed) p.applied.push_back(e);
-          p.core->Advance(rd);
-          for (std::string& r : rd.requests) {
-            REQUIRE(p.core->Propose(std::move(r)).ok());
-          }
+          Carry(p, &work);
         }
       }
       while (!queue_.empty()) {
@@ -178,6 +160,53 @@ class Cluster {
         auto it = peers_.find(m.to);
         if (it != peers_.end() && it->second.core) it->second.core->Step(m);
       }
+    }
+  }
+
+  // Carries out the host's work with an instant disk.
+  void Carry(Peer& p, server::HostWork* work) {
+    for (Message& m : work->send) {
+      ++sent_[m.type];
+      size_t payload = m.data.size();
+      for (const Entry& e : m.entries) payload += e.data.size();
+      max_payload_[m.type] = std::max(max_payload_[m.type], payload);
+      queue_.push_back(std::move(m));
+    }
+    Zxid written = 0;
+    for (const Entry& e : work->append) {
+      p.disk.log.push_back(e);
+      written = e.zxid;
+    }
+    if (work->persist_barrier) {
+      const Ready& rd = *p.host->barrier();
+      if (rd.snapshot) {
+        p.disk.log.clear();
+        p.disk.base_zxid = rd.snapshot->zxid;
+        p.snapshot = rd.snapshot->data;
+      }
+      if (rd.truncate_after) {
+        auto& log = p.disk.log;
+        while (!log.empty() && log.back().zxid > *rd.truncate_after) log.pop_back();
+      }
+      for (const Entry& e : rd.entries) p.disk.log.push_back(e);
+      if (rd.accepted_epoch) p.disk.accepted_epoch = *rd.accepted_epoch;
+      if (rd.current_epoch) p.disk.current_epoch = *rd.current_epoch;
+      if (rd.recovered) p.disk.recovering = false;
+    }
+    if (work->install) p.applied = Decode(work->install->data);
+    for (const Entry& e : work->commit) p.applied.push_back(e);
+    for (std::string& r : work->requests) {
+      REQUIRE(p.core->Propose(std::move(r)).ok());
+    }
+    if (written != 0) {
+      server::HostWork done;
+      p.host->OnDurable(written, &done);
+      Carry(p, &done);
+    }
+    if (work->persist_barrier) {
+      server::HostWork done;
+      p.host->OnBarrierDone(&done);
+      Carry(p, &done);
     }
   }
 
