@@ -692,14 +692,10 @@ void Coordinator::Impl::NoteCoreState() {
     preparer_->Reset();
     last_assigned_ = st.last_zxid;
     serving_epoch_ = st.current_epoch;
-    session_deadlines_.clear();
-    const SteadyClock::time_point now = SteadyClock::now();
     ReaderLock lock(&tree_mu_);
-    for (const auto& [id, timeout_ms] : tree_.sessions()) {
-      session_deadlines_[id] = now + std::chrono::milliseconds(timeout_ms);
-    }
+    sessions_.StartLeading(tree_.sessions(), SteadyMs(SteadyClock::now()));
   }
-  if (!leading) session_deadlines_.clear();
+  if (!leading) sessions_.StopLeading();
   leading_ = leading;
   if (st.serving != was_serving_ && session_id_.load() != 0 && !expired_.load()) {
     SetSessionState(st.serving ? SessionState::kConnected
@@ -721,13 +717,11 @@ void Coordinator::Impl::SetSessionState(SessionState state) {
 
 void Coordinator::Impl::NoteSessionChange(const txn::Txn& txn) {
   if (txn.has_create_session()) {
-    if (leading_) {
-      session_deadlines_[txn.zxid()] =
-          SteadyClock::now() +
-          std::chrono::milliseconds(txn.create_session().timeout_ms());
-    }
+    // Tracked on the leader only (ignored elsewhere).
+    sessions_.Add(txn.zxid(), txn.create_session().timeout_ms(),
+                  SteadyMs(SteadyClock::now()));
   } else if (txn.has_close_session()) {
-    session_deadlines_.erase(txn.session_id());
+    sessions_.Remove(txn.session_id());
     if (txn.session_id() == session_id_.load() && !closing_session_.load() &&
         !expired_.load()) {
       expired_ = true;
@@ -743,14 +737,8 @@ void Coordinator::Impl::NoteSessionChange(const txn::Txn& txn) {
 void Coordinator::Impl::OnTouch(const std::vector<int64_t>& sessions,
                                 SteadyClock::time_point now) {
   if (!leading_) return;
-  ReaderLock lock(&tree_mu_);
-  for (int64_t id : sessions) {
-    auto it = session_deadlines_.find(id);
-    auto s = tree_.sessions().find(id);
-    if (it != session_deadlines_.end() && s != tree_.sessions().end()) {
-      it->second = now + std::chrono::milliseconds(s->second);
-    }
-  }
+  const int64_t now_ms = SteadyMs(now);
+  for (int64_t id : sessions) sessions_.Touch(id, now_ms);
 }
 
 void Coordinator::Impl::EnsembleTimers(SteadyClock::time_point now,

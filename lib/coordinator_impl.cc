@@ -214,13 +214,10 @@ absl::Status Coordinator::Impl::Init() {
   std::vector<int64_t> to_close;
   {
     ReaderLock lock(&tree_mu_);
-    for (const auto& [id, timeout_ms] : tree_.sessions()) {
-      if (id == previous_self_) {
-        to_close.push_back(id);
-      } else {
-        session_deadlines_[id] =
-            SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
-      }
+    sessions_.StartLeading(tree_.sessions(), SteadyMs(SteadyClock::now()));
+    if (tree_.sessions().contains(previous_self_)) {
+      sessions_.Remove(previous_self_);
+      to_close.push_back(previous_self_);
     }
   }
   next_cleanup_ = SteadyClock::now();
@@ -770,17 +767,12 @@ void Coordinator::Impl::PrepareCleanups(int64_t now_ms) {
 
 void Coordinator::Impl::ExpireSessions(SteadyClock::time_point now,
                                        int64_t now_ms) {
-  for (auto it = session_deadlines_.begin(); it != session_deadlines_.end();) {
-    if (now >= it->second) {
-      Pending p;
-      p.request.mutable_close_session();
-      p.session = it->first;
-      p.auth = system_auth_;
-      Prepare(&p, now_ms);
-      session_deadlines_.erase(it++);
-    } else {
-      ++it;
-    }
+  for (int64_t id : sessions_.TakeExpired(SteadyMs(now))) {
+    Pending p;
+    p.request.mutable_close_session();
+    p.session = id;
+    p.auth = system_auth_;
+    Prepare(&p, now_ms);
   }
 }
 

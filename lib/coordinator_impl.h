@@ -37,6 +37,7 @@
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
 #include "server/ready_host.h"
+#include "session/session_tracker.h"
 #include "storage/data_dir_lock.h"
 #include "storage/env.h"
 #include "storage/store.h"
@@ -66,6 +67,14 @@ bool IsEnsemble(const Options& options);
 
 inline std::chrono::milliseconds ToChrono(absl::Duration d) {
   return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+}
+
+// Returns `t` in milliseconds of the steady clock (the session tracker's
+// time).
+inline int64_t SteadyMs(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             t.time_since_epoch())
+      .count();
 }
 
 // Store metadata (Store::PutMeta names) the Coordinator keeps.
@@ -353,9 +362,8 @@ class Coordinator::Impl {
   std::deque<Zxid> logged_zxids_;  // for trimming to log_retention
   absl::Status failed_;            // storage failure: nothing more commits
   ApplyOutput apply_out_;
-  // Session deadlines of other sessions (from earlier runs), steady clock.
-  absl::flat_hash_map<int64_t, std::chrono::steady_clock::time_point>
-      session_deadlines_;
+  // The leader's session deadlines (steady clock, in ms: SteadyMs).
+  SessionTracker sessions_{absl::ToInt64Milliseconds(options_.tick)};
   std::chrono::steady_clock::time_point next_cleanup_;
 
   // This Coordinator's session.

@@ -61,7 +61,7 @@ TEST_CASE("A deadline on a bucket boundary goes to the next bucket",
   CHECK(t.TakeExpired(2100) == Ids{1});  // one full interval late, no more
 }
 
-TEST_CASE("Touching moves the deadline; unknown ids are ignored",
+TEST_CASE("Touching moves the deadline, and unknown ids are ignored",
           "[session]") {
   SessionTracker t(100);
   t.StartLeading(Sessions{}, 0);
