@@ -2,8 +2,11 @@
 # Runs synod's whole test suite: installs what is missing, builds, runs every
 # test tier (unit, sim, integration, fuzz corpora), the install consumer
 # check and the benchmark smoke run, every fuzzer for a bounded time, then
-# the same suite under ASan+UBSan and under TSan. Every pass runs even when an earlier one failed; the
-# script fails at the end if any did, naming them.
+# the same suite under ASan+UBSan and under TSan, and clang's thread-safety
+# analysis over the library and tools (-Werror=thread-safety: every
+# ABSL_GUARDED_BY and lock annotation is checked). Every pass runs even
+# when an earlier one failed; the script fails at the end if any did,
+# naming them.
 # SYNOD_SANITIZERS=0 skips the sanitizer passes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +23,13 @@ run_suite() {
     ctest --preset "$preset" -j "$jobs" --timeout 600
 }
 
+# The library and tools built with clang -Wthread-safety -Werror=thread-safety
+# (the thread-safety preset); compiling is the check.
+build_thread_safety() {
+  cmake --preset thread-safety >/dev/null &&
+    cmake --build --preset thread-safety -j "$jobs" --target synod synod-peer synod-cli
+}
+
 # Runs "$@" as the pass named $1's first argument, remembering a failure.
 pass() {
   local name=$1
@@ -32,6 +42,7 @@ pass() {
 }
 
 pass relwithdebinfo run_suite relwithdebinfo
+pass thread-safety build_thread_safety
 pass install bash test/install/check.sh build/relwithdebinfo
 # Every fuzzer for a bounded time (SYNOD_FUZZ_SECONDS per target, 0 skips).
 if [ "${SYNOD_FUZZ_SECONDS:-20}" != 0 ]; then
