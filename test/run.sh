@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 # C client and gnuplot.
 bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox || exit 1
 jobs=${SYNOD_JOBS:-2}
+# ccache hits across clones at different paths (paths become relative).
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 failed=()
 
 run_suite() {
