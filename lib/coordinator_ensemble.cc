@@ -278,7 +278,7 @@ absl::Status Coordinator::Impl::InitEnsemble(zab::DurableState durable) {
 }
 
 absl::Status Coordinator::Impl::StartServer() {
-  client_service_ = std::make_unique<transport::ClientService>(this);
+  client_service_ = std::make_unique<transport::ClientService>(this, options_);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),

@@ -37,11 +37,13 @@
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
 #include "server/ready_host.h"
+#include "server/write_outcome.h"
 #include "session/session_tracker.h"
 #include "storage/data_dir_lock.h"
 #include "storage/env.h"
 #include "storage/store.h"
 #include "synod/coordinator.h"
+#include "transport/client_host.h"
 #include "tree/data_tree.h"
 #include "txn/preparer.h"
 #include "txn/txn.pb.h"
@@ -84,26 +86,14 @@ inline constexpr char kSelfSessionMeta[] = "self_session";
 // recovering), "0" (or absent) otherwise.
 inline constexpr char kRecoveringMeta[] = "recovering";
 
-// Adds identity `id` to `info` unless it holds it already; the super digest
-// (options.super_digest) makes it super. BadArguments, with `info`
-// unchanged, if the identity is longer than options.max_acl_id_bytes or
-// `info` already holds options.max_auth_ids identities (so an ACL made of
-// them stays within the limits).
-absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info);
-
-// The outcome of a write as the loop reports it.
-struct WriteOutcome {
-  absl::Status status;
-  Zxid zxid = 0;
-  std::vector<OpResult> results;
-};
-
-class Coordinator::Impl {
+// The host of the client service (transport::ClientHost): the methods it
+// overrides keep the guarantees stated there. Final, so that its own calls
+// of them (Get -> GetAs, Submit -> SubmitAs) are direct.
+class Coordinator::Impl final : public transport::ClientHost {
  public:
-  // Called on the loop thread when a write completes, in completion order.
-  // Must not block; async callers hand their callback to the dispatcher.
-  using Done = std::function<void(WriteOutcome&&)>;
-
+  // Done (ClientHost::Done) is called on the loop thread when a write
+  // completes, in completion order. Must not block; async callers hand
+  // their callback to the dispatcher.
   explicit Impl(Options options);
   ~Impl();
 
@@ -119,7 +109,7 @@ class Coordinator::Impl {
   // Queues `request` on behalf of `session` holding `auth` (the client
   // service's sessions; kOwnSession for this Coordinator's).
   void SubmitAs(int64_t session, std::shared_ptr<const AuthInfo> auth,
-                txn::Request request, Done done);
+                txn::Request request, Done done) override;
   // Submits and waits for the outcome.
   WriteOutcome SubmitAndWait(txn::Request request);
 
@@ -139,13 +129,13 @@ class Coordinator::Impl {
   void Post(std::function<void()> task) { dispatcher_->Post(std::move(task)); }
 
   int64_t session_id() const { return session_id_; }
-  Health GetHealth() const;
+  Health GetHealth() const override;
   // Waits until this Coordinator has a session and a serving leader.
   absl::Status WaitConnected(absl::Duration timeout);
 
   // Sessions this peer keeps alive for remote clients (client service).
-  void AddHostedSession(int64_t id);
-  void RemoveHostedSession(int64_t id);
+  void AddHostedSession(int64_t id) override;
+  void RemoveHostedSession(int64_t id) override;
 
   // Reads and watches on behalf of `auth` (the client service). `owner`
   // owns the watches registered: the client service passes the stream's
@@ -153,38 +143,29 @@ class Coordinator::Impl {
   static constexpr int64_t kLocalOwner = WatchManager::kLocalOwner;
   // `auth` null: this Coordinator's own identities.
   absl::StatusOr<Node> GetAs(int64_t owner, const AuthInfo* auth,
-                             std::string_view path, Watcher watcher);
+                             std::string_view path, Watcher watcher) override;
   absl::StatusOr<std::vector<std::string>> GetChildrenAs(
       int64_t owner, const AuthInfo* auth, std::string_view path,
-      Watcher watcher, Stat* stat);
+      Watcher watcher, Stat* stat) override;
   absl::StatusOr<std::optional<Stat>> ExistsAs(int64_t owner,
                                                std::string_view path,
-                                               Watcher watcher);
+                                               Watcher watcher) override;
   absl::StatusOr<AclList> GetAclAs(const AuthInfo& auth, std::string_view path,
-                                   Stat* stat);
+                                   Stat* stat) override;
   // AddWatch for `owner`.
   absl::Status AddWatchAs(int64_t owner, std::string_view path, WatchMode mode,
-                          Watcher watcher);
+                          Watcher watcher) override;
   // RemoveWatches of `owner`'s watches only: NoWatcher if `owner` has none
   // of `type` on `path` (whoever else has). The removed watchers get their
   // *WatchRemoved events on the dispatcher.
   absl::Status RemoveWatchesAs(int64_t owner, std::string_view path,
-                               WatcherType type);
+                               WatcherType type) override;
   // Drops every watch `owner` registered, telling no watcher (its stream
   // ended). Returns how many.
-  int64_t DropWatchesOf(int64_t owner);
+  int64_t DropWatchesOf(int64_t owner) override;
 
   // What `synod-cli status` shows.
-  struct PeerStatus {
-    std::string role;
-    int64_t epoch = 0;
-    Zxid last_zxid = 0;
-    uint64_t peer_id = 0;
-    uint64_t leader_id = 0;
-    std::string leader;              // address, when known
-    std::vector<std::string> peers;  // the voters' addresses
-  };
-  PeerStatus GetPeerStatus() const;
+  PeerStatus GetPeerStatus() const override;
 
   // Tests: the transport, for fault injection (null when alone).
   transport::PeerNetwork* network() { return network_.get(); }

@@ -1,10 +1,10 @@
 // Coordinator::Impl: local reads, watch registration, identities, health.
 // Reads run on the caller's thread under the tree's shared lock.
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "acl/identity.h"
 #include "coordinator_impl.h"
 #include "tree/path.h"
 #include "util/errors.h"
@@ -171,28 +171,6 @@ absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
   auto next = std::make_shared<AuthInfo>(*auth_);
   SYNOD_RETURN_IF_ERROR(AddIdentity(options_, std::move(id), next.get()));
   auth_ = std::move(next);
-  return absl::OkStatus();
-}
-
-absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info) {
-  const size_t longest = std::max(id.scheme.size(), id.id.size());
-  if (longest > static_cast<size_t>(options.max_acl_id_bytes)) {
-    return BadArgumentsError(absl::StrCat("identity of ", longest,
-                                          " bytes exceeds the limit of ",
-                                          options.max_acl_id_bytes));
-  }
-  const bool known =
-      std::find(info->ids.begin(), info->ids.end(), id) != info->ids.end();
-  if (!known && info->ids.size() >= static_cast<size_t>(options.max_auth_ids)) {
-    return BadArgumentsError(absl::StrCat("the session holds ",
-                                          info->ids.size(),
-                                          " identities, the limit"));
-  }
-  if (!options.super_digest.empty() && id.scheme == "digest" &&
-      id.id == options.super_digest) {
-    info->super = true;
-  }
-  if (!known) info->ids.push_back(std::move(id));
   return absl::OkStatus();
 }
 

@@ -1,4 +1,4 @@
-// The Client service (transport/client.proto) over Coordinator::Impl: one
+// The Client service (transport/client.proto) over a ClientHost: one
 // session per Session stream, its requests run in order, its watch events
 // pushed on the stream.
 //
@@ -8,12 +8,12 @@
 //  - a read completes (a gRPC thread): the request joins the stream's
 //    pending queue and the stream is pumped;
 //  - pumping takes pending requests in order: a write or sync is submitted
-//    to the Coordinator (which runs a session's writes in order); anything
+//    to the host (which runs a session's writes in order); anything
 //    answered here (reads, auth, refusals) waits until the stream's earlier
 //    writes have completed, so replies leave in request order and a read
 //    sees the stream's own earlier writes;
-//  - a write completes (the Coordinator's loop thread) or a watch fires (the
-//    dispatcher): the reply or event is queued and the stream is kicked on
+//  - a write completes (the host's loop thread) or a watch fires (its
+//    event thread): the reply or event is queued and the stream is kicked on
 //    the service's worker thread, so that neither the loop nor the
 //    dispatcher ever calls into gRPC or submits;
 //  - a network write completes (a gRPC thread): the next queued reply goes.
@@ -46,10 +46,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "acl/acl.h"
-#include "coordinator_impl.h"
+#include "acl/identity.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/dispatcher.h"
+#include "server/write_outcome.h"
 #include "transport/client.grpc.pb.h"
+#include "transport/client_host.h"
 #include "transport/client_request.h"
 #include "tree/data_tree.h"
 #include "tree/path.h"
@@ -61,7 +63,7 @@ namespace synod::transport {
 namespace {
 
 // While shutting down, how long the service waits for the streams' sessions
-// to close (the Coordinator may be stopping, or have no leader).
+// to close (the host may be stopping, or have no leader).
 constexpr absl::Duration kShutdownCloseWait = absl::Seconds(1);
 // Most replies and events queued for one stream: a client that reads
 // nothing while its watches fire loses its stream rather than the peer's
@@ -173,7 +175,8 @@ class SessionStream;
 
 class ClientService::Impl final : public Client::CallbackService {
  public:
-  explicit Impl(Coordinator::Impl* coordinator) : coordinator_(coordinator) {}
+  Impl(ClientHost* host, const Options& options)
+      : host_(host), options_(options) {}
   ~Impl() override { Shutdown(); }
 
   grpc::ServerBidiReactor<ClientRequest, ClientReply>* Session(
@@ -184,9 +187,10 @@ class ClientService::Impl final : public Client::CallbackService {
   void Shutdown();
 
   // For the streams.
-  Coordinator::Impl* coordinator() const { return coordinator_; }
-  // Counts a caller in while it touches the Coordinator; false once
-  // Shutdown has detached the streams (the Coordinator may be going).
+  ClientHost* host() const { return host_; }
+  const Options& options() const { return options_; }
+  // Counts a caller in while it touches the host; false once Shutdown has
+  // detached the streams (the host may be going).
   bool Enter();
   void Leave();
   // Registers a new stream (for Shutdown to end it); false once shut down.
@@ -199,7 +203,8 @@ class ClientService::Impl final : public Client::CallbackService {
   void Post(std::function<void()> task) { worker_.Post(std::move(task)); }
 
  private:
-  Coordinator::Impl* const coordinator_;
+  ClientHost* const host_;
+  const Options options_;
   mutable Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   bool detached_ ABSL_GUARDED_BY(mu_) = false;
@@ -477,7 +482,7 @@ void SessionStream::Pump() {
   while (true) {
     bool entered = service_->Enter();
     if (!entered) {
-      // Shut down: nothing more reaches the Coordinator; the stream ends
+      // Shut down: nothing more reaches the host; the stream ends
       // at once, without waiting for what it had submitted.
       MutexLock lock(&mu_);
       detached_ = true;
@@ -506,7 +511,7 @@ void SessionStream::Pump() {
 }
 
 bool SessionStream::Step() {
-  Coordinator::Impl* const coordinator = service_->coordinator();
+  ClientHost* const host = service_->host();
   ClientRequest request;
   enum { kNone, kOpen, kOpened, kSubmit, kAnswer, kClose } what = kNone;
   std::optional<WriteOutcome> opened;
@@ -534,7 +539,7 @@ bool SessionStream::Step() {
             ClientReply reply = NewReply(request.id());
             SetError(MakeError(Error::kConnectionLoss,
                                absl::StrCat("too many sessions at ",
-                                            coordinator->options().listen)),
+                                            service_->options().listen)),
                      &reply);
             PushLocked(std::move(reply), true);
             phase_ = Phase::kClosed;
@@ -594,7 +599,7 @@ bool SessionStream::Step() {
       SubmitOpen(request.open());
       return true;
     case kOpened: {
-      if (opened->status.ok()) coordinator->AddHostedSession(opened->zxid);
+      if (opened->status.ok()) host->AddHostedSession(opened->zxid);
       MutexLock lock(&mu_);
       if (!opened->status.ok()) {
         ClientReply reply = NewReply(open_id_);
@@ -632,8 +637,8 @@ bool SessionStream::Step() {
       // did), so that the close's own events (its ephemerals) are not sent
       // to it either. The close completes after the stream's earlier
       // writes, whose replies still go out.
-      coordinator->DropWatchesOf(session);
-      coordinator->RemoveHostedSession(session);
+      host->DropWatchesOf(session);
+      host->RemoveHostedSession(session);
       SubmitClose();
       return true;
   }
@@ -641,14 +646,14 @@ bool SessionStream::Step() {
 }
 
 void SessionStream::SubmitOpen(const OpenSession& open) {
-  Coordinator::Impl* const coordinator = service_->coordinator();
+  const Options& options = service_->options();
   const int64_t peer_default =
-      absl::ToInt64Milliseconds(coordinator->options().session_timeout);
+      absl::ToInt64Milliseconds(options.session_timeout);
   // At least 20 ticks: a session must outlive a failover (as the
   // Coordinator's own must, see Options::session_timeout).
   const int64_t min_ms = std::max<int64_t>(
       kMinSessionMs,
-      20 * absl::ToInt64Milliseconds(coordinator->options().tick));
+      20 * absl::ToInt64Milliseconds(options.tick));
   timeout_ms_ = std::clamp<int64_t>(
       open.timeout_ms() > 0 ? open.timeout_ms() : peer_default, min_ms,
       kMaxSessionMs);
@@ -663,7 +668,7 @@ void SessionStream::SubmitOpen(const OpenSession& open) {
   // A write parks while no leader serves, for up to the peer's session
   // timeout; then it fails with ConnectionLoss. If the client has gone by
   // the time the session exists, the pump closes it.
-  coordinator->SubmitAs(0, SystemAuth(), std::move(create),
+  service_->host()->SubmitAs(0, SystemAuth(), std::move(create),
                         [self = shared_from_this()](WriteOutcome&& o) {
                           MutexLock lock(&self->mu_);
                           self->open_outcome_ = std::move(o);
@@ -679,7 +684,7 @@ void SessionStream::SubmitWrite(uint64_t id, txn::Request request) {
     session = session_;
   }
   // Runs on the loop thread: builds the reply and queues it, nothing more.
-  service_->coordinator()->SubmitAs(
+  service_->host()->SubmitAs(
       session, auth_, std::move(request),
       [self = shared_from_this(), id, multi_ops](WriteOutcome&& o) {
         self->PushFromOutside(WriteReply(id, multi_ops, std::move(o)),
@@ -695,7 +700,7 @@ void SessionStream::SubmitClose() {
   }
   txn::Request close;
   close.mutable_close_session();
-  service_->coordinator()->SubmitAs(
+  service_->host()->SubmitAs(
       session, SystemAuth(), std::move(close),
       [self = shared_from_this()](WriteOutcome&&) {
         MutexLock lock(&self->mu_);
@@ -723,7 +728,7 @@ ClientReply SessionStream::Answer(ClientRequest&& request) {
       }
       // A new AuthInfo: writes in flight keep the one they were given.
       auto next = std::make_shared<AuthInfo>(*auth_);
-      absl::Status added = AddIdentity(service_->coordinator()->options(),
+      absl::Status added = AddIdentity(service_->options(),
                                        *std::move(identity), next.get());
       if (!added.ok()) {
         SetError(added, &reply);
@@ -740,7 +745,7 @@ ClientReply SessionStream::Answer(ClientRequest&& request) {
 }
 
 ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
-  Coordinator::Impl* const coordinator_ = service_->coordinator();
+  ClientHost* const host = service_->host();
   const AuthInfo& auth = *auth_;
   int64_t session;
   {
@@ -764,7 +769,7 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
   switch (read.kind()) {
     case ReadRequest::GET: {
       absl::StatusOr<Node> node =
-          coordinator_->GetAs(session, &auth, path, std::move(watcher));
+          host->GetAs(session, &auth, path, std::move(watcher));
       if (!node.ok()) {
         SetError(node.status(), &reply);
         break;
@@ -776,7 +781,7 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
     }
     case ReadRequest::EXISTS: {
       absl::StatusOr<std::optional<Stat>> stat =
-          coordinator_->ExistsAs(session, path, std::move(watcher));
+          host->ExistsAs(session, path, std::move(watcher));
       if (!stat.ok()) {
         SetError(stat.status(), &reply);
         break;
@@ -788,7 +793,7 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
     case ReadRequest::CHILDREN: {
       Stat stat;
       absl::StatusOr<std::vector<std::string>> children =
-          coordinator_->GetChildrenAs(session, &auth, path, std::move(watcher),
+          host->GetChildrenAs(session, &auth, path, std::move(watcher),
                                       &stat);
       if (!children.ok()) {
         SetError(children.status(), &reply);
@@ -803,7 +808,7 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
     }
     case ReadRequest::GET_ACL: {
       Stat stat;
-      absl::StatusOr<AclList> acl = coordinator_->GetAclAs(auth, path, &stat);
+      absl::StatusOr<AclList> acl = host->GetAclAs(auth, path, &stat);
       if (!acl.ok()) {
         SetError(acl.status(), &reply);
         break;
@@ -821,7 +826,7 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
                  &reply);
         break;
       }
-      absl::Status s = coordinator_->AddWatchAs(
+      absl::Status s = host->AddWatchAs(
           session, path, static_cast<WatchMode>(mode), std::move(watcher));
       if (!s.ok()) SetError(s, &reply);
       break;
@@ -837,7 +842,7 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
       }
       // The removed watchers are this stream's: their *WatchRemoved events
       // reach it through them, from the dispatcher.
-      absl::Status s = coordinator_->RemoveWatchesAs(
+      absl::Status s = host->RemoveWatchesAs(
           session, path, static_cast<WatcherType>(type));
       if (!s.ok()) SetError(s, &reply);
       break;
@@ -867,8 +872,8 @@ grpc::ServerUnaryReactor* ClientService::Impl::Status(
                                  "the peer is shutting down"));
     return reactor;
   }
-  const Coordinator::Impl::PeerStatus s = coordinator_->GetPeerStatus();
-  const Health h = coordinator_->GetHealth();
+  const ClientHost::PeerStatus s = host_->GetPeerStatus();
+  const Health h = host_->GetHealth();
   Leave();
   reply->set_role(s.role);
   reply->set_epoch(s.epoch);
@@ -910,7 +915,7 @@ void ClientService::Impl::Unregister(SessionStream* stream) {
 
 bool ClientService::Impl::ReserveSession() {
   MutexLock lock(&mu_);
-  if (sessions_ >= coordinator_->options().max_client_sessions) return false;
+  if (sessions_ >= options_.max_client_sessions) return false;
   ++sessions_;
   return true;
 }
@@ -931,7 +936,7 @@ void ClientService::Impl::Shutdown() {
     }
   }
   // Each stream ends as if its client had gone: its session is closed,
-  // which the Coordinator may still do.
+  // which the host may still do.
   for (const auto& stream : live) stream->Cancel();
   live.clear();
   {
@@ -939,7 +944,7 @@ void ClientService::Impl::Shutdown() {
     mu_.AwaitWithTimeout(
         [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.empty(); },
         kShutdownCloseWait);
-    // From here no stream touches the Coordinator; the ones left end
+    // From here no stream touches the host; the ones left end
     // without waiting for their sessions' close.
     detached_ = true;
     mu_.Await(
@@ -957,8 +962,8 @@ void ClientService::Impl::Shutdown() {
 
 // ---- ClientService: forwards to Impl.
 
-ClientService::ClientService(Coordinator::Impl* impl)
-    : impl_(std::make_unique<Impl>(impl)) {}
+ClientService::ClientService(ClientHost* host, const Options& options)
+    : impl_(std::make_unique<Impl>(host, options)) {}
 
 ClientService::~ClientService() { impl_->Shutdown(); }
 

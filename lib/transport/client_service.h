@@ -1,5 +1,6 @@
 // ClientService: the gRPC Client service (transport/client.proto) over a
-// peer's Coordinator::Impl, for synod-cli and other remote clients.
+// peer's ClientHost (the Coordinator), for synod-cli and other remote
+// clients.
 //
 // Each Session stream is one session: the first request must be
 // OpenSession; the service creates the session (through the leader, like
@@ -22,7 +23,7 @@
 
 #include <memory>
 
-#include "synod/coordinator.h"
+#include "synod/options.h"
 
 namespace grpc {
 class Service;
@@ -30,12 +31,17 @@ class Service;
 
 namespace synod::transport {
 
+class ClientHost;
 class SessionStream;
 
 class ClientService {
  public:
-  // `impl` must outlive the service's last stream (see Shutdown).
-  explicit ClientService(Coordinator::Impl* impl);
+  // Serves sessions over `host`, which must outlive the service's last
+  // stream (see Shutdown). Of `options` it follows listen (named in
+  // refusals), tick and session_timeout (the sessions' timeouts),
+  // max_client_sessions, and the identity limits (max_acl_id_bytes,
+  // max_auth_ids, super_digest).
+  ClientService(ClientHost* host, const Options& options);
   ~ClientService();
 
   ClientService(const ClientService&) = delete;
@@ -45,8 +51,8 @@ class ClientService {
   grpc::Service* service();
 
   // Refuses new streams and ends the open ones (closing their sessions if
-  // the Coordinator still can within a second); returns once no stream
-  // touches `impl` any more (the streams still open finish as soon as gRPC
+  // the host still can within a second); returns once no stream
+  // touches `host` any more (the streams still open finish as soon as gRPC
   // lets them: the server's Shutdown waits for them). Idempotent.
   void Shutdown();
 

@@ -1,0 +1,35 @@
+// Adding an identity to a session's AuthInfo within Options' limits.
+
+#include "acl/identity.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "util/errors.h"
+
+namespace synod {
+
+absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info) {
+  const size_t longest = std::max(id.scheme.size(), id.id.size());
+  if (longest > static_cast<size_t>(options.max_acl_id_bytes)) {
+    return BadArgumentsError(absl::StrCat("identity of ", longest,
+                                          " bytes exceeds the limit of ",
+                                          options.max_acl_id_bytes));
+  }
+  const bool known =
+      std::find(info->ids.begin(), info->ids.end(), id) != info->ids.end();
+  if (!known && info->ids.size() >= static_cast<size_t>(options.max_auth_ids)) {
+    return BadArgumentsError(absl::StrCat("the session holds ",
+                                          info->ids.size(),
+                                          " identities, the limit"));
+  }
+  if (!options.super_digest.empty() && id.scheme == "digest" &&
+      id.id == options.super_digest) {
+    info->super = true;
+  }
+  if (!known) info->ids.push_back(std::move(id));
+  return absl::OkStatus();
+}
+
+}  // namespace synod

@@ -1,0 +1,23 @@
+// Adding an identity to a session's AuthInfo within Options' limits: the
+// one rule the Coordinator's AddAuth and the client service's AuthRequest
+// share.
+
+#ifndef SYNOD_ACL_IDENTITY_H_
+#define SYNOD_ACL_IDENTITY_H_
+
+#include "absl/status/status.h"
+#include "acl/acl.h"
+#include "synod/options.h"
+
+namespace synod {
+
+// Adds identity `id` to `info` unless it holds it already; the super digest
+// (options.super_digest) makes it super. BadArguments, with `info`
+// unchanged, if the identity is longer than options.max_acl_id_bytes or
+// `info` already holds options.max_auth_ids identities (so an ACL made of
+// them stays within the limits).
+absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info);
+
+}  // namespace synod
+
+#endif  // SYNOD_ACL_IDENTITY_H_

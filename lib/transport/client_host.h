@@ -1,0 +1,116 @@
+// ClientHost: what the client service (transport/client_service.h) needs
+// from the peer that hosts it, and nothing more. The Coordinator
+// implements it; tests plug in a fake, so the service's logic runs without
+// a Coordinator, and the transport never sees the host's internals.
+//
+// Every method is thread-safe: the service calls them from gRPC's threads
+// and its own worker thread, never from a Done or a watcher.
+
+#ifndef SYNOD_TRANSPORT_CLIENT_HOST_H_
+#define SYNOD_TRANSPORT_CLIENT_HOST_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "acl/acl.h"
+#include "server/write_outcome.h"
+#include "synod/coordinator.h"
+#include "synod/types.h"
+#include "synod/watch.h"
+#include "txn/txn.pb.h"
+
+namespace synod::transport {
+
+class ClientHost {
+ public:
+  // Receives the outcome of a write submitted with SubmitAs.
+  using Done = WriteDone;
+
+  // What `synod-cli status` shows: this peer's view of the ensemble.
+  struct PeerStatus {
+    std::string role;
+    int64_t epoch = 0;
+    Zxid last_zxid = 0;
+    uint64_t peer_id = 0;
+    uint64_t leader_id = 0;
+    std::string leader;              // address, when known
+    std::vector<std::string> peers;  // the voters' addresses
+  };
+
+  virtual ~ClientHost() = default;
+
+  // Queues `request` to run on behalf of `session` (0: none, for the
+  // service's create_session) with the identities `auth` (never null;
+  // shared, never modified). An empty request is a sync. A session's
+  // requests run in the order they were submitted. Calls `done` exactly
+  // once: on the host's loop thread, in completion order, once the write is
+  // applied (or refused); or at once, on the calling thread, if the host is
+  // stopping. `done` must not block nor call the host. A create_session's
+  // outcome carries the new session's id as its zxid.
+  virtual void SubmitAs(int64_t session, std::shared_ptr<const AuthInfo> auth,
+                        txn::Request request, Done done) = 0;
+
+  // Reads and watches. They read the local replica, which holds every
+  // write whose Done has run. A watcher (if any) is registered for
+  // `owner` (the service passes the stream's session id) as the read
+  // returns, and runs later on the host's event thread, one event at a
+  // time; it must not block. A bad path is BadArguments and registers
+  // nothing.
+
+  // Returns the node at `path` if `auth` (null: the host's own identities)
+  // may read it: NoNode, NoAuth otherwise. `watcher` becomes a data watch.
+  virtual absl::StatusOr<Node> GetAs(int64_t owner, const AuthInfo* auth,
+                                     std::string_view path,
+                                     Watcher watcher) = 0;
+  // Returns the children of `path` (and its Stat in `stat`, if not null)
+  // if `auth` (null: the host's own) may read it: NoNode, NoAuth
+  // otherwise. `watcher` becomes a child watch.
+  virtual absl::StatusOr<std::vector<std::string>> GetChildrenAs(
+      int64_t owner, const AuthInfo* auth, std::string_view path,
+      Watcher watcher, Stat* stat) = 0;
+  // Returns the Stat of `path`, or nullopt if there is no such node (no
+  // permission needed). `watcher` becomes a data watch, which a missing
+  // node's creation fires.
+  virtual absl::StatusOr<std::optional<Stat>> ExistsAs(int64_t owner,
+                                                       std::string_view path,
+                                                       Watcher watcher) = 0;
+  // Returns the ACL of `path` (and its Stat in `stat`, if not null) if
+  // `auth` holds READ or ADMIN on it: NoNode, NoAuth otherwise.
+  virtual absl::StatusOr<AclList> GetAclAs(const AuthInfo& auth,
+                                           std::string_view path,
+                                           Stat* stat) = 0;
+  // Registers a watch on `path` for `owner` that stays until removed.
+  // BadArguments without a watcher.
+  virtual absl::Status AddWatchAs(int64_t owner, std::string_view path,
+                                  WatchMode mode, Watcher watcher) = 0;
+  // Removes `owner`'s watches of `type` on `path` only: NoWatcher if
+  // `owner` has none (whoever else has). The removed watchers get their
+  // *WatchRemoved events on the host's event thread.
+  virtual absl::Status RemoveWatchesAs(int64_t owner, std::string_view path,
+                                       WatcherType type) = 0;
+  // Drops every watch `owner` registered, telling no watcher (its stream
+  // ended). Returns how many.
+  virtual int64_t DropWatchesOf(int64_t owner) = 0;
+
+  // Keeps session `id` alive (the host touches it to the leader) until
+  // RemoveHostedSession(id).
+  virtual void AddHostedSession(int64_t id) = 0;
+  // Stops keeping session `id` alive; it expires after its timeout unless
+  // closed. Removing a session not hosted does nothing.
+  virtual void RemoveHostedSession(int64_t id) = 0;
+
+  // Returns this peer's role and view of the ensemble.
+  virtual PeerStatus GetPeerStatus() const = 0;
+  // Returns this peer's health and counters (znodes, sessions, ...).
+  virtual Health GetHealth() const = 0;
+};
+
+}  // namespace synod::transport
+
+#endif  // SYNOD_TRANSPORT_CLIENT_HOST_H_
