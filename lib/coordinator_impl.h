@@ -52,15 +52,10 @@
 #include "watch/watch_manager.h"
 #include "zab/core.h"
 
-namespace grpc {
-class Server;
-}
-
 namespace synod {
 namespace transport {
 class PeerNetwork;
-class ClientService;
-class ConnectionLimit;
+class GrpcServer;
 }  // namespace transport
 
 // Returns true if `options` make a multi-peer ensemble (seeds naming peers
@@ -243,9 +238,9 @@ class Coordinator::Impl final : public transport::ClientHost {
   // peer: notices the expiry of its own session.
   void NoteSessionChange(const txn::Txn& txn);
   // Serves the client service (and the peer links, in an ensemble) on
-  // Options::listen.
+  // Options::listen; on failure, stops them again.
   absl::Status StartServer();
-  // Stops the servers and links (client service, peer network). Idempotent.
+  // Stops the server and links (client service, peer network). Idempotent.
   void StopEnsembleServices();
   class TreeSnapshots;
   class StallPings;
@@ -372,10 +367,9 @@ class Coordinator::Impl final : public transport::ClientHost {
   std::string ensemble_id_;
   std::unique_ptr<TreeSnapshots> snapshots_;
   std::unique_ptr<transport::PeerNetwork> network_;
-  std::unique_ptr<transport::ClientService> client_service_;
-  // The cap on the connections server_ accepts (Options::max_connections).
-  std::unique_ptr<transport::ConnectionLimit> connection_limit_;
-  std::unique_ptr<grpc::Server> server_;
+  // The gRPC server at Options::listen: the client service and the peer
+  // links (null: listening nowhere).
+  std::unique_ptr<transport::GrpcServer> server_;
   // Inbox additions (under inbox_mu_).
   std::vector<zab::Message> peer_inbox_ ABSL_GUARDED_BY(inbox_mu_);
   std::vector<int64_t> touched_ ABSL_GUARDED_BY(inbox_mu_);
