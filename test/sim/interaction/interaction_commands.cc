@@ -141,6 +141,8 @@ bool InteractionEnv::Handle(const CommandLine& c, std::string* out,
     ok = CompactCmd(c, error);
   } else if (c.name == "partition") {
     ok = PartitionCmd(c, error);
+  } else if (c.name == "cut") {
+    ok = CutCmd(c, error);
   } else if (c.name == "heal") {
     HealCmd();
     ok = true;
@@ -258,10 +260,11 @@ bool InteractionEnv::TickCmd(const CommandLine& c, bool all, std::string* error)
 }
 
 bool InteractionEnv::DeliverCmd(const CommandLine& c, std::string* error) {
-  if (!CheckArgs(c, {"from", "to", "type", "brief"}, error)) return false;
+  if (!CheckArgs(c, {"from", "to", "type", "n", "brief"}, error)) return false;
   PeerId from = 0, to = 0;
+  int64_t n = std::numeric_limits<int64_t>::max();
   if (!PeerArg(c, "from", false, &from, error) ||
-      !PeerArg(c, "to", false, &to, error)) {
+      !PeerArg(c, "to", false, &to, error) || !IntArg(c, "n", &n, error)) {
     return false;
   }
   std::string type_name;
@@ -278,7 +281,9 @@ bool InteractionEnv::DeliverCmd(const CommandLine& c, std::string* error) {
   // The messages queued now; what their delivery sends waits.
   std::vector<uint64_t> chosen;
   for (const InFlight& f : queue_) {
-    if (matches(f.message)) chosen.push_back(f.seq);
+    if (matches(f.message) && static_cast<int64_t>(chosen.size()) < n) {
+      chosen.push_back(f.seq);
+    }
   }
   if (chosen.empty()) {
     Line("no messages");
@@ -310,10 +315,11 @@ bool InteractionEnv::DeliverCmd(const CommandLine& c, std::string* error) {
 
 bool InteractionEnv::DropCmd(const CommandLine& c, bool duplicate,
                              std::string* error) {
-  if (!CheckArgs(c, {"from", "to", "type"}, error)) return false;
+  if (!CheckArgs(c, {"from", "to", "type", "n"}, error)) return false;
   PeerId from = 0, to = 0;
+  int64_t n = std::numeric_limits<int64_t>::max();
   if (!PeerArg(c, "from", false, &from, error) ||
-      !PeerArg(c, "to", false, &to, error)) {
+      !PeerArg(c, "to", false, &to, error) || !IntArg(c, "n", &n, error)) {
     return false;
   }
   std::string type_name;
@@ -324,10 +330,13 @@ bool InteractionEnv::DropCmd(const CommandLine& c, bool duplicate,
     return false;
   }
   std::deque<InFlight> kept;
+  int64_t done = 0;
   for (InFlight& f : queue_) {
     const Message& m = f.message;
     const bool match = (from == 0 || m.from == from) &&
-                       (to == 0 || m.to == to) && (!typed || m.type == type);
+                       (to == 0 || m.to == to) && (!typed || m.type == type) &&
+                       done < n;
+    if (match) ++done;
     if (!match) {
       kept.push_back(std::move(f));
       continue;
@@ -340,6 +349,7 @@ bool InteractionEnv::DropCmd(const CommandLine& c, bool duplicate,
     }
   }
   queue_ = std::move(kept);
+  if (done == 0) Line("no messages");
   return true;
 }
 
@@ -583,19 +593,36 @@ bool InteractionEnv::PartitionCmd(const CommandLine& c, std::string* error) {
     return false;
   }
   group_ = std::move(groups);
-  std::deque<InFlight> kept;
-  for (InFlight& f : queue_) {
-    if (CanTalk(f.message.from, f.message.to)) {
-      kept.push_back(std::move(f));
-    } else {
-      Line(absl::StrCat("dropped ", zab::Describe(f.message)));
-    }
-  }
-  queue_ = std::move(kept);
+  DropUnreachable();
   return true;
 }
 
-void InteractionEnv::HealCmd() { group_.clear(); }
+bool InteractionEnv::CutCmd(const CommandLine& c, std::string* error) {
+  if (!CheckArgs(c, {"from", "to", "type"}, error)) return false;
+  PeerId from = 0, to = 0;
+  if (!PeerArg(c, "from", true, &from, error) ||
+      !PeerArg(c, "to", true, &to, error)) {
+    return false;
+  }
+  int type = -1;
+  std::string type_name;
+  if (Get(c, "type", &type_name)) {
+    zab::MessageType t{};
+    if (!ParseType(type_name, &t)) {
+      *error = absl::StrCat("cut: unknown message type '", type_name, "'");
+      return false;
+    }
+    type = static_cast<int>(t);
+  }
+  cut_.insert({from, to, type});
+  DropUnreachable();
+  return true;
+}
+
+void InteractionEnv::HealCmd() {
+  group_.clear();
+  cut_.clear();
+}
 
 bool InteractionEnv::StatusCmd(const CommandLine& c, std::string* error) {
   if (!CheckArgs(c, {"peer"}, error)) return false;

@@ -269,13 +269,29 @@ int InteractionEnv::Persist(Peer& p, int limit) {
 
 // ---- The network --------------------------------------------------------
 
-bool InteractionEnv::CanTalk(PeerId a, PeerId b) const {
+bool InteractionEnv::Reachable(const Message& m) const {
+  if (cut_.count({m.from, m.to, -1}) > 0 ||
+      cut_.count({m.from, m.to, static_cast<int>(m.type)}) > 0) {
+    return false;
+  }
   if (group_.empty()) return true;
-  auto ia = group_.find(a);
-  auto ib = group_.find(b);
-  const int ga = ia == group_.end() ? -static_cast<int>(a) : ia->second;
-  const int gb = ib == group_.end() ? -static_cast<int>(b) : ib->second;
+  auto ia = group_.find(m.from);
+  auto ib = group_.find(m.to);
+  const int ga = ia == group_.end() ? -static_cast<int>(m.from) : ia->second;
+  const int gb = ib == group_.end() ? -static_cast<int>(m.to) : ib->second;
   return ga == gb;
+}
+
+void InteractionEnv::DropUnreachable() {
+  std::deque<InFlight> kept;
+  for (InFlight& f : queue_) {
+    if (Reachable(f.message)) {
+      kept.push_back(std::move(f));
+    } else {
+      Line(absl::StrCat("dropped ", zab::Describe(f.message)));
+    }
+  }
+  queue_ = std::move(kept);
 }
 
 void InteractionEnv::Send(const Message& m) {
@@ -285,8 +301,8 @@ void InteractionEnv::Send(const Message& m) {
     absl::StrAppend(&line, " (lost: no such peer)");
   } else if (!it->second.core) {
     absl::StrAppend(&line, " (lost: ", m.to, " is down)");
-  } else if (!CanTalk(m.from, m.to)) {
-    absl::StrAppend(&line, " (lost: partitioned)");
+  } else if (!Reachable(m)) {
+    absl::StrAppend(&line, " (lost: cut off)");
   } else {
     queue_.push_back(InFlight{m, next_seq_++});
   }

@@ -24,7 +24,10 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "server/ready_host.h"
@@ -95,6 +98,7 @@ class InteractionEnv {
   bool ProposeCmd(const CommandLine& c, std::string* error);
   bool CompactCmd(const CommandLine& c, std::string* error);
   bool PartitionCmd(const CommandLine& c, std::string* error);
+  bool CutCmd(const CommandLine& c, std::string* error);
   void HealCmd();
   bool StatusCmd(const CommandLine& c, std::string* error);
   bool LogCmd(const CommandLine& c, std::string* error);
@@ -139,7 +143,10 @@ class InteractionEnv {
   void Step(const zab::Message& m);
   // Queues `m` unless its recipient is down or cut off from its sender.
   void Send(const zab::Message& m);
-  bool CanTalk(zab::PeerId a, zab::PeerId b) const;
+  // Whether `m` can travel: no partition or cut stands between its peers.
+  bool Reachable(const zab::Message& m) const;
+  // Drops queued messages that can no longer travel, printing each.
+  void DropUnreachable();
   // Whether a queued message may be delivered now: its recipient is up
   // and not blocked.
   bool Deliverable(const zab::Message& m) const;
@@ -161,6 +168,8 @@ class InteractionEnv {
   std::deque<InFlight> queue_;
   uint64_t next_seq_ = 0;
   std::map<zab::PeerId, int> group_;  // partition: empty when healed
+  // One-way cuts: (from, to, message type or -1 for every type).
+  std::set<std::tuple<zab::PeerId, zab::PeerId, int>> cut_;
   std::string* out_ = nullptr;
   // Stabilize's brief output: only role changes, applies, installs, lost
   // leaders and crashes' consequences.
