@@ -2,9 +2,7 @@
 // docs/interaction-tests.md for the list and their output).
 
 #include <algorithm>
-#include <cstdlib>
 #include <limits>
-#include <set>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -241,22 +239,25 @@ bool InteractionEnv::TickCmd(const CommandLine& c, bool all, std::string* error)
     Line(absl::StrCat(id, " is down"));
     return true;
   }
-  for (int64_t k = 1; k <= n; ++k) {
-    for (auto& [pid, p] : peers_) {
-      if ((!all && pid != id) || !p.core) continue;
-      std::string buf;
-      std::string* outer = out_;
-      out_ = &buf;
-      TickPeer(p);
-      out_ = outer;
-      if (!buf.empty()) {
-        Line(n > 1 ? absl::StrCat(pid, " tick ", k, "/", n)
-                   : absl::StrCat(pid, " tick"));
-        absl::StrAppend(out_, buf);
-      }
+  for (int64_t k = 1; k <= n; ++k) TickRound(all ? 0 : id, k, n);
+  return true;
+}
+
+void InteractionEnv::TickRound(PeerId only, int64_t k, int64_t n) {
+  for (auto& [id, p] : peers_) {
+    if ((only != 0 && id != only) || !p.core) continue;
+    // The header only if the tick did something.
+    std::string buf;
+    std::string* outer = out_;
+    out_ = &buf;
+    TickPeer(p);
+    out_ = outer;
+    if (!buf.empty()) {
+      Line(n > 1 ? absl::StrCat(id, " tick ", k, "/", n)
+                 : absl::StrCat(id, " tick"));
+      absl::StrAppend(out_, buf);
     }
   }
-  return true;
 }
 
 bool InteractionEnv::DeliverCmd(const CommandLine& c, std::string* error) {
@@ -414,18 +415,7 @@ bool InteractionEnv::RunCmd(const CommandLine& c, std::string* error) {
   int64_t n = 1;
   if (!IntArg(c, "n", &n, error)) return false;
   for (int64_t k = 1; k <= n; ++k) {
-    for (auto& [id, p] : peers_) {
-      if (!p.core) continue;
-      std::string buf;
-      std::string* outer = out_;
-      out_ = &buf;
-      TickPeer(p);
-      out_ = outer;
-      if (!buf.empty()) {
-        Line(absl::StrCat(id, " tick ", k, "/", n));
-        absl::StrAppend(out_, buf);
-      }
-    }
+    TickRound(0, k, n);
     Stabilize();
   }
   return true;

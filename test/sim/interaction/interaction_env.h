@@ -130,6 +130,8 @@ class InteractionEnv {
   // blocked.
   void RunDeferred(Peer& p);
   void TickPeer(Peer& p);
+  // Ticks `only` (0: every peer that is up) once, as tick k of n.
+  void TickRound(zab::PeerId only, int64_t k, int64_t n);
   // Delivers and persists until no message is queued and no write
   // pending (bounded).
   void Stabilize();
