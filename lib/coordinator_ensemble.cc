@@ -118,13 +118,29 @@ Coordinator::Impl::~Impl() {
     // Remote clients' streams end first, while their sessions can still be
     // closed (their ephemerals go now, not at expiry).
     if (server_) server_->StopClients();
-    // In an ensemble without a leader the session cannot be closed; it
-    // expires instead.
-    if (session_id_ != 0 && connected_.load()) {
-      closing_session_ = true;
-      txn::Request close;
-      close.mutable_close_session();
-      WriteOutcome o = SubmitAndWait(std::move(close));
+    // The loop closes our session if it is connected; in an ensemble
+    // without a leader it cannot be closed and expires instead.
+    {
+      Mutex mu;
+      bool done = false;
+      WriteOutcome o;
+      Pending close;
+      close.request.mutable_close_session();
+      close.session = kOwnSession;
+      close.auth = system_auth_;
+      close.close_own = true;
+      close.done = [&](WriteOutcome&& outcome) {
+        MutexLock lock(&mu);
+        o = std::move(outcome);
+        done = true;
+      };
+      {
+        MutexLock lock(&inbox_mu_);
+        pending_writes_.fetch_add(1, std::memory_order_relaxed);
+        inbox_.push_back(std::move(close));
+      }
+      MutexLock lock(&mu);
+      mu.Await([&done] { return done; });
       if (!o.status.ok() && ErrorOf(o.status) != Error::kClosing) {
         Log(options_, LogLevel::kWarning,
             absl::StrCat("closing the session failed: ", o.status.ToString()));
@@ -138,12 +154,9 @@ Coordinator::Impl::~Impl() {
   }
   StopEnsembleServices();
   log_writer_.reset();  // finishes its last write
-  if (dispatcher_ && options_.session_watcher) {
-    Watcher watcher = options_.session_watcher;
-    dispatcher_->Post([watcher] {
-      watcher(WatchEvent{EventType::kSession, SessionState::kClosed, ""});
-    });
-  }
+  // The loop has ended: own_ is this thread's now.
+  own_.Closed();
+  if (dispatcher_) NoteOwnSession();
   // Runs everything queued, and what those tasks post, before any member
   // they may call goes.
   if (dispatcher_) dispatcher_->Stop();
@@ -156,6 +169,7 @@ absl::Status Coordinator::Impl::InitEnsemble(zab::DurableState durable) {
   seeds_.erase(std::unique(seeds_.begin(), seeds_.end()), seeds_.end());
   ensemble_id_ = transport::EnsembleId(seeds_);
   self_id_ = transport::PeerIdFor(seeds_, options_.listen);
+  own_.SetPreviousSession(previous_self_);
   const bool observer = transport::IsObserverId(self_id_);
 
   // A data directory belongs to one ensemble and one peer of it.
@@ -557,13 +571,11 @@ void Coordinator::Impl::InstallTree(Zxid zxid) {
     }
     tree_ = std::move(*installing_);
     last_applied_ = tree_.last_zxid();
-    if (session_id_.load() != 0 && !tree_.sessions().contains(session_id_.load()) &&
-        !expired_.load()) {
-      expired_ = true;
-      connected_ = false;
-      SetSessionState(SessionState::kExpired);
+    if (own_.id() != 0) {
+      own_.SnapshotInstalled(tree_.sessions().contains(own_.id()));
     }
   }
+  NoteOwnSession();
   installing_.reset();
   preparer_->Reset();
   snapshots_installed_.fetch_add(1, std::memory_order_relaxed);
@@ -611,22 +623,8 @@ void Coordinator::Impl::NoteCoreState() {
   }
   if (!leading) sessions_.StopLeading();
   leading_ = leading;
-  if (st.serving != was_serving_ && session_id_.load() != 0 && !expired_.load()) {
-    SetSessionState(st.serving ? SessionState::kConnected
-                               : SessionState::kDisconnected);
-  }
-  was_serving_ = st.serving;
-  connected_ = st.serving && session_id_.load() != 0 && !expired_.load();
-}
-
-void Coordinator::Impl::SetSessionState(SessionState state) {
-  if (state == session_state_) return;
-  session_state_ = state;
-  if (!options_.session_watcher) return;
-  Watcher watcher = options_.session_watcher;
-  dispatcher_->Post([watcher, state] {
-    watcher(WatchEvent{EventType::kSession, state, ""});
-  });
+  own_.SetServing(st.serving);
+  NoteOwnSession();
 }
 
 void Coordinator::Impl::NoteSessionChange(const txn::Txn& txn) {
@@ -636,14 +634,15 @@ void Coordinator::Impl::NoteSessionChange(const txn::Txn& txn) {
                   SteadyMs(SteadyClock::now()));
   } else if (txn.has_close_session()) {
     sessions_.Remove(txn.session_id());
-    if (txn.session_id() == session_id_.load() && !closing_session_.load() &&
-        !expired_.load()) {
-      expired_ = true;
-      connected_ = false;
-      Log(options_, LogLevel::kWarning,
-          absl::StrCat("peer ", self_id_, ": the ensemble expired session ",
-                       txn.session_id()));
-      SetSessionState(SessionState::kExpired);
+    if (txn.session_id() == own_.id()) {
+      const bool was_expired = own_.state() == OwnSession::State::kExpired;
+      own_.CloseCommitted(txn.session_id());
+      if (!was_expired && own_.state() == OwnSession::State::kExpired) {
+        Log(options_, LogLevel::kWarning,
+            absl::StrCat("peer ", self_id_, ": the ensemble expired session ",
+                         txn.session_id()));
+      }
+      NoteOwnSession();
     }
   }
 }
@@ -675,7 +674,7 @@ void Coordinator::Impl::EnsembleTimers(SteadyClock::time_point now,
     MutexLock lock(&inbox_mu_);
     alive.assign(hosted_sessions_.begin(), hosted_sessions_.end());
   }
-  if (session_id_.load() != 0 && !expired_.load()) alive.push_back(session_id_.load());
+  if (own_.id() != 0 && own_.Usable().ok()) alive.push_back(own_.id());
   if (leading_) {
     OnTouch(alive, now);
     if (caught_up && !stopping) ExpireSessions(now, now_ms);
@@ -688,8 +687,8 @@ void Coordinator::Impl::EnsembleTimers(SteadyClock::time_point now,
   if (stopping) return;
 
   if (st.serving) {
-    if (session_id_.load() == 0 && !creating_session_ && !expired_.load()) {
-      creating_session_ = true;
+    if (own_.ShouldCreate()) {
+      own_.CreateStarted();
       Pending p;
       p.request.mutable_create_session()->set_timeout_ms(static_cast<int32_t>(
           absl::ToInt64Milliseconds(options_.session_timeout)));
@@ -699,23 +698,22 @@ void Coordinator::Impl::EnsembleTimers(SteadyClock::time_point now,
       pending_writes_.fetch_add(1, std::memory_order_relaxed);
       parked_.push_back(std::move(p));
     }
-    if (previous_self_ != 0) {
+    if (const int64_t previous = own_.TakePreviousToClose(); previous != 0) {
       // Our session of an earlier run is certainly dead: close it now
       // rather than after its timeout.
       bool exists;
       {
         ReaderLock lock(&tree_mu_);
-        exists = tree_.sessions().contains(previous_self_);
+        exists = tree_.sessions().contains(previous);
       }
       if (exists) {
         Pending p;
         p.request.mutable_close_session();
-        p.session = previous_self_;
+        p.session = previous;
         p.auth = system_auth_;
         p.parked_at = now;
         parked_.push_back(std::move(p));
       }
-      previous_self_ = 0;
     }
   }
 
@@ -743,22 +741,51 @@ void Coordinator::Impl::EnsembleTimers(SteadyClock::time_point now,
 }
 
 void Coordinator::Impl::OnSessionCreated(WriteOutcome&& outcome) {
-  creating_session_ = false;
   if (!outcome.status.ok()) {
     Log(options_, LogLevel::kInfo,
         absl::StrCat("creating the session failed (retrying): ",
                      outcome.status.ToString()));
+    own_.CreateFailed();
+    NoteOwnSession();
     return;
   }
-  session_id_ = outcome.zxid;
+  own_.Created(outcome.zxid);
   absl::Status s = store_->PutMeta(kSelfSessionMeta,
                                    std::to_string(outcome.zxid), /*sync=*/false);
   if (!s.ok()) {
     Log(options_, LogLevel::kWarning,
         absl::StrCat("recording the session id failed: ", s.ToString()));
   }
-  connected_ = was_serving_;
-  SetSessionState(SessionState::kConnected);
+  NoteOwnSession();
+}
+
+void Coordinator::Impl::NoteOwnSession() {
+  session_id_ = own_.id();
+  connected_ = own_.connected();
+  if (own_.state() == OwnSession::State::kExpired) expired_ = true;
+  std::vector<SessionState> events = own_.TakeEvents();
+  if (events.empty() || !options_.session_watcher) return;
+  std::vector<Dispatcher::Task> tasks;
+  for (SessionState state : events) {
+    tasks.push_back([watcher = options_.session_watcher, state] {
+      watcher(WatchEvent{EventType::kSession, state, ""});
+    });
+  }
+  dispatcher_->PostAll(&tasks);
+}
+
+bool Coordinator::Impl::ResolveOwnClose(Pending* p) {
+  const bool close = own_.CloseRequested();
+  NoteOwnSession();
+  if (!close) {
+    // Nothing this peer can close: none yet, or no serving leader (the
+    // session expires on the ensemble), or expired already.
+    Complete(p->done, WriteOutcome{});
+    return false;
+  }
+  p->session = own_.id();
+  p->auth = auth();
+  return true;
 }
 
 // ---- For the client service and tools -------------------------------------

@@ -221,6 +221,10 @@ absl::Status Coordinator::Impl::Init() {
     }
   }
   next_cleanup_ = SteadyClock::now();
+  // Alone, a leader always serves; the session is created below.
+  own_.SetServing(true);
+  own_.CreateStarted();
+  NoteOwnSession();
 
   loop_ = std::thread([this] { LoopMain(); });
 
@@ -234,36 +238,37 @@ absl::Status Coordinator::Impl::Init() {
   txn::Request create;
   create.mutable_create_session()->set_timeout_ms(
       static_cast<int32_t>(absl::ToInt64Milliseconds(options_.session_timeout)));
+  Zxid created = 0;
   {
-    // Submitted as the system: the session does not exist yet.
+    // Submitted as the system: the session does not exist yet. own_ is
+    // the loop's from here on; the outcome reaches it there.
     Mutex mu;
     bool done = false;
-    WriteOutcome outcome;
+    absl::Status status;
     {
       MutexLock lock(&inbox_mu_);
       pending_writes_.fetch_add(1, std::memory_order_relaxed);
       inbox_.push_back(Pending{std::move(create), 0, system_auth_,
                                [&](WriteOutcome&& o) {
+                                 if (o.status.ok()) {
+                                   own_.Created(o.zxid);
+                                 } else {
+                                   own_.CreateFailed();
+                                 }
+                                 NoteOwnSession();
                                  MutexLock l(&mu);
-                                 outcome = std::move(o);
+                                 status = o.status;
+                                 created = o.zxid;
                                  done = true;
                                }});
     }
     MutexLock l(&mu);
     mu.Await([&done] { return done; });
-    SYNOD_RETURN_IF_ERROR(outcome.status);
-    session_id_ = outcome.zxid;
+    SYNOD_RETURN_IF_ERROR(status);
   }
   SYNOD_RETURN_IF_ERROR(store_->PutMeta(
-      kSelfSessionMeta, std::to_string(session_id_.load()), /*sync=*/false));
-  connected_ = true;
+      kSelfSessionMeta, std::to_string(created), /*sync=*/false));
   if (!options_.listen.empty()) SYNOD_RETURN_IF_ERROR(StartServer());
-  if (options_.session_watcher) {
-    Watcher watcher = options_.session_watcher;
-    dispatcher_->Post([watcher] {
-      watcher(WatchEvent{EventType::kSession, SessionState::kConnected, ""});
-    });
-  }
   return absl::OkStatus();
 }
 
@@ -376,6 +381,14 @@ void Coordinator::Impl::LoopMain() {
 
     const int64_t now_ms = WallMs();
     const SteadyClock::time_point now = SteadyClock::now();
+    // The destructor's close of our session: decided here, where own_ is.
+    for (size_t i = 0; i < batch.size();) {
+      if (batch[i].close_own && !ResolveOwnClose(&batch[i])) {
+        batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
     if (ensemble_) {
       // A peer whose storage failed stops taking part: it goes silent.
       if (failed_.ok()) {
@@ -745,7 +758,7 @@ void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
     MutexLock lock(&inbox_mu_);
     alive.assign(hosted_sessions_.begin(), hosted_sessions_.end());
   }
-  alive.push_back(session_id_.load());
+  if (own_.id() != 0) alive.push_back(own_.id());
   OnTouch(alive, now);
   ExpireSessions(now, now_ms);
 }

@@ -38,6 +38,7 @@
 #include "runtime/log_writer.h"
 #include "server/ready_host.h"
 #include "server/write_outcome.h"
+#include "session/own_session.h"
 #include "session/session_tracker.h"
 #include "storage/data_dir_lock.h"
 #include "storage/env.h"
@@ -174,6 +175,9 @@ class Coordinator::Impl final : public transport::ClientHost {
     std::shared_ptr<const AuthInfo> auth;  // immutable; shared, not copied
     Done done;
     std::chrono::steady_clock::time_point parked_at{};  // ensemble: waiting
+    // The destructor's close of our own session: the loop decides whether
+    // there is one to close (OwnSession::CloseRequested).
+    bool close_own = false;
   };
   // A request forwarded to the leader, completed when its txn is applied.
   struct Forwarded {
@@ -228,7 +232,12 @@ class Coordinator::Impl final : public transport::ClientHost {
   void NoteCoreState();
   // Completes a forwarded request whose txn (or error) was applied.
   void CompleteForwarded(const txn::Txn& txn, WriteOutcome&& outcome);
-  void SetSessionState(SessionState state);
+  // Publishes own_'s id, connection and expiry to the atomics other
+  // threads read, and queues its session events for the watcher.
+  void NoteOwnSession();
+  // The destructor's close request: completed at once when there is no
+  // session to close, else routed with our session id.
+  bool ResolveOwnClose(Pending* p);
   void OnSessionCreated(WriteOutcome&& outcome);
   // Leader: prepares the deletion of due containers and TTL nodes.
   void PrepareCleanups(int64_t now_ms);
@@ -386,14 +395,14 @@ class Coordinator::Impl final : public transport::ClientHost {
   bool established_ = false;  // alone: elected itself
   std::chrono::steady_clock::time_point next_tick_{};
   int64_t serving_epoch_ = 0;   // the epoch this peer last led, serving
-  bool was_serving_ = false;
   // Serving leader, as of NoteCoreState (alone: always). Only the leader
   // keeps session deadlines.
   bool leading_ = false;
-  bool creating_session_ = false;
   int64_t previous_self_ = 0;   // our session of an earlier run, to close
-  std::atomic<bool> closing_session_{false};  // set by the destructor
-  SessionState session_state_ = SessionState::kDisconnected;
+  // This Coordinator's own session (loop thread; before the loop starts
+  // and after it ends, the thread that starts or stops it). Published to
+  // session_id_, connected_ and expired_ by NoteOwnSession.
+  OwnSession own_;
   std::atomic<bool> connected_{false};
   // Recovering from a damaged log (no vote until a leader syncs us).
   std::atomic<bool> recovering_{false};

@@ -4,6 +4,7 @@
 // timeout, with its ephemerals and the watchers of them; an observer
 // replicates and serves reads but never counts for a quorum.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <thread>
@@ -73,8 +74,12 @@ TEST_CASE("Faults: a partitioned follower catches up by DIFF, then by SNAP",
 TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
           "ephemerals go and watchers elsewhere fire",
           "[ensemble][faults]") {
+  EventLog session_events[3];  // outlives the ensemble's watchers
   LocalEnsemble e(3);
-  for (int i = 0; i < 3; ++i) e.options(i).session_timeout = absl::Seconds(2);
+  for (int i = 0; i < 3; ++i) {
+    e.options(i).session_timeout = absl::Seconds(2);
+    e.options(i).session_watcher = session_events[i].Recorder();
+  }
   const int leader = e.StartAndWaitLeader();
   REQUIRE(leader >= 0);
   const int cut = (leader + 1) % 3;
@@ -100,6 +105,23 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
            Error::kSessionExpired;
   }));
   CHECK(ErrorOf(e.at(cut).Create("/x", "y").status()) == Error::kSessionExpired);
+
+  // Its session watcher heard Connected, lost the leader (Disconnected),
+  // then Expired once, and after that only the final Closed.
+  e.Stop(cut);
+  std::vector<SessionState> states;
+  for (const auto& entry : session_events[cut].Snapshot()) {
+    states.push_back(entry.event.state);
+  }
+  REQUIRE(states.size() >= 4);
+  CHECK(states.front() == SessionState::kConnected);
+  CHECK(states.back() == SessionState::kClosed);
+  CHECK(std::count(states.begin(), states.end(), SessionState::kExpired) == 1);
+  const auto expired =
+      std::find(states.begin(), states.end(), SessionState::kExpired);
+  CHECK(expired + 2 == states.end());  // Expired, then only Closed
+  CHECK(std::find(states.begin(), expired, SessionState::kDisconnected) !=
+        expired);
 }
 
 TEST_CASE("Faults: an observer replicates and serves reads but never counts "
