@@ -260,8 +260,19 @@ absl::Status Coordinator::Impl::StartServer() {
   server_ = std::make_unique<transport::GrpcServer>(options_, this,
                                                     network_.get());
   absl::Status started = server_->Start();
-  if (!started.ok()) StopEnsembleServices();
-  return started;
+  if (!started.ok()) {
+    StopEnsembleServices();
+    return started;
+  }
+  bound_port_ = server_->port();
+  return absl::OkStatus();
+}
+
+std::string Coordinator::Impl::ListenAddress() const {
+  const int port = bound_port_.load();
+  if (options_.listen.empty() || port == 0) return options_.listen;
+  return absl::StrCat(options_.listen.substr(0, options_.listen.rfind(':') + 1),
+                      port);
 }
 
 void Coordinator::Impl::StopEnsembleServices() {
@@ -824,9 +835,9 @@ Coordinator::Impl::PeerStatus Coordinator::Impl::GetPeerStatus() const {
     s.leader = s.leader_id == self_id_ ? options_.listen
                                        : network_->AddressOf(s.leader_id);
   } else if (!ensemble_) {
-    s.leader = options_.listen;
+    s.leader = ListenAddress();
   }
-  s.peers = ensemble_ ? seeds_ : std::vector<std::string>{options_.listen};
+  s.peers = ensemble_ ? seeds_ : std::vector<std::string>{ListenAddress()};
   return s;
 }
 

@@ -78,19 +78,23 @@ absl::Status ValidateOptions(const Options& o) {
         "Options::connection_idle_timeout must be within 1s..1h, not ",
         absl::FormatDuration(o.connection_idle_timeout)));
   }
-  auto valid_address = [](const std::string& a) {
+  // `min_port` 0 admits port 0 (the system picks one).
+  auto valid_address = [](const std::string& a, int min_port = 1) {
     const size_t colon = a.rfind(':');
     int port = 0;
     return colon != std::string::npos && colon > 0 &&
-           absl::SimpleAtoi(a.substr(colon + 1), &port) && port > 0 &&
+           absl::SimpleAtoi(a.substr(colon + 1), &port) && port >= min_port &&
            port < 65536;
   };
-  if (!o.listen.empty() && !valid_address(o.listen)) {
+  // Port 0 only alone: peers must know each other's addresses beforehand.
+  if (!o.listen.empty() && !valid_address(o.listen, IsEnsemble(o) ? 1 : 0)) {
     return BadArgumentsError(absl::StrCat(
-        "Options::listen must be host:port, not '", o.listen, "'"));
+        "Options::listen must be host:port", IsEnsemble(o) ? " (port > 0 in an ensemble)" : "",
+        ", not '", o.listen, "'"));
   }
   for (const std::string& seed : o.seeds) {
-    if (!valid_address(seed)) {
+    // Alone, the seeds may name our own listen address, port 0 included.
+    if (!valid_address(seed, seed == o.listen && !IsEnsemble(o) ? 0 : 1)) {
       return BadArgumentsError(
           absl::StrCat("Options::seeds must be host:port, not '", seed, "'"));
     }

@@ -125,6 +125,8 @@ class Coordinator::Impl final : public transport::ClientHost {
   void Post(std::function<void()> task) { dispatcher_->Post(std::move(task)); }
 
   int64_t session_id() const { return session_id_; }
+  // Options::listen with the bound port ("" when it listens nowhere).
+  std::string ListenAddress() const override;
   Health GetHealth() const override;
   // Waits until this Coordinator has a session and a serving leader.
   absl::Status WaitConnected(absl::Duration timeout);
@@ -404,6 +406,9 @@ class Coordinator::Impl final : public transport::ClientHost {
   // session_id_, connected_ and expired_ by NoteOwnSession.
   OwnSession own_;
   std::atomic<bool> connected_{false};
+  // The port the client service listens on (0: none yet, or no listen).
+  std::atomic<int> bound_port_{0};
+
   // Recovering from a damaged log (no vote until a leader syncs us).
   std::atomic<bool> recovering_{false};
   std::atomic<bool> expired_{false};

@@ -210,6 +210,7 @@ Health Coordinator::Impl::GetHealth() const {
   h.connected = connected_.load();
   h.snapshots_installed = snapshots_installed_.load();
   h.recovering = recovering_.load();
+  h.listen = ListenAddress();
   return h;
 }
 

@@ -102,16 +102,16 @@ inline Options TestOptions(const std::string& dir) {
   return o;
 }
 
-// A one-peer ensemble that listens (seeds = {listen}) on a free loopback
-// port, for tests of the services it serves. Aborts if it cannot start.
+// A one-peer ensemble that listens (seeds = {listen}) on a loopback port
+// the system picks (port 0), for tests of the services it serves. Aborts if
+// it cannot start.
 struct ListeningPeer {
   ListeningPeer() : ListeningPeer([](Options*) {}) {}
   // With `tweak` applied to the options.
-  explicit ListeningPeer(const std::function<void(Options*)>& tweak)
-      : address("127.0.0.1:" + std::to_string(FreePort())) {
+  explicit ListeningPeer(const std::function<void(Options*)>& tweak) {
     Options o = TestOptions(dir.path());
-    o.listen = address;
-    o.seeds = {address};
+    o.listen = "127.0.0.1:0";
+    o.seeds = {o.listen};
     tweak(&o);
     auto c = Coordinator::Start(o);
     if (!c.ok()) {
@@ -119,6 +119,7 @@ struct ListeningPeer {
       abort();
     }
     coordinator = std::move(*c);
+    address = coordinator->GetHealth().listen;
   }
   TempDir dir;
   std::string address;

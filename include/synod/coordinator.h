@@ -79,6 +79,9 @@ struct Health {
   // This peer's txn log was found damaged at start: until a leader elected
   // without it has synchronized it, it observes (no vote, ack or lead).
   bool recovering = false;
+  // The address the peer listens on ("host:port", the port bound when
+  // Options::listen asked for port 0); empty when it listens nowhere.
+  std::string listen;
 };
 
 class Coordinator {

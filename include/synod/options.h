@@ -52,7 +52,9 @@ struct Options {
 
   // Address this peer listens on for its ensemble and for remote clients
   // (synod-cli), "host:port". Required when `seeds` names other peers.
-  // Default: empty, a one-peer ensemble that listens nowhere.
+  // Default: empty, a one-peer ensemble that listens nowhere. A one-peer
+  // Coordinator may ask for port 0: the system picks a free port, and
+  // Health::listen says which.
   std::string listen;
 
   // Addresses ("host:port") of the ensemble's voting peers, the same list

@@ -109,6 +109,9 @@ class ClientHost {
   virtual PeerStatus GetPeerStatus() const = 0;
   // Returns this peer's health and counters (znodes, sessions, ...).
   virtual Health GetHealth() const = 0;
+  // Returns the address the client service listens on, with the port it
+  // bound (Options::listen may ask for port 0). Cheap; takes no lock.
+  virtual std::string ListenAddress() const = 0;
 };
 
 }  // namespace synod::transport

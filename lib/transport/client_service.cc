@@ -539,7 +539,7 @@ bool SessionStream::Step() {
             ClientReply reply = NewReply(request.id());
             SetError(MakeError(Error::kConnectionLoss,
                                absl::StrCat("too many sessions at ",
-                                            service_->options().listen)),
+                                            host->ListenAddress())),
                      &reply);
             PushLocked(std::move(reply), true);
             phase_ = Phase::kClosed;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "test_util.h"
 
 namespace synod {
@@ -218,6 +219,34 @@ TEST_CASE("bad options are refused with a clear error", "[coordinator]") {
   auto short_session = Coordinator::Start(o);
   CHECK(ErrorOf(short_session.status()) == Error::kBadArguments);
   CHECK(short_session.status().message().find("20 ticks") != std::string_view::npos);
+}
+
+TEST_CASE("a one-peer Coordinator may listen on port 0, an ensemble peer may not",
+          "[coordinator]") {
+  TempDir dir;
+  Options o = TestOptions(dir.path());
+  o.listen = "127.0.0.1:0";
+  auto c = Coordinator::Start(o);
+  REQUIRE(c.ok());
+  const std::string listen = (*c)->GetHealth().listen;
+  REQUIRE(listen.rfind("127.0.0.1:", 0) == 0);
+  int port = 0;
+  REQUIRE(absl::SimpleAtoi(listen.substr(10), &port));
+  CHECK(port > 0);
+  CHECK(port < 65536);
+  // Something listens there: a second peer cannot take the same port.
+  TempDir other_dir;
+  Options taken = TestOptions(other_dir.path());
+  taken.listen = listen;
+  CHECK(ErrorOf(Coordinator::Start(taken).status()) == Error::kBadArguments);
+
+  TempDir ensemble_dir;
+  Options peer = TestOptions(ensemble_dir.path());
+  peer.listen = "127.0.0.1:0";
+  peer.seeds = {"127.0.0.1:0", "127.0.0.1:1"};
+  auto refused = Coordinator::Start(peer);
+  CHECK(ErrorOf(refused.status()) == Error::kBadArguments);
+  CHECK(refused.status().message().find("port > 0") != std::string_view::npos);
 }
 
 TEST_CASE("a data directory stays with its ensemble and its peer",
