@@ -475,16 +475,14 @@ void Coordinator::Impl::PersistBarrier(zab::Ready* rd) {
       MutexLock lock(&inbox_mu_);
       durable_zxid_ = std::min(durable_zxid_, *rd->truncate_after);
     }
-    while (!logged_zxids_.empty() && logged_zxids_.back() > *rd->truncate_after) {
-      logged_zxids_.pop_back();
-    }
+    checkpointer_->Truncated(*rd->truncate_after);
   }
   if (s.ok() && !rd->entries.empty()) {
     std::vector<LogEntry> entries;
     entries.reserve(rd->entries.size());
     for (zab::Entry& e : rd->entries) {
       entries.push_back(LogEntry{e.zxid, std::move(e.data)});
-      logged_zxids_.push_back(e.zxid);
+      checkpointer_->Logged(e.zxid);
     }
     s = store_->AppendLog(entries, /*sync=*/true);
     log_syncs_.fetch_add(1, std::memory_order_relaxed);
@@ -540,12 +538,8 @@ void Coordinator::Impl::StoreSnapshot(const zab::Snapshot& snapshot) {
                                 s.ToString())));
     return;
   }
-  logged_zxids_.clear();
   // The store holds the snapshot's state whole: nothing older is unsaved.
-  unsaved_nodes_.clear();
-  unsaved_sessions_.clear();
-  unsaved_txns_ = 0;
-  checkpoint_zxid_ = snapshot.zxid;
+  checkpointer_->SnapshotStored(snapshot.zxid);
   {
     MutexLock lock(&inbox_mu_);
     durable_zxid_ = std::min(durable_zxid_, snapshot.zxid);

@@ -153,8 +153,12 @@ absl::Status Coordinator::Impl::Init() {
     SYNOD_RETURN_IF_ERROR(StorageError(s));
     tree_.SetLastZxid(store_->applied_zxid());
     last_applied_ = tree_.last_zxid();
-    checkpoint_zxid_ = last_applied_.load();
   }
+  server::CheckpointPolicy policy;
+  policy.log_retention = options_.log_retention;
+  // The last checkpoint counts as long ago: an idle peer takes one at once.
+  checkpointer_ = std::make_unique<server::Checkpointer>(
+      policy, last_applied_.load(), /*now_ms=*/0);
 
   // The zab core starts from the applied state plus the log's unapplied
   // tail.
@@ -182,7 +186,7 @@ absl::Status Coordinator::Impl::Init() {
   recovering_ = durable.recovering;
   SYNOD_RETURN_IF_ERROR(StorageError(store_->ReadLog(
       0, [&](Zxid zxid, std::string_view data) {
-        logged_zxids_.push_back(zxid);
+        checkpointer_->Logged(zxid);
         if (zxid > durable.base_zxid) {
           durable.log.push_back(zab::Entry{zxid, std::string(data)});
         }
@@ -586,6 +590,7 @@ void Coordinator::Impl::ApplyCommitted() {
   }
   std::vector<Delivery> deliveries;
   std::vector<Dispatcher::Task> tasks;
+  int64_t applied_txns = 0;
   {
     WriterLock lock(&tree_mu_);
     CompleteInFlightThrough(tree_.last_zxid());
@@ -629,7 +634,7 @@ void Coordinator::Impl::ApplyCommitted() {
         apply_out_.Clear();
         break;
       }
-      ++unsaved_txns_;
+      ++applied_txns;
       if (item.txn.has_error()) {
         const txn::ErrorTxn& err = item.txn.error();
         outcome.status = MakeError(static_cast<Error>(err.error()), err.message());
@@ -664,7 +669,7 @@ void Coordinator::Impl::ApplyCommitted() {
       CompleteInFlightThrough(tree_.last_zxid());
     }
     // Persist what changed (written, unsynced, with the next log round).
-    StageDirtyState();
+    StageDirtyState(applied_txns);
   }
   // Alone, the applied txns live on in the tree and the store's log; the
   // core needs no copy (nobody to synchronize). An ensemble's core keeps
@@ -672,32 +677,33 @@ void Coordinator::Impl::ApplyCommitted() {
   if (!ensemble_) core_->Compact(last_applied_.load());
 }
 
-void Coordinator::Impl::StageDirtyState() {
-  // merge moves the paths not already unsaved; those left are duplicates.
-  unsaved_nodes_.merge(apply_out_.dirty_nodes);
-  unsaved_sessions_.merge(apply_out_.dirty_sessions);
+void Coordinator::Impl::StageDirtyState(int64_t txns) {
+  checkpointer_->Changed(&apply_out_.dirty_nodes, &apply_out_.dirty_sessions,
+                         txns);
   apply_out_.Clear();
 }
 
 void Coordinator::Impl::EncodeCheckpoint() {
+  StrSet nodes;
+  absl::flat_hash_set<int64_t> sessions;
+  checkpointer_->Take(last_applied_.load(), SteadyMs(SteadyClock::now()), &nodes,
+                      &sessions);
   ReaderLock lock(&tree_mu_);
   state_batch_.SetNodeCount(tree_.node_count());
-  for (const std::string& path : unsaved_nodes_) {
+  for (const std::string& path : nodes) {
     if (tree_.Find(path)) {
       state_batch_.PutNode(path, tree_.EncodeNode(path));
     } else {
       state_batch_.DeleteNode(path);
     }
   }
-  for (int64_t id : unsaved_sessions_) {
+  for (int64_t id : sessions) {
     if (tree_.sessions().contains(id)) {
       state_batch_.PutSession(id, tree_.EncodeSession(id));
     } else {
       state_batch_.DeleteSession(id);
     }
   }
-  unsaved_nodes_.clear();
-  unsaved_sessions_.clear();
 }
 
 void Coordinator::Impl::FlushToLog(bool checkpoint) {
@@ -705,40 +711,17 @@ void Coordinator::Impl::FlushToLog(bool checkpoint) {
   // consistent state.
   if (log_busy_ || !failed_.ok()) return;
   const Zxid applied = last_applied_.load();
-  const bool unsaved = applied > checkpoint_zxid_;
+  const bool unsaved = checkpointer_->Behind(applied);
   if (to_log_.empty() && !unsaved) return;
-  if (unsaved && !checkpoint) {
-    // Idle (nothing new to log, nothing in flight) and not just done, or
-    // enough piled up.
-    constexpr size_t kCheckpointRecords = 4096;
-    constexpr int64_t kCheckpointTxns = 20000;
-    constexpr auto kIdleCheckpointGap = std::chrono::seconds(1);
-    const auto now = std::chrono::steady_clock::now();
-    checkpoint =
-        (to_log_.empty() && in_flight_.empty() &&
-         now - last_checkpoint_ >= kIdleCheckpointGap) ||
-        unsaved_nodes_.size() + unsaved_sessions_.size() >= kCheckpointRecords ||
-        // The log is trimmed only below a checkpoint: checkpoint at least
-        // every log_retention txns so that it keeps about that many.
-        unsaved_txns_ >= std::min<int64_t>(kCheckpointTxns,
-                                           std::max<int64_t>(
-                                               1, options_.log_retention));
-  }
-  if (to_log_.empty() && !(unsaved && checkpoint)) return;
-  if (unsaved && checkpoint) {
-    EncodeCheckpoint();
-    checkpoint_zxid_ = applied;
-    unsaved_txns_ = 0;
-    last_checkpoint_ = std::chrono::steady_clock::now();
-  }
-  for (const LogEntry& e : to_log_) logged_zxids_.push_back(e.zxid);
-  // Entries the store's applied state does not cover yet stay in its log.
-  Zxid trim_through = 0;
-  while (static_cast<int64_t>(logged_zxids_.size()) > options_.log_retention &&
-         logged_zxids_.front() <= checkpoint_zxid_) {
-    trim_through = logged_zxids_.front();
-    logged_zxids_.pop_front();
-  }
+  checkpoint = unsaved && (checkpoint || checkpointer_->Due(
+                                             applied,
+                                             /*idle=*/to_log_.empty() &&
+                                                 in_flight_.empty(),
+                                             SteadyMs(SteadyClock::now())));
+  if (to_log_.empty() && !checkpoint) return;
+  if (checkpoint) EncodeCheckpoint();
+  for (const LogEntry& e : to_log_) checkpointer_->Logged(e.zxid);
+  const Zxid trim_through = checkpointer_->TakeTrim();
   // The core keeps the same tail, for DIFFs to lagging learners.
   if (ensemble_ && trim_through != 0) core_->Compact(trim_through);
   if (!to_log_.empty()) {
@@ -746,7 +729,8 @@ void Coordinator::Impl::FlushToLog(bool checkpoint) {
     txns_logged_.fetch_add(static_cast<int64_t>(to_log_.size()),
                            std::memory_order_relaxed);
   }
-  log_writer_->Submit(&to_log_, &state_batch_, checkpoint_zxid_, trim_through);
+  log_writer_->Submit(&to_log_, &state_batch_, checkpointer_->checkpoint_zxid(),
+                      trim_through);
   log_busy_ = true;
 }
 

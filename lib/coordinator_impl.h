@@ -36,6 +36,7 @@
 #include "acl/acl.h"
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
+#include "server/checkpointer.h"
 #include "server/ready_host.h"
 #include "server/write_outcome.h"
 #include "session/own_session.h"
@@ -275,8 +276,8 @@ class Coordinator::Impl final : public transport::ClientHost {
   // Hands the log writer what waits to be logged and, when a checkpoint is
   // due (or `checkpoint`), the applied state's changed records.
   void FlushToLog(bool checkpoint = false);
-  // Notes the records that applying txns changed (unsaved_nodes_, ...).
-  void StageDirtyState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_);
+  // Hands the checkpointer the records that applying `txns` txns changed.
+  void StageDirtyState(int64_t txns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_);
   // Encodes the unsaved records into state_batch_ as of last_applied_.
   void EncodeCheckpoint();
   void RunTimers(std::chrono::steady_clock::time_point now);
@@ -335,18 +336,11 @@ class Coordinator::Impl final : public transport::ClientHost {
   std::deque<InFlight> in_flight_;
   std::vector<LogEntry> to_log_;
   StateBatch state_batch_;
-  // The applied state is checkpointed to the store (its n/ and s/ records
-  // and m/applied_zxid) only now and then: when the loop is idle, at
-  // shutdown, or after 4096 records or 20000 txns. Between
-  // checkpoints a record changed many times is written once; the log,
-  // synced before any write is acknowledged, replays what a crash lost.
-  StrSet unsaved_nodes_;
-  absl::flat_hash_set<int64_t> unsaved_sessions_;
-  int64_t unsaved_txns_ = 0;  // txns applied since the last checkpoint
-  Zxid checkpoint_zxid_ = 0;  // the applied zxid the store's state is at
-  std::chrono::steady_clock::time_point last_checkpoint_;
+  // When the applied state is checkpointed to the store (idle, at
+  // shutdown, or after enough records or txns), which records, and how far
+  // the log is trimmed (server/checkpointer.h).
+  std::unique_ptr<server::Checkpointer> checkpointer_;
   bool log_busy_ = false;
-  std::deque<Zxid> logged_zxids_;  // for trimming to log_retention
   absl::Status failed_;            // storage failure: nothing more commits
   ApplyOutput apply_out_;
   // The leader's session deadlines (steady clock, in ms: SteadyMs).
