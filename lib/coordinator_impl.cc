@@ -235,6 +235,9 @@ absl::Status Coordinator::Impl::Init() {
   NoteOwnSession();
 
   loop_ = std::thread([this] { LoopMain(); });
+  // Listening first: a peer that cannot listen opens no session (its
+  // watcher hears nothing but Closed).
+  if (!options_.listen.empty()) SYNOD_RETURN_IF_ERROR(StartServer());
 
   for (int64_t id : to_close) {
     txn::Request close;
@@ -276,7 +279,6 @@ absl::Status Coordinator::Impl::Init() {
   }
   SYNOD_RETURN_IF_ERROR(store_->PutMeta(
       kSelfSessionMeta, std::to_string(created), /*sync=*/false));
-  if (!options_.listen.empty()) SYNOD_RETURN_IF_ERROR(StartServer());
   return absl::OkStatus();
 }
 
@@ -550,6 +552,8 @@ void Coordinator::Impl::Process(server::HostWork* work, int64_t now_ms) {
     SendMessages(&more.send);
     PersistBarrier(ready_host_->barrier());
     if (!failed_.ok()) return;
+    // A stored snapshot is the store's state now, but not yet the tree's:
+    // nothing may flush or apply until InstallTree (in Process(&done)).
     server::HostWork done;
     ready_host_->OnBarrierDone(&done);
     Process(&done, now_ms);

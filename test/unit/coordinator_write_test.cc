@@ -234,11 +234,17 @@ TEST_CASE("a one-peer Coordinator may listen on port 0, an ensemble peer may not
   REQUIRE(absl::SimpleAtoi(listen.substr(10), &port));
   CHECK(port > 0);
   CHECK(port < 65536);
-  // Something listens there: a second peer cannot take the same port.
+  // Something listens there: a second peer cannot take the same port, and
+  // it opens no session (its watcher hears only Closed).
   TempDir other_dir;
+  testing::EventLog session_events;
   Options taken = TestOptions(other_dir.path());
   taken.listen = listen;
+  taken.session_watcher = session_events.Recorder();
   CHECK(ErrorOf(Coordinator::Start(taken).status()) == Error::kBadArguments);
+  const auto heard = session_events.Snapshot();
+  REQUIRE(heard.size() == 1);
+  CHECK(heard[0].event.state == SessionState::kClosed);
 
   TempDir ensemble_dir;
   Options peer = TestOptions(ensemble_dir.path());
