@@ -814,6 +814,13 @@ void Core::LearnerStep(const Message& m) {
         }
         for (const Entry& e : m.entries) Append(e);
       }
+      if (m.zxid > last_zxid()) {
+        // The leader committed entries it could not send us (it compacted
+        // them): we rejoin at once, to be SNAPped, rather than serve a
+        // stale tree until a PING shows the gap.
+        Rejoin();
+        return;
+      }
       CommitThrough(m.zxid);
       return;
     case MessageType::kPing: {
