@@ -233,6 +233,11 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       }
       return absl::OkStatus();
     case txn::Txn::kCreateSession:
+      // The store keeps timeouts in 0..INT32_MAX (LoadSession): a txn
+      // outside it would be applied but never load back.
+      if (op.create_session().timeout_ms() < 0) {
+        return Corrupt("negative session timeout in", std::to_string(zxid));
+      }
       sessions_[zxid] = op.create_session().timeout_ms();
       out->dirty_sessions.insert(zxid);
       return absl::OkStatus();
