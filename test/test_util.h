@@ -4,8 +4,10 @@
 #ifndef SYNOD_TEST_TEST_UTIL_H_
 #define SYNOD_TEST_TEST_UTIL_H_
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include <thread>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -76,21 +79,46 @@ class TempDir {
   std::string path_;
 };
 
-// Returns a loopback port no one listens on right now.
+// Returns a loopback port for a peer whose address must be known before it
+// starts (ensembles: every peer's address is in the seed list), claimed
+// for this process until it exits: below the kernel's ephemeral range
+// (32768 and up by default), so no socket bound to port 0 and no outgoing
+// connection can take it meanwhile, and locked across processes (a lock
+// file per port under /tmp, held open until exit), so two tests running at
+// once never get the same port. Services that need no fixed address bind
+// port 0 instead (ListeningPeer). Returns 0 if none is free.
 inline int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    socklen_t len = sizeof(addr);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
+  static std::mutex mu;
+  static uint64_t next = 0;
+  std::lock_guard<std::mutex> lock(mu);
+  if (next == 0) next = static_cast<uint64_t>(getpid()) * 7919;
+  constexpr int kFirst = 20000;
+  constexpr int kCount = 12000;  // 20000..31999
+  for (int attempt = 0; attempt < kCount; ++attempt) {
+    const int port = kFirst + static_cast<int>(next++ % kCount);
+    const std::string claim =
+        "/tmp/synod-test-port-" + std::to_string(port) + ".lock";
+    const int lock_fd = open(claim.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+    if (lock_fd < 0) continue;
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      close(lock_fd);  // another test holds it
+      continue;
+    }
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free =
+        fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    if (fd >= 0) close(fd);
+    if (!free) {
+      close(lock_fd);
+      continue;
+    }
+    return port;  // lock_fd stays open: the claim lasts until exit
   }
-  close(fd);
-  return port;
+  return 0;
 }
 
 // Options for a one-peer Coordinator in `dir` that logs nothing.
