@@ -225,6 +225,25 @@ bool InteractionEnv::AddPeers(const CommandLine& c, std::string* error) {
   return true;
 }
 
+bool InteractionEnv::TypeArg(const CommandLine& c, bool* typed,
+                             zab::MessageType* type, std::string* error) {
+  std::string name;
+  *typed = Get(c, "type", &name);
+  if (*typed && !ParseType(name, type)) {
+    *error = absl::StrCat(c.name, ": unknown message type '", name, "'");
+    return false;
+  }
+  return true;
+}
+
+bool InteractionEnv::FilterArgs(const CommandLine& c, MessageFilter* out,
+                                std::string* error) const {
+  return PeerArg(c, "from", false, &out->from, error) &&
+         PeerArg(c, "to", false, &out->to, error) &&
+         IntArg(c, "n", &out->n, error) &&
+         TypeArg(c, &out->typed, &out->type, error);
+}
+
 bool InteractionEnv::TickCmd(const CommandLine& c, bool all, std::string* error) {
   if (!CheckArgs(c, all ? std::vector<std::string>{"n", "brief"}
                         : std::vector<std::string>{"peer", "n", "brief"},
@@ -262,27 +281,13 @@ void InteractionEnv::TickRound(PeerId only, int64_t k, int64_t n) {
 
 bool InteractionEnv::DeliverCmd(const CommandLine& c, std::string* error) {
   if (!CheckArgs(c, {"from", "to", "type", "n", "brief"}, error)) return false;
-  PeerId from = 0, to = 0;
-  int64_t n = std::numeric_limits<int64_t>::max();
-  if (!PeerArg(c, "from", false, &from, error) ||
-      !PeerArg(c, "to", false, &to, error) || !IntArg(c, "n", &n, error)) {
-    return false;
-  }
-  std::string type_name;
-  zab::MessageType type{};
-  const bool typed = Get(c, "type", &type_name);
-  if (typed && !ParseType(type_name, &type)) {
-    *error = absl::StrCat("deliver: unknown message type '", type_name, "'");
-    return false;
-  }
-  auto matches = [&](const Message& m) {
-    return (from == 0 || m.from == from) && (to == 0 || m.to == to) &&
-           (!typed || m.type == type);
-  };
+  MessageFilter filter;
+  if (!FilterArgs(c, &filter, error)) return false;
   // The messages queued now; what their delivery sends waits.
   std::vector<uint64_t> chosen;
   for (const InFlight& f : queue_) {
-    if (matches(f.message) && static_cast<int64_t>(chosen.size()) < n) {
+    if (filter.Matches(f.message) &&
+        static_cast<int64_t>(chosen.size()) < filter.n) {
       chosen.push_back(f.seq);
     }
   }
@@ -317,26 +322,13 @@ bool InteractionEnv::DeliverCmd(const CommandLine& c, std::string* error) {
 bool InteractionEnv::DropCmd(const CommandLine& c, bool duplicate,
                              std::string* error) {
   if (!CheckArgs(c, {"from", "to", "type", "n"}, error)) return false;
-  PeerId from = 0, to = 0;
-  int64_t n = std::numeric_limits<int64_t>::max();
-  if (!PeerArg(c, "from", false, &from, error) ||
-      !PeerArg(c, "to", false, &to, error) || !IntArg(c, "n", &n, error)) {
-    return false;
-  }
-  std::string type_name;
-  zab::MessageType type{};
-  const bool typed = Get(c, "type", &type_name);
-  if (typed && !ParseType(type_name, &type)) {
-    *error = absl::StrCat(c.name, ": unknown message type '", type_name, "'");
-    return false;
-  }
+  MessageFilter filter;
+  if (!FilterArgs(c, &filter, error)) return false;
   std::deque<InFlight> kept;
   int64_t done = 0;
   for (InFlight& f : queue_) {
     const Message& m = f.message;
-    const bool match = (from == 0 || m.from == from) &&
-                       (to == 0 || m.to == to) && (!typed || m.type == type) &&
-                       done < n;
+    const bool match = filter.Matches(m) && done < filter.n;
     if (match) ++done;
     if (!match) {
       kept.push_back(std::move(f));
@@ -594,17 +586,10 @@ bool InteractionEnv::CutCmd(const CommandLine& c, std::string* error) {
       !PeerArg(c, "to", true, &to, error)) {
     return false;
   }
-  int type = -1;
-  std::string type_name;
-  if (Get(c, "type", &type_name)) {
-    zab::MessageType t{};
-    if (!ParseType(type_name, &t)) {
-      *error = absl::StrCat("cut: unknown message type '", type_name, "'");
-      return false;
-    }
-    type = static_cast<int>(t);
-  }
-  cut_.insert({from, to, type});
+  bool typed = false;
+  zab::MessageType t{};
+  if (!TypeArg(c, &typed, &t, error)) return false;
+  cut_.insert({from, to, typed ? static_cast<int>(t) : -1});
   DropUnreachable();
   return true;
 }

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -116,6 +117,25 @@ class InteractionEnv {
   static bool CheckArgs(const CommandLine& c,
                         const std::vector<std::string>& allowed,
                         std::string* error);
+  // type=NAME, if given (`*typed`); false (with *error) if NAME is no
+  // message type.
+  static bool TypeArg(const CommandLine& c, bool* typed,
+                      zab::MessageType* type, std::string* error);
+  // The queued messages a deliver, drop or duplicate means: from= and to=
+  // (absent: any), type= (absent: any), at most n=.
+  struct MessageFilter {
+    zab::PeerId from = 0;
+    zab::PeerId to = 0;
+    bool typed = false;
+    zab::MessageType type{};
+    int64_t n = std::numeric_limits<int64_t>::max();
+    bool Matches(const zab::Message& m) const {
+      return (from == 0 || m.from == from) && (to == 0 || m.to == to) &&
+             (!typed || m.type == type);
+    }
+  };
+  bool FilterArgs(const CommandLine& c, MessageFilter* out,
+                  std::string* error) const;
 
   // The host of one peer.
   // Creates `p`'s core and host from its disk; with `collect`, carries
