@@ -505,7 +505,6 @@ absl::Status Coordinator::Impl::EstablishAlone() {
   epoch_published_ = st.current_epoch;
   role_ = st.state;
   leading_ = true;  // alone, always
-  established_ = true;
   last_assigned_ = st.last_zxid;
   committed_ = st.committed_zxid;
   return absl::OkStatus();
@@ -530,7 +529,8 @@ void Coordinator::Impl::CollectReady(int64_t now_ms) {
 }
 
 void Coordinator::Impl::Process(server::HostWork* work, int64_t now_ms) {
-  if (!ensemble_ && established_ &&
+  // Alone, the core serves once it elected itself (next_zxid != 0).
+  if (!ensemble_ && core_->next_zxid() != 0 &&
       (work->persist_barrier || !work->send.empty() || work->lost_leader ||
        !work->requests.empty())) {
     // A one-peer ensemble never truncates, sends, or changes epochs once

@@ -388,7 +388,6 @@ class Coordinator::Impl final : public transport::ClientHost {
   std::unique_ptr<server::ReadyHost> ready_host_;
   // A leader's snapshot made durable, applied once the barrier is done.
   std::unique_ptr<DataTree> installing_;
-  bool established_ = false;  // alone: elected itself
   std::chrono::steady_clock::time_point next_tick_{};
   int64_t serving_epoch_ = 0;   // the epoch this peer last led, serving
   // Serving leader, as of NoteCoreState (alone: always). Only the leader

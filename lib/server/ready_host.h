@@ -117,8 +117,6 @@ class ReadyHost {
 
   // True if entries handed out (append) are not yet all durable.
   bool entries_pending() const { return !awaiting_.empty(); }
-  // The zxid through which the owner reported entries durable.
-  Zxid durable() const { return durable_; }
 
  private:
   // A group-committed Ready waiting for its entries to become durable.
@@ -142,6 +140,8 @@ class ReadyHost {
   // What Advance needs of the barrier once done (the owner may have moved
   // its data out).
   Zxid barrier_last_ = 0;
+  // Through which zxid the owner reported entries durable, lowered when a
+  // barrier truncates or installs a snapshot below it.
   Zxid durable_ = 0;
 };
 
