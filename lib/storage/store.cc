@@ -319,6 +319,49 @@ leveldb::WriteBatch* Mutable(std::unique_ptr<leveldb::WriteBatch>* batch) {
   return batch->get();
 }
 
+// Turns a StateBatch's LevelDB batch back into its calls (StateBatch::Visit).
+class BatchDecoder : public leveldb::WriteBatch::Handler {
+ public:
+  explicit BatchDecoder(StateBatchVisitor* v) : v_(v) {}
+  void Put(const leveldb::Slice& key, const leveldb::Slice& value) override {
+    if (key.starts_with(ToSlice(kNodePrefix))) {
+      v_->PutNode(ToView(key).substr(kNodePrefix.size()), ToView(value));
+    } else if (key.starts_with(ToSlice(kSessionPrefix))) {
+      Session(key, [&](int64_t id) { v_->PutSession(id, ToView(value)); });
+    } else if (key != ToSlice(kNodeCountKey)) {
+      Bad(key);
+    }
+  }
+  void Delete(const leveldb::Slice& key) override {
+    if (key.starts_with(ToSlice(kNodePrefix))) {
+      v_->DeleteNode(ToView(key).substr(kNodePrefix.size()));
+    } else if (key.starts_with(ToSlice(kSessionPrefix))) {
+      Session(key, [&](int64_t id) { v_->DeleteSession(id); });
+    } else {
+      Bad(key);
+    }
+  }
+  absl::Status status;
+
+ private:
+  void Session(const leveldb::Slice& key,
+               const std::function<void(int64_t)>& fn) {
+    absl::StatusOr<int64_t> id = IdOfKey(key);
+    if (id.ok()) {
+      fn(*id);
+    } else if (status.ok()) {
+      status = id.status();
+    }
+  }
+  void Bad(const leveldb::Slice& key) {
+    if (status.ok()) {
+      status = absl::DataLossError(absl::StrCat(
+          "unexpected key '", key.ToString(), "' in a state batch"));
+    }
+  }
+  StateBatchVisitor* const v_;
+};
+
 }  // namespace
 
 // ---- StateBatch
@@ -362,6 +405,14 @@ void StateBatch::SetNodeCount(int64_t count) {
 }
 
 bool StateBatch::empty() const { return empty_; }
+
+absl::Status StateBatch::Visit(StateBatchVisitor* visitor) const {
+  if (!batch_) return absl::OkStatus();
+  BatchDecoder handler(visitor);
+  leveldb::Status s = batch_->Iterate(&handler);
+  if (!s.ok()) return absl::DataLossError(s.ToString());
+  return handler.status;
+}
 
 void StateBatch::Clear() {
   if (batch_) batch_->Clear();

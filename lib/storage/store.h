@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "storage/storage.h"
 #include "synod/types.h"
 
 namespace leveldb {
@@ -46,18 +47,6 @@ class WriteBatch;
 }  // namespace leveldb
 
 namespace synod {
-
-// What recovery cut from a damaged txn log (Store::Open with
-// StoreOptions::allow_log_damage).
-struct LogDamage {
-  // The last record kept: every record above it is gone (0: none kept).
-  Zxid kept_through = 0;
-  // Records up to at least this zxid had been made durable (acknowledged
-  // writes may be among them); 0 if the damage does not say.
-  Zxid durable_at_least = 0;
-  // The file, offset and what was found and cut.
-  std::string what;
-};
 
 class Env;
 
@@ -76,45 +65,9 @@ struct StoreOptions {
   std::function<void(const std::string&)> warn;
 };
 
-// One log entry: a txn's zxid and its encoding.
-struct LogEntry {
-  Zxid zxid = 0;
-  std::string data;
-};
-
-// Changes to the applied-state records, written atomically by WriteState.
-class StateBatch {
- public:
-  StateBatch();
-  ~StateBatch();
-  StateBatch(StateBatch&&) noexcept;
-  StateBatch& operator=(StateBatch&&) noexcept;
-
-  // Records znode `path` as `record` (replacing any earlier record).
-  void PutNode(std::string_view path, std::string_view record);
-  // Removes the record of znode `path`.
-  void DeleteNode(std::string_view path);
-  // Records session `id` as `record`.
-  void PutSession(int64_t id, std::string_view record);
-  // Removes the record of session `id`.
-  void DeleteSession(int64_t id);
-  // Records how many znodes the state has once this batch is written (a
-  // hint: restart sizes its tables for it).
-  void SetNodeCount(int64_t count);
-  // Returns true if nothing was added since construction or Clear().
-  bool empty() const;
-  // Forgets everything added.
-  void Clear();
-
- private:
-  friend class Store;
-  std::unique_ptr<leveldb::WriteBatch> batch_;
-  bool empty_ = true;
-};
-
 // Thread-safe: the log may be appended from one thread while state is
 // written from another.
-class Store {
+class Store final : public Storage {
  public:
   // Opens the store in `data_dir`, creating the directory and an empty store
   // if the directory is missing or empty. Refuses, without writing anything:
@@ -131,20 +84,20 @@ class Store {
       const std::string& data_dir, const StoreOptions& options = {});
 
   // What Open cut from a damaged log (only with allow_log_damage).
-  std::optional<LogDamage> log_damage() const;
+  std::optional<LogDamage> log_damage() const override;
 
-  ~Store();
+  ~Store() override;
 
   // ---- Epochs (zab). Each setter syncs before it returns.
-  int64_t accepted_epoch() const;
-  int64_t current_epoch() const;
-  absl::Status SetAcceptedEpoch(int64_t epoch);
-  absl::Status SetCurrentEpoch(int64_t epoch);
+  int64_t accepted_epoch() const override;
+  int64_t current_epoch() const override;
+  absl::Status SetAcceptedEpoch(int64_t epoch) override;
+  absl::Status SetCurrentEpoch(int64_t epoch) override;
 
   // ---- Small metadata. Returns NotFound if `name` was never put.
-  absl::StatusOr<std::string> GetMeta(std::string_view name) const;
+  absl::StatusOr<std::string> GetMeta(std::string_view name) const override;
   absl::Status PutMeta(std::string_view name, std::string_view value,
-                       bool sync);
+                       bool sync) override;
 
   // ---- The txn log.
   // Appends `entries` (zxids strictly increasing and above last_logged_zxid)
@@ -155,16 +108,16 @@ class Store {
   // succeed. Any other error is fatal: a sync failed or what reached the
   // disk is unknown; whether `entries` are durable is unknown, and every
   // later log mutation fails (the peer must restart and recover).
-  absl::Status AppendLog(absl::Span<const LogEntry> entries, bool sync);
+  absl::Status AppendLog(absl::Span<const LogEntry> entries, bool sync) override;
   // Calls `fn` for each entry with zxid > `after`, in order, until `fn`
   // returns false. DataLoss if an entry cannot be read.
   absl::Status ReadLog(Zxid after,
-                       const std::function<bool(Zxid, std::string_view)>& fn) const;
+                       const std::function<bool(Zxid, std::string_view)>& fn) const override;
   // Removes every entry with zxid > `zxid` (zab TRUNC), synced.
-  absl::Status TruncateLogAfter(Zxid zxid);
+  absl::Status TruncateLogAfter(Zxid zxid) override;
   // Removes every entry with zxid <= `zxid` (compaction), not synced: after
   // a crash some of them may be back (the log is still contiguous).
-  absl::Status TrimLogThrough(Zxid zxid);
+  absl::Status TrimLogThrough(Zxid zxid) override;
   // Returns the zxid of the last entry in the log, or 0 if it is empty.
   Zxid last_logged_zxid() const;
   // Returns the zxid of the first entry in the log, or 0 if it is empty.
@@ -173,18 +126,18 @@ class Store {
   // ---- Applied state.
   // Writes `batch` and m/applied_zxid = `applied` in one atomic write, not
   // synced; clears `batch`.
-  absl::Status WriteState(StateBatch* batch, Zxid applied);
+  absl::Status WriteState(StateBatch* batch, Zxid applied) override;
   // Replaces the whole applied state and log with `batch` as of `applied`
   // (a snapshot from the leader): every node and session record and every
   // log entry goes, `batch` and m/applied_zxid = `applied` come, in one
   // synced atomic write. Clears `batch`.
-  absl::Status ReplaceState(StateBatch* batch, Zxid applied);
+  absl::Status ReplaceState(StateBatch* batch, Zxid applied) override;
 
   // Returns the applied zxid recorded with the state (0 if none).
-  Zxid applied_zxid() const;
+  Zxid applied_zxid() const override;
   // Returns the znode count last recorded with the state (SetNodeCount), 0
   // if none: a hint for sizing, never relied on.
-  int64_t node_count_hint() const;
+  int64_t node_count_hint() const override;
   // Calls `on_node` for every znode record in path order (a parent always
   // before its children) and `on_session` for every session record, from one
   // consistent view. Stops with the first non-OK status a callback returns.
@@ -193,7 +146,7 @@ class Store {
       const std::function<absl::Status(std::string_view path,
                                        std::string_view record)>& on_node,
       const std::function<absl::Status(int64_t id, std::string_view record)>&
-          on_session) const;
+          on_session) const override;
 
  private:
   Store();

@@ -1086,3 +1086,49 @@ TEST_CASE("ReplaceState drops the log with the state, crash-safely",
 
 }  // namespace
 }  // namespace synod
+
+namespace synod {
+namespace {
+
+// Records what a StateBatch tells its visitor, one line per call.
+class RecordingVisitor : public StateBatchVisitor {
+ public:
+  void PutNode(std::string_view path, std::string_view record) override {
+    calls.push_back("put node " + std::string(path) + "=" + std::string(record));
+  }
+  void DeleteNode(std::string_view path) override {
+    calls.push_back("delete node " + std::string(path));
+  }
+  void PutSession(int64_t id, std::string_view record) override {
+    calls.push_back("put session " + std::to_string(id) + "=" +
+                    std::string(record));
+  }
+  void DeleteSession(int64_t id) override {
+    calls.push_back("delete session " + std::to_string(id));
+  }
+  std::vector<std::string> calls;
+};
+
+TEST_CASE("StateBatch::Visit replays the batch's calls in order", "[store]") {
+  StateBatch batch;
+  batch.PutNode("/a", "ra");
+  batch.SetNodeCount(7);  // a hint, not a change: not told
+  batch.PutSession(-2, "rs");
+  batch.DeleteNode("/b/c");
+  batch.PutSession(int64_t{1} << 40, "big");
+  batch.DeleteSession(5);
+  RecordingVisitor v;
+  REQUIRE(batch.Visit(&v).ok());
+  CHECK(v.calls == std::vector<std::string>{
+                       "put node /a=ra", "put session -2=rs",
+                       "delete node /b/c",
+                       "put session " + std::to_string(int64_t{1} << 40) + "=big",
+                       "delete session 5"});
+  batch.Clear();
+  RecordingVisitor empty;
+  REQUIRE(batch.Visit(&empty).ok());
+  CHECK(empty.calls.empty());
+}
+
+}  // namespace
+}  // namespace synod
