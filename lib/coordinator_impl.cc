@@ -1,4 +1,4 @@
-// Coordinator::Impl: startup and recovery, the loop thread, the write path.
+// Coordinator::Impl: startup, the loop thread and the write path's entry.
 
 #include "coordinator_impl.h"
 
@@ -7,7 +7,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "transport/grpc_server.h"
+#include "transport/peer_network.h"
 #include "tree/path.h"
 #include "util/errors.h"
 #include "util/limits.h"
@@ -20,8 +23,9 @@ namespace {
 // The peer id of a one-peer ensemble's only peer.
 constexpr zab::PeerId kSelfPeer = 1;
 using SteadyClock = std::chrono::steady_clock;
-
-int64_t WallMs() { return absl::ToUnixMillis(absl::Now()); }
+constexpr char kSeedsMeta[] = "ensemble_seeds";
+constexpr char kPeerIdMeta[] = "peer_id";
+constexpr char kRunsMeta[] = "runs";
 
 absl::Status ClosingError() {
   return MakeError(Error::kClosing, "the Coordinator is shutting down");
@@ -115,9 +119,103 @@ absl::Status ValidateOptions(const Options& o) {
 
 }  // namespace
 
+// ---- The clock and the outbox the server sees -------------------------------
+
+class Coordinator::Impl::SystemClock : public server::Clock {
+ public:
+  int64_t WallMs() const override { return absl::ToUnixMillis(absl::Now()); }
+  int64_t SteadyMs() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               SteadyClock::now().time_since_epoch())
+        .count();
+  }
+};
+
+// While the loop thread is busy with one long step (encoding or installing
+// a snapshot), sends `to` a heartbeat every tick from a thread of its own,
+// so they do not give up on this peer. The pings carry zxid 0: they claim
+// nothing (a learner checks a leader's ping zxid against its log; 0 never
+// fails that check) and may overtake messages the loop still holds, so
+// only liveness is affected, never the protocol's state.
+class Coordinator::Impl::StallPings : public server::KeepAlive {
+ public:
+  StallPings(Impl* impl, std::vector<zab::PeerId> to)
+      : impl_(impl), to_(std::move(to)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~StallPings() override {
+    {
+      MutexLock lock(&mu_);
+      done_ = true;
+    }
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return done_;
+    }, impl_->options_.tick)) {
+      for (zab::PeerId id : to_) {
+        zab::Message ping;
+        ping.type = zab::MessageType::kPing;
+        ping.from = impl_->self_id_;
+        ping.to = id;
+        ping.zxid = 0;
+        impl_->network_->Send(std::move(ping));
+      }
+    }
+  }
+
+  Impl* const impl_;
+  const std::vector<zab::PeerId> to_;
+  Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+class Coordinator::Impl::RuntimeOutbox : public server::Outbox {
+ public:
+  explicit RuntimeOutbox(Impl* impl) : impl_(impl) {}
+  void Send(zab::Message&& message) override {
+    if (impl_->network_) impl_->network_->Send(std::move(message));
+  }
+  void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions) override {
+    if (impl_->network_) impl_->network_->SendTouch(leader, std::move(sessions));
+  }
+  void WriteLog(std::vector<LogEntry>* entries, StateBatch* state, Zxid applied,
+                Zxid trim_through) override {
+    impl_->log_writer_->Submit(entries, state, applied, trim_through);
+  }
+  void Post(std::vector<std::function<void()>>* tasks) override {
+    impl_->dispatcher_->PostAll(tasks);
+  }
+  std::unique_ptr<server::KeepAlive> KeepAliveWhile(
+      std::vector<zab::PeerId> peers) override {
+    if (!impl_->network_ || peers.empty()) return nullptr;
+    return std::make_unique<StallPings>(impl_, std::move(peers));
+  }
+
+ private:
+  Impl* const impl_;
+};
+
+// ---- Startup and shutdown -----------------------------------------------------
+
+Coordinator::Impl::Impl(Options options)
+    : options_(std::move(options)),
+      ensemble_(IsEnsemble(options_)),
+      system_auth_([] {
+        auto a = std::make_shared<AuthInfo>();
+        a->super = true;
+        return a;
+      }()),
+      clock_(std::make_unique<SystemClock>()),
+      outbox_(std::make_unique<RuntimeOutbox>(this)) {}
+
 absl::Status Coordinator::Impl::Init() {
   SYNOD_RETURN_IF_ERROR(ValidateOptions(options_));
-  ensemble_ = IsEnsemble(options_);
   absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
       DataDirLock::Acquire(options_.data_dir);
   if (!lock.ok()) return StorageError(lock.status());
@@ -125,7 +223,7 @@ absl::Status Coordinator::Impl::Init() {
   StoreOptions store_options;
   store_options.env = storage_env_;
   // In an ensemble a damaged log is survivable: the peer comes back as one
-  // that lost part of its log (see the recovering mark below). Alone,
+  // that lost part of its log (the server marks it recovering). Alone,
   // nobody else holds what was lost: Open refuses with DataLoss.
   store_options.allow_log_damage = ensemble_;
   store_options.warn = [this](const std::string& m) {
@@ -135,174 +233,276 @@ absl::Status Coordinator::Impl::Init() {
       Store::Open(options_.data_dir, store_options);
   if (!store.ok()) return StorageError(store.status());
   store_ = std::move(*store);
-
-  // Recover: the applied-state records, then the log's tail.
-  {
-    WriterLock lock(&tree_mu_);
-    tree_.Reserve(store_->node_count_hint());
-    DataTree::LoadCursor cursor;
-    absl::Status s = store_->LoadState(
-        [this, &cursor](std::string_view path, std::string_view record)
-            ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return tree_.LoadNode(path, record, &cursor);
-            },
-        [this](int64_t id, std::string_view record)
-            ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return tree_.LoadSession(id, record);
-            });
-    SYNOD_RETURN_IF_ERROR(StorageError(s));
-    tree_.SetLastZxid(store_->applied_zxid());
-    last_applied_ = tree_.last_zxid();
-  }
-  server::CheckpointPolicy policy;
-  policy.log_retention = options_.log_retention;
-  // The last checkpoint counts as long ago: an idle peer takes one at once.
-  checkpointer_ = std::make_unique<server::Checkpointer>(
-      policy, last_applied_.load(), /*now_ms=*/0);
-
-  // The zab core starts from the applied state plus the log's unapplied
-  // tail.
-  zab::DurableState durable;
-  durable.accepted_epoch = store_->accepted_epoch();
-  durable.current_epoch = store_->current_epoch();
-  durable.base_zxid = last_applied_.load();
-  // A peer whose log lost records may lack committed txns it acked: it must
-  // not vote, ack or lead until a leader elected without it has synced it.
-  // The mark is durable until then (a restart finds the cut log intact).
-  absl::StatusOr<std::string> recovering = store_->GetMeta(kRecoveringMeta);
-  durable.recovering = recovering.ok() && *recovering == "1";
-  if (std::optional<LogDamage> damage = store_->log_damage()) {
-    Log(options_, LogLevel::kWarning,
-        absl::StrCat("the txn log was damaged (", damage->what,
-                     "); kept through ", zab::ZxidString(damage->kept_through),
-                     ", lost records up to at least ",
-                     zab::ZxidString(damage->durable_at_least),
-                     ": this peer takes no part in quorums until a leader "
-                     "elected without it has synced it"));
-    SYNOD_RETURN_IF_ERROR(
-        StorageError(store_->PutMeta(kRecoveringMeta, "1", /*sync=*/true)));
-    durable.recovering = true;
-  }
-  recovering_ = durable.recovering;
-  SYNOD_RETURN_IF_ERROR(StorageError(store_->ReadLog(
-      0, [&](Zxid zxid, std::string_view data) {
-        checkpointer_->Logged(zxid);
-        if (zxid > durable.base_zxid) {
-          durable.log.push_back(zab::Entry{zxid, std::string(data)});
-        }
-        return true;
-      })));
-  preparer_ = std::make_unique<Preparer>(&tree_, LimitsFrom(options_));
   {
     MutexLock lock(&auth_mu_);
     auto info = std::make_shared<AuthInfo>();
     info->ip = "127.0.0.1";
     auth_ = std::move(info);
   }
-  if (absl::StatusOr<std::string> v = store_->GetMeta(kSelfSessionMeta); v.ok()) {
-    if (!absl::SimpleAtoi(*v, &previous_self_)) previous_self_ = 0;
-  }
   dispatcher_ = std::make_unique<Dispatcher>();
-  if (ensemble_) return InitEnsemble(std::move(durable));
+  return ensemble_ ? InitEnsemble() : InitAlone();
+}
 
-  // Alone: the peer elects itself, moves to a new epoch above every one it
-  // has seen, and commits the tail: that is the replay.
-  zab::CoreConfig core_config;
-  core_config.self = kSelfPeer;
-  core_config.voters = {kSelfPeer};
-  core_ = std::make_unique<zab::Core>(core_config, std::move(durable));
-  ready_host_ = std::make_unique<server::ReadyHost>(core_.get());
+absl::Status Coordinator::Impl::StartServerCore(server::ServerConfig config) {
+  config.options = options_;
+  config.ensemble = ensemble_;
+  server_ = std::make_unique<server::Server>(std::move(config), store_.get(),
+                                             &replica_, outbox_.get(),
+                                             clock_.get(), &published_);
+  SYNOD_RETURN_IF_ERROR(server_->Recover());
   log_writer_ = std::make_unique<LogWriter>(
-      store_.get(),
-      [this](Zxid durable, absl::Status status) { OnDurable(durable, status); });
-  SYNOD_RETURN_IF_ERROR(EstablishAlone());
+      store_.get(), [this](Zxid durable, absl::Status status) {
+        MutexLock lock(&inbox_mu_);
+        log_round_done_ = true;
+        round_durable_ = std::max(round_durable_, durable);
+        if (!status.ok() && round_status_.ok()) round_status_ = status;
+      });
+  return absl::OkStatus();
+}
 
-  // Sessions of earlier runs: our own previous session is certainly dead and
-  // closes at once; any other gets its full timeout to come back.
-  std::vector<int64_t> to_close;
-  {
-    ReaderLock lock(&tree_mu_);
-    sessions_.StartLeading(tree_.sessions(), SteadyMs(SteadyClock::now()));
-    if (tree_.sessions().contains(previous_self_)) {
-      sessions_.Remove(previous_self_);
-      to_close.push_back(previous_self_);
-    }
-  }
-  next_cleanup_ = SteadyClock::now();
-  // Alone, a leader always serves; the session is created below.
-  own_.SetServing(true);
-  own_.CreateStarted();
-  NoteOwnSession();
-
-  loop_ = std::thread([this] { LoopMain(); });
+absl::Status Coordinator::Impl::InitAlone() {
+  // The peer elects itself, moves to a new epoch above every one it has
+  // seen, and commits the tail: that is the replay. Carried out here,
+  // before the loop thread starts.
+  server::ServerConfig config;
+  config.core.self = kSelfPeer;
+  config.core.voters = {kSelfPeer};
+  SYNOD_RETURN_IF_ERROR(StartServerCore(std::move(config)));
+  SYNOD_RETURN_IF_ERROR(RunRounds(
+      [this] { return server_->established() || !server_->failed().ok(); },
+      /*max_rounds=*/64));
+  SYNOD_RETURN_IF_ERROR(server_->failed());
   // Listening first: a peer that cannot listen opens no session (its
   // watcher hears nothing but Closed).
-  if (!options_.listen.empty()) SYNOD_RETURN_IF_ERROR(StartServer());
+  if (!options_.listen.empty()) SYNOD_RETURN_IF_ERROR(StartListening());
+  // The server creates our session (and closes the one of our previous
+  // run) once it serves: alone, at its first rounds.
+  SYNOD_RETURN_IF_ERROR(RunRounds(
+      [this] {
+        return published_.connected.load() || !server_->failed().ok();
+      },
+      /*max_rounds=*/10000));
+  SYNOD_RETURN_IF_ERROR(server_->failed());
+  loop_ = std::thread([this] { RunRounds(nullptr, 0).IgnoreError(); });
+  return absl::OkStatus();
+}
 
-  for (int64_t id : to_close) {
-    txn::Request close;
-    close.mutable_close_session();
-    MutexLock lock(&inbox_mu_);
-    inbox_.push_back(Pending{std::move(close), id, system_auth_, nullptr});
+absl::Status Coordinator::Impl::InitEnsemble() {
+  seeds_ = options_.seeds;
+  std::sort(seeds_.begin(), seeds_.end());
+  seeds_.erase(std::unique(seeds_.begin(), seeds_.end()), seeds_.end());
+  const std::string ensemble_id = transport::EnsembleId(seeds_);
+  self_id_ = transport::PeerIdFor(seeds_, options_.listen);
+  const bool observer = transport::IsObserverId(self_id_);
+
+  // A data directory belongs to one ensemble and one peer of it.
+  const std::string seeds_text = absl::StrJoin(seeds_, ",");
+  if (absl::StatusOr<std::string> v = store_->GetMeta(kSeedsMeta); v.ok()) {
+    if (*v != seeds_text) {
+      return MakeError(
+          Error::kBadArguments,
+          absl::StrCat("seed list mismatch: ", options_.data_dir,
+                       " belongs to the ensemble with seeds [", *v,
+                       "], not [", seeds_text, "]"));
+    }
+  } else {
+    SYNOD_RETURN_IF_ERROR(store_->PutMeta(kSeedsMeta, seeds_text, true));
   }
+  if (absl::StatusOr<std::string> v = store_->GetMeta(kPeerIdMeta); v.ok()) {
+    if (*v != std::to_string(self_id_)) {
+      return MakeError(Error::kBadArguments,
+                       absl::StrCat(options_.data_dir, " belongs to peer ", *v,
+                                    ", but Options::listen ", options_.listen,
+                                    " makes this peer ", self_id_));
+    }
+  } else {
+    SYNOD_RETURN_IF_ERROR(
+        store_->PutMeta(kPeerIdMeta, std::to_string(self_id_), true));
+  }
+  // Request numbers never repeat across restarts (the run number, kept in
+  // the store, is their top bits): an entry of an earlier run can never
+  // complete a request of this one.
+  uint64_t runs = 0;
+  if (absl::StatusOr<std::string> v = store_->GetMeta(kRunsMeta); v.ok()) {
+    if (!absl::SimpleAtoi(*v, &runs)) runs = 0;
+  }
+  ++runs;
+  SYNOD_RETURN_IF_ERROR(store_->PutMeta(kRunsMeta, std::to_string(runs), true));
 
-  txn::Request create;
-  create.mutable_create_session()->set_timeout_ms(
-      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.session_timeout)));
-  Zxid created = 0;
-  {
-    // Submitted as the system: the session does not exist yet. own_ is
-    // the loop's from here on; the outcome reaches it there.
-    Mutex mu;
-    bool done = false;
-    absl::Status status;
+  server::ServerConfig config;
+  config.first_request = (runs << 40) + 1;
+  config.core.self = self_id_;
+  for (size_t i = 0; i < seeds_.size(); ++i) config.core.voters.push_back(i + 1);
+  config.core.accept_any_observer = true;
+  config.core.ping_ticks = 2;
+  config.core.leader_timeout = 10;
+  config.core.follower_timeout = 10;
+  config.core.sync_timeout = 100;
+  config.core.snapshot_chunk_bytes = size_t{1} << 20;
+  SYNOD_RETURN_IF_ERROR(StartServerCore(std::move(config)));
+
+  transport::PeerNetworkConfig net;
+  net.self = self_id_;
+  net.listen = options_.listen;
+  net.ensemble_id = ensemble_id;
+  net.seeds = seeds_;
+  net.log = [this](LogLevel level, std::string_view message) {
+    Log(options_, level, message);
+  };
+  transport::PeerNetworkHandler handler;
+  handler.on_message = [this](zab::Message&& m) {
+    MutexLock lock(&inbox_mu_);
+    peer_inbox_.push_back(std::move(m));
+  };
+  handler.on_touch = [this](zab::PeerId, std::vector<int64_t>&& sessions) {
+    MutexLock lock(&inbox_mu_);
+    touched_.insert(touched_.end(), sessions.begin(), sessions.end());
+  };
+  network_ = std::make_unique<transport::PeerNetwork>(net, std::move(handler));
+  SYNOD_RETURN_IF_ERROR(StartListening());
+  Log(options_, LogLevel::kInfo,
+      absl::StrCat("peer ", self_id_, observer ? " (observer)" : " (voter)",
+                   " of [", seeds_text, "] listening on ", options_.listen));
+  loop_ = std::thread([this] { RunRounds(nullptr, 0).IgnoreError(); });
+  return absl::OkStatus();
+}
+
+Coordinator::Impl::~Impl() {
+  if (loop_.joinable()) {
+    // Remote clients' streams end first, while their sessions can still be
+    // closed (their ephemerals go now, not at expiry).
+    if (grpc_) grpc_->StopClients();
+    // The loop closes our session if it is connected; in an ensemble
+    // without a leader it cannot be closed and expires instead.
+    {
+      Mutex mu;
+      bool done = false;
+      WriteOutcome o;
+      server::Pending close;
+      close.request.mutable_close_session();
+      close.session = kOwnSession;
+      close.auth = auth();
+      close.close_own = true;
+      close.done = [&](WriteOutcome&& outcome) {
+        MutexLock lock(&mu);
+        o = std::move(outcome);
+        done = true;
+      };
+      {
+        MutexLock lock(&inbox_mu_);
+        published_.pending_writes.fetch_add(1, std::memory_order_relaxed);
+        inbox_.push_back(std::move(close));
+      }
+      MutexLock lock(&mu);
+      mu.Await([&done] { return done; });
+      if (!o.status.ok() && ErrorOf(o.status) != Error::kClosing) {
+        Log(options_, LogLevel::kWarning,
+            absl::StrCat("closing the session failed: ", o.status.ToString()));
+      }
+    }
     {
       MutexLock lock(&inbox_mu_);
-      pending_writes_.fetch_add(1, std::memory_order_relaxed);
-      inbox_.push_back(Pending{std::move(create), 0, system_auth_,
-                               [&](WriteOutcome&& o) {
-                                 if (o.status.ok()) {
-                                   own_.Created(o.zxid);
-                                 } else {
-                                   own_.CreateFailed();
-                                 }
-                                 NoteOwnSession();
-                                 MutexLock l(&mu);
-                                 status = o.status;
-                                 created = o.zxid;
-                                 done = true;
-                               }});
+      stopping_ = true;
     }
-    MutexLock l(&mu);
-    mu.Await([&done] { return done; });
-    SYNOD_RETURN_IF_ERROR(status);
+    loop_.join();
+  } else if (server_) {
+    // Init failed: what was submitted meanwhile fails.
+    std::vector<server::Pending> rest;
+    {
+      MutexLock lock(&inbox_mu_);
+      rest.swap(inbox_);
+    }
+    server_->FailAll(ClosingError(), &rest);
   }
-  SYNOD_RETURN_IF_ERROR(store_->PutMeta(
-      kSelfSessionMeta, std::to_string(created), /*sync=*/false));
+  StopEnsembleServices();
+  log_writer_.reset();  // finishes its last write
+  // The loop has ended: the session state is this thread's now.
+  if (server_) {
+    server_->own_session()->Closed();
+    server_->NoteOwnSession();
+  }
+  // Runs everything queued, and what those tasks post, before any member
+  // they may call goes.
+  if (dispatcher_) dispatcher_->Stop();
+  server_.reset();
+  store_.reset();
+}
+
+// ---- The loop -------------------------------------------------------------------
+
+absl::Status Coordinator::Impl::RunRounds(const std::function<bool()>& until,
+                                          int max_rounds) {
+  server::Inputs in;
+  for (int round = 0; !until || round < max_rounds; ++round) {
+    {
+      MutexLock lock(&inbox_mu_);
+      // Stopping, the loop still waits for the log writer's last round.
+      const bool busy = server_->log_busy();
+      auto ready = [this, busy]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox_mu_) {
+        return !inbox_.empty() || !peer_inbox_.empty() || log_round_done_ ||
+               (stopping_ && !busy);
+      };
+      if (stopping_) {
+        inbox_mu_.Await(ready);
+      } else {
+        const int64_t wait = server_->next_timer_ms() - clock_->SteadyMs();
+        inbox_mu_.AwaitWithTimeout(
+            ready, absl::Milliseconds(std::max<int64_t>(wait, 0)));
+      }
+      in.requests.swap(inbox_);
+      in.messages.swap(peer_inbox_);
+      in.touched.swap(touched_);
+      in.hosted.swap(hosted_);
+      in.log_round = std::exchange(log_round_done_, false);
+      in.durable = std::exchange(round_durable_, 0);
+      in.log_status = std::exchange(round_status_, absl::OkStatus());
+      in.stopping = stopping_;
+    }
+    server_->Round(&in);
+    if (until) {
+      if (until()) return absl::OkStatus();
+      continue;
+    }
+    if (server_->Drained()) {
+      MutexLock lock(&inbox_mu_);
+      if (inbox_.empty()) break;
+    }
+  }
+  if (until) {
+    return MakeError(Error::kSystemError,
+                     absl::StrCat("the server did not get ready in ",
+                                  max_rounds, " rounds"));
+  }
+  // Requests that raced with the stop.
+  std::vector<server::Pending> rest;
+  {
+    MutexLock lock(&inbox_mu_);
+    rest.swap(inbox_);
+  }
+  server_->FailAll(ClosingError(), &rest);
   return absl::OkStatus();
 }
 
 // ---- Writes -------------------------------------------------------------
 
 void Coordinator::Impl::Submit(txn::Request request, Done done) {
-  SubmitAs(ensemble_ ? kOwnSession : session_id_.load(), auth(),
-           std::move(request), std::move(done));
+  SubmitAs(kOwnSession, auth(), std::move(request), std::move(done));
 }
 
 void Coordinator::Impl::SubmitAs(int64_t session,
                                  std::shared_ptr<const AuthInfo> auth,
                                  txn::Request request, Done done) {
-  writes_.fetch_add(1, std::memory_order_relaxed);
+  published_.writes.fetch_add(1, std::memory_order_relaxed);
   {
     MutexLock lock(&inbox_mu_);
     if (!stopping_) {
-      pending_writes_.fetch_add(1, std::memory_order_relaxed);
-      inbox_.push_back(
-          Pending{std::move(request), session, std::move(auth), std::move(done)});
+      published_.pending_writes.fetch_add(1, std::memory_order_relaxed);
+      inbox_.push_back(server::Pending{std::move(request), session,
+                                       std::move(auth), std::move(done)});
       return;
     }
   }
-  write_errors_.fetch_add(1, std::memory_order_relaxed);
+  published_.write_errors.fetch_add(1, std::memory_order_relaxed);
   WriteOutcome o;
   o.status = ClosingError();
   done(std::move(o));
@@ -322,524 +522,72 @@ WriteOutcome Coordinator::Impl::SubmitAndWait(txn::Request request) {
   return outcome;
 }
 
-void Coordinator::Impl::Complete(Done& done, WriteOutcome&& outcome) {
-  if (!outcome.status.ok()) write_errors_.fetch_add(1, std::memory_order_relaxed);
-  if (!done) return;
-  pending_writes_.fetch_sub(1, std::memory_order_relaxed);
-  done(std::move(outcome));
-}
+// ---- Listening, and what the client service and tools ask -------------------
 
-void Coordinator::Impl::OnDurable(Zxid durable, absl::Status status) {
-  MutexLock lock(&inbox_mu_);
-  if (durable > durable_zxid_) durable_zxid_ = durable;
-  if (!status.ok() && storage_status_.ok()) storage_status_ = status;
-  log_round_done_ = true;
-}
-
-void Coordinator::Impl::LoopMain() {
-  std::vector<Pending> batch;
-  std::vector<zab::Message> messages;
-  std::vector<int64_t> touched;
-  while (true) {
-    bool round_done = false;
-    bool stopping = false;
-    Zxid durable = 0;
-    absl::Status storage_status;
-    {
-      MutexLock lock(&inbox_mu_);
-      // Stopping, the loop still waits for the log writer's last round.
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox_mu_) {
-        return !inbox_.empty() || !peer_inbox_.empty() || log_round_done_ ||
-               (stopping_ && !log_busy_);
-      };
-      if (stopping_) {
-        inbox_mu_.Await(ready);
-      } else {
-        auto next = ensemble_ ? std::min(next_cleanup_, next_tick_) : next_cleanup_;
-        auto wait = next - SteadyClock::now();
-        inbox_mu_.AwaitWithTimeout(
-            ready,
-            absl::FromChrono(std::max(wait, SteadyClock::duration::zero())));
-      }
-      batch.swap(inbox_);
-      messages.swap(peer_inbox_);
-      touched.swap(touched_);
-      round_done = log_round_done_;
-      log_round_done_ = false;
-      durable = durable_zxid_;
-      storage_status = storage_status_;
-      stopping = stopping_;
-    }
-    if (round_done) log_busy_ = false;
-    if (failed_.ok()) {
-      server::HostWork work;
-      AdvanceDurable(durable, &work);
-      Process(&work, WallMs());
-    }
-    if (!storage_status.ok() && failed_.ok()) {
-      // What was durable before the failure commits first; the rest may
-      // or may not be in the log: unknown outcome (ConnectionLoss), never
-      // reported as failed.
-      if (!ensemble_) {
-        CollectReady(WallMs());
-        ApplyCommitted();
-      }
-      Fail(MakeError(Error::kConnectionLoss,
-                     absl::StrCat("storage failed, no write can commit: ",
-                                  storage_status.ToString())));
-    }
-
-    const int64_t now_ms = WallMs();
-    const SteadyClock::time_point now = SteadyClock::now();
-    // The destructor's close of our session: decided here, where own_ is.
-    for (size_t i = 0; i < batch.size();) {
-      if (batch[i].close_own && !ResolveOwnClose(&batch[i])) {
-        batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(i));
-      } else {
-        ++i;
-      }
-    }
-    if (ensemble_) {
-      // A peer whose storage failed stops taking part: it goes silent.
-      if (failed_.ok()) {
-        for (zab::Message& m : messages) core_->Step(m);
-      }
-      messages.clear();
-      // What the messages committed is applied before any timer prepares
-      // a txn (a new leader's cleanups see its whole history).
-      CollectReady(now_ms);
-      NoteCoreState();
-      ApplyCommitted();
-      if (!touched.empty()) OnTouch(touched, now);
-      touched.clear();
-      // Ticking goes on while stopping: a leader that loses its quorum
-      // then still steps down and fails what it cannot commit.
-      if (failed_.ok()) EnsembleTimers(now, now_ms, stopping);
-      CollectReady(now_ms);
-      NoteCoreState();
-      for (Pending& p : batch) {
-        p.parked_at = now;
-        parked_.push_back(std::move(p));
-      }
-      batch.clear();
-      UnparkAll(now_ms);
-    } else {
-      for (Pending& p : batch) Prepare(&p, now_ms);
-      batch.clear();
-      if (!stopping) RunTimers(now);
-    }
-    CollectReady(now_ms);  // one Ready for the whole batch: one log round
-    ApplyCommitted();
-    FlushToLog(/*checkpoint=*/stopping);
-    // After a failure nothing commits: whatever waits fails at once.
-    if (!failed_.ok()) FailAll(failed_);
-    if (stopping && (in_flight_.empty() || !failed_.ok()) && !log_busy_) {
-      MutexLock lock(&inbox_mu_);
-      if (inbox_.empty()) {
-        closed_ = true;
-        break;
-      }
-    }
+absl::Status Coordinator::Impl::StartListening() {
+  grpc_ = std::make_unique<transport::GrpcServer>(options_, this,
+                                                  network_.get());
+  absl::Status started = grpc_->Start();
+  if (!started.ok()) {
+    StopEnsembleServices();
+    return started;
   }
-  // Requests that raced with the stop.
-  FailAll(ClosingError());
-}
-
-void Coordinator::Impl::Prepare(Pending* p, int64_t now_ms) {
-  InFlight item;
-  item.done = std::move(p->done);
-  if (p->request.body_case() == txn::Request::BODY_NOT_SET && !ensemble_) {
-    item.zxid = last_assigned_;  // a sync: done once all before it applied
-  } else if (!failed_.ok()) {
-    item.zxid = last_assigned_;
-    item.error = failed_;
-  } else if (core_->next_zxid() == 0) {
-    item.zxid = last_assigned_;
-    item.error = MakeError(Error::kConnectionLoss, "no serving leader");
-  } else {
-    const Zxid zxid = core_->next_zxid();
-    absl::Status s;
-    if (p->request.body_case() == txn::Request::BODY_NOT_SET) {
-      // A sync in an ensemble: a leader may have been deposed without
-      // knowing it yet, so its syncs, too, go through a quorum round.
-      item.txn.mutable_sync();
-    } else {
-      s = preparer_->Prepare(p->request, p->session, *p->auth, zxid, now_ms,
-                             &item.txn);
-    }
-    if (s.ok()) {
-      item.zxid = zxid;
-      item.has_txn = true;
-      item.txn.set_zxid(zxid);
-      item.txn.set_time_ms(now_ms);
-      item.txn.set_session_id(p->session);
-      last_assigned_ = zxid;
-      s = core_->Propose(item.txn.SerializeAsString());
-      if (!s.ok()) {
-        // The core was serving a moment ago and nothing ran in between.
-        Fail(MakeError(Error::kSystemError, std::string(s.message())));
-      }
-    } else {
-      item.zxid = last_assigned_;
-      item.error = std::move(s);
-      item.txn.Clear();
-    }
-  }
-  in_flight_.push_back(std::move(item));
-}
-
-absl::Status Coordinator::Impl::EstablishAlone() {
-  // Carried out synchronously: nothing else runs yet. The core elects
-  // itself (its epochs are barriers) and commits its log's tail: the replay.
-  for (int round = 0; round < 8 && core_->next_zxid() == 0 && failed_.ok();
-       ++round) {
-    CollectReady(WallMs());
-    ApplyCommitted();
-    core_->Tick();
-  }
-  SYNOD_RETURN_IF_ERROR(failed_);
-  if (core_->next_zxid() == 0) {
-    return MakeError(Error::kSystemError, "a one-peer ensemble did not elect itself");
-  }
-  const zab::CoreStatus st = core_->status();
-  epoch_published_ = st.current_epoch;
-  role_ = st.state;
-  leading_ = true;  // alone, always
-  last_assigned_ = st.last_zxid;
-  committed_ = st.committed_zxid;
+  bound_port_ = grpc_->port();
   return absl::OkStatus();
 }
 
-void Coordinator::Impl::CollectReady(int64_t now_ms) {
-  while (failed_.ok()) {
-    server::HostWork work;
-    if (ready_host_->waiting_for_durable()) {
-      // A barrier waits for the entries before it: let the log writer
-      // finish them.
-      if (!WaitLogRound(&work)) {
-        Fail(MakeError(Error::kSystemError,
-                       "a barrier waits for entries the log writer never got"));
-        return;
-      }
-    } else if (!ready_host_->TakeNext(&work)) {
-      return;
+std::string Coordinator::Impl::ListenAddress() const {
+  const int port = bound_port_.load();
+  if (options_.listen.empty() || port == 0) return options_.listen;
+  return absl::StrCat(options_.listen.substr(0, options_.listen.rfind(':') + 1),
+                      port);
+}
+
+void Coordinator::Impl::StopEnsembleServices() {
+  if (grpc_) grpc_->StopClients();
+  if (network_) network_->Shutdown();
+  if (grpc_) grpc_->Shutdown();
+}
+
+absl::Status Coordinator::Impl::WaitConnected(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
+    if (published_.connected.load()) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      return MakeError(Error::kConnectionLoss,
+                       absl::StrCat("not connected within ",
+                                    absl::FormatDuration(timeout)));
     }
-    Process(&work, now_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
-void Coordinator::Impl::Process(server::HostWork* work, int64_t now_ms) {
-  // Alone, the core serves once it elected itself (next_zxid != 0).
-  if (!ensemble_ && core_->next_zxid() != 0 &&
-      (work->persist_barrier || !work->send.empty() || work->lost_leader ||
-       !work->requests.empty())) {
-    // A one-peer ensemble never truncates, sends, or changes epochs once
-    // established; anything else is a bug that must not go unnoticed.
-    Fail(MakeError(Error::kSystemError,
-                   "unexpected zab work in a one-peer ensemble"));
-    return;
-  }
-  SendMessages(&work->send);
-  for (zab::Entry& e : work->append) {
-    to_log_.push_back(LogEntry{e.zxid, std::move(e.data)});
-  }
-  if (work->persist_barrier) {
-    // Rare (elections, synchronization): written synchronously, after
-    // everything queued before it.
-    server::HostWork more;  // nothing: every entry before it is durable
-    WaitLogIdle(&more);
-    if (!failed_.ok()) return;
-    SendMessages(&more.send);
-    PersistBarrier(ready_host_->barrier());
-    if (!failed_.ok()) return;
-    // A stored snapshot is the store's state now, but not yet the tree's:
-    // nothing may flush or apply until InstallTree (in Process(&done)).
-    server::HostWork done;
-    ready_host_->OnBarrierDone(&done);
-    Process(&done, now_ms);
-  }
-  if (work->install) InstallTree(work->install->zxid);
-  if (!work->commit.empty()) {
-    committed_ = std::max(committed_, work->commit.back().zxid);
-    for (zab::Entry& e : work->commit) to_apply_.push_back(std::move(e));
-  }
-  if (work->lost_leader) OnLostLeader();
-  for (const std::string& request : work->requests) {
-    PrepareForwarded(request, now_ms);
-  }
+void Coordinator::Impl::AddHostedSession(int64_t id) {
+  MutexLock lock(&inbox_mu_);
+  hosted_.emplace_back(id, true);
 }
 
-void Coordinator::Impl::AdvanceDurable(Zxid durable, server::HostWork* work) {
-  ready_host_->OnDurable(durable, work);
+void Coordinator::Impl::RemoveHostedSession(int64_t id) {
+  MutexLock lock(&inbox_mu_);
+  hosted_.emplace_back(id, false);
 }
 
-void Coordinator::Impl::CompleteInFlightThrough(Zxid zxid) {
-  // Errors and syncs wait for the txns prepared before them.
-  while (!in_flight_.empty() && !in_flight_.front().has_txn &&
-         in_flight_.front().zxid <= zxid) {
-    InFlight item = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    WriteOutcome outcome;
-    outcome.zxid = item.zxid;
-    outcome.status = std::move(item.error);
-    Complete(item.done, std::move(outcome));
+Coordinator::Impl::PeerStatus Coordinator::Impl::GetPeerStatus() const {
+  PeerStatus s;
+  s.role = GetHealth().role;
+  s.epoch = published_.epoch.load();
+  s.last_zxid = published_.last_applied.load();
+  s.peer_id = self_id_;
+  s.leader_id = ensemble_ ? published_.leader_id.load() : self_id_;
+  if (network_ && s.leader_id != 0) {
+    s.leader = s.leader_id == self_id_ ? options_.listen
+                                       : network_->AddressOf(s.leader_id);
+  } else if (!ensemble_) {
+    s.leader = ListenAddress();
   }
-}
-
-void Coordinator::Impl::ApplyCommitted() {
-  if (to_apply_.empty() &&
-      (in_flight_.empty() || in_flight_.front().has_txn ||
-       in_flight_.front().zxid > last_applied_.load())) {
-    return;
-  }
-  std::vector<Delivery> deliveries;
-  std::vector<Dispatcher::Task> tasks;
-  int64_t applied_txns = 0;
-  {
-    WriterLock lock(&tree_mu_);
-    CompleteInFlightThrough(tree_.last_zxid());
-    while (!to_apply_.empty() && failed_.ok()) {
-      zab::Entry e = std::move(to_apply_.front());
-      to_apply_.pop_front();
-      if (e.zxid <= tree_.last_zxid()) continue;  // in the applied state
-      // Our own prepared txns that never committed (a lost leadership).
-      while (!in_flight_.empty() && in_flight_.front().has_txn &&
-             in_flight_.front().zxid < e.zxid) {
-        InFlight lost = std::move(in_flight_.front());
-        in_flight_.pop_front();
-        WriteOutcome o;
-        o.status = MakeError(Error::kConnectionLoss, "leadership lost");
-        Complete(lost.done, std::move(o));
-        CompleteInFlightThrough(tree_.last_zxid());
-      }
-      InFlight item;
-      bool local = false;
-      if (!in_flight_.empty() && in_flight_.front().has_txn &&
-          in_flight_.front().zxid == e.zxid) {
-        item = std::move(in_flight_.front());
-        in_flight_.pop_front();
-        local = true;
-      } else if (!item.txn.ParseFromArray(e.data.data(),
-                                          static_cast<int>(e.data.size())) ||
-                 item.txn.zxid() != e.zxid) {
-        Fail(MakeError(Error::kDataInconsistency,
-                       absl::StrCat("undecodable committed entry ",
-                                    zab::ZxidString(e.zxid))));
-        break;
-      }
-      WriteOutcome outcome;
-      outcome.zxid = e.zxid;
-      size_t first_event = apply_out_.events.size();
-      outcome.status = tree_.Apply(item.txn, &apply_out_, &outcome.results);
-      if (!outcome.status.ok()) {
-        // The tree no longer matches the log: stop committing, and never
-        // record the partial change as applied.
-        Fail(outcome.status);
-        apply_out_.Clear();
-        break;
-      }
-      ++applied_txns;
-      if (item.txn.has_error()) {
-        const txn::ErrorTxn& err = item.txn.error();
-        outcome.status = MakeError(static_cast<Error>(err.error()), err.message());
-        if (err.failed_op() >= 0) {
-          outcome.status = WithFailedOpIndex(outcome.status, err.failed_op());
-        }
-        outcome.results.clear();
-      }
-      preparer_->Applied(e.zxid);
-      // Published before the completion runs: a caller that sees its write
-      // complete then sees it in GetHealth().last_zxid too.
-      last_applied_ = tree_.last_zxid();
-      for (size_t i = first_event; i < apply_out_.events.size(); ++i) {
-        watches_.Trigger(apply_out_.events[i].path, apply_out_.events[i].type,
-                         &deliveries);
-      }
-      apply_out_.events.clear();
-      NoteSessionChange(item.txn);
-      // This txn's watch events, then its completion: the order users see.
-      for (Delivery& d : deliveries) {
-        tasks.push_back([w = std::move(d.watcher), e = std::move(d.event)] {
-          (*w)(e);
-        });
-      }
-      deliveries.clear();
-      dispatcher_->PostAll(&tasks);
-      if (local) {
-        Complete(item.done, std::move(outcome));
-      } else if (ensemble_ && item.txn.origin() == self_id_) {
-        CompleteForwarded(item.txn, std::move(outcome));
-      }
-      CompleteInFlightThrough(tree_.last_zxid());
-    }
-    // Persist what changed (written, unsynced, with the next log round).
-    StageDirtyState(applied_txns);
-  }
-  // Alone, the applied txns live on in the tree and the store's log; the
-  // core needs no copy (nobody to synchronize). An ensemble's core keeps
-  // the log_retention tail for DIFFs (FlushToLog compacts it).
-  if (!ensemble_) core_->Compact(last_applied_.load());
-}
-
-void Coordinator::Impl::StageDirtyState(int64_t txns) {
-  checkpointer_->Changed(&apply_out_.dirty_nodes, &apply_out_.dirty_sessions,
-                         txns);
-  apply_out_.Clear();
-}
-
-void Coordinator::Impl::EncodeCheckpoint() {
-  StrSet nodes;
-  absl::flat_hash_set<int64_t> sessions;
-  checkpointer_->Take(last_applied_.load(), SteadyMs(SteadyClock::now()), &nodes,
-                      &sessions);
-  ReaderLock lock(&tree_mu_);
-  state_batch_.SetNodeCount(tree_.node_count());
-  for (const std::string& path : nodes) {
-    if (tree_.Find(path)) {
-      state_batch_.PutNode(path, tree_.EncodeNode(path));
-    } else {
-      state_batch_.DeleteNode(path);
-    }
-  }
-  for (int64_t id : sessions) {
-    if (tree_.sessions().contains(id)) {
-      state_batch_.PutSession(id, tree_.EncodeSession(id));
-    } else {
-      state_batch_.DeleteSession(id);
-    }
-  }
-}
-
-void Coordinator::Impl::FlushToLog(bool checkpoint) {
-  // After a failure nothing more is written: the store keeps its last
-  // consistent state.
-  if (log_busy_ || !failed_.ok()) return;
-  const Zxid applied = last_applied_.load();
-  const bool unsaved = checkpointer_->Behind(applied);
-  if (to_log_.empty() && !unsaved) return;
-  checkpoint = unsaved && (checkpoint || checkpointer_->Due(
-                                             applied,
-                                             /*idle=*/to_log_.empty() &&
-                                                 in_flight_.empty(),
-                                             SteadyMs(SteadyClock::now())));
-  if (to_log_.empty() && !checkpoint) return;
-  if (checkpoint) EncodeCheckpoint();
-  for (const LogEntry& e : to_log_) checkpointer_->Logged(e.zxid);
-  const Zxid trim_through = checkpointer_->TakeTrim();
-  // The core keeps the same tail, for DIFFs to lagging learners.
-  if (ensemble_ && trim_through != 0) core_->Compact(trim_through);
-  if (!to_log_.empty()) {
-    log_syncs_.fetch_add(1, std::memory_order_relaxed);
-    txns_logged_.fetch_add(static_cast<int64_t>(to_log_.size()),
-                           std::memory_order_relaxed);
-  }
-  log_writer_->Submit(&to_log_, &state_batch_, checkpointer_->checkpoint_zxid(),
-                      trim_through);
-  log_busy_ = true;
-}
-
-void Coordinator::Impl::RunTimers(SteadyClock::time_point now) {
-  if (now < next_cleanup_) return;
-  next_cleanup_ = now + ToChrono(options_.cleanup_interval);
-  core_->Tick();
-  const int64_t now_ms = WallMs();
-  PrepareCleanups(now_ms);
-  // Our session and the remote clients' are alive as long as we are.
-  std::vector<int64_t> alive;
-  {
-    MutexLock lock(&inbox_mu_);
-    alive.assign(hosted_sessions_.begin(), hosted_sessions_.end());
-  }
-  if (own_.id() != 0) alive.push_back(own_.id());
-  OnTouch(alive, now);
-  ExpireSessions(now, now_ms);
-}
-
-void Coordinator::Impl::PrepareCleanups(int64_t now_ms) {
-  std::vector<std::string> candidates;
-  {
-    ReaderLock lock(&tree_mu_);
-    candidates = tree_.CleanupCandidates(now_ms);
-  }
-  for (std::string& path : candidates) {
-    Pending p;
-    p.request.mutable_cleanup()->set_path(std::move(path));
-    p.auth = system_auth_;
-    Prepare(&p, now_ms);
-    if (!in_flight_.back().has_txn) in_flight_.pop_back();  // no longer due
-  }
-}
-
-void Coordinator::Impl::ExpireSessions(SteadyClock::time_point now,
-                                       int64_t now_ms) {
-  for (int64_t id : sessions_.TakeExpired(SteadyMs(now))) {
-    Pending p;
-    p.request.mutable_close_session();
-    p.session = id;
-    p.auth = system_auth_;
-    Prepare(&p, now_ms);
-  }
-}
-
-void Coordinator::Impl::FailUncommitted(
-    const std::function<absl::Status(const InFlight&)>& status_of) {
-  std::deque<InFlight> keep;
-  while (!in_flight_.empty()) {
-    InFlight item = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    if (item.zxid <= committed_) {
-      keep.push_back(std::move(item));
-      continue;
-    }
-    WriteOutcome o;
-    o.status = status_of(item);
-    Complete(item.done, std::move(o));
-  }
-  in_flight_.swap(keep);
-}
-
-void Coordinator::Impl::Fail(absl::Status status) {
-  if (!failed_.ok()) return;
-  failed_ = std::move(status);
-  Log(options_, LogLevel::kError, std::string(failed_.message()));
-}
-
-void Coordinator::Impl::FailAll(const absl::Status& status) {
-  // Nothing queued or in flight will complete any other way: at shutdown,
-  // or after a failure (when even committed txns can no longer be applied
-  // here, so their outcome is unknown to this peer's callers).
-  std::vector<Pending> inbox;
-  {
-    MutexLock lock(&inbox_mu_);
-    inbox.swap(inbox_);
-  }
-  for (Pending& p : inbox) parked_.push_back(std::move(p));
-  while (!parked_.empty()) {
-    Pending p = std::move(parked_.front());
-    parked_.pop_front();
-    WriteOutcome o;
-    o.status = status;
-    Complete(p.done, std::move(o));
-  }
-  while (!forwarded_.empty()) {
-    Forwarded f = std::move(forwarded_.front());
-    forwarded_.pop_front();
-    WriteOutcome o;
-    o.status = status;
-    Complete(f.done, std::move(o));
-  }
-  while (!in_flight_.empty()) {
-    InFlight item = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    WriteOutcome o;
-    o.status = status;
-    Complete(item.done, std::move(o));
-  }
-  if (!failed_.ok()) {
-    to_log_.clear();
-    to_apply_.clear();
-    preparer_->Reset();
-  }
+  s.peers = ensemble_ ? seeds_ : std::vector<std::string>{ListenAddress()};
+  return s;
 }
 
 }  // namespace synod

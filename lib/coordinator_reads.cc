@@ -22,7 +22,7 @@ std::shared_ptr<const AuthInfo> Coordinator::Impl::auth() const {
 }
 
 absl::Status Coordinator::Impl::CheckSessionUsable() const {
-  if (expired_.load(std::memory_order_relaxed)) {
+  if (published_.expired.load(std::memory_order_relaxed)) {
     return MakeError(Error::kSessionExpired,
                      "the ensemble expired this Coordinator's session");
   }
@@ -31,7 +31,7 @@ absl::Status Coordinator::Impl::CheckSessionUsable() const {
 
 absl::StatusOr<const Znode*> Coordinator::Impl::FindReadable(
     std::string_view path, const AuthInfo* auth) const {
-  const Znode* node = tree_.Find(path);
+  const Znode* node = replica_.tree.Find(path);
   if (!node) return NoNodeError(path);
   for (const Acl& a : *node->acl) {
     if ((a.perms & perms::kRead) && a.scheme == "world") return node;
@@ -56,9 +56,9 @@ absl::StatusOr<Node> Coordinator::Impl::GetAs(int64_t owner,
                                               Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  ReaderLock lock(&tree_mu_);
+  ReaderLock lock(&replica_.mu);
   SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, auth));
-  if (watcher) watches_.AddDataWatch(path, std::move(watcher), owner);
+  if (watcher) replica_.watches.AddDataWatch(path, std::move(watcher), owner);
   return Node{node->data, node->stat};
 }
 
@@ -72,9 +72,9 @@ absl::StatusOr<std::optional<Stat>> Coordinator::Impl::ExistsAs(
     int64_t owner, std::string_view path, Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  ReaderLock lock(&tree_mu_);
-  const Znode* node = tree_.Find(path);
-  if (watcher) watches_.AddDataWatch(path, std::move(watcher), owner);
+  ReaderLock lock(&replica_.mu);
+  const Znode* node = replica_.tree.Find(path);
+  if (watcher) replica_.watches.AddDataWatch(path, std::move(watcher), owner);
   if (!node) return std::optional<Stat>();
   return std::optional<Stat>(node->stat);
 }
@@ -90,9 +90,9 @@ absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildrenAs(
     Watcher watcher, Stat* stat) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  ReaderLock lock(&tree_mu_);
+  ReaderLock lock(&replica_.mu);
   SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, auth));
-  if (watcher) watches_.AddChildWatch(path, std::move(watcher), owner);
+  if (watcher) replica_.watches.AddChildWatch(path, std::move(watcher), owner);
   if (stat) *stat = node->stat;
   return std::vector<std::string>(node->children.begin(), node->children.end());
 }
@@ -108,8 +108,8 @@ absl::StatusOr<AclList> Coordinator::Impl::GetAclAs(const AuthInfo& auth,
                                                     Stat* stat) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  ReaderLock lock(&tree_mu_);
-  const Znode* node = tree_.Find(path);
+  ReaderLock lock(&replica_.mu);
+  const Znode* node = replica_.tree.Find(path);
   if (!node) return NoNodeError(path);
   // As ZooKeeper 3.6+: reading an ACL takes READ or ADMIN.
   if (!Permits(*node->acl, perms::kRead | perms::kAdmin, auth)) {
@@ -132,8 +132,8 @@ absl::Status Coordinator::Impl::AddWatchAs(int64_t owner,
   if (!watcher) return BadArgumentsError("AddWatch needs a watcher");
   // Registered under the tree lock so no change slips between a read and
   // the registration made by the same thread.
-  ReaderLock lock(&tree_mu_);
-  watches_.AddPersistentWatch(path, mode, std::move(watcher), owner);
+  ReaderLock lock(&replica_.mu);
+  replica_.watches.AddPersistentWatch(path, mode, std::move(watcher), owner);
   return absl::OkStatus();
 }
 
@@ -147,8 +147,8 @@ absl::Status Coordinator::Impl::RemoveWatchesAs(int64_t owner,
                                                 WatcherType type) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   std::vector<Delivery> removed;
-  ReaderLock lock(&tree_mu_);
-  if (watches_.Remove(path, type, owner, &removed) == 0) {
+  ReaderLock lock(&replica_.mu);
+  if (replica_.watches.Remove(path, type, owner, &removed) == 0) {
     return MakeError(Error::kNoWatcher,
                      absl::StrCat("no watch of that type on ", AV(path)));
   }
@@ -161,7 +161,7 @@ absl::Status Coordinator::Impl::RemoveWatchesAs(int64_t owner,
 }
 
 int64_t Coordinator::Impl::DropWatchesOf(int64_t owner) {
-  return watches_.RemoveOwner(owner);
+  return replica_.watches.RemoveOwner(owner);
 }
 
 absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
@@ -176,7 +176,7 @@ absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
 
 Health Coordinator::Impl::GetHealth() const {
   Health h;
-  const zab::PeerState role = role_.load();
+  const zab::PeerState role = published_.role.load();
   if (!ensemble_) {
     h.role = "leader";
   } else if (role == zab::PeerState::kLeading) {
@@ -188,28 +188,28 @@ Health Coordinator::Impl::GetHealth() const {
   } else {
     h.role = "looking";
   }
-  h.epoch = epoch_published_.load();
-  h.last_zxid = last_applied_.load();
-  h.session_id = session_id_.load();
+  h.epoch = published_.epoch.load();
+  h.last_zxid = published_.last_applied.load();
+  h.session_id = published_.session_id.load();
   {
-    ReaderLock lock(&tree_mu_);
-    h.znode_count = tree_.node_count();
-    h.ephemeral_count = tree_.ephemeral_count();
-    h.session_count = static_cast<int64_t>(tree_.sessions().size());
+    ReaderLock lock(&replica_.mu);
+    h.znode_count = replica_.tree.node_count();
+    h.ephemeral_count = replica_.tree.ephemeral_count();
+    h.session_count = static_cast<int64_t>(replica_.tree.sessions().size());
   }
-  h.watch_count = watches_.size();
+  h.watch_count = replica_.watches.size();
   h.reads = reads_.load(std::memory_order_relaxed);
-  h.writes = writes_.load(std::memory_order_relaxed);
-  h.write_errors = write_errors_.load(std::memory_order_relaxed);
-  h.pending_writes = pending_writes_.load(std::memory_order_relaxed);
-  h.log_syncs = log_syncs_.load(std::memory_order_relaxed);
-  h.txns_logged = txns_logged_.load(std::memory_order_relaxed);
+  h.writes = published_.writes.load(std::memory_order_relaxed);
+  h.write_errors = published_.write_errors.load(std::memory_order_relaxed);
+  h.pending_writes = published_.pending_writes.load(std::memory_order_relaxed);
+  h.log_syncs = published_.log_syncs.load(std::memory_order_relaxed);
+  h.txns_logged = published_.txns_logged.load(std::memory_order_relaxed);
   h.events_delivered = dispatcher_ ? dispatcher_->tasks_run() : 0;
   h.peer_id = self_id_;
-  h.leader_id = leader_id_.load();
-  h.connected = connected_.load();
-  h.snapshots_installed = snapshots_installed_.load();
-  h.recovering = recovering_.load();
+  h.leader_id = published_.leader_id.load();
+  h.connected = published_.connected.load();
+  h.snapshots_installed = published_.snapshots_installed.load();
+  h.recovering = published_.recovering.load();
   h.listen = ListenAddress();
   return h;
 }

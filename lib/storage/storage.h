@@ -23,10 +23,6 @@
 #include "absl/types/span.h"
 #include "synod/types.h"
 
-namespace leveldb {
-class WriteBatch;
-}  // namespace leveldb
-
 namespace synod {
 
 // What recovery cut from a damaged txn log (Store::Open with
@@ -58,6 +54,8 @@ class StateBatchVisitor {
 };
 
 // Changes to the applied-state records, written atomically by WriteState.
+// Plain data (no storage engine's types), so the server builds it without
+// depending on one.
 class StateBatch {
  public:
   StateBatch();
@@ -83,11 +81,16 @@ class StateBatch {
   // Tells `visitor` every node and session change, in the order added (the
   // node count hint is not told). DataLoss if the batch is malformed.
   absl::Status Visit(StateBatchVisitor* visitor) const;
+  // The last SetNodeCount since construction or Clear(), or -1 if none.
+  int64_t node_count() const { return node_count_; }
 
  private:
-  friend class Store;
-  std::unique_ptr<leveldb::WriteBatch> batch_;
-  bool empty_ = true;
+  // The changes, encoded one after another: a tag ('N' put node, 'n'
+  // delete node, 'S' put session, 's' delete session), then the path
+  // (length-prefixed) or the session id (fixed64), then for puts the
+  // record (length-prefixed). One buffer: no allocation per change.
+  std::string rep_;
+  int64_t node_count_ = -1;
 };
 
 class Storage {

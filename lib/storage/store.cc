@@ -313,111 +313,38 @@ absl::Status MigrateLegacyLog(leveldb::DB* db, LogFile* log) {
   return WriteError(db->Write(Synced(true), &done));
 }
 
-// Mutators re-create the batch so that a moved-from StateBatch stays usable.
-leveldb::WriteBatch* Mutable(std::unique_ptr<leveldb::WriteBatch>* batch) {
-  if (!*batch) *batch = std::make_unique<leveldb::WriteBatch>();
-  return batch->get();
-}
 
-// Turns a StateBatch's LevelDB batch back into its calls (StateBatch::Visit).
-class BatchDecoder : public leveldb::WriteBatch::Handler {
+// Adds `batch`'s changes to `out` as the store's keys.
+class ToRecords : public StateBatchVisitor {
  public:
-  explicit BatchDecoder(StateBatchVisitor* v) : v_(v) {}
-  void Put(const leveldb::Slice& key, const leveldb::Slice& value) override {
-    if (key.starts_with(ToSlice(kNodePrefix))) {
-      v_->PutNode(ToView(key).substr(kNodePrefix.size()), ToView(value));
-    } else if (key.starts_with(ToSlice(kSessionPrefix))) {
-      Session(key, [&](int64_t id) { v_->PutSession(id, ToView(value)); });
-    } else if (key != ToSlice(kNodeCountKey)) {
-      Bad(key);
-    }
+  explicit ToRecords(leveldb::WriteBatch* out) : out_(out) {}
+  void PutNode(std::string_view path, std::string_view record) override {
+    out_->Put(Key(kNodePrefix, path), ToSlice(record));
   }
-  void Delete(const leveldb::Slice& key) override {
-    if (key.starts_with(ToSlice(kNodePrefix))) {
-      v_->DeleteNode(ToView(key).substr(kNodePrefix.size()));
-    } else if (key.starts_with(ToSlice(kSessionPrefix))) {
-      Session(key, [&](int64_t id) { v_->DeleteSession(id); });
-    } else {
-      Bad(key);
-    }
+  void DeleteNode(std::string_view path) override {
+    out_->Delete(Key(kNodePrefix, path));
   }
-  absl::Status status;
+  void PutSession(int64_t id, std::string_view record) override {
+    out_->Put(KeyWithId(kSessionPrefix, id), ToSlice(record));
+  }
+  void DeleteSession(int64_t id) override {
+    out_->Delete(KeyWithId(kSessionPrefix, id));
+  }
 
  private:
-  void Session(const leveldb::Slice& key,
-               const std::function<void(int64_t)>& fn) {
-    absl::StatusOr<int64_t> id = IdOfKey(key);
-    if (id.ok()) {
-      fn(*id);
-    } else if (status.ok()) {
-      status = id.status();
-    }
-  }
-  void Bad(const leveldb::Slice& key) {
-    if (status.ok()) {
-      status = absl::DataLossError(absl::StrCat(
-          "unexpected key '", key.ToString(), "' in a state batch"));
-    }
-  }
-  StateBatchVisitor* const v_;
+  leveldb::WriteBatch* const out_;
 };
 
+absl::Status AddRecords(const StateBatch& batch, leveldb::WriteBatch* out) {
+  ToRecords records(out);
+  SYNOD_RETURN_IF_ERROR(batch.Visit(&records));
+  if (batch.node_count() >= 0) {
+    out->Put(kNodeCountKey, EncodeInt(batch.node_count()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
-
-// ---- StateBatch
-
-StateBatch::StateBatch() : batch_(std::make_unique<leveldb::WriteBatch>()) {}
-StateBatch::~StateBatch() = default;
-
-StateBatch::StateBatch(StateBatch&& other) noexcept
-    : batch_(std::move(other.batch_)),
-      empty_(std::exchange(other.empty_, true)) {}
-
-StateBatch& StateBatch::operator=(StateBatch&& other) noexcept {
-  batch_ = std::move(other.batch_);
-  empty_ = std::exchange(other.empty_, true);
-  return *this;
-}
-
-void StateBatch::PutNode(std::string_view path, std::string_view record) {
-  Mutable(&batch_)->Put(Key(kNodePrefix, path), ToSlice(record));
-  empty_ = false;
-}
-
-void StateBatch::DeleteNode(std::string_view path) {
-  Mutable(&batch_)->Delete(Key(kNodePrefix, path));
-  empty_ = false;
-}
-
-void StateBatch::PutSession(int64_t id, std::string_view record) {
-  Mutable(&batch_)->Put(KeyWithId(kSessionPrefix, id), ToSlice(record));
-  empty_ = false;
-}
-
-void StateBatch::DeleteSession(int64_t id) {
-  Mutable(&batch_)->Delete(KeyWithId(kSessionPrefix, id));
-  empty_ = false;
-}
-
-void StateBatch::SetNodeCount(int64_t count) {
-  Mutable(&batch_)->Put(kNodeCountKey, EncodeInt(count));
-  empty_ = false;
-}
-
-bool StateBatch::empty() const { return empty_; }
-
-absl::Status StateBatch::Visit(StateBatchVisitor* visitor) const {
-  if (!batch_) return absl::OkStatus();
-  BatchDecoder handler(visitor);
-  leveldb::Status s = batch_->Iterate(&handler);
-  if (!s.ok()) return absl::DataLossError(s.ToString());
-  return handler.status;
-}
-
-void StateBatch::Clear() {
-  if (batch_) batch_->Clear();
-  empty_ = true;
-}
 
 // ---- Store
 
@@ -719,12 +646,12 @@ Zxid Store::first_logged_zxid() const { return rep_->first_logged; }
 
 absl::Status Store::WriteState(StateBatch* batch, Zxid applied) {
   if (batch == nullptr) return absl::InvalidArgumentError("null StateBatch");
-  // If the write fails the batch keeps this Put; a retry's later Put of the
-  // same key wins, so retrying with the same batch stays correct.
-  leveldb::WriteBatch* records = Mutable(&batch->batch_);
-  records->Put(kAppliedZxidKey, EncodeInt(applied));
+  // If the write fails the batch is kept: a retry writes it whole again.
+  leveldb::WriteBatch records;
+  SYNOD_RETURN_IF_ERROR(AddRecords(*batch, &records));
+  records.Put(kAppliedZxidKey, EncodeInt(applied));
   std::lock_guard<std::mutex> lock(rep_->meta_mu);
-  SYNOD_RETURN_IF_ERROR(WriteError(rep_->db->Write(Synced(false), records)));
+  SYNOD_RETURN_IF_ERROR(WriteError(rep_->db->Write(Synced(false), &records)));
   rep_->applied_zxid = applied;
   batch->Clear();
   return absl::OkStatus();
@@ -747,7 +674,7 @@ absl::Status Store::ReplaceState(StateBatch* batch, Zxid applied) {
     }
   }
   SYNOD_RETURN_IF_ERROR(ReadError(it->status()));
-  all.Append(*Mutable(&batch->batch_));
+  SYNOD_RETURN_IF_ERROR(AddRecords(*batch, &all));
   all.Put(kAppliedZxidKey, EncodeInt(applied));
   const Zxid discard = rep_->log->last_zxid();
   if (discard > 0) all.Put(kLogTrimKey, EncodeInt(discard));

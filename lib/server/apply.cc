@@ -1,0 +1,202 @@
+// Server: applying what the core committed to the replica, in order: each
+// txn's watch events are posted, then its write completes (the order users
+// see); and installing a leader's snapshot.
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/server.h"
+#include "tree/snapshot.h"
+#include "util/errors.h"
+#include "util/log.h"
+
+namespace synod::server {
+namespace {
+
+// Turns watch deliveries into dispatcher tasks.
+void ToTasks(std::vector<Delivery>* deliveries,
+             std::vector<std::function<void()>>* tasks) {
+  for (Delivery& d : *deliveries) {
+    tasks->push_back(
+        [w = std::move(d.watcher), e = std::move(d.event)] { (*w)(e); });
+  }
+  deliveries->clear();
+}
+
+}  // namespace
+
+void Server::ApplyCommitted() {
+  const Zxid applied_before = published_->last_applied.load();
+  if (to_apply_.empty() &&
+      (in_flight_.empty() || in_flight_.front().has_txn ||
+       in_flight_.front().zxid > applied_before)) {
+    return;
+  }
+  std::vector<Delivery> deliveries;
+  std::vector<std::function<void()>> tasks;
+  int64_t applied_txns = 0;
+  {
+    WriterLock lock(&replica_->mu);
+    DataTree& tree = replica_->tree;
+    CompleteInFlightThrough(tree.last_zxid());
+    while (!to_apply_.empty() && failed_.ok()) {
+      zab::Entry e = std::move(to_apply_.front());
+      to_apply_.pop_front();
+      if (e.zxid <= tree.last_zxid()) continue;  // in the applied state
+      // Our own prepared txns that never committed (a lost leadership).
+      while (!in_flight_.empty() && in_flight_.front().has_txn &&
+             in_flight_.front().zxid < e.zxid) {
+        InFlight lost = std::move(in_flight_.front());
+        in_flight_.pop_front();
+        WriteOutcome o;
+        o.status = MakeError(Error::kConnectionLoss, "leadership lost");
+        Complete(lost.done, std::move(o));
+        CompleteInFlightThrough(tree.last_zxid());
+      }
+      InFlight item;
+      bool local = false;
+      if (!in_flight_.empty() && in_flight_.front().has_txn &&
+          in_flight_.front().zxid == e.zxid) {
+        item = std::move(in_flight_.front());
+        in_flight_.pop_front();
+        local = true;
+      } else if (!item.txn.ParseFromArray(e.data.data(),
+                                          static_cast<int>(e.data.size())) ||
+                 item.txn.zxid() != e.zxid) {
+        Fail(MakeError(Error::kDataInconsistency,
+                       absl::StrCat("undecodable committed entry ",
+                                    zab::ZxidString(e.zxid))));
+        break;
+      }
+      WriteOutcome outcome;
+      outcome.zxid = e.zxid;
+      size_t first_event = apply_out_.events.size();
+      outcome.status = tree.Apply(item.txn, &apply_out_, &outcome.results);
+      if (!outcome.status.ok()) {
+        // The tree no longer matches the log: stop committing, and never
+        // record the partial change as applied.
+        Fail(outcome.status);
+        apply_out_.Clear();
+        break;
+      }
+      ++applied_txns;
+      if (item.txn.has_error()) {
+        const txn::ErrorTxn& err = item.txn.error();
+        outcome.status =
+            MakeError(static_cast<Error>(err.error()), err.message());
+        if (err.failed_op() >= 0) {
+          outcome.status = WithFailedOpIndex(outcome.status, err.failed_op());
+        }
+        outcome.results.clear();
+      }
+      preparer_->Applied(e.zxid);
+      // Published before the completion runs: a caller that sees its write
+      // complete then sees it in GetHealth().last_zxid too.
+      published_->last_applied = tree.last_zxid();
+      for (size_t i = first_event; i < apply_out_.events.size(); ++i) {
+        replica_->watches.Trigger(apply_out_.events[i].path,
+                                  apply_out_.events[i].type, &deliveries);
+      }
+      apply_out_.events.clear();
+      NoteSessionChange(item.txn);
+      // This txn's watch events, then its completion: the order users see.
+      ToTasks(&deliveries, &tasks);
+      if (!tasks.empty()) outbox_->Post(&tasks);
+      if (local) {
+        Complete(item.done, std::move(outcome));
+      } else if (ensemble_ && item.txn.origin() == self()) {
+        CompleteForwarded(item.txn, std::move(outcome));
+      }
+      CompleteInFlightThrough(tree.last_zxid());
+    }
+    // Persist what changed (written, unsynced, with the next log round).
+    StageDirtyState(applied_txns);
+  }
+  // Alone, the applied txns live on in the tree and the store's log; the
+  // core needs no copy (nobody to synchronize). An ensemble's core keeps
+  // the log_retention tail for DIFFs (FlushToLog compacts it).
+  if (!ensemble_) core_->Compact(published_->last_applied.load());
+}
+
+void Server::StageDirtyState(int64_t txns) {
+  checkpointer_->Changed(&apply_out_.dirty_nodes, &apply_out_.dirty_sessions,
+                         txns);
+  apply_out_.Clear();
+}
+
+void Server::StoreSnapshot(const zab::Snapshot& snapshot) {
+  // Loading a large snapshot takes seconds; the leader hears from us
+  // meanwhile.
+  std::vector<zab::PeerId> leader;
+  if (core_->status().leader != 0) leader.push_back(core_->status().leader);
+  std::unique_ptr<KeepAlive> alive = outbox_->KeepAliveWhile(std::move(leader));
+  auto fresh = std::make_unique<DataTree>();
+  StateBatch batch;
+  absl::Status s = LoadSnapshot(
+      snapshot.data, fresh.get(),
+      [&batch](std::string_view path, std::string_view record) {
+        batch.PutNode(path, record);
+      },
+      [&batch](int64_t id, std::string_view record) {
+        batch.PutSession(id, record);
+      });
+  if (s.ok() && fresh->last_zxid() != snapshot.zxid) {
+    s = MakeError(Error::kDataInconsistency,
+                  "the snapshot's zxid does not match its message");
+  }
+  if (s.ok()) {
+    batch.SetNodeCount(fresh->node_count());
+    s = storage_->ReplaceState(&batch, snapshot.zxid);
+  }
+  if (!s.ok()) {
+    Fail(MakeError(Error::kSystemError,
+                   absl::StrCat("installing the leader's snapshot failed: ",
+                                s.ToString())));
+    return;
+  }
+  // The store holds the snapshot's state whole: nothing older is unsaved.
+  checkpointer_->SnapshotStored(snapshot.zxid);
+  durable_ = std::min(durable_, snapshot.zxid);
+  installing_ = std::move(fresh);
+  Log(options_, LogLevel::kInfo,
+      absl::StrCat("peer ", self(), " stored the leader's snapshot at ",
+                   zab::ZxidString(snapshot.zxid), " (", snapshot.data.size(),
+                   " bytes)"));
+}
+
+void Server::InstallTree(Zxid zxid) {
+  if (!installing_ || installing_->last_zxid() != zxid) {
+    Fail(MakeError(Error::kSystemError,
+                   "the snapshot to install is not the one stored"));
+    return;
+  }
+  std::vector<Delivery> deliveries;
+  std::vector<std::function<void()>> tasks;
+  {
+    WriterLock lock(&replica_->mu);
+    DataTree& tree = replica_->tree;
+    // Watchers learn what changed between the two trees, as if the
+    // skipped txns had been applied one by one.
+    if (replica_->watches.size() > 0) {
+      for (const TreeEvent& ev : DiffTrees(tree, *installing_)) {
+        replica_->watches.Trigger(ev.path, ev.type, &deliveries);
+      }
+      ToTasks(&deliveries, &tasks);
+      if (!tasks.empty()) outbox_->Post(&tasks);
+    }
+    tree = std::move(*installing_);
+    published_->last_applied = tree.last_zxid();
+    if (own_.id() != 0) {
+      own_.SnapshotInstalled(tree.sessions().contains(own_.id()));
+    }
+  }
+  NoteOwnSession();
+  installing_.reset();
+  preparer_->Reset();
+  published_->snapshots_installed.fetch_add(1, std::memory_order_relaxed);
+  Log(options_, LogLevel::kInfo,
+      absl::StrCat("peer ", self(), " installed the leader's snapshot at ",
+                   zab::ZxidString(zxid)));
+}
+
+}  // namespace synod::server

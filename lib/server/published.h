@@ -1,0 +1,44 @@
+// Published: what the server publishes for other threads (health, the
+// session state the API checks), as atomics. The server writes them; the
+// runtime reads them and counts submissions.
+
+#ifndef SYNOD_SERVER_PUBLISHED_H_
+#define SYNOD_SERVER_PUBLISHED_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "synod/types.h"
+#include "zab/core.h"
+
+namespace synod::server {
+
+struct Published {
+  // This Coordinator's own session (0: none yet).
+  std::atomic<int64_t> session_id{0};
+  std::atomic<bool> connected{false};
+  // The ensemble expired our session (final).
+  std::atomic<bool> expired{false};
+  std::atomic<zab::PeerState> role{zab::PeerState::kLooking};
+  std::atomic<int64_t> epoch{0};
+  std::atomic<uint64_t> leader_id{0};
+  // The last txn applied to the replica: set before its completion runs.
+  std::atomic<Zxid> last_applied{0};
+  // Recovering from a damaged log (no vote until a leader synced us).
+  std::atomic<bool> recovering{false};
+  // The server failed (storage, or a tree that no longer matches the
+  // log): nothing commits here any more.
+  std::atomic<bool> failed{false};
+
+  // Counters.
+  std::atomic<int64_t> writes{0};
+  std::atomic<int64_t> write_errors{0};
+  std::atomic<int64_t> pending_writes{0};
+  std::atomic<int64_t> log_syncs{0};
+  std::atomic<int64_t> txns_logged{0};
+  std::atomic<int64_t> snapshots_installed{0};
+};
+
+}  // namespace synod::server
+
+#endif  // SYNOD_SERVER_PUBLISHED_H_

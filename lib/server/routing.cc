@@ -1,0 +1,266 @@
+// Server: routing writes. A leader prepares them into txns and proposes
+// them (in flight until applied); a learner forwards them to the leader
+// (forwarded until their txn comes back through the log); while no leader
+// serves, they wait (parked) and fail after the session timeout. Errors
+// and syncs complete in order behind the txns prepared before them.
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/server.h"
+#include "util/errors.h"
+#include "util/log.h"
+
+namespace synod::server {
+namespace {
+
+absl::Status ConnectionLoss(std::string_view why) {
+  return MakeError(Error::kConnectionLoss, why);
+}
+
+}  // namespace
+
+void Server::Complete(WriteDone& done, WriteOutcome&& outcome) {
+  if (!outcome.status.ok()) {
+    published_->write_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!done) return;
+  published_->pending_writes.fetch_sub(1, std::memory_order_relaxed);
+  done(std::move(outcome));
+}
+
+void Server::Prepare(Pending* p) {
+  InFlight item;
+  item.done = std::move(p->done);
+  if (p->request.body_case() == txn::Request::BODY_NOT_SET && !ensemble_) {
+    item.zxid = last_assigned_;  // a sync: done once all before it applied
+  } else if (!failed_.ok()) {
+    item.zxid = last_assigned_;
+    item.error = failed_;
+  } else if (core_->next_zxid() == 0) {
+    item.zxid = last_assigned_;
+    item.error = ConnectionLoss("no serving leader");
+  } else {
+    const Zxid zxid = core_->next_zxid();
+    const int64_t now_ms = clock_->WallMs();
+    absl::Status s;
+    if (p->request.body_case() == txn::Request::BODY_NOT_SET) {
+      // A sync in an ensemble: a leader may have been deposed without
+      // knowing it yet, so its syncs, too, go through a quorum round.
+      item.txn.mutable_sync();
+    } else {
+      s = preparer_->Prepare(p->request, p->session, *p->auth, zxid, now_ms,
+                             &item.txn);
+    }
+    if (s.ok()) {
+      item.zxid = zxid;
+      item.has_txn = true;
+      item.txn.set_zxid(zxid);
+      item.txn.set_time_ms(now_ms);
+      item.txn.set_session_id(p->session);
+      last_assigned_ = zxid;
+      s = core_->Propose(item.txn.SerializeAsString());
+      if (!s.ok()) {
+        // The core was serving a moment ago and nothing ran in between.
+        Fail(MakeError(Error::kSystemError, std::string(s.message())));
+      }
+    } else {
+      item.zxid = last_assigned_;
+      item.error = std::move(s);
+      item.txn.Clear();
+    }
+  }
+  in_flight_.push_back(std::move(item));
+}
+
+void Server::UnparkAll() {
+  if (parked_.empty() || CoreBlocked()) return;
+  const zab::CoreStatus st = core_->status();
+  const bool leading = core_->next_zxid() != 0;
+  const bool learning = st.serving && (st.state == zab::PeerState::kFollowing ||
+                                       st.state == zab::PeerState::kObserving);
+  // Everything routable goes, in order; the rest keeps its order. What is
+  // routable is the same for all requests of one session, so each session's
+  // requests stay in submission order.
+  // A new leader first applies the history it established. Done once,
+  // before routing: applying may create our session, which must not let
+  // later requests of it overtake earlier ones.
+  if (leading && published_->last_applied.load() < committed_) ApplyCommitted();
+  const int64_t own = own_.id();
+  const bool expired = own_.state() == OwnSession::State::kExpired;
+  const size_t n = parked_.size();
+  for (size_t i = 0; i < n; ++i) {
+    Pending p = std::move(parked_.front());
+    parked_.pop_front();
+    if (p.session == kOwnSession) {
+      if (expired) {
+        WriteOutcome o;
+        o.status = own_.Usable();
+        Complete(p.done, std::move(o));
+        continue;
+      }
+      if (own == 0) {
+        parked_.push_back(std::move(p));
+        continue;
+      }
+      p.session = own;
+    }
+    if (!failed_.ok()) {
+      WriteOutcome o;
+      o.status = failed_;
+      Complete(p.done, std::move(o));
+    } else if (leading) {
+      Prepare(&p);
+    } else if (learning) {
+      Forward(&p);
+    } else {
+      parked_.push_back(std::move(p));
+    }
+  }
+}
+
+void Server::Forward(Pending* p) {
+  txn::ForwardedRequest fr;
+  fr.set_origin(self());
+  fr.set_request(next_request_);
+  fr.set_session(p->session);
+  for (const AuthId& id : p->auth->ids) {
+    txn::AuthIdentity* a = fr.add_auth();
+    a->set_scheme(id.scheme);
+    a->set_id(id.id);
+  }
+  fr.set_super(p->auth->super);
+  fr.set_ip(p->auth->ip);
+  if (p->request.body_case() != txn::Request::BODY_NOT_SET) {
+    *fr.mutable_request_body() = std::move(p->request);
+  }
+  absl::Status s = core_->Propose(fr.SerializeAsString());
+  if (!s.ok()) {
+    WriteOutcome o;
+    o.status = ConnectionLoss("no serving leader");
+    Complete(p->done, std::move(o));
+    return;
+  }
+  forwarded_.push_back(
+      Forwarded{next_request_++, std::move(p->done), clock_->SteadyMs()});
+}
+
+void Server::PrepareForwarded(const std::string& data) {
+  txn::ForwardedRequest fr;
+  if (!fr.ParseFromString(data) || fr.origin() == 0) {
+    Log(options_, LogLevel::kWarning, "dropped an undecodable forwarded request");
+    return;
+  }
+  if (core_->next_zxid() == 0 || !failed_.ok()) return;  // origin times out
+  NoteCoreState();  // a leadership just established starts its bookkeeping
+  if (published_->last_applied.load() < committed_) ApplyCommitted();
+  AuthInfo auth;
+  for (const txn::AuthIdentity& a : fr.auth()) {
+    auth.ids.push_back(AuthId{a.scheme(), a.id()});
+  }
+  auth.super = fr.super();
+  auth.ip = fr.ip();
+  const Zxid zxid = core_->next_zxid();
+  const int64_t now_ms = clock_->WallMs();
+  txn::Txn t;
+  if (!fr.has_request_body()) {
+    t.mutable_sync();
+  } else {
+    absl::Status s = preparer_->Prepare(fr.request_body(), fr.session(), auth,
+                                        zxid, now_ms, &t);
+    if (!s.ok()) {
+      t.Clear();
+      txn::ErrorTxn* err = t.mutable_error();
+      err->set_error(static_cast<int32_t>(ErrorOf(s)));
+      err->set_message(std::string(s.message()));
+      err->set_failed_op(FailedOpIndex(s));
+    }
+  }
+  t.set_zxid(zxid);
+  t.set_time_ms(now_ms);
+  t.set_session_id(fr.session());
+  t.set_origin(fr.origin());
+  t.set_request(fr.request());
+  last_assigned_ = zxid;
+  absl::Status s = core_->Propose(t.SerializeAsString());
+  if (!s.ok()) Fail(MakeError(Error::kSystemError, std::string(s.message())));
+}
+
+void Server::CompleteForwarded(const txn::Txn& txn, WriteOutcome&& outcome) {
+  // The leader proposes forwarded requests in the order they were sent, so
+  // an older one still waiting was dropped (a leader change).
+  while (!forwarded_.empty() && forwarded_.front().request < txn.request()) {
+    WriteOutcome lost;
+    lost.status = ConnectionLoss("the leader dropped the request");
+    Complete(forwarded_.front().done, std::move(lost));
+    forwarded_.pop_front();
+  }
+  if (!forwarded_.empty() && forwarded_.front().request == txn.request()) {
+    Complete(forwarded_.front().done, std::move(outcome));
+    forwarded_.pop_front();
+  }
+}
+
+void Server::OnLostLeader() {
+  // What was forwarded or proposed and is not known committed may or may
+  // not commit: its outcome is unknown (ZooKeeper's ConnectionLoss).
+  while (!forwarded_.empty()) {
+    WriteOutcome o;
+    o.status = ConnectionLoss("lost the leader; the write may or may not apply");
+    Complete(forwarded_.front().done, std::move(o));
+    forwarded_.pop_front();
+  }
+  // Errors too: they were decided against txns that may now never apply.
+  FailUncommitted([](const InFlight& item) {
+    return ConnectionLoss(item.has_txn
+                              ? "lost leadership; the write may or may not apply"
+                              : "lost leadership");
+  });
+  preparer_->Reset();
+  last_assigned_ = committed_;
+}
+
+void Server::CompleteInFlightThrough(Zxid zxid) {
+  // Errors and syncs wait for the txns prepared before them.
+  while (!in_flight_.empty() && !in_flight_.front().has_txn &&
+         in_flight_.front().zxid <= zxid) {
+    InFlight item = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    WriteOutcome outcome;
+    outcome.zxid = item.zxid;
+    outcome.status = std::move(item.error);
+    Complete(item.done, std::move(outcome));
+  }
+}
+
+void Server::FailUncommitted(
+    const std::function<absl::Status(const InFlight&)>& status_of) {
+  std::deque<InFlight> keep;
+  while (!in_flight_.empty()) {
+    InFlight item = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (item.zxid <= committed_) {
+      keep.push_back(std::move(item));
+      continue;
+    }
+    WriteOutcome o;
+    o.status = status_of(item);
+    Complete(item.done, std::move(o));
+  }
+  in_flight_.swap(keep);
+}
+
+bool Server::ResolveOwnClose(Pending* p) {
+  const bool close = own_.CloseRequested();
+  NoteOwnSession();
+  if (!close) {
+    // Nothing this peer can close: none yet, or no serving leader (the
+    // session expires on the ensemble), or expired already.
+    Complete(p->done, WriteOutcome{});
+    return false;
+  }
+  p->session = own_.id();
+  return true;
+}
+
+}  // namespace synod::server

@@ -1,0 +1,280 @@
+// Server: one peer's host around the zab core, with no thread, socket,
+// clock or disk of its own. It is driven in rounds (Round) by whoever runs
+// it, with what arrived meanwhile (writes, peer messages, touches, the end
+// of a log write), reads time from an injected Clock, keeps its durable
+// state through a Storage (only barriers write it directly) and emits every
+// other effect to an Outbox: messages, group-commit log writes, tasks for
+// the dispatcher. The threaded runtime (runtime/peer_runtime.h) and the
+// whole-server simulation (test/sim) drive this same code.
+//
+// A round, in ZooKeeper's terms:
+//  1. durability: the log write that ended tells the Ready host (ReadyHost)
+//     which entries are durable; their held messages go, commits follow;
+//  2. the zab core steps with the peer messages; its Readies go through the
+//     Ready host (persistence order, the early-send rule, barriers);
+//  3. apply: committed txns change the replica, in order; each one's watch
+//     events are posted, then its write completes;
+//  4. timers: ticks, session touches and expiry, cleanups, our session;
+//  5. routing: writes are prepared into txns (leading), forwarded to the
+//     leader (following), or parked (no leader serves; they fail after the
+//     session timeout);
+//  6. the log: what waits to be logged, and the applied state when a
+//     checkpoint is due, goes to the log writer in one write (group commit).
+//
+// Alone (one peer), the server elects itself once (Establish) and prepares
+// writes at once; in an ensemble it routes them as above.
+
+#ifndef SYNOD_SERVER_SERVER_H_
+#define SYNOD_SERVER_SERVER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "acl/acl.h"
+#include "server/checkpointer.h"
+#include "server/outbox.h"
+#include "server/published.h"
+#include "server/ready_host.h"
+#include "server/replica.h"
+#include "server/write_outcome.h"
+#include "session/own_session.h"
+#include "session/session_tracker.h"
+#include "storage/storage.h"
+#include "synod/options.h"
+#include "txn/preparer.h"
+#include "txn/txn.pb.h"
+#include "zab/core.h"
+
+namespace synod::server {
+
+// Store metadata (Storage::PutMeta names) the server keeps.
+// This peer's session id, to close it after a restart.
+inline constexpr char kSelfSessionMeta[] = "self_session";
+// "1" while this peer recovers from a damaged log (zab DurableState::
+// recovering), "0" (or absent) otherwise.
+inline constexpr char kRecoveringMeta[] = "recovering";
+
+// A write (or a sync: an empty request) waiting to be routed.
+struct Pending {
+  txn::Request request;
+  // The session it runs for; Server::kOwnSession: this Coordinator's,
+  // resolved when it is routed (it may not exist yet).
+  int64_t session = 0;
+  std::shared_ptr<const AuthInfo> auth;  // immutable; shared, not copied
+  WriteDone done;
+  int64_t parked_at_ms = 0;  // steady clock: when it was parked
+  // The shutdown's close of our own session: the server decides whether
+  // there is one to close (OwnSession::CloseRequested).
+  bool close_own = false;
+};
+
+// What arrived since the last round.
+struct Inputs {
+  std::vector<Pending> requests;        // in submission order
+  std::vector<zab::Message> messages;   // from peers
+  std::vector<int64_t> touched;         // sessions learners said are alive
+  // Sessions this peer starts (true) or stops (false) keeping alive for
+  // remote clients, in order.
+  std::vector<std::pair<int64_t, bool>> hosted;
+  // The log write in progress ended: the last zxid it made durable (0:
+  // none) and its status.
+  bool log_round = false;
+  Zxid durable = 0;
+  absl::Status log_status;
+  // Shutting down: no new timers' work, a checkpoint at the end.
+  bool stopping = false;
+
+  void Clear();
+};
+
+struct ServerConfig {
+  Options options;
+  // Seeds name other peers: elections, forwarding, parking.
+  bool ensemble = false;
+  // The core's configuration (its snapshot_source is the server's).
+  zab::CoreConfig core;
+  // The first number of a forwarded request of this run (never reused
+  // across runs: an entry of an earlier run must not complete a request).
+  uint64_t first_request = 1;
+};
+
+class Server {
+ public:
+  // The session id meaning "this Coordinator's own session".
+  static constexpr int64_t kOwnSession = -1;
+
+  // Every pointer must outlive the Server.
+  Server(ServerConfig config, Storage* storage, Replica* replica,
+         Outbox* outbox, const Clock* clock, Published* published);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Loads the applied state and the log's tail from storage into the
+  // replica and the core. Call once, first.
+  absl::Status Recover();
+
+  // One round of work with `in` (consumed; cleared).
+  void Round(Inputs* in);
+
+  // Alone: true once the peer elected itself and replayed its log (rounds
+  // get there without input; at most a few).
+  bool established() const;
+  // When the next round is due without input (steady clock, ms).
+  int64_t next_timer_ms() const;
+  // A log write is in progress (Outbox::WriteLog, not yet ended).
+  bool log_busy() const { return log_busy_; }
+  // Shutting down, nothing is left to finish: no write in progress and
+  // none in flight (or the server failed).
+  bool Drained() const;
+  // The first failure, if any (from then on nothing commits here).
+  const absl::Status& failed() const { return failed_; }
+
+  // Completes every queued, parked, forwarded and in-flight write, and
+  // `more`, with `status` (shutdown).
+  void FailAll(const absl::Status& status, std::vector<Pending>* more);
+
+  // This Coordinator's session state machine (the runtime's, before the
+  // first round and after the last).
+  OwnSession* own_session() { return &own_; }
+  // Publishes own_session()'s state and posts its events.
+  void NoteOwnSession();
+
+  // What `synod-cli status` and GetHealth read.
+  zab::PeerId self() const { return config_.core.self; }
+
+ private:
+  // A request forwarded to the leader, completed when its txn is applied.
+  struct Forwarded {
+    uint64_t request = 0;
+    WriteDone done;
+    int64_t sent_ms = 0;
+  };
+  // A request in the pipeline, completed in order once `zxid` is applied.
+  struct InFlight {
+    Zxid zxid = 0;
+    bool has_txn = false;
+    txn::Txn txn;
+    absl::Status error;  // when !has_txn
+    WriteDone done;
+  };
+  class TreeSnapshots;
+
+  // ---- The Ready host's work (server.cc).
+  // Takes the core's work through the Ready host and carries it out, until
+  // none is left or a barrier waits for the log writer.
+  void CollectReady();
+  // Carries out `work`: messages, entries to log, a barrier, commits,
+  // lost leadership, forwarded requests.
+  void Process(HostWork* work);
+  // Persists the Ready host's pending barrier once no log write is in
+  // progress; then releases what it held.
+  void MaybePersistBarrier();
+  void PersistBarrier(zab::Ready* rd);
+  void SendMessages(std::vector<zab::Message>* messages);
+  // Hands the outbox what waits to be logged and, when a checkpoint is due
+  // (or `checkpoint`), the applied state's changed records.
+  void FlushToLog(bool checkpoint = false);
+  void EncodeCheckpoint();
+  void OnLogRound(Zxid durable, const absl::Status& status);
+  // Records the first failure: from then on nothing commits or is written.
+  void Fail(absl::Status status);
+  // True while the core must not be stepped, ticked or proposed to.
+  bool CoreBlocked() const;
+
+  // ---- Routing (routing.cc).
+  void Prepare(Pending* p);
+  void UnparkAll();
+  void Forward(Pending* p);
+  // The leader's side of a forwarded request: prepared and proposed; a
+  // refused one becomes an ErrorTxn so its outcome reaches the origin in
+  // log order.
+  void PrepareForwarded(const std::string& data);
+  void CompleteForwarded(const txn::Txn& txn, WriteOutcome&& outcome);
+  void OnLostLeader();
+  void CompleteInFlightThrough(Zxid zxid);
+  void FailUncommitted(
+      const std::function<absl::Status(const InFlight&)>& status_of);
+  void Complete(WriteDone& done, WriteOutcome&& outcome);
+  // The shutdown's close request: completed at once when there is no
+  // session to close, else routed with our session id.
+  bool ResolveOwnClose(Pending* p);
+
+  // ---- Apply (apply.cc).
+  void ApplyCommitted();
+  void StageDirtyState(int64_t txns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(replica_->mu);
+  void StoreSnapshot(const zab::Snapshot& snapshot);
+  void InstallTree(Zxid zxid);
+
+  // ---- Timers and sessions (timers.cc).
+  void AloneTimers(int64_t now);
+  void EnsembleTimers(int64_t now, bool stopping);
+  void PrepareCleanups();
+  void ExpireSessions(int64_t now);
+  void OnTouch(const std::vector<int64_t>& sessions, int64_t now);
+  void NoteCoreState();
+  void NoteSessionChange(const txn::Txn& txn);
+  void OnSessionCreated(WriteOutcome&& outcome);
+  // Once a leader serves: creates our session when there is none, and
+  // closes our session of an earlier run.
+  void OwnSessionWork(int64_t now);
+  // Our session and the hosted ones: what this peer keeps alive.
+  std::vector<int64_t> AliveSessions() const;
+
+  const ServerConfig config_;
+  const Options& options_;
+  Storage* const storage_;
+  Replica* const replica_;
+  Outbox* const outbox_;
+  const Clock* const clock_;
+  Published* const published_;
+  const bool ensemble_;
+  const std::shared_ptr<const AuthInfo> system_auth_;
+
+  std::unique_ptr<TreeSnapshots> snapshots_;
+  std::unique_ptr<Preparer> preparer_;
+  std::unique_ptr<zab::Core> core_;
+  std::unique_ptr<ReadyHost> ready_host_;
+  std::unique_ptr<Checkpointer> checkpointer_;
+
+  Zxid last_assigned_ = 0;  // the last zxid given to a prepared txn
+  Zxid committed_ = 0;      // the core's commit point
+  Zxid durable_ = 0;        // the log writer made entries durable through it
+  std::deque<InFlight> in_flight_;
+  std::deque<Pending> parked_;
+  std::deque<Forwarded> forwarded_;
+  uint64_t next_request_ = 1;
+  std::vector<LogEntry> to_log_;
+  std::deque<zab::Entry> to_apply_;  // committed, not yet applied
+  StateBatch state_batch_;
+  ApplyOutput apply_out_;
+  bool log_busy_ = false;
+  bool barrier_due_ = false;  // the Ready host's barrier waits for the log
+  bool stopping_ = false;
+  // Peer messages that arrived while a barrier was pending.
+  std::vector<zab::Message> held_messages_;
+  absl::Status failed_;
+  // A leader's snapshot made durable, applied once the barrier is done.
+  std::unique_ptr<DataTree> installing_;
+
+  // The leader's session deadlines (steady ms).
+  SessionTracker sessions_;
+  absl::flat_hash_set<int64_t> hosted_;
+  OwnSession own_;
+  int64_t next_cleanup_ = 0;
+  int64_t next_tick_ = 0;
+  int64_t serving_epoch_ = 0;  // the epoch this peer last led, serving
+  // Serving leader, as of NoteCoreState (alone: always).
+  bool leading_ = false;
+  int establish_rounds_ = 0;
+};
+
+}  // namespace synod::server
+
+#endif  // SYNOD_SERVER_SERVER_H_

@@ -1,0 +1,249 @@
+// Server: timers, roles and sessions. Ticks drive the core; the leader
+// keeps session deadlines (touched by learners for the sessions they host)
+// and expires the silent ones, and deletes due containers and TTL nodes;
+// every peer creates its own session once a leader serves and notices its
+// expiry; parked and forwarded writes fail after the session timeout.
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/server.h"
+#include "util/errors.h"
+#include "util/log.h"
+
+namespace synod::server {
+namespace {
+
+absl::Status ConnectionLoss(std::string_view why) {
+  return MakeError(Error::kConnectionLoss, why);
+}
+
+}  // namespace
+
+std::vector<int64_t> Server::AliveSessions() const {
+  std::vector<int64_t> alive(hosted_.begin(), hosted_.end());
+  if (own_.id() != 0 && own_.Usable().ok()) alive.push_back(own_.id());
+  return alive;
+}
+
+void Server::OwnSessionWork(int64_t now) {
+  if (!own_.serving() || stopping_) return;
+  if (own_.ShouldCreate()) {
+    own_.CreateStarted();
+    NoteOwnSession();
+    Pending p;
+    p.request.mutable_create_session()->set_timeout_ms(static_cast<int32_t>(
+        absl::ToInt64Milliseconds(options_.session_timeout)));
+    p.auth = system_auth_;
+    p.parked_at_ms = now;
+    p.done = [this](WriteOutcome&& o) { OnSessionCreated(std::move(o)); };
+    published_->pending_writes.fetch_add(1, std::memory_order_relaxed);
+    parked_.push_back(std::move(p));
+  }
+  if (const int64_t previous = own_.TakePreviousToClose(); previous != 0) {
+    // Our session of an earlier run is certainly dead: close it now
+    // rather than after its timeout.
+    bool exists;
+    {
+      ReaderLock lock(&replica_->mu);
+      exists = replica_->tree.sessions().contains(previous);
+    }
+    if (exists) {
+      sessions_.Remove(previous);
+      Pending p;
+      p.request.mutable_close_session();
+      p.session = previous;
+      p.auth = system_auth_;
+      p.parked_at_ms = now;
+      parked_.push_back(std::move(p));
+    }
+  }
+}
+
+void Server::AloneTimers(int64_t now) {
+  OwnSessionWork(now);
+  if (now < next_cleanup_) return;
+  next_cleanup_ = now + absl::ToInt64Milliseconds(options_.cleanup_interval);
+  core_->Tick();
+  PrepareCleanups();
+  // Our session and the remote clients' are alive as long as we are.
+  OnTouch(AliveSessions(), now);
+  ExpireSessions(now);
+}
+
+void Server::EnsembleTimers(int64_t now, bool stopping) {
+  // Nothing may tick or propose while a barrier is pending.
+  if (CoreBlocked()) return;
+  // Only a leader whose tree holds its whole committed history decides
+  // cleanups and expiries.
+  const bool caught_up =
+      leading_ && published_->last_applied.load() >= committed_;
+  if (now >= next_cleanup_) {
+    next_cleanup_ = now + absl::ToInt64Milliseconds(options_.cleanup_interval);
+    if (caught_up && !stopping) PrepareCleanups();
+  }
+  if (now < next_tick_) return;
+  next_tick_ = now + absl::ToInt64Milliseconds(options_.tick);
+  core_->Tick();
+  const zab::CoreStatus st = core_->status();
+
+  // The sessions this peer keeps alive: ours and the hosted ones.
+  std::vector<int64_t> alive = AliveSessions();
+  if (leading_) {
+    OnTouch(alive, now);
+    if (caught_up && !stopping) ExpireSessions(now);
+  } else if (st.state != zab::PeerState::kLooking && st.leader != 0 &&
+             st.leader != self() && !alive.empty()) {
+    // Also while synchronizing: the session is with the ensemble, not
+    // with this peer's state.
+    outbox_->SendTouch(st.leader, std::move(alive));
+  }
+  if (stopping) return;
+
+  if (st.serving) OwnSessionWork(now);
+
+  // Writes parked (no leader) or forwarded (no answer) for longer than the
+  // session timeout fail; their outcome is unknown.
+  const int64_t limit = absl::ToInt64Milliseconds(options_.session_timeout);
+  const size_t n = parked_.size();
+  for (size_t i = 0; i < n; ++i) {
+    Pending p = std::move(parked_.front());
+    parked_.pop_front();
+    if (now - p.parked_at_ms > limit) {
+      WriteOutcome o;
+      o.status = ConnectionLoss("no leader served within the session timeout");
+      Complete(p.done, std::move(o));
+    } else {
+      parked_.push_back(std::move(p));
+    }
+  }
+  while (!forwarded_.empty() && now - forwarded_.front().sent_ms > limit) {
+    WriteOutcome o;
+    o.status =
+        ConnectionLoss("the leader did not answer within the session timeout");
+    Complete(forwarded_.front().done, std::move(o));
+    forwarded_.pop_front();
+  }
+}
+
+void Server::PrepareCleanups() {
+  std::vector<std::string> candidates;
+  {
+    ReaderLock lock(&replica_->mu);
+    candidates = replica_->tree.CleanupCandidates(clock_->WallMs());
+  }
+  for (std::string& path : candidates) {
+    Pending p;
+    p.request.mutable_cleanup()->set_path(std::move(path));
+    p.auth = system_auth_;
+    Prepare(&p);
+    if (!in_flight_.back().has_txn) in_flight_.pop_back();  // no longer due
+  }
+}
+
+void Server::ExpireSessions(int64_t now) {
+  for (int64_t id : sessions_.TakeExpired(now)) {
+    Pending p;
+    p.request.mutable_close_session();
+    p.session = id;
+    p.auth = system_auth_;
+    Prepare(&p);
+  }
+}
+
+void Server::OnTouch(const std::vector<int64_t>& sessions, int64_t now) {
+  if (!leading_) return;
+  for (int64_t id : sessions) sessions_.Touch(id, now);
+}
+
+void Server::NoteCoreState() {
+  if (!ensemble_) return;  // alone: leading since Establish
+  const zab::CoreStatus st = core_->status();
+  const bool leading = st.state == zab::PeerState::kLeading && st.serving;
+  const uint64_t leader = st.serving ? st.leader : 0;
+  if (st.state != published_->role.load() ||
+      leader != published_->leader_id.load()) {
+    if (st.state == zab::PeerState::kLooking) {
+      Log(options_, LogLevel::kInfo,
+          absl::StrCat("peer ", self(), ": looking for a leader"));
+    } else if (st.serving) {
+      Log(options_, LogLevel::kInfo,
+          absl::StrCat("peer ", self(), ": ",
+                       leading ? "leading" : zab::PeerStateName(st.state),
+                       leading ? "" : absl::StrCat(" leader ", st.leader),
+                       " in epoch ", st.current_epoch));
+    }
+  }
+  published_->role = st.state;
+  published_->epoch = st.current_epoch;
+  published_->leader_id = leader;
+  if (leading && (!leading_ || serving_epoch_ != st.current_epoch)) {
+    // A new leadership: validation starts over from the established
+    // history, and every session gets a full timeout to reach us.
+    preparer_->Reset();
+    last_assigned_ = st.last_zxid;
+    serving_epoch_ = st.current_epoch;
+    ReaderLock lock(&replica_->mu);
+    sessions_.StartLeading(replica_->tree.sessions(), clock_->SteadyMs());
+  }
+  if (!leading) sessions_.StopLeading();
+  leading_ = leading;
+  own_.SetServing(st.serving);
+  NoteOwnSession();
+}
+
+void Server::NoteSessionChange(const txn::Txn& txn) {
+  if (txn.has_create_session()) {
+    // Tracked on the leader only (ignored elsewhere).
+    sessions_.Add(txn.zxid(), txn.create_session().timeout_ms(),
+                  clock_->SteadyMs());
+  } else if (txn.has_close_session()) {
+    sessions_.Remove(txn.session_id());
+    if (txn.session_id() == own_.id()) {
+      const bool was_expired = own_.state() == OwnSession::State::kExpired;
+      own_.CloseCommitted(txn.session_id());
+      if (!was_expired && own_.state() == OwnSession::State::kExpired) {
+        Log(options_, LogLevel::kWarning,
+            absl::StrCat("peer ", self(), ": the ensemble expired session ",
+                         txn.session_id()));
+      }
+      NoteOwnSession();
+    }
+  }
+}
+
+void Server::OnSessionCreated(WriteOutcome&& outcome) {
+  if (!outcome.status.ok()) {
+    Log(options_, LogLevel::kInfo,
+        absl::StrCat("creating the session failed (retrying): ",
+                     outcome.status.ToString()));
+    own_.CreateFailed();
+    NoteOwnSession();
+    return;
+  }
+  own_.Created(outcome.zxid);
+  absl::Status s = storage_->PutMeta(
+      kSelfSessionMeta, std::to_string(outcome.zxid), /*sync=*/false);
+  if (!s.ok()) {
+    Log(options_, LogLevel::kWarning,
+        absl::StrCat("recording the session id failed: ", s.ToString()));
+  }
+  NoteOwnSession();
+}
+
+void Server::NoteOwnSession() {
+  published_->session_id = own_.id();
+  published_->connected = own_.connected();
+  if (own_.state() == OwnSession::State::kExpired) published_->expired = true;
+  std::vector<SessionState> events = own_.TakeEvents();
+  if (events.empty() || !options_.session_watcher) return;
+  std::vector<std::function<void()>> tasks;
+  for (SessionState state : events) {
+    tasks.push_back([watcher = options_.session_watcher, state] {
+      watcher(WatchEvent{EventType::kSession, state, ""});
+    });
+  }
+  outbox_->Post(&tasks);
+}
+
+}  // namespace synod::server
