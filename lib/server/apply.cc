@@ -37,12 +37,11 @@ void Server::ApplyCommitted() {
   int64_t applied_txns = 0;
   {
     WriterLock lock(&replica_->mu);
-    DataTree& tree = replica_->tree;
-    CompleteInFlightThrough(tree.last_zxid());
+    CompleteInFlightThrough(replica_->tree.last_zxid());
     while (!to_apply_.empty() && failed_.ok()) {
       zab::Entry e = std::move(to_apply_.front());
       to_apply_.pop_front();
-      if (e.zxid <= tree.last_zxid()) continue;  // in the applied state
+      if (e.zxid <= replica_->tree.last_zxid()) continue;  // in the applied state
       // Our own prepared txns that never committed (a lost leadership).
       while (!in_flight_.empty() && in_flight_.front().has_txn &&
              in_flight_.front().zxid < e.zxid) {
@@ -51,7 +50,7 @@ void Server::ApplyCommitted() {
         WriteOutcome o;
         o.status = MakeError(Error::kConnectionLoss, "leadership lost");
         Complete(lost.done, std::move(o));
-        CompleteInFlightThrough(tree.last_zxid());
+        CompleteInFlightThrough(replica_->tree.last_zxid());
       }
       InFlight item;
       bool local = false;
@@ -71,7 +70,7 @@ void Server::ApplyCommitted() {
       WriteOutcome outcome;
       outcome.zxid = e.zxid;
       size_t first_event = apply_out_.events.size();
-      outcome.status = tree.Apply(item.txn, &apply_out_, &outcome.results);
+      outcome.status = replica_->tree.Apply(item.txn, &apply_out_, &outcome.results);
       if (!outcome.status.ok()) {
         // The tree no longer matches the log: stop committing, and never
         // record the partial change as applied.
@@ -92,7 +91,7 @@ void Server::ApplyCommitted() {
       preparer_->Applied(e.zxid);
       // Published before the completion runs: a caller that sees its write
       // complete then sees it in GetHealth().last_zxid too.
-      published_->last_applied = tree.last_zxid();
+      published_->last_applied = replica_->tree.last_zxid();
       for (size_t i = first_event; i < apply_out_.events.size(); ++i) {
         replica_->watches.Trigger(apply_out_.events[i].path,
                                   apply_out_.events[i].type, &deliveries);
@@ -107,7 +106,7 @@ void Server::ApplyCommitted() {
       } else if (ensemble_ && item.txn.origin() == self()) {
         CompleteForwarded(item.txn, std::move(outcome));
       }
-      CompleteInFlightThrough(tree.last_zxid());
+      CompleteInFlightThrough(replica_->tree.last_zxid());
     }
     // Persist what changed (written, unsynced, with the next log round).
     StageDirtyState(applied_txns);
@@ -174,20 +173,19 @@ void Server::InstallTree(Zxid zxid) {
   std::vector<std::function<void()>> tasks;
   {
     WriterLock lock(&replica_->mu);
-    DataTree& tree = replica_->tree;
     // Watchers learn what changed between the two trees, as if the
     // skipped txns had been applied one by one.
     if (replica_->watches.size() > 0) {
-      for (const TreeEvent& ev : DiffTrees(tree, *installing_)) {
+      for (const TreeEvent& ev : DiffTrees(replica_->tree, *installing_)) {
         replica_->watches.Trigger(ev.path, ev.type, &deliveries);
       }
       ToTasks(&deliveries, &tasks);
       if (!tasks.empty()) outbox_->Post(&tasks);
     }
-    tree = std::move(*installing_);
-    published_->last_applied = tree.last_zxid();
+    replica_->tree = std::move(*installing_);
+    published_->last_applied = replica_->tree.last_zxid();
     if (own_.id() != 0) {
-      own_.SnapshotInstalled(tree.sessions().contains(own_.id()));
+      own_.SnapshotInstalled(replica_->tree.sessions().contains(own_.id()));
     }
   }
   NoteOwnSession();

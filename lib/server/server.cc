@@ -91,19 +91,20 @@ absl::Status Server::Recover() {
   // The applied-state records, then the log's tail.
   {
     WriterLock lock(&replica_->mu);
-    DataTree& tree = replica_->tree;
-    tree.Reserve(storage_->node_count_hint());
+    replica_->tree.Reserve(storage_->node_count_hint());
     DataTree::LoadCursor cursor;
     absl::Status s = storage_->LoadState(
-        [&tree, &cursor](std::string_view path, std::string_view record) {
-          return tree.LoadNode(path, record, &cursor);
-        },
-        [&tree](int64_t id, std::string_view record) {
-          return tree.LoadSession(id, record);
-        });
+        [this, &cursor](std::string_view path, std::string_view record)
+            ABSL_NO_THREAD_SAFETY_ANALYSIS {  // under the lock, in LoadState
+              return replica_->tree.LoadNode(path, record, &cursor);
+            },
+        [this](int64_t id, std::string_view record)
+            ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return replica_->tree.LoadSession(id, record);
+            });
     SYNOD_RETURN_IF_ERROR(StorageError(s));
-    tree.SetLastZxid(storage_->applied_zxid());
-    published_->last_applied = tree.last_zxid();
+    replica_->tree.SetLastZxid(storage_->applied_zxid());
+    published_->last_applied = replica_->tree.last_zxid();
   }
   const Zxid applied = published_->last_applied.load();
   CheckpointPolicy policy;
@@ -425,18 +426,17 @@ void Server::EncodeCheckpoint() {
   checkpointer_->Take(published_->last_applied.load(), clock_->SteadyMs(),
                       &nodes, &sessions);
   ReaderLock lock(&replica_->mu);
-  const DataTree& tree = replica_->tree;
-  state_batch_.SetNodeCount(tree.node_count());
+  state_batch_.SetNodeCount(replica_->tree.node_count());
   for (const std::string& path : nodes) {
-    if (tree.Find(path)) {
-      state_batch_.PutNode(path, tree.EncodeNode(path));
+    if (replica_->tree.Find(path)) {
+      state_batch_.PutNode(path, replica_->tree.EncodeNode(path));
     } else {
       state_batch_.DeleteNode(path);
     }
   }
   for (int64_t id : sessions) {
-    if (tree.sessions().contains(id)) {
-      state_batch_.PutSession(id, tree.EncodeSession(id));
+    if (replica_->tree.sessions().contains(id)) {
+      state_batch_.PutSession(id, replica_->tree.EncodeSession(id));
     } else {
       state_batch_.DeleteSession(id);
     }
