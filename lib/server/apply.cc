@@ -79,6 +79,7 @@ void Server::ApplyCommitted() {
         break;
       }
       ++applied_txns;
+      if (apply_observer_) apply_observer_(item.txn);
       if (item.txn.has_error()) {
         const txn::ErrorTxn& err = item.txn.error();
         outcome.status =
@@ -189,6 +190,7 @@ void Server::InstallTree(Zxid zxid) {
     }
   }
   NoteOwnSession();
+  if (install_observer_) install_observer_(zxid);
   installing_.reset();
   preparer_->Reset();
   published_->snapshots_installed.fetch_add(1, std::memory_order_relaxed);

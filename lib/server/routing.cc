@@ -202,6 +202,7 @@ void Server::CompleteForwarded(const txn::Txn& txn, WriteOutcome&& outcome) {
 }
 
 void Server::OnLostLeader() {
+  if (config_.mutation == Mutation::kKeepWritesOnLostLeader) return;
   // What was forwarded or proposed and is not known committed may or may
   // not commit: its outcome is unknown (ZooKeeper's ConnectionLoss).
   while (!forwarded_.empty()) {

@@ -164,6 +164,8 @@ absl::Status Server::Recover() {
   }
   core_ = std::make_unique<zab::Core>(core, std::move(durable));
   ready_host_ = std::make_unique<ReadyHost>(core_.get());
+  ready_host_->set_send_early_past_held(config_.mutation ==
+                                        Mutation::kSendEarlyPastHeld);
   published_->epoch = storage_->current_epoch();
   published_->role = ensemble_ ? zab::PeerState::kLooking
                                : zab::PeerState::kLeading;
@@ -187,6 +189,16 @@ bool Server::Drained() const {
 }
 
 bool Server::CoreBlocked() const { return ready_host_->blocked(); }
+
+ServerQueues Server::queues() const {
+  ServerQueues q;
+  q.parked = parked_.size();
+  q.forwarded = forwarded_.size();
+  for (const InFlight& item : in_flight_) {
+    if (item.has_txn && item.zxid > committed_) ++q.uncommitted;
+  }
+  return q;
+}
 
 void Server::Round(Inputs* in) {
   stopping_ = in->stopping;
@@ -335,8 +347,18 @@ void Server::Process(HostWork* work) {
     return;
   }
   SendMessages(&work->send);
+  const Zxid appended = work->append.empty() ? 0 : work->append.back().zxid;
   for (zab::Entry& e : work->append) {
+    if (config_.mutation == Mutation::kApplyBeforeCommit && ensemble_ &&
+        !leading_) {
+      to_apply_.push_back(e);
+    }
     to_log_.push_back(LogEntry{e.zxid, std::move(e.data)});
+  }
+  if (config_.mutation == Mutation::kAckBeforeDurable && appended != 0) {
+    HostWork early;
+    ready_host_->OnDurable(appended, &early);
+    Process(&early);
   }
   if (work->persist_barrier) {
     // Rare (elections, synchronization): written as soon as no log write

@@ -38,6 +38,7 @@
 #include "absl/status/status.h"
 #include "acl/acl.h"
 #include "server/checkpointer.h"
+#include "server/mutation.h"
 #include "server/outbox.h"
 #include "server/published.h"
 #include "server/ready_host.h"
@@ -102,6 +103,16 @@ struct ServerConfig {
   // The first number of a forwarded request of this run (never reused
   // across runs: an entry of an earlier run must not complete a request).
   uint64_t first_request = 1;
+  // Tests of the simulation's checks only: a deliberate host bug.
+  Mutation mutation = Mutation::kNone;
+};
+
+// What waits in the server (tests and the simulation's checks).
+struct ServerQueues {
+  size_t parked = 0;     // waiting for a serving leader
+  size_t forwarded = 0;  // sent to the leader, not yet seen in the log
+  // Prepared here as leader, not known committed.
+  size_t uncommitted = 0;
 };
 
 class Server {
@@ -148,6 +159,17 @@ class Server {
 
   // What `synod-cli status` and GetHealth read.
   zab::PeerId self() const { return config_.core.self; }
+
+  // Tests: called with each txn applied to the replica, in order, and with
+  // the zxid of each snapshot installed in its place.
+  void set_apply_observer(std::function<void(const txn::Txn&)> observer) {
+    apply_observer_ = std::move(observer);
+  }
+  void set_install_observer(std::function<void(Zxid)> observer) {
+    install_observer_ = std::move(observer);
+  }
+  // Tests: what waits.
+  ServerQueues queues() const;
 
  private:
   // A request forwarded to the leader, completed when its txn is applied.
@@ -273,6 +295,8 @@ class Server {
   // Serving leader, as of NoteCoreState (alone: always).
   bool leading_ = false;
   int establish_rounds_ = 0;
+  std::function<void(const txn::Txn&)> apply_observer_;
+  std::function<void(Zxid)> install_observer_;
 };
 
 }  // namespace synod::server

@@ -89,6 +89,20 @@ void Server::EnsembleTimers(int64_t now, bool stopping) {
 
   // The sessions this peer keeps alive: ours and the hosted ones.
   std::vector<int64_t> alive = AliveSessions();
+  if (config_.mutation == Mutation::kExpireOnFollower && !leading_ &&
+      st.serving && !stopping) {
+    // The bug: a learner expires what it did not hear from, and asks the
+    // leader to close it.
+    for (int64_t id : alive) sessions_.Touch(id, now);
+    for (int64_t id : sessions_.TakeExpired(now)) {
+      Pending p;
+      p.request.mutable_close_session();
+      p.session = id;
+      p.auth = system_auth_;
+      p.parked_at_ms = now;
+      parked_.push_back(std::move(p));
+    }
+  }
   if (leading_) {
     OnTouch(alive, now);
     if (caught_up && !stopping) ExpireSessions(now);
@@ -186,7 +200,14 @@ void Server::NoteCoreState() {
     ReaderLock lock(&replica_->mu);
     sessions_.StartLeading(replica_->tree.sessions(), clock_->SteadyMs());
   }
-  if (!leading) sessions_.StopLeading();
+  if (config_.mutation == Mutation::kExpireOnFollower && !leading &&
+      st.serving && (leading_ || serving_epoch_ != st.current_epoch)) {
+    serving_epoch_ = st.current_epoch;  // the bug: learners track too
+    ReaderLock lock(&replica_->mu);
+    sessions_.StartLeading(replica_->tree.sessions(), clock_->SteadyMs());
+  } else if (!leading && config_.mutation != Mutation::kExpireOnFollower) {
+    sessions_.StopLeading();
+  }
   leading_ = leading;
   own_.SetServing(st.serving);
   NoteOwnSession();

@@ -1,0 +1,23 @@
+#include "server/mutation.h"
+
+namespace synod::server {
+
+const char* MutationName(Mutation mutation) {
+  switch (mutation) {
+    case Mutation::kNone:
+      return "none";
+    case Mutation::kAckBeforeDurable:
+      return "ack-before-durable";
+    case Mutation::kApplyBeforeCommit:
+      return "apply-before-commit";
+    case Mutation::kSendEarlyPastHeld:
+      return "send-early-past-held";
+    case Mutation::kExpireOnFollower:
+      return "expire-on-follower";
+    case Mutation::kKeepWritesOnLostLeader:
+      return "keep-writes-on-lost-leader";
+  }
+  return "?";
+}
+
+}  // namespace synod::server
