@@ -10,8 +10,8 @@ const char* MutationName(Mutation mutation) {
       return "ack-before-durable";
     case Mutation::kApplyBeforeCommit:
       return "apply-before-commit";
-    case Mutation::kSendEarlyPastHeld:
-      return "send-early-past-held";
+    case Mutation::kSendEverythingEarly:
+      return "send-everything-early";
     case Mutation::kExpireOnFollower:
       return "expire-on-follower";
     case Mutation::kKeepWritesOnLostLeader:

@@ -14,9 +14,10 @@ enum class Mutation {
   kAckBeforeDurable,
   // Learners apply proposals as they log them, before they are committed.
   kApplyBeforeCommit,
-  // A PROPOSAL goes early even when an earlier message to the same peer
-  // waits for durability (the early-send rule without its condition).
-  kSendEarlyPastHeld,
+  // Every message goes at once, not only PROPOSALs (the early-send rule
+  // without its condition): an ACK may leave before its entries are
+  // durable.
+  kSendEverythingEarly,
   // Every peer, not only the leader, tracks session deadlines and expires
   // the sessions it did not hear from.
   kExpireOnFollower,

@@ -37,8 +37,8 @@ bool ReadyHost::TakeNext(HostWork* work) {
     // A leader's PROPOSALs go now, while its own log write runs (one sync
     // less per write), unless an earlier message to the same peer waits.
     for (zab::Message& m : rd.messages) {
-      if (zab::MaySendBeforeDurable(m) &&
-          (send_early_past_held_ || !held_to_.count(m.to))) {
+      if (send_everything_early_ ||
+          (zab::MaySendBeforeDurable(m) && !held_to_.count(m.to))) {
         work->send.push_back(std::move(m));
       } else {
         Hold(&a, std::move(m));

@@ -102,9 +102,9 @@ class ReadyHost {
     observer_ = std::move(observer);
   }
 
-  // Tests only: PROPOSALs go early even past a held message to the same
-  // peer (Mutation::kSendEarlyPastHeld).
-  void set_send_early_past_held(bool on) { send_early_past_held_ = on; }
+  // Tests only: every message of a group-committed Ready goes at once
+  // (Mutation::kSendEverythingEarly).
+  void set_send_everything_early(bool on) { send_everything_early_ = on; }
 
   // True while a barrier is taken and not done: see the file comment.
   bool blocked() const { return barrier_.has_value(); }
@@ -141,7 +141,7 @@ class ReadyHost {
   std::map<zab::PeerId, int> held_to_;
   std::optional<zab::Ready> barrier_;
   bool barrier_written_ = false;
-  bool send_early_past_held_ = false;
+  bool send_everything_early_ = false;
   // What Advance needs of the barrier once done (the owner may have moved
   // its data out).
   Zxid barrier_last_ = 0;

@@ -164,8 +164,8 @@ absl::Status Server::Recover() {
   }
   core_ = std::make_unique<zab::Core>(core, std::move(durable));
   ready_host_ = std::make_unique<ReadyHost>(core_.get());
-  ready_host_->set_send_early_past_held(config_.mutation ==
-                                        Mutation::kSendEarlyPastHeld);
+  ready_host_->set_send_everything_early(config_.mutation ==
+                                         Mutation::kSendEverythingEarly);
   published_->epoch = storage_->current_epoch();
   published_->role = ensemble_ ? zab::PeerState::kLooking
                                : zab::PeerState::kLeading;

@@ -123,7 +123,11 @@ class Storage {
       const std::function<bool(Zxid, std::string_view)>& fn) const = 0;
   // Removes every entry with zxid > `zxid` (zab TRUNC), synced.
   virtual absl::Status TruncateLogAfter(Zxid zxid) = 0;
-  // Removes every entry with zxid <= `zxid` (compaction), not synced.
+  // Removes every entry with zxid <= `zxid` (compaction), once every
+  // earlier state write (WriteState) is durable: a crash never leaves the
+  // applied state behind the log's first entry. The trim itself may be
+  // lost by a crash: some of the entries come back (the log stays
+  // contiguous).
   virtual absl::Status TrimLogThrough(Zxid zxid) = 0;
 
   // ---- Applied state.

@@ -622,16 +622,26 @@ absl::Status Store::TrimLogThrough(Zxid zxid) {
   std::lock_guard<std::mutex> lock(rep_->log_mu);
   const Zxid first = rep_->first_logged;
   if (first == 0 || first > zxid) return absl::OkStatus();
+  // The applied state that covers these entries must be durable before
+  // they go (else a power loss can leave the state before them and the log
+  // after them: a gap). A synced LevelDB write makes every earlier one
+  // durable, its write-ahead log being sequential.
   if (zxid >= rep_->last_logged) {
+    {
+      std::lock_guard<std::mutex> meta_lock(rep_->meta_mu);
+      SYNOD_RETURN_IF_ERROR(WriteError(rep_->db->Put(
+          Synced(true), kAppliedZxidKey, EncodeInt(rep_->applied_zxid))));
+    }
     SYNOD_RETURN_IF_ERROR(rep_->log->Clear());
     rep_->trim = 0;
     rep_->first_logged = 0;
     rep_->last_logged = 0;
     return absl::OkStatus();
   }
-  // The trim point first (unsynced, like the trim), then whole segments.
+  // The trim point first (synced, for the state's sake), then whole
+  // segments.
   SYNOD_RETURN_IF_ERROR(
-      WriteError(rep_->db->Put(Synced(false), kLogTrimKey, EncodeInt(zxid))));
+      WriteError(rep_->db->Put(Synced(true), kLogTrimKey, EncodeInt(zxid))));
   rep_->trim = zxid;
   rep_->disk_trim_max = std::max(rep_->disk_trim_max, zxid);
   SYNOD_RETURN_IF_ERROR(rep_->log->DropSegmentsThrough(zxid));

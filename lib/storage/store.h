@@ -115,8 +115,11 @@ class Store final : public Storage {
                        const std::function<bool(Zxid, std::string_view)>& fn) const override;
   // Removes every entry with zxid > `zxid` (zab TRUNC), synced.
   absl::Status TruncateLogAfter(Zxid zxid) override;
-  // Removes every entry with zxid <= `zxid` (compaction), not synced: after
-  // a crash some of them may be back (the log is still contiguous).
+  // Removes every entry with zxid <= `zxid` (compaction), once every
+  // earlier state write (WriteState) is durable: a crash never leaves the
+  // applied state behind the log's first entry. The trim itself may be
+  // lost by a crash: some of the entries come back (the log stays
+  // contiguous).
   absl::Status TrimLogThrough(Zxid zxid) override;
   // Returns the zxid of the last entry in the log, or 0 if it is empty.
   Zxid last_logged_zxid() const;

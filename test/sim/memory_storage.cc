@@ -280,6 +280,9 @@ absl::Status MemoryStorage::TrimLogThrough(Zxid zxid) {
   const auto first = FirstVisible();
   if (first == log_.end() || first->first > zxid) return absl::OkStatus();
   if (Fail()) return Injected("TrimLogThrough");
+  // As the Store: every earlier write (the state covering these entries)
+  // is made durable first.
+  WriteBack(journal_.size());
   current_.trim = zxid;
   disk_trim_max_ = std::max(disk_trim_max_, zxid);
   Journal(Write{Write::Kind::kTrim, {}, zxid, {}, {}});

@@ -32,8 +32,9 @@
 //   - A trim whose point is lost brings back a suffix (possibly all, possibly
 //     none) of the entries it hid, just below the first kept entry (the Store
 //     deletes whole segments durably, so not all need come back): the log
-//     stays contiguous. Every trim is unsynced, as the Storage contract says
-//     (the Store makes a trim through the last entry durable at once).
+//     stays contiguous. Every trim first makes the journal before it
+//     durable (the state covering the trimmed entries), as the Store does;
+//     the trim point itself is unsynced.
 // Nothing ties the two: a state write may survive while log entries it
 // applied are lost (the server's own order, log synced before state, is
 // what prevents that; nothing here checks it).

@@ -1,0 +1,843 @@
+// The whole-server simulation (server_sim.h): the scheduler, the clients,
+// the faults and the checks.
+
+#include "sim/server_sim.h"
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/server.h"
+#include "sim/memory_storage.h"
+#include "sim/sim_network.h"
+#include "tree/snapshot.h"
+#include "util/errors.h"
+
+namespace synod::sim {
+namespace {
+
+constexpr int64_t kTickMs = 10;
+constexpr int64_t kSessionTimeoutMs = 400;
+// Wall clocks start here (an arbitrary date), plus each peer's offset.
+constexpr int64_t kWallBase = 1'800'000'000'000;
+
+class Sim;
+struct Peer;
+
+class SimClock : public server::Clock {
+ public:
+  SimClock(const int64_t* now, int64_t steady_base, int64_t wall_offset)
+      : now_(now), steady_base_(steady_base), wall_offset_(wall_offset) {}
+  int64_t WallMs() const override { return kWallBase + *now_ + wall_offset_; }
+  int64_t SteadyMs() const override { return steady_base_ + *now_; }
+  void Jump(int64_t ms) { wall_offset_ += ms; }
+
+ private:
+  const int64_t* const now_;
+  const int64_t steady_base_;
+  int64_t wall_offset_;
+};
+
+// The log write in flight: what the outbox was handed, and when it ends.
+struct DiskWrite {
+  std::vector<LogEntry> entries;
+  StateBatch state;
+  Zxid applied = 0;
+  Zxid trim_through = 0;
+  int64_t done_at = 0;
+};
+
+class PeerOutbox : public server::Outbox {
+ public:
+  PeerOutbox(Sim* sim, Peer* peer) : sim_(sim), peer_(peer) {}
+  void Send(zab::Message&& message) override;
+  void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions) override;
+  void WriteLog(std::vector<LogEntry>* entries, StateBatch* state, Zxid applied,
+                Zxid trim_through) override;
+  void Post(std::vector<std::function<void()>>* tasks) override;
+  std::unique_ptr<server::KeepAlive> KeepAliveWhile(
+      std::vector<zab::PeerId>) override {
+    return nullptr;
+  }
+
+ private:
+  Sim* const sim_;
+  Peer* const peer_;
+};
+
+struct Peer {
+  zab::PeerId id = 0;
+  MemoryStorage storage;
+  bool up = false;
+  int64_t incarnation = 0;
+  std::unique_ptr<server::Replica> replica;
+  std::unique_ptr<server::Published> published;
+  std::unique_ptr<SimClock> clock;
+  std::unique_ptr<PeerOutbox> outbox;
+  std::unique_ptr<server::Server> server;
+  server::Inputs in;
+  bool has_input = false;
+  std::optional<DiskWrite> writing;
+  bool write_error = false;
+  std::vector<std::function<void()>> tasks;
+  int64_t slow_until = 0;
+  int64_t wall_offset = 0;
+  // The last zxid this incarnation applied (or recovered, or installed).
+  Zxid applied = 0;
+  // Served by a leader at the end of the last round, and since when
+  // without a break (-1: not served).
+  bool had_leader = false;
+  int64_t leader_since = -1;
+};
+
+// A client request and what became of it.
+struct Op {
+  zab::PeerId peer = 0;
+  // A probe of a peer whose session had expired: it must fail so.
+  bool expect_expired = false;
+  int64_t incarnation = 0;
+  int64_t submitted_at = 0;
+  std::string tag;  // the data it writes ("" if none)
+  bool sync = false;
+  bool expired = false;  // it failed with SessionExpired
+  absl::Status status;   // once done
+  Zxid acked_before = 0;  // the highest zxid acknowledged when submitted
+  bool done = false;
+};
+
+struct Touch {
+  int64_t at = 0;
+  zab::PeerId from = 0;
+  zab::PeerId to = 0;
+  std::vector<int64_t> sessions;
+};
+
+// The data tags a txn writes.
+void TagsOf(const txn::Txn& t, std::vector<std::string>* out) {
+  if (t.has_create()) out->push_back(t.create().data());
+  if (t.has_set_data()) out->push_back(t.set_data().data());
+  if (t.has_multi()) {
+    for (const txn::Txn& op : t.multi().ops()) TagsOf(op, out);
+  }
+}
+
+bool Unknown(const absl::Status& s) {
+  const Error e = ErrorOf(s);
+  return e == Error::kConnectionLoss || e == Error::kClosing;
+}
+
+class Sim {
+ public:
+  explicit Sim(const ServerSimOptions& options)
+      : o_(options),
+        rng_(options.seed * 0x9E3779B97F4A7C15ULL + 11),
+        net_(options.seed, NetOptions(options)) {
+    for (int i = 1; i <= o_.voters; ++i) {
+      auto p = std::make_unique<Peer>();
+      p->id = static_cast<zab::PeerId>(i);
+      peers_.push_back(std::move(p));
+    }
+    for (auto& p : peers_) Start(p.get());
+  }
+
+  ServerSimResult Run() {
+    const int64_t end = o_.duration_ms;
+    for (now_ = 0; now_ < end && result_.ok; ++now_) {
+      Faults();
+      Clients();
+      Deliver();
+      RunPeers();
+    }
+    if (result_.ok) Settle();
+    result_.applied = static_cast<int64_t>(global_.size());
+    if (!result_.ok) result_.trace = net_.Trace(o_.trace ? Network::kAllTraceLines
+                                                        : Network::kTraceTailLines);
+    return result_;
+  }
+
+  // ---- Outbox callbacks.
+  void Send(Peer* p, zab::Message&& m) {
+    if (p->up) net_.Send(std::move(m));
+  }
+  void SendTouch(Peer* p, zab::PeerId to, std::vector<int64_t>&& sessions) {
+    if (!p->up || net_.Blocked(p->id, to)) return;
+    touches_.push_back(Touch{now_ + 1 + static_cast<int64_t>(rng_.Uniform(3)),
+                             p->id, to, std::move(sessions)});
+  }
+  void WriteLog(Peer* p, std::vector<LogEntry>* entries, StateBatch* state,
+                Zxid applied, Zxid trim_through) {
+    if (p->writing) {
+      Violation("host contract", absl::StrCat("peer ", p->id,
+                                              " started a log write while "
+                                              "one was in progress"));
+      return;
+    }
+    DiskWrite w;
+    w.entries = std::move(*entries);
+    entries->clear();
+    w.state = std::move(*state);
+    w.applied = applied;
+    w.trim_through = trim_through;
+    const int64_t latency = now_ < p->slow_until
+                                ? rng_.Range(5, 6 * kTickMs)
+                                : rng_.Range(0, 2);
+    w.done_at = now_ + latency;
+    p->writing = std::move(w);
+  }
+
+ private:
+  static NetworkOptions NetOptions(const ServerSimOptions& o) {
+    NetworkOptions n;
+    n.min_delay = o.min_delay_ms;
+    n.max_delay = o.max_delay_ms;
+    n.drop_probability = o.drop_rate;
+    n.duplicate_probability = o.dup_rate;
+    n.trace = true;
+    n.trace_capacity = o.trace ? 0 : 400;
+    return n;
+  }
+
+  void Note(const std::string& text) { net_.Note(text); }
+
+  void Violation(const std::string& rule, const std::string& details) {
+    if (!result_.ok) return;
+    result_.ok = false;
+    result_.failure = absl::StrCat("t=", now_, ": ", rule, ": ", details);
+    Note(absl::StrCat("VIOLATION ", result_.failure));
+  }
+
+  // ---- Peers: start, crash, rounds.
+
+  void Start(Peer* p) {
+    ++p->incarnation;
+    p->replica = std::make_unique<server::Replica>();
+    p->published = std::make_unique<server::Published>();
+    p->clock = std::make_unique<SimClock>(
+        &now_, /*steady_base=*/rng_.Range(0, 1'000'000), p->wall_offset);
+    p->outbox = std::make_unique<PeerOutbox>(this, p);
+    server::ServerConfig config;
+    config.options.data_dir = "/sim";
+    config.options.tick = absl::Milliseconds(kTickMs);
+    config.options.session_timeout = absl::Milliseconds(kSessionTimeoutMs);
+    config.options.cleanup_interval = absl::Milliseconds(50);
+    config.options.log_retention = 20;
+    config.options.log_sink = [](LogLevel, std::string_view) {};
+    config.ensemble = true;
+    config.core.self = p->id;
+    for (int i = 1; i <= o_.voters; ++i) {
+      config.core.voters.push_back(static_cast<zab::PeerId>(i));
+    }
+    config.core.ping_ticks = 2;
+    config.core.leader_timeout = 10;
+    config.core.follower_timeout = 10;
+    config.core.sync_timeout = 100;
+    config.core.snapshot_chunk_bytes = 512;
+    config.first_request = (static_cast<uint64_t>(p->incarnation) << 40) + 1;
+    config.mutation = o_.mutation;
+    p->server = std::make_unique<server::Server>(
+        std::move(config), &p->storage, p->replica.get(), p->outbox.get(),
+        p->clock.get(), p->published.get());
+    absl::Status s = p->server->Recover();
+    if (!s.ok()) {
+      Violation("recovery", absl::StrCat("peer ", p->id,
+                                         " cannot recover: ", s.ToString()));
+      return;
+    }
+    p->applied = p->published->last_applied.load();
+    p->server->set_apply_observer(
+        [this, p](const txn::Txn& t) { OnApplied(p, t); });
+    p->server->set_install_observer([this, p](Zxid zxid) {
+      ++result_.snapshots;
+      p->applied = zxid;
+    });
+    p->up = true;
+    p->had_leader = false;
+    p->leader_since = -1;
+    p->in.Clear();
+    p->has_input = true;
+    net_.SetDown(p->id, false);
+    Note(absl::StrCat("start peer ", p->id, " (run ", p->incarnation,
+                      ") at ", zab::ZxidString(p->applied)));
+  }
+
+  void Crash(Peer* p) {
+    Note(absl::StrCat("crash peer ", p->id));
+    ++result_.crashes;
+    p->up = false;
+    net_.SetDown(p->id, true);
+    // The write in flight never completes; the disk keeps what a power
+    // loss may keep.
+    p->writing.reset();
+    p->server.reset();
+    p->tasks.clear();
+    p->outbox.reset();
+    p->replica.reset();
+    p->published.reset();
+    p->storage.Crash(&rng_);
+    p->in.Clear();
+    p->has_input = false;
+  }
+
+  void RunPeers() {
+    for (auto& peer : peers_) {
+      Peer* p = peer.get();
+      if (!p->up || !result_.ok) continue;
+      if (p->writing && p->writing->done_at <= now_) CompleteWrite(p);
+      const bool due = p->server->next_timer_ms() <= p->clock->SteadyMs();
+      if (!p->has_input && !due) continue;
+      ++result_.rounds;
+      p->server->Round(&p->in);
+      p->has_input = false;
+      std::vector<std::function<void()>> tasks;
+      tasks.swap(p->tasks);
+      for (auto& task : tasks) task();
+      AfterRound(p);
+    }
+  }
+
+  void CompleteWrite(Peer* p) {
+    DiskWrite w = std::move(*p->writing);
+    p->writing.reset();
+    absl::Status s;
+    if (!w.entries.empty()) s = p->storage.AppendLog(w.entries, /*sync=*/true);
+    if (s.ok() && (!w.state.empty() || w.applied != 0)) {
+      s = p->storage.WriteState(&w.state, w.applied);
+    }
+    if (s.ok() && w.trim_through != 0) {
+      s = p->storage.TrimLogThrough(w.trim_through);
+    }
+    if (!s.ok()) {
+      Violation("storage", absl::StrCat("peer ", p->id, ": ", s.ToString()));
+      return;
+    }
+    p->in.log_round = true;
+    p->in.durable = w.entries.empty() ? 0 : w.entries.back().zxid;
+    p->has_input = true;
+  }
+
+  void AfterRound(Peer* p) {
+    const bool has_leader = p->published->leader_id.load() != 0;
+    if (p->had_leader && !has_leader) {
+      const server::ServerQueues q = p->server->queues();
+      if (q.forwarded != 0 || q.uncommitted != 0) {
+        Violation("lost leader",
+                  absl::StrCat("peer ", p->id, " lost its leader with ",
+                               q.forwarded, " forwarded and ", q.uncommitted,
+                               " uncommitted writes still waiting"));
+      }
+    }
+    p->had_leader = has_leader;
+    if (!has_leader) {
+      p->leader_since = -1;
+    } else if (p->leader_since < 0) {
+      p->leader_since = now_;
+    }
+  }
+
+  // ---- The network and touches.
+
+  void Deliver() {
+    std::vector<zab::Message> due;
+    net_.PopDue(now_, &due);
+    for (zab::Message& m : due) {
+      Peer* p = peers_[m.to - 1].get();
+      if (!p->up) continue;
+      p->in.messages.push_back(std::move(m));
+      p->has_input = true;
+    }
+    for (size_t i = 0; i < touches_.size();) {
+      if (touches_[i].at > now_) {
+        ++i;
+        continue;
+      }
+      Touch t = std::move(touches_[i]);
+      touches_.erase(touches_.begin() + static_cast<std::ptrdiff_t>(i));
+      Peer* p = peers_[t.to - 1].get();
+      if (!p->up || net_.Blocked(t.from, t.to)) continue;
+      p->in.touched.insert(p->in.touched.end(), t.sessions.begin(),
+                           t.sessions.end());
+      p->has_input = true;
+    }
+  }
+
+  // ---- Faults.
+
+  Peer* RandomPeer(bool up) {
+    std::vector<Peer*> c;
+    for (auto& p : peers_) {
+      if (p->up == up) c.push_back(p.get());
+    }
+    if (c.empty()) return nullptr;
+    return c[rng_.Uniform(c.size())];
+  }
+
+  void Faults() {
+    if (rng_.Chance(o_.crash_rate)) {
+      if (Peer* p = RandomPeer(true)) Crash(p);
+    }
+    if (rng_.Chance(o_.restart_rate)) {
+      if (Peer* p = RandomPeer(false)) Start(p);
+    }
+    if (rng_.Chance(o_.partition_rate)) {
+      ++result_.partitions;
+      switch (rng_.Uniform(3)) {
+        case 0: {
+          const zab::PeerId alone =
+              static_cast<zab::PeerId>(1 + rng_.Uniform(peers_.size()));
+          Note(absl::StrCat("isolate peer ", alone));
+          net_.Isolate(alone);
+          break;
+        }
+        case 1: {
+          std::vector<std::vector<zab::PeerId>> groups(2);
+          for (auto& p : peers_) groups[rng_.Uniform(2)].push_back(p->id);
+          Note("partition");
+          net_.Partition(groups);
+          break;
+        }
+        default:
+          Note("heal");
+          net_.Heal();
+      }
+    }
+    if (rng_.Chance(o_.slow_disk_rate)) {
+      if (Peer* p = RandomPeer(true)) {
+        p->slow_until = now_ + rng_.Range(50, 500);
+        Note(absl::StrCat("slow disk at peer ", p->id));
+      }
+    }
+    if (rng_.Chance(o_.clock_jump_rate)) {
+      if (Peer* p = RandomPeer(true)) {
+        const int64_t jump = rng_.Range(-5000, 5000);
+        p->wall_offset += jump;
+        p->clock->Jump(jump);
+        ++result_.clock_jumps;
+        Note(absl::StrCat("wall clock of peer ", p->id, " jumps ", jump, "ms"));
+      }
+    }
+  }
+
+  // ---- Clients.
+
+  void Clients() {
+    if (rng_.Chance(o_.write_rate)) {
+      if (Peer* p = RandomPeer(true)) SubmitWrite(p);
+    }
+    if (rng_.Chance(o_.sync_rate)) {
+      if (Peer* p = RandomPeer(true)) SubmitSync(p);
+    }
+  }
+
+  std::string RandomPath() {
+    static const char* const kPaths[] = {"/a", "/b", "/c", "/a/x", "/b/y"};
+    return kPaths[rng_.Uniform(5)];
+  }
+
+  int32_t RandomVersion() {
+    return rng_.Chance(0.5) ? -1 : static_cast<int32_t>(rng_.Uniform(3));
+  }
+
+  txn::Request RandomWrite(const std::string& tag) {
+    txn::Request r;
+    switch (rng_.Uniform(10)) {
+      case 0:
+      case 1:
+      case 2: {
+        txn::CreateRequest* c = r.mutable_create();
+        c->set_path(RandomPath());
+        c->set_data(tag);
+        static const CreateMode kModes[] = {
+            CreateMode::kPersistent, CreateMode::kEphemeral,
+            CreateMode::kPersistentSequential, CreateMode::kEphemeralSequential};
+        c->set_mode(static_cast<int32_t>(kModes[rng_.Uniform(4)]));
+        break;
+      }
+      case 3:
+      case 4:
+      case 5: {
+        txn::SetDataRequest* s = r.mutable_set_data();
+        s->set_path(RandomPath());
+        s->set_data(tag);
+        s->set_version(RandomVersion());
+        break;
+      }
+      case 6:
+      case 7: {
+        txn::DeleteRequest* d = r.mutable_delete_node();
+        d->set_path(RandomPath());
+        d->set_version(RandomVersion());
+        break;
+      }
+      default: {
+        txn::MultiRequest* m = r.mutable_multi();
+        txn::Request* check = m->add_ops();
+        check->mutable_check()->set_path(RandomPath());
+        check->mutable_check()->set_version(RandomVersion());
+        txn::Request* set = m->add_ops();
+        set->mutable_set_data()->set_path(RandomPath());
+        set->mutable_set_data()->set_data(tag);
+        set->mutable_set_data()->set_version(-1);
+        break;
+      }
+    }
+    return r;
+  }
+
+  void Submit(Peer* p, Op op, txn::Request request) {
+    const size_t id = ops_.size();
+    op.peer = p->id;
+    op.incarnation = p->incarnation;
+    op.submitted_at = now_;
+    op.acked_before = max_acked_;
+    ops_.push_back(std::move(op));
+    server::Pending pending;
+    pending.request = std::move(request);
+    pending.session = server::Server::kOwnSession;
+    pending.auth = client_auth_;
+    pending.done = [this, id](WriteOutcome&& o) { OnOutcome(id, std::move(o)); };
+    p->published->pending_writes.fetch_add(1);
+    p->in.requests.push_back(std::move(pending));
+    p->has_input = true;
+  }
+
+  void SubmitWrite(Peer* p) {
+    ++result_.writes;
+    Op op;
+    op.tag = absl::StrCat("w", next_tag_++);
+    txn::Request r = RandomWrite(op.tag);
+    if (r.has_delete_node()) op.tag.clear();
+    Note(absl::StrCat("client write #", ops_.size(), " at peer ", p->id,
+                      op.tag.empty() ? "" : " ", op.tag));
+    Submit(p, std::move(op), std::move(r));
+  }
+
+  void SubmitSync(Peer* p) {
+    ++result_.syncs;
+    Op op;
+    op.sync = true;
+    Note(absl::StrCat("client sync #", ops_.size(), " at peer ", p->id));
+    Submit(p, std::move(op), txn::Request());
+  }
+
+  // ---- Checks.
+
+  void OnOutcome(size_t id, WriteOutcome&& o) {
+    Op& op = ops_[id];
+    Peer* p = peers_[op.peer - 1].get();
+    if (op.done) {
+      Violation("host contract", absl::StrCat("op #", id, " completed twice"));
+      return;
+    }
+    op.done = true;
+    op.expired = ErrorOf(o.status) == Error::kSessionExpired;
+    op.status = o.status;
+    Note(absl::StrCat("op #", id, " at peer ", op.peer, ": ",
+                      o.status.ok() ? "OK" : o.status.ToString(), " at ",
+                      zab::ZxidString(o.zxid)));
+    if (op.sync) {
+      if (o.status.ok() && p->applied < op.acked_before) {
+        Violation("sync", absl::StrCat(
+                              "sync #", id, " at peer ", op.peer,
+                              " completed with the peer at ",
+                              zab::ZxidString(p->applied),
+                              ", behind a write acknowledged before it at ",
+                              zab::ZxidString(op.acked_before)));
+      }
+      return;
+    }
+    if (o.status.ok()) {
+      ++result_.acknowledged;
+      auto it = global_.find(o.zxid);
+      if (it == global_.end()) {
+        Violation("acknowledged",
+                  absl::StrCat("op #", id, " acknowledged at ",
+                               zab::ZxidString(o.zxid),
+                               ", which no peer applied"));
+        return;
+      }
+      if (!op.tag.empty() &&
+          std::find(it->second.tags.begin(), it->second.tags.end(), op.tag) ==
+              it->second.tags.end()) {
+        Violation("acknowledged",
+                  absl::StrCat("op #", id, " (", op.tag, ") acknowledged at ",
+                               zab::ZxidString(o.zxid),
+                               ", where another txn applied"));
+        return;
+      }
+      acked_[o.zxid] = id;
+      max_acked_ = std::max(max_acked_, o.zxid);
+      // One session's writes: in submission order, zxids increasing.
+      auto& last = session_last_[{op.peer, op.incarnation}];
+      if (last.first > id || last.second >= o.zxid) {
+        Violation("session order",
+                  absl::StrCat("op #", id, " at ", zab::ZxidString(o.zxid),
+                               " completed after op #", last.first, " at ",
+                               zab::ZxidString(last.second)));
+      }
+      last = {id, o.zxid};
+    } else if (Unknown(o.status)) {
+      ++result_.unknown;
+    } else {
+      ++result_.refused;
+      if (!op.tag.empty()) {
+        if (applied_tags_.count(op.tag)) {
+          Violation("refused", absl::StrCat("op #", id, " (", op.tag,
+                                            ") failed with ",
+                                            o.status.ToString(),
+                                            " but was applied"));
+        }
+        refused_tags_.insert(op.tag);
+      }
+    }
+  }
+
+  void OnApplied(Peer* p, const txn::Txn& t) {
+    const Zxid z = t.zxid();
+    if (z <= p->applied) {
+      Violation("agreement", absl::StrCat("peer ", p->id, " applied ",
+                                          zab::ZxidString(z), " after ",
+                                          zab::ZxidString(p->applied)));
+      return;
+    }
+    std::string bytes = t.SerializeAsString();
+    auto it = global_.find(z);
+    if (it != global_.end()) {
+      if (it->second.bytes != bytes) {
+        Violation("agreement",
+                  absl::StrCat("peer ", p->id, " applied a different txn at ",
+                               zab::ZxidString(z)));
+        return;
+      }
+    } else {
+      Applied a;
+      a.bytes = std::move(bytes);
+      TagsOf(t, &a.tags);
+      for (const std::string& tag : a.tags) {
+        if (refused_tags_.count(tag)) {
+          Violation("refused", absl::StrCat("a write reported failed (", tag,
+                                            ") applied at ",
+                                            zab::ZxidString(z)));
+        }
+        applied_tags_.insert(tag);
+      }
+      it = global_.emplace(z, std::move(a)).first;
+      if (t.has_close_session()) CheckSessionClose(t.session_id());
+    }
+    // Nothing another peer applied between this peer's last and z.
+    if (it != global_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first > p->applied) {
+        Violation("agreement",
+                  absl::StrCat("peer ", p->id, " applied ", zab::ZxidString(z),
+                               " after ", zab::ZxidString(p->applied),
+                               ", skipping ", zab::ZxidString(prev->first)));
+      }
+    }
+    p->applied = z;
+  }
+
+  // A session is closed (its first application anywhere): its peer must
+  // not have been served by a leader, without a break, for longer than the
+  // session timeout (its touches reach the leader every tick meanwhile).
+  void CheckSessionClose(int64_t session) {
+    for (auto& q : peers_) {
+      if (!q->up || q->published->session_id.load() != session) continue;
+      if (q->leader_since >= 0 &&
+          now_ - q->leader_since > kSessionTimeoutMs + 5 * kTickMs) {
+        Violation("live session",
+                  absl::StrCat("session ", session, " of peer ", q->id,
+                               " closed while the peer had been served by a "
+                               "leader since t=",
+                               q->leader_since));
+      }
+    }
+  }
+
+  // ---- The end: no more faults; everything must converge.
+
+  void Settle() {
+    Note("settle: heal, restart, fast disks");
+    net_.Heal();
+    net_.SetDropProbability(0);
+    net_.SetDuplicateProbability(0);
+    for (auto& p : peers_) {
+      p->slow_until = 0;
+      if (!p->up) Start(p.get());
+    }
+    // Let sessions settle: a session closed now was expired or replaced
+    // for faults already over (its peer restarted, or was cut off).
+    const int64_t quiet_from = now_ + 2 * kSessionTimeoutMs;
+    const int64_t deadline = now_ + o_.settle_ms;
+    std::vector<size_t> probes;
+    for (; now_ < deadline && result_.ok; ++now_) {
+      if (!settling_ && now_ >= quiet_from) {
+        settling_ = true;
+        // A fresh write at every peer must complete OK.
+        for (auto& p : peers_) {
+          probes.push_back(ops_.size());
+          SubmitProbe(p.get());
+        }
+      }
+      Deliver();
+      RunPeers();
+      if (settling_ && Converged(probes)) return;
+    }
+    if (!result_.ok) return;
+    std::string state;
+    for (auto& p : peers_) {
+      absl::StrAppend(&state, " peer ", p->id, " at ",
+                      zab::ZxidString(p->applied), " leader ",
+                      p->published->leader_id.load(), ";");
+    }
+    for (size_t id : probes) {
+      if (!ops_[id].done) absl::StrAppend(&state, " probe #", id, " pending;");
+    }
+    Violation("liveness", absl::StrCat("no convergence within ", o_.settle_ms,
+                                       "ms once faults stopped:", state));
+  }
+
+  void SubmitProbe(Peer* p) {
+    Op op;
+    op.tag = absl::StrCat("probe", p->id);
+    op.expect_expired = p->published->expired.load();
+    txn::Request r;
+    r.mutable_create()->set_path(absl::StrCat("/probe", p->id, "-"));
+    r.mutable_create()->set_data(op.tag);
+    r.mutable_create()->set_mode(
+        static_cast<int32_t>(CreateMode::kPersistentSequential));
+    Submit(p, std::move(op), std::move(r));
+  }
+
+  bool Converged(std::vector<size_t>& probes) {
+    for (size_t& id : probes) {
+      if (!ops_[id].done) return false;
+      if (Unknown(ops_[id].status)) {
+        // Unknown outcome (a leader change at the boundary): as a client
+        // does, try again.
+        Peer* p = peers_[ops_[id].peer - 1].get();
+        id = ops_.size();
+        SubmitProbe(p);
+        return false;
+      }
+    }
+    for (size_t id : probes) {
+      const Op& op = ops_[id];
+      bool ok = false;
+      for (const auto& [zxid, op_id] : acked_) ok = ok || op_id == id;
+      // SessionExpired is a legitimate end (the live session check judged
+      // the expiry); it is the only one for a session already expired.
+      if (op.expect_expired ? !op.expired : !ok && !op.expired) {
+        Violation("liveness", absl::StrCat("probe #", id, " at peer ", op.peer,
+                                           op.expect_expired
+                                               ? " did not fail SessionExpired"
+                                               : " did not complete OK"));
+        return true;
+      }
+    }
+    const Zxid last = global_.empty() ? 0 : global_.rbegin()->first;
+    for (auto& p : peers_) {
+      if (p->applied != last || p->writing) return false;
+    }
+    // Same trees everywhere, holding every acknowledged write.
+    Peer* first = peers_[0].get();
+    ReaderLock lock_first(&first->replica->mu);
+    const DataTree& a = first->replica->tree;
+    for (auto& p : peers_) {
+      if (p.get() == first) continue;
+      ReaderLock lock(&p->replica->mu);
+      const DataTree& b = p->replica->tree;
+      std::vector<TreeEvent> diff = DiffTrees(a, b);
+      std::set<int64_t> sa, sb;
+      for (const auto& [id, timeout] : a.sessions()) sa.insert(id);
+      for (const auto& [id, timeout] : b.sessions()) sb.insert(id);
+      if (!diff.empty() || sa != sb || a.node_count() != b.node_count()) {
+        Violation("agreement",
+                  absl::StrCat("peer ", p->id, "'s tree differs from peer ",
+                               first->id, "'s at ", zab::ZxidString(last),
+                               diff.empty() ? " (sessions)"
+                                            : " at " + diff[0].path));
+        return true;
+      }
+    }
+    if (!acked_.empty() && acked_.rbegin()->first > last) {
+      Violation("acknowledged", "an acknowledged write is beyond every peer");
+    }
+    return true;
+  }
+
+  struct Applied {
+    std::string bytes;
+    std::vector<std::string> tags;
+  };
+
+  const ServerSimOptions o_;
+  Rng rng_;
+  Network net_;
+  int64_t now_ = 0;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::vector<Touch> touches_;
+  std::vector<Op> ops_;
+  uint64_t next_tag_ = 1;
+  const std::shared_ptr<const AuthInfo> client_auth_ =
+      std::make_shared<AuthInfo>();
+  std::map<Zxid, Applied> global_;
+  std::set<std::string> applied_tags_;
+  std::set<std::string> refused_tags_;
+  std::map<Zxid, size_t> acked_;
+  Zxid max_acked_ = 0;
+  std::map<std::pair<zab::PeerId, int64_t>, std::pair<size_t, Zxid>>
+      session_last_;
+  bool settling_ = false;
+  ServerSimResult result_;
+};
+
+void PeerOutbox::Send(zab::Message&& message) {
+  sim_->Send(peer_, std::move(message));
+}
+void PeerOutbox::SendTouch(zab::PeerId leader,
+                           std::vector<int64_t>&& sessions) {
+  sim_->SendTouch(peer_, leader, std::move(sessions));
+}
+void PeerOutbox::WriteLog(std::vector<LogEntry>* entries, StateBatch* state,
+                          Zxid applied, Zxid trim_through) {
+  sim_->WriteLog(peer_, entries, state, applied, trim_through);
+}
+void PeerOutbox::Post(std::vector<std::function<void()>>* tasks) {
+  for (auto& t : *tasks) peer_->tasks.push_back(std::move(t));
+  tasks->clear();
+}
+
+}  // namespace
+
+ServerSimResult RunServerSim(const ServerSimOptions& options) {
+  ServerSimResult result = Sim(options).Run();
+  if (!result.ok && !options.trace) {
+    // Replay with the whole trace kept, and report its tail.
+    ServerSimOptions traced = options;
+    traced.trace = true;
+    ServerSimResult replay = Sim(traced).Run();
+    result.trace = replay.trace.size() > 20000
+                       ? replay.trace.substr(replay.trace.size() - 20000)
+                       : replay.trace;
+  }
+  return result;
+}
+
+std::string ServerSimReplayCommand(const ServerSimOptions& o) {
+  std::string cmd = absl::StrCat("synod_server_sim --seed=", o.seed,
+                                 " --voters=", o.voters,
+                                 " --duration=", o.duration_ms, " --trace");
+  if (o.mutation != server::Mutation::kNone) {
+    absl::StrAppend(&cmd, " --mutation=", server::MutationName(o.mutation));
+  }
+  return cmd;
+}
+
+}  // namespace synod::sim

@@ -1,0 +1,204 @@
+// Whole-server simulation sweeps (test/sim/server_sim.h) and the bite tests:
+// each deliberate host bug (server/mutation.h) is caught by the rule it
+// breaks, and the correct server passes the same fault mixes.
+
+#include "sim/server_sim.h"
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "server/mutation.h"
+
+namespace synod::sim {
+namespace {
+
+using server::Mutation;
+
+// Seeds per CI run: 10,000 in all (fewer under the sanitizers, which are
+// many times slower; SYNOD_SERVER_SIM_SEEDS overrides).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kSweepSeeds = 250;
+#else
+constexpr int kSweepSeeds = 2500;
+#endif
+// Failing runs a sweep reports in full (the rest only count).
+constexpr int kReported = 2;
+
+int SweepSeeds() {
+  const char* env = std::getenv("SYNOD_SERVER_SIM_SEEDS");
+  return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : kSweepSeeds;
+}
+
+std::string Report(const ServerSimOptions& o, const ServerSimResult& r) {
+  return "seed " + std::to_string(o.seed) + ": " + r.failure +
+         "\nreplay: " + ServerSimReplayCommand(o) +
+         "\n---- last trace lines ----\n" + r.trace;
+}
+
+// Runs `seeds` seeds from `first` with `base`; returns how many failed.
+int Sweep(ServerSimOptions base, uint64_t first, int seeds) {
+  int failed = 0;
+  for (int i = 0; i < seeds; ++i) {
+    ServerSimOptions o = base;
+    o.seed = first + static_cast<uint64_t>(i);
+    ServerSimResult r = RunServerSim(o);
+    if (!r.ok && ++failed <= kReported) {
+      UNSCOPED_INFO(Report(o, r));
+    }
+  }
+  return failed;
+}
+
+// The fault mix under which losing the disk's last write matters most:
+// frequent crashes, slow disks and many writes.
+ServerSimOptions CrashHeavy() {
+  ServerSimOptions o;
+  o.crash_rate = 0.005;
+  o.slow_disk_rate = 0.01;
+  o.write_rate = 0.1;
+  return o;
+}
+
+// Returns the first seed in [1, max_seeds] whose run with `mutation` fails,
+// with its failure in *failure; 0 if none does.
+uint64_t FirstFailure(ServerSimOptions o, Mutation mutation, int max_seeds,
+                      std::string* failure) {
+  o.mutation = mutation;
+  for (int s = 1; s <= max_seeds; ++s) {
+    o.seed = static_cast<uint64_t>(s);
+    ServerSimResult r = RunServerSim(o);
+    if (!r.ok) {
+      *failure = r.failure;
+      return o.seed;
+    }
+  }
+  return 0;
+}
+
+// The rule a failure names: "t=T: <rule>: ...".
+std::string RuleOf(const std::string& failure) {
+  const size_t a = failure.find(": ");
+  const size_t b = failure.find(": ", a + 2);
+  if (a == std::string::npos || b == std::string::npos) return failure;
+  return failure.substr(a + 2, b - a - 2);
+}
+
+TEST_CASE("Server sweep: 3 voters, every fault, seeds 1-2500", "[sim]") {
+  CHECK(Sweep(ServerSimOptions{}, 1, SweepSeeds()) == 0);
+}
+
+TEST_CASE("Server sweep: 3 voters, every fault, seeds 2501-5000", "[sim]") {
+  CHECK(Sweep(ServerSimOptions{}, 2501, SweepSeeds()) == 0);
+}
+
+TEST_CASE("Server sweep: 3 voters, crash-heavy, seeds 5001-7500", "[sim]") {
+  CHECK(Sweep(CrashHeavy(), 5001, SweepSeeds()) == 0);
+}
+
+TEST_CASE("Server sweep: 5 voters, every fault, seeds 7501-10000", "[sim]") {
+  ServerSimOptions o;
+  o.voters = 5;
+  CHECK(Sweep(o, 7501, SweepSeeds()) == 0);
+}
+
+TEST_CASE("A seed replays exactly", "[sim]") {
+  ServerSimOptions o;
+  o.seed = 42;
+  const ServerSimResult a = RunServerSim(o);
+  const ServerSimResult b = RunServerSim(o);
+  CHECK(a.ok == b.ok);
+  CHECK(a.rounds == b.rounds);
+  CHECK(a.applied == b.applied);
+  CHECK(a.acknowledged == b.acknowledged);
+  CHECK(a.refused == b.refused);
+  CHECK(a.crashes == b.crashes);
+  // The run did something worth checking.
+  CHECK(a.acknowledged > 0);
+  CHECK(a.applied > 0);
+}
+
+TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
+  ServerSimResult total;
+  for (uint64_t s = 1; s <= 40; ++s) {
+    ServerSimOptions o = CrashHeavy();
+    o.seed = s;
+    ServerSimResult r = RunServerSim(o);
+    REQUIRE(r.ok);
+    total.acknowledged += r.acknowledged;
+    total.refused += r.refused;
+    total.unknown += r.unknown;
+    total.syncs += r.syncs;
+    total.crashes += r.crashes;
+    total.partitions += r.partitions;
+    total.clock_jumps += r.clock_jumps;
+    total.snapshots += r.snapshots;
+  }
+  CHECK(total.acknowledged > 0);
+  CHECK(total.refused > 0);
+  CHECK(total.unknown > 0);
+  CHECK(total.syncs > 0);
+  CHECK(total.crashes > 0);
+  CHECK(total.partitions > 0);
+  CHECK(total.clock_jumps > 0);
+  CHECK(total.snapshots > 0);
+}
+
+// ---- Bite tests: each host bug is caught, by the rule it breaks.
+
+TEST_CASE("Bite: acking entries before they are durable loses a committed "
+          "write",
+          "[sim]") {
+  std::string failure;
+  const uint64_t seed =
+      FirstFailure(CrashHeavy(), Mutation::kAckBeforeDurable, 200, &failure);
+  INFO(failure);
+  REQUIRE(seed != 0);
+  CHECK((RuleOf(failure) == "agreement" || RuleOf(failure) == "acknowledged" ||
+         RuleOf(failure) == "storage"));
+}
+
+TEST_CASE("Bite: sending every message before its entries are durable loses "
+          "a committed write",
+          "[sim]") {
+  std::string failure;
+  const uint64_t seed = FirstFailure(
+      CrashHeavy(), Mutation::kSendEverythingEarly, 200, &failure);
+  INFO(failure);
+  REQUIRE(seed != 0);
+  CHECK((RuleOf(failure) == "agreement" || RuleOf(failure) == "acknowledged"));
+}
+
+TEST_CASE("Bite: applying proposals before they commit splits the replicas",
+          "[sim]") {
+  std::string failure;
+  const uint64_t seed = FirstFailure(
+      ServerSimOptions{}, Mutation::kApplyBeforeCommit, 100, &failure);
+  INFO(failure);
+  REQUIRE(seed != 0);
+  CHECK((RuleOf(failure) == "agreement" || RuleOf(failure) == "refused"));
+}
+
+TEST_CASE("Bite: expiring sessions on a follower closes live sessions",
+          "[sim]") {
+  std::string failure;
+  const uint64_t seed = FirstFailure(
+      ServerSimOptions{}, Mutation::kExpireOnFollower, 100, &failure);
+  INFO(failure);
+  REQUIRE(seed != 0);
+  CHECK(RuleOf(failure) == "live session");
+}
+
+TEST_CASE("Bite: keeping forwarded writes after losing the leader is caught",
+          "[sim]") {
+  std::string failure;
+  const uint64_t seed = FirstFailure(
+      ServerSimOptions{}, Mutation::kKeepWritesOnLostLeader, 100, &failure);
+  INFO(failure);
+  REQUIRE(seed != 0);
+  CHECK(RuleOf(failure) == "lost leader");
+}
+
+}  // namespace
+}  // namespace synod::sim
