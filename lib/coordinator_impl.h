@@ -20,7 +20,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,8 +27,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "acl/acl.h"
 #include "runtime/dispatcher.h"
 #include "runtime/log_writer.h"
@@ -54,10 +51,6 @@ class GrpcServer;
 // Returns true if `options` make a multi-peer ensemble (seeds naming peers
 // other than this one).
 bool IsEnsemble(const Options& options);
-
-inline std::chrono::milliseconds ToChrono(absl::Duration d) {
-  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
-}
 
 // The host of the client service (transport::ClientHost): the methods it
 // overrides keep the guarantees stated there. Final, so that its own calls
