@@ -1,11 +1,11 @@
-// The public Coordinator: turns API calls into requests for the Impl and
-// outcomes into the API's results.
+// The embedded Coordinator (embedded_coordinator.h): turns API calls into
+// requests for the peer's runtime and outcomes into the API's results.
 
-#include "synod/coordinator.h"
+#include "embedded_coordinator.h"
 
 #include <utility>
 
-#include "coordinator_impl.h"
+#include "runtime/peer_runtime.h"
 #include "tree/data_tree.h"
 #include "tree/path.h"
 #include "util/errors.h"
@@ -107,100 +107,103 @@ absl::StatusOr<std::vector<OpResult>> MultiResults(WriteOutcome&& o) {
 
 absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Start(
     Options options) {
-  auto impl = std::make_unique<Impl>(std::move(options));
-  SYNOD_RETURN_IF_ERROR(impl->Init());
-  return std::unique_ptr<Coordinator>(new Coordinator(std::move(impl)));
+  auto runtime = std::make_unique<PeerRuntime>(std::move(options));
+  SYNOD_RETURN_IF_ERROR(runtime->Init());
+  return std::unique_ptr<Coordinator>(
+      new EmbeddedCoordinator(std::move(runtime)));
 }
 
-Coordinator::Coordinator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Coordinator::~Coordinator() = default;
+
+EmbeddedCoordinator::EmbeddedCoordinator(std::unique_ptr<PeerRuntime> runtime)
+    : runtime_(std::move(runtime)) {}
+
+// The runtime's destructor closes the session and stops the threads.
+EmbeddedCoordinator::~EmbeddedCoordinator() = default;
 
 // ---- Writes ----------------------------------------------------------------
 
-absl::StatusOr<std::string> Coordinator::Create(std::string_view path,
-                                                std::string_view data,
-                                                CreateMode mode) {
-  return Create(path, data, mode, CreateOptions{});
-}
-
-absl::StatusOr<std::string> Coordinator::Create(
+absl::StatusOr<std::string> EmbeddedCoordinator::Create(
     std::string_view path, std::string_view data, CreateMode mode,
     const CreateOptions& create_options) {
   return CreatedPath(
-      impl_->SubmitAndWait(CreateRequest(path, data, mode, create_options)));
+      runtime_->SubmitAndWait(CreateRequest(path, data, mode, create_options)));
 }
 
-absl::StatusOr<OpResult> Coordinator::CreateWithStat(
+absl::StatusOr<OpResult> EmbeddedCoordinator::CreateWithStat(
     std::string_view path, std::string_view data, CreateMode mode,
     const CreateOptions& create_options) {
   return FirstResult(
-      impl_->SubmitAndWait(CreateRequest(path, data, mode, create_options)));
+      runtime_->SubmitAndWait(CreateRequest(path, data, mode, create_options)));
 }
 
-absl::StatusOr<Stat> Coordinator::Set(std::string_view path,
-                                      std::string_view data, int32_t version) {
-  return ResultStat(impl_->SubmitAndWait(SetRequest(path, data, version)));
+absl::StatusOr<Stat> EmbeddedCoordinator::Set(std::string_view path,
+                                              std::string_view data,
+                                              int32_t version) {
+  return ResultStat(runtime_->SubmitAndWait(SetRequest(path, data, version)));
 }
 
-absl::Status Coordinator::Delete(std::string_view path, int32_t version) {
-  return OutcomeStatus(impl_->SubmitAndWait(DeleteRequest(path, version)));
+absl::Status EmbeddedCoordinator::Delete(std::string_view path,
+                                         int32_t version) {
+  return OutcomeStatus(runtime_->SubmitAndWait(DeleteRequest(path, version)));
 }
 
-absl::StatusOr<std::vector<OpResult>> Coordinator::Multi(std::vector<Op> ops) {
-  return MultiResults(impl_->SubmitAndWait(MultiRequest(std::move(ops))));
+absl::StatusOr<std::vector<OpResult>> EmbeddedCoordinator::Multi(
+    std::vector<Op> ops) {
+  return MultiResults(runtime_->SubmitAndWait(MultiRequest(std::move(ops))));
 }
 
-absl::StatusOr<Stat> Coordinator::SetAcl(std::string_view path,
-                                         const AclList& acl, int32_t aversion) {
-  return ResultStat(impl_->SubmitAndWait(SetAclRequest(path, acl, aversion)));
+absl::StatusOr<Stat> EmbeddedCoordinator::SetAcl(std::string_view path,
+                                                 const AclList& acl,
+                                                 int32_t aversion) {
+  return ResultStat(
+      runtime_->SubmitAndWait(SetAclRequest(path, acl, aversion)));
 }
 
-absl::Status Coordinator::Sync(std::string_view path) {
+absl::Status EmbeddedCoordinator::Sync(std::string_view path) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
-  return OutcomeStatus(impl_->SubmitAndWait(txn::Request()));
+  return OutcomeStatus(runtime_->SubmitAndWait(txn::Request()));
 }
 
 // ---- Reads ----------------------------------------------------------------
 
-absl::StatusOr<Node> Coordinator::Get(std::string_view path, Watcher watcher) {
-  return impl_->Get(path, std::move(watcher));
+absl::StatusOr<Node> EmbeddedCoordinator::Get(std::string_view path,
+                                              Watcher watcher) {
+  return runtime_->Get(path, std::move(watcher));
 }
 
-absl::StatusOr<std::optional<Stat>> Coordinator::Exists(std::string_view path,
-                                                        Watcher watcher) {
-  return impl_->Exists(path, std::move(watcher));
-}
-
-absl::StatusOr<std::vector<std::string>> Coordinator::GetChildren(
+absl::StatusOr<std::optional<Stat>> EmbeddedCoordinator::Exists(
     std::string_view path, Watcher watcher) {
-  return impl_->GetChildren(path, std::move(watcher), nullptr);
+  return runtime_->Exists(path, std::move(watcher));
 }
 
-absl::StatusOr<std::vector<std::string>> Coordinator::GetChildren(
+absl::StatusOr<std::vector<std::string>> EmbeddedCoordinator::GetChildren(
     std::string_view path, Watcher watcher, Stat* stat) {
-  return impl_->GetChildren(path, std::move(watcher), stat);
+  return runtime_->GetChildren(path, std::move(watcher), stat);
 }
 
-absl::StatusOr<AclList> Coordinator::GetAcl(std::string_view path, Stat* stat) {
-  return impl_->GetAcl(path, stat);
+absl::StatusOr<AclList> EmbeddedCoordinator::GetAcl(std::string_view path,
+                                                    Stat* stat) {
+  return runtime_->GetAcl(path, stat);
 }
 
-absl::Status Coordinator::AddWatch(std::string_view path, WatchMode mode,
-                                   Watcher watcher) {
-  return impl_->AddWatch(path, mode, std::move(watcher));
+absl::Status EmbeddedCoordinator::AddWatch(std::string_view path,
+                                           WatchMode mode, Watcher watcher) {
+  return runtime_->AddWatch(path, mode, std::move(watcher));
 }
 
-absl::Status Coordinator::RemoveWatches(std::string_view path,
-                                        WatcherType type) {
-  return impl_->RemoveWatches(path, type);
+absl::Status EmbeddedCoordinator::RemoveWatches(std::string_view path,
+                                                WatcherType type) {
+  return runtime_->RemoveWatches(path, type);
 }
 
-absl::Status Coordinator::AddAuth(std::string_view scheme,
-                                  std::string_view credentials) {
-  return impl_->AddAuth(scheme, credentials);
+absl::Status EmbeddedCoordinator::AddAuth(std::string_view scheme,
+                                          std::string_view credentials) {
+  return runtime_->AddAuth(scheme, credentials);
 }
 
-// ---- Non-blocking forms --------------------------------------------------------
+// ---- Non-blocking forms
+// --------------------------------------------------------
 //
 // The loop completes a write on its own thread; the user's callback is handed
 // to the dispatcher from there, right behind the write's watch events.
@@ -208,8 +211,8 @@ absl::Status Coordinator::AddAuth(std::string_view scheme,
 namespace {
 
 template <typename T, typename Extract>
-Coordinator::Impl::Done ToDispatcher(Coordinator::Impl* impl, Callback<T> done,
-                                     Extract extract) {
+PeerRuntime::Done ToDispatcher(PeerRuntime* impl, Callback<T> done,
+                               Extract extract) {
   return [impl, done = std::move(done), extract](WriteOutcome&& o) mutable {
     if (!done) return;
     impl->Post([done = std::move(done), r = extract(std::move(o))]() mutable {
@@ -218,8 +221,7 @@ Coordinator::Impl::Done ToDispatcher(Coordinator::Impl* impl, Callback<T> done,
   };
 }
 
-Coordinator::Impl::Done ToDispatcher(Coordinator::Impl* impl,
-                                     StatusCallback done) {
+PeerRuntime::Done ToDispatcher(PeerRuntime* impl, StatusCallback done) {
   return [impl, done = std::move(done)](WriteOutcome&& o) mutable {
     if (!done) return;
     impl->Post([done = std::move(done), s = std::move(o.status)]() mutable {
@@ -231,8 +233,7 @@ Coordinator::Impl::Done ToDispatcher(Coordinator::Impl* impl,
 // Runs a local read now and delivers its result through the dispatcher, so
 // it is ordered with the events and completions queued before it.
 template <typename T>
-void PostRead(Coordinator::Impl* impl, absl::StatusOr<T> result,
-              Callback<T> done) {
+void PostRead(PeerRuntime* impl, absl::StatusOr<T> result, Callback<T> done) {
   if (!done) return;
   impl->Post([done = std::move(done), r = std::move(result)]() mutable {
     done(std::move(r));
@@ -241,70 +242,77 @@ void PostRead(Coordinator::Impl* impl, absl::StatusOr<T> result,
 
 }  // namespace
 
-void Coordinator::CreateAsync(std::string_view path, std::string_view data,
-                              CreateMode mode,
-                              const CreateOptions& create_options,
-                              Callback<std::string> done) {
-  impl_->Submit(CreateRequest(path, data, mode, create_options),
-                ToDispatcher(impl_.get(), std::move(done), CreatedPath));
+void EmbeddedCoordinator::CreateAsync(std::string_view path,
+                                      std::string_view data, CreateMode mode,
+                                      const CreateOptions& create_options,
+                                      Callback<std::string> done) {
+  runtime_->Submit(CreateRequest(path, data, mode, create_options),
+                   ToDispatcher(runtime_.get(), std::move(done), CreatedPath));
 }
 
-void Coordinator::SetAsync(std::string_view path, std::string_view data,
-                           int32_t version, Callback<Stat> done) {
-  impl_->Submit(SetRequest(path, data, version),
-                ToDispatcher(impl_.get(), std::move(done), ResultStat));
+void EmbeddedCoordinator::SetAsync(std::string_view path, std::string_view data,
+                                   int32_t version, Callback<Stat> done) {
+  runtime_->Submit(SetRequest(path, data, version),
+                   ToDispatcher(runtime_.get(), std::move(done), ResultStat));
 }
 
-void Coordinator::DeleteAsync(std::string_view path, int32_t version,
-                              StatusCallback done) {
-  impl_->Submit(DeleteRequest(path, version),
-                ToDispatcher(impl_.get(), std::move(done)));
+void EmbeddedCoordinator::DeleteAsync(std::string_view path, int32_t version,
+                                      StatusCallback done) {
+  runtime_->Submit(DeleteRequest(path, version),
+                   ToDispatcher(runtime_.get(), std::move(done)));
 }
 
-void Coordinator::MultiAsync(std::vector<Op> ops,
-                             Callback<std::vector<OpResult>> done) {
-  impl_->Submit(MultiRequest(std::move(ops)),
-                ToDispatcher(impl_.get(), std::move(done), MultiResults));
+void EmbeddedCoordinator::MultiAsync(std::vector<Op> ops,
+                                     Callback<std::vector<OpResult>> done) {
+  runtime_->Submit(MultiRequest(std::move(ops)),
+                   ToDispatcher(runtime_.get(), std::move(done), MultiResults));
 }
 
-void Coordinator::SetAclAsync(std::string_view path, const AclList& acl,
-                              int32_t aversion, Callback<Stat> done) {
-  impl_->Submit(SetAclRequest(path, acl, aversion),
-                ToDispatcher(impl_.get(), std::move(done), ResultStat));
+void EmbeddedCoordinator::SetAclAsync(std::string_view path, const AclList& acl,
+                                      int32_t aversion, Callback<Stat> done) {
+  runtime_->Submit(SetAclRequest(path, acl, aversion),
+                   ToDispatcher(runtime_.get(), std::move(done), ResultStat));
 }
 
-void Coordinator::SyncAsync(std::string_view path, StatusCallback done) {
+void EmbeddedCoordinator::SyncAsync(std::string_view path,
+                                    StatusCallback done) {
   absl::Status valid = ValidatePath(path);
   if (!valid.ok()) {
-    if (done) impl_->Post([done = std::move(done), valid] { done(valid); });
+    if (done) runtime_->Post([done = std::move(done), valid] { done(valid); });
     return;
   }
-  impl_->Submit(txn::Request(), ToDispatcher(impl_.get(), std::move(done)));
+  runtime_->Submit(txn::Request(),
+                   ToDispatcher(runtime_.get(), std::move(done)));
 }
 
-void Coordinator::GetAsync(std::string_view path, Watcher watcher,
-                           Callback<Node> done) {
-  PostRead(impl_.get(), impl_->Get(path, std::move(watcher)), std::move(done));
-}
-
-void Coordinator::ExistsAsync(std::string_view path, Watcher watcher,
-                              Callback<std::optional<Stat>> done) {
-  PostRead(impl_.get(), impl_->Exists(path, std::move(watcher)),
+void EmbeddedCoordinator::GetAsync(std::string_view path, Watcher watcher,
+                                   Callback<Node> done) {
+  PostRead(runtime_.get(), runtime_->Get(path, std::move(watcher)),
            std::move(done));
 }
 
-void Coordinator::GetChildrenAsync(std::string_view path, Watcher watcher,
-                                   Callback<std::vector<std::string>> done) {
-  PostRead(impl_.get(), impl_->GetChildren(path, std::move(watcher), nullptr),
+void EmbeddedCoordinator::ExistsAsync(std::string_view path, Watcher watcher,
+                                      Callback<std::optional<Stat>> done) {
+  PostRead(runtime_.get(), runtime_->Exists(path, std::move(watcher)),
            std::move(done));
 }
 
-int64_t Coordinator::session_id() const { return impl_->session_id(); }
-
-absl::Status Coordinator::WaitConnected(absl::Duration timeout) {
-  return impl_->WaitConnected(timeout);
+void EmbeddedCoordinator::GetChildrenAsync(
+    std::string_view path, Watcher watcher,
+    Callback<std::vector<std::string>> done) {
+  PostRead(runtime_.get(),
+           runtime_->GetChildren(path, std::move(watcher), nullptr),
+           std::move(done));
 }
 
-Health Coordinator::GetHealth() const { return impl_->GetHealth(); }
+int64_t EmbeddedCoordinator::session_id() const {
+  return runtime_->session_id();
+}
+
+absl::Status EmbeddedCoordinator::WaitConnected(absl::Duration timeout) {
+  return runtime_->WaitConnected(timeout);
+}
+
+Health EmbeddedCoordinator::GetHealth() const { return runtime_->GetHealth(); }
 
 }  // namespace synod

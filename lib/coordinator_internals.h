@@ -1,6 +1,6 @@
-// Access to a Coordinator's internals for synod's own tests and tools
-// (fault injection in the transport, the Impl's lower-level calls). Not
-// installed; applications never see it.
+// Access to an embedded Coordinator's internals for synod's own tests and
+// tools (fault injection in the transport, the runtime's lower-level
+// calls). Not installed; applications never see it.
 
 #ifndef SYNOD_COORDINATOR_INTERNALS_H_
 #define SYNOD_COORDINATOR_INTERNALS_H_
@@ -8,24 +8,29 @@
 #include <memory>
 #include <utility>
 
-#include "coordinator_impl.h"
+#include "embedded_coordinator.h"
+#include "runtime/peer_runtime.h"
 #include "synod/coordinator.h"
 
 namespace synod {
 
 class CoordinatorInternals {
  public:
-  static Coordinator::Impl* impl(Coordinator& c) { return c.impl_.get(); }
+  // The runtime of `c`, which Coordinator::Start (or StartWithEnv) made.
+  static PeerRuntime* runtime(Coordinator& c) {
+    return static_cast<EmbeddedCoordinator&>(c).runtime();
+  }
 
   // Starts a Coordinator as Coordinator::Start does, with its storage on
   // `env` (which must outlive it).
   static absl::StatusOr<std::unique_ptr<Coordinator>> StartWithEnv(
       Options options, Env* env) {
-    auto impl = std::make_unique<Coordinator::Impl>(std::move(options));
-    impl->storage_env_ = env;
-    absl::Status s = impl->Init();
+    auto runtime = std::make_unique<PeerRuntime>(std::move(options));
+    runtime->storage_env_ = env;
+    absl::Status s = runtime->Init();
     if (!s.ok()) return s;
-    return std::unique_ptr<Coordinator>(new Coordinator(std::move(impl)));
+    return std::unique_ptr<Coordinator>(
+        new EmbeddedCoordinator(std::move(runtime)));
   }
 };
 

@@ -84,14 +84,20 @@ struct Health {
   std::string listen;
 };
 
+// The coordination API: a ZooKeeper-style znode tree with linearizable
+// writes and local reads. Coordinator::Start gives the embedded one (this
+// process is a peer of the ensemble); the interface is abstract so that
+// code written against it (the recipes, an application's own) works with
+// any implementation. Every method is thread-safe.
 class Coordinator {
  public:
   // Starts a Coordinator: opens (or creates) `options.data_dir`, recovers the
   // tree, and establishes a session. Alone, the session exists when Start
   // returns; in an ensemble (Options::seeds) Start returns once the peer is
-  // up, and the session follows when a leader serves (see WaitConnected). Returns InvalidArgument for bad options,
-  // FailedPrecondition for a data_dir that is not synod's or is in use,
-  // DataLoss for a corrupted one (in neither case is anything written).
+  // up, and the session follows when a leader serves (see WaitConnected).
+  // Returns InvalidArgument for bad options, FailedPrecondition for a
+  // data_dir that is not synod's or is in use, DataLoss for a corrupted one
+  // (in neither case is anything written).
   static absl::StatusOr<std::unique_ptr<Coordinator>> Start(Options options);
 
   // Closes the session (its ephemerals are deleted), delivers kClosed to the
@@ -99,7 +105,7 @@ class Coordinator {
   // thread and waits for them. Operations submitted after shutdown began
   // complete with Error::kClosing.
   // REQUIRES: not called from a watcher or callback of this Coordinator.
-  ~Coordinator();
+  virtual ~Coordinator();
 
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
@@ -110,121 +116,125 @@ class Coordinator {
   // Creates `path`; returns the created path (with the sequence number for
   // sequential modes). NodeExists, NoNode (parent missing),
   // NoChildrenForEphemerals, NoAuth, InvalidAcl, BadArguments.
-  absl::StatusOr<std::string> Create(std::string_view path,
-                                     std::string_view data,
-                                     CreateMode mode = CreateMode::kPersistent);
-  absl::StatusOr<std::string> Create(std::string_view path,
-                                     std::string_view data, CreateMode mode,
-                                     const CreateOptions& create_options);
+  absl::StatusOr<std::string> Create(
+      std::string_view path, std::string_view data,
+      CreateMode mode = CreateMode::kPersistent) {
+    return Create(path, data, mode, CreateOptions{});
+  }
+  virtual absl::StatusOr<std::string> Create(
+      std::string_view path, std::string_view data, CreateMode mode,
+      const CreateOptions& create_options) = 0;
   // As Create, and also returns the new node's Stat.
-  absl::StatusOr<OpResult> CreateWithStat(std::string_view path,
-                                          std::string_view data,
-                                          CreateMode mode,
-                                          const CreateOptions& create_options);
+  virtual absl::StatusOr<OpResult> CreateWithStat(
+      std::string_view path, std::string_view data, CreateMode mode,
+      const CreateOptions& create_options) = 0;
 
   // Replaces the data of `path` if its version is `version` (-1: any);
   // returns the new Stat. NoNode, BadVersion, NoAuth, BadArguments.
-  absl::StatusOr<Stat> Set(std::string_view path, std::string_view data,
-                           int32_t version = -1);
+  virtual absl::StatusOr<Stat> Set(std::string_view path, std::string_view data,
+                                   int32_t version = -1) = 0;
 
   // Deletes `path` if its version is `version` (-1: any). NoNode,
   // BadVersion, NotEmpty, NoAuth, BadArguments.
-  absl::Status Delete(std::string_view path, int32_t version = -1);
+  virtual absl::Status Delete(std::string_view path, int32_t version = -1) = 0;
 
   // Applies all of `ops` atomically or none of them. On success returns one
   // OpResult per op. On failure returns the error of the first op that
   // failed, with its index available from FailedOpIndex(); by ZooKeeper's
   // rule the ops before it count as Ok and those after it as
   // RuntimeInconsistency, and nothing changed.
-  absl::StatusOr<std::vector<OpResult>> Multi(std::vector<Op> ops);
+  virtual absl::StatusOr<std::vector<OpResult>> Multi(std::vector<Op> ops) = 0;
 
   // Replaces the ACL of `path` if its aversion is `aversion` (-1: any).
-  absl::StatusOr<Stat> SetAcl(std::string_view path, const AclList& acl,
-                              int32_t aversion = -1);
+  virtual absl::StatusOr<Stat> SetAcl(std::string_view path, const AclList& acl,
+                                      int32_t aversion = -1) = 0;
 
   // Returns once every write committed before the call is applied locally,
   // so the next local read sees it. `path` is validated, as in ZooKeeper,
   // but need not exist.
-  absl::Status Sync(std::string_view path);
+  virtual absl::Status Sync(std::string_view path) = 0;
 
   // ---- Reads, served from the local replica. A watcher, when given, is
   // ---- registered atomically with the read and fires at most once.
 
   // Returns the data and Stat of `path`. Sets a data watch on success.
-  absl::StatusOr<Node> Get(std::string_view path, Watcher watcher = nullptr);
+  virtual absl::StatusOr<Node> Get(std::string_view path,
+                                   Watcher watcher = nullptr) = 0;
 
   // Returns the Stat of `path`, or nullopt if it does not exist. Sets a data
   // watch either way: on a missing node it fires with kCreated.
-  absl::StatusOr<std::optional<Stat>> Exists(std::string_view path,
-                                             Watcher watcher = nullptr);
+  virtual absl::StatusOr<std::optional<Stat>> Exists(
+      std::string_view path, Watcher watcher = nullptr) = 0;
 
   // Returns the names of the children of `path`, sorted. Sets a child watch
   // on success.
   absl::StatusOr<std::vector<std::string>> GetChildren(
-      std::string_view path, Watcher watcher = nullptr);
-  // As GetChildren, also returning the Stat of `path` in `stat`.
-  // REQUIRES: stat != nullptr.
-  absl::StatusOr<std::vector<std::string>> GetChildren(std::string_view path,
-                                                       Watcher watcher,
-                                                       Stat* stat);
+      std::string_view path, Watcher watcher = nullptr) {
+    return GetChildren(path, std::move(watcher), nullptr);
+  }
+  // As GetChildren, also returning the Stat of `path` in `stat` (if not
+  // null).
+  virtual absl::StatusOr<std::vector<std::string>> GetChildren(
+      std::string_view path, Watcher watcher, Stat* stat) = 0;
 
   // Returns the ACL of `path` and its Stat in `stat` (if not null).
-  absl::StatusOr<AclList> GetAcl(std::string_view path, Stat* stat = nullptr);
+  virtual absl::StatusOr<AclList> GetAcl(std::string_view path,
+                                         Stat* stat = nullptr) = 0;
 
   // ---- Watches that stay until removed.
 
   // Registers `watcher` on `path` in `mode`. The path need not exist.
-  absl::Status AddWatch(std::string_view path, WatchMode mode,
-                        Watcher watcher);
+  virtual absl::Status AddWatch(std::string_view path, WatchMode mode,
+                                Watcher watcher) = 0;
 
   // Removes the watches of `type` on `path`, each of which is told with a
   // *WatchRemoved event. NoWatcher if there were none.
-  absl::Status RemoveWatches(std::string_view path, WatcherType type);
+  virtual absl::Status RemoveWatches(std::string_view path,
+                                     WatcherType type) = 0;
 
   // ---- Authentication of this Coordinator's session.
 
   // Adds an identity: scheme "digest" with "user:password". AuthFailed for an
   // unknown scheme or malformed credentials.
-  absl::Status AddAuth(std::string_view scheme, std::string_view credentials);
+  virtual absl::Status AddAuth(std::string_view scheme,
+                               std::string_view credentials) = 0;
 
   // ---- Non-blocking forms. `done` runs on the dispatcher thread.
 
-  void CreateAsync(std::string_view path, std::string_view data,
-                   CreateMode mode, const CreateOptions& create_options,
-                   Callback<std::string> done);
-  void SetAsync(std::string_view path, std::string_view data, int32_t version,
-                Callback<Stat> done);
-  void DeleteAsync(std::string_view path, int32_t version,
-                   StatusCallback done);
-  void MultiAsync(std::vector<Op> ops, Callback<std::vector<OpResult>> done);
-  void SetAclAsync(std::string_view path, const AclList& acl, int32_t aversion,
-                   Callback<Stat> done);
-  void SyncAsync(std::string_view path, StatusCallback done);
-  void GetAsync(std::string_view path, Watcher watcher, Callback<Node> done);
-  void ExistsAsync(std::string_view path, Watcher watcher,
-                   Callback<std::optional<Stat>> done);
-  void GetChildrenAsync(std::string_view path, Watcher watcher,
-                        Callback<std::vector<std::string>> done);
+  virtual void CreateAsync(std::string_view path, std::string_view data,
+                           CreateMode mode, const CreateOptions& create_options,
+                           Callback<std::string> done) = 0;
+  virtual void SetAsync(std::string_view path, std::string_view data,
+                        int32_t version, Callback<Stat> done) = 0;
+  virtual void DeleteAsync(std::string_view path, int32_t version,
+                           StatusCallback done) = 0;
+  virtual void MultiAsync(std::vector<Op> ops,
+                          Callback<std::vector<OpResult>> done) = 0;
+  virtual void SetAclAsync(std::string_view path, const AclList& acl,
+                           int32_t aversion, Callback<Stat> done) = 0;
+  virtual void SyncAsync(std::string_view path, StatusCallback done) = 0;
+  virtual void GetAsync(std::string_view path, Watcher watcher,
+                        Callback<Node> done) = 0;
+  virtual void ExistsAsync(std::string_view path, Watcher watcher,
+                           Callback<std::optional<Stat>> done) = 0;
+  virtual void GetChildrenAsync(std::string_view path, Watcher watcher,
+                                Callback<std::vector<std::string>> done) = 0;
 
   // ---- Introspection.
 
   // Returns this Coordinator's session id (0 while it has none).
-  int64_t session_id() const;
+  virtual int64_t session_id() const = 0;
 
   // Waits until this Coordinator has a session with a serving leader.
   // Returns OK at once when it has; ConnectionLoss if `timeout` passes
   // first; SessionExpired once the ensemble has expired the session.
-  absl::Status WaitConnected(absl::Duration timeout);
+  virtual absl::Status WaitConnected(absl::Duration timeout) = 0;
 
   // Returns role, epoch, last zxid, sizes and counters. Cheap; any thread.
-  Health GetHealth() const;
+  virtual Health GetHealth() const = 0;
 
-  class Impl;
-
- private:
-  friend class CoordinatorInternals;  // synod's own tests and tools
-  explicit Coordinator(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+ protected:
+  Coordinator() = default;
 };
 
 }  // namespace synod

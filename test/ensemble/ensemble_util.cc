@@ -109,9 +109,9 @@ int LocalEnsemble::StartAndWaitLeader() {
 void LocalEnsemble::Isolate(int i, bool cut) {
   for (int j = 0; j < size(); ++j) {
     if (j == i || !running(j)) continue;
-    CoordinatorInternals::impl(at(i))->network()->SetBlocked(
+    CoordinatorInternals::runtime(at(i))->network()->SetBlocked(
         at(j).GetHealth().peer_id, cut);
-    CoordinatorInternals::impl(at(j))->network()->SetBlocked(
+    CoordinatorInternals::runtime(at(j))->network()->SetBlocked(
         at(i).GetHealth().peer_id, cut);
   }
 }

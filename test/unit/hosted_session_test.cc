@@ -15,7 +15,7 @@ using testing::TempDir;
 using testing::TestOptions;
 
 // Submits `request` as `session` and waits for its outcome.
-WriteOutcome Run(Coordinator::Impl* impl, int64_t session,
+WriteOutcome Run(PeerRuntime* impl, int64_t session,
                  std::shared_ptr<const AuthInfo> auth, txn::Request request) {
   Mutex mu;
   WriteOutcome outcome;
@@ -36,7 +36,7 @@ TEST_CASE("a hosted session lives while hosted and expires after",
   TempDir dir;
   auto c = Coordinator::Start(TestOptions(dir.path()));
   REQUIRE(c.ok());
-  Coordinator::Impl* impl = CoordinatorInternals::impl(**c);
+  PeerRuntime* impl = CoordinatorInternals::runtime(**c);
   auto system = std::make_shared<AuthInfo>();
   system->super = true;
 

@@ -1,6 +1,6 @@
-// Coordinator::Impl: startup, the loop thread and the write path's entry.
+// PeerRuntime: startup, the loop thread and the write path's entry.
 
-#include "coordinator_impl.h"
+#include "runtime/peer_runtime.h"
 
 #include <algorithm>
 #include <utility>
@@ -121,7 +121,7 @@ absl::Status ValidateOptions(const Options& o) {
 
 // ---- The clock and the outbox the server sees -------------------------------
 
-class Coordinator::Impl::SystemClock : public server::Clock {
+class PeerRuntime::SystemClock : public server::Clock {
  public:
   int64_t WallMs() const override { return absl::ToUnixMillis(absl::Now()); }
   int64_t SteadyMs() const override {
@@ -137,9 +137,9 @@ class Coordinator::Impl::SystemClock : public server::Clock {
 // nothing (a learner checks a leader's ping zxid against its log; 0 never
 // fails that check) and may overtake messages the loop still holds, so
 // only liveness is affected, never the protocol's state.
-class Coordinator::Impl::StallPings : public server::KeepAlive {
+class PeerRuntime::StallPings : public server::KeepAlive {
  public:
-  StallPings(Impl* impl, std::vector<zab::PeerId> to)
+  StallPings(PeerRuntime* impl, std::vector<zab::PeerId> to)
       : impl_(impl), to_(std::move(to)) {
     thread_ = std::thread([this] { Run(); });
   }
@@ -168,16 +168,16 @@ class Coordinator::Impl::StallPings : public server::KeepAlive {
     }
   }
 
-  Impl* const impl_;
+  PeerRuntime* const impl_;
   const std::vector<zab::PeerId> to_;
   Mutex mu_;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
-class Coordinator::Impl::RuntimeOutbox : public server::Outbox {
+class PeerRuntime::RuntimeOutbox : public server::Outbox {
  public:
-  explicit RuntimeOutbox(Impl* impl) : impl_(impl) {}
+  explicit RuntimeOutbox(PeerRuntime* impl) : impl_(impl) {}
   void Send(zab::Message&& message) override {
     if (impl_->network_) impl_->network_->Send(std::move(message));
   }
@@ -198,12 +198,12 @@ class Coordinator::Impl::RuntimeOutbox : public server::Outbox {
   }
 
  private:
-  Impl* const impl_;
+  PeerRuntime* const impl_;
 };
 
 // ---- Startup and shutdown -----------------------------------------------------
 
-Coordinator::Impl::Impl(Options options)
+PeerRuntime::PeerRuntime(Options options)
     : options_(std::move(options)),
       ensemble_(IsEnsemble(options_)),
       system_auth_([] {
@@ -214,7 +214,7 @@ Coordinator::Impl::Impl(Options options)
       clock_(std::make_unique<SystemClock>()),
       outbox_(std::make_unique<RuntimeOutbox>(this)) {}
 
-absl::Status Coordinator::Impl::Init() {
+absl::Status PeerRuntime::Init() {
   SYNOD_RETURN_IF_ERROR(ValidateOptions(options_));
   absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
       DataDirLock::Acquire(options_.data_dir);
@@ -243,7 +243,7 @@ absl::Status Coordinator::Impl::Init() {
   return ensemble_ ? InitEnsemble() : InitAlone();
 }
 
-absl::Status Coordinator::Impl::StartServerCore(server::ServerConfig config) {
+absl::Status PeerRuntime::StartServerCore(server::ServerConfig config) {
   config.options = options_;
   config.ensemble = ensemble_;
   server_ = std::make_unique<server::Server>(std::move(config), store_.get(),
@@ -260,7 +260,7 @@ absl::Status Coordinator::Impl::StartServerCore(server::ServerConfig config) {
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::Impl::InitAlone() {
+absl::Status PeerRuntime::InitAlone() {
   // The peer elects itself, moves to a new epoch above every one it has
   // seen, and commits the tail: that is the replay. Carried out here,
   // before the loop thread starts.
@@ -287,7 +287,7 @@ absl::Status Coordinator::Impl::InitAlone() {
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::Impl::InitEnsemble() {
+absl::Status PeerRuntime::InitEnsemble() {
   seeds_ = options_.seeds;
   std::sort(seeds_.begin(), seeds_.end());
   seeds_.erase(std::unique(seeds_.begin(), seeds_.end()), seeds_.end());
@@ -367,7 +367,7 @@ absl::Status Coordinator::Impl::InitEnsemble() {
   return absl::OkStatus();
 }
 
-Coordinator::Impl::~Impl() {
+PeerRuntime::~PeerRuntime() {
   if (loop_.joinable()) {
     // Remote clients' streams end first, while their sessions can still be
     // closed (their ephemerals go now, not at expiry).
@@ -430,7 +430,7 @@ Coordinator::Impl::~Impl() {
 
 // ---- The loop -------------------------------------------------------------------
 
-absl::Status Coordinator::Impl::RunRounds(const std::function<bool()>& until,
+absl::Status PeerRuntime::RunRounds(const std::function<bool()>& until,
                                           int max_rounds) {
   server::Inputs in;
   for (int round = 0; !until || round < max_rounds; ++round) {
@@ -485,11 +485,11 @@ absl::Status Coordinator::Impl::RunRounds(const std::function<bool()>& until,
 
 // ---- Writes -------------------------------------------------------------
 
-void Coordinator::Impl::Submit(txn::Request request, Done done) {
+void PeerRuntime::Submit(txn::Request request, Done done) {
   SubmitAs(kOwnSession, auth(), std::move(request), std::move(done));
 }
 
-void Coordinator::Impl::SubmitAs(int64_t session,
+void PeerRuntime::SubmitAs(int64_t session,
                                  std::shared_ptr<const AuthInfo> auth,
                                  txn::Request request, Done done) {
   published_.writes.fetch_add(1, std::memory_order_relaxed);
@@ -508,7 +508,7 @@ void Coordinator::Impl::SubmitAs(int64_t session,
   done(std::move(o));
 }
 
-WriteOutcome Coordinator::Impl::SubmitAndWait(txn::Request request) {
+WriteOutcome PeerRuntime::SubmitAndWait(txn::Request request) {
   Mutex mu;
   bool done = false;
   WriteOutcome outcome;
@@ -524,7 +524,7 @@ WriteOutcome Coordinator::Impl::SubmitAndWait(txn::Request request) {
 
 // ---- Listening, and what the client service and tools ask -------------------
 
-absl::Status Coordinator::Impl::StartListening() {
+absl::Status PeerRuntime::StartListening() {
   grpc_ = std::make_unique<transport::GrpcServer>(options_, this,
                                                   network_.get());
   absl::Status started = grpc_->Start();
@@ -536,20 +536,20 @@ absl::Status Coordinator::Impl::StartListening() {
   return absl::OkStatus();
 }
 
-std::string Coordinator::Impl::ListenAddress() const {
+std::string PeerRuntime::ListenAddress() const {
   const int port = bound_port_.load();
   if (options_.listen.empty() || port == 0) return options_.listen;
   return absl::StrCat(options_.listen.substr(0, options_.listen.rfind(':') + 1),
                       port);
 }
 
-void Coordinator::Impl::StopEnsembleServices() {
+void PeerRuntime::StopEnsembleServices() {
   if (grpc_) grpc_->StopClients();
   if (network_) network_->Shutdown();
   if (grpc_) grpc_->Shutdown();
 }
 
-absl::Status Coordinator::Impl::WaitConnected(absl::Duration timeout) {
+absl::Status PeerRuntime::WaitConnected(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
     SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
@@ -563,17 +563,17 @@ absl::Status Coordinator::Impl::WaitConnected(absl::Duration timeout) {
   }
 }
 
-void Coordinator::Impl::AddHostedSession(int64_t id) {
+void PeerRuntime::AddHostedSession(int64_t id) {
   MutexLock lock(&inbox_mu_);
   hosted_.emplace_back(id, true);
 }
 
-void Coordinator::Impl::RemoveHostedSession(int64_t id) {
+void PeerRuntime::RemoveHostedSession(int64_t id) {
   MutexLock lock(&inbox_mu_);
   hosted_.emplace_back(id, false);
 }
 
-Coordinator::Impl::PeerStatus Coordinator::Impl::GetPeerStatus() const {
+PeerRuntime::PeerStatus PeerRuntime::GetPeerStatus() const {
   PeerStatus s;
   s.role = GetHealth().role;
   s.epoch = published_.epoch.load();

@@ -1,11 +1,11 @@
-// Coordinator::Impl: local reads, watch registration, identities, health.
+// PeerRuntime: local reads, watch registration, identities, health.
 // Reads run on the caller's thread under the tree's shared lock.
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "acl/identity.h"
-#include "coordinator_impl.h"
+#include "runtime/peer_runtime.h"
 #include "tree/path.h"
 #include "util/errors.h"
 #include "util/status_macros.h"
@@ -16,12 +16,12 @@ namespace {
 
 }  // namespace
 
-std::shared_ptr<const AuthInfo> Coordinator::Impl::auth() const {
+std::shared_ptr<const AuthInfo> PeerRuntime::auth() const {
   MutexLock lock(&auth_mu_);
   return auth_;
 }
 
-absl::Status Coordinator::Impl::CheckSessionUsable() const {
+absl::Status PeerRuntime::CheckSessionUsable() const {
   if (published_.expired.load(std::memory_order_relaxed)) {
     return MakeError(Error::kSessionExpired,
                      "the ensemble expired this Coordinator's session");
@@ -29,7 +29,7 @@ absl::Status Coordinator::Impl::CheckSessionUsable() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<const Znode*> Coordinator::Impl::FindReadable(
+absl::StatusOr<const Znode*> PeerRuntime::FindReadable(
     std::string_view path, const AuthInfo* auth) const {
   const Znode* node = replica_.tree.Find(path);
   if (!node) return NoNodeError(path);
@@ -44,13 +44,13 @@ absl::StatusOr<const Znode*> Coordinator::Impl::FindReadable(
   return node;
 }
 
-absl::StatusOr<Node> Coordinator::Impl::Get(std::string_view path,
+absl::StatusOr<Node> PeerRuntime::Get(std::string_view path,
                                             Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return GetAs(kLocalOwner, nullptr, path, std::move(watcher));
 }
 
-absl::StatusOr<Node> Coordinator::Impl::GetAs(int64_t owner,
+absl::StatusOr<Node> PeerRuntime::GetAs(int64_t owner,
                                               const AuthInfo* auth,
                                               std::string_view path,
                                               Watcher watcher) {
@@ -62,13 +62,13 @@ absl::StatusOr<Node> Coordinator::Impl::GetAs(int64_t owner,
   return Node{node->data, node->stat};
 }
 
-absl::StatusOr<std::optional<Stat>> Coordinator::Impl::Exists(
+absl::StatusOr<std::optional<Stat>> PeerRuntime::Exists(
     std::string_view path, Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return ExistsAs(kLocalOwner, path, std::move(watcher));
 }
 
-absl::StatusOr<std::optional<Stat>> Coordinator::Impl::ExistsAs(
+absl::StatusOr<std::optional<Stat>> PeerRuntime::ExistsAs(
     int64_t owner, std::string_view path, Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
@@ -79,13 +79,13 @@ absl::StatusOr<std::optional<Stat>> Coordinator::Impl::ExistsAs(
   return std::optional<Stat>(node->stat);
 }
 
-absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildren(
+absl::StatusOr<std::vector<std::string>> PeerRuntime::GetChildren(
     std::string_view path, Watcher watcher, Stat* stat) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return GetChildrenAs(kLocalOwner, nullptr, path, std::move(watcher), stat);
 }
 
-absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildrenAs(
+absl::StatusOr<std::vector<std::string>> PeerRuntime::GetChildrenAs(
     int64_t owner, const AuthInfo* auth, std::string_view path,
     Watcher watcher, Stat* stat) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
@@ -97,13 +97,13 @@ absl::StatusOr<std::vector<std::string>> Coordinator::Impl::GetChildrenAs(
   return std::vector<std::string>(node->children.begin(), node->children.end());
 }
 
-absl::StatusOr<AclList> Coordinator::Impl::GetAcl(std::string_view path,
+absl::StatusOr<AclList> PeerRuntime::GetAcl(std::string_view path,
                                                   Stat* stat) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return GetAclAs(*auth(), path, stat);
 }
 
-absl::StatusOr<AclList> Coordinator::Impl::GetAclAs(const AuthInfo& auth,
+absl::StatusOr<AclList> PeerRuntime::GetAclAs(const AuthInfo& auth,
                                                     std::string_view path,
                                                     Stat* stat) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
@@ -119,13 +119,13 @@ absl::StatusOr<AclList> Coordinator::Impl::GetAclAs(const AuthInfo& auth,
   return *node->acl;
 }
 
-absl::Status Coordinator::Impl::AddWatch(std::string_view path, WatchMode mode,
+absl::Status PeerRuntime::AddWatch(std::string_view path, WatchMode mode,
                                          Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return AddWatchAs(kLocalOwner, path, mode, std::move(watcher));
 }
 
-absl::Status Coordinator::Impl::AddWatchAs(int64_t owner,
+absl::Status PeerRuntime::AddWatchAs(int64_t owner,
                                            std::string_view path,
                                            WatchMode mode, Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
@@ -137,12 +137,12 @@ absl::Status Coordinator::Impl::AddWatchAs(int64_t owner,
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::Impl::RemoveWatches(std::string_view path,
+absl::Status PeerRuntime::RemoveWatches(std::string_view path,
                                               WatcherType type) {
   return RemoveWatchesAs(kLocalOwner, path, type);
 }
 
-absl::Status Coordinator::Impl::RemoveWatchesAs(int64_t owner,
+absl::Status PeerRuntime::RemoveWatchesAs(int64_t owner,
                                                 std::string_view path,
                                                 WatcherType type) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
@@ -160,11 +160,11 @@ absl::Status Coordinator::Impl::RemoveWatchesAs(int64_t owner,
   return absl::OkStatus();
 }
 
-int64_t Coordinator::Impl::DropWatchesOf(int64_t owner) {
+int64_t PeerRuntime::DropWatchesOf(int64_t owner) {
   return replica_.watches.RemoveOwner(owner);
 }
 
-absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
+absl::Status PeerRuntime::AddAuth(std::string_view scheme,
                                         std::string_view credentials) {
   SYNOD_ASSIGN_OR_RETURN(AuthId id, Authenticate(scheme, credentials));
   MutexLock lock(&auth_mu_);
@@ -174,7 +174,7 @@ absl::Status Coordinator::Impl::AddAuth(std::string_view scheme,
   return absl::OkStatus();
 }
 
-Health Coordinator::Impl::GetHealth() const {
+Health PeerRuntime::GetHealth() const {
   Health h;
   const zab::PeerState role = published_.role.load();
   if (!ensemble_) {

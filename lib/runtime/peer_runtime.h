@@ -1,4 +1,4 @@
-// Coordinator::Impl: the threaded runtime around the server
+// PeerRuntime: the threaded runtime around the server
 // (server/server.h). It owns every thread and the resources they use:
 //
 //  - application threads: read the replica under its shared lock; enqueue
@@ -15,8 +15,8 @@
 // Lock order: the replica's mutex -> WatchManager's mutex -> dispatcher's
 // mutex. inbox_mu_ and auth_mu_ are leaves.
 
-#ifndef SYNOD_COORDINATOR_IMPL_H_
-#define SYNOD_COORDINATOR_IMPL_H_
+#ifndef SYNOD_RUNTIME_PEER_RUNTIME_H_
+#define SYNOD_RUNTIME_PEER_RUNTIME_H_
 
 #include <atomic>
 #include <chrono>
@@ -55,10 +55,10 @@ bool IsEnsemble(const Options& options);
 // The host of the client service (transport::ClientHost): the methods it
 // overrides keep the guarantees stated there. Final, so that its own calls
 // of them (Get -> GetAs, Submit -> SubmitAs) are direct.
-class Coordinator::Impl final : public transport::ClientHost {
+class PeerRuntime final : public transport::ClientHost {
  public:
-  explicit Impl(Options options);
-  ~Impl();
+  explicit PeerRuntime(Options options);
+  ~PeerRuntime() override;
 
   // Opens storage, recovers the tree, starts the threads and the session.
   absl::Status Init();
@@ -222,4 +222,4 @@ class Coordinator::Impl final : public transport::ClientHost {
 
 }  // namespace synod
 
-#endif  // SYNOD_COORDINATOR_IMPL_H_
+#endif  // SYNOD_RUNTIME_PEER_RUNTIME_H_
