@@ -112,6 +112,64 @@ struct Op {
   bool done = false;
 };
 
+// A one-shot watch a client registered, and what became of it.
+struct WatchRec {
+  zab::PeerId peer = 0;
+  std::string path;
+  bool child = false;
+  // The event the first change after registration must deliver.
+  std::optional<EventType> due;
+  bool fired = false;
+  // A snapshot was installed, or the peer crashed: no longer checked.
+  bool unchecked = false;
+};
+
+// One change a txn makes, as a watch sees it: `type` on `path`.
+struct Change {
+  std::string path;
+  EventType type;
+};
+
+std::string ParentOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The watch events a txn causes, in order (data watches: kCreated,
+// kDeleted, kDataChanged of the path; child watches: kChildrenChanged of
+// the parent, and kDeleted of the path).
+void ChangesOf(const txn::Txn& t, std::vector<Change>* out) {
+  auto deleted = [out](const std::string& path) {
+    out->push_back(Change{path, EventType::kDeleted});
+    out->push_back(Change{ParentOf(path), EventType::kChildrenChanged});
+  };
+  if (t.has_create()) {
+    out->push_back(Change{t.create().path(), EventType::kCreated});
+    out->push_back(
+        Change{ParentOf(t.create().path()), EventType::kChildrenChanged});
+  } else if (t.has_delete_node()) {
+    deleted(t.delete_node().path());
+  } else if (t.has_set_data()) {
+    out->push_back(Change{t.set_data().path(), EventType::kDataChanged});
+  } else if (t.has_multi()) {
+    for (const txn::Txn& op : t.multi().ops()) ChangesOf(op, out);
+  } else if (t.has_close_session()) {
+    for (const std::string& path : t.close_session().ephemerals()) {
+      deleted(path);
+    }
+  }
+}
+
+// Whether `change` fires a watch on `path` (data or child).
+bool Fires(const Change& change, const std::string& path, bool child) {
+  if (change.path != path) return false;
+  if (child) {
+    return change.type == EventType::kChildrenChanged ||
+           change.type == EventType::kDeleted;
+  }
+  return change.type != EventType::kChildrenChanged;
+}
+
 struct Touch {
   int64_t at = 0;
   zab::PeerId from = 0;
@@ -256,6 +314,7 @@ class Sim {
     p->server->set_install_observer([this, p](Zxid zxid) {
       ++result_.snapshots;
       p->applied = zxid;
+      ForgetWatches(p);
     });
     p->up = true;
     p->had_leader = false;
@@ -269,6 +328,7 @@ class Sim {
 
   void Crash(Peer* p) {
     Note(absl::StrCat("crash peer ", p->id));
+    ForgetWatches(p);
     ++result_.crashes;
     p->up = false;
     net_.SetDown(p->id, true);
@@ -298,6 +358,7 @@ class Sim {
       std::vector<std::function<void()>> tasks;
       tasks.swap(p->tasks);
       for (auto& task : tasks) task();
+      CheckDueWatches();
       AfterRound(p);
     }
   }
@@ -433,6 +494,102 @@ class Sim {
     if (rng_.Chance(o_.sync_rate)) {
       if (Peer* p = RandomPeer(true)) SubmitSync(p);
     }
+    if (rng_.Chance(o_.watch_rate)) {
+      if (Peer* p = RandomPeer(true)) RegisterWatch(p);
+    }
+  }
+
+  // A client reads and watches, as Exists (a data watch, the node need not
+  // exist) or GetChildren (a child watch, on an existing node) do.
+  void RegisterWatch(Peer* p) {
+    WatchRec w;
+    w.peer = p->id;
+    w.child = rng_.Chance(0.4);
+    w.path = w.child && rng_.Chance(0.3) ? "/" : RandomPath();
+    const size_t id = watches_.size();
+    Watcher watcher = [this, id](const WatchEvent& e) { OnWatchEvent(id, e); };
+    ReaderLock lock(&p->replica->mu);
+    if (w.child) {
+      if (!p->replica->tree.Find(w.path)) return;  // NoNode: no watch
+      p->replica->watches.AddChildWatch(w.path, std::move(watcher));
+    } else {
+      p->replica->watches.AddDataWatch(w.path, std::move(watcher));
+    }
+    Note(absl::StrCat("watch #", id, " at peer ", p->id, " on ", w.path,
+                      w.child ? " (children)" : " (data)"));
+    watches_.push_back(std::move(w));
+    open_watches_[p->id].push_back(id);
+  }
+
+  void OnWatchEvent(size_t id, const WatchEvent& e) {
+    WatchRec& w = watches_[id];
+    ++result_.watches_fired;
+    Note(absl::StrCat("watch #", id, " fired at peer ", w.peer, ": ",
+                      static_cast<int>(e.type), " ", e.path));
+    if (w.fired) {
+      Violation("watches", absl::StrCat("watch #", id, " fired twice"));
+    } else if (e.path != w.path) {
+      Violation("watches", absl::StrCat("watch #", id, " on ", w.path,
+                                        " fired for ", e.path));
+    } else if (!w.unchecked && !w.due) {
+      Violation("watches", absl::StrCat("watch #", id, " on ", w.path,
+                                        " fired though nothing it watches "
+                                        "changed"));
+    } else if (!w.unchecked && *w.due != e.type) {
+      Violation("watches",
+                absl::StrCat("watch #", id, " on ", w.path, " fired type ",
+                             static_cast<int>(e.type), ", the change was ",
+                             static_cast<int>(*w.due)));
+    }
+    w.fired = true;
+  }
+
+  // Marks the open watches of `p` that `t` fires as due.
+  void WatchesSee(Peer* p, const txn::Txn& t) {
+    auto it = open_watches_.find(p->id);
+    if (it == open_watches_.end() || it->second.empty()) return;
+    std::vector<Change> changes;
+    ChangesOf(t, &changes);
+    if (changes.empty()) return;
+    std::vector<size_t>& open = it->second;
+    for (size_t i = 0; i < open.size();) {
+      WatchRec& w = watches_[open[i]];
+      for (const Change& c : changes) {
+        if (Fires(c, w.path, w.child)) {
+          w.due = c.type;
+          break;
+        }
+      }
+      if (w.due) {
+        due_watches_.push_back(open[i]);
+        open[i] = open.back();
+        open.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // The peer's watches are no longer checked (a snapshot, a crash).
+  void ForgetWatches(Peer* p) {
+    for (size_t id : open_watches_[p->id]) watches_[id].unchecked = true;
+    open_watches_[p->id].clear();
+    for (size_t id : due_watches_) {
+      if (watches_[id].peer == p->id) watches_[id].unchecked = true;
+    }
+  }
+
+  // After a round and its tasks: every due watch fired.
+  void CheckDueWatches() {
+    for (size_t id : due_watches_) {
+      const WatchRec& w = watches_[id];
+      if (!w.fired && !w.unchecked) {
+        Violation("watches",
+                  absl::StrCat("watch #", id, " at peer ", w.peer, " on ",
+                               w.path, ": its change applied, no event"));
+      }
+    }
+    due_watches_.clear();
   }
 
   std::string RandomPath() {
@@ -641,6 +798,7 @@ class Sim {
       }
     }
     p->applied = z;
+    WatchesSee(p, t);
   }
 
   // A session is closed (its first application anywhere): its peer must
@@ -795,6 +953,11 @@ class Sim {
   std::map<std::pair<zab::PeerId, int64_t>, std::pair<size_t, Zxid>>
       session_last_;
   bool settling_ = false;
+  std::vector<WatchRec> watches_;
+  // Per peer: watches registered whose change has not applied yet.
+  std::map<zab::PeerId, std::vector<size_t>> open_watches_;
+  // Watches whose change applied in the current round.
+  std::vector<size_t> due_watches_;
   ServerSimResult result_;
 };
 

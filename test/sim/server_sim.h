@@ -31,8 +31,14 @@
 //   lost leader    a round in which a peer loses its leader leaves nothing
 //                  it forwarded or proposed waiting (their outcome is
 //                  unknown, reported as ConnectionLoss at once);
-//   live session   once faults stop, no live peer's own session is closed
-//                  or expired;
+//   live session   no session is closed while its peer has been served by
+//                  a leader, without a break, for longer than the session
+//                  timeout;
+//   watches        a one-shot watch (data or child) fires exactly once,
+//                  right after the round in which its peer applied the
+//                  first txn that changes what it watches, with that
+//                  change's event type, and never otherwise (a snapshot
+//                  installed meanwhile excuses it);
 // and at the end, once faults stop (heal, restart everything, fast disks):
 // every live peer reaches the same last zxid and the same tree, holds every
 // acknowledged write, and a fresh write at every peer completes OK.
@@ -63,6 +69,7 @@ struct ServerSimOptions {
   // Per-millisecond probabilities.
   double write_rate = 0.04;      // a client write at a random live peer
   double sync_rate = 0.005;      // a client sync at a random live peer
+  double watch_rate = 0.01;      // a client watch at a random live peer
   double crash_rate = 0.0006;    // crash a random live peer
   double restart_rate = 0.004;   // restart a random crashed peer
   double partition_rate = 0.0006;  // partition, isolate or heal
@@ -91,6 +98,7 @@ struct ServerSimResult {
   int64_t refused = 0;       // failed definitely
   int64_t unknown = 0;       // ConnectionLoss or Closing
   int64_t syncs = 0;
+  int64_t watches_fired = 0;
   int64_t crashes = 0;
   int64_t partitions = 0;
   int64_t clock_jumps = 0;

@@ -67,6 +67,7 @@ std::string Summary(const ServerSimOptions& o, const ServerSimResult& r) {
   std::snprintf(buf, sizeof(buf),
                 "seed %llu: %s: %lld rounds, %lld applied, %lld writes "
                 "(%lld ok, %lld refused, %lld unknown), %lld syncs, %lld "
+                "watch events, %lld "
                 "crashes, %lld partitions, %lld clock jumps, %lld snapshots",
                 static_cast<unsigned long long>(o.seed),
                 r.ok ? "ok" : r.failure.c_str(),
@@ -77,6 +78,7 @@ std::string Summary(const ServerSimOptions& o, const ServerSimResult& r) {
                 static_cast<long long>(r.refused),
                 static_cast<long long>(r.unknown),
                 static_cast<long long>(r.syncs),
+                static_cast<long long>(r.watches_fired),
                 static_cast<long long>(r.crashes),
                 static_cast<long long>(r.partitions),
                 static_cast<long long>(r.clock_jumps),

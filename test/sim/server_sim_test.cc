@@ -130,6 +130,7 @@ TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
     total.refused += r.refused;
     total.unknown += r.unknown;
     total.syncs += r.syncs;
+    total.watches_fired += r.watches_fired;
     total.crashes += r.crashes;
     total.partitions += r.partitions;
     total.clock_jumps += r.clock_jumps;
@@ -139,6 +140,7 @@ TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
   CHECK(total.refused > 0);
   CHECK(total.unknown > 0);
   CHECK(total.syncs > 0);
+  CHECK(total.watches_fired > 0);
   CHECK(total.crashes > 0);
   CHECK(total.partitions > 0);
   CHECK(total.clock_jumps > 0);
