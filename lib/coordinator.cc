@@ -58,8 +58,9 @@ txn::Request MultiRequest(std::vector<Op> ops) {
   for (Op& op : ops) {
     switch (op.type) {
       case Op::Type::kCreate:
-        *m->add_ops() = CreateRequest(op.path, op.data, op.mode,
-                                      CreateOptions{std::move(op.acl), op.ttl_ms});
+        *m->add_ops() =
+            CreateRequest(op.path, op.data, op.mode,
+                          CreateOptions{std::move(op.acl), op.ttl_ms});
         break;
       case Op::Type::kDelete:
         *m->add_ops() = DeleteRequest(op.path, op.version);

@@ -154,7 +154,8 @@ absl::Status PeerRuntime::RemoveWatchesAs(int64_t owner,
   }
   std::vector<Dispatcher::Task> tasks;
   for (Delivery& d : removed) {
-    tasks.push_back([w = std::move(d.watcher), e = std::move(d.event)] { (*w)(e); });
+    tasks.push_back(
+        [w = std::move(d.watcher), e = std::move(d.event)] { (*w)(e); });
   }
   dispatcher_->PostAll(&tasks);
   return absl::OkStatus();

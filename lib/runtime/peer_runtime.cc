@@ -92,9 +92,10 @@ absl::Status ValidateOptions(const Options& o) {
   };
   // Port 0 only alone: peers must know each other's addresses beforehand.
   if (!o.listen.empty() && !valid_address(o.listen, IsEnsemble(o) ? 1 : 0)) {
-    return BadArgumentsError(absl::StrCat(
-        "Options::listen must be host:port", IsEnsemble(o) ? " (port > 0 in an ensemble)" : "",
-        ", not '", o.listen, "'"));
+    return BadArgumentsError(
+        absl::StrCat("Options::listen must be host:port",
+                     IsEnsemble(o) ? " (port > 0 in an ensemble)" : "",
+                     ", not '", o.listen, "'"));
   }
   for (const std::string& seed : o.seeds) {
     // Alone, the seeds may name our own listen address, port 0 included.
@@ -182,7 +183,9 @@ class PeerRuntime::RuntimeOutbox : public server::Outbox {
     if (impl_->network_) impl_->network_->Send(std::move(message));
   }
   void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions) override {
-    if (impl_->network_) impl_->network_->SendTouch(leader, std::move(sessions));
+    if (impl_->network_) {
+      impl_->network_->SendTouch(leader, std::move(sessions));
+    }
   }
   void WriteLog(std::vector<LogEntry>* entries, StateBatch* state, Zxid applied,
                 Zxid trim_through) override {
@@ -201,7 +204,7 @@ class PeerRuntime::RuntimeOutbox : public server::Outbox {
   PeerRuntime* const impl_;
 };
 
-// ---- Startup and shutdown -----------------------------------------------------
+// ---- Startup and shutdown ---------------------------------------------------
 
 PeerRuntime::PeerRuntime(Options options)
     : options_(std::move(options)),
@@ -332,7 +335,9 @@ absl::Status PeerRuntime::InitEnsemble() {
   server::ServerConfig config;
   config.first_request = (runs << 40) + 1;
   config.core.self = self_id_;
-  for (size_t i = 0; i < seeds_.size(); ++i) config.core.voters.push_back(i + 1);
+  for (size_t i = 0; i < seeds_.size(); ++i) {
+    config.core.voters.push_back(i + 1);
+  }
   config.core.accept_any_observer = true;
   config.core.ping_ticks = 2;
   config.core.leader_timeout = 10;
@@ -428,10 +433,10 @@ PeerRuntime::~PeerRuntime() {
   store_.reset();
 }
 
-// ---- The loop -------------------------------------------------------------------
+// ---- The loop ---------------------------------------------------------------
 
 absl::Status PeerRuntime::RunRounds(const std::function<bool()>& until,
-                                          int max_rounds) {
+                                     int max_rounds) {
   server::Inputs in;
   for (int round = 0; !until || round < max_rounds; ++round) {
     {

@@ -26,10 +26,8 @@ void ToTasks(std::vector<Delivery>* deliveries,
 }  // namespace
 
 void Server::ApplyCommitted() {
-  const Zxid applied_before = published_->last_applied.load();
   if (to_apply_.empty() &&
-      (in_flight_.empty() || in_flight_.front().has_txn ||
-       in_flight_.front().zxid > applied_before)) {
+      !pipeline_.ErrorDue(published_->last_applied.load())) {
     return;
   }
   std::vector<Delivery> deliveries;
@@ -37,28 +35,17 @@ void Server::ApplyCommitted() {
   int64_t applied_txns = 0;
   {
     WriterLock lock(&replica_->mu);
-    CompleteInFlightThrough(replica_->tree.last_zxid());
+    pipeline_.CompleteThrough(replica_->tree.last_zxid());
     while (!to_apply_.empty() && failed_.ok()) {
       zab::Entry e = std::move(to_apply_.front());
       to_apply_.pop_front();
-      if (e.zxid <= replica_->tree.last_zxid()) continue;  // in the applied state
-      // Our own prepared txns that never committed (a lost leadership).
-      while (!in_flight_.empty() && in_flight_.front().has_txn &&
-             in_flight_.front().zxid < e.zxid) {
-        InFlight lost = std::move(in_flight_.front());
-        in_flight_.pop_front();
-        WriteOutcome o;
-        o.status = MakeError(Error::kConnectionLoss, "leadership lost");
-        Complete(lost.done, std::move(o));
-        CompleteInFlightThrough(replica_->tree.last_zxid());
-      }
-      InFlight item;
-      bool local = false;
-      if (!in_flight_.empty() && in_flight_.front().has_txn &&
-          in_flight_.front().zxid == e.zxid) {
-        item = std::move(in_flight_.front());
-        in_flight_.pop_front();
-        local = true;
+      if (e.zxid <= replica_->tree.last_zxid()) continue;  // applied state
+      std::optional<Pipeline::Item> mine =
+          pipeline_.TakeCommitted(e.zxid, replica_->tree.last_zxid());
+      Pipeline::Item item;
+      const bool local = mine.has_value();
+      if (local) {
+        item = std::move(*mine);
       } else if (!item.txn.ParseFromArray(e.data.data(),
                                           static_cast<int>(e.data.size())) ||
                  item.txn.zxid() != e.zxid) {
@@ -70,7 +57,8 @@ void Server::ApplyCommitted() {
       WriteOutcome outcome;
       outcome.zxid = e.zxid;
       size_t first_event = apply_out_.events.size();
-      outcome.status = replica_->tree.Apply(item.txn, &apply_out_, &outcome.results);
+      outcome.status =
+          replica_->tree.Apply(item.txn, &apply_out_, &outcome.results);
       if (!outcome.status.ok()) {
         // The tree no longer matches the log: stop committing, and never
         // record the partial change as applied.
@@ -107,7 +95,7 @@ void Server::ApplyCommitted() {
       } else if (ensemble_ && item.txn.origin() == self()) {
         CompleteForwarded(item.txn, std::move(outcome));
       }
-      CompleteInFlightThrough(replica_->tree.last_zxid());
+      pipeline_.CompleteThrough(replica_->tree.last_zxid());
     }
     // Persist what changed (written, unsynced, with the next log round).
     StageDirtyState(applied_txns);

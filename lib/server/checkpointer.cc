@@ -25,7 +25,8 @@ void Checkpointer::SnapshotStored(Zxid zxid) {
   checkpoint_zxid_ = zxid;
 }
 
-void Checkpointer::Changed(StrSet* nodes, absl::flat_hash_set<int64_t>* sessions,
+void Checkpointer::Changed(StrSet* nodes,
+                           absl::flat_hash_set<int64_t>* sessions,
                            int64_t txns) {
   // merge moves what is not already unsaved; what is left are duplicates.
   unsaved_nodes_.merge(*nodes);

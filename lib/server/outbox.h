@@ -43,7 +43,8 @@ class Outbox {
   // reachable (zab tolerates that).
   virtual void Send(zab::Message&& message) = 0;
   // Tells `leader` that these sessions (hosted here) are alive.
-  virtual void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions) = 0;
+  virtual void SendTouch(zab::PeerId leader,
+                         std::vector<int64_t>&& sessions) = 0;
   // Starts one group-commit write: `entries` (synced), the applied-state
   // changes `state` as of `applied` (not synced) and a trim of the log
   // through `trim_through` (0: none); takes their contents. The server

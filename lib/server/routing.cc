@@ -30,7 +30,7 @@ void Server::Complete(WriteDone& done, WriteOutcome&& outcome) {
 }
 
 void Server::Prepare(Pending* p) {
-  InFlight item;
+  Pipeline::Item item;
   item.done = std::move(p->done);
   if (p->request.body_case() == txn::Request::BODY_NOT_SET && !ensemble_) {
     item.zxid = last_assigned_;  // a sync: done once all before it applied
@@ -70,7 +70,7 @@ void Server::Prepare(Pending* p) {
       item.txn.Clear();
     }
   }
-  in_flight_.push_back(std::move(item));
+  pipeline_.Push(std::move(item));
 }
 
 void Server::UnparkAll() {
@@ -148,7 +148,8 @@ void Server::Forward(Pending* p) {
 void Server::PrepareForwarded(const std::string& data) {
   txn::ForwardedRequest fr;
   if (!fr.ParseFromString(data) || fr.origin() == 0) {
-    Log(options_, LogLevel::kWarning, "dropped an undecodable forwarded request");
+    Log(options_, LogLevel::kWarning,
+        "dropped an undecodable forwarded request");
     return;
   }
   if (core_->next_zxid() == 0 || !failed_.ok()) return;  // origin times out
@@ -207,48 +208,19 @@ void Server::OnLostLeader() {
   // not commit: its outcome is unknown (ZooKeeper's ConnectionLoss).
   while (!forwarded_.empty()) {
     WriteOutcome o;
-    o.status = ConnectionLoss("lost the leader; the write may or may not apply");
+    o.status =
+        ConnectionLoss("lost the leader; the write may or may not apply");
     Complete(forwarded_.front().done, std::move(o));
     forwarded_.pop_front();
   }
   // Errors too: they were decided against txns that may now never apply.
-  FailUncommitted([](const InFlight& item) {
-    return ConnectionLoss(item.has_txn
-                              ? "lost leadership; the write may or may not apply"
-                              : "lost leadership");
+  pipeline_.FailAbove(committed_, [](const Pipeline::Item& item) {
+    return ConnectionLoss(
+        item.has_txn ? "lost leadership; the write may or may not apply"
+                     : "lost leadership");
   });
   preparer_->Reset();
   last_assigned_ = committed_;
-}
-
-void Server::CompleteInFlightThrough(Zxid zxid) {
-  // Errors and syncs wait for the txns prepared before them.
-  while (!in_flight_.empty() && !in_flight_.front().has_txn &&
-         in_flight_.front().zxid <= zxid) {
-    InFlight item = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    WriteOutcome outcome;
-    outcome.zxid = item.zxid;
-    outcome.status = std::move(item.error);
-    Complete(item.done, std::move(outcome));
-  }
-}
-
-void Server::FailUncommitted(
-    const std::function<absl::Status(const InFlight&)>& status_of) {
-  std::deque<InFlight> keep;
-  while (!in_flight_.empty()) {
-    InFlight item = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    if (item.zxid <= committed_) {
-      keep.push_back(std::move(item));
-      continue;
-    }
-    WriteOutcome o;
-    o.status = status_of(item);
-    Complete(item.done, std::move(o));
-  }
-  in_flight_.swap(keep);
 }
 
 bool Server::ResolveOwnClose(Pending* p) {

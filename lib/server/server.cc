@@ -82,6 +82,9 @@ Server::Server(ServerConfig config, Storage* storage, Replica* replica,
         a->super = true;
         return a;
       }()),
+      pipeline_([this](WriteDone& done, WriteOutcome&& outcome) {
+        Complete(done, std::move(outcome));
+      }),
       next_request_(config_.first_request),
       sessions_(absl::ToInt64Milliseconds(config_.options.tick)) {}
 
@@ -146,7 +149,8 @@ absl::Status Server::Recover() {
       })));
   {
     ReaderLock lock(&replica_->mu);
-    preparer_ = std::make_unique<Preparer>(&replica_->tree, LimitsFrom(options_));
+    preparer_ =
+        std::make_unique<Preparer>(&replica_->tree, LimitsFrom(options_));
   }
   int64_t previous_self = 0;
   if (absl::StatusOr<std::string> v = storage_->GetMeta(kSelfSessionMeta);
@@ -185,7 +189,7 @@ int64_t Server::next_timer_ms() const {
 }
 
 bool Server::Drained() const {
-  return stopping_ && (in_flight_.empty() || !failed_.ok()) && !log_busy_;
+  return stopping_ && (pipeline_.empty() || !failed_.ok()) && !log_busy_;
 }
 
 bool Server::CoreBlocked() const { return ready_host_->blocked(); }
@@ -194,9 +198,7 @@ ServerQueues Server::queues() const {
   ServerQueues q;
   q.parked = parked_.size();
   q.forwarded = forwarded_.size();
-  for (const InFlight& item : in_flight_) {
-    if (item.has_txn && item.zxid > committed_) ++q.uncommitted;
-  }
+  q.uncommitted = pipeline_.Uncommitted(committed_);
   return q;
 }
 
@@ -474,7 +476,7 @@ void Server::FlushToLog(bool checkpoint) {
   checkpoint = unsaved && (checkpoint ||
                            checkpointer_->Due(applied,
                                               /*idle=*/to_log_.empty() &&
-                                                  in_flight_.empty(),
+                                                  pipeline_.empty(),
                                               clock_->SteadyMs()));
   if (!to_log_.empty() || checkpoint) {
     if (checkpoint) EncodeCheckpoint();
@@ -527,13 +529,7 @@ void Server::FailAll(const absl::Status& status, std::vector<Pending>* more) {
     o.status = status;
     Complete(f.done, std::move(o));
   }
-  while (!in_flight_.empty()) {
-    InFlight item = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    WriteOutcome o;
-    o.status = status;
-    Complete(item.done, std::move(o));
-  }
+  pipeline_.FailAll(status);
   if (!failed_.ok()) {
     to_log_.clear();
     to_apply_.clear();

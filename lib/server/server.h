@@ -40,6 +40,7 @@
 #include "server/checkpointer.h"
 #include "server/mutation.h"
 #include "server/outbox.h"
+#include "server/pipeline.h"
 #include "server/published.h"
 #include "server/ready_host.h"
 #include "server/replica.h"
@@ -178,14 +179,6 @@ class Server {
     WriteDone done;
     int64_t sent_ms = 0;
   };
-  // A request in the pipeline, completed in order once `zxid` is applied.
-  struct InFlight {
-    Zxid zxid = 0;
-    bool has_txn = false;
-    txn::Txn txn;
-    absl::Status error;  // when !has_txn
-    WriteDone done;
-  };
   class TreeSnapshots;
 
   // ---- The Ready host's work (server.cc).
@@ -220,9 +213,6 @@ class Server {
   void PrepareForwarded(const std::string& data);
   void CompleteForwarded(const txn::Txn& txn, WriteOutcome&& outcome);
   void OnLostLeader();
-  void CompleteInFlightThrough(Zxid zxid);
-  void FailUncommitted(
-      const std::function<absl::Status(const InFlight&)>& status_of);
   void Complete(WriteDone& done, WriteOutcome&& outcome);
   // The shutdown's close request: completed at once when there is no
   // session to close, else routed with our session id.
@@ -230,7 +220,8 @@ class Server {
 
   // ---- Apply (apply.cc).
   void ApplyCommitted();
-  void StageDirtyState(int64_t txns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(replica_->mu);
+  void StageDirtyState(int64_t txns)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(replica_->mu);
   void StoreSnapshot(const zab::Snapshot& snapshot);
   void InstallTree(Zxid zxid);
 
@@ -268,7 +259,8 @@ class Server {
   Zxid last_assigned_ = 0;  // the last zxid given to a prepared txn
   Zxid committed_ = 0;      // the core's commit point
   Zxid durable_ = 0;        // the log writer made entries durable through it
-  std::deque<InFlight> in_flight_;
+  // Our writes between routing and completion.
+  Pipeline pipeline_;
   std::deque<Pending> parked_;
   std::deque<Forwarded> forwarded_;
   uint64_t next_request_ = 1;

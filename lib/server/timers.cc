@@ -151,7 +151,7 @@ void Server::PrepareCleanups() {
     p.request.mutable_cleanup()->set_path(std::move(path));
     p.auth = system_auth_;
     Prepare(&p);
-    if (!in_flight_.back().has_txn) in_flight_.pop_back();  // no longer due
+    if (!pipeline_.back().has_txn) pipeline_.DropBack();  // no longer due
   }
 }
 

@@ -215,8 +215,10 @@ class Sim {
     }
     if (result_.ok) Settle();
     result_.applied = static_cast<int64_t>(global_.size());
-    if (!result_.ok) result_.trace = net_.Trace(o_.trace ? Network::kAllTraceLines
-                                                        : Network::kTraceTailLines);
+    if (!result_.ok) {
+      result_.trace = net_.Trace(o_.trace ? Network::kAllTraceLines
+                                          : Network::kTraceTailLines);
+    }
     return result_;
   }
 
@@ -610,9 +612,10 @@ class Sim {
         txn::CreateRequest* c = r.mutable_create();
         c->set_path(RandomPath());
         c->set_data(tag);
-        static const CreateMode kModes[] = {
-            CreateMode::kPersistent, CreateMode::kEphemeral,
-            CreateMode::kPersistentSequential, CreateMode::kEphemeralSequential};
+        static const CreateMode kModes[] = {CreateMode::kPersistent,
+                                            CreateMode::kEphemeral,
+                                            CreateMode::kPersistentSequential,
+                                            CreateMode::kEphemeralSequential};
         c->set_mode(static_cast<int32_t>(kModes[rng_.Uniform(4)]));
         break;
       }
@@ -658,7 +661,9 @@ class Sim {
     pending.request = std::move(request);
     pending.session = server::Server::kOwnSession;
     pending.auth = client_auth_;
-    pending.done = [this, id](WriteOutcome&& o) { OnOutcome(id, std::move(o)); };
+    pending.done = [this, id](WriteOutcome&& o) {
+      OnOutcome(id, std::move(o));
+    };
     p->published->pending_writes.fetch_add(1);
     p->in.requests.push_back(std::move(pending));
     p->has_input = true;

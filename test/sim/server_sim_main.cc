@@ -40,10 +40,10 @@ bool Flag(const char* arg, const char* name, std::string* value) {
 
 bool ParseMutation(const std::string& name, synod::server::Mutation* out) {
   using synod::server::Mutation;
-  for (Mutation m : {Mutation::kNone, Mutation::kAckBeforeDurable,
-                     Mutation::kApplyBeforeCommit, Mutation::kSendEverythingEarly,
-                     Mutation::kExpireOnFollower,
-                     Mutation::kKeepWritesOnLostLeader}) {
+  for (Mutation m :
+       {Mutation::kNone, Mutation::kAckBeforeDurable,
+        Mutation::kApplyBeforeCommit, Mutation::kSendEverythingEarly,
+        Mutation::kExpireOnFollower, Mutation::kKeepWritesOnLostLeader}) {
     if (name == synod::server::MutationName(m)) {
       *out = m;
       return true;
@@ -138,13 +138,16 @@ int main(int argc, char** argv) {
     ServerSimResult r = synod::sim::RunServerSim(o);
     rounds += r.rounds;
     if (options.trace) std::fputs(r.trace.c_str(), stdout);
-    if (!r.ok || verbose || seeds == 1) std::printf("%s\n", Summary(o, r).c_str());
+    if (!r.ok || verbose || seeds == 1) {
+      std::printf("%s\n", Summary(o, r).c_str());
+    }
     if (!r.ok) {
       ++failed;
       if (!options.trace) {
         std::printf("---- last trace lines ----\n%s", r.trace.c_str());
       }
-      std::printf("replay: %s\n", synod::sim::ServerSimReplayCommand(o).c_str());
+      std::printf("replay: %s\n",
+                  synod::sim::ServerSimReplayCommand(o).c_str());
     }
     std::fflush(stdout);
   }
