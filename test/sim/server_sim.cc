@@ -929,6 +929,19 @@ class Sim {
         return true;
       }
     }
+    // Ephemerals belong to live sessions: closing or expiring a session
+    // took its ephemerals with it.
+    std::string orphan;
+    a.ForEachNode([&](const std::string& path, const Znode& node) {
+      const int64_t owner = node.stat.ephemeral_owner;
+      if (owner != 0 && !a.sessions().contains(owner) && orphan.empty()) {
+        orphan = absl::StrCat(path, " of session ", owner);
+      }
+    });
+    if (!orphan.empty()) {
+      Violation("ephemerals", "an ephemeral outlived its session: " + orphan);
+      return true;
+    }
     if (!acked_.empty() && acked_.rbegin()->first > last) {
       Violation("acknowledged", "an acknowledged write is beyond every peer");
     }

@@ -41,7 +41,8 @@
 //                  installed meanwhile excuses it);
 // and at the end, once faults stop (heal, restart everything, fast disks):
 // every live peer reaches the same last zxid and the same tree, holds every
-// acknowledged write, and a fresh write at every peer completes OK.
+// acknowledged write and no ephemeral of a session that is gone, and a
+// fresh write at every peer completes OK.
 //
 // Deterministic: everything random comes from sim::Rng seeded by the seed;
 // a failing seed replays exactly, with a trace.
