@@ -93,7 +93,7 @@ void Server::ApplyCommitted() {
       if (local) {
         Complete(item.done, std::move(outcome));
       } else if (ensemble_ && item.txn.origin() == self()) {
-        CompleteForwarded(item.txn, std::move(outcome));
+        router_.CompleteForwarded(item.txn.request(), std::move(outcome));
       }
       pipeline_.CompleteThrough(replica_->tree.last_zxid());
     }

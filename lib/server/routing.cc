@@ -74,7 +74,7 @@ void Server::Prepare(Pending* p) {
 }
 
 void Server::UnparkAll() {
-  if (parked_.empty() || CoreBlocked()) return;
+  if (!router_.has_parked() || CoreBlocked()) return;
   const zab::CoreStatus st = core_->status();
   const bool leading = core_->next_zxid() != 0;
   const bool learning = st.serving && (st.state == zab::PeerState::kFollowing ||
@@ -86,63 +86,19 @@ void Server::UnparkAll() {
   // before routing: applying may create our session, which must not let
   // later requests of it overtake earlier ones.
   if (leading && published_->last_applied.load() < committed_) ApplyCommitted();
-  const int64_t own = own_.id();
-  const bool expired = own_.state() == OwnSession::State::kExpired;
-  const size_t n = parked_.size();
-  for (size_t i = 0; i < n; ++i) {
-    Pending p = std::move(parked_.front());
-    parked_.pop_front();
-    if (p.session == kOwnSession) {
-      if (expired) {
-        WriteOutcome o;
-        o.status = own_.Usable();
-        Complete(p.done, std::move(o));
-        continue;
-      }
-      if (own == 0) {
-        parked_.push_back(std::move(p));
-        continue;
-      }
-      p.session = own;
-    }
-    if (!failed_.ok()) {
-      WriteOutcome o;
-      o.status = failed_;
-      Complete(p.done, std::move(o));
-    } else if (leading) {
-      Prepare(&p);
-    } else if (learning) {
-      Forward(&p);
-    } else {
-      parked_.push_back(std::move(p));
-    }
+  Router::Standing standing;
+  standing.leading = leading;
+  standing.learning = learning;
+  standing.own_session = own_.id();
+  if (own_.state() == OwnSession::State::kExpired) {
+    standing.own_unusable = own_.Usable();
   }
-}
-
-void Server::Forward(Pending* p) {
-  txn::ForwardedRequest fr;
-  fr.set_origin(self());
-  fr.set_request(next_request_);
-  fr.set_session(p->session);
-  for (const AuthId& id : p->auth->ids) {
-    txn::AuthIdentity* a = fr.add_auth();
-    a->set_scheme(id.scheme);
-    a->set_id(id.id);
-  }
-  fr.set_super(p->auth->super);
-  fr.set_ip(p->auth->ip);
-  if (p->request.body_case() != txn::Request::BODY_NOT_SET) {
-    *fr.mutable_request_body() = std::move(p->request);
-  }
-  absl::Status s = core_->Propose(fr.SerializeAsString());
-  if (!s.ok()) {
-    WriteOutcome o;
-    o.status = ConnectionLoss("no serving leader");
-    Complete(p->done, std::move(o));
-    return;
-  }
-  forwarded_.push_back(
-      Forwarded{next_request_++, std::move(p->done), clock_->SteadyMs()});
+  standing.failed = failed_;
+  router_.Route(
+      standing, clock_->SteadyMs(), [this](Pending* p) { Prepare(p); },
+      [this](std::string request) {
+        return core_->Propose(std::move(request));
+      });
 }
 
 void Server::PrepareForwarded(const std::string& data) {
@@ -187,32 +143,12 @@ void Server::PrepareForwarded(const std::string& data) {
   if (!s.ok()) Fail(MakeError(Error::kSystemError, std::string(s.message())));
 }
 
-void Server::CompleteForwarded(const txn::Txn& txn, WriteOutcome&& outcome) {
-  // The leader proposes forwarded requests in the order they were sent, so
-  // an older one still waiting was dropped (a leader change).
-  while (!forwarded_.empty() && forwarded_.front().request < txn.request()) {
-    WriteOutcome lost;
-    lost.status = ConnectionLoss("the leader dropped the request");
-    Complete(forwarded_.front().done, std::move(lost));
-    forwarded_.pop_front();
-  }
-  if (!forwarded_.empty() && forwarded_.front().request == txn.request()) {
-    Complete(forwarded_.front().done, std::move(outcome));
-    forwarded_.pop_front();
-  }
-}
-
 void Server::OnLostLeader() {
   if (config_.mutation == Mutation::kKeepWritesOnLostLeader) return;
   // What was forwarded or proposed and is not known committed may or may
   // not commit: its outcome is unknown (ZooKeeper's ConnectionLoss).
-  while (!forwarded_.empty()) {
-    WriteOutcome o;
-    o.status =
-        ConnectionLoss("lost the leader; the write may or may not apply");
-    Complete(forwarded_.front().done, std::move(o));
-    forwarded_.pop_front();
-  }
+  router_.FailForwarded(
+      ConnectionLoss("lost the leader; the write may or may not apply"));
   // Errors too: they were decided against txns that may now never apply.
   pipeline_.FailAbove(committed_, [](const Pipeline::Item& item) {
     return ConnectionLoss(

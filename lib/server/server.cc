@@ -85,7 +85,10 @@ Server::Server(ServerConfig config, Storage* storage, Replica* replica,
       pipeline_([this](WriteDone& done, WriteOutcome&& outcome) {
         Complete(done, std::move(outcome));
       }),
-      next_request_(config_.first_request),
+      router_(config_.core.self, config_.first_request,
+              [this](WriteDone& done, WriteOutcome&& outcome) {
+                Complete(done, std::move(outcome));
+              }),
       sessions_(absl::ToInt64Milliseconds(config_.options.tick)) {}
 
 Server::~Server() = default;
@@ -196,8 +199,8 @@ bool Server::CoreBlocked() const { return ready_host_->blocked(); }
 
 ServerQueues Server::queues() const {
   ServerQueues q;
-  q.parked = parked_.size();
-  q.forwarded = forwarded_.size();
+  q.parked = router_.parked();
+  q.forwarded = router_.forwarded();
   q.uncommitted = pipeline_.Uncommitted(committed_);
   return q;
 }
@@ -250,10 +253,7 @@ void Server::Round(Inputs* in) {
         core_->Tick();
       }
     }
-    for (Pending& p : batch) {
-      p.parked_at_ms = now;
-      parked_.push_back(std::move(p));
-    }
+    for (Pending& p : batch) router_.Park(std::move(p), now);
     batch.clear();
   } else if (ensemble_) {
     // A peer whose storage failed stops taking part: it goes silent.
@@ -279,16 +279,13 @@ void Server::Round(Inputs* in) {
     if (failed_.ok()) EnsembleTimers(now, stopping_);
     CollectReady();
     NoteCoreState();
-    for (Pending& p : batch) {
-      p.parked_at_ms = now;
-      parked_.push_back(std::move(p));
-    }
+    for (Pending& p : batch) router_.Park(std::move(p), now);
     batch.clear();
     UnparkAll();
   } else {
     // Alone: a leader always serves; writes are prepared at once (behind
     // any that waited for the establishment).
-    if (!parked_.empty()) UnparkAll();
+    if (router_.has_parked()) UnparkAll();
     for (Pending& p : batch) {
       if (p.session == kOwnSession) p.session = own_.id();
       Prepare(&p);
@@ -512,23 +509,10 @@ void Server::FailAll(const absl::Status& status, std::vector<Pending>* more) {
   // or after a failure (when even committed txns can no longer be applied
   // here, so their outcome is unknown to this peer's callers).
   if (more) {
-    for (Pending& p : *more) parked_.push_back(std::move(p));
+    for (Pending& p : *more) router_.Park(std::move(p), 0);
     more->clear();
   }
-  while (!parked_.empty()) {
-    Pending p = std::move(parked_.front());
-    parked_.pop_front();
-    WriteOutcome o;
-    o.status = status;
-    Complete(p.done, std::move(o));
-  }
-  while (!forwarded_.empty()) {
-    Forwarded f = std::move(forwarded_.front());
-    forwarded_.pop_front();
-    WriteOutcome o;
-    o.status = status;
-    Complete(f.done, std::move(o));
-  }
+  router_.FailAll(status);
   pipeline_.FailAll(status);
   if (!failed_.ok()) {
     to_log_.clear();

@@ -43,6 +43,7 @@
 #include "server/pipeline.h"
 #include "server/published.h"
 #include "server/ready_host.h"
+#include "server/router.h"
 #include "server/replica.h"
 #include "server/write_outcome.h"
 #include "session/own_session.h"
@@ -62,19 +63,6 @@ inline constexpr char kSelfSessionMeta[] = "self_session";
 // recovering), "0" (or absent) otherwise.
 inline constexpr char kRecoveringMeta[] = "recovering";
 
-// A write (or a sync: an empty request) waiting to be routed.
-struct Pending {
-  txn::Request request;
-  // The session it runs for; Server::kOwnSession: this Coordinator's,
-  // resolved when it is routed (it may not exist yet).
-  int64_t session = 0;
-  std::shared_ptr<const AuthInfo> auth;  // immutable; shared, not copied
-  WriteDone done;
-  int64_t parked_at_ms = 0;  // steady clock: when it was parked
-  // The shutdown's close of our own session: the server decides whether
-  // there is one to close (OwnSession::CloseRequested).
-  bool close_own = false;
-};
 
 // What arrived since the last round.
 struct Inputs {
@@ -119,7 +107,7 @@ struct ServerQueues {
 class Server {
  public:
   // The session id meaning "this Coordinator's own session".
-  static constexpr int64_t kOwnSession = -1;
+  static constexpr int64_t kOwnSession = server::kOwnSession;
 
   // Every pointer must outlive the Server.
   Server(ServerConfig config, Storage* storage, Replica* replica,
@@ -173,12 +161,6 @@ class Server {
   ServerQueues queues() const;
 
  private:
-  // A request forwarded to the leader, completed when its txn is applied.
-  struct Forwarded {
-    uint64_t request = 0;
-    WriteDone done;
-    int64_t sent_ms = 0;
-  };
   class TreeSnapshots;
 
   // ---- The Ready host's work (server.cc).
@@ -206,12 +188,10 @@ class Server {
   // ---- Routing (routing.cc).
   void Prepare(Pending* p);
   void UnparkAll();
-  void Forward(Pending* p);
   // The leader's side of a forwarded request: prepared and proposed; a
   // refused one becomes an ErrorTxn so its outcome reaches the origin in
   // log order.
   void PrepareForwarded(const std::string& data);
-  void CompleteForwarded(const txn::Txn& txn, WriteOutcome&& outcome);
   void OnLostLeader();
   void Complete(WriteDone& done, WriteOutcome&& outcome);
   // The shutdown's close request: completed at once when there is no
@@ -259,11 +239,9 @@ class Server {
   Zxid last_assigned_ = 0;  // the last zxid given to a prepared txn
   Zxid committed_ = 0;      // the core's commit point
   Zxid durable_ = 0;        // the log writer made entries durable through it
-  // Our writes between routing and completion.
+  // Our writes between routing and completion, and before routing.
   Pipeline pipeline_;
-  std::deque<Pending> parked_;
-  std::deque<Forwarded> forwarded_;
-  uint64_t next_request_ = 1;
+  Router router_;
   std::vector<LogEntry> to_log_;
   std::deque<zab::Entry> to_apply_;  // committed, not yet applied
   StateBatch state_batch_;

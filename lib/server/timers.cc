@@ -8,17 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/server.h"
-#include "util/errors.h"
 #include "util/log.h"
 
 namespace synod::server {
-namespace {
-
-absl::Status ConnectionLoss(std::string_view why) {
-  return MakeError(Error::kConnectionLoss, why);
-}
-
-}  // namespace
 
 std::vector<int64_t> Server::AliveSessions() const {
   std::vector<int64_t> alive(hosted_.begin(), hosted_.end());
@@ -35,10 +27,9 @@ void Server::OwnSessionWork(int64_t now) {
     p.request.mutable_create_session()->set_timeout_ms(static_cast<int32_t>(
         absl::ToInt64Milliseconds(options_.session_timeout)));
     p.auth = system_auth_;
-    p.parked_at_ms = now;
     p.done = [this](WriteOutcome&& o) { OnSessionCreated(std::move(o)); };
     published_->pending_writes.fetch_add(1, std::memory_order_relaxed);
-    parked_.push_back(std::move(p));
+    router_.Park(std::move(p), now);
   }
   if (const int64_t previous = own_.TakePreviousToClose(); previous != 0) {
     // Our session of an earlier run is certainly dead: close it now
@@ -54,8 +45,7 @@ void Server::OwnSessionWork(int64_t now) {
       p.request.mutable_close_session();
       p.session = previous;
       p.auth = system_auth_;
-      p.parked_at_ms = now;
-      parked_.push_back(std::move(p));
+      router_.Park(std::move(p), now);
     }
   }
 }
@@ -99,8 +89,7 @@ void Server::EnsembleTimers(int64_t now, bool stopping) {
       p.request.mutable_close_session();
       p.session = id;
       p.auth = system_auth_;
-      p.parked_at_ms = now;
-      parked_.push_back(std::move(p));
+      router_.Park(std::move(p), now);
     }
   }
   if (leading_) {
@@ -118,26 +107,7 @@ void Server::EnsembleTimers(int64_t now, bool stopping) {
 
   // Writes parked (no leader) or forwarded (no answer) for longer than the
   // session timeout fail; their outcome is unknown.
-  const int64_t limit = absl::ToInt64Milliseconds(options_.session_timeout);
-  const size_t n = parked_.size();
-  for (size_t i = 0; i < n; ++i) {
-    Pending p = std::move(parked_.front());
-    parked_.pop_front();
-    if (now - p.parked_at_ms > limit) {
-      WriteOutcome o;
-      o.status = ConnectionLoss("no leader served within the session timeout");
-      Complete(p.done, std::move(o));
-    } else {
-      parked_.push_back(std::move(p));
-    }
-  }
-  while (!forwarded_.empty() && now - forwarded_.front().sent_ms > limit) {
-    WriteOutcome o;
-    o.status =
-        ConnectionLoss("the leader did not answer within the session timeout");
-    Complete(forwarded_.front().done, std::move(o));
-    forwarded_.pop_front();
-  }
+  router_.Expire(now, absl::ToInt64Milliseconds(options_.session_timeout));
 }
 
 void Server::PrepareCleanups() {
