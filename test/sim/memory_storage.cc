@@ -236,15 +236,23 @@ absl::Status MemoryStorage::AppendLog(absl::Span<const LogEntry> entries,
 
 absl::Status MemoryStorage::ReadLog(
     Zxid after, const std::function<bool(Zxid, std::string_view)>& fn) const {
-  // Copies a chunk under the lock, then calls `fn` without it.
+  // Copies a chunk under the lock, then calls `fn` without it. Reads the
+  // log as it ends when the call starts: entries appended meanwhile (and
+  // trims of them) belong to a later read.
   std::vector<LogEntry> chunk;
-  while (true) {
+  Zxid end = 0;
+  {
+    MutexLock lock(&mu_);
+    end = LastVisible();
+  }
+  while (after < end) {
     chunk.clear();
     {
       MutexLock lock(&mu_);
       size_t bytes = 0;
       for (auto it = log_.upper_bound(std::max(after, current_.trim));
-           it != log_.end() && bytes < kReadChunkBytes; ++it) {
+           it != log_.end() && it->first <= end && bytes < kReadChunkBytes;
+           ++it) {
         chunk.push_back(LogEntry{it->first, it->second});
         bytes += it->second.size() + 1;
       }
@@ -255,6 +263,7 @@ absl::Status MemoryStorage::ReadLog(
     }
     after = chunk.back().zxid;
   }
+  return absl::OkStatus();
 }
 
 absl::Status MemoryStorage::TruncateLogAfter(Zxid zxid) {

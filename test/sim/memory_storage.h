@@ -48,7 +48,9 @@
 // log_damage() is always nullopt: no damage at rest is modelled.
 //
 // Thread-safe: one mutex guards everything. ReadLog and LoadState call their
-// callbacks without holding it (LoadState from a copy taken under it).
+// callbacks without holding it (LoadState from a copy taken under it;
+// ReadLog reads the log up to where it ended when called, so appends and
+// trims meanwhile never show it a gap).
 
 #ifndef SYNOD_SIM_MEMORY_STORAGE_H_
 #define SYNOD_SIM_MEMORY_STORAGE_H_
