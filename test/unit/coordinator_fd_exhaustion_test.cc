@@ -12,6 +12,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +65,23 @@ class Exhaustion {
   std::vector<int> held_;
 };
 
+// Submits `n` asynchronous creates of /w<i>, each reporting to `done`.
+// UBSan's check of a virtual call's target type opens a pipe to probe the
+// object's memory; with every descriptor taken it fails and reports the
+// object as invalid. The calls made while descriptors are exhausted are
+// therefore exempt from that one check.
+__attribute__((no_sanitize("vptr"))) void SubmitCreates(
+    Coordinator* c, int n,
+    const std::function<void(int, absl::StatusOr<std::string>)>& done) {
+  for (int i = 0; i < n; ++i) {
+    c->CreateAsync("/w" + std::to_string(i), std::string(500, 'w'),
+                   CreateMode::kPersistent, CreateOptions{},
+                   [done, i](absl::StatusOr<std::string> r) {
+                     done(i, std::move(r));
+                   });
+  }
+}
+
 TEST_CASE("descriptor exhaustion delays writes, which all commit once "
           "descriptors are free, and none reported failed applies",
           "[storage_fault]") {
@@ -80,22 +98,18 @@ TEST_CASE("descriptor exhaustion delays writes, which all commit once "
     REQUIRE(c.ok());
     REQUIRE((*c)->Create("/before", std::string(500, 'b')).ok());
     Exhaustion exhaustion;
-    for (int i = 0; i < kWrites; ++i) {
-      (*c)->CreateAsync("/w" + std::to_string(i), std::string(500, 'w'),
-                        CreateMode::kPersistent, CreateOptions{},
-                        [&, i](absl::StatusOr<std::string> r) {
-                          MutexLock lock(&mu);
-                          if (r.ok()) {
-                            acked.push_back(i);
-                          } else if (ErrorOf(r.status()) ==
-                                     Error::kConnectionLoss) {
-                            unknown.push_back(i);
-                          } else {
-                            failed.push_back(i);
-                          }
-                          done.fetch_add(1);
-                        });
-    }
+    SubmitCreates(c->get(), kWrites,
+                  [&](int i, absl::StatusOr<std::string> r) {
+                    MutexLock lock(&mu);
+                    if (r.ok()) {
+                      acked.push_back(i);
+                    } else if (ErrorOf(r.status()) == Error::kConnectionLoss) {
+                      unknown.push_back(i);
+                    } else {
+                      failed.push_back(i);
+                    }
+                    done.fetch_add(1);
+                  });
     // Some writes wait on the log while nothing can be opened.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     // Writes wait (a new segment cannot be opened): the exhaustion bit.
