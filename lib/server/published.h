@@ -26,9 +26,6 @@ struct Published {
   std::atomic<Zxid> last_applied{0};
   // Recovering from a damaged log (no vote until a leader synced us).
   std::atomic<bool> recovering{false};
-  // The server failed (storage, or a tree that no longer matches the
-  // log): nothing commits here any more.
-  std::atomic<bool> failed{false};
 
   // Counters.
   std::atomic<int64_t> writes{0};

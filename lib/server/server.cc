@@ -500,7 +500,6 @@ void Server::FlushToLog(bool checkpoint) {
 void Server::Fail(absl::Status status) {
   if (!failed_.ok()) return;
   failed_ = std::move(status);
-  published_->failed = true;
   Log(options_, LogLevel::kError, std::string(failed_.message()));
 }
 

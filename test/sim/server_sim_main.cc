@@ -22,21 +22,13 @@
 
 #include "server/mutation.h"
 #include "sim/server_sim.h"
+#include "sim/sim_flags.h"
 
 namespace {
 
 using synod::sim::ServerSimOptions;
+using synod::sim::Flag;
 using synod::sim::ServerSimResult;
-
-bool Flag(const char* arg, const char* name, std::string* value) {
-  const size_t n = std::strlen(name);
-  if (std::strncmp(arg, "--", 2) != 0 || std::strncmp(arg + 2, name, n) != 0 ||
-      arg[2 + n] != '=') {
-    return false;
-  }
-  *value = arg + 3 + n;
-  return true;
-}
 
 bool ParseMutation(const std::string& name, synod::server::Mutation* out) {
   using synod::server::Mutation;

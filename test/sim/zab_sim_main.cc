@@ -25,6 +25,7 @@
 #include <string>
 
 #include "sim/ensemble.h"
+#include "sim/sim_flags.h"
 #include "zab/core.h"
 
 namespace {
@@ -33,16 +34,7 @@ using synod::sim::ReplayCommand;
 using synod::sim::RunResult;
 using synod::sim::SimOptions;
 
-// Returns true and sets *value if `arg` is "--name=value".
-bool Flag(const char* arg, const char* name, std::string* value) {
-  const size_t n = std::strlen(name);
-  if (std::strncmp(arg, "--", 2) != 0 || std::strncmp(arg + 2, name, n) != 0 ||
-      arg[2 + n] != '=') {
-    return false;
-  }
-  *value = arg + 3 + n;
-  return true;
-}
+using synod::sim::Flag;
 
 int Usage(const char* bad) {
   std::fprintf(stderr,
