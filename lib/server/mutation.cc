@@ -16,6 +16,8 @@ const char* MutationName(Mutation mutation) {
       return "expire-on-follower";
     case Mutation::kKeepWritesOnLostLeader:
       return "keep-writes-on-lost-leader";
+    case Mutation::kForgetHostedSessions:
+      return "forget-hosted-sessions";
   }
   return "?";
 }

@@ -24,6 +24,9 @@ enum class Mutation {
   // Losing the leader leaves forwarded and proposed writes waiting instead
   // of failing them.
   kKeepWritesOnLostLeader,
+  // The peer keeps only its own session alive: the remote sessions it
+  // hosts go untouched.
+  kForgetHostedSessions,
 };
 
 // The mutation's name, as --mutation takes it.

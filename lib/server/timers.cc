@@ -13,7 +13,10 @@
 namespace synod::server {
 
 std::vector<int64_t> Server::AliveSessions() const {
-  std::vector<int64_t> alive(hosted_.begin(), hosted_.end());
+  std::vector<int64_t> alive;
+  if (config_.mutation != Mutation::kForgetHostedSessions) {
+    alive.assign(hosted_.begin(), hosted_.end());
+  }
   if (own_.id() != 0 && own_.Usable().ok()) alive.push_back(own_.id());
   return alive;
 }

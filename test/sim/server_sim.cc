@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/server.h"
 #include "sim/memory_storage.h"
+#include "sim/sim_history.h"
 #include "sim/sim_network.h"
 #include "tree/snapshot.h"
 #include "util/errors.h"
@@ -100,6 +101,17 @@ struct Peer {
 // A client request and what became of it.
 struct Op {
   zab::PeerId peer = 0;
+  // The client (one session) that sent it: its index in the history.
+  int client = 0;
+  // A remote session's request: the index of the remote session.
+  int remote = -1;
+  // Opens or closes the remote session.
+  bool opens = false;
+  bool closes = false;
+  // Its place in the history (SimHistory::kNotFollowed: none), and when it
+  // was invoked there.
+  size_t history = SimHistory::kNotFollowed;
+  int64_t invoked = 0;
   // A probe of a peer whose session had expired: it must fail so.
   bool expect_expired = false;
   int64_t incarnation = 0;
@@ -110,6 +122,21 @@ struct Op {
   absl::Status status;   // once done
   Zxid acked_before = 0;  // the highest zxid acknowledged when submitted
   bool done = false;
+};
+
+// A remote client's session, hosted by one peer as the client service
+// hosts it: opened by a create_session with the system's identity, kept
+// alive by the host's touches once it hosts it, closed by a close_session.
+// A crash of its host loses it (resuming elsewhere is not modelled).
+struct Remote {
+  enum class State { kOpening, kOpen, kClosing, kGone };
+  zab::PeerId peer = 0;
+  int64_t incarnation = 0;  // the host's
+  int64_t timeout_ms = 0;
+  int client = 0;
+  State state = State::kOpening;
+  int64_t session = 0;       // once open
+  int64_t hosted_since = -1;
 };
 
 // A one-shot watch a client registered, and what became of it.
@@ -214,11 +241,9 @@ class Sim {
       RunPeers();
     }
     if (result_.ok) Settle();
+    if (result_.ok) CheckHistory();
     result_.applied = static_cast<int64_t>(global_.size());
-    if (!result_.ok) {
-      result_.trace = net_.Trace(o_.trace ? Network::kAllTraceLines
-                                          : Network::kTraceTailLines);
-    }
+    if (o_.trace) result_.trace = net_.Trace(Network::kAllTraceLines);
     return result_;
   }
 
@@ -259,12 +284,16 @@ class Sim {
     n.max_delay = o.max_delay_ms;
     n.drop_probability = o.drop_rate;
     n.duplicate_probability = o.dup_rate;
-    n.trace = true;
-    n.trace_capacity = o.trace ? 0 : 400;
+    // A run that fails is replayed with its trace (RunServerSim): the
+    // first run keeps none, which makes it about twice as fast.
+    n.trace = o.trace;
+    n.trace_capacity = 0;
     return n;
   }
 
-  void Note(const std::string& text) { net_.Note(text); }
+  void Note(const std::string& text) {
+    if (o_.trace) net_.Note(text);
+  }
 
   void Violation(const std::string& rule, const std::string& details) {
     if (!result_.ok) return;
@@ -330,6 +359,10 @@ class Sim {
 
   void Crash(Peer* p) {
     Note(absl::StrCat("crash peer ", p->id));
+    if (p->published->session_id.load() == 0) {
+      // Without a session, its writes waited at the peer: none can apply.
+      history_.SessionEnded(OwnClient(p), history_.Stamp(now_));
+    }
     ForgetWatches(p);
     ++result_.crashes;
     p->up = false;
@@ -343,6 +376,7 @@ class Sim {
     p->replica.reset();
     p->published.reset();
     p->storage.Crash(&rng_);
+    LoseRemotes(p);
     p->in.Clear();
     p->has_input = false;
   }
@@ -359,6 +393,11 @@ class Sim {
       p->has_input = false;
       std::vector<std::function<void()>> tasks;
       tasks.swap(p->tasks);
+      for (auto& task : tasks) task();
+      // The clients' next steps (the peer is still up: a crash comes
+      // between rounds).
+      tasks.clear();
+      tasks.swap(after_round_);
       for (auto& task : tasks) task();
       CheckDueWatches();
       AfterRound(p);
@@ -386,6 +425,9 @@ class Sim {
   }
 
   void AfterRound(Peer* p) {
+    if (const int64_t own = p->published->session_id.load(); own != 0) {
+      session_clients_.emplace(own, OwnClient(p));
+    }
     const bool has_leader = p->published->leader_id.load() != 0;
     if (p->had_leader && !has_leader) {
       const server::ServerQueues q = p->server->queues();
@@ -499,6 +541,18 @@ class Sim {
     if (rng_.Chance(o_.watch_rate)) {
       if (Peer* p = RandomPeer(true)) RegisterWatch(p);
     }
+    if (rng_.Chance(o_.open_rate)) {
+      if (Peer* p = RandomPeer(true)) SubmitOpen(p);
+    }
+    if (rng_.Chance(o_.close_rate)) {
+      std::vector<int> open;
+      for (size_t i = 0; i < remotes_.size(); ++i) {
+        if (remotes_[i].state == Remote::State::kOpen) {
+          open.push_back(static_cast<int>(i));
+        }
+      }
+      if (!open.empty()) SubmitClose(open[rng_.Uniform(open.size())]);
+    }
   }
 
   // A client reads and watches, as Exists (a data watch, the node need not
@@ -594,9 +648,15 @@ class Sim {
     due_watches_.clear();
   }
 
+  // The paths clients name (sequential creates add to them).
+  static std::vector<std::string> Paths() {
+    return {"/a", "/b", "/c", "/a/x", "/b/y"};
+  }
+
   std::string RandomPath() {
-    static const char* const kPaths[] = {"/a", "/b", "/c", "/a/x", "/b/y"};
-    return kPaths[rng_.Uniform(5)];
+    static const std::vector<std::string>* const kPaths =
+        new std::vector<std::string>(Paths());
+    return (*kPaths)[rng_.Uniform(kPaths->size())];
   }
 
   int32_t RandomVersion() {
@@ -650,17 +710,39 @@ class Sim {
     return r;
   }
 
+  // The history's client id of `p`'s own session (one per run of it).
+  int OwnClient(const Peer* p) {
+    auto [it, added] = own_clients_.try_emplace(
+        std::make_pair(p->id, p->incarnation), next_client_);
+    if (added) ++next_client_;
+    return it->second;
+  }
+
+  // Submits `request` at `p`: on the peer's own session, or on the remote
+  // session op.remote (opening it: session 0).
   void Submit(Peer* p, Op op, txn::Request request) {
     const size_t id = ops_.size();
     op.peer = p->id;
     op.incarnation = p->incarnation;
     op.submitted_at = now_;
     op.acked_before = max_acked_;
-    ops_.push_back(std::move(op));
+    op.invoked = history_.Stamp(now_);
     server::Pending pending;
+    if (op.remote < 0) {
+      op.client = OwnClient(p);
+      pending.session = server::Server::kOwnSession;
+      pending.auth = client_auth_;
+    } else {
+      const Remote& r = remotes_[static_cast<size_t>(op.remote)];
+      op.client = r.client;
+      pending.session = r.session;
+      pending.auth = op.opens || op.closes ? system_auth_ : client_auth_;
+    }
+    if (!op.sync && !op.opens && !op.closes) {
+      op.history = history_.Invoke(op.client, request, op.invoked);
+    }
+    ops_.push_back(std::move(op));
     pending.request = std::move(request);
-    pending.session = server::Server::kOwnSession;
-    pending.auth = client_auth_;
     pending.done = [this, id](WriteOutcome&& o) {
       OnOutcome(id, std::move(o));
     };
@@ -669,15 +751,73 @@ class Sim {
     p->has_input = true;
   }
 
+  // A write at `p`, on its own session or on a remote session it hosts.
   void SubmitWrite(Peer* p) {
     ++result_.writes;
     Op op;
+    std::vector<int> hosted;
+    for (size_t i = 0; i < remotes_.size(); ++i) {
+      if (remotes_[i].peer == p->id &&
+          remotes_[i].state == Remote::State::kOpen) {
+        hosted.push_back(static_cast<int>(i));
+      }
+    }
+    if (!hosted.empty() && rng_.Chance(0.5)) {
+      op.remote = hosted[rng_.Uniform(hosted.size())];
+    }
     op.tag = absl::StrCat("w", next_tag_++);
     txn::Request r = RandomWrite(op.tag);
     if (r.has_delete_node()) op.tag.clear();
     Note(absl::StrCat("client write #", ops_.size(), " at peer ", p->id,
+                      op.remote < 0 ? "" : " remote #",
+                      op.remote < 0 ? "" : absl::StrCat(op.remote),
                       op.tag.empty() ? "" : " ", op.tag));
     Submit(p, std::move(op), std::move(r));
+  }
+
+  // A remote client opens a session at `p`.
+  void SubmitOpen(Peer* p) {
+    Remote r;
+    r.peer = p->id;
+    r.incarnation = p->incarnation;
+    r.timeout_ms = rng_.Range(kSessionTimeoutMs, 2 * kSessionTimeoutMs);
+    r.client = next_client_++;
+    remotes_.push_back(r);
+    Op op;
+    op.remote = static_cast<int>(remotes_.size() - 1);
+    op.opens = true;
+    Note(absl::StrCat("remote #", op.remote, " opens a session at peer ",
+                      p->id, " (", r.timeout_ms, "ms)"));
+    txn::Request request;
+    request.mutable_create_session()->set_timeout_ms(
+        static_cast<int32_t>(r.timeout_ms));
+    Submit(p, std::move(op), std::move(request));
+  }
+
+  // Remote client `index` closes its session: its host stops keeping it
+  // alive, then submits the close (as the client service does).
+  void SubmitClose(int index) {
+    Remote& r = remotes_[static_cast<size_t>(index)];
+    Peer* p = peers_[r.peer - 1].get();
+    r.state = Remote::State::kClosing;
+    p->in.hosted.emplace_back(r.session, false);
+    Op op;
+    op.remote = index;
+    op.closes = true;
+    Note(absl::StrCat("remote #", index, " closes session ", r.session,
+                      " at peer ", p->id));
+    txn::Request request;
+    request.mutable_close_session();
+    Submit(p, std::move(op), std::move(request));
+  }
+
+  // The remote sessions `p` hosts are lost with it.
+  void LoseRemotes(const Peer* p) {
+    for (Remote& r : remotes_) {
+      if (r.peer == p->id && r.state != Remote::State::kGone) {
+        r.state = Remote::State::kGone;
+      }
+    }
   }
 
   void SubmitSync(Peer* p) {
@@ -685,6 +825,12 @@ class Sim {
     Op op;
     op.sync = true;
     Note(absl::StrCat("client sync #", ops_.size(), " at peer ", p->id));
+    if (o_.reads_skip_sync) {
+      // The deliberate bug: read at once, as a local read does.
+      const int64_t at = history_.Stamp(now_);
+      ReaderLock lock(&p->replica->mu);
+      history_.ReadAll(OwnClient(p), p->replica->tree, at, at);
+    }
     Submit(p, std::move(op), txn::Request());
   }
 
@@ -703,6 +849,28 @@ class Sim {
     Note(absl::StrCat("op #", id, " at peer ", op.peer, ": ",
                       o.status.ok() ? "OK" : o.status.ToString(), " at ",
                       zab::ZxidString(o.zxid)));
+    const int64_t answered = history_.Stamp(now_);
+    history_.Complete(op.history, o, answered);
+    if (o.zxid != 0 && !op.opens) {
+      history_.Logged(op.client, op.invoked, answered);
+    }
+    // What calls the host waits for the end of the round, as a client's
+    // next call on the runtime's threads would (an outcome runs inside the
+    // round, and must not call the host).
+    if (op.remote >= 0) {
+      after_round_.push_back(
+          [this, id, o] { RemoteOutcome(id, o); });
+    }
+    if (op.opens || op.closes) return;
+    if (op.sync && o.status.ok() && !o_.reads_skip_sync) {
+      // Sync, then read: a linearizable read.
+      after_round_.push_back([this, p, client = op.client,
+                              invoked = op.invoked] {
+        ReaderLock lock(&p->replica->mu);
+        history_.ReadAll(client, p->replica->tree, invoked,
+                         history_.Stamp(now_));
+      });
+    }
     if (op.sync) {
       if (o.status.ok() && p->applied < op.acked_before) {
         Violation("sync", absl::StrCat(
@@ -736,7 +904,7 @@ class Sim {
       acked_[o.zxid] = id;
       max_acked_ = std::max(max_acked_, o.zxid);
       // One session's writes: in submission order, zxids increasing.
-      auto& last = session_last_[{op.peer, op.incarnation}];
+      auto& last = session_last_[op.client];
       if (last.first > id || last.second >= o.zxid) {
         Violation("session order",
                   absl::StrCat("op #", id, " at ", zab::ZxidString(o.zxid),
@@ -757,6 +925,63 @@ class Sim {
         }
         refused_tags_.insert(op.tag);
       }
+    }
+  }
+
+  // What an outcome means to its remote session.
+  void RemoteOutcome(size_t id, const WriteOutcome& o) {
+    const Op& op = ops_[id];
+    Remote& r = remotes_[static_cast<size_t>(op.remote)];
+    Peer* p = peers_[op.peer - 1].get();
+    if (op.opens) {
+      if (!o.status.ok()) {
+        // An unknown outcome may have left a session nobody holds: it
+        // must expire by itself.
+        r.state = Remote::State::kGone;
+        return;
+      }
+      r.session = o.zxid;
+      session_clients_.emplace(r.session, r.client);
+      ++result_.remote_sessions;
+      bool exists;
+      {
+        ReaderLock lock(&p->replica->mu);
+        exists = p->replica->tree.sessions().contains(r.session);
+      }
+      if (!exists && !closed_sessions_.count(r.session)) {
+        Violation("sessions", absl::StrCat("remote #", op.remote,
+                                           " opened session ", r.session,
+                                           ", which peer ", p->id,
+                                           " does not have"));
+      }
+      if (r.state != Remote::State::kOpening) return;  // host crashed
+      r.state = Remote::State::kOpen;
+      r.hosted_since = now_;
+      p->in.hosted.emplace_back(r.session, true);
+      p->has_input = true;
+      return;
+    }
+    if (op.closes) {
+      r.state = Remote::State::kGone;
+      bool exists;
+      {
+        ReaderLock lock(&p->replica->mu);
+        exists = p->replica->tree.sessions().contains(r.session);
+      }
+      if (o.status.ok() && exists) {
+        Violation("sessions", absl::StrCat("remote #", op.remote,
+                                           " closed session ", r.session,
+                                           " OK, but peer ", p->id,
+                                           " still has it"));
+      }
+      return;
+    }
+    if (ErrorOf(o.status) == Error::kSessionExpired &&
+        r.state == Remote::State::kOpen) {
+      // The client's session is over: it stops, as its stream would.
+      r.state = Remote::State::kGone;
+      p->in.hosted.emplace_back(r.session, false);
+      p->has_input = true;
     }
   }
 
@@ -781,7 +1006,9 @@ class Sim {
       Applied a;
       a.bytes = std::move(bytes);
       TagsOf(t, &a.tags);
+      const int64_t at = history_.Stamp(now_);
       for (const std::string& tag : a.tags) {
+        history_.Applied(tag, at);
         if (refused_tags_.count(tag)) {
           Violation("refused", absl::StrCat("a write reported failed (", tag,
                                             ") applied at ",
@@ -790,7 +1017,15 @@ class Sim {
         applied_tags_.insert(tag);
       }
       it = global_.emplace(z, std::move(a)).first;
-      if (t.has_close_session()) CheckSessionClose(t.session_id());
+      if (t.has_close_session()) {
+        closed_sessions_.insert(t.session_id());
+        history_.SessionClosed(t, at);
+        if (auto c = session_clients_.find(t.session_id());
+            c != session_clients_.end()) {
+          history_.SessionEnded(c->second, at);
+        }
+        CheckSessionClose(t.session_id());
+      }
     }
     // Nothing another peer applied between this peer's last and z.
     if (it != global_.begin()) {
@@ -810,6 +1045,20 @@ class Sim {
   // not have been served by a leader, without a break, for longer than the
   // session timeout (its touches reach the leader every tick meanwhile).
   void CheckSessionClose(int64_t session) {
+    for (size_t i = 0; i < remotes_.size(); ++i) {
+      const Remote& r = remotes_[i];
+      if (r.session != session || r.state != Remote::State::kOpen) continue;
+      const Peer* host = peers_[r.peer - 1].get();
+      const int64_t since = std::max(host->leader_since, r.hosted_since);
+      if (host->leader_since >= 0 &&
+          now_ - since > r.timeout_ms + 5 * kTickMs) {
+        Violation("live session",
+                  absl::StrCat("remote #", i, "'s session ", session,
+                               " closed while peer ", r.peer,
+                               " hosted it, served by a leader since t=",
+                               since));
+      }
+    }
     for (auto& q : peers_) {
       if (!q->up || q->published->session_id.load() != session) continue;
       if (q->leader_since >= 0 &&
@@ -820,6 +1069,22 @@ class Sim {
                                "leader since t=",
                                q->leader_since));
       }
+    }
+  }
+
+  // The whole client history is linearizable.
+  void CheckHistory() {
+    const testing::CheckResult check = history_.Check();
+    result_.history_ops = static_cast<int64_t>(check.ops_checked);
+    switch (check.verdict) {
+      case testing::CheckResult::kLinearizable:
+        return;
+      case testing::CheckResult::kTooExpensive:
+        result_.history_unchecked = true;
+        Note("the history is too large to check");
+        return;
+      default:
+        Violation("linearizable", check.explanation);
     }
   }
 
@@ -868,7 +1133,8 @@ class Sim {
 
   void SubmitProbe(Peer* p) {
     Op op;
-    op.tag = absl::StrCat("probe", p->id);
+    // A retry is another write: its own tag.
+    op.tag = absl::StrCat("probe", p->id, "-", next_tag_++);
     op.expect_expired = p->published->expired.load();
     txn::Request r;
     r.mutable_create()->set_path(absl::StrCat("/probe", p->id, "-"));
@@ -929,6 +1195,17 @@ class Sim {
         return true;
       }
     }
+    // Every session someone holds, and only those: the peers' own, and
+    // the remote sessions their hosts keep. One nobody holds (its peer or
+    // host crashed, its opening's outcome was unknown) must expire.
+    std::set<int64_t> held;
+    for (auto& p : peers_) held.insert(p->published->session_id.load());
+    for (const Remote& r : remotes_) {
+      if (r.state != Remote::State::kGone) held.insert(r.session);
+    }
+    for (const auto& [id, timeout] : a.sessions()) {
+      if (!held.count(id)) return false;
+    }
     // Ephemerals belong to live sessions: closing or expiring a session
     // took its ephemerals with it.
     std::string orphan;
@@ -968,8 +1245,26 @@ class Sim {
   std::set<std::string> refused_tags_;
   std::map<Zxid, size_t> acked_;
   Zxid max_acked_ = 0;
-  std::map<std::pair<zab::PeerId, int64_t>, std::pair<size_t, Zxid>>
-      session_last_;
+  // Per client (session): its last OK write and that write's zxid.
+  std::map<int, std::pair<size_t, Zxid>> session_last_;
+  // The history's clients: the peers' own sessions (per run), then the
+  // remote sessions.
+  std::map<std::pair<zab::PeerId, int64_t>, int> own_clients_;
+  int next_client_ = 0;
+  std::vector<Remote> remotes_;
+  // The identity remote sessions are opened and closed with.
+  const std::shared_ptr<const AuthInfo> system_auth_ = [] {
+    auto a = std::make_shared<AuthInfo>();
+    a->super = true;
+    return std::shared_ptr<const AuthInfo>(std::move(a));
+  }();
+  // Sessions a close_session txn ended (anywhere).
+  std::set<int64_t> closed_sessions_;
+  // The history's client of each session seen open.
+  std::map<int64_t, int> session_clients_;
+  SimHistory history_{Paths()};
+  // Client steps that call a host, run after the round that answered.
+  std::vector<std::function<void()>> after_round_;
   bool settling_ = false;
   std::vector<WatchRec> watches_;
   // Per peer: watches registered whose change has not applied yet.
@@ -1018,6 +1313,7 @@ std::string ServerSimReplayCommand(const ServerSimOptions& o) {
   if (o.mutation != server::Mutation::kNone) {
     absl::StrAppend(&cmd, " --mutation=", server::MutationName(o.mutation));
   }
+  if (o.reads_skip_sync) absl::StrAppend(&cmd, " --reads-skip-sync");
   return cmd;
 }
 

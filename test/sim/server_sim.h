@@ -8,7 +8,9 @@
 // after a random disk latency, and runs the tasks the server posts.
 //
 // Clients submit writes (creates of every mode, sets, deletes, multis) and
-// syncs at random peers on those peers' own sessions. Faults: message
+// syncs (each followed by reads) at random peers, on those peers' own
+// sessions or on remote sessions the peers host (opened and closed by
+// their clients, kept alive by their host, lost with it). Faults: message
 // drops, duplicates and delays, partitions and isolation, crashes (the
 // disk keeps what MemoryStorage's crash model allows: unsynced writes may
 // be lost, the write in flight is lost), restarts from storage, slow disks,
@@ -33,7 +35,9 @@
 //                  unknown, reported as ConnectionLoss at once);
 //   live session   no session is closed while its peer has been served by
 //                  a leader, without a break, for longer than the session
-//                  timeout;
+//                  timeout (a remote one: while its host kept it alive);
+//   sessions       a remote session opened OK exists at its peer, one
+//                  closed OK is gone there;
 //   watches        a one-shot watch (data or child) fires exactly once,
 //                  right after the round in which its peer applied the
 //                  first txn that changes what it watches, with that
@@ -41,8 +45,10 @@
 //                  installed meanwhile excuses it);
 // and at the end, once faults stop (heal, restart everything, fast disks):
 // every live peer reaches the same last zxid and the same tree, holds every
-// acknowledged write and no ephemeral of a session that is gone, and a
-// fresh write at every peer completes OK.
+// acknowledged write and no ephemeral of a session that is gone, holds
+// only sessions someone holds (the others expire), and a fresh write at
+// every peer completes OK; then the whole client history (writes, reads
+// after syncs, session ends) is linearizable (sim_history.h).
 //
 // Deterministic: everything random comes from sim::Rng seeded by the seed;
 // a failing seed replays exactly, with a trace.
@@ -71,6 +77,8 @@ struct ServerSimOptions {
   double write_rate = 0.04;      // a client write at a random live peer
   double sync_rate = 0.005;      // a client sync at a random live peer
   double watch_rate = 0.01;      // a client watch at a random live peer
+  double open_rate = 0.002;      // a remote client opens a session
+  double close_rate = 0.001;     // a remote client closes its session
   double crash_rate = 0.0006;    // crash a random live peer
   double restart_rate = 0.004;   // restart a random crashed peer
   double partition_rate = 0.0006;  // partition, isolate or heal
@@ -81,6 +89,9 @@ struct ServerSimOptions {
   int64_t settle_ms = 6000;
   // A deliberate host bug (tests of the checks only).
   server::Mutation mutation = server::Mutation::kNone;
+  // Tests of the linearizability check only: reads that do not wait for
+  // their sync (taken when it is submitted), which may be stale.
+  bool reads_skip_sync = false;
   // Record a trace (kept whole); without it a failing run is replayed once
   // with a trace to report its tail.
   bool trace = false;
@@ -90,7 +101,7 @@ struct ServerSimResult {
   bool ok = true;
   // On failure: "t=T: <rule>: <details>".
   std::string failure;
-  // On failure, the trace's tail (the whole trace when options.trace).
+  // The whole trace with options.trace; else, on failure, its tail.
   std::string trace;
   int64_t rounds = 0;
   int64_t applied = 0;       // length of the global applied sequence
@@ -99,6 +110,11 @@ struct ServerSimResult {
   int64_t refused = 0;       // failed definitely
   int64_t unknown = 0;       // ConnectionLoss or Closing
   int64_t syncs = 0;
+  int64_t remote_sessions = 0;  // opened OK
+  int64_t history_ops = 0;      // operations the linearizability check saw
+  // The history was too large to check within the checker's bound (not a
+  // violation; counted by the tests).
+  bool history_unchecked = false;
   int64_t watches_fired = 0;
   int64_t crashes = 0;
   int64_t partitions = 0;

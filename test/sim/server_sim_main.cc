@@ -11,7 +11,8 @@
 // mix (per virtual ms): --crash=P, --slow-disk=P, --partition=P, --write=P;
 // --mutation=NAME (tests the checks: ack-before-durable,
 // apply-before-commit, send-everything-early, expire-on-follower,
-// keep-writes-on-lost-leader).
+// keep-writes-on-lost-leader, forget-hosted-sessions); --reads-skip-sync (tests the linearizability
+// check: the clients' reads do not wait for their sync).
 
 #include <chrono>
 #include <cstdint>
@@ -35,7 +36,8 @@ bool ParseMutation(const std::string& name, synod::server::Mutation* out) {
   for (Mutation m :
        {Mutation::kNone, Mutation::kAckBeforeDurable,
         Mutation::kApplyBeforeCommit, Mutation::kSendEverythingEarly,
-        Mutation::kExpireOnFollower, Mutation::kKeepWritesOnLostLeader}) {
+        Mutation::kExpireOnFollower, Mutation::kKeepWritesOnLostLeader,
+        Mutation::kForgetHostedSessions}) {
     if (name == synod::server::MutationName(m)) {
       *out = m;
       return true;
@@ -49,7 +51,7 @@ int Usage(const char* bad) {
                "synod_server_sim: bad flag '%s'\n"
                "usage: synod_server_sim [--seed=S] [--seeds=N] [--voters=V] "
                "[--duration=MS] [--trace] [--verbose] [--no-faults] "
-               "[--mutation=NAME]\n",
+               "[--mutation=NAME] [--reads-skip-sync]\n",
                bad);
   return 2;
 }
@@ -59,7 +61,8 @@ std::string Summary(const ServerSimOptions& o, const ServerSimResult& r) {
   std::snprintf(buf, sizeof(buf),
                 "seed %llu: %s: %lld rounds, %lld applied, %lld writes "
                 "(%lld ok, %lld refused, %lld unknown), %lld syncs, %lld "
-                "watch events, %lld "
+                "watch events, %lld remote sessions, %lld ops checked "
+                "linearizable%s, %lld "
                 "crashes, %lld partitions, %lld clock jumps, %lld snapshots",
                 static_cast<unsigned long long>(o.seed),
                 r.ok ? "ok" : r.failure.c_str(),
@@ -71,6 +74,9 @@ std::string Summary(const ServerSimOptions& o, const ServerSimResult& r) {
                 static_cast<long long>(r.unknown),
                 static_cast<long long>(r.syncs),
                 static_cast<long long>(r.watches_fired),
+                static_cast<long long>(r.remote_sessions),
+                static_cast<long long>(r.history_ops),
+                r.history_unchecked ? " (too large: unchecked)" : "",
                 static_cast<long long>(r.crashes),
                 static_cast<long long>(r.partitions),
                 static_cast<long long>(r.clock_jumps),
@@ -106,6 +112,8 @@ int main(int argc, char** argv) {
       options.write_rate = std::atof(v.c_str());
     } else if (Flag(a, "mutation", &v)) {
       if (!ParseMutation(v, &options.mutation)) return Usage(a);
+    } else if (std::strcmp(a, "--reads-skip-sync") == 0) {
+      options.reads_skip_sync = true;
     } else if (std::strcmp(a, "--trace") == 0) {
       options.trace = true;
     } else if (std::strcmp(a, "--verbose") == 0) {

@@ -38,8 +38,11 @@ std::string Report(const ServerSimOptions& o, const ServerSimResult& r) {
 }
 
 // Runs `seeds` seeds from `first` with `base`; returns how many failed.
+// A run whose history was too large to check for linearizability counts
+// as failed if more than one in a hundred are (the check must bite).
 int Sweep(ServerSimOptions base, uint64_t first, int seeds) {
   int failed = 0;
+  int unchecked = 0;
   for (int i = 0; i < seeds; ++i) {
     ServerSimOptions o = base;
     o.seed = first + static_cast<uint64_t>(i);
@@ -47,6 +50,12 @@ int Sweep(ServerSimOptions base, uint64_t first, int seeds) {
     if (!r.ok && ++failed <= kReported) {
       UNSCOPED_INFO(Report(o, r));
     }
+    if (r.history_unchecked) ++unchecked;
+  }
+  if (unchecked * 100 > seeds) {
+    UNSCOPED_INFO(unchecked << " of " << seeds
+                            << " histories too large to check");
+    ++failed;
   }
   return failed;
 }
@@ -135,6 +144,9 @@ TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
     total.partitions += r.partitions;
     total.clock_jumps += r.clock_jumps;
     total.snapshots += r.snapshots;
+    total.remote_sessions += r.remote_sessions;
+    total.history_ops += r.history_ops;
+    if (r.history_unchecked) total.history_unchecked = true;
   }
   CHECK(total.acknowledged > 0);
   CHECK(total.refused > 0);
@@ -145,61 +157,70 @@ TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
   CHECK(total.partitions > 0);
   CHECK(total.clock_jumps > 0);
   CHECK(total.snapshots > 0);
+  CHECK(total.remote_sessions > 0);
+  // Every run's history was checked: writes and reads, by the hundred.
+  CHECK(total.history_ops > 40 * 100);
+  CHECK_FALSE(total.history_unchecked);
 }
 
 // ---- Bite tests: each host bug is caught, by the rule it breaks.
 
+// The rule the first run of `o` with `mutation` to fail (seeds 1 to
+// `max_seeds`) broke; "" if none failed.
+std::string CaughtBy(ServerSimOptions o, Mutation mutation, int max_seeds) {
+  std::string failure;
+  if (FirstFailure(o, mutation, max_seeds, &failure) == 0) return "";
+  UNSCOPED_INFO(failure);
+  return RuleOf(failure);
+}
+
 TEST_CASE("Bite: acking entries before they are durable loses a committed "
           "write",
           "[sim]") {
-  std::string failure;
-  const uint64_t seed =
-      FirstFailure(CrashHeavy(), Mutation::kAckBeforeDurable, 200, &failure);
-  INFO(failure);
-  REQUIRE(seed != 0);
-  CHECK((RuleOf(failure) == "agreement" || RuleOf(failure) == "acknowledged" ||
-         RuleOf(failure) == "storage"));
+  const std::string rule =
+      CaughtBy(CrashHeavy(), Mutation::kAckBeforeDurable, 200);
+  CHECK((rule == "agreement" || rule == "acknowledged" || rule == "storage"));
 }
 
 TEST_CASE("Bite: sending every message before its entries are durable loses "
           "a committed write",
           "[sim]") {
-  std::string failure;
-  const uint64_t seed = FirstFailure(
-      CrashHeavy(), Mutation::kSendEverythingEarly, 200, &failure);
-  INFO(failure);
-  REQUIRE(seed != 0);
-  CHECK((RuleOf(failure) == "agreement" || RuleOf(failure) == "acknowledged"));
+  const std::string rule =
+      CaughtBy(CrashHeavy(), Mutation::kSendEverythingEarly, 200);
+  CHECK((rule == "agreement" || rule == "acknowledged"));
 }
 
 TEST_CASE("Bite: applying proposals before they commit splits the replicas",
           "[sim]") {
-  std::string failure;
-  const uint64_t seed = FirstFailure(
-      ServerSimOptions{}, Mutation::kApplyBeforeCommit, 100, &failure);
-  INFO(failure);
-  REQUIRE(seed != 0);
-  CHECK((RuleOf(failure) == "agreement" || RuleOf(failure) == "refused"));
+  const std::string rule =
+      CaughtBy(ServerSimOptions{}, Mutation::kApplyBeforeCommit, 100);
+  CHECK((rule == "agreement" || rule == "refused"));
 }
 
 TEST_CASE("Bite: expiring sessions on a follower closes live sessions",
           "[sim]") {
-  std::string failure;
-  const uint64_t seed = FirstFailure(
-      ServerSimOptions{}, Mutation::kExpireOnFollower, 100, &failure);
-  INFO(failure);
-  REQUIRE(seed != 0);
-  CHECK(RuleOf(failure) == "live session");
+  CHECK(CaughtBy(ServerSimOptions{}, Mutation::kExpireOnFollower, 100) ==
+        "live session");
 }
 
 TEST_CASE("Bite: keeping forwarded writes after losing the leader is caught",
           "[sim]") {
-  std::string failure;
-  const uint64_t seed = FirstFailure(
-      ServerSimOptions{}, Mutation::kKeepWritesOnLostLeader, 100, &failure);
-  INFO(failure);
-  REQUIRE(seed != 0);
-  CHECK(RuleOf(failure) == "lost leader");
+  CHECK(CaughtBy(ServerSimOptions{}, Mutation::kKeepWritesOnLostLeader, 100) ==
+        "lost leader");
+}
+
+TEST_CASE("Bite: a peer that forgets the remote sessions it hosts lets them "
+          "expire",
+          "[sim]") {
+  CHECK(CaughtBy(ServerSimOptions{}, Mutation::kForgetHostedSessions, 100) ==
+        "live session");
+}
+
+TEST_CASE("Bite: reads that do not wait for their sync are not linearizable",
+          "[sim]") {
+  ServerSimOptions o;
+  o.reads_skip_sync = true;
+  CHECK(CaughtBy(o, Mutation::kNone, 100) == "linearizable");
 }
 
 }  // namespace
