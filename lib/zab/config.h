@@ -1,0 +1,104 @@
+// The ensemble's configuration as the zab core sees it: who votes, who only
+// replicates, and where each member listens. A configuration is part of the
+// replicated history (docs/membership.md): it changes only through a config
+// entry in the log, by one ConfigChange at a time, and each change moves at
+// most one voter.
+
+#ifndef SYNOD_ZAB_CONFIG_H_
+#define SYNOD_ZAB_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "zab/message.h"
+
+namespace synod::zab {
+
+// One member: its id (never reused by another data directory) and the
+// address it listens on ("host:port"; a host name is resolved when
+// connecting).
+struct Member {
+  PeerId id = 0;
+  std::string address;
+  friend bool operator==(const Member& a, const Member& b) {
+    return a.id == b.id && a.address == b.address;
+  }
+};
+
+// Bounds a configuration must keep (a decoder must never trust a length).
+inline constexpr size_t kMaxMembers = 255;
+inline constexpr size_t kMaxAddressBytes = 255;
+
+// A configuration: the voters and the observers, each sorted by id, no id
+// in both. `version` is the zxid of the entry that set it (0: the founding
+// configuration, which no entry set).
+struct Config {
+  Zxid version = 0;
+  std::vector<Member> voters;
+  std::vector<Member> observers;
+
+  // Returns the member with `id`, voter or observer, or nullptr.
+  const Member* Find(PeerId id) const;
+  bool IsVoter(PeerId id) const;
+  bool IsObserver(PeerId id) const;
+  // The voters' ids, sorted.
+  std::vector<PeerId> VoterIds() const;
+
+  friend bool operator==(const Config& a, const Config& b) {
+    return a.version == b.version && a.voters == b.voters &&
+           a.observers == b.observers;
+  }
+};
+
+// Returns OK if `config` is well formed: at least one voter; ids non-zero,
+// sorted within each list and unique across both; addresses non-empty and
+// at most kMaxAddressBytes; at most kMaxMembers members. Otherwise
+// InvalidArgument naming the first problem.
+absl::Status ValidateConfig(const Config& config);
+
+// One change to a configuration. Every kind moves at most one voter.
+struct ConfigChange {
+  enum class Kind {
+    kAddObserver,     // a new member, as an observer (id and address)
+    kRemoveObserver,  // an observer leaves
+    kPromote,         // an observer becomes a voter
+    kDemote,          // a voter becomes an observer
+    kRemoveVoter,     // a voter leaves
+    kSetAddress,      // a member moved (id and its new address)
+  };
+  Kind kind = Kind::kAddObserver;
+  PeerId id = 0;
+  std::string address;  // kAddObserver and kSetAddress only
+};
+
+// Returns a readable name for a change kind ("promote", ...).
+const char* ChangeKindName(ConfigChange::Kind kind);
+
+// Returns `config` with `change` applied, its version unchanged (the entry
+// that carries it sets it). InvalidArgument if the change does not fit the
+// configuration (an unknown id, an id already a member, a voter-only change
+// on an observer or the reverse, removing the last voter, a bad address);
+// `config` itself must be valid.
+absl::StatusOr<Config> ApplyChange(const Config& config,
+                                   const ConfigChange& change);
+
+// Returns the number of ids that are voters in exactly one of `a` and `b`.
+size_t VoterDistance(const Config& a, const Config& b);
+
+// A compact, versioned binary encoding, for config entries and snapshots.
+std::string EncodeConfig(const Config& config);
+// Decodes what EncodeConfig wrote. Strict: any trailing byte, bad length or
+// invalid configuration (ValidateConfig) is an error, never a crash.
+absl::StatusOr<Config> DecodeConfig(std::string_view bytes);
+
+// Returns e.g. "v0x1:5 voters {1@a:1, 2@b:1} observers {}".
+std::string DescribeConfig(const Config& config);
+
+}  // namespace synod::zab
+
+#endif  // SYNOD_ZAB_CONFIG_H_
