@@ -261,6 +261,27 @@ absl::StatusOr<Config> DecodeConfig(std::string_view bytes) {
   return c;
 }
 
+std::string ConfigEntryData(const Config& config) {
+  std::string data(1, '\0');
+  data += EncodeConfig(config);
+  return data;
+}
+
+absl::StatusOr<Config> ConfigOfEntry(const Entry& entry) {
+  if (!IsConfigData(entry.data)) {
+    return absl::InvalidArgumentError("not a config entry");
+  }
+  absl::StatusOr<Config> config =
+      DecodeConfig(std::string_view(entry.data).substr(1));
+  if (!config.ok()) return config.status();
+  if (config->version != entry.zxid) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a config entry at ", ZxidString(entry.zxid), " claims version ",
+        ZxidString(config->version)));
+  }
+  return config;
+}
+
 std::string DescribeConfig(const Config& config) {
   auto list = [](const std::vector<Member>& members) {
     std::string s = "{";

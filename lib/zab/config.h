@@ -99,6 +99,23 @@ absl::StatusOr<Config> DecodeConfig(std::string_view bytes);
 // Returns e.g. "v0x1:5 voters {1@a:1, 2@b:1} observers {}".
 std::string DescribeConfig(const Config& config);
 
+// Config entries. An entry whose data begins with a zero byte is a config
+// entry: that byte, then EncodeConfig of the configuration it sets, whose
+// version is the entry's zxid. A host's data never begins with a zero byte
+// (a serialized protobuf message cannot: there is no field number 0), and
+// Core::Propose refuses data that does.
+inline bool IsConfigData(std::string_view data) {
+  return !data.empty() && data[0] == '\0';
+}
+
+// The data of the config entry that sets `config` (its version must be the
+// entry's zxid).
+std::string ConfigEntryData(const Config& config);
+
+// The configuration a config entry sets. InvalidArgument if `entry` is not
+// a config entry, does not decode, or its version is not its zxid.
+absl::StatusOr<Config> ConfigOfEntry(const Entry& entry);
+
 }  // namespace synod::zab
 
 #endif  // SYNOD_ZAB_CONFIG_H_

@@ -18,6 +18,8 @@
 
 #include "zab/core.h"
 
+#include "zab/config.h"
+
 #include <algorithm>
 #include <memory>
 #include <utility>
@@ -294,6 +296,12 @@ void Core::Tick() {
 }
 
 absl::Status Core::Propose(std::string data) {
+  if (IsConfigData(data)) {
+    // Reserved for config entries (zab/config.h), which only the core
+    // writes.
+    return absl::InvalidArgumentError(
+        "proposal data must not begin with a zero byte");
+  }
   if (!serving_) {
     return absl::UnavailableError("no serving leader to take the proposal");
   }

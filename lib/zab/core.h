@@ -180,7 +180,8 @@ class Core {
   // Proposes `data` for the log. On the serving leader it becomes the next
   // entry; on a learner it is forwarded to the leader, whose host receives
   // it in Ready::requests. Returns Unavailable when there is no serving
-  // leader to take it.
+  // leader to take it, and InvalidArgument for data that begins with a
+  // zero byte (reserved for config entries, zab/config.h).
   absl::Status Propose(std::string data);
 
   // Returns true if TakeReady would return any work.

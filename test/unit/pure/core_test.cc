@@ -241,6 +241,20 @@ TEST_CASE("Core: one voter leads itself and commits on its own sync",
   CHECK(c.peer(1).disk.log.size() == 2);
 }
 
+TEST_CASE("Core: data that would read as a config entry is refused",
+          "[core]") {
+  Cluster c({1});
+  c.Run(1);
+  REQUIRE(c.Leader() == 1);
+  const absl::Status s = c.core(1).Propose(std::string("\0forged", 7));
+  CHECK(absl::IsInvalidArgument(s));
+  REQUIRE(c.core(1).Propose("a").ok());
+  c.Run(1);
+  // Only the real proposal reached the log.
+  CHECK(Payloads(c.peer(1).applied) == std::vector<std::string>{"a"});
+  CHECK(c.peer(1).disk.log.size() == 1);
+}
+
 TEST_CASE("Core: a peer restarts from applied state plus its log's tail",
           "[core]") {
   // Everything through 1:5 is in the host's applied state; 1:6 and 1:7 were

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "zab/config_index.h"
 #include "zab/quorum.h"
 
 namespace synod::zab {
@@ -251,6 +252,90 @@ TEST_CASE("A pending rule counts a majority of both configurations",
   CHECK(QuorumRule(Quorum({1, 3, 4}), Quorum({1, 2, 3})).CommitPoint(ack) == 3);
   CHECK(QuorumRule(Quorum({1, 3, 4})).CommitPoint(ack) == 9);
   CHECK(Quorum({7}).CommitPoint(ack) == 0);  // nobody acked
+}
+
+Entry ConfigEntry(Zxid zxid, Config c) {
+  c.version = zxid;
+  return Entry{zxid, ConfigEntryData(c)};
+}
+
+TEST_CASE("A config entry is its zero byte and its configuration",
+          "[zab][config]") {
+  const Entry e = ConfigEntry(7, Make({1, 2}));
+  CHECK(IsConfigData(e.data));
+  auto c = ConfigOfEntry(e);
+  REQUIRE(c.ok());
+  CHECK(c->version == 7);
+  CHECK(c->VoterIds() == std::vector<PeerId>{1, 2});
+  // Host data is never one; a config entry at the wrong zxid is refused.
+  CHECK_FALSE(IsConfigData("txn"));
+  CHECK_FALSE(IsConfigData(""));
+  CHECK_FALSE(ConfigOfEntry(Entry{7, "txn"}).ok());
+  CHECK_FALSE(ConfigOfEntry(Entry{8, e.data}).ok());
+  CHECK_FALSE(ConfigOfEntry(Entry{7, e.data.substr(0, e.data.size() - 1)}).ok());
+}
+
+TEST_CASE("The configuration follows the history as it grows, is truncated, "
+          "compacted and replaced",
+          "[zab][config]") {
+  ConfigIndex index(Make({1, 2, 3}, {4, 5}));
+  CHECK(index.current().VoterIds() == std::vector<PeerId>{1, 2, 3});
+  CHECK(index.previous() == nullptr);
+  CHECK_FALSE(index.Rule(0).dual());
+
+  REQUIRE(index.Append(Entry{1, "data"}).ok());  // not a config entry
+  CHECK(index.logged().empty());
+  REQUIRE(index.Append(ConfigEntry(2, Make({1, 2, 3, 4}, {5}))).ok());
+  REQUIRE(index.Append(Entry{3, "data"}).ok());
+  CHECK(index.current().version == 2);
+  REQUIRE(index.previous() != nullptr);
+  CHECK(index.previous()->VoterIds() == std::vector<PeerId>{1, 2, 3});
+
+  // Pending above the commit point: both majorities count.
+  CHECK(index.pending(1));
+  const QuorumRule pending = index.Rule(1);
+  CHECK(pending.dual());
+  CHECK(pending.Contains(4));
+  CHECK_FALSE(pending.IsQuorum(std::vector<PeerId>{1, 4, 5}));
+  CHECK_FALSE(pending.IsQuorum(std::vector<PeerId>{3, 4}));
+  CHECK(pending.IsQuorum(std::vector<PeerId>{1, 2, 4}));
+  // Committed: the new configuration alone.
+  CHECK_FALSE(index.Rule(2).dual());
+  CHECK(index.Rule(2).IsQuorum(std::vector<PeerId>{2, 3, 4}));
+
+  // Two voters at once is refused and not noted.
+  CHECK_FALSE(index.Append(ConfigEntry(4, Make({1, 2, 3, 4, 5, 6}))).ok());
+  CHECK(index.current().version == 2);
+  // A damaged config entry is refused.
+  CHECK_FALSE(index.Append(Entry{5, std::string(1, '\0') + "junk"}).ok());
+
+  REQUIRE(index.Append(ConfigEntry(6, Make({1, 2, 4}, {3, 5}))).ok());
+  CHECK(index.previous()->version == 2);
+  // TRUNC below it: the configuration reverts.
+  index.TruncateAfter(5);
+  CHECK(index.current().version == 2);
+  index.TruncateAfter(1);
+  CHECK(index.current().version == 0);
+  CHECK(index.current().VoterIds() == std::vector<PeerId>{1, 2, 3});
+
+  // Compaction folds what it covers into the base.
+  REQUIRE(index.Append(ConfigEntry(8, Make({1, 2, 3, 4}, {5}))).ok());
+  REQUIRE(index.Append(ConfigEntry(9, Make({1, 2, 3, 4, 5}))).ok());
+  index.Compact(7);
+  CHECK(index.base().version == 0);
+  CHECK(index.logged().size() == 2);
+  index.Compact(8);
+  CHECK(index.base().version == 8);
+  REQUIRE(index.logged().size() == 1);
+  CHECK(index.previous() == &index.base());
+  CHECK(index.current().version == 9);
+
+  // SNAP: a new base, nothing logged.
+  index.Reset(ConfigOfEntry(ConfigEntry(20, Make({7}))).value());
+  CHECK(index.current().version == 20);
+  CHECK(index.logged().empty());
+  CHECK(index.previous() == nullptr);
+  CHECK(index.Rule(0).IsQuorum(std::vector<PeerId>{7}));
 }
 
 }  // namespace
