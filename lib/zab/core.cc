@@ -27,13 +27,33 @@
 namespace synod::zab {
 namespace {
 
-// The election's view of the peers. A recovering voter elects as an
-// observer: it backs no one and only learns the outcome.
-ElectionConfig ToElectionConfig(const CoreConfig& c, bool recovering) {
+// The founding configuration: CoreConfig's voters and observers (their
+// addresses are the host's business until config entries carry them).
+Config FoundingConfig(const CoreConfig& c) {
+  Config f;
+  std::vector<PeerId> voters = c.voters, observers = c.observers;
+  std::sort(voters.begin(), voters.end());
+  voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
+  std::sort(observers.begin(), observers.end());
+  observers.erase(std::unique(observers.begin(), observers.end()),
+                  observers.end());
+  for (PeerId id : voters) f.voters.push_back(Member{id, ""});
+  for (PeerId id : observers) {
+    if (!std::binary_search(voters.begin(), voters.end(), id)) {
+      f.observers.push_back(Member{id, ""});
+    }
+  }
+  return f;
+}
+
+// The election's view of the peers under `config`. A recovering voter
+// elects as an observer: it backs no one and only learns the outcome.
+ElectionConfig ToElectionConfig(const CoreConfig& c, const Config& config,
+                                bool recovering) {
   ElectionConfig e;
   e.self = c.self;
-  e.voters = c.voters;
-  e.observers = c.observers;
+  e.voters = config.VoterIds();
+  for (const Member& m : config.observers) e.observers.push_back(m.id);
   if (recovering) {
     auto self = std::find(e.voters.begin(), e.voters.end(), c.self);
     if (self != e.voters.end()) {
@@ -51,10 +71,13 @@ ElectionConfig ToElectionConfig(const CoreConfig& c, bool recovering) {
 
 Core::Core(CoreConfig config, DurableState durable)
     : config_(std::move(config)),
-      quorum_(config_.voters),
+      configs_(durable.base_config ? *std::move(durable.base_config)
+                                   : FoundingConfig(config_)),
+      rule_(configs_.Rule(durable.base_zxid)),
       election_(std::make_unique<Election>(ToElectionConfig(
-          config_, durable.recovering &&
-                       config_.mutation != Mutation::kIgnoreRecovering))),
+          config_, configs_.current(),
+          durable.recovering &&
+              config_.mutation != Mutation::kIgnoreRecovering))),
       recovering_(durable.recovering &&
                   config_.mutation != Mutation::kIgnoreRecovering),
       accepted_epoch_(durable.accepted_epoch),
@@ -64,6 +87,8 @@ Core::Core(CoreConfig config, DurableState durable)
            std::make_move_iterator(durable.log.end())) {
   durable_zxid_ = last_zxid();
   committed_ = base_zxid_;
+  for (const Entry& e : log_) NoteConfig(e);
+  RefreshRule();
   BecomeLooking();
   ready_.lost_leader = false;  // nothing was in flight before creation
 }
@@ -97,6 +122,15 @@ Message* Core::BatchTo(PeerId to, MessageType type, size_t bytes) {
 void Core::Append(Entry entry) {
   ready_.entries.push_back(entry);
   log_.push_back(std::move(entry));
+  if (NoteConfig(log_.back())) RefreshRule();
+}
+
+bool Core::NoteConfig(const Entry& entry) {
+  if (!IsConfigData(entry.data)) return false;
+  // A config entry the index refuses (one that does not decode, or moves
+  // more than one voter) changes no configuration. Only a leader's history
+  // holds config entries, and the core writes them itself.
+  return configs_.Append(entry).ok();
 }
 
 size_t Core::IndexAfter(Zxid zxid) const {
@@ -116,6 +150,8 @@ void Core::TruncateAfter(Zxid zxid) {
                               ? std::min(*ready_.truncate_after, zxid)
                               : zxid;
   durable_zxid_ = std::min(durable_zxid_, zxid);
+  configs_.TruncateAfter(zxid);
+  RefreshRule();
 }
 
 std::vector<Zxid> Core::EpochEnds() const {
@@ -142,7 +178,9 @@ void Core::CommitThrough(Zxid zxid) {
        ++i) {
     ready_.committed.push_back(log_[i]);
   }
+  const bool was_pending = configs_.pending(committed_);
   committed_ = zxid;
+  if (was_pending && !configs_.pending(committed_)) RefreshRule();
 }
 
 bool Core::HasReady() const {
@@ -178,6 +216,7 @@ void Core::Compact(Zxid zxid) {
   if (n == 0) return;
   base_zxid_ = log_[n - 1].zxid;
   log_.erase(log_.begin(), log_.begin() + static_cast<long>(n));
+  configs_.Compact(base_zxid_);
 }
 
 Zxid Core::next_zxid() const {
@@ -354,11 +393,10 @@ absl::Status Core::Propose(std::string data) {
 // ---- Leader --------------------------------------------------------------
 
 void Core::LeaderStep(const Message& m) {
-  const bool voter = quorum_.Contains(m.from);
+  const bool voter = rule_.Contains(m.from);
   const bool observer =
       !voter && (config_.accept_any_observer ||
-                 std::find(config_.observers.begin(), config_.observers.end(),
-                           m.from) != config_.observers.end());
+                 configs_.current().IsObserver(m.from));
   if (!voter && !observer) return;  // not a member
   if (m.type == MessageType::kFollowerInfo) {
     // A (re)connecting learner starts over. A voter may ask to observe (it
@@ -452,7 +490,7 @@ void Core::MaybeChooseEpoch() {
     connected.push_back(id);
     max_epoch = std::max(max_epoch, l.accepted_epoch);
   }
-  if (!quorum_.IsQuorum(connected)) return;
+  if (!rule_.IsQuorum(connected)) return;
   epoch_chosen_ = true;
   new_epoch_ = max_epoch + 1;
   next_counter_ = 1;
@@ -479,7 +517,7 @@ void Core::MaybeSync() {
     for (const auto& [id, l] : learners_) {
       if (l.acked_epoch && Counts(l)) acked.push_back(id);
     }
-    if (!quorum_.IsQuorum(acked)) return;
+    if (!rule_.IsQuorum(acked)) return;
     // The leader's own history is already durable; its new epoch becomes
     // durable with the Ready that carries the first NEWLEADER.
     current_epoch_ = new_epoch_;
@@ -604,7 +642,7 @@ void Core::MaybeEstablish() {
   for (const auto& [id, l] : learners_) {
     if (l.acked_new_leader && Counts(l)) acked.push_back(id);
   }
-  if (!quorum_.IsQuorum(acked)) return;
+  if (!rule_.IsQuorum(acked)) return;
   // A quorum holds this history in the new epoch: all of it is committed.
   serving_ = true;
   CommitThrough(last_zxid());
@@ -620,23 +658,28 @@ void Core::MaybeEstablish() {
 
 void Core::AdvanceCommit() {
   if (!serving_) return;
-  std::vector<Zxid> acks = {durable_zxid_};
-  for (const auto& [id, l] : learners_) {
-    if (l.role == PeerState::kFollowing && l.acked_new_leader) acks.push_back(l.acked);
+  // Followers' acks are cumulative (they log in order), so the highest
+  // zxid a quorum acked is, per voter set the rule counts, the
+  // majority-th largest of its voters' acks (ours: what is durable).
+  auto ack = [this](PeerId id) -> Zxid {
+    if (id == config_.self) return durable_zxid_;
+    auto it = learners_.find(id);
+    if (it == learners_.end()) return 0;
+    const Learner& l = it->second;
+    return l.role == PeerState::kFollowing && l.acked_new_leader ? l.acked : 0;
+  };
+  // Committing a pending config entry ends the rule's second majority,
+  // which may let the commit point move on: hence twice at most.
+  for (int round = 0; round < 2; ++round) {
+    Zxid commit = rule_.CommitPoint(ack);
+    if (config_.mutation == Mutation::kCommitWithoutQuorum) {
+      commit = durable_zxid_;
+      for (const auto& [id, l] : learners_) commit = std::max(commit, ack(id));
+    }
+    if (commit <= committed_) return;
+    CommitThrough(commit);
+    commit_unannounced_ = true;
   }
-  // Followers' acks are cumulative (they log in order), so the highest zxid
-  // acked by a quorum is the quorum-th largest ack.
-  if (acks.size() < quorum_.size() &&
-      config_.mutation != Mutation::kCommitWithoutQuorum) {
-    return;
-  }
-  std::sort(acks.begin(), acks.end(), std::greater<Zxid>());
-  const Zxid commit = config_.mutation == Mutation::kCommitWithoutQuorum
-                          ? acks[0]
-                          : acks[quorum_.size() - 1];
-  if (commit <= committed_) return;
-  CommitThrough(commit);
-  commit_unannounced_ = true;
 }
 
 void Core::AnnounceCommit() {
@@ -690,7 +733,7 @@ void Core::LeaderTick() {
   for (const auto& [id, l] : learners_) {
     if (l.acked_new_leader && Counts(l)) with_us.push_back(id);
   }
-  if (!quorum_.IsQuorum(with_us)) {
+  if (!rule_.IsQuorum(with_us)) {
     BecomeLooking();  // cannot commit anything: let a quorum elect again
     return;
   }
@@ -898,8 +941,9 @@ void Core::OnSnap(const Message& m) {
 void Core::FinishRecovery() {
   recovering_ = false;
   recovered_pending_ = false;
-  election_ = std::make_unique<Election>(ToElectionConfig(config_, false));
-  if (!quorum_.Contains(config_.self)) return;  // an observer stays one
+  election_ = std::make_unique<Election>(
+      ToElectionConfig(config_, configs_.current(), false));
+  if (!rule_.Contains(config_.self)) return;  // an observer stays one
   if (state_ == PeerState::kObserving) {
     state_ = PeerState::kFollowing;
     Rejoin();  // the same leader, now as a follower

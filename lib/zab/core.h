@@ -35,6 +35,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "zab/config.h"
+#include "zab/config_index.h"
 #include "zab/election.h"
 #include "zab/message.h"
 #include "zab/quorum.h"
@@ -112,6 +114,10 @@ struct DurableState {
   // entries it no longer has (protocol-aware recovery). The host keeps this
   // durable until Ready::recovered.
   bool recovering = false;
+  // The configuration as of `base_zxid` (the one the applied state holds);
+  // the log's config entries change it from there (docs/membership.md).
+  // Unset: the founding configuration, CoreConfig's voters and observers.
+  std::optional<Config> base_config;
 };
 
 // A state snapshot: the host's applied state as of `zxid`, opaque to the
@@ -205,6 +211,9 @@ class Core {
   Zxid base_zxid() const { return base_zxid_; }
 
   CoreStatus status() const;
+
+  // This peer's configuration: the last one its history sets.
+  const Config& configuration() const { return configs_.current(); }
   // The log as this core sees it (durable or queued for persistence).
   const std::deque<Entry>& log() const { return log_; }
 
@@ -276,12 +285,17 @@ class Core {
   // more entry of `bytes` under the batch limits, or nullptr.
   Message* BatchTo(PeerId to, MessageType type, size_t bytes);
   void Append(Entry entry);
+  // Notes a config entry of the log in configs_; true if it changed the
+  // configuration.
+  bool NoteConfig(const Entry& entry);
   void TruncateAfter(Zxid zxid);
   Zxid last_zxid() const { return log_.empty() ? base_zxid_ : log_.back().zxid; }
   size_t IndexAfter(Zxid zxid) const;  // first index with zxid > `zxid`
 
   // Whether this peer votes now: a voter that is not recovering.
-  bool Voting() const { return !recovering_ && quorum_.Contains(config_.self); }
+  bool Voting() const { return !recovering_ && rule_.Contains(config_.self); }
+  // Recomputes rule_ from the configurations and the commit point.
+  void RefreshRule() { rule_ = configs_.Rule(committed_); }
   // Counts toward a quorum: a learner that registered as a follower.
   static bool Counts(const Learner& l) { return l.role == PeerState::kFollowing; }
   // A recovering peer's log was synchronized and that is durable: it
@@ -289,7 +303,10 @@ class Core {
   void FinishRecovery();
 
   const CoreConfig config_;
-  const Quorum quorum_;
+  // The configurations of this peer's history, and the quorums it counts
+  // now (docs/membership.md, M1 and M2).
+  ConfigIndex configs_;
+  QuorumRule rule_;
   // Rebuilt when recovery ends (a recovering peer elects as an observer).
   std::unique_ptr<Election> election_;
   bool recovering_ = false;
