@@ -94,8 +94,9 @@ Member Take(std::vector<Member>* members, PeerId id) {
   return m;
 }
 
-absl::Status CheckAddress(const std::string& address) {
-  if (address.empty()) {
+// `needed`: a change that names an address must name one.
+absl::Status CheckAddress(const std::string& address, bool needed) {
+  if (needed && address.empty()) {
     return absl::InvalidArgumentError("a member's address is empty");
   }
   if (address.size() > kMaxAddressBytes) {
@@ -143,7 +144,10 @@ absl::Status ValidateConfig(const Config& config) {
         return absl::InvalidArgumentError(
             "members are not sorted by id, or an id repeats");
       }
-      if (absl::Status s = CheckAddress(m.address); !s.ok()) return s;
+      if (absl::Status s = CheckAddress(m.address, /*needed=*/false);
+          !s.ok()) {
+        return s;
+      }
       all.push_back(m.id);
     }
   }
@@ -187,7 +191,8 @@ absl::StatusOr<Config> ApplyChange(const Config& config,
       if (voter || observer) {
         return absl::InvalidArgumentError(what + ": already a member");
       }
-      if (absl::Status s = CheckAddress(change.address); !s.ok()) {
+      if (absl::Status s = CheckAddress(change.address, /*needed=*/true);
+          !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", s.message()));
       }
       if (config.voters.size() + config.observers.size() >= kMaxMembers) {
@@ -217,7 +222,8 @@ absl::StatusOr<Config> ApplyChange(const Config& config,
       if (!voter && !observer) {
         return absl::InvalidArgumentError(what + ": not a member");
       }
-      if (absl::Status s = CheckAddress(change.address); !s.ok()) {
+      if (absl::Status s = CheckAddress(change.address, /*needed=*/true);
+          !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": ", s.message()));
       }
       auto& list = voter ? next.voters : next.observers;

@@ -56,9 +56,12 @@ struct Config {
 };
 
 // Returns OK if `config` is well formed: at least one voter; ids non-zero,
-// sorted within each list and unique across both; addresses non-empty and
-// at most kMaxAddressBytes; at most kMaxMembers members. Otherwise
-// InvalidArgument naming the first problem.
+// sorted within each list and unique across both; addresses at most
+// kMaxAddressBytes; at most kMaxMembers members. Otherwise InvalidArgument
+// naming the first problem. An empty address means the host reaches that
+// member by other means (the founding configuration's members, reached
+// through the seed list); a change that adds or moves a member must name
+// one.
 absl::Status ValidateConfig(const Config& config);
 
 // One change to a configuration. Every kind moves at most one voter.

@@ -51,6 +51,13 @@ const Config* ConfigIndex::previous() const {
   return logged_.size() == 1 ? &base_ : &logged_[logged_.size() - 2];
 }
 
+const Config& ConfigIndex::AsOf(Zxid zxid) const {
+  for (auto it = logged_.rbegin(); it != logged_.rend(); ++it) {
+    if (it->version <= zxid) return *it;
+  }
+  return base_;
+}
+
 QuorumRule ConfigIndex::Rule(Zxid committed) const {
   Quorum now(current().VoterIds());
   const Config* before = previous();

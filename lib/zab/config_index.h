@@ -55,6 +55,10 @@ class ConfigIndex {
   // of current()'s voters and, while it is pending, of previous()'s too.
   QuorumRule Rule(Zxid committed) const;
 
+  // The configuration as of `zxid` (at least the base's zxid): the last one
+  // set at or below it.
+  const Config& AsOf(Zxid zxid) const;
+
   // The configurations the log's entries set, oldest first.
   const std::vector<Config>& logged() const { return logged_; }
   const Config& base() const { return base_; }

@@ -590,6 +590,8 @@ bool Core::SendSnap(PeerId to) {
   snap.type = MessageType::kSnap;
   snap.to = to;
   snap.zxid = zxid;
+  // The configuration travels with the state (rule M7).
+  snap.data = EncodeConfig(configs_.AsOf(zxid));
   Send(std::move(snap));
   const size_t chunk = std::max<size_t>(1, config_.snapshot_chunk_bytes);
   size_t offset = 0;
@@ -906,9 +908,12 @@ void Core::OnSnap(const Message& m) {
     if (snap_receiving_ && m.zxid == snap_zxid_ && snap_data_.empty()) {
       return;  // a duplicate
     }
+    absl::StatusOr<Config> config = DecodeConfig(m.data);
+    if (!config.ok()) return;  // a SNAP without its configuration: drop
     ResetSnap();
     snap_receiving_ = true;
     snap_zxid_ = m.zxid;
+    snap_config_ = *std::move(config);
     return;
   }
   if (!snap_receiving_ || m.zxid != snap_zxid_) return;  // no kSnap: drop
@@ -926,7 +931,7 @@ void Core::OnSnap(const Message& m) {
   }
   // The snapshot replaces the applied state and the whole log; what was
   // queued to persist or apply before it is covered by it or superseded.
-  ready_.snapshot = Snapshot{snap_zxid_, std::move(snap_data_)};
+  ready_.snapshot = Snapshot{snap_zxid_, std::move(snap_data_), snap_config_};
   ready_.truncate_after.reset();
   ready_.entries.clear();
   ready_.committed.clear();
@@ -934,6 +939,8 @@ void Core::OnSnap(const Message& m) {
   base_zxid_ = snap_zxid_;
   committed_ = snap_zxid_;
   durable_zxid_ = snap_zxid_;
+  configs_.Reset(std::move(snap_config_));
+  RefreshRule();
   snap_installed_ = true;
   ResetSnap();
 }

@@ -125,6 +125,9 @@ struct DurableState {
 struct Snapshot {
   Zxid zxid = 0;
   std::string data;
+  // The configuration as of `zxid`, which the SNAP carried: the host
+  // persists it with the snapshot as the new DurableState::base_config.
+  std::optional<Config> config;
 };
 
 // The work the core asks of its host; see the loop at the top of the file.
@@ -347,6 +350,7 @@ class Core {
   bool snap_installed_ = false;
   Zxid snap_zxid_ = 0;
   std::string snap_data_;
+  Config snap_config_;  // what the SNAP in progress carried
   // Leader: zxid through which its own log is durable, whether its new
   // current epoch is durable, and its candidacy (to spot learners ahead).
   Zxid durable_zxid_ = 0;

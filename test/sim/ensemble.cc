@@ -182,6 +182,7 @@ std::string PersistTo(const Ready& ready, size_t max_writes,
     ++done;
     durable->log.clear();
     durable->base_zxid = ready.snapshot->zxid;
+    durable->base_config = ready.snapshot->config;
     if (snapshot != nullptr) *snapshot = ready.snapshot->data;
   }
   if (ready.truncate_after) {

@@ -182,6 +182,7 @@ class Cluster {
       if (rd.snapshot) {
         p.disk.log.clear();
         p.disk.base_zxid = rd.snapshot->zxid;
+        p.disk.base_config = rd.snapshot->config;
         p.snapshot = rd.snapshot->data;
       }
       if (rd.truncate_after) {
@@ -629,6 +630,41 @@ TEST_CASE("Core: a learner behind the leader's compaction gets SNAP",
   CHECK(Payloads(c.peer(cc.down).applied) ==
         std::vector<std::string>{"a", "b", "c", "d", "e", "f"});
   CHECK(c.peer(cc.down).disk.log.size() == 1);
+}
+
+TEST_CASE("Core: SNAP carries the configuration as of the snapshot",
+          "[core]") {
+  Config named;
+  for (PeerId id : {1, 2, 3}) {
+    named.voters.push_back(Member{id, "host" + std::to_string(id) + ":7"});
+  }
+  std::map<PeerId, DurableState> disks;
+  for (PeerId id : {1, 2, 3}) disks[id].base_config = named;
+  Cluster c({1, 2, 3}, {}, disks);
+  c.Run(20);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  const PeerId down = leader == 1 ? 2 : 1;
+  const PeerId other = 6 - leader - down;
+  c.Stop(down);
+  for (const char* d : {"a", "b", "c"}) REQUIRE(c.core(leader).Propose(d).ok());
+  c.Run(2);
+  c.Compact(leader);
+  c.Compact(other);
+  // The follower comes back wiped: the founding configuration, which
+  // names no address.
+  c.peer(down).disk = DurableState{};
+  c.peer(down).snapshot.clear();
+  c.Restart(down);
+  REQUIRE(c.core(down).configuration().voters.size() == 3);
+  CHECK(c.core(down).configuration().voters[0].address.empty());
+  c.Run(30);
+  CHECK(c.Sent(MessageType::kSnap) >= 1);
+  CHECK(c.core(down).status().serving);
+  CHECK(c.core(down).configuration() == named);
+  // Its host persisted it with the snapshot.
+  REQUIRE(c.peer(down).disk.base_config.has_value());
+  CHECK(*c.peer(down).disk.base_config == named);
 }
 
 TEST_CASE("Core: without a snapshot source the leader never DIFFs a hole",
