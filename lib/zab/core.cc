@@ -180,7 +180,34 @@ void Core::CommitThrough(Zxid zxid) {
   }
   const bool was_pending = configs_.pending(committed_);
   committed_ = zxid;
-  if (was_pending && !configs_.pending(committed_)) RefreshRule();
+  if (was_pending && !configs_.pending(committed_)) {
+    RefreshRule();
+    // A leader whose removal committed steps down once its COMMIT is out.
+    if (state_ == PeerState::kLeading &&
+        !configs_.current().IsVoter(config_.self)) {
+      step_down_pending_ = true;
+    }
+  }
+}
+
+void Core::FollowMembership() {
+  if (step_down_pending_) {
+    step_down_pending_ = false;
+    BecomeLooking();  // the commit was announced just before
+    return;
+  }
+  // A serving learner whose configuration made it a voter, or no longer
+  // one, registers again in its new role; the leader's configuration
+  // decides what it is (rule M8).
+  if ((state_ != PeerState::kFollowing && state_ != PeerState::kObserving) ||
+      !serving_) {
+    return;
+  }
+  const PeerState role = Voting() ? PeerState::kFollowing
+                                  : PeerState::kObserving;
+  if (role == state_) return;
+  state_ = role;
+  Rejoin();
 }
 
 bool Core::HasReady() const {
@@ -193,6 +220,7 @@ bool Core::HasReady() const {
 
 Ready Core::TakeReady() {
   AnnounceCommit();
+  FollowMembership();
   Ready out = std::move(ready_);
   ready_ = Ready();
   return out;
@@ -254,6 +282,11 @@ void Core::BecomeLooking() {
   new_epoch_ = 0;
   ticks_in_phase_ = 0;
   silent_ticks_ = 0;
+  step_down_pending_ = false;
+  ElectionConfig members =
+      ToElectionConfig(config_, configs_.current(), recovering_);
+  election_->SetMembers(std::move(members.voters),
+                        std::move(members.observers));
   election_->Start(last_zxid(), current_epoch_);
   election_->TakeMessages(&ready_.messages);
   if (election_->decided()) OnElected(election_->result());
@@ -345,6 +378,76 @@ absl::Status Core::Propose(std::string data) {
     return absl::UnavailableError("no serving leader to take the proposal");
   }
   if (state_ == PeerState::kLeading) {
+    if (!configs_.current().IsVoter(config_.self)) {
+      // Its own removal is logged: it takes nothing new (rule M6).
+      return absl::UnavailableError("the leader is leaving the voters");
+    }
+    AppendProposal(std::move(data));
+    return absl::OkStatus();
+  }
+  // Forwarded one after another, requests travel to the leader in one
+  // REQUEST, each as an entry numbered with its request id.
+  const uint64_t id = next_request_id_++;
+  const size_t bytes = data.size();
+  Entry request{static_cast<Zxid>(id), std::move(data)};
+  if (Message* last = BatchTo(leader_, MessageType::kRequest, bytes)) {
+    last->request_id = id;
+    last->entries.push_back(std::move(request));
+    return absl::OkStatus();
+  }
+  Message r;
+  r.type = MessageType::kRequest;
+  r.to = leader_;
+  r.request_id = id;
+  r.entries.push_back(std::move(request));
+  Send(std::move(r));
+  return absl::OkStatus();
+}
+
+absl::Status Core::ProposeConfig(const ConfigChange& change) {
+  if (state_ != PeerState::kLeading || !serving_) {
+    return absl::UnavailableError("only the serving leader changes the "
+                                  "configuration");
+  }
+  if (configs_.pending(committed_)) {
+    return absl::FailedPreconditionError(
+        "a configuration change is still pending (one at a time)");
+  }
+  if (!configs_.current().IsVoter(config_.self)) {
+    return absl::UnavailableError("the leader is leaving the voters");
+  }
+  absl::StatusOr<Config> next = ApplyChange(configs_.current(), change);
+  if (!next.ok()) return next.status();
+  if (change.kind == ConfigChange::Kind::kPromote) {
+    // Only a learner that finished its sync and hears from us (rule M5).
+    auto it = learners_.find(change.id);
+    if (it == learners_.end() || !it->second.acked_new_leader ||
+        it->second.silent_ticks > config_.ping_ticks * 2) {
+      return absl::FailedPreconditionError(
+          "only a synchronized, live learner can become a voter");
+    }
+  }
+  // Those we hear from must already be a quorum under the rule the change
+  // brings (both configurations), or it could not commit.
+  std::vector<PeerId> live = {config_.self};
+  for (const auto& [id, l] : learners_) {
+    if (l.acked_new_leader && l.silent_ticks <= config_.ping_ticks * 2) {
+      live.push_back(id);
+    }
+  }
+  const QuorumRule after(Quorum(next->VoterIds()),
+                         Quorum(configs_.current().VoterIds()));
+  if (!after.IsQuorum(live)) {
+    return absl::FailedPreconditionError(
+        "the live peers are not a quorum of the changed configuration");
+  }
+  next->version = MakeZxid(new_epoch_, next_counter_);
+  AppendProposal(ConfigEntryData(*next));
+  return absl::OkStatus();
+}
+
+void Core::AppendProposal(std::string data) {
+  {
     const Zxid zxid = MakeZxid(new_epoch_, next_counter_++);
     const Zxid prev = last_zxid();
     Append(Entry{zxid, std::move(data)});
@@ -369,25 +472,7 @@ absl::Status Core::Propose(std::string data) {
         Send(std::move(p));
       }
     }
-    return absl::OkStatus();
   }
-  // Forwarded one after another, requests travel to the leader in one
-  // REQUEST, each as an entry numbered with its request id.
-  const uint64_t id = next_request_id_++;
-  const size_t bytes = data.size();
-  Entry request{static_cast<Zxid>(id), std::move(data)};
-  if (Message* last = BatchTo(leader_, MessageType::kRequest, bytes)) {
-    last->request_id = id;
-    last->entries.push_back(std::move(request));
-    return absl::OkStatus();
-  }
-  Message r;
-  r.type = MessageType::kRequest;
-  r.to = leader_;
-  r.request_id = id;
-  r.entries.push_back(std::move(request));
-  Send(std::move(r));
-  return absl::OkStatus();
 }
 
 // ---- Leader --------------------------------------------------------------

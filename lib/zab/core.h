@@ -193,6 +193,17 @@ class Core {
   // zero byte (reserved for config entries, zab/config.h).
   absl::Status Propose(std::string data);
 
+  // Proposes a change of the configuration (docs/membership.md). Only the
+  // serving leader takes one, and only while no other is pending (rule
+  // M4); the change must fit the configuration (ApplyChange), a promoted
+  // learner must be synchronized and live, and the live peers must be a
+  // quorum of both the current and the changed configuration (M5).
+  // Returns Unavailable, FailedPrecondition or InvalidArgument otherwise.
+  // The change takes effect when logged (M1) and counts both majorities
+  // until it commits (M2). A leader that removes itself takes no more
+  // proposals and steps down once the change commits (M6).
+  absl::Status ProposeConfig(const ConfigChange& change);
+
   // Returns true if TakeReady would return any work.
   bool HasReady() const;
   // Returns the accumulated work and resets it.
@@ -288,6 +299,11 @@ class Core {
   // more entry of `bytes` under the batch limits, or nullptr.
   Message* BatchTo(PeerId to, MessageType type, size_t bytes);
   void Append(Entry entry);
+  // The serving leader's next entry, proposed to its followers.
+  void AppendProposal(std::string data);
+  // After a commit or a configuration change: the removed leader steps
+  // down, a learner whose role changed registers again.
+  void FollowMembership();
   // Notes a config entry of the log in configs_; true if it changed the
   // configuration.
   bool NoteConfig(const Entry& entry);
@@ -351,6 +367,8 @@ class Core {
   Zxid snap_zxid_ = 0;
   std::string snap_data_;
   Config snap_config_;  // what the SNAP in progress carried
+  // This leader's removal committed: step down once the commit is out.
+  bool step_down_pending_ = false;
   // Leader: zxid through which its own log is durable, whether its new
   // current epoch is durable, and its candidacy (to spot learners ahead).
   Zxid durable_zxid_ = 0;

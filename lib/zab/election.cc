@@ -13,6 +13,13 @@ Election::Election(ElectionConfig config)
 
 bool Election::IsVoter(PeerId id) const { return quorum_.Contains(id); }
 
+void Election::SetMembers(std::vector<PeerId> voters,
+                          std::vector<PeerId> observers) {
+  quorum_ = Quorum(voters);
+  config_.voters = std::move(voters);
+  config_.observers = std::move(observers);
+}
+
 PeerState Election::state() const {
   if (!decided_) return PeerState::kLooking;
   if (result_.leader == config_.self) return PeerState::kLeading;

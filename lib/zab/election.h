@@ -44,6 +44,10 @@ class Election {
  public:
   explicit Election(ElectionConfig config);
 
+  // Replaces the voters and observers (the configuration changed); takes
+  // effect from the next Start. The round goes on counting.
+  void SetMembers(std::vector<PeerId> voters, std::vector<PeerId> observers);
+
   // Begins a new round: this peer proposes itself (a voter) with its last
   // logged zxid and current epoch, and queues a notification to every
   // other peer.
@@ -96,8 +100,8 @@ class Election {
   bool LeaderConfirmed(const Vote& vote, int64_t round) const;
   void Decide(const Vote& vote);
 
-  const ElectionConfig config_;
-  const Quorum quorum_;
+  ElectionConfig config_;
+  Quorum quorum_;
   int64_t round_ = 0;
   Vote own_;       // this peer's own candidacy
   Vote proposal_;  // the vote this peer currently backs

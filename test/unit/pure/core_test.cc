@@ -707,5 +707,139 @@ TEST_CASE("Core: a learner ignores SNAP outside sync and partial streams",
   CHECK(c.core(f).log().size() == 1);
 }
 
+// ---- Configuration changes (docs/membership.md) ---------------------------
+
+ConfigChange ChangeOf(ConfigChange::Kind kind, PeerId id) {
+  ConfigChange c;
+  c.kind = kind;
+  c.id = id;
+  return c;
+}
+
+// The data entries `entries` hold (config entries left out).
+std::vector<std::string> DataOf(const std::vector<Entry>& entries) {
+  std::vector<std::string> out;
+  for (const Entry& e : entries) {
+    if (!IsConfigData(e.data)) out.push_back(e.data);
+  }
+  return out;
+}
+
+TEST_CASE("Core: an observer promoted to voter acks, and counts",
+          "[core][membership]") {
+  Cluster c({1, 2, 3}, {4});
+  c.Run(20);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  CHECK(c.core(4).status().state == PeerState::kObserving);
+  REQUIRE(c.core(leader).ProposeConfig(
+                ChangeOf(ConfigChange::Kind::kPromote, 4))
+              .ok());
+  // One change at a time.
+  CHECK(absl::IsFailedPrecondition(c.core(leader).ProposeConfig(
+      ChangeOf(ConfigChange::Kind::kRemoveVoter, 1))));
+  c.Run(10);
+  for (PeerId id : {1, 2, 3, 4}) {
+    INFO("peer " << id);
+    CHECK(c.core(id).configuration().VoterIds() ==
+          std::vector<PeerId>{1, 2, 3, 4});
+  }
+  CHECK(c.core(4).status().state == PeerState::kFollowing);
+  CHECK(c.core(4).status().serving);
+  // With two of the old voters gone, the leader and the new voter are not
+  // a majority of four, but the leader, one old voter and 4 are.
+  std::vector<PeerId> others;
+  for (PeerId id : {1, 2, 3}) {
+    if (id != leader) others.push_back(id);
+  }
+  c.Stop(others[0]);
+  REQUIRE(c.core(leader).Propose("with-4").ok());
+  c.Run(2);
+  CHECK(DataOf(c.peer(4).applied).back() == "with-4");
+  CHECK(DataOf(c.peer(leader).applied).back() == "with-4");
+  c.Stop(others[1]);
+  REQUIRE(c.core(leader).Propose("without-quorum").ok());
+  c.Run(2);
+  CHECK(DataOf(c.peer(leader).applied).back() == "with-4");
+}
+
+TEST_CASE("Core: a removed follower leaves the quorum", "[core][membership]") {
+  Cluster c({1, 2, 3});
+  c.Run(20);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  const PeerId gone = leader == 1 ? 2 : 1;
+  const PeerId stays = 6 - leader - gone;
+  REQUIRE(c.core(leader).ProposeConfig(
+                ChangeOf(ConfigChange::Kind::kRemoveVoter, gone))
+              .ok());
+  c.Run(10);
+  CHECK(c.core(leader).configuration().VoterIds().size() == 2);
+  CHECK_FALSE(c.core(leader).configuration().IsVoter(gone));
+  CHECK(c.core(stays).configuration() == c.core(leader).configuration());
+  CHECK(c.core(gone).status().state != PeerState::kFollowing);
+  // Two voters now: the leader and `stays` commit without `gone`.
+  c.Stop(gone);
+  REQUIRE(c.core(leader).Propose("after").ok());
+  c.Run(2);
+  CHECK(DataOf(c.peer(stays).applied).back() == "after");
+}
+
+TEST_CASE("Core: a leader that removes itself announces the change, then "
+          "steps down",
+          "[core][membership]") {
+  Cluster c({1, 2, 3});
+  c.Run(20);
+  const PeerId old = c.Leader();
+  REQUIRE(old != 0);
+  REQUIRE(c.core(old).ProposeConfig(
+                ChangeOf(ConfigChange::Kind::kRemoveVoter, old))
+              .ok());
+  // Its removal is logged: it takes nothing new.
+  CHECK(absl::IsUnavailable(c.core(old).Propose("late")));
+  c.Run(40);
+  const PeerId next = c.Leader();
+  REQUIRE(next != 0);
+  CHECK(next != old);
+  CHECK(c.core(old).status().state != PeerState::kLeading);
+  // The followers learned of the change (the old leader's COMMIT went out
+  // before it stepped down, or the new leader committed it).
+  for (PeerId id : {1, 2, 3}) {
+    if (id == old) continue;
+    INFO("peer " << id);
+    CHECK_FALSE(c.core(id).configuration().IsVoter(old));
+  }
+  REQUIRE(c.core(next).Propose("next").ok());
+  c.Run(2);
+  CHECK(DataOf(c.peer(next).applied).back() == "next");
+}
+
+TEST_CASE("Core: configuration changes that cannot be made are refused",
+          "[core][membership]") {
+  Cluster c({1, 2, 3}, {4});
+  c.Run(20);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  const PeerId follower = leader == 1 ? 2 : 1;
+  using Kind = ConfigChange::Kind;
+  CHECK(absl::IsUnavailable(
+      c.core(follower).ProposeConfig(ChangeOf(Kind::kPromote, 4))));
+  CHECK(absl::IsInvalidArgument(
+      c.core(leader).ProposeConfig(ChangeOf(Kind::kPromote, follower))));
+  CHECK(absl::IsInvalidArgument(
+      c.core(leader).ProposeConfig(ChangeOf(Kind::kRemoveVoter, 9))));
+  // A dead observer cannot be promoted; with one voter down, the others
+  // are no quorum of four.
+  c.Stop(4);
+  c.Run(10);
+  CHECK(absl::IsFailedPrecondition(
+      c.core(leader).ProposeConfig(ChangeOf(Kind::kPromote, 4))));
+  // Data that would read as a config entry never becomes one.
+  CHECK(absl::IsInvalidArgument(
+      c.core(leader).Propose(ConfigEntryData(c.core(leader).configuration()))));
+  CHECK(c.core(leader).configuration().VoterIds() ==
+        std::vector<PeerId>{1, 2, 3});
+}
+
 }  // namespace
 }  // namespace synod::zab
