@@ -228,6 +228,11 @@ class Core {
 
   // This peer's configuration: the last one its history sets.
   const Config& configuration() const { return configs_.current(); }
+  // The configuration as of `zxid` (at least base_zxid()), for a host that
+  // compacts through `zxid`: it persists it as DurableState::base_config.
+  const Config& ConfigurationAsOf(Zxid zxid) const {
+    return configs_.AsOf(zxid);
+  }
   // The log as this core sees it (durable or queued for persistence).
   const std::deque<Entry>& log() const { return log_; }
 

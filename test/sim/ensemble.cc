@@ -133,6 +133,30 @@ std::string CheckIncreasingLog(const std::deque<Entry>& entries,
   return CheckIncreasingIn(entries, what);
 }
 
+// The founding configuration, as the core builds it from its CoreConfig.
+zab::Config FoundingConfigOf(const zab::CoreConfig& c) {
+  zab::Config f;
+  std::set<PeerId> voters(c.voters.begin(), c.voters.end());
+  std::set<PeerId> observers(c.observers.begin(), c.observers.end());
+  for (PeerId id : voters) f.voters.push_back(zab::Member{id, ""});
+  for (PeerId id : observers) {
+    if (!voters.count(id)) f.observers.push_back(zab::Member{id, ""});
+  }
+  return f;
+}
+
+// The configuration the last config entry of `entries` sets, else
+// `founding`.
+zab::Config LastConfigOf(const std::vector<Entry>& entries,
+                         zab::Config founding) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (!zab::IsConfigData(it->data)) continue;
+    absl::StatusOr<zab::Config> c = zab::ConfigOfEntry(*it);
+    if (c.ok()) return *std::move(c);
+  }
+  return founding;
+}
+
 std::string EncodeApplied(const std::vector<Entry>& applied) {
   std::string out;
   for (const Entry& e : applied) {
@@ -419,6 +443,8 @@ bool Ensemble::Step() {
       acted = true;
     } else if (rng_.Chance(options_.compact_rate)) {
       if (!up.empty()) acted = CompactNow(up[rng_.Uniform(up.size())]);
+    } else if (rng_.Chance(options_.config_change_rate)) {
+      acted = RandomConfigChange();
     }
   }
   if (!acted) NextEvent();
@@ -537,6 +563,15 @@ void Ensemble::ApplyInput(Peer& p, const Input& input) {
             s.ok() ? Proposal::State::kAccepted : Proposal::State::kRejected;
       }
       if (tracing_) Note(absl::StrCat("propose '", input.payload, "' at ", p.id, ": ",
+                        s.ok() ? std::string("ok") : s.ToString()));
+      return;
+    }
+    case Input::Kind::kConfigChange: {
+      absl::Status s = p.core->ProposeConfig(input.change);
+      if (s.ok()) ++config_changes_;
+      Note(absl::StrCat("config change ",
+                        zab::ChangeKindName(input.change.kind), " ",
+                        input.change.id, " at ", p.id, ": ",
                         s.ok() ? std::string("ok") : s.ToString()));
       return;
     }
@@ -747,6 +782,16 @@ void Ensemble::InstallSnapshot(Peer& p, const zab::Snapshot& snap) {
   Note(absl::StrCat("install snapshot ", p.id, " at ", Z(snap.zxid), " (",
                     state.size(), " entries, was ", p.applied.size(), ")"));
   p.applied = std::move(state);
+  const zab::Config carried =
+      LastConfigOf(p.applied, FoundingConfigOf(p.config));
+  if (snap.config && !(*snap.config == carried)) {
+    Fail(absl::StrCat("h (one configuration per history): peer ", p.id,
+                      " got a snapshot at ", Z(snap.zxid), " carrying ",
+                      zab::DescribeConfig(*snap.config), ", its entries set ",
+                      zab::DescribeConfig(carried)));
+    return;
+  }
+  p.applied_config = carried;
 }
 
 void Ensemble::CrashNow(PeerId id) {
@@ -773,6 +818,8 @@ bool Ensemble::CompactNow(PeerId id) {
       [](Zxid x, const Entry& e) { return x < e.zxid; });
   log.erase(log.begin(), after);
   p.durable.base_zxid = z;
+  // The configuration as of z goes with it (rule M7).
+  p.durable.base_config = p.core->ConfigurationAsOf(z);
   p.snapshot = EncodeApplied(p.applied);
   p.core->Compact(z);
   ++compactions_;
@@ -797,6 +844,21 @@ void Ensemble::ApplyCommitted(Peer& p, const Entry& e) {
   p.applied.push_back(e);
   if (tracing_) Note(absl::StrCat("apply ", p.id, " #", p.applied.size() - 1, " ",
                     EntryString(e)));
+  if (zab::IsConfigData(e.data)) {
+    absl::StatusOr<zab::Config> next = zab::ConfigOfEntry(e);
+    if (!next.ok()) {
+      Fail(absl::StrCat("h (one configuration per history): peer ", p.id,
+                        " applied a damaged config entry at ", Z(e.zxid)));
+      return;
+    }
+    if (zab::VoterDistance(p.applied_config, *next) > 1) {
+      Fail(absl::StrCat("i (one voter per change): peer ", p.id, " applied ",
+                        zab::DescribeConfig(*next), " after ",
+                        zab::DescribeConfig(p.applied_config)));
+      return;
+    }
+    p.applied_config = *std::move(next);
+  }
   auto it = proposals_.find(e.data);
   if (it != proposals_.end() && it->second.peer == p.id &&
       it->second.incarnation == p.incarnation &&
@@ -823,6 +885,27 @@ void Ensemble::Propose(PeerId peer, const std::string& payload) {
     Note(absl::StrCat("propose '", payload, "' at ", peer, ": queued"));
   }
   Deliver(peer, std::move(in));
+}
+
+bool Ensemble::RandomConfigChange() {
+  std::optional<PeerId> leader = ServingLeader();
+  if (!leader) return false;
+  const zab::Config& config = PeerOf(*leader).core->configuration();
+  Input in;
+  in.kind = Input::Kind::kConfigChange;
+  const bool promote = !config.observers.empty() &&
+                       (config.voters.size() == 1 || rng_.Chance(0.5));
+  if (promote) {
+    in.change.kind = zab::ConfigChange::Kind::kPromote;
+    in.change.id = config.observers[rng_.Uniform(config.observers.size())].id;
+  } else if (config.voters.size() > 1) {
+    in.change.kind = zab::ConfigChange::Kind::kDemote;
+    in.change.id = config.voters[rng_.Uniform(config.voters.size())].id;
+  } else {
+    return false;
+  }
+  Deliver(*leader, std::move(in));
+  return true;
 }
 
 void Ensemble::RandomProposal() {
@@ -915,6 +998,18 @@ void Ensemble::StartCore(Peer& p) {
   }
   p.core = std::make_unique<Core>(p.config, p.durable);
   p.host = std::make_unique<server::ReadyHost>(p.core.get());
+  // The configuration its state machine holds: what its applied config
+  // entries set (the snapshot keeps every applied entry). The core's
+  // configuration as of its base must be the same (rule M7).
+  p.applied_config = LastConfigOf(p.applied, FoundingConfigOf(p.config));
+  if (!(p.applied_config == p.core->ConfigurationAsOf(p.core->base_zxid()))) {
+    Fail(absl::StrCat("h (one configuration per history): peer ", p.id,
+                      " restarted with ",
+                      zab::DescribeConfig(
+                          p.core->ConfigurationAsOf(p.core->base_zxid())),
+                      " as of its base; its applied entries set ",
+                      zab::DescribeConfig(p.applied_config)));
+  }
   // Invariant g: the Ready right after a stale LEADERINFO holds no
   // ACKEPOCH to its sender.
   p.host->set_observer([this, &p](const Ready& rd) {
@@ -1020,10 +1115,31 @@ void Ensemble::Quiesce() {
 // ---- Ensemble: invariants ----------------------------------------------------
 
 void Ensemble::CheckPeers() {
+  // What any peer ever knew committed stays committed.
+  for (PeerId id : ids_) {
+    const Peer& p = PeerOf(id);
+    if (p.core) {
+      max_committed_ = std::max(max_committed_, p.core->status().committed_zxid);
+    }
+  }
   for (PeerId id : ids_) {
     Peer& p = PeerOf(id);
     if (!p.core) continue;
     const CoreStatus st = p.core->status();
+    // j: one configuration change pending at most: no log holds two config
+    // entries above what was ever known committed (rule M4).
+    int pending = 0;
+    const auto& logged = p.core->log();
+    for (auto it = logged.rbegin();
+         it != logged.rend() && it->zxid > max_committed_; ++it) {
+      if (zab::IsConfigData(it->data)) ++pending;
+    }
+    if (pending > 1) {
+      Fail(absl::StrCat("j (one pending change): peer ", id, " logged ",
+                        pending, " config entries above ", Z(max_committed_),
+                        ", the highest zxid ever known committed"));
+      return;
+    }
     if (tracing_) {
       std::string s = StatusString(st);
       if (s != p.last_status) {
@@ -1083,9 +1199,16 @@ std::optional<PeerId> Ensemble::ServingLeader() const {
   return best;
 }
 
+std::vector<PeerId> Ensemble::CurrentVoters() const {
+  if (std::optional<PeerId> leader = ServingLeader()) {
+    return PeerOf(*leader).core->configuration().VoterIds();
+  }
+  return voters_;
+}
+
 int Ensemble::ServingVoters() const {
   int n = 0;
-  for (PeerId id : voters_) {
+  for (PeerId id : CurrentVoters()) {
     const Peer& p = PeerOf(id);
     if (p.core && p.core->status().serving) ++n;
   }
@@ -1094,7 +1217,10 @@ int Ensemble::ServingVoters() const {
 
 bool Ensemble::CheckLiveness() {
   if (!failure_.empty()) return false;
-  const int quorum = static_cast<int>(voters_.size() / 2 + 1);
+  // The configuration may have changed: count the serving leader's.
+  auto quorum_now = [this] {
+    return static_cast<int>(CurrentVoters().size() / 2 + 1);
+  };
   auto statuses = [&] {
     std::vector<std::string> out;
     for (PeerId id : ids_) {
@@ -1116,13 +1242,15 @@ bool Ensemble::CheckLiveness() {
         std::max<Tick>(0, settle_deadline - network_.Now()) / kTickUnits;
     const bool settled = RunUntil(
         [&] {
-          return ServingLeader().has_value() && ServingVoters() >= quorum;
+          return ServingLeader().has_value() &&
+                 ServingVoters() >= quorum_now();
         },
         settle_left);
     if (!failure_.empty()) return false;
     if (!settled) {
       Fail(absl::StrCat(
-          "liveness: no serving leader with a serving quorum of ", quorum,
+          "liveness: no serving leader with a serving quorum of ",
+          quorum_now(),
           " voters ", options_.settle_ticks, " ticks after healing",
           last_problem.empty() ? std::string()
                                : absl::StrCat(" (earlier: ", last_problem, ")"),
@@ -1178,6 +1306,9 @@ bool Ensemble::CheckLiveness() {
                                       ? "was rejected"
                                       : "lost by a leader change");
       Note(absl::StrCat("liveness: ", last_problem, ", retrying"));
+      // A refusal comes at once (a leader leaving the voters refuses):
+      // let time move before the next try.
+      Step();
       continue;
     }
     Fail(absl::StrCat(
@@ -1250,6 +1381,7 @@ RunResult Ensemble::Counters() const {
   r.log_losses = log_losses_;
   r.partitions = partitions_;
   r.compactions = compactions_;
+  r.config_changes = config_changes_;
   r.snaps = SentOfType(zab::MessageType::kSnap);
   return r;
 }
@@ -1317,6 +1449,7 @@ std::string ReplayCommand(uint64_t seed, const SimOptions& options) {
   rate("slow-disk", options.slow_disk_rate, d.slow_disk_rate);
   rate("propose", options.propose_rate, d.propose_rate);
   rate("compact", options.compact_rate, d.compact_rate);
+  rate("config-change", options.config_change_rate, d.config_change_rate);
   if (options.min_delay != d.min_delay) {
     absl::StrAppend(&cmd, " --min-delay=", options.min_delay);
   }
@@ -1358,7 +1491,11 @@ std::string Summary(const SimOptions& options, const RunResult& r) {
                   " elections=", r.elections, " proposals=", r.proposals,
                   " acked=", r.acknowledged, " crashes=", r.crashes,
                   " partitions=", r.partitions, " compactions=", r.compactions,
-                  " snaps=", r.snaps, "]");
+                  " snaps=", r.snaps);
+  if (r.config_changes != 0) {
+    absl::StrAppend(&s, " config_changes=", r.config_changes);
+  }
+  absl::StrAppend(&s, "]");
   return s;
 }
 

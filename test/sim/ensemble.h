@@ -96,6 +96,9 @@ struct SimOptions {
   double slow_disk_rate = 0.004;  // make one peer's disk slow for a while
   double propose_rate = 0.05;     // a client proposes at a random live peer
   double compact_rate = 0.01;     // a random live, idle host compacts
+  // The serving leader proposes a random configuration change: promote an
+  // observer or demote a voter, itself included (docs/membership.md).
+  double config_change_rate = 0;
   // Every core's snapshot chunk size: tiny, so SNAPs take many chunks.
   size_t snapshot_chunk_bytes = 16;
   // A crash during a write leaves a prefix of it durable instead of none:
@@ -157,6 +160,7 @@ struct RunResult {
   int64_t partitions = 0;     // partition, isolate, cut and reset faults
   int64_t compactions = 0;    // host compactions that dropped entries
   uint64_t snaps = 0;         // kSnap messages sent (SNAP syncs)
+  int64_t config_changes = 0;  // configuration changes the leader took
 };
 
 // Runs one simulation: options.steps faulty steps then the liveness check.
@@ -283,6 +287,9 @@ class Ensemble {
   std::optional<zab::PeerId> ServingLeader() const;
   // Returns how many voters are up and serving.
   int ServingVoters() const;
+  // The voters of the serving leader's configuration (the founding ones
+  // while there is no serving leader).
+  std::vector<zab::PeerId> CurrentVoters() const;
   // Returns true if `peer` is up.
   bool IsUp(zab::PeerId peer) const;
 
@@ -335,10 +342,11 @@ class Ensemble {
   };
   // An input to a core, possibly waiting in its inbox.
   struct Input {
-    enum class Kind { kMessage, kTick, kPropose };
+    enum class Kind { kMessage, kTick, kPropose, kConfigChange };
     Kind kind = Kind::kTick;
     zab::Message message;
     std::string payload;
+    zab::ConfigChange change;  // kConfigChange
   };
   struct Peer {
     zab::PeerId id = 0;
@@ -362,6 +370,8 @@ class Ensemble {
     // Last status reported to the trace, and leadership as last checked.
     std::string last_status;
     int64_t serving_leader_epoch = -1;
+    // The configuration its applied sequence (or snapshot) ends with.
+    zab::Config applied_config;
   };
 
   void Schedule(Tick at, Event event);
@@ -396,6 +406,11 @@ class Ensemble {
   void StartCore(Peer& peer);
   void RandomPartition();
   void RandomProposal();
+  // The serving leader, if any, is asked for a random configuration
+  // change; true if one was asked.
+  bool RandomConfigChange();
+  // Checks of the configurations (docs/membership.md) after a step.
+  void CheckConfigs(Peer& p);
   void Heal();
 
   // Invariants a, b, e (leader logs) and the host/core agreement, over
@@ -434,6 +449,9 @@ class Ensemble {
   int64_t log_losses_ = 0;
   int64_t partitions_ = 0;
   int64_t compactions_ = 0;
+  int64_t config_changes_ = 0;
+  // The highest zxid any peer ever knew committed.
+  Zxid max_committed_ = 0;
   std::map<zab::MessageType, uint64_t> sent_by_type_;
 };
 

@@ -9,7 +9,8 @@
 // seeds, default 1), --voters=V, --observers=O, --steps=N, --trace (print
 // the whole trace of each run), --verbose; fault mix: --drop=P, --dup=P,
 // --crash=P, --partition=P, --slow-disk=P, --propose=P, --compact=P (a
-// host compacts through its applied state), --no-faults, --min-delay=U,
+// host compacts through its applied state), --config-change=P (the leader
+// promotes an observer or demotes a voter), --no-faults, --min-delay=U,
 // --max-delay=U, --torn, --log-loss=P (a crash damages the disk's log);
 // liveness:
 // --settle-ticks=T, --apply-ticks=T, --no-liveness; --no-agreement-check
@@ -42,7 +43,7 @@ int Usage(const char* bad) {
                "usage: synod_zab_sim [--seed=S] [--seeds=N] [--voters=V] "
                "[--observers=O] [--steps=N] [--trace] [--verbose]\n"
                "  [--drop=P] [--dup=P] [--crash=P] [--partition=P] "
-               "[--slow-disk=P] [--propose=P] [--compact=P] [--no-faults]\n"
+               "[--slow-disk=P] [--propose=P] [--compact=P] [--config-change=P] [--no-faults]\n"
                "  [--min-delay=U] [--max-delay=U] [--torn] [--log-loss=P]\n"
                "  [--settle-ticks=T] [--apply-ticks=T] [--no-liveness] "
                "[--mutation=NAME] [--no-agreement-check]\n",
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
     else if (Flag(a, "partition", &v)) options.partition_rate = std::atof(v.c_str());
     else if (Flag(a, "slow-disk", &v)) options.slow_disk_rate = std::atof(v.c_str());
     else if (Flag(a, "compact", &v)) options.compact_rate = std::atof(v.c_str());
+    else if (Flag(a, "config-change", &v)) options.config_change_rate = std::atof(v.c_str());
     else if (Flag(a, "log-loss", &v)) options.log_loss_rate = std::atof(v.c_str());
     else if (Flag(a, "propose", &v)) options.propose_rate = std::atof(v.c_str());
     else if (Flag(a, "min-delay", &v)) options.min_delay = std::atoll(v.c_str());
