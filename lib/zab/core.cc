@@ -447,30 +447,28 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
 }
 
 void Core::AppendProposal(std::string data) {
-  {
-    const Zxid zxid = MakeZxid(new_epoch_, next_counter_++);
-    const Zxid prev = last_zxid();
-    Append(Entry{zxid, std::move(data)});
-    for (const auto& [id, l] : learners_) {
-      if (l.synced && l.role == PeerState::kFollowing) {
-        // Entries proposed one after another in one Ready travel in one
-        // PROPOSAL (so they are acked, and committed, together), as long as
-        // nothing else was sent to this follower in between.
-        Message* last =
-            BatchTo(id, MessageType::kProposal, log_.back().data.size());
-        if (last != nullptr && last->zxid == prev) {
-          last->zxid = zxid;
-          last->entries.push_back(log_.back());
-          continue;
-        }
-        Message p;
-        p.type = MessageType::kProposal;
-        p.to = id;
-        p.zxid = zxid;
-        p.prev_zxid = prev;
-        p.entries.push_back(log_.back());
-        Send(std::move(p));
+  const Zxid zxid = MakeZxid(new_epoch_, next_counter_++);
+  const Zxid prev = last_zxid();
+  Append(Entry{zxid, std::move(data)});
+  for (const auto& [id, l] : learners_) {
+    if (l.synced && l.role == PeerState::kFollowing) {
+      // Entries proposed one after another in one Ready travel in one
+      // PROPOSAL (so they are acked, and committed, together), as long as
+      // nothing else was sent to this follower in between.
+      Message* last =
+          BatchTo(id, MessageType::kProposal, log_.back().data.size());
+      if (last != nullptr && last->zxid == prev) {
+        last->zxid = zxid;
+        last->entries.push_back(log_.back());
+        continue;
       }
+      Message p;
+      p.type = MessageType::kProposal;
+      p.to = id;
+      p.zxid = zxid;
+      p.prev_zxid = prev;
+      p.entries.push_back(log_.back());
+      Send(std::move(p));
     }
   }
 }
