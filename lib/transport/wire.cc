@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "util/strings.h"
+#include "zab/config.h"
 
 namespace synod::transport {
 namespace {
@@ -179,6 +180,15 @@ absl::StatusOr<zab::Message> FromWire(const PeerMessage& in,
       return Invalid(absl::StrCat("entries[", i, "].zxid (", e.zxid(),
                                   ") does not increase on entries[", i - 1,
                                   "]"));
+    }
+    if (zab::IsConfigData(e.data())) {
+      // A config entry (zab/config.h) must be one: the core trusts it.
+      const absl::Status s =
+          zab::ConfigOfEntry(zab::Entry{e.zxid(), e.data()}).status();
+      if (!s.ok()) {
+        return Invalid(absl::StrCat("entries[", i, "] is a damaged config "
+                                    "entry: ", s.message()));
+      }
     }
     payload += e.data().size();  // each term <= max_bytes: no overflow
     if (payload > limits.max_bytes) {

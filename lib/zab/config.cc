@@ -127,6 +127,23 @@ std::vector<PeerId> Config::VoterIds() const {
   return ids;
 }
 
+Config FoundingConfig(std::vector<PeerId> voters,
+                      std::vector<PeerId> observers) {
+  std::sort(voters.begin(), voters.end());
+  voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
+  std::sort(observers.begin(), observers.end());
+  observers.erase(std::unique(observers.begin(), observers.end()),
+                  observers.end());
+  Config f;
+  for (PeerId id : voters) f.voters.push_back(Member{id, ""});
+  for (PeerId id : observers) {
+    if (!std::binary_search(voters.begin(), voters.end(), id)) {
+      f.observers.push_back(Member{id, ""});
+    }
+  }
+  return f;
+}
+
 absl::Status ValidateConfig(const Config& config) {
   if (config.voters.empty()) {
     return absl::InvalidArgumentError("a configuration needs a voter");

@@ -55,6 +55,12 @@ struct Config {
   }
 };
 
+// The founding configuration: `voters` and `observers` by id (an id in both
+// is a voter; repeats count once), naming no address (the seed list reaches
+// them), version 0.
+Config FoundingConfig(std::vector<PeerId> voters,
+                      std::vector<PeerId> observers);
+
 // Returns OK if `config` is well formed: at least one voter; ids non-zero,
 // sorted within each list and unique across both; addresses at most
 // kMaxAddressBytes; at most kMaxMembers members. Otherwise InvalidArgument

@@ -27,25 +27,6 @@
 namespace synod::zab {
 namespace {
 
-// The founding configuration: CoreConfig's voters and observers (their
-// addresses are the host's business until config entries carry them).
-Config FoundingConfig(const CoreConfig& c) {
-  Config f;
-  std::vector<PeerId> voters = c.voters, observers = c.observers;
-  std::sort(voters.begin(), voters.end());
-  voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
-  std::sort(observers.begin(), observers.end());
-  observers.erase(std::unique(observers.begin(), observers.end()),
-                  observers.end());
-  for (PeerId id : voters) f.voters.push_back(Member{id, ""});
-  for (PeerId id : observers) {
-    if (!std::binary_search(voters.begin(), voters.end(), id)) {
-      f.observers.push_back(Member{id, ""});
-    }
-  }
-  return f;
-}
-
 // The election's view of the peers under `config`. A recovering voter
 // elects as an observer: it backs no one and only learns the outcome.
 ElectionConfig ToElectionConfig(const CoreConfig& c, const Config& config,
@@ -72,7 +53,8 @@ ElectionConfig ToElectionConfig(const CoreConfig& c, const Config& config,
 Core::Core(CoreConfig config, DurableState durable)
     : config_(std::move(config)),
       configs_(durable.base_config ? *std::move(durable.base_config)
-                                   : FoundingConfig(config_)),
+                                   : FoundingConfig(config_.voters,
+                                                    config_.observers)),
       rule_(configs_.Rule(durable.base_zxid)),
       election_(std::make_unique<Election>(ToElectionConfig(
           config_, configs_.current(),

@@ -98,7 +98,6 @@ class QuorumRule {
 
   // True while both configurations count.
   bool dual() const { return previous_.has_value(); }
-  const Quorum& current() const { return current_; }
 
  private:
   Quorum current_;

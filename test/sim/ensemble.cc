@@ -135,14 +135,7 @@ std::string CheckIncreasingLog(const std::deque<Entry>& entries,
 
 // The founding configuration, as the core builds it from its CoreConfig.
 zab::Config FoundingConfigOf(const zab::CoreConfig& c) {
-  zab::Config f;
-  std::set<PeerId> voters(c.voters.begin(), c.voters.end());
-  std::set<PeerId> observers(c.observers.begin(), c.observers.end());
-  for (PeerId id : voters) f.voters.push_back(zab::Member{id, ""});
-  for (PeerId id : observers) {
-    if (!voters.count(id)) f.observers.push_back(zab::Member{id, ""});
-  }
-  return f;
+  return zab::FoundingConfig(c.voters, c.observers);
 }
 
 // The configuration the last config entry of `entries` sets, else

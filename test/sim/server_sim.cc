@@ -131,7 +131,6 @@ struct Op {
 struct Remote {
   enum class State { kOpening, kOpen, kClosing, kGone };
   zab::PeerId peer = 0;
-  int64_t incarnation = 0;  // the host's
   int64_t timeout_ms = 0;
   int client = 0;
   State state = State::kOpening;
@@ -779,7 +778,6 @@ class Sim {
   void SubmitOpen(Peer* p) {
     Remote r;
     r.peer = p->id;
-    r.incarnation = p->incarnation;
     r.timeout_ms = rng_.Range(kSessionTimeoutMs, 2 * kSessionTimeoutMs);
     r.client = next_client_++;
     remotes_.push_back(r);

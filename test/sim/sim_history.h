@@ -85,8 +85,6 @@ class SimHistory {
   // Checks the history; writes still unanswered count as unknown.
   testing::CheckResult Check() const;
 
-  size_t size() const { return ops_.size(); }
-
  private:
   // When unknown-outcome write `op` took effect by, if at all.
   int64_t Deadline(const testing::HistoryOp& op) const;

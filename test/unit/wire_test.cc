@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "zab/config.h"
 
 namespace synod::transport {
 namespace {
@@ -77,7 +78,9 @@ zab::Message Sample(zab::MessageType type) {
     case T::kDiff:
     case T::kTrunc:
       m.zxid = z;
-      m.entries = {{z + 1, "a"}, {z + 2, std::string("\0b\xff", 3)},
+      // Binary data travels as it is (a leading zero byte would mark a
+      // config entry, which must decode).
+      m.entries = {{z + 1, "a"}, {z + 2, std::string("b\0\xff", 3)},
                    {MakeZxid(4, 1), ""}};
       break;
     case T::kSnap:
@@ -286,6 +289,25 @@ TEST_CASE("wire: rejects entries whose zxids do not strictly increase",
   RequireRejected(pm, "entries[1].zxid");
   pm.mutable_entries(1)->set_zxid(pm.entries(0).zxid() - 1);  // decreasing
   RequireRejected(pm, "entries[1].zxid");
+}
+
+TEST_CASE("wire: carries a config entry, and rejects a damaged one",
+          "[wire]") {
+  zab::Message m = Full();
+  REQUIRE(m.entries.size() == 2);
+  zab::Config c = zab::FoundingConfig({1, 2, 3}, {});
+  c.version = m.entries[1].zxid;
+  m.entries[1].data = zab::ConfigEntryData(c);
+  const PeerMessage good = Encode(m);
+  absl::StatusOr<zab::Message> back = FromWire(good, kEnsemble, WireLimits());
+  REQUIRE(back.ok());
+  CHECK(back->entries[1].data == m.entries[1].data);
+  PeerMessage bad = good;
+  bad.mutable_entries(1)->mutable_data()->pop_back();  // truncated
+  RequireRejected(bad, "entries[1] is a damaged config entry");
+  bad = good;
+  bad.mutable_entries(1)->set_zxid(good.entries(1).zxid() + 1);  // version
+  RequireRejected(bad, "entries[1] is a damaged config entry");
 }
 
 TEST_CASE("wire: rejects epoch_ends that do not strictly increase",
