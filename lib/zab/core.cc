@@ -21,27 +21,19 @@
 #include "zab/config.h"
 
 #include <algorithm>
+#include <cassert>
 #include <memory>
 #include <utility>
 
 namespace synod::zab {
 namespace {
 
-// The election's view of the peers under `config`. A recovering voter
-// elects as an observer: it backs no one and only learns the outcome.
-ElectionConfig ToElectionConfig(const CoreConfig& c, const Config& config,
-                                bool recovering) {
+// The election's settings: the founding members until the first view.
+ElectionConfig ElectionSettings(const CoreConfig& c) {
   ElectionConfig e;
   e.self = c.self;
-  e.voters = config.VoterIds();
-  for (const Member& m : config.observers) e.observers.push_back(m.id);
-  if (recovering) {
-    auto self = std::find(e.voters.begin(), e.voters.end(), c.self);
-    if (self != e.voters.end()) {
-      e.voters.erase(self);
-      e.observers.push_back(c.self);
-    }
-  }
+  e.voters = c.voters;
+  e.observers = c.observers;
   e.finalize_ticks = c.finalize_ticks;
   e.resend_ticks = c.resend_ticks;
   e.max_resend_ticks = c.max_resend_ticks;
@@ -56,10 +48,7 @@ Core::Core(CoreConfig config, DurableState durable)
                                    : FoundingConfig(config_.voters,
                                                     config_.observers)),
       rule_(configs_.Rule(durable.base_zxid)),
-      election_(std::make_unique<Election>(ToElectionConfig(
-          config_, configs_.current(),
-          durable.recovering &&
-              config_.mutation != Mutation::kIgnoreRecovering))),
+      election_(ElectionSettings(config_)),
       recovering_(durable.recovering &&
                   config_.mutation != Mutation::kIgnoreRecovering),
       accepted_epoch_(durable.accepted_epoch),
@@ -101,18 +90,37 @@ Message* Core::BatchTo(PeerId to, MessageType type, size_t bytes) {
   return total <= config_.max_batch_bytes ? last : nullptr;
 }
 
-void Core::Append(Entry entry) {
+bool Core::Append(Entry entry) {
+  if (IsConfigData(entry.data)) {
+    if (!configs_.Append(entry).ok()) return false;
+    RefreshRule();
+  }
   ready_.entries.push_back(entry);
   log_.push_back(std::move(entry));
-  if (NoteConfig(log_.back())) RefreshRule();
+  return true;
 }
 
-bool Core::NoteConfig(const Entry& entry) {
-  if (!IsConfigData(entry.data)) return false;
-  // A config entry the index refuses (one that does not decode, or moves
-  // more than one voter) changes no configuration. Only a leader's history
-  // holds config entries, and the core writes them itself.
-  return configs_.Append(entry).ok();
+bool Core::AppendFromLeader(const std::vector<Entry>& entries) {
+  for (const Entry& e : entries) {
+    if (!Append(e)) {
+      BecomeLooking();
+      return false;
+    }
+  }
+  return true;
+}
+
+void Core::RefreshRule() {
+  if (config_.mutation == Mutation::kConfigAtCommit) {
+    rule_ = QuorumRule(Quorum(configs_.AsOf(committed_).VoterIds()));
+    return;
+  }
+  rule_ = configs_.Rule(std::max(committed_, config_commit_heard_));
+}
+
+void Core::NoteConfig(const Entry& entry) {
+  // The durable log holds only entries Append took, so this cannot fail.
+  if (IsConfigData(entry.data)) configs_.Append(entry).IgnoreError();
 }
 
 size_t Core::IndexAfter(Zxid zxid) const {
@@ -132,7 +140,9 @@ void Core::TruncateAfter(Zxid zxid) {
                               ? std::min(*ready_.truncate_after, zxid)
                               : zxid;
   durable_zxid_ = std::min(durable_zxid_, zxid);
-  configs_.TruncateAfter(zxid);
+  if (config_.mutation != Mutation::kKeepTruncatedConfig) {
+    configs_.TruncateAfter(zxid);
+  }
   RefreshRule();
 }
 
@@ -265,13 +275,12 @@ void Core::BecomeLooking() {
   ticks_in_phase_ = 0;
   silent_ticks_ = 0;
   step_down_pending_ = false;
-  ElectionConfig members =
-      ToElectionConfig(config_, configs_.current(), recovering_);
-  election_->SetMembers(std::move(members.voters),
-                        std::move(members.observers));
-  election_->Start(last_zxid(), current_epoch_);
-  election_->TakeMessages(&ready_.messages);
-  if (election_->decided()) OnElected(election_->result());
+  config_commit_heard_ = 0;
+  RefreshRule();
+  election_.SetView(ElectionViewNow());
+  election_.Start(last_zxid(), current_epoch_);
+  election_.TakeMessages(&ready_.messages);
+  if (election_.decided()) OnElected(election_.result());
 }
 
 void Core::OnElected(const ElectionResult& result) {
@@ -303,7 +312,10 @@ void Core::SendFollowerInfo() {
   info.type = MessageType::kFollowerInfo;
   info.to = leader_;
   info.epoch = accepted_epoch_;
-  info.state = state_;
+  // Whether it may count; its role is the leader's to decide (rule M8).
+  info.state = recovering_ ? PeerState::kObserving : PeerState::kFollowing;
+  // The configuration it knows committed, if it knows its last one is.
+  info.zxid = configs_.pending(committed_) ? 0 : configs_.current().version;
   Send(std::move(info));
 }
 
@@ -311,15 +323,16 @@ void Core::Step(const Message& m) {
   if (m.to != config_.self || m.from == config_.self) return;
   if (m.type == MessageType::kNotification) {
     if (state_ == PeerState::kLooking) {
-      election_->Receive(m);
-      election_->TakeMessages(&ready_.messages);
-      if (election_->decided()) OnElected(election_->result());
+      election_.Receive(m);
+      election_.TakeMessages(&ready_.messages);
+      if (election_.decided()) OnElected(election_.result());
     } else if (m.state == PeerState::kLooking) {
       // Tell a looking peer whom this peer follows, with the epoch it is in
       // now (ZOOKEEPER-1732: a stale epoch would keep that peer looking).
       ElectionResult now = elected_;
       now.vote = Vote{leader_, last_zxid(), current_epoch_};
-      Message reply = Election::Reply(config_.self, m.from, state_, now);
+      Message reply = Election::Reply(config_.self, m.from, state_, now,
+                                      configs_.current().version);
       ready_.messages.push_back(std::move(reply));
     }
     return;
@@ -335,9 +348,9 @@ void Core::Step(const Message& m) {
 void Core::Tick() {
   switch (state_) {
     case PeerState::kLooking:
-      election_->Tick();
-      election_->TakeMessages(&ready_.messages);
-      if (election_->decided()) OnElected(election_->result());
+      election_.Tick();
+      election_.TakeMessages(&ready_.messages);
+      if (election_.decided()) OnElected(election_.result());
       break;
     case PeerState::kLeading:
       LeaderTick();
@@ -391,7 +404,8 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
     return absl::UnavailableError("only the serving leader changes the "
                                   "configuration");
   }
-  if (configs_.pending(committed_)) {
+  if (configs_.pending(committed_) &&
+      config_.mutation != Mutation::kConcurrentConfigChanges) {
     return absl::FailedPreconditionError(
         "a configuration change is still pending (one at a time)");
   }
@@ -404,16 +418,18 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
     // Only a learner that finished its sync and hears from us (rule M5).
     auto it = learners_.find(change.id);
     if (it == learners_.end() || !it->second.acked_new_leader ||
+        it->second.recovering ||
         it->second.silent_ticks > config_.ping_ticks * 2) {
       return absl::FailedPreconditionError(
           "only a synchronized, live learner can become a voter");
     }
   }
-  // Those we hear from must already be a quorum under the rule the change
-  // brings (both configurations), or it could not commit.
+  // Those we hear from and that can ack must already be a quorum under the
+  // rule the change brings (both configurations), or it could not commit.
   std::vector<PeerId> live = {config_.self};
   for (const auto& [id, l] : learners_) {
-    if (l.acked_new_leader && l.silent_ticks <= config_.ping_ticks * 2) {
+    if (l.acked_new_leader && !l.recovering &&
+        l.silent_ticks <= config_.ping_ticks * 2) {
       live.push_back(id);
     }
   }
@@ -431,7 +447,11 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
 void Core::AppendProposal(std::string data) {
   const Zxid zxid = MakeZxid(new_epoch_, next_counter_++);
   const Zxid prev = last_zxid();
-  Append(Entry{zxid, std::move(data)});
+  // The core writes the leader's entries itself: a config entry is always
+  // one ProposeConfig checked.
+  const bool logged = Append(Entry{zxid, std::move(data)});
+  assert(logged);
+  (void)logged;
   for (const auto& [id, l] : learners_) {
     if (l.synced && l.role == PeerState::kFollowing) {
       // Entries proposed one after another in one Ready travel in one
@@ -458,6 +478,14 @@ void Core::AppendProposal(std::string data) {
 // ---- Leader --------------------------------------------------------------
 
 void Core::LeaderStep(const Message& m) {
+  if (m.type == MessageType::kFollowerInfo &&
+      m.zxid == configs_.current().version && rule_.dual()) {
+    // The learner knows this leader's pending configuration committed: it
+    // counts alone from now on. (Or a voter that change removed, knowing
+    // it, would hold up a leader that still counts the one before.)
+    config_commit_heard_ = m.zxid;
+    RefreshRule();
+  }
   const bool voter = rule_.Contains(m.from);
   const bool observer =
       !voter && (config_.accept_any_observer ||
@@ -477,6 +505,7 @@ void Core::LeaderStep(const Message& m) {
     Learner& l = learners_[m.from];
     l = Learner{};
     l.role = follows ? PeerState::kFollowing : PeerState::kObserving;
+    l.recovering = m.state == PeerState::kObserving;
     l.accepted_epoch = m.epoch;
     if (epoch_chosen_) {
       SendLeaderInfo(m.from);
@@ -492,10 +521,16 @@ void Core::LeaderStep(const Message& m) {
   switch (m.type) {
     case MessageType::kAckEpoch: {
       if (!epoch_chosen_ || l.acked_epoch) return;
-      // A learner with a later history than this leader's means the
-      // election chose badly: go back to it (as ZooKeeper does).
-      if (!serving_ && (m.epoch > own_vote_.epoch ||
-                        (m.epoch == own_vote_.epoch && m.zxid > own_vote_.zxid))) {
+      // A counted learner with a later history than this leader's means
+      // the election chose badly: go back to it (as ZooKeeper does). Two
+      // histories that end at the same zxid are the same history, whatever
+      // epoch each last acknowledged. A learner that does not count (an
+      // observer, or a peer recovering a damaged log) is not waited for,
+      // and what it holds that this leader lacks never committed: a
+      // counted learner would hold it too.
+      if (!serving_ && Counts(l) && m.zxid != own_vote_.zxid &&
+          (m.epoch > own_vote_.epoch ||
+           (m.epoch == own_vote_.epoch && m.zxid > own_vote_.zxid))) {
         BecomeLooking();
         return;
       }
@@ -524,6 +559,11 @@ void Core::LeaderStep(const Message& m) {
       }
       AdvanceCommit();
       return;
+    case MessageType::kPing:
+      // A follower's answer to a PING carries its last logged zxid, durable
+      // like everything it sends: a cumulative ACK. So a lost ACK is made
+      // good at the next ping even when no proposal follows (a leader
+      // whose pending change removes it proposes nothing more).
     case MessageType::kAck:
       if (!l.acked_new_leader || l.role != PeerState::kFollowing) return;
       if (EpochOf(m.zxid) != new_epoch_ && m.zxid > l.acked) return;
@@ -542,7 +582,7 @@ void Core::LeaderStep(const Message& m) {
       }
       return;
     default:
-      return;  // kPing: liveness only (silent_ticks reset above)
+      return;
   }
 }
 
@@ -572,6 +612,7 @@ void Core::SendLeaderInfo(PeerId to) {
   info.type = MessageType::kLeaderInfo;
   info.to = to;
   info.epoch = new_epoch_;
+  info.state = learners_.at(to).role;  // the role it has here (rule M8)
   Send(std::move(info));
 }
 
@@ -810,7 +851,11 @@ void Core::LeaderTick() {
       Message p;
       p.type = MessageType::kPing;
       p.to = id;
-      p.zxid = committed_;
+      // What this learner has been sent: every proposal if it follows,
+      // what committed if it observes. A learner that lacks it lost a
+      // message, even if nothing follows to show the gap.
+      p.zxid = l.synced && l.role == PeerState::kFollowing ? last_zxid()
+                                                           : committed_;
       Send(std::move(p));
     }
   }
@@ -835,6 +880,11 @@ void Core::LearnerStep(const Message& m) {
         }
       }
       new_epoch_ = m.epoch;
+      // The leader's configuration decides the role (rule M8); ours may be
+      // behind until the sync brings it up to the leader's.
+      state_ = m.state == PeerState::kFollowing && !recovering_
+                   ? PeerState::kFollowing
+                   : PeerState::kObserving;
       ResetSnap();
       snap_installed_ = false;
       Message ack;
@@ -868,7 +918,7 @@ void Core::LearnerStep(const Message& m) {
         BecomeLooking();  // the DIFF does not continue our log
         return;
       }
-      for (const Entry& e : m.entries) Append(e);
+      AppendFromLeader(m.entries);
       return;
     }
     case MessageType::kNewLeader: {
@@ -906,7 +956,7 @@ void Core::LearnerStep(const Message& m) {
         Rejoin();  // a proposal was lost: an ack now would cover a hole
         return;
       }
-      for (const Entry& e : m.entries) Append(e);
+      if (!AppendFromLeader(m.entries)) return;
       // Acks are cumulative: one that nothing followed yet covers these too.
       Message* last = LastMessageTo(leader_);
       if (last != nullptr && last->type == MessageType::kAck) {
@@ -930,7 +980,7 @@ void Core::LearnerStep(const Message& m) {
           Rejoin();  // an INFORM was lost
           return;
         }
-        for (const Entry& e : m.entries) Append(e);
+        if (!AppendFromLeader(m.entries)) return;
       }
       if (m.zxid > last_zxid()) {
         // The leader committed entries it could not send us (it compacted
@@ -942,8 +992,8 @@ void Core::LearnerStep(const Message& m) {
       CommitThrough(m.zxid);
       return;
     case MessageType::kPing: {
-      // What the leader has committed was sent to us before this ping on
-      // the same ordered link; if we lack it, messages were lost.
+      // What the leader names was sent to us before this ping on the same
+      // ordered link; if we lack it, messages were lost.
       if (got_new_leader_ && m.zxid > last_zxid()) {
         Rejoin();
         return;
@@ -1013,15 +1063,32 @@ void Core::OnSnap(const Message& m) {
 void Core::FinishRecovery() {
   recovering_ = false;
   recovered_pending_ = false;
-  election_ = std::make_unique<Election>(
-      ToElectionConfig(config_, configs_.current(), false));
-  if (!rule_.Contains(config_.self)) return;  // an observer stays one
-  if (state_ == PeerState::kObserving) {
+  if (state_ == PeerState::kLooking) {
+    BecomeLooking();  // elect again, in its role
+  } else if (state_ == PeerState::kObserving && rule_.Contains(config_.self)) {
     state_ = PeerState::kFollowing;
     Rejoin();  // the same leader, now as a follower
-  } else if (state_ == PeerState::kLooking) {
-    BecomeLooking();  // elect again, as a voter
   }
+}
+
+ElectionView Core::ElectionViewNow() const {
+  ElectionView view;
+  view.rule = rule_;
+  view.config_version = configs_.current().version;
+  view.role = recovering_                     ? ElectionRole::kListener
+              : rule_.Contains(config_.self) ? ElectionRole::kCandidate
+                                             : ElectionRole::kBacker;
+  // Everyone either configuration of a pending change names.
+  auto add = [&view](const Config& c) {
+    for (const Member& m : c.voters) view.contacts.push_back(m.id);
+    for (const Member& m : c.observers) view.contacts.push_back(m.id);
+  };
+  add(configs_.current());
+  if (rule_.dual() && configs_.previous() != nullptr) add(*configs_.previous());
+  std::sort(view.contacts.begin(), view.contacts.end());
+  view.contacts.erase(std::unique(view.contacts.begin(), view.contacts.end()),
+                      view.contacts.end());
+  return view;
 }
 
 void Core::Rejoin() {
@@ -1036,7 +1103,9 @@ void Core::Rejoin() {
 }
 
 void Core::LearnerTick() {
-  if (++silent_ticks_ > config_.leader_timeout) {
+  // Until its LEADERINFO, a leader is silent by design (it waits for a
+  // quorum to register), and as long as it may wait: sync_timeout.
+  if (++silent_ticks_ > config_.leader_timeout && new_epoch_ != 0) {
     BecomeLooking();
     return;
   }

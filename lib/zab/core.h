@@ -54,6 +54,11 @@ enum class Mutation {
   kSkipTrunc,             // sync never truncates a learner's extra entries
   kIgnoreRecovering,      // a peer that lost part of its log votes, acks
                           // and leads as if it had lost nothing
+  // Membership (docs/membership.md):
+  kConcurrentConfigChanges,  // a leader takes a change while one is pending
+  kConfigAtCommit,        // a peer counts with the configuration as of its
+                          // commit point (etcd's rule), not its history's
+  kKeepTruncatedConfig,   // TRUNC drops entries but keeps their configuration
 };
 
 // The host's applied state, for synchronizing a learner that needs entries
@@ -239,6 +244,7 @@ class Core {
  private:
   struct Learner {
     PeerState role = PeerState::kFollowing;  // or kObserving
+    bool recovering = false;       // it said so: it can neither ack nor vote
     int64_t accepted_epoch = -1;   // from FOLLOWERINFO
     bool acked_epoch = false;      // ACKEPOCH received
     bool synced = false;           // sync sent, forwarding proposals
@@ -283,6 +289,8 @@ class Core {
   // Starts over with the same leader (after a gap in its stream): the
   // leader resynchronizes this learner from discovery on.
   void Rejoin();
+  // The election's view of the ensemble under this peer's configuration.
+  ElectionView ElectionViewNow() const;
   // Sends an observer the committed entries it lacks, and the commit point.
   void Inform(PeerId to, Learner& l);
   void CommitThrough(Zxid zxid);
@@ -303,15 +311,20 @@ class Core {
   // The last message queued for `to` if it is of `type` and may take one
   // more entry of `bytes` under the batch limits, or nullptr.
   Message* BatchTo(PeerId to, MessageType type, size_t bytes);
-  void Append(Entry entry);
+  // Logs `entry`, unless it is a config entry the configuration refuses
+  // (one that does not decode or moves more than one voter, rule M3): then
+  // nothing is logged and it returns false.
+  [[nodiscard]] bool Append(Entry entry);
+  // Logs the entries a leader sent, in order; on a refused one it stops and
+  // returns to the election (only a broken leader sends one).
+  bool AppendFromLeader(const std::vector<Entry>& entries);
   // The serving leader's next entry, proposed to its followers.
   void AppendProposal(std::string data);
   // After a commit or a configuration change: the removed leader steps
   // down, a learner whose role changed registers again.
   void FollowMembership();
-  // Notes a config entry of the log in configs_; true if it changed the
-  // configuration.
-  bool NoteConfig(const Entry& entry);
+  // Notes a config entry of the durable log in configs_ (at restart).
+  void NoteConfig(const Entry& entry);
   void TruncateAfter(Zxid zxid);
   Zxid last_zxid() const { return log_.empty() ? base_zxid_ : log_.back().zxid; }
   size_t IndexAfter(Zxid zxid) const;  // first index with zxid > `zxid`
@@ -319,7 +332,7 @@ class Core {
   // Whether this peer votes now: a voter that is not recovering.
   bool Voting() const { return !recovering_ && rule_.Contains(config_.self); }
   // Recomputes rule_ from the configurations and the commit point.
-  void RefreshRule() { rule_ = configs_.Rule(committed_); }
+  void RefreshRule();
   // Counts toward a quorum: a learner that registered as a follower.
   static bool Counts(const Learner& l) { return l.role == PeerState::kFollowing; }
   // A recovering peer's log was synchronized and that is durable: it
@@ -332,7 +345,7 @@ class Core {
   ConfigIndex configs_;
   QuorumRule rule_;
   // Rebuilt when recovery ends (a recovering peer elects as an observer).
-  std::unique_ptr<Election> election_;
+  Election election_;
   bool recovering_ = false;
   bool recovered_pending_ = false;  // Ready::recovered given, not yet durable
 
@@ -353,6 +366,10 @@ class Core {
   PeerId leader_ = 0;
   bool serving_ = false;
   Zxid committed_ = 0;
+  // Leader: the version of its configuration if a learner registered
+  // knowing it committed (else 0). Its rule then counts that configuration
+  // alone (an entry is the same at every peer that holds its zxid).
+  Zxid config_commit_heard_ = 0;
   int64_t new_epoch_ = 0;        // leader: the epoch being established
   bool epoch_chosen_ = false;    // leader: new_epoch_ fixed by a quorum
   int64_t next_counter_ = 0;     // leader: counter of the next proposal

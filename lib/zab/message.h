@@ -53,11 +53,16 @@ inline bool Better(const Vote& a, const Vote& b) {
 }
 
 enum class MessageType : uint8_t {
-  // Election: `vote`, `round` (the sender's election round), `state`.
+  // Election: `vote`, `round` (the sender's election round), `state`,
+  // `zxid` = the version of the sender's configuration.
   kNotification,
-  // Discovery: follower -> leader, `epoch` = its acceptedEpoch.
+  // Discovery: follower -> leader, `epoch` = its acceptedEpoch, `state` =
+  // kObserving if it is recovering a damaged log (it must not count), else
+  // kFollowing (the leader's configuration decides its role), `zxid` = the
+  // version of its configuration if it knows that committed, else 0.
   kFollowerInfo,
-  // Discovery: leader -> follower, `epoch` = the new epoch.
+  // Discovery: leader -> follower, `epoch` = the new epoch, `state` = the
+  // role the leader gives it (kFollowing or kObserving).
   kLeaderInfo,
   // Discovery: follower -> leader, `epoch` = its currentEpoch, `zxid` = its
   // last logged zxid, `epoch_ends` = the last zxid of each epoch in its log.
@@ -86,8 +91,10 @@ enum class MessageType : uint8_t {
   kAck,
   kCommit,
   kInform,
-  // Liveness: leader -> learner kPing (`zxid` = last committed), learner
-  // -> leader kPing back.
+  // Liveness: leader -> learner kPing (`zxid` = the last zxid sent to that
+  // learner: the last proposed to a synchronized follower, the last
+  // committed to others), learner -> leader kPing back (`zxid` = its last
+  // logged zxid; from a follower, a cumulative ack).
   kPing,
   // Requests forwarded to the leader: one per entry, the entry's zxid being
   // the learner's request id for it (increasing); `request_id` is the last.

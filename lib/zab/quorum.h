@@ -96,6 +96,26 @@ class QuorumRule {
     return previous_ ? std::min(c, previous_->CommitPoint(ack)) : c;
   }
 
+  // Returns true if `ids` hold a majority of at least one configuration
+  // the rule counts: a weaker test, for deciding whom to follow (the
+  // election), never for what commits.
+  template <typename Range>
+  bool IsMajorityOfEither(const Range& ids) const {
+    return current_.IsQuorum(ids) || (previous_ && previous_->IsQuorum(ids));
+  }
+
+  // Returns the voters of both configurations, sorted, each once.
+  std::vector<PeerId> Members() const {
+    std::vector<PeerId> ids = current_.voters();
+    if (previous_) {
+      ids.insert(ids.end(), previous_->voters().begin(),
+                 previous_->voters().end());
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    }
+    return ids;
+  }
+
   // True while both configurations count.
   bool dual() const { return previous_.has_value(); }
 

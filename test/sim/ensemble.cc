@@ -56,15 +56,24 @@ class HostSnapshot : public zab::SnapshotSource {
 std::string Z(Zxid zxid) { return zab::ZxidString(zxid); }
 
 std::string EntryString(const Entry& e) {
+  if (zab::IsConfigData(e.data)) {
+    auto config = zab::ConfigOfEntry(e);
+    return absl::StrCat(Z(e.zxid), " config ",
+                        config.ok() ? zab::DescribeConfig(*config)
+                                    : config.status().ToString());
+  }
   return absl::StrCat(Z(e.zxid), " '", e.data, "'");
 }
 
-std::string StatusString(const CoreStatus& st) {
+std::string StatusString(const zab::Core& core) {
+  const CoreStatus st = core.status();
   return absl::StrCat(zab::PeerStateName(st.state), " leader=", st.leader,
-                      st.serving ? " serving" : "", " aepoch=",
+                      st.serving ? " serving" : "",
+                      st.recovering ? " recovering" : "", " aepoch=",
                       st.accepted_epoch, " cepoch=", st.current_epoch,
                       " last=", Z(st.last_zxid), " committed=",
-                      Z(st.committed_zxid));
+                      Z(st.committed_zxid), " config=",
+                      zab::DescribeConfig(core.configuration()));
 }
 
 
@@ -81,6 +90,10 @@ const char* MutationName(zab::Mutation mutation) {
       return "follow-old-epoch-leader";
     case zab::Mutation::kSkipTrunc: return "skip-trunc";
     case zab::Mutation::kIgnoreRecovering: return "ignore-recovering";
+    case zab::Mutation::kConcurrentConfigChanges:
+      return "concurrent-config-changes";
+    case zab::Mutation::kConfigAtCommit: return "config-at-commit";
+    case zab::Mutation::kKeepTruncatedConfig: return "keep-truncated-config";
   }
   return "?";
 }
@@ -90,7 +103,10 @@ bool ParseMutation(const std::string& name, zab::Mutation* out) {
        {zab::Mutation::kNone, zab::Mutation::kCommitWithoutQuorum,
         zab::Mutation::kForgetAcceptedEpoch,
         zab::Mutation::kFollowOldEpochLeader, zab::Mutation::kSkipTrunc,
-        zab::Mutation::kIgnoreRecovering}) {
+        zab::Mutation::kIgnoreRecovering,
+        zab::Mutation::kConcurrentConfigChanges,
+        zab::Mutation::kConfigAtCommit,
+        zab::Mutation::kKeepTruncatedConfig}) {
     if (name == MutationName(m)) {
       *out = m;
       return true;
@@ -886,12 +902,16 @@ bool Ensemble::RandomConfigChange() {
   const zab::Config& config = PeerOf(*leader).core->configuration();
   Input in;
   in.kind = Input::Kind::kConfigChange;
+  // Damaged disks make a voter count for nothing until it is synced, which
+  // a configuration of fewer than three voters cannot survive: with them,
+  // changes keep three.
+  const size_t min_voters = options_.log_loss_rate > 0 ? 3 : 1;
   const bool promote = !config.observers.empty() &&
-                       (config.voters.size() == 1 || rng_.Chance(0.5));
+                       (config.voters.size() <= min_voters || rng_.Chance(0.5));
   if (promote) {
     in.change.kind = zab::ConfigChange::Kind::kPromote;
     in.change.id = config.observers[rng_.Uniform(config.observers.size())].id;
-  } else if (config.voters.size() > 1) {
+  } else if (config.voters.size() > min_voters) {
     in.change.kind = zab::ConfigChange::Kind::kDemote;
     in.change.id = config.voters[rng_.Uniform(config.voters.size())].id;
   } else {
@@ -935,11 +955,28 @@ void Ensemble::Crash(Peer& p) {
   }
   if (options_.log_loss_rate > 0 && !p.durable.log.empty() &&
       rng_.Chance(options_.log_loss_rate)) {
+    // A peer that lost entries counts toward no quorum until a leader
+    // elected without it syncs it. So the fault is injected only where a
+    // quorum survives it: no other peer recovering, and no configuration
+    // any disk holds making this peer one of fewer than three voters (as in
+    // any majority system, such a loss leaves no quorum by design).
     bool another = false;
+    bool needed = false;
     for (const auto& [id, q] : peers_) {
       if (id != p.id && q.durable.recovering) another = true;
+      auto needs = [&p](const zab::Config& c) {
+        return c.IsVoter(p.id) && c.voters.size() < 3;
+      };
+      needed = needed || needs(q.durable.base_config
+                                   ? *q.durable.base_config
+                                   : FoundingConfigOf(q.config));
+      for (const Entry& e : q.durable.log) {
+        if (!zab::IsConfigData(e.data)) continue;
+        absl::StatusOr<zab::Config> c = zab::ConfigOfEntry(e);
+        needed = needed || (c.ok() && needs(*c));
+      }
     }
-    if (!another) {
+    if (!another && !needed) {
       const size_t keep = static_cast<size_t>(rng_.Uniform(p.durable.log.size()));
       absl::StrAppend(&lost, ", disk lost log entries ",
                       Z(p.durable.log[keep].zxid), "..",
@@ -1134,7 +1171,7 @@ void Ensemble::CheckPeers() {
       return;
     }
     if (tracing_) {
-      std::string s = StatusString(st);
+      std::string s = StatusString(*p.core);
       if (s != p.last_status) {
         Note(absl::StrCat("status ", id, ": ", s));
         p.last_status = std::move(s);
@@ -1219,7 +1256,7 @@ bool Ensemble::CheckLiveness() {
     for (PeerId id : ids_) {
       const Peer& p = PeerOf(id);
       out.push_back(absl::StrCat(
-          id, ": ", p.core ? StatusString(p.core->status()) : "down",
+          id, ": ", p.core ? StatusString(*p.core) : "down",
           p.core && p.host->blocked() ? " (blocked)" : ""));
     }
     return absl::StrJoin(out, "; ");

@@ -79,7 +79,7 @@ inline constexpr Tick kTickUnits = 10;
 struct SimOptions {
   uint64_t seed = 1;
   int voters = 3;     // 3 or 5 (any count >= 1 works)
-  int observers = 0;  // 0..2
+  int observers = 0;
   // Scheduler steps in the faulty phase (each step is one delivery, tick,
   // disk completion, proposal or fault).
   int64_t steps = 1000;

@@ -8,6 +8,7 @@
 #include "sim/ensemble.h"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -454,11 +455,62 @@ TEST_CASE("Seed sweep: damaged disks lose log entries, every fault",
   CHECK(losses > 200);  // the sweep did damage disks
 }
 
+TEST_CASE("Seed sweep: configuration changes under every fault",
+          "[sim][sweep][membership]") {
+  // The serving leader promotes observers and demotes voters (itself
+  // included) while every fault of the mix strikes; the checks add the
+  // configuration's (h, i, j) and liveness counts the leader's voters.
+  struct Mix {
+    const char* name;
+    int voters;
+    int observers;
+    double rate;
+    bool torn;
+    double log_loss;
+  };
+  const Mix mixes[] = {
+      {"3 voters + 2 observers", 3, 2, 0.02, false, 0},
+      {"5 voters + 2 observers", 5, 2, 0.02, false, 0},
+      {"3 voters + 3 observers, torn writes", 3, 3, 0.03, true, 0},
+      {"3 voters + 2 observers, damaged disks", 3, 2, 0.02, false, 0.3},
+  };
+  const int runs = std::max(1, SweepRuns() / 3);
+  uint64_t first = 400001;
+  for (const Mix& mix : mixes) {
+    int failed = 0;
+    int64_t changes = 0;
+    for (int i = 0; i < runs; ++i) {
+      SimOptions o;
+      o.seed = first + static_cast<uint64_t>(i);
+      o.voters = mix.voters;
+      o.observers = mix.observers;
+      o.config_change_rate = mix.rate;
+      o.torn_writes = mix.torn;
+      o.log_loss_rate = mix.log_loss;
+      RunResult r = Run(o);
+      if (!r.ok && ++failed <= kReportedFailures) FAIL_CHECK(Report(o, r));
+      changes += r.config_changes;
+    }
+    std::printf("[sim] config-change sweep %s: %d runs, %d failed, %lld "
+                "changes\n",
+                mix.name, runs, failed, static_cast<long long>(changes));
+    CHECK(failed == 0);
+    CHECK(changes > runs / 2);  // the sweep did change configurations
+    first += 100000;
+  }
+}
+
 // ---- The checks bite -------------------------------------------------------------
 
 // The fault mix for bite tests: crashes, duplicates, slow disks and long
 // delays (concurrent would-be leaders), but no message loss, so that the
 // correct core passes nearly every seed.
+bool IsMembershipMutation(Mutation mutation) {
+  return mutation == Mutation::kConcurrentConfigChanges ||
+         mutation == Mutation::kConfigAtCommit ||
+         mutation == Mutation::kKeepTruncatedConfig;
+}
+
 SimOptions BiteOptions(uint64_t seed, int voters, Mutation mutation) {
   SimOptions o;
   o.seed = seed;
@@ -473,6 +525,19 @@ SimOptions BiteOptions(uint64_t seed, int voters, Mutation mutation) {
   // Damaged disks, for the mutation that ignores them (and the correct
   // core's run of the same seed).
   if (mutation == Mutation::kIgnoreRecovering) o.log_loss_rate = 0.7;
+  // The membership mutations: configuration changes under the default
+  // mix (loss and partitions too: stale configurations need peers cut
+  // off), with more crashes.
+  if (IsMembershipMutation(mutation)) {
+    o = SimOptions();
+    o.seed = seed;
+    o.voters = voters;
+    o.observers = 2;
+    o.config_change_rate = 0.05;
+    o.crash_rate = 0.03;
+    o.core.mutation = mutation;
+    o.check_host_agreement = false;
+  }
   return o;
 }
 
@@ -499,13 +564,16 @@ TEST_CASE("Each deliberate protocol bug breaks an invariant", "[sim][bite]") {
   for (Mutation m :
        {Mutation::kCommitWithoutQuorum, Mutation::kForgetAcceptedEpoch,
         Mutation::kFollowOldEpochLeader, Mutation::kSkipTrunc,
-        Mutation::kIgnoreRecovering}) {
+        Mutation::kIgnoreRecovering, Mutation::kConcurrentConfigChanges,
+        Mutation::kConfigAtCommit, Mutation::kKeepTruncatedConfig}) {
     INFO("mutation=" << MutationName(m));
     RunResult r;
     SimOptions o;
     uint64_t seed = 0;
+    // Membership bugs need a stale peer at the wrong moment: more seeds.
+    const int max_seeds = IsMembershipMutation(m) ? 4000 : 1000;
     for (int voters : {3, 5}) {
-      seed = FirstSafetyFailure(m, voters, 1000, &r, &o);
+      seed = FirstSafetyFailure(m, voters, max_seeds, &r, &o);
       if (seed != 0) break;
     }
     CHECK(seed != 0);
@@ -525,6 +593,11 @@ TEST_CASE("The correct core passes the bite tests' fault mix", "[sim][bite]") {
     for (uint64_t seed = 1; seed <= 200; ++seed) {
       SimOptions o = BiteOptions(seed, voters, Mutation::kNone);
       RunResult r = Run(o);
+      if (!r.ok && ++failed <= kReportedFailures) FAIL_CHECK(Report(o, r));
+      // And the membership mutations' mix.
+      o = BiteOptions(seed, voters, Mutation::kConfigAtCommit);
+      o.core.mutation = Mutation::kNone;
+      r = Run(o);
       if (!r.ok && ++failed <= kReportedFailures) FAIL_CHECK(Report(o, r));
     }
   }

@@ -77,7 +77,8 @@ class Ensemble {
       Election& to = peer(m.to);
       if (to.decided()) {
         if (m.state == PeerState::kLooking) {
-          queue_.push_back(Election::Reply(m.to, m.from, to.state(), to.result()));
+          queue_.push_back(
+              Election::Reply(m.to, m.from, to.state(), to.result(), 0));
         }
         continue;
       }
