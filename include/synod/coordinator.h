@@ -54,6 +54,12 @@ struct CreateOptions {
 };
 
 // A snapshot of a Coordinator's state and counters, for tools and metrics.
+// A member of the ensemble's configuration.
+struct EnsembleMember {
+  uint64_t id = 0;
+  std::string address;  // "host:port"; empty: reached through the seeds
+};
+
 struct Health {
   std::string role;          // "leader", "follower", "observer", "looking"
   int64_t epoch = 0;         // current epoch
@@ -82,6 +88,12 @@ struct Health {
   // The address the peer listens on ("host:port", the port bound when
   // Options::listen asked for port 0); empty when it listens nowhere.
   std::string listen;
+  // Ensemble: the configuration as this peer's history has it (the last
+  // change it logged, committed or not): the voters, the observers, and
+  // the zxid of the change that set it (0: the founding configuration).
+  std::vector<EnsembleMember> voters;
+  std::vector<EnsembleMember> observers;
+  Zxid config_version = 0;
 };
 
 // The coordination API: a ZooKeeper-style znode tree with linearizable

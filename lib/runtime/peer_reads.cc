@@ -212,6 +212,16 @@ Health PeerRuntime::GetHealth() const {
   h.snapshots_installed = published_.snapshots_installed.load();
   h.recovering = published_.recovering.load();
   h.listen = ListenAddress();
+  if (ensemble_) {
+    MutexLock lock(&published_.config_mu);
+    for (const zab::Member& m : published_.config.voters) {
+      h.voters.push_back(EnsembleMember{m.id, m.address});
+    }
+    for (const zab::Member& m : published_.config.observers) {
+      h.observers.push_back(EnsembleMember{m.id, m.address});
+    }
+    h.config_version = published_.config.version;
+  }
   return h;
 }
 

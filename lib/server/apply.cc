@@ -42,6 +42,28 @@ void Server::ApplyCommitted() {
       if (e.zxid <= replica_->tree.last_zxid()) continue;  // applied state
       std::optional<Pipeline::Item> mine =
           pipeline_.TakeCommitted(e.zxid, replica_->tree.last_zxid());
+      if (zab::IsConfigData(e.data)) {
+        // A configuration change: no node changes, the applied state's
+        // configuration does (persisted with the next checkpoint).
+        absl::StatusOr<zab::Config> config = zab::ConfigOfEntry(e);
+        if (mine.has_value() || !config.ok()) {
+          Fail(MakeError(Error::kDataInconsistency,
+                         absl::StrCat("bad committed config entry ",
+                                      zab::ZxidString(e.zxid))));
+          break;
+        }
+        applied_config_ = *std::move(config);
+        config_unsaved_ = true;
+        replica_->tree.SetLastZxid(e.zxid);
+        ++applied_txns;
+        preparer_->Applied(e.zxid);
+        published_->last_applied = e.zxid;
+        Log(options_, LogLevel::kInfo,
+            absl::StrCat("peer ", self(), " applied configuration ",
+                         zab::DescribeConfig(applied_config_)));
+        pipeline_.CompleteThrough(e.zxid);
+        continue;
+      }
       Pipeline::Item item;
       const bool local = mine.has_value();
       if (local) {
@@ -132,8 +154,13 @@ void Server::StoreSnapshot(const zab::Snapshot& snapshot) {
     s = MakeError(Error::kDataInconsistency,
                   "the snapshot's zxid does not match its message");
   }
+  if (s.ok() && !snapshot.config.has_value()) {
+    s = MakeError(Error::kDataInconsistency,
+                  "the snapshot carries no configuration");
+  }
   if (s.ok()) {
     batch.SetNodeCount(fresh->node_count());
+    batch.PutMeta(kConfigMeta, zab::EncodeConfig(*snapshot.config));
     s = storage_->ReplaceState(&batch, snapshot.zxid);
   }
   if (!s.ok()) {
@@ -146,6 +173,7 @@ void Server::StoreSnapshot(const zab::Snapshot& snapshot) {
   checkpointer_->SnapshotStored(snapshot.zxid);
   durable_ = std::min(durable_, snapshot.zxid);
   installing_ = std::move(fresh);
+  installing_config_ = *snapshot.config;
   Log(options_, LogLevel::kInfo,
       absl::StrCat("peer ", self(), " stored the leader's snapshot at ",
                    zab::ZxidString(snapshot.zxid), " (", snapshot.data.size(),
@@ -173,6 +201,8 @@ void Server::InstallTree(Zxid zxid) {
     }
     replica_->tree = std::move(*installing_);
     published_->last_applied = replica_->tree.last_zxid();
+    applied_config_ = installing_config_;
+    config_unsaved_ = false;  // stored with the snapshot
     if (own_.id() != 0) {
       own_.SnapshotInstalled(replica_->tree.sessions().contains(own_.id()));
     }

@@ -9,6 +9,8 @@
 #include <cstdint>
 
 #include "synod/types.h"
+#include "util/mutex.h"
+#include "zab/config.h"
 #include "zab/core.h"
 
 namespace synod::server {
@@ -26,6 +28,9 @@ struct Published {
   std::atomic<Zxid> last_applied{0};
   // Recovering from a damaged log (no vote until a leader synced us).
   std::atomic<bool> recovering{false};
+  // The configuration of this peer's history (its last config entry).
+  mutable Mutex config_mu;
+  zab::Config config ABSL_GUARDED_BY(config_mu);
 
   // Counters.
   std::atomic<int64_t> writes{0};

@@ -10,6 +10,7 @@
 #include "server/server.h"
 #include "util/errors.h"
 #include "util/log.h"
+#include "util/status_macros.h"
 
 namespace synod::server {
 namespace {
@@ -141,6 +142,17 @@ void Server::PrepareForwarded(const std::string& data) {
   last_assigned_ = zxid;
   absl::Status s = core_->Propose(t.SerializeAsString());
   if (!s.ok()) Fail(MakeError(Error::kSystemError, std::string(s.message())));
+}
+
+absl::Status Server::ChangeConfig(const zab::ConfigChange& change) {
+  if (!ensemble_) {
+    return absl::FailedPreconditionError("a lone peer has no configuration");
+  }
+  if (!failed_.ok()) return failed_;
+  SYNOD_RETURN_IF_ERROR(core_->ProposeConfig(change));
+  // Prepared txns take the zxids after it.
+  last_assigned_ = core_->status().last_zxid;
+  return absl::OkStatus();
 }
 
 void Server::OnLostLeader() {

@@ -124,6 +124,23 @@ absl::Status Server::Recover() {
   durable.accepted_epoch = storage_->accepted_epoch();
   durable.current_epoch = storage_->current_epoch();
   durable.base_zxid = applied;
+  // The configuration as of the applied state; none stored: the founding
+  // one (no change ever applied here).
+  applied_config_ =
+      zab::FoundingConfig(config_.core.voters, config_.core.observers);
+  if (absl::StatusOr<std::string> stored = storage_->GetMeta(kConfigMeta);
+      stored.ok()) {
+    absl::StatusOr<zab::Config> config = zab::DecodeConfig(*stored);
+    if (!config.ok()) {
+      return MakeError(Error::kDataInconsistency,
+                       absl::StrCat("the stored configuration is damaged: ",
+                                    config.status().message()));
+    }
+    applied_config_ = *config;
+    durable.base_config = *std::move(config);
+  } else if (!absl::IsNotFound(stored.status())) {
+    return StorageError(stored.status());
+  }
   // A peer whose log lost records may lack committed txns it acked: it must
   // not vote, ack or lead until a leader elected without it has synced it.
   // The mark is durable until then (a restart finds the cut log intact).
@@ -446,6 +463,10 @@ void Server::EncodeCheckpoint() {
   absl::flat_hash_set<int64_t> sessions;
   checkpointer_->Take(published_->last_applied.load(), clock_->SteadyMs(),
                       &nodes, &sessions);
+  if (config_unsaved_) {
+    state_batch_.PutMeta(kConfigMeta, zab::EncodeConfig(applied_config_));
+    config_unsaved_ = false;
+  }
   ReaderLock lock(&replica_->mu);
   state_batch_.SetNodeCount(replica_->tree.node_count());
   for (const std::string& path : nodes) {

@@ -52,6 +52,7 @@
 #include "synod/options.h"
 #include "txn/preparer.h"
 #include "txn/txn.pb.h"
+#include "zab/config.h"
 #include "zab/core.h"
 
 namespace synod::server {
@@ -62,6 +63,9 @@ inline constexpr char kSelfSessionMeta[] = "self_session";
 // "1" while this peer recovers from a damaged log (zab DurableState::
 // recovering), "0" (or absent) otherwise.
 inline constexpr char kRecoveringMeta[] = "recovering";
+// The configuration as of the applied state (zab::EncodeConfig), written
+// with it (StateBatch::PutMeta); absent until the first change applies.
+inline constexpr char kConfigMeta[] = "config";
 
 
 // What arrived since the last round.
@@ -148,6 +152,16 @@ class Server {
 
   // What `synod-cli status` and GetHealth read.
   zab::PeerId self() const { return config_.core.self; }
+
+  // Asks the core to change the configuration (zab::Core::ProposeConfig:
+  // this peer must be the serving leader, no change pending, the change
+  // must fit); the entry goes out with the next round. Call between
+  // rounds, on the loop's thread.
+  absl::Status ChangeConfig(const zab::ConfigChange& change);
+  // The configuration of this peer's history (its last config entry), and
+  // the one its applied state is at (what the store keeps with it).
+  const zab::Config& configuration() const { return core_->configuration(); }
+  const zab::Config& applied_configuration() const { return applied_config_; }
 
   // Tests: called with each txn applied to the replica, in order, and with
   // the zxid of each snapshot installed in its place.
@@ -252,8 +266,18 @@ class Server {
   // Peer messages that arrived while a barrier was pending.
   std::vector<zab::Message> held_messages_;
   absl::Status failed_;
-  // A leader's snapshot made durable, applied once the barrier is done.
+  // A leader's snapshot made durable, applied once the barrier is done,
+  // with the configuration as of its zxid.
   std::unique_ptr<DataTree> installing_;
+  zab::Config installing_config_;
+  // The configuration as of the applied state (set by the last config entry
+  // applied), and whether the store's copy (kConfigMeta, written with the
+  // applied state) is older.
+  zab::Config applied_config_;
+  bool config_unsaved_ = false;
+  // What Published::config holds (to copy it only when it changes).
+  bool config_published_ = false;
+  Zxid published_config_version_ = 0;
 
   // The leader's session deadlines (steady ms).
   SessionTracker sessions_;

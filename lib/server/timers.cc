@@ -164,6 +164,13 @@ void Server::NoteCoreState() {
   published_->role = st.state;
   published_->epoch = st.current_epoch;
   published_->leader_id = leader;
+  if (const zab::Config& config = core_->configuration();
+      !config_published_ || config.version != published_config_version_) {
+    MutexLock lock(&published_->config_mu);
+    published_->config = config;
+    config_published_ = true;
+    published_config_version_ = config.version;
+  }
   if (leading && (!leading_ || serving_epoch_ != st.current_epoch)) {
     // A new leadership: validation starts over from the established
     // history, and every session gets a full timeout to reach us.

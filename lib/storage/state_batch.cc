@@ -14,6 +14,7 @@ constexpr char kPutNode = 'N';
 constexpr char kDeleteNode = 'n';
 constexpr char kPutSession = 'S';
 constexpr char kDeleteSession = 's';
+constexpr char kPutMeta = 'M';
 
 }  // namespace
 
@@ -55,6 +56,12 @@ void StateBatch::DeleteSession(int64_t id) {
   PutFixed64(&rep_, static_cast<uint64_t>(id));
 }
 
+void StateBatch::PutMeta(std::string_view name, std::string_view value) {
+  rep_.push_back(kPutMeta);
+  PutBytes(&rep_, name);
+  PutBytes(&rep_, value);
+}
+
 void StateBatch::SetNodeCount(int64_t count) { node_count_ = count; }
 
 bool StateBatch::empty() const { return rep_.empty() && node_count_ < 0; }
@@ -90,6 +97,10 @@ absl::Status StateBatch::Visit(StateBatchVisitor* visitor) const {
       case kDeleteSession:
         ok = ok && in.Fixed64(&id);
         if (ok) visitor->DeleteSession(static_cast<int64_t>(id));
+        break;
+      case kPutMeta:
+        ok = ok && in.Bytes(&key) && in.Bytes(&record);
+        if (ok) visitor->PutMeta(key, record);
         break;
       default:
         ok = false;

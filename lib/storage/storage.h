@@ -51,6 +51,7 @@ class StateBatchVisitor {
   virtual void DeleteNode(std::string_view path) = 0;
   virtual void PutSession(int64_t id, std::string_view record) = 0;
   virtual void DeleteSession(int64_t id) = 0;
+  virtual void PutMeta(std::string_view name, std::string_view value) = 0;
 };
 
 // Changes to the applied-state records, written atomically by WriteState.
@@ -71,6 +72,10 @@ class StateBatch {
   void PutSession(int64_t id, std::string_view record);
   // Removes the record of session `id`.
   void DeleteSession(int64_t id);
+  // Records metadata m/`name` = `value` with the state, so that it always
+  // describes the state the store holds (e.g. the configuration as of the
+  // applied zxid). REQUIRES: `name` is not one the store reserves.
+  void PutMeta(std::string_view name, std::string_view value);
   // Records how many znodes the state has once this batch is written (a
   // hint: restart sizes its tables for it).
   void SetNodeCount(int64_t count);
@@ -86,9 +91,10 @@ class StateBatch {
 
  private:
   // The changes, encoded one after another: a tag ('N' put node, 'n'
-  // delete node, 'S' put session, 's' delete session), then the path
-  // (length-prefixed) or the session id (fixed64), then for puts the
-  // record (length-prefixed). One buffer: no allocation per change.
+  // delete node, 'S' put session, 's' delete session, 'M' put metadata),
+  // then the path or metadata name (length-prefixed) or the session id
+  // (fixed64), then for puts the record or value (length-prefixed). One
+  // buffer: no allocation per change.
   std::string rep_;
   int64_t node_count_ = -1;
 };

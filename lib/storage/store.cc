@@ -330,6 +330,9 @@ class ToRecords : public StateBatchVisitor {
   void DeleteSession(int64_t id) override {
     out_->Delete(KeyWithId(kSessionPrefix, id));
   }
+  void PutMeta(std::string_view name, std::string_view value) override {
+    out_->Put(MetaKey(name), ToSlice(value));
+  }
 
  private:
   leveldb::WriteBatch* const out_;

@@ -12,6 +12,8 @@
 //   m/log_head        int64: the first zxid of the newest log segment, set
 //                     (synced) once its header is durable; Open reports a
 //                     missing newest segment as damage
+//   m/config          the zab configuration as of m/applied_zxid, written
+//                     with the state (StateBatch::PutMeta; the server's)
 //   m/<name>          other small metadata (e.g. the previous session id)
 //   n/<path>          one record per znode (the applied tree)
 //   s/<id BE64>       one record per live session

@@ -240,7 +240,10 @@ void Core::Compact(Zxid zxid) {
 }
 
 Zxid Core::next_zxid() const {
-  if (state_ != PeerState::kLeading || !serving_) return 0;
+  if (state_ != PeerState::kLeading || !serving_ ||
+      !configs_.current().IsVoter(config_.self)) {
+    return 0;
+  }
   return MakeZxid(new_epoch_, next_counter_);
 }
 
@@ -578,7 +581,11 @@ void Core::LeaderStep(const Message& m) {
         const uint64_t id = static_cast<uint64_t>(e.zxid);
         if (id <= l.last_request) continue;
         l.last_request = id;
-        if (serving_) ready_.requests.push_back(e.data);
+        // A leader leaving the voters takes nothing new (rule M6): the
+        // learner's request fails as its leader steps down.
+        if (serving_ && configs_.current().IsVoter(config_.self)) {
+          ready_.requests.push_back(e.data);
+        }
       }
       return;
     default:

@@ -222,8 +222,9 @@ class Core {
   void Compact(Zxid zxid);
 
   // Returns the zxid the next Propose will take: valid on the serving
-  // leader only, 0 elsewhere. Lets the host prepare a txn that knows its
-  // own zxid before proposing it.
+  // leader that takes proposals (not one whose own removal is logged), 0
+  // elsewhere. Lets the host prepare a txn that knows its own zxid before
+  // proposing it.
   Zxid next_zxid() const;
 
   // The zxid through which the history is held as applied state, not log.

@@ -3,6 +3,8 @@
 // a leader change.
 
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <vector>
 
 #include "ensemble/ensemble_util.h"
 
@@ -19,6 +21,15 @@ TEST_CASE("Ensemble: three peers elect a leader and replicate writes",
     if (e.at(i).GetHealth().role == "follower") ++followers;
   }
   CHECK(followers == 2);
+  // Every peer reports the founding configuration: three voters.
+  for (int i = 0; i < 3; ++i) {
+    const Health h = e.at(i).GetHealth();
+    std::vector<uint64_t> voters;
+    for (const EnsembleMember& m : h.voters) voters.push_back(m.id);
+    CHECK(voters == std::vector<uint64_t>{1, 2, 3});
+    CHECK(h.observers.empty());
+    CHECK(h.config_version == 0);
+  }
 
   // A write at each peer (two of them forwarded), read back at once there:
   // completion means the writer's replica has applied it.

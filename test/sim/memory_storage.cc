@@ -56,6 +56,10 @@ absl::Status MemoryStorage::Decode(const StateBatch& batch,
     void DeleteSession(int64_t id) override {
       out_->push_back({Change::Kind::kDeleteSession, {}, id, {}});
     }
+    void PutMeta(std::string_view name, std::string_view value) override {
+      out_->push_back(
+          {Change::Kind::kPutMeta, std::string(name), 0, std::string(value)});
+    }
 
    private:
     std::vector<Change>* const out_;
@@ -79,6 +83,9 @@ void MemoryStorage::ApplyChanges(std::vector<Change> changes, Records* to) {
         break;
       case Change::Kind::kDeleteSession:
         to->sessions.erase(key);
+        break;
+      case Change::Kind::kPutMeta:
+        to->meta.insert_or_assign(std::move(c.path), std::move(c.record));
         break;
     }
   }

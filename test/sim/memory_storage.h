@@ -155,7 +155,13 @@ class MemoryStorage final : public Storage {
   };
   // One change of a StateBatch.
   struct Change {
-    enum class Kind { kPutNode, kDeleteNode, kPutSession, kDeleteSession };
+    enum class Kind {
+      kPutNode,
+      kDeleteNode,
+      kPutSession,
+      kDeleteSession,
+      kPutMeta,  // `path` names it, `record` is its value
+    };
     Kind kind;
     std::string path;
     int64_t id = 0;

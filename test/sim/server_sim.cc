@@ -517,6 +517,7 @@ class Sim {
         Note(absl::StrCat("slow disk at peer ", p->id));
       }
     }
+    if (rng_.Chance(o_.config_change_rate)) ChangeConfig();
     if (rng_.Chance(o_.clock_jump_rate)) {
       if (Peer* p = RandomPeer(true)) {
         const int64_t jump = rng_.Range(-5000, 5000);
@@ -525,6 +526,36 @@ class Sim {
         ++result_.clock_jumps;
         Note(absl::StrCat("wall clock of peer ", p->id, " jumps ", jump, "ms"));
       }
+    }
+  }
+
+  // The serving leader (if any) demotes a voter or promotes an observer.
+  void ChangeConfig() {
+    for (auto& p : peers_) {
+      if (!p->up || p->published->role.load() != zab::PeerState::kLeading) {
+        continue;
+      }
+      const zab::Config& config = p->server->configuration();
+      zab::ConfigChange change;
+      if (!config.observers.empty() &&
+          (config.voters.size() <= 2 || rng_.Chance(0.5))) {
+        change.kind = zab::ConfigChange::Kind::kPromote;
+        change.id = config.observers[rng_.Uniform(config.observers.size())].id;
+      } else if (config.voters.size() > 2) {
+        change.kind = zab::ConfigChange::Kind::kDemote;
+        change.id = config.voters[rng_.Uniform(config.voters.size())].id;
+      } else {
+        return;
+      }
+      absl::Status s = p->server->ChangeConfig(change);
+      Note(absl::StrCat("config change ", zab::ChangeKindName(change.kind),
+                        " ", change.id, " at ", p->id, ": ",
+                        s.ok() ? "ok" : s.ToString()));
+      if (s.ok()) {
+        ++result_.config_changes;
+        p->has_input = true;
+      }
+      return;
     }
   }
 
@@ -1193,6 +1224,23 @@ class Sim {
         return true;
       }
     }
+    // One configuration everywhere, applied and in every history (peers
+    // restarted from storage included).
+    const zab::Config& config = first->server->applied_configuration();
+    for (auto& p : peers_) {
+      if (!(p->server->applied_configuration() == config) ||
+          !(p->server->configuration() == config)) {
+        Violation("configuration",
+                  absl::StrCat("peer ", p->id, " applied ",
+                               zab::DescribeConfig(
+                                   p->server->applied_configuration()),
+                               " and holds ",
+                               zab::DescribeConfig(p->server->configuration()),
+                               "; peer ", first->id, " applied ",
+                               zab::DescribeConfig(config)));
+        return true;
+      }
+    }
     // Every session someone holds, and only those: the peers' own, and
     // the remote sessions their hosts keep. One nobody holds (its peer or
     // host crashed, its opening's outcome was unknown) must expire.
@@ -1312,6 +1360,9 @@ std::string ServerSimReplayCommand(const ServerSimOptions& o) {
     absl::StrAppend(&cmd, " --mutation=", server::MutationName(o.mutation));
   }
   if (o.reads_skip_sync) absl::StrAppend(&cmd, " --reads-skip-sync");
+  if (o.config_change_rate > 0) {
+    absl::StrAppend(&cmd, " --config-change=", o.config_change_rate);
+  }
   return cmd;
 }
 

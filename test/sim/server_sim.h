@@ -84,6 +84,9 @@ struct ServerSimOptions {
   double partition_rate = 0.0006;  // partition, isolate or heal
   double slow_disk_rate = 0.0006;  // one peer's disk slow for a while
   double clock_jump_rate = 0.0006;  // one peer's wall clock jumps
+  // The serving leader demotes a voter (never below two) or promotes an
+  // observer (zab configuration changes through the log).
+  double config_change_rate = 0;
   // After the faulty phase: at most this long to converge and to complete
   // a fresh write at every peer.
   int64_t settle_ms = 6000;
@@ -120,6 +123,7 @@ struct ServerSimResult {
   int64_t partitions = 0;
   int64_t clock_jumps = 0;
   int64_t snapshots = 0;     // snapshots installed
+  int64_t config_changes = 0;  // configuration changes a leader took
 };
 
 // Runs one simulation. Deterministic in `options`.

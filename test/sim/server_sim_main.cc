@@ -51,7 +51,7 @@ int Usage(const char* bad) {
                "synod_server_sim: bad flag '%s'\n"
                "usage: synod_server_sim [--seed=S] [--seeds=N] [--voters=V] "
                "[--duration=MS] [--trace] [--verbose] [--no-faults] "
-               "[--mutation=NAME] [--reads-skip-sync]\n",
+               "[--mutation=NAME] [--reads-skip-sync] [--config-change=P]\n",
                bad);
   return 2;
 }
@@ -81,7 +81,11 @@ std::string Summary(const ServerSimOptions& o, const ServerSimResult& r) {
                 static_cast<long long>(r.partitions),
                 static_cast<long long>(r.clock_jumps),
                 static_cast<long long>(r.snapshots));
-  return buf;
+  std::string out = buf;
+  if (r.config_changes != 0) {
+    out += ", " + std::to_string(r.config_changes) + " config changes";
+  }
+  return out;
 }
 
 }  // namespace
@@ -108,6 +112,8 @@ int main(int argc, char** argv) {
       options.slow_disk_rate = std::atof(v.c_str());
     } else if (Flag(a, "partition", &v)) {
       options.partition_rate = std::atof(v.c_str());
+    } else if (Flag(a, "config-change", &v)) {
+      options.config_change_rate = std::atof(v.c_str());
     } else if (Flag(a, "write", &v)) {
       options.write_rate = std::atof(v.c_str());
     } else if (Flag(a, "mutation", &v)) {

@@ -496,6 +496,33 @@ TEST_CASE("WriteState persists records and the applied zxid", "[store]") {
   CHECK(loaded.sessions == std::map<int64_t, std::string>{{2, "s2"}});
 }
 
+TEST_CASE("Metadata in a state batch is written with the state, atomically",
+          "[store]") {
+  TempDir tmp;
+  {
+    auto store = MustOpen(tmp.path());
+    StateBatch batch;
+    batch.PutNode("/", "root");
+    batch.PutMeta("config", "c1");
+    REQUIRE_OK(store->WriteState(&batch, 10));
+    CHECK(store->GetMeta("config").value() == "c1");
+    batch.PutMeta("config", "c2");
+    REQUIRE_OK(store->WriteState(&batch, 11));
+  }
+  {
+    auto store = MustOpen(tmp.path());
+    CHECK(store->GetMeta("config").value() == "c2");
+    // A snapshot brings its own.
+    StateBatch batch;
+    batch.PutNode("/", "root2");
+    batch.PutMeta("config", "c3");
+    REQUIRE_OK(store->ReplaceState(&batch, 20));
+  }
+  auto store = MustOpen(tmp.path());
+  CHECK(store->applied_zxid() == 20);
+  CHECK(store->GetMeta("config").value() == "c3");
+}
+
 TEST_CASE("A moved-from StateBatch is empty and usable", "[store]") {
   TempDir tmp;
   auto store = MustOpen(tmp.path());
@@ -1106,6 +1133,9 @@ class RecordingVisitor : public StateBatchVisitor {
   void DeleteSession(int64_t id) override {
     calls.push_back("delete session " + std::to_string(id));
   }
+  void PutMeta(std::string_view name, std::string_view value) override {
+    calls.push_back("put meta " + std::string(name) + "=" + std::string(value));
+  }
   std::vector<std::string> calls;
 };
 
@@ -1117,13 +1147,15 @@ TEST_CASE("StateBatch::Visit replays the batch's calls in order", "[store]") {
   batch.DeleteNode("/b/c");
   batch.PutSession(int64_t{1} << 40, "big");
   batch.DeleteSession(5);
+  batch.PutMeta("config", std::string("\0v\1", 3));
   RecordingVisitor v;
   REQUIRE(batch.Visit(&v).ok());
   CHECK(v.calls == std::vector<std::string>{
                        "put node /a=ra", "put session -2=rs",
                        "delete node /b/c",
                        "put session " + std::to_string(int64_t{1} << 40) + "=big",
-                       "delete session 5"});
+                       "delete session 5",
+                       "put meta config=" + std::string("\0v\1", 3)});
   batch.Clear();
   RecordingVisitor empty;
   REQUIRE(batch.Visit(&empty).ok());
