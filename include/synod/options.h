@@ -133,6 +133,23 @@ struct Options {
   // Default: 100 ms.
   absl::Duration cleanup_interval = absl::Milliseconds(100);
 
+  // ---- Membership (docs/membership.md). The serving leader runs an
+  // autopilot: it promotes caught-up observers while the voters are fewer
+  // than `voters`, and replaces a voter it has not reached for
+  // `dead_voter_timeout` by a healthy observer (adding first, removing
+  // after), never going below a majority of the current voters. The
+  // leader's values decide.
+
+  // How many voters the ensemble keeps, and never fewer than the seeds
+  // (the voters it was formed with). Odd. Default: 3. Range: 1 to 9.
+  int32_t voters = 3;
+
+  // How long a voter may be unreachable from the leader before it is
+  // replaced; a plain restart takes less and keeps its seat. Never less
+  // than 20 ticks (longer than a failover), whatever this says.
+  // Default: 30 s. Range: 1 s to 1 day.
+  absl::Duration dead_voter_timeout = absl::Seconds(30);
+
   // Log entries kept behind the applied state (for followers to catch up).
   // Default: 100000.
   int64_t log_retention = 100000;

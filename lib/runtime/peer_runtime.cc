@@ -66,6 +66,16 @@ absl::Status ValidateOptions(const Options& o) {
         absl::StrCat("Options::tick must be within 10ms..10s, not ",
                      absl::FormatDuration(o.tick)));
   }
+  if (o.voters < 1 || o.voters > 9 || o.voters % 2 == 0) {
+    return BadArgumentsError(absl::StrCat(
+        "Options::voters must be odd, within 1..9, not ", o.voters));
+  }
+  if (o.dead_voter_timeout < absl::Seconds(1) ||
+      o.dead_voter_timeout > absl::Hours(24)) {
+    return BadArgumentsError(absl::StrCat(
+        "Options::dead_voter_timeout must be within 1s..24h, not ",
+        absl::FormatDuration(o.dead_voter_timeout)));
+  }
   if (o.max_client_sessions < 1 || o.max_client_sessions > 65536) {
     return BadArgumentsError(absl::StrCat(
         "Options::max_client_sessions must be within 1..65536, not ",

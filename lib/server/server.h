@@ -188,6 +188,9 @@ class Server {
   // progress; then releases what it held.
   void MaybePersistBarrier();
   void PersistBarrier(zab::Ready* rd);
+  // The serving leader's autopilot (zab/autopilot.h): proposes the change
+  // it wants, if none is pending.
+  void RunAutopilot();
   void SendMessages(std::vector<zab::Message>* messages);
   // Hands the outbox what waits to be logged and, when a checkpoint is due
   // (or `checkpoint`), the applied state's changed records.
@@ -278,6 +281,8 @@ class Server {
   // What Published::config holds (to copy it only when it changes).
   bool config_published_ = false;
   Zxid published_config_version_ = 0;
+  // The autopilot's last change or refusal, logged once.
+  std::string last_autopilot_note_;
 
   // The leader's session deadlines (steady ms).
   SessionTracker sessions_;

@@ -4,11 +4,15 @@
 // every peer creates its own session once a leader serves and notices its
 // expiry; parked and forwarded writes fail after the session timeout.
 
+#include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/server.h"
 #include "util/log.h"
+#include "zab/autopilot.h"
 
 namespace synod::server {
 
@@ -97,7 +101,10 @@ void Server::EnsembleTimers(int64_t now, bool stopping) {
   }
   if (leading_) {
     OnTouch(alive, now);
-    if (caught_up && !stopping) ExpireSessions(now);
+    if (caught_up && !stopping) {
+      ExpireSessions(now);
+      RunAutopilot();
+    }
   } else if (st.state != zab::PeerState::kLooking && st.leader != 0 &&
              st.leader != self() && !alive.empty()) {
     // Also while synchronizing: the session is with the ensemble, not
@@ -111,6 +118,30 @@ void Server::EnsembleTimers(int64_t now, bool stopping) {
   // Writes parked (no leader) or forwarded (no answer) for longer than the
   // session timeout fail; their outcome is unknown.
   router_.Expire(now, absl::ToInt64Milliseconds(options_.session_timeout));
+}
+
+void Server::RunAutopilot() {
+  const zab::Config& config = core_->configuration();
+  if (config.version > core_->status().committed_zxid) return;  // pending
+  zab::AutopilotPolicy policy;
+  // Never fewer than the founding voters (the seeds): an ensemble formed
+  // of five stays five.
+  policy.target_voters = std::max(static_cast<size_t>(options_.voters),
+                                  config_.core.voters.size());
+  policy.dead_voter_ticks =
+      std::max<int64_t>(20, options_.dead_voter_timeout / options_.tick);
+  std::optional<zab::ConfigChange> change = zab::NextAutopilotChange(
+      config, self(), core_->MemberStates(), policy);
+  if (!change) return;
+  const absl::Status s = ChangeConfig(*change);
+  std::string what =
+      absl::StrCat("autopilot: ", zab::ChangeKindName(change->kind), " peer ",
+                   change->id, s.ok() ? "" : absl::StrCat(": ", s.message()));
+  // A refusal repeats each tick until something changes: said once.
+  if (what != last_autopilot_note_) {
+    Log(options_, s.ok() ? LogLevel::kInfo : LogLevel::kWarning, what);
+    last_autopilot_note_ = std::move(what);
+  }
 }
 
 void Server::PrepareCleanups() {

@@ -32,6 +32,9 @@ const char kPeerUsage[] =
     "                           peer (default: --listen alone)\n"
     "  --session-timeout DUR    e.g. 4s, 500ms, 1m (default 10s)\n"
     "  --tick DUR               the ensemble's clock period (default 100ms)\n"
+    "  --voters N               voters the ensemble keeps, odd (default 3)\n"
+    "  --dead-voter-timeout DUR a voter unreachable this long is replaced\n"
+    "                           (default 30s)\n"
     "  --log-level LEVEL        debug, info, warning or error (default info)\n";
 
 // Walks `args` once: "--" ends the flags; "--name=value" and "--name value"
@@ -162,7 +165,8 @@ absl::StatusOr<std::vector<std::string>> ParseAddressList(
 absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
   FlagSpec spec;
   spec.value_flags = {"listen",          "seeds", "data-dir",
-                      "session-timeout", "tick",  "log-level"};
+                      "session-timeout", "tick",  "log-level",
+                      "voters",          "dead-voter-timeout"};
   spec.bool_flags = {"help"};
   absl::StatusOr<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) return parsed.status();
@@ -204,6 +208,22 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
     if (!d.ok()) return Invalid(absl::StrCat("--tick: ", d.status().message()));
     flags.tick = *d;
   }
+  if (it = v.find("voters"); it != v.end()) {
+    int32_t n = 0;
+    if (!absl::SimpleAtoi(it->second, &n) || n < 1 || n > 9 || n % 2 == 0) {
+      return Invalid(absl::StrCat("--voters: an odd number from 1 to 9, not '",
+                                  it->second, "'"));
+    }
+    flags.voters = n;
+  }
+  if (it = v.find("dead-voter-timeout"); it != v.end()) {
+    absl::StatusOr<absl::Duration> d = ParseDurationFlag(it->second);
+    if (!d.ok()) {
+      return Invalid(
+          absl::StrCat("--dead-voter-timeout: ", d.status().message()));
+    }
+    flags.dead_voter_timeout = *d;
+  }
   if (it = v.find("log-level"); it != v.end()) {
     absl::StatusOr<LogLevel> level = ParseLogLevel(it->second);
     if (!level.ok()) return level.status();
@@ -219,6 +239,10 @@ Options PeerOptions(const PeerFlags& flags) {
   options.seeds = flags.seeds;
   if (flags.session_timeout) options.session_timeout = *flags.session_timeout;
   if (flags.tick) options.tick = *flags.tick;
+  if (flags.voters) options.voters = *flags.voters;
+  if (flags.dead_voter_timeout) {
+    options.dead_voter_timeout = *flags.dead_voter_timeout;
+  }
   return options;
 }
 

@@ -63,6 +63,8 @@ struct PeerFlags {
   std::string data_dir;             // --data-dir, required
   std::optional<absl::Duration> session_timeout;  // --session-timeout
   std::optional<absl::Duration> tick;             // --tick
+  std::optional<int32_t> voters;                  // --voters
+  std::optional<absl::Duration> dead_voter_timeout;  // --dead-voter-timeout
   LogLevel log_level = LogLevel::kInfo;           // --log-level
   bool help = false;                              // --help
 };

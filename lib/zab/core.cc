@@ -279,6 +279,7 @@ void Core::BecomeLooking() {
   silent_ticks_ = 0;
   step_down_pending_ = false;
   config_commit_heard_ = 0;
+  unhealthy_ticks_.clear();
   RefreshRule();
   election_.SetView(ElectionViewNow());
   election_.Start(last_zxid(), current_epoch_);
@@ -419,10 +420,7 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
   if (!next.ok()) return next.status();
   if (change.kind == ConfigChange::Kind::kPromote) {
     // Only a learner that finished its sync and hears from us (rule M5).
-    auto it = learners_.find(change.id);
-    if (it == learners_.end() || !it->second.acked_new_leader ||
-        it->second.recovering ||
-        it->second.silent_ticks > config_.ping_ticks * 2) {
+    if (!Healthy(change.id)) {
       return absl::FailedPreconditionError(
           "only a synchronized, live learner can become a voter");
     }
@@ -431,10 +429,7 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
   // rule the change brings (both configurations), or it could not commit.
   std::vector<PeerId> live = {config_.self};
   for (const auto& [id, l] : learners_) {
-    if (l.acked_new_leader && !l.recovering &&
-        l.silent_ticks <= config_.ping_ticks * 2) {
-      live.push_back(id);
-    }
+    if (Healthy(id)) live.push_back(id);
   }
   const QuorumRule after(Quorum(next->VoterIds()),
                          Quorum(configs_.current().VoterIds()));
@@ -443,7 +438,25 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
         "the live peers are not a quorum of the changed configuration");
   }
   next->version = MakeZxid(new_epoch_, next_counter_);
+  const Zxid prev = last_zxid();
   AppendProposal(ConfigEntryData(*next));
+  if (change.kind == ConfigChange::Kind::kPromote) {
+    // Staging: the promoted observer gets the change as a PROPOSAL, which
+    // tells it that it follows from now on. It registers again as a
+    // follower, and its sync acks the change, which needs its ack if a
+    // voter is down (else the change could commit only through an
+    // election).
+    Learner& l = learners_.at(change.id);
+    if (l.role == PeerState::kObserving) {
+      Message p;
+      p.type = MessageType::kProposal;
+      p.to = change.id;
+      p.zxid = log_.back().zxid;
+      p.prev_zxid = prev;
+      p.entries.push_back(log_.back());
+      Send(std::move(p));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -852,6 +865,14 @@ void Core::LeaderTick() {
     BecomeLooking();  // cannot commit anything: let a quorum elect again
     return;
   }
+  for (const std::vector<Member>* list :
+       {&configs_.current().voters, &configs_.current().observers}) {
+    for (const Member& m : *list) {
+      if (m.id == config_.self) continue;
+      int64_t& ticks = unhealthy_ticks_[m.id];
+      ticks = Healthy(m.id) ? 0 : ticks + 1;
+    }
+  }
   if (--ping_countdown_ <= 0) {
     ping_countdown_ = config_.ping_ticks;
     for (const auto& [id, l] : learners_) {
@@ -957,7 +978,14 @@ void Core::LearnerStep(const Message& m) {
       }
       return;
     case MessageType::kProposal: {
-      if (!got_new_leader_ || state_ != PeerState::kFollowing) return;
+      if (!got_new_leader_) return;
+      if (state_ != PeerState::kFollowing) {
+        // An observer the leader promoted (ProposeConfig's staging): it
+        // registers again, as the follower it now is.
+        state_ = PeerState::kFollowing;
+        Rejoin();
+        return;
+      }
       if (m.entries.empty() || m.entries.back().zxid <= last_zxid()) return;
       if (m.prev_zxid != last_zxid()) {
         Rejoin();  // a proposal was lost: an ack now would cover a hole
@@ -1076,6 +1104,32 @@ void Core::FinishRecovery() {
     state_ = PeerState::kFollowing;
     Rejoin();  // the same leader, now as a follower
   }
+}
+
+bool Core::Healthy(PeerId id) const {
+  auto it = learners_.find(id);
+  return it != learners_.end() && it->second.acked_new_leader &&
+         !it->second.recovering &&
+         it->second.silent_ticks <= config_.ping_ticks * 2;
+}
+
+std::vector<MemberState> Core::MemberStates() const {
+  std::vector<MemberState> out;
+  if (state_ != PeerState::kLeading || !serving_) return out;
+  const Config& config = configs_.current();
+  for (const std::vector<Member>* list : {&config.voters, &config.observers}) {
+    for (const Member& m : *list) {
+      if (m.id == config_.self) continue;
+      MemberState s;
+      s.id = m.id;
+      s.voter = list == &config.voters;
+      s.healthy = Healthy(m.id);
+      auto it = unhealthy_ticks_.find(m.id);
+      s.unreachable_ticks = it == unhealthy_ticks_.end() ? 0 : it->second;
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
 }
 
 ElectionView Core::ElectionViewNow() const {

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "zab/autopilot.h"
 #include "zab/config.h"
 #include "zab/config_index.h"
 #include "zab/election.h"
@@ -234,6 +235,12 @@ class Core {
 
   // This peer's configuration: the last one its history sets.
   const Config& configuration() const { return configs_.current(); }
+
+  // On the serving leader: what it knows of each member of its
+  // configuration but itself, for the autopilot (zab/autopilot.h); empty
+  // elsewhere. Unreachability is counted in this leader's ticks, from when
+  // it began to serve.
+  std::vector<MemberState> MemberStates() const;
   // The configuration as of `zxid` (at least base_zxid()), for a host that
   // compacts through `zxid`: it persists it as DurableState::base_config.
   const Config& ConfigurationAsOf(Zxid zxid) const {
@@ -336,6 +343,9 @@ class Core {
   void RefreshRule();
   // Counts toward a quorum: a learner that registered as a follower.
   static bool Counts(const Learner& l) { return l.role == PeerState::kFollowing; }
+  // Leader: `id` is registered, synchronized, heard from lately and not
+  // recovering.
+  bool Healthy(PeerId id) const;
   // A recovering peer's log was synchronized and that is durable: it
   // becomes a voter again and rejoins its leader (or its election) as one.
   void FinishRecovery();
@@ -371,6 +381,8 @@ class Core {
   // knowing it committed (else 0). Its rule then counts that configuration
   // alone (an entry is the same at every peer that holds its zxid).
   Zxid config_commit_heard_ = 0;
+  // Serving leader: ticks since each member was last healthy (Healthy).
+  std::map<PeerId, int64_t> unhealthy_ticks_;
   int64_t new_epoch_ = 0;        // leader: the epoch being established
   bool epoch_chosen_ = false;    // leader: new_epoch_ fixed by a quorum
   int64_t next_counter_ = 0;     // leader: counter of the next proposal

@@ -563,6 +563,7 @@ void Ensemble::ApplyInput(Peer& p, const Input& input) {
     }
     case Input::Kind::kTick:
       p.core->Tick();
+      if (options_.autopilot_dead_ticks > 0) RunAutopilot(p);
       return;
     case Input::Kind::kPropose: {
       absl::Status s = p.core->Propose(input.payload);
@@ -894,6 +895,50 @@ void Ensemble::Propose(PeerId peer, const std::string& payload) {
     Note(absl::StrCat("propose '", payload, "' at ", peer, ": queued"));
   }
   Deliver(peer, std::move(in));
+}
+
+void Ensemble::RunAutopilot(Peer& p) {
+  const CoreStatus st = p.core->status();
+  const zab::Config& config = p.core->configuration();
+  if (st.state != PeerState::kLeading || !st.serving ||
+      config.version > st.committed_zxid) {
+    return;
+  }
+  zab::AutopilotPolicy policy;
+  policy.target_voters = options_.autopilot_voters;
+  policy.dead_voter_ticks = options_.autopilot_dead_ticks;
+  std::optional<zab::ConfigChange> change = zab::NextAutopilotChange(
+      config, p.id, p.core->MemberStates(), policy);
+  if (!change) return;
+  absl::Status s = p.core->ProposeConfig(*change);
+  if (s.ok()) ++config_changes_;
+  Note(absl::StrCat("autopilot at ", p.id, ": ",
+                    zab::ChangeKindName(change->kind), " ", change->id, ": ",
+                    s.ok() ? std::string("ok") : s.ToString()));
+}
+
+bool Ensemble::CheckAutopilot() {
+  const size_t want =
+      std::min(options_.autopilot_voters, static_cast<size_t>(ids_.size()));
+  std::string last;
+  const bool reached = RunUntil(
+      [&] {
+        std::optional<PeerId> leader = ServingLeader();
+        if (!leader) return false;
+        const Peer& p = PeerOf(*leader);
+        const zab::Config& config = p.core->configuration();
+        last = zab::DescribeConfig(config);
+        return config.voters.size() == want &&
+               p.core->status().committed_zxid >= config.version;
+      },
+      options_.settle_ticks);
+  if (!failure_.empty()) return false;
+  if (!reached) {
+    Fail(absl::StrCat("autopilot: the voters did not reach ", want, " within ",
+                      options_.settle_ticks, " ticks; last: ", last));
+    return false;
+  }
+  return true;
 }
 
 bool Ensemble::RandomConfigChange() {
@@ -1429,6 +1474,9 @@ RunResult RunOnce(const SimOptions& options) {
   if (ok && options.check_liveness) {
     e.Quiesce();
     ok = e.CheckLiveness() && e.CheckLogs();
+    if (ok && options.autopilot_dead_ticks > 0) {
+      ok = e.CheckAutopilot() && e.CheckLogs();
+    }
   }
   if (ok) e.CheckAcknowledged(/*all_applied=*/options.check_liveness);
   RunResult r = e.Counters();
@@ -1480,6 +1528,10 @@ std::string ReplayCommand(uint64_t seed, const SimOptions& options) {
   rate("propose", options.propose_rate, d.propose_rate);
   rate("compact", options.compact_rate, d.compact_rate);
   rate("config-change", options.config_change_rate, d.config_change_rate);
+  if (options.autopilot_dead_ticks > 0) {
+    absl::StrAppend(&cmd, " --autopilot=", options.autopilot_dead_ticks,
+                    " --autopilot-voters=", options.autopilot_voters);
+  }
   if (options.min_delay != d.min_delay) {
     absl::StrAppend(&cmd, " --min-delay=", options.min_delay);
   }

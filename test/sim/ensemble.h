@@ -65,6 +65,7 @@
 #include "server/ready_host.h"
 #include "sim/sim_network.h"
 #include "synod/types.h"
+#include "zab/autopilot.h"
 #include "zab/core.h"
 #include "zab/message.h"
 
@@ -99,6 +100,12 @@ struct SimOptions {
   // The serving leader proposes a random configuration change: promote an
   // observer or demote a voter, itself included (docs/membership.md).
   double config_change_rate = 0;
+  // The serving leader runs the autopilot (zab/autopilot.h) on its ticks,
+  // with this dead-voter threshold in ticks (0: off) and target. At the
+  // end, once everything is healed, it must bring the voters to
+  // min(target, peers).
+  int64_t autopilot_dead_ticks = 0;
+  size_t autopilot_voters = 3;
   // Every core's snapshot chunk size: tiny, so SNAPs take many chunks.
   size_t snapshot_chunk_bytes = 16;
   // A crash during a write leaves a prefix of it durable instead of none:
@@ -272,6 +279,9 @@ class Ensemble {
   // every live voter and observer within apply_ticks. Returns false on
   // failure (see failure()).
   bool CheckLiveness();
+  // With the autopilot: the serving leader's committed configuration
+  // reaches min(target, peers) voters within settle_ticks.
+  bool CheckAutopilot();
 
   // Checks invariant d explicitly: every acknowledged proposal is in the
   // history at its zxid and, when `all_applied` and CheckLiveness passed,
@@ -409,6 +419,8 @@ class Ensemble {
   // The serving leader, if any, is asked for a random configuration
   // change; true if one was asked.
   bool RandomConfigChange();
+  // The serving leader `p` asks the autopilot and proposes its change.
+  void RunAutopilot(Peer& p);
   // Checks of the configurations (docs/membership.md) after a step.
   void CheckConfigs(Peer& p);
   void Heal();

@@ -46,7 +46,8 @@ int Usage(const char* bad) {
                "[--slow-disk=P] [--propose=P] [--compact=P] [--config-change=P] [--no-faults]\n"
                "  [--min-delay=U] [--max-delay=U] [--torn] [--log-loss=P]\n"
                "  [--settle-ticks=T] [--apply-ticks=T] [--no-liveness] "
-               "[--mutation=NAME] [--no-agreement-check]\n",
+               "[--mutation=NAME] [--no-agreement-check]\n"
+               "  [--autopilot=DEAD_TICKS] [--autopilot-voters=N]\n",
                bad);
   return 2;
 }
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
     else if (Flag(a, "slow-disk", &v)) options.slow_disk_rate = std::atof(v.c_str());
     else if (Flag(a, "compact", &v)) options.compact_rate = std::atof(v.c_str());
     else if (Flag(a, "config-change", &v)) options.config_change_rate = std::atof(v.c_str());
+    else if (Flag(a, "autopilot", &v)) options.autopilot_dead_ticks = std::atoll(v.c_str());
+    else if (Flag(a, "autopilot-voters", &v)) options.autopilot_voters = static_cast<size_t>(std::atoll(v.c_str()));
     else if (Flag(a, "log-loss", &v)) options.log_loss_rate = std::atof(v.c_str());
     else if (Flag(a, "propose", &v)) options.propose_rate = std::atof(v.c_str());
     else if (Flag(a, "min-delay", &v)) options.min_delay = std::atoll(v.c_str());

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "synod/types.h"
@@ -455,62 +456,104 @@ TEST_CASE("Seed sweep: damaged disks lose log entries, every fault",
   CHECK(losses > 200);  // the sweep did damage disks
 }
 
+// Runs `runs` seeds from `first` with `base` (each its own seed), reports
+// the first failures, prints a summary line; returns the failures and the
+// configuration changes the runs made.
+struct MixOutcome {
+  int failed = 0;
+  int64_t changes = 0;
+};
+MixOutcome RunMix(const char* sweep, const char* name, const SimOptions& base,
+                  uint64_t first, int runs) {
+  MixOutcome out;
+  for (int i = 0; i < runs; ++i) {
+    SimOptions o = base;
+    o.seed = first + static_cast<uint64_t>(i);
+    RunResult r = Run(o);
+    if (!r.ok && ++out.failed <= kReportedFailures) FAIL_CHECK(Report(o, r));
+    out.changes += r.config_changes;
+  }
+  std::printf("[sim] %s sweep %s: %d runs, %d failed, %lld changes\n", sweep,
+              name, runs, out.failed, static_cast<long long>(out.changes));
+  return out;
+}
+
+SimOptions WithPeers(int voters, int observers) {
+  SimOptions o;
+  o.voters = voters;
+  o.observers = observers;
+  return o;
+}
+
 TEST_CASE("Seed sweep: configuration changes under every fault",
           "[sim][sweep][membership]") {
   // The serving leader promotes observers and demotes voters (itself
   // included) while every fault of the mix strikes; the checks add the
   // configuration's (h, i, j) and liveness counts the leader's voters.
-  struct Mix {
-    const char* name;
-    int voters;
-    int observers;
-    double rate;
-    bool torn;
-    double log_loss;
-  };
-  const Mix mixes[] = {
-      {"3 voters + 2 observers", 3, 2, 0.02, false, 0},
-      {"5 voters + 2 observers", 5, 2, 0.02, false, 0},
-      {"3 voters + 3 observers, torn writes", 3, 3, 0.03, true, 0},
-      {"3 voters + 2 observers, damaged disks", 3, 2, 0.02, false, 0.3},
-  };
+  std::vector<std::pair<const char*, SimOptions>> mixes;
+  mixes.emplace_back("3 voters + 2 observers", WithPeers(3, 2));
+  mixes.back().second.config_change_rate = 0.02;
+  mixes.emplace_back("5 voters + 2 observers", WithPeers(5, 2));
+  mixes.back().second.config_change_rate = 0.02;
+  mixes.emplace_back("3 voters + 3 observers, torn writes", WithPeers(3, 3));
+  mixes.back().second.config_change_rate = 0.03;
+  mixes.back().second.torn_writes = true;
+  mixes.emplace_back("3 voters + 2 observers, damaged disks", WithPeers(3, 2));
+  mixes.back().second.config_change_rate = 0.02;
+  mixes.back().second.log_loss_rate = 0.3;
   const int runs = std::max(1, SweepRuns() / 3);
   uint64_t first = 400001;
-  for (const Mix& mix : mixes) {
-    int failed = 0;
-    int64_t changes = 0;
-    for (int i = 0; i < runs; ++i) {
-      SimOptions o;
-      o.seed = first + static_cast<uint64_t>(i);
-      o.voters = mix.voters;
-      o.observers = mix.observers;
-      o.config_change_rate = mix.rate;
-      o.torn_writes = mix.torn;
-      o.log_loss_rate = mix.log_loss;
-      RunResult r = Run(o);
-      if (!r.ok && ++failed <= kReportedFailures) FAIL_CHECK(Report(o, r));
-      changes += r.config_changes;
-    }
-    std::printf("[sim] config-change sweep %s: %d runs, %d failed, %lld "
-                "changes\n",
-                mix.name, runs, failed, static_cast<long long>(changes));
-    CHECK(failed == 0);
-    CHECK(changes > runs / 2);  // the sweep did change configurations
+  for (const auto& [name, options] : mixes) {
+    const MixOutcome out = RunMix("config-change", name, options, first, runs);
+    CHECK(out.failed == 0);
+    CHECK(out.changes > runs / 2);  // the sweep did change configurations
+    first += 100000;
+  }
+}
+
+TEST_CASE("Seed sweep: the autopilot under every fault",
+          "[sim][sweep][membership]") {
+  // The serving leader runs the autopilot on its ticks (a short dead-voter
+  // threshold, so crashes and partitions trigger replacements); at the end
+  // it must bring the voters to min(target, peers).
+  auto autopilot = [](int voters, int observers, size_t target,
+                      int64_t dead_ticks) {
+    SimOptions o = WithPeers(voters, observers);
+    o.autopilot_voters = target;
+    o.autopilot_dead_ticks = dead_ticks;
+    return o;
+  };
+  std::vector<std::pair<const char*, SimOptions>> mixes;
+  mixes.emplace_back("3 voters + 2 observers", autopilot(3, 2, 3, 30));
+  mixes.emplace_back("5 voters + 2 observers, target 5",
+                     autopilot(5, 2, 5, 30));
+  mixes.emplace_back("1 voter + 3 observers grows to 3",
+                     autopilot(1, 3, 3, 30));
+  mixes.emplace_back("damaged disks", autopilot(3, 2, 3, 20));
+  mixes.back().second.log_loss_rate = 0.3;
+  mixes.emplace_back("with random changes too", autopilot(3, 2, 3, 30));
+  mixes.back().second.config_change_rate = 0.01;
+  const int runs = std::max(1, SweepRuns() / 6);
+  uint64_t first = 900001;
+  for (const auto& [name, options] : mixes) {
+    const MixOutcome out = RunMix("autopilot", name, options, first, runs);
+    CHECK(out.failed == 0);
+    CHECK(out.changes > 0);  // the autopilot did act
     first += 100000;
   }
 }
 
 // ---- The checks bite -------------------------------------------------------------
 
-// The fault mix for bite tests: crashes, duplicates, slow disks and long
-// delays (concurrent would-be leaders), but no message loss, so that the
-// correct core passes nearly every seed.
 bool IsMembershipMutation(Mutation mutation) {
   return mutation == Mutation::kConcurrentConfigChanges ||
          mutation == Mutation::kConfigAtCommit ||
          mutation == Mutation::kKeepTruncatedConfig;
 }
 
+// The fault mix for bite tests: crashes, duplicates, slow disks and long
+// delays (concurrent would-be leaders), but no message loss, so that the
+// correct core passes nearly every seed.
 SimOptions BiteOptions(uint64_t seed, int voters, Mutation mutation) {
   SimOptions o;
   o.seed = seed;

@@ -210,6 +210,19 @@ TEST_CASE("bad options are refused with a clear error", "[coordinator]") {
   o = TestOptions(dir.path());
   o.tick = absl::Milliseconds(1);
   CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
+  // The autopilot's settings.
+  for (int32_t voters : {0, 2, 11, -1}) {
+    o = TestOptions(dir.path());
+    o.voters = voters;
+    auto bad = Coordinator::Start(o);
+    CHECK(ErrorOf(bad.status()) == Error::kBadArguments);
+    CHECK(bad.status().message().find("voters") != std::string_view::npos);
+  }
+  o = TestOptions(dir.path());
+  o.dead_voter_timeout = absl::Milliseconds(999);
+  CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
+  o.dead_voter_timeout = absl::Hours(25);
+  CHECK(ErrorOf(Coordinator::Start(o).status()) == Error::kBadArguments);
   // In an ensemble a session must outlive a failover: 20 ticks at least.
   o = TestOptions(dir.path());
   o.listen = "127.0.0.1:1";

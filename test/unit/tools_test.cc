@@ -129,8 +129,11 @@ TEST_CASE("synod-peer flags: a full command line", "[tools]") {
   auto f = tools::ParsePeerFlags(
       {"--listen", "127.0.0.1:7001", "--data-dir", "/tmp/d", "--seeds",
        "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003", "--session-timeout",
-       "4s", "--log-level", "debug", "--tick=50ms"});
+       "4s", "--log-level", "debug", "--tick=50ms", "--voters", "5",
+       "--dead-voter-timeout", "2m"});
   REQUIRE(f.ok());
+  CHECK(*f->voters == 5);
+  CHECK(*f->dead_voter_timeout == absl::Minutes(2));
   CHECK(f->listen == "127.0.0.1:7001");
   CHECK(f->data_dir == "/tmp/d");
   CHECK(f->seeds.size() == 3);
@@ -142,6 +145,8 @@ TEST_CASE("synod-peer flags: a full command line", "[tools]") {
   CHECK(o.seeds == f->seeds);
   CHECK(o.session_timeout == absl::Seconds(4));
   CHECK(o.tick == absl::Milliseconds(50));
+  CHECK(o.voters == 5);
+  CHECK(o.dead_voter_timeout == absl::Minutes(2));
 }
 
 TEST_CASE("synod-peer flags: defaults", "[tools]") {
@@ -152,6 +157,8 @@ TEST_CASE("synod-peer flags: defaults", "[tools]") {
   CHECK(!f->session_timeout.has_value());
   CHECK(!f->tick.has_value());
   CHECK(tools::PeerOptions(*f).session_timeout == Options().session_timeout);
+  CHECK(tools::PeerOptions(*f).voters == 3);
+  CHECK(tools::PeerOptions(*f).dead_voter_timeout == absl::Seconds(30));
 }
 
 TEST_CASE("synod-peer flags: errors", "[tools]") {
@@ -166,6 +173,9 @@ TEST_CASE("synod-peer flags: errors", "[tools]") {
       {"--listen", "h:1", "--data-dir", "/d", "--session-timeout", "soon"},
       {"--listen", "h:1", "--data-dir", "/d", "--tick", "-1s"},
       {"--listen", "h:1", "--data-dir", "/d", "--log-level", "loud"},
+      {"--listen", "h:1", "--data-dir", "/d", "--voters", "4"},
+      {"--listen", "h:1", "--data-dir", "/d", "--voters", "x"},
+      {"--listen", "h:1", "--data-dir", "/d", "--dead-voter-timeout", "30"},
       {"--listen", "h:1", "--data-dir"},  // no value
   };
   for (const auto& args : bad) {

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -812,6 +813,75 @@ TEST_CASE("Core: a leader that removes itself announces the change, then "
   REQUIRE(c.core(next).Propose("next").ok());
   c.Run(2);
   CHECK(DataOf(c.peer(next).applied).back() == "next");
+}
+
+TEST_CASE("Core: an observer promoted while a voter is down commits the "
+          "change without an election",
+          "[core][membership]") {
+  Cluster c({1, 2, 3}, {4});
+  c.Run(20);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  const int64_t epoch = c.core(leader).status().current_epoch;
+  const PeerId down = leader == 1 ? 2 : 1;
+  c.Stop(down);
+  // The change needs 4's ack (three of {1, 2, 3, 4}, with one down): the
+  // leader stages 4 as a follower at once.
+  REQUIRE(c.core(leader).ProposeConfig(
+                ChangeOf(ConfigChange::Kind::kPromote, 4))
+              .ok());
+  c.Run(3);
+  CHECK(c.Leader() == leader);
+  CHECK(c.core(leader).status().current_epoch == epoch);
+  CHECK(c.core(leader).status().committed_zxid >=
+        c.core(leader).configuration().version);
+  CHECK(c.core(4).status().state == PeerState::kFollowing);
+  CHECK(c.core(4).status().serving);
+  REQUIRE(c.core(leader).Propose("after").ok());
+  c.Run(2);
+  CHECK(DataOf(c.peer(4).applied).back() == "after");
+}
+
+TEST_CASE("Core: the autopilot replaces a dead voter with an observer, "
+          "without an election",
+          "[core][membership]") {
+  Cluster c({1, 2, 3}, {4, 5});
+  c.Run(20);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  const int64_t epoch = c.core(leader).status().current_epoch;
+  const PeerId dead = leader == 1 ? 2 : 1;
+  c.Stop(dead);
+  AutopilotPolicy policy;
+  policy.dead_voter_ticks = 30;
+  // The host's part: on each tick, ask the autopilot and propose.
+  auto tick = [&] {
+    c.Run(1);
+    std::optional<ConfigChange> change = NextAutopilotChange(
+        c.core(leader).configuration(), leader, c.core(leader).MemberStates(),
+        policy);
+    if (change) (void)c.core(leader).ProposeConfig(*change);
+  };
+  for (int t = 0; t < 25; ++t) tick();
+  // Not dead for long enough yet: the configuration is the founding one.
+  CHECK(c.core(leader).configuration().version == 0);
+  for (int t = 0; t < 20; ++t) tick();
+  CHECK(c.Leader() == leader);
+  CHECK(c.core(leader).status().current_epoch == epoch);
+  const Config& now = c.core(leader).configuration();
+  CHECK(now.VoterIds().size() == 3);
+  CHECK_FALSE(now.IsVoter(dead));
+  CHECK(now.IsObserver(dead));
+  CHECK(now.IsVoter(4));  // the lowest healthy observer
+  CHECK(c.core(leader).status().committed_zxid >= now.version);
+  // Writes commit, and the survivors hold them.
+  REQUIRE(c.core(leader).Propose("after").ok());
+  c.Run(2);
+  CHECK(DataOf(c.peer(4).applied).back() == "after");
+  // Once healthy again, nothing more changes: no churn.
+  const Zxid settled = now.version;
+  for (int t = 0; t < 40; ++t) tick();
+  CHECK(c.core(leader).configuration().version == settled);
 }
 
 TEST_CASE("Core: configuration changes that cannot be made are refused",
