@@ -281,8 +281,8 @@ class Server {
   // What Published::config holds (to copy it only when it changes).
   bool config_published_ = false;
   Zxid published_config_version_ = 0;
-  // The autopilot's last change or refusal, logged once.
-  std::string last_autopilot_note_;
+  // The autopilot's last refusal, logged once however often it repeats.
+  std::string last_autopilot_refusal_;
 
   // The leader's session deadlines (steady ms).
   SessionTracker sessions_;

@@ -134,13 +134,18 @@ void Server::RunAutopilot() {
       config, self(), core_->MemberStates(), policy);
   if (!change) return;
   const absl::Status s = ChangeConfig(*change);
-  std::string what =
-      absl::StrCat("autopilot: ", zab::ChangeKindName(change->kind), " peer ",
-                   change->id, s.ok() ? "" : absl::StrCat(": ", s.message()));
+  std::string what = absl::StrCat("autopilot: ", zab::ChangeKindName(change->kind),
+                                  " peer ", change->id);
+  if (s.ok()) {
+    Log(options_, LogLevel::kInfo, what);
+    last_autopilot_refusal_.clear();
+    return;
+  }
   // A refusal repeats each tick until something changes: said once.
-  if (what != last_autopilot_note_) {
-    Log(options_, s.ok() ? LogLevel::kInfo : LogLevel::kWarning, what);
-    last_autopilot_note_ = std::move(what);
+  absl::StrAppend(&what, ": ", s.message());
+  if (what != last_autopilot_refusal_) {
+    Log(options_, LogLevel::kWarning, what);
+    last_autopilot_refusal_ = std::move(what);
   }
 }
 
