@@ -316,4 +316,24 @@ absl::Status EmbeddedCoordinator::WaitConnected(absl::Duration timeout) {
 
 Health EmbeddedCoordinator::GetHealth() const { return runtime_->GetHealth(); }
 
+absl::StatusOr<std::vector<EnsembleMember>> EmbeddedCoordinator::Members() {
+  return runtime_->Members();
+}
+
+absl::Status EmbeddedCoordinator::AddVoter(std::string_view address) {
+  txn::Request request;
+  request.mutable_reconfig()->set_add_voter(std::string(address));
+  return runtime_->Reconfig(std::move(request));
+}
+
+absl::Status EmbeddedCoordinator::RemoveMember(std::string_view who) {
+  txn::Request request;
+  request.mutable_reconfig()->set_remove(std::string(who));
+  return runtime_->Reconfig(std::move(request));
+}
+
+absl::Status EmbeddedCoordinator::Leave() {
+  return RemoveMember(std::to_string(runtime_->GetHealth().peer_id));
+}
+
 }  // namespace synod

@@ -77,6 +77,10 @@ class EmbeddedCoordinator final : public Coordinator {
   int64_t session_id() const override;
   absl::Status WaitConnected(absl::Duration timeout) override;
   Health GetHealth() const override;
+  absl::StatusOr<std::vector<EnsembleMember>> Members() override;
+  absl::Status AddVoter(std::string_view address) override;
+  absl::Status RemoveMember(std::string_view who) override;
+  absl::Status Leave() override;
 
   // synod's own tests and tools (CoordinatorInternals).
   PeerRuntime* runtime() { return runtime_.get(); }

@@ -53,12 +53,18 @@ struct CreateOptions {
   int64_t ttl_ms = 0;
 };
 
-// A snapshot of a Coordinator's state and counters, for tools and metrics.
 // A member of the ensemble's configuration.
 struct EnsembleMember {
   uint64_t id = 0;
-  std::string address;  // "host:port"; empty: reached through the seeds
+  std::string address;  // "host:port" (a host name is resolved each connect)
+  // As the leader sees it: "serving", "catching-up" (registered, being
+  // synchronized) or "unreachable 12s"; "leading" for the leader itself.
+  // Empty when the peer that reports it does not lead.
+  std::string state;
+  bool voter = false;
 };
+
+// A snapshot of a Coordinator's state and counters, for tools and metrics.
 
 struct Health {
   std::string role;          // "leader", "follower", "observer", "looking"
@@ -244,6 +250,35 @@ class Coordinator {
 
   // Returns role, epoch, last zxid, sizes and counters. Cheap; any thread.
   virtual Health GetHealth() const = 0;
+
+  // ---- Membership (docs/membership.md). The autopilot keeps the voters at
+  // Options::voters by itself; these are for operators and for leaving on
+  // purpose. Alone (no ensemble): ReconfigDisabled.
+
+  // Returns the members, voters first, each with the leader's view of it
+  // (EnsembleMember::state), asked of the leader when this peer does not
+  // lead. ConnectionLoss if no leader serves or it cannot be reached.
+  virtual absl::StatusOr<std::vector<EnsembleMember>> Members() = 0;
+
+  // Makes the observer that listens on `address` a voter; returns once the
+  // change committed. BadArguments if no observer listens there (a new
+  // peer joins as an observer first: start it with the members as its
+  // seeds), NewConfigNoQuorum if it is not caught up and live or the live
+  // peers could not commit the change, ReconfigInProgress while another
+  // change is pending, ConnectionLoss if the outcome is unknown.
+  virtual absl::Status AddVoter(std::string_view address) = 0;
+
+  // Removes the member `who` (its address, or its decimal id) from the
+  // ensemble; returns once the change committed. Errors as AddVoter's;
+  // NewConfigNoQuorum also if the voters left could not form a quorum.
+  // A removed peer's data directory can never join again.
+  virtual absl::Status RemoveMember(std::string_view who) = 0;
+
+  // Removes this peer from the ensemble at once (RemoveMember of itself),
+  // instead of waiting for the autopilot to find it dead. Once it returns
+  // OK this Coordinator takes no more part: its writes fail and its reads
+  // no longer advance; destroy it. Its data directory can never join again.
+  virtual absl::Status Leave() = 0;
 
  protected:
   Coordinator() = default;

@@ -57,10 +57,16 @@ struct Options {
   // Health::listen says which.
   std::string listen;
 
-  // Addresses ("host:port") of the ensemble's voting peers, the same list
-  // (in any order) at every peer. A peer whose `listen` is among them votes;
-  // one whose `listen` is not joins as an observer: it replicates and serves
-  // local reads but never votes. Default: empty, this peer alone.
+  // Contact points of the ensemble ("host:port"). When the ensemble is
+  // first formed they are its founding voters, the same list (in any order)
+  // at each of them, every founder's `listen` among them. A new peer whose
+  // `listen` is not among them asks them to join, comes in as an observer,
+  // and the autopilot may make it a voter (docs/membership.md). Once a data
+  // directory belongs to an ensemble, its membership comes from its data:
+  // the seeds need only name some reachable member. A one-peer ensemble
+  // (seeds = {listen}) can grow the same way, unless it listens on port 0
+  // (then it runs alone, as with no seeds). Default: empty, this peer
+  // alone.
   std::vector<std::string> seeds;
 
   // The ensemble's clock period: leader heartbeats go every 2 ticks, and a
@@ -149,6 +155,11 @@ struct Options {
   // than 20 ticks (longer than a failover), whatever this says.
   // Default: 30 s. Range: 1 s to 1 day.
   absl::Duration dead_voter_timeout = absl::Seconds(30);
+
+  // This peer's failure domain (a rack, a zone): the autopilot promotes
+  // observers in zones no voter is in first. At most 64 bytes.
+  // Default: empty, none.
+  std::string zone;
 
   // Log entries kept behind the applied state (for followers to catch up).
   // Default: 100000.

@@ -146,7 +146,15 @@ enum class Error {
   kNoWatcher,               // RemoveWatches found none (kNotFound)
   kReconfigDisabled,
   kClosing,                 // the Coordinator is shutting down (kCancelled)
+  // Membership changes (docs/membership.md), as ZooKeeper's reconfig:
+  kNewConfigNoQuorum,       // the live peers could not commit the change
+                            // (kFailedPrecondition)
+  kReconfigInProgress,      // another change is still pending
+                            // (kFailedPrecondition)
 };
+
+// The last value of Error (for decoders that must bound one).
+inline constexpr Error kLastError = Error::kReconfigInProgress;
 
 // Returns the synod::Error that `status` carries. Statuses not made by synod
 // map by their absl code; an OK status yields Error::kOk.

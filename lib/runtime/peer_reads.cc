@@ -214,11 +214,26 @@ Health PeerRuntime::GetHealth() const {
   h.listen = ListenAddress();
   if (ensemble_) {
     MutexLock lock(&published_.config_mu);
+    const std::vector<zab::MemberState>& states = published_.member_states;
+    // The leader's view of one member ("" where this peer does not lead).
+    auto state_of = [&](zab::PeerId id) -> std::string {
+      if (id == self_id_) return states.empty() ? "" : "leading";
+      for (const zab::MemberState& s : states) {
+        if (s.id != id) continue;
+        if (s.healthy) return "serving";
+        if (s.registered) return "catching-up";
+        return absl::StrCat(
+            "unreachable ",
+            absl::ToInt64Seconds(s.unreachable_ticks * options_.tick), "s");
+      }
+      return "";
+    };
     for (const zab::Member& m : published_.config.voters) {
-      h.voters.push_back(EnsembleMember{m.id, m.address});
+      h.voters.push_back(EnsembleMember{m.id, m.address, state_of(m.id), true});
     }
     for (const zab::Member& m : published_.config.observers) {
-      h.observers.push_back(EnsembleMember{m.id, m.address});
+      h.observers.push_back(
+          EnsembleMember{m.id, m.address, state_of(m.id), false});
     }
     h.config_version = published_.config.version;
   }

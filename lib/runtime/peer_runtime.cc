@@ -3,12 +3,15 @@
 #include "runtime/peer_runtime.h"
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "runtime/status_client.h"
 #include "transport/grpc_server.h"
 #include "transport/peer_network.h"
 #include "tree/path.h"
@@ -23,8 +26,13 @@ namespace {
 // The peer id of a one-peer ensemble's only peer.
 constexpr zab::PeerId kSelfPeer = 1;
 using SteadyClock = std::chrono::steady_clock;
-constexpr char kSeedsMeta[] = "ensemble_seeds";
+// The data directory's identity (docs/membership.md, "Identity").
+constexpr char kEnsembleIdMeta[] = "ensemble_id";
 constexpr char kPeerIdMeta[] = "peer_id";
+// How many founding voters the ensemble had (their ids are 1..n).
+constexpr char kFoundersMeta[] = "founders";
+// "1": this peer joined an existing ensemble (it was not a founder).
+constexpr char kJoinedMeta[] = "joined";
 constexpr char kRunsMeta[] = "runs";
 
 absl::Status ClosingError() {
@@ -34,7 +42,11 @@ absl::Status ClosingError() {
 }  // namespace
 
 bool IsEnsemble(const Options& o) {
-  return !o.seeds.empty() && !(o.seeds.size() == 1 && o.seeds[0] == o.listen);
+  if (o.seeds.empty()) return false;
+  // seeds = {listen}: a one-peer ensemble that others can join, unless it
+  // listens on port 0 (nobody could name it before it starts): alone.
+  return !(o.seeds.size() == 1 && o.seeds[0] == o.listen &&
+           absl::EndsWith(o.listen, ":0"));
 }
 
 namespace {
@@ -75,6 +87,10 @@ absl::Status ValidateOptions(const Options& o) {
     return BadArgumentsError(absl::StrCat(
         "Options::dead_voter_timeout must be within 1s..24h, not ",
         absl::FormatDuration(o.dead_voter_timeout)));
+  }
+  if (o.zone.size() > zab::kMaxZoneBytes) {
+    return BadArgumentsError(absl::StrCat("Options::zone is longer than ",
+                                          zab::kMaxZoneBytes, " bytes"));
   }
   if (o.max_client_sessions < 1 || o.max_client_sessions > 65536) {
     return BadArgumentsError(absl::StrCat(
@@ -301,37 +317,12 @@ absl::Status PeerRuntime::InitAlone() {
 }
 
 absl::Status PeerRuntime::InitEnsemble() {
-  seeds_ = options_.seeds;
-  std::sort(seeds_.begin(), seeds_.end());
-  seeds_.erase(std::unique(seeds_.begin(), seeds_.end()), seeds_.end());
-  const std::string ensemble_id = transport::EnsembleId(seeds_);
-  self_id_ = transport::PeerIdFor(seeds_, options_.listen);
-  const bool observer = transport::IsObserverId(self_id_);
-
-  // A data directory belongs to one ensemble and one peer of it.
-  const std::string seeds_text = absl::StrJoin(seeds_, ",");
-  if (absl::StatusOr<std::string> v = store_->GetMeta(kSeedsMeta); v.ok()) {
-    if (*v != seeds_text) {
-      return MakeError(
-          Error::kBadArguments,
-          absl::StrCat("seed list mismatch: ", options_.data_dir,
-                       " belongs to the ensemble with seeds [", *v,
-                       "], not [", seeds_text, "]"));
-    }
-  } else {
-    SYNOD_RETURN_IF_ERROR(store_->PutMeta(kSeedsMeta, seeds_text, true));
-  }
-  if (absl::StatusOr<std::string> v = store_->GetMeta(kPeerIdMeta); v.ok()) {
-    if (*v != std::to_string(self_id_)) {
-      return MakeError(Error::kBadArguments,
-                       absl::StrCat(options_.data_dir, " belongs to peer ", *v,
-                                    ", but Options::listen ", options_.listen,
-                                    " makes this peer ", self_id_));
-    }
-  } else {
-    SYNOD_RETURN_IF_ERROR(
-        store_->PutMeta(kPeerIdMeta, std::to_string(self_id_), true));
-  }
+  // Which ensemble this data directory belongs to, and which peer of it:
+  // fixed the first time it starts (docs/membership.md, "Identity"). From
+  // then on the seeds are only contact points.
+  SYNOD_ASSIGN_OR_RETURN(Identity identity, LoadOrCreateIdentity());
+  ensemble_id_ = identity.ensemble_id;
+  self_id_ = identity.self;
   // Request numbers never repeat across restarts (the run number, kept in
   // the store, is their top bits): an entry of an earlier run can never
   // complete a request of this one.
@@ -345,10 +336,10 @@ absl::Status PeerRuntime::InitEnsemble() {
   server::ServerConfig config;
   config.first_request = (runs << 40) + 1;
   config.core.self = self_id_;
-  for (size_t i = 0; i < seeds_.size(); ++i) {
-    config.core.voters.push_back(i + 1);
-  }
-  config.core.accept_any_observer = true;
+  config.core.voters = identity.founding_voters;
+  config.core.address = options_.listen;
+  config.core.zone = options_.zone;
+  config.reported = identity.reported;
   config.core.ping_ticks = 2;
   config.core.leader_timeout = 10;
   config.core.follower_timeout = 10;
@@ -359,8 +350,9 @@ absl::Status PeerRuntime::InitEnsemble() {
   transport::PeerNetworkConfig net;
   net.self = self_id_;
   net.listen = options_.listen;
-  net.ensemble_id = ensemble_id;
-  net.seeds = seeds_;
+  net.ensemble_id = ensemble_id_;
+  net.addresses = Addresses(server_->configuration());
+  addresses_version_ = server_->configuration().version;
   net.log = [this](LogLevel level, std::string_view message) {
     Log(options_, level, message);
   };
@@ -376,10 +368,125 @@ absl::Status PeerRuntime::InitEnsemble() {
   network_ = std::make_unique<transport::PeerNetwork>(net, std::move(handler));
   SYNOD_RETURN_IF_ERROR(StartListening());
   Log(options_, LogLevel::kInfo,
-      absl::StrCat("peer ", self_id_, observer ? " (observer)" : " (voter)",
-                   " of [", seeds_text, "] listening on ", options_.listen));
+      absl::StrCat("peer ", self_id_, " of ensemble ", ensemble_id_,
+                   identity.reported ? " (joining)" : "", " listening on ",
+                   options_.listen, "; configuration ",
+                   zab::DescribeConfig(server_->configuration())));
   loop_ = std::thread([this] { RunRounds(nullptr, 0).IgnoreError(); });
   return absl::OkStatus();
+}
+
+absl::StatusOr<PeerRuntime::Identity> PeerRuntime::LoadOrCreateIdentity() {
+  Identity id;
+  std::vector<std::string> seeds = options_.seeds;
+  std::sort(seeds.begin(), seeds.end());
+  seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
+  absl::StatusOr<std::string> ensemble = store_->GetMeta(kEnsembleIdMeta);
+  if (ensemble.ok()) {
+    // A data directory of an ensemble: its identity is what it says.
+    id.ensemble_id = *ensemble;
+    absl::StatusOr<std::string> self = store_->GetMeta(kPeerIdMeta);
+    absl::StatusOr<std::string> founders = store_->GetMeta(kFoundersMeta);
+    uint64_t n = 0;
+    if (!self.ok() || !absl::SimpleAtoi(*self, &id.self) || id.self == 0 ||
+        !founders.ok() || !absl::SimpleAtoi(*founders, &n) || n == 0 ||
+        n > zab::kMaxMembers) {
+      return MakeError(Error::kDataInconsistency,
+                       absl::StrCat(options_.data_dir,
+                                    " names ensemble ", id.ensemble_id,
+                                    " but not which peer of it this is"));
+    }
+    for (uint64_t i = 1; i <= n; ++i) id.founding_voters.push_back(i);
+    if (absl::StatusOr<std::string> left = store_->GetMeta(server::kLeftMeta);
+        left.ok() && *left == "1") {
+      return MakeError(
+          Error::kBadArguments,
+          absl::StrCat(options_.data_dir, " belonged to peer ", id.self,
+                       " of ensemble ", id.ensemble_id,
+                       ", which left it: start with an empty data directory "
+                       "to join again"));
+    }
+    absl::StatusOr<std::string> joined = store_->GetMeta(kJoinedMeta);
+    const bool empty = store_->applied_zxid() == 0 && (store_->last_logged_zxid() == 0);
+    if (joined.ok() && *joined == "1" && empty) {
+      // It joined and has received nothing yet: ask again what the
+      // configuration is (the SNAP it waits for brings the real one).
+      SYNOD_ASSIGN_OR_RETURN(EnsembleReport report, AskSeeds(seeds, JoinTimeout()));
+      if (report.ensemble_id != id.ensemble_id) {
+        return EnsembleMismatch(report, id.ensemble_id);
+      }
+      id.reported = std::move(report.config);
+    }
+    return id;
+  }
+  if (!absl::IsNotFound(ensemble.status())) return StorageError(ensemble.status());
+  if (store_->applied_zxid() != 0 || !(store_->last_logged_zxid() == 0)) {
+    return MakeError(Error::kDataInconsistency,
+                     absl::StrCat(options_.data_dir,
+                                  " holds data but names no ensemble"));
+  }
+  auto self = std::find(seeds.begin(), seeds.end(), options_.listen);
+  if (self != seeds.end()) {
+    // A founder: the seeds are the first voters, 1..n in sorted order, and
+    // every founder derives the same identity and configuration from them.
+    id.ensemble_id = transport::EnsembleId(seeds);
+    id.self = static_cast<zab::PeerId>(self - seeds.begin()) + 1;
+    zab::Config founding;
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      id.founding_voters.push_back(i + 1);
+      founding.voters.push_back(zab::Member{i + 1, seeds[i]});
+    }
+    SYNOD_RETURN_IF_ERROR(StorageError(store_->PutMeta(
+        server::kConfigMeta, zab::EncodeConfig(founding), false)));
+  } else {
+    // A new peer: the seeds say which ensemble it joins. Its id is random
+    // (top bit set: never a founder's), so a moved peer keeps it and a
+    // replaced one never reuses it.
+    SYNOD_ASSIGN_OR_RETURN(EnsembleReport report, AskSeeds(seeds, JoinTimeout()));
+    id.ensemble_id = report.ensemble_id;
+    id.founding_voters = report.config.VoterIds();
+    std::random_device random;
+    do {
+      id.self = (uint64_t{random()} << 32 | random()) | (uint64_t{1} << 63);
+    } while (report.config.Find(id.self) != nullptr);
+    Log(options_, LogLevel::kInfo,
+        absl::StrCat("joining ensemble ", id.ensemble_id, " as peer ", id.self,
+                     " (", report.reported_by, " reported ",
+                     zab::DescribeConfig(report.config), ")"));
+    id.reported = std::move(report.config);
+    SYNOD_RETURN_IF_ERROR(
+        StorageError(store_->PutMeta(kJoinedMeta, "1", false)));
+  }
+  SYNOD_RETURN_IF_ERROR(StorageError(store_->PutMeta(
+      kFoundersMeta, std::to_string(id.founding_voters.size()), false)));
+  SYNOD_RETURN_IF_ERROR(StorageError(
+      store_->PutMeta(kPeerIdMeta, std::to_string(id.self), false)));
+  // Last, and durable: the identity is whole once this is.
+  SYNOD_RETURN_IF_ERROR(
+      StorageError(store_->PutMeta(kEnsembleIdMeta, id.ensemble_id, true)));
+  return id;
+}
+
+absl::Duration PeerRuntime::JoinTimeout() const {
+  return std::max(absl::Seconds(10), options_.session_timeout);
+}
+
+absl::Status PeerRuntime::EnsembleMismatch(const EnsembleReport& report,
+                                           const std::string& ours) const {
+  return MakeError(
+      Error::kBadArguments,
+      absl::StrCat(options_.data_dir, " belongs to ensemble ", ours,
+                   ", but seed ", report.reported_by, " is in ensemble ",
+                   report.ensemble_id));
+}
+
+std::map<zab::PeerId, std::string> PeerRuntime::Addresses(
+    const zab::Config& config) {
+  std::map<zab::PeerId, std::string> out;
+  for (const auto* list : {&config.voters, &config.observers}) {
+    for (const zab::Member& m : *list) out[m.id] = m.address;
+  }
+  return out;
 }
 
 PeerRuntime::~PeerRuntime() {
@@ -474,6 +581,11 @@ absl::Status PeerRuntime::RunRounds(const std::function<bool()>& until,
       in.stopping = stopping_;
     }
     server_->Round(&in);
+    if (network_ && server_->configuration().version != addresses_version_) {
+      // A configuration change: links follow the members' addresses.
+      addresses_version_ = server_->configuration().version;
+      network_->SetAddresses(Addresses(server_->configuration()));
+    }
     if (until) {
       if (until()) return absl::OkStatus();
       continue;
@@ -601,7 +713,20 @@ PeerRuntime::PeerStatus PeerRuntime::GetPeerStatus() const {
   } else if (!ensemble_) {
     s.leader = ListenAddress();
   }
-  s.peers = ensemble_ ? seeds_ : std::vector<std::string>{ListenAddress()};
+  if (!ensemble_) {
+    s.peers = {ListenAddress()};
+    return s;
+  }
+  const Health h = GetHealth();
+  for (const EnsembleMember& m : h.voters) s.peers.push_back(m.address);
+  s.voters = h.voters;
+  s.observers = h.observers;
+  s.config_version = h.config_version;
+  s.ensemble_id = ensemble_id_;
+  {
+    MutexLock lock(&published_.config_mu);
+    s.config = zab::EncodeConfig(published_.config);
+  }
   return s;
 }
 

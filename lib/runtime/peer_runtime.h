@@ -21,7 +21,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "acl/acl.h"
 #include "runtime/dispatcher.h"
+#include "runtime/status_client.h"
 #include "runtime/log_writer.h"
 #include "server/server.h"
 #include "server/write_outcome.h"
@@ -132,6 +135,12 @@ class PeerRuntime final : public transport::ClientHost {
   // What `synod-cli status` shows.
   PeerStatus GetPeerStatus() const override;
 
+  // Coordinator::Members: this peer's view if it leads, else the leader's.
+  absl::StatusOr<std::vector<EnsembleMember>> Members() const;
+  // Submits a membership change (txn::ReconfigRequest) and waits for it:
+  // ReconfigDisabled alone, BadArguments for a malformed one.
+  absl::Status Reconfig(txn::Request request);
+
   // Tests: the transport, for fault injection (null when alone).
   transport::PeerNetwork* network() { return network_.get(); }
   const Options& options() const { return options_; }
@@ -145,9 +154,27 @@ class PeerRuntime final : public transport::ClientHost {
   // Alone: the seed check, the server, establishment and our session, on
   // the calling thread; then the loop thread.
   absl::Status InitAlone();
-  // In an ensemble: membership from the seeds, the peer network, the
-  // server; the loop thread establishes everything else.
+  // In an ensemble: the identity, the peer network, the server; the loop
+  // thread establishes everything else.
   absl::Status InitEnsemble();
+  // Who this data directory is in which ensemble (docs/membership.md).
+  struct Identity {
+    std::string ensemble_id;
+    zab::PeerId self = 0;
+    std::vector<zab::PeerId> founding_voters;  // 1..n
+    // A joining peer that holds nothing yet: the configuration a seed
+    // reported (server::ServerConfig::reported).
+    std::optional<zab::Config> reported;
+  };
+  // Reads the identity from the store, or (first start) founds it from the
+  // seeds or asks them which ensemble to join, and stores it.
+  absl::StatusOr<Identity> LoadOrCreateIdentity();
+  // How long a joining peer asks the seeds before Start fails.
+  absl::Duration JoinTimeout() const;
+  absl::Status EnsembleMismatch(const EnsembleReport& report,
+                                const std::string& ours) const;
+  // The members' addresses, for the peer network.
+  static std::map<zab::PeerId, std::string> Addresses(const zab::Config& config);
   // Creates and recovers the server.
   absl::Status StartServerCore(server::ServerConfig config);
   // Runs the server's rounds with what arrives in the inbox, until
@@ -207,7 +234,10 @@ class PeerRuntime final : public transport::ClientHost {
 
   // ---- Ensemble state.
   zab::PeerId self_id_ = 1;
-  std::vector<std::string> seeds_;  // sorted
+  std::string ensemble_id_;
+  // The configuration version whose addresses the network has (loop
+  // thread).
+  Zxid addresses_version_ = 0;
   std::unique_ptr<transport::PeerNetwork> network_;
   // The gRPC server at Options::listen: the client service and the peer
   // links (null: listening nowhere).

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include "synod/types.h"
 #include "util/mutex.h"
@@ -31,6 +32,9 @@ struct Published {
   // The configuration of this peer's history (its last config entry).
   mutable Mutex config_mu;
   zab::Config config ABSL_GUARDED_BY(config_mu);
+  // On the serving leader: what it knows of each other member, refreshed
+  // every tick (empty elsewhere).
+  std::vector<zab::MemberState> member_states ABSL_GUARDED_BY(config_mu);
 
   // Counters.
   std::atomic<int64_t> writes{0};

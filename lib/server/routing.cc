@@ -49,6 +49,13 @@ void Server::Prepare(Pending* p) {
       // A sync in an ensemble: a leader may have been deposed without
       // knowing it yet, so its syncs, too, go through a quorum round.
       item.txn.mutable_sync();
+    } else if (p->request.has_reconfig()) {
+      // The change is an entry of its own: the request completes when that
+      // applies (committed), or fails with it.
+      item.error = ProposeReconfig(p->request.reconfig());
+      item.zxid = last_assigned_;
+      pipeline_.Push(std::move(item));
+      return;
     } else {
       s = preparer_->Prepare(p->request, p->session, *p->auth, zxid, now_ms,
                              &item.txn);
@@ -118,11 +125,22 @@ void Server::PrepareForwarded(const std::string& data) {
   }
   auth.super = fr.super();
   auth.ip = fr.ip();
-  const Zxid zxid = core_->next_zxid();
   const int64_t now_ms = clock_->WallMs();
   txn::Txn t;
-  if (!fr.has_request_body()) {
+  absl::Status reconfigured;
+  if (fr.request_body().has_reconfig()) {
+    reconfigured = ProposeReconfig(fr.request_body().reconfig());
+  }
+  const Zxid zxid = core_->next_zxid();  // past a config entry, if any
+  if (zxid == 0) return;  // the change made us leave: the origin times out
+  if (!fr.has_request_body() ||
+      (fr.request_body().has_reconfig() && reconfigured.ok())) {
     t.mutable_sync();
+  } else if (!reconfigured.ok()) {
+    txn::ErrorTxn* err = t.mutable_error();
+    err->set_error(static_cast<int32_t>(ErrorOf(reconfigured)));
+    err->set_message(std::string(reconfigured.message()));
+    err->set_failed_op(-1);
   } else {
     absl::Status s = preparer_->Prepare(fr.request_body(), fr.session(), auth,
                                         zxid, now_ms, &t);

@@ -127,7 +127,10 @@ absl::Status Server::Recover() {
   // The configuration as of the applied state; none stored: the founding
   // one (no change ever applied here).
   applied_config_ =
-      zab::FoundingConfig(config_.core.voters, config_.core.observers);
+      config_.founding ? *config_.founding
+                       : zab::FoundingConfig(config_.core.voters,
+                                             config_.core.observers);
+  durable.base_config = applied_config_;
   if (absl::StatusOr<std::string> stored = storage_->GetMeta(kConfigMeta);
       stored.ok()) {
     absl::StatusOr<zab::Config> config = zab::DecodeConfig(*stored);
@@ -159,6 +162,8 @@ absl::Status Server::Recover() {
     durable.recovering = true;
   }
   published_->recovering = durable.recovering;
+  absl::StatusOr<std::string> left = storage_->GetMeta(kLeftMeta);
+  durable.left = left.ok() && *left == "1";
   SYNOD_RETURN_IF_ERROR(StorageError(storage_->ReadLog(
       0, [&](Zxid zxid, std::string_view data) {
         checkpointer_->Logged(zxid);
@@ -167,6 +172,13 @@ absl::Status Server::Recover() {
         }
         return true;
       })));
+  if (config_.reported && durable.base_zxid == 0 && durable.log.empty()) {
+    // Joining, nothing received yet: what a member reported stands in until
+    // the leader's SNAP brings the state and its configuration.
+    durable.needs_snapshot = true;
+    durable.base_config = *config_.reported;
+    applied_config_ = *config_.reported;
+  }
   {
     ReaderLock lock(&replica_->mu);
     preparer_ =
@@ -193,6 +205,12 @@ absl::Status Server::Recover() {
   published_->epoch = storage_->current_epoch();
   published_->role = ensemble_ ? zab::PeerState::kLooking
                                : zab::PeerState::kLeading;
+  {
+    MutexLock lock(&published_->config_mu);
+    published_->config = core_->configuration();
+  }
+  config_published_ = true;
+  published_config_version_ = core_->configuration().version;
   last_assigned_ = core_->status().last_zxid;
   const int64_t now = clock_->SteadyMs();
   next_tick_ = now;

@@ -31,6 +31,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,9 @@ inline constexpr char kRecoveringMeta[] = "recovering";
 // The configuration as of the applied state (zab::EncodeConfig), written
 // with it (StateBatch::PutMeta); absent until the first change applies.
 inline constexpr char kConfigMeta[] = "config";
+// "1" once this peer left the ensemble on purpose (Coordinator::Leave; zab
+// DurableState::left): its data directory never joins again.
+inline constexpr char kLeftMeta[] = "left";
 
 
 // What arrived since the last round.
@@ -93,6 +97,15 @@ struct ServerConfig {
   bool ensemble = false;
   // The core's configuration (its snapshot_source is the server's).
   zab::CoreConfig core;
+  // The founding configuration with the members' addresses (the seeds), for
+  // a store that holds none yet. Unset: zab::FoundingConfig of core.voters
+  // and core.observers, without addresses.
+  std::optional<zab::Config> founding;
+  // A peer that joined an existing ensemble (not one of its founders): while
+  // its store holds nothing, it starts from this configuration, as a member
+  // reported it, and asks its leader for a SNAP (zab
+  // DurableState::needs_snapshot).
+  std::optional<zab::Config> reported;
   // The first number of a forwarded request of this run (never reused
   // across runs: an entry of an earlier run must not complete a request).
   uint64_t first_request = 1;
@@ -158,6 +171,13 @@ class Server {
   // must fit); the entry goes out with the next round. Call between
   // rounds, on the loop's thread.
   absl::Status ChangeConfig(const zab::ConfigChange& change);
+  // Resolves a membership request against the configuration (an address
+  // or id to remove; an observer's address to promote) and proposes the
+  // change: BadArguments if it names no member or does not fit,
+  // ReconfigInProgress while another change is pending,
+  // NewConfigNoQuorum if the live peers could not commit it,
+  // ConnectionLoss if this peer does not lead, ReconfigDisabled alone.
+  absl::Status ProposeReconfig(const txn::ReconfigRequest& request);
   // The configuration of this peer's history (its last config entry), and
   // the one its applied state is at (what the store keeps with it).
   const zab::Config& configuration() const { return core_->configuration(); }
@@ -229,6 +249,8 @@ class Server {
   void ExpireSessions(int64_t now);
   void OnTouch(const std::vector<int64_t>& sessions, int64_t now);
   void NoteCoreState();
+  // Publishes the leader's view of the other members (Published).
+  void PublishMemberStates();
   void NoteSessionChange(const txn::Txn& txn);
   void OnSessionCreated(WriteOutcome&& outcome);
   // Once a leader serves: creates our session when there is none, and
@@ -280,6 +302,7 @@ class Server {
   bool config_unsaved_ = false;
   // What Published::config holds (to copy it only when it changes).
   bool config_published_ = false;
+  bool member_states_published_ = false;
   Zxid published_config_version_ = 0;
   // The autopilot's last refusal, logged once however often it repeats.
   std::string last_autopilot_refusal_;

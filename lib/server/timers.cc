@@ -83,6 +83,7 @@ void Server::EnsembleTimers(int64_t now, bool stopping) {
   next_tick_ = now + absl::ToInt64Milliseconds(options_.tick);
   core_->Tick();
   const zab::CoreStatus st = core_->status();
+  PublishMemberStates();
 
   // The sessions this peer keeps alive: ours and the hosted ones.
   std::vector<int64_t> alive = AliveSessions();
@@ -130,12 +131,20 @@ void Server::RunAutopilot() {
                                   config_.core.voters.size());
   policy.dead_voter_ticks =
       std::max<int64_t>(20, options_.dead_voter_timeout / options_.tick);
-  std::optional<zab::ConfigChange> change = zab::NextAutopilotChange(
-      config, self(), core_->MemberStates(), policy);
+  // Joining peers are admitted, and moved members re-addressed, first.
+  std::optional<zab::ConfigChange> change;
+  if (std::vector<zab::ConfigChange> asks = core_->Admissions();
+      !asks.empty()) {
+    change = std::move(asks.front());
+  } else {
+    change = zab::NextAutopilotChange(config, self(), core_->MemberStates(),
+                                      policy);
+  }
   if (!change) return;
   const absl::Status s = ChangeConfig(*change);
   std::string what = absl::StrCat("autopilot: ", zab::ChangeKindName(change->kind),
                                   " peer ", change->id);
+  if (!change->address.empty()) absl::StrAppend(&what, " at ", change->address);
   if (s.ok()) {
     Log(options_, LogLevel::kInfo, what);
     last_autopilot_refusal_.clear();
@@ -177,6 +186,14 @@ void Server::ExpireSessions(int64_t now) {
 void Server::OnTouch(const std::vector<int64_t>& sessions, int64_t now) {
   if (!leading_) return;
   for (int64_t id : sessions) sessions_.Touch(id, now);
+}
+
+void Server::PublishMemberStates() {
+  std::vector<zab::MemberState> states = core_->MemberStates();
+  if (states.empty() && !member_states_published_) return;
+  MutexLock lock(&published_->config_mu);
+  published_->member_states = std::move(states);
+  member_states_published_ = !published_->member_states.empty();
 }
 
 void Server::NoteCoreState() {

@@ -55,7 +55,7 @@ std::string FormatStat(const ClientStat& s) {
 absl::Status ReplyStatus(const ClientReply& reply) {
   if (reply.error() == 0) return absl::OkStatus();
   int code = reply.error();
-  if (code < 0 || code > static_cast<int>(Error::kClosing)) {
+  if (code < 0 || code > static_cast<int>(kLastError)) {
     code = static_cast<int>(Error::kSystemError);
   }
   return MakeError(static_cast<Error>(code), reply.message());
@@ -85,6 +85,9 @@ constexpr Syntax kSyntax[] = {
     {"sync", CliCommand::Kind::kSync, 1, 1, "", "sync path"},
     {"addauth", CliCommand::Kind::kAddAuth, 2, 2, "",
      "addauth scheme credentials"},
+    {"members", CliCommand::Kind::kMembers, 0, 0, "", "members"},
+    {"reconfig", CliCommand::Kind::kReconfig, 0, 0, "",
+     "reconfig [--add ADDR] [--remove ADDR|ID]"},
     {"help", CliCommand::Kind::kHelp, 0, 0, "", "help"},
     {"quit", CliCommand::Kind::kQuit, 0, 0, "", "quit"},
     {"exit", CliCommand::Kind::kQuit, 0, 0, "", "exit"},
@@ -111,6 +114,11 @@ const char kCliCommandsHelp[] =
     "  sync path                     catch the peer up with the leader\n"
     "  status                        the peer's role and view\n"
     "  addauth scheme credentials    add an identity (digest user:password)\n"
+    "  members                       one line per member: ID ADDRESS\n"
+    "                                voter|observer STATE\n"
+    "  reconfig [--add ADDR] [--remove ADDR|ID]\n"
+    "                                make the observer at ADDR a voter;\n"
+    "                                remove a member\n"
     "  help                          this text\n"
     "  quit                          leave the shell\n"
     "Use -- before data that starts with '-'.\n";
@@ -132,6 +140,27 @@ absl::StatusOr<CliCommand> ParseCommand(const std::vector<std::string>& words) {
   };
   CliCommand command;
   command.kind = syntax->kind;
+  if (command.kind == CliCommand::Kind::kReconfig) {
+    // Long options, each with its value.
+    for (size_t i = 1; i < words.size(); i += 2) {
+      const std::string& flag = words[i];
+      std::string* value = flag == "--add"      ? &command.add
+                           : flag == "--remove" ? &command.remove
+                                                : nullptr;
+      if (value == nullptr) {
+        return usage(absl::StrCat("unknown option ", flag));
+      }
+      if (i + 1 >= words.size() || words[i + 1].empty()) {
+        return usage(absl::StrCat(flag, " needs a value"));
+      }
+      if (!value->empty()) return usage(absl::StrCat(flag, " given twice"));
+      *value = words[i + 1];
+    }
+    if (command.add.empty() && command.remove.empty()) {
+      return usage("nothing to change");
+    }
+    return command;
+  }
   std::vector<std::string> args;
   bool options_ended = false;
   for (size_t i = 1; i < words.size(); ++i) {
@@ -229,6 +258,7 @@ absl::StatusOr<std::vector<std::string>> SplitCommandLine(
 bool NeedsSession(const CliCommand& command) {
   switch (command.kind) {
     case CliCommand::Kind::kStatus:
+    case CliCommand::Kind::kMembers:
     case CliCommand::Kind::kHelp:
     case CliCommand::Kind::kQuit:
       return false;
@@ -474,6 +504,74 @@ absl::Status CliClient::RunStatus() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The Status RPC of the peer at `address`.
+absl::StatusOr<transport::StatusReply> AskStatus(const std::string& address,
+                                                 absl::Duration timeout) {
+  auto stub = transport::Client::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(timeout));
+  transport::StatusReply reply;
+  const grpc::Status status =
+      stub->Status(&context, transport::StatusRequest(), &reply);
+  if (!status.ok()) {
+    return ConnectionLoss(absl::StrCat("cannot reach peer ", address, ": ",
+                                       AV(status.error_message())));
+  }
+  return reply;
+}
+
+}  // namespace
+
+absl::Status CliClient::RunMembers() {
+  absl::StatusOr<transport::StatusReply> reply =
+      AskStatus(address_, options_.connect_timeout);
+  if (!reply.ok()) return reply.status();
+  if (reply->members().empty()) {
+    return MakeError(Error::kReconfigDisabled,
+                     absl::StrCat("peer ", address_, " is not in an ensemble"));
+  }
+  // The states are the leader's to tell.
+  if (reply->leader_id() != reply->peer_id()) {
+    if (reply->leader().empty()) {
+      return ConnectionLoss(
+          absl::StrCat("peer ", address_, " knows no serving leader"));
+    }
+    reply = AskStatus(reply->leader(), options_.connect_timeout);
+    if (!reply.ok()) return reply.status();
+  }
+  std::string text;
+  for (const transport::StatusMember& m : reply->members()) {
+    absl::StrAppend(&text, m.id(), " ", AV(m.address()), " ",
+                    m.voter() ? "voter" : "observer", " ",
+                    m.state().empty() ? "unknown" : m.state(), "\n");
+  }
+  Print(text);
+  return absl::OkStatus();
+}
+
+absl::Status CliClient::RunReconfig(const CliCommand& command) {
+  for (const auto& [add, who] :
+       {std::make_pair(true, command.add), std::make_pair(false, command.remove)}) {
+    if (who.empty()) continue;
+    ClientRequest request;
+    txn::ReconfigRequest* r = request.mutable_write()->mutable_reconfig();
+    if (add) {
+      r->set_add_voter(who);
+    } else {
+      r->set_remove(who);
+    }
+    absl::StatusOr<ClientReply> reply =
+        Call(std::move(request), options_.request_timeout);
+    if (!reply.ok()) return reply.status();
+    if (absl::Status s = ReplyStatus(*reply); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 // Registers a data watch with exists (so it also catches a creation); in
 // the shell the event is printed when it comes, otherwise this waits for it.
 absl::Status CliClient::RunWatch(const CliCommand& command) {
@@ -513,12 +611,15 @@ absl::Status CliClient::Run(const CliCommand& command) {
       return absl::OkStatus();
     case Kind::kStatus:
       return RunStatus();
+    case Kind::kMembers:
+      return RunMembers();
     default:
       break;
   }
   if (absl::Status s = ReportLostStream(); !s.ok()) return s;
   if (absl::Status s = Connect(); !s.ok()) return s;
   if (command.kind == Kind::kWatch) return RunWatch(command);
+  if (command.kind == Kind::kReconfig) return RunReconfig(command);
 
   ClientRequest request;
   switch (command.kind) {

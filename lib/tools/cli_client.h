@@ -38,6 +38,8 @@ struct CliCommand {
     kStatus,   // status
     kSync,     // sync path
     kAddAuth,  // addauth scheme credentials
+    kMembers,  // members
+    kReconfig, // reconfig [--add ADDR] [--remove ADDR|ID]
     kHelp,     // help (shell)
     kQuit,     // quit, exit (shell)
   };
@@ -49,6 +51,8 @@ struct CliCommand {
   int32_t version = -1;     // set/delete -v
   std::string scheme;       // addauth
   std::string credentials;  // addauth
+  std::string add;          // reconfig --add
+  std::string remove;       // reconfig --remove
 };
 
 // The commands and their arguments, one per line.
@@ -137,6 +141,12 @@ class CliClient {
   absl::Status ReportLostStream();
 
   absl::Status RunStatus();
+  // members: one line per member, as the leader sees them (asked of the
+  // leader when the peer named is not it).
+  absl::Status RunMembers();
+  // reconfig: --add first (a voter more), then --remove, each committed
+  // before the next.
+  absl::Status RunReconfig(const CliCommand& command);
   absl::Status RunWatch(const CliCommand& command);
 
   const std::string address_;

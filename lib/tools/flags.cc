@@ -28,13 +28,20 @@ const char kPeerUsage[] =
     "usage: synod-peer --listen HOST:PORT --data-dir DIR [options]\n"
     "  --listen HOST:PORT       address for peers and clients (required)\n"
     "  --data-dir DIR           durable state directory (required)\n"
-    "  --seeds A:P,B:P,...      the ensemble's voters, the same list at every\n"
-    "                           peer (default: --listen alone)\n"
+    "  --seeds A:P,B:P,...      contact points: when forming an ensemble, its\n"
+    "                           founding voters (the same list at each);\n"
+    "                           a peer not among them joins as an observer\n"
+    "                           (default: --listen, a one-peer ensemble)\n"
     "  --session-timeout DUR    e.g. 4s, 500ms, 1m (default 10s)\n"
     "  --tick DUR               the ensemble's clock period (default 100ms)\n"
     "  --voters N               voters the ensemble keeps, odd (default 3)\n"
     "  --dead-voter-timeout DUR a voter unreachable this long is replaced\n"
     "                           (default 30s)\n"
+    "  --zone Z                 this peer's failure domain (voters are\n"
+    "                           spread across zones)\n"
+    "  --leave-on-shutdown      on SIGTERM/SIGINT, leave the ensemble (its\n"
+    "                           seat goes at once; the data directory is\n"
+    "                           retired) instead of keeping the seat\n"
     "  --log-level LEVEL        debug, info, warning or error (default info)\n";
 
 // Walks `args` once: "--" ends the flags; "--name=value" and "--name value"
@@ -166,8 +173,9 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
   FlagSpec spec;
   spec.value_flags = {"listen",          "seeds", "data-dir",
                       "session-timeout", "tick",  "log-level",
-                      "voters",          "dead-voter-timeout"};
-  spec.bool_flags = {"help"};
+                      "voters",          "dead-voter-timeout",
+                      "zone"};
+  spec.bool_flags = {"help", "leave-on-shutdown"};
   absl::StatusOr<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) return parsed.status();
   if (!parsed->positional.empty()) {
@@ -224,6 +232,11 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
     }
     flags.dead_voter_timeout = *d;
   }
+  if (it = v.find("zone"); it != v.end()) {
+    if (it->second.size() > 64) return Invalid("--zone: at most 64 bytes");
+    flags.zone = it->second;
+  }
+  flags.leave_on_shutdown = Contains(parsed->switches, "leave-on-shutdown");
   if (it = v.find("log-level"); it != v.end()) {
     absl::StatusOr<LogLevel> level = ParseLogLevel(it->second);
     if (!level.ok()) return level.status();
@@ -243,6 +256,7 @@ Options PeerOptions(const PeerFlags& flags) {
   if (flags.dead_voter_timeout) {
     options.dead_voter_timeout = *flags.dead_voter_timeout;
   }
+  options.zone = flags.zone;
   return options;
 }
 

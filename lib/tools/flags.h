@@ -59,12 +59,14 @@ absl::StatusOr<std::vector<std::string>> ParseAddressList(
 // synod-peer's configuration.
 struct PeerFlags {
   std::string listen;               // --listen, required
-  std::vector<std::string> seeds;   // --seeds; default: {listen}, alone
+  std::vector<std::string> seeds;   // --seeds; default: {listen}
   std::string data_dir;             // --data-dir, required
   std::optional<absl::Duration> session_timeout;  // --session-timeout
   std::optional<absl::Duration> tick;             // --tick
   std::optional<int32_t> voters;                  // --voters
   std::optional<absl::Duration> dead_voter_timeout;  // --dead-voter-timeout
+  std::string zone;                               // --zone
+  bool leave_on_shutdown = false;                 // --leave-on-shutdown
   LogLevel log_level = LogLevel::kInfo;           // --log-level
   bool help = false;                              // --help
 };

@@ -69,6 +69,16 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "synod-peer: %s received, shutting down\n",
                signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  if (flags->leave_on_shutdown) {
+    // Bounded: with no leader the change fails after the session timeout.
+    const absl::Status left = (*coordinator)->Leave();
+    if (left.ok()) {
+      std::fprintf(stderr, "synod-peer: left the ensemble\n");
+    } else {
+      std::fprintf(stderr, "synod-peer: could not leave the ensemble: %s\n",
+                   left.ToString().c_str());
+    }
+  }
   coordinator->reset();  // closes the session, stops every thread
   std::fprintf(stderr, "synod-peer: stopped\n");
   return 0;

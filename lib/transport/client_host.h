@@ -41,6 +41,13 @@ class ClientHost {
     uint64_t leader_id = 0;
     std::string leader;              // address, when known
     std::vector<std::string> peers;  // the voters' addresses
+    // Membership: the ensemble's identity and this peer's configuration
+    // (empty alone), with the leader's view of each member (Health).
+    std::string ensemble_id;
+    std::string config;  // zab::EncodeConfig
+    Zxid config_version = 0;
+    std::vector<EnsembleMember> voters;
+    std::vector<EnsembleMember> observers;
   };
 
   virtual ~ClientHost() = default;

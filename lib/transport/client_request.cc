@@ -16,6 +16,16 @@ absl::Status CheckWrite(const txn::Request& request, bool in_multi) {
     case txn::Request::kSetAcl:
     case txn::Request::kCheck:
       return absl::OkStatus();
+    case txn::Request::kReconfig:
+      if (in_multi) {
+        return BadArgumentsError("a membership change cannot be part of a multi");
+      }
+      if (request.reconfig().add_voter().empty() ==
+          request.reconfig().remove().empty()) {
+        return BadArgumentsError(
+            "a membership change names exactly one of add_voter and remove");
+      }
+      return absl::OkStatus();
     case txn::Request::kMulti:
       if (in_multi) return BadArgumentsError("a multi may not nest");
       for (const txn::Request& op : request.multi().ops()) {

@@ -884,6 +884,18 @@ grpc::ServerUnaryReactor* ClientService::Impl::Status(
   reply->set_znode_count(h.znode_count);
   reply->set_session_count(h.session_count);
   reply->set_leader(s.leader);
+  reply->set_ensemble_id(s.ensemble_id);
+  reply->set_config(s.config);
+  reply->set_config_version(s.config_version);
+  for (const auto* list : {&s.voters, &s.observers}) {
+    for (const EnsembleMember& m : *list) {
+      StatusMember* out = reply->add_members();
+      out->set_id(m.id);
+      out->set_address(m.address);
+      out->set_voter(list == &s.voters);
+      out->set_state(m.state);
+    }
+  }
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

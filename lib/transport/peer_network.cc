@@ -24,6 +24,7 @@
 #include "transport/link.pb.h"
 #include "util/mutex.h"
 #include "util/strings.h"
+#include "zab/config.h"
 
 namespace synod::transport {
 namespace {
@@ -67,19 +68,6 @@ int MaxFrameBytes(const WireLimits& limits) {
   return static_cast<int>(std::min<size_t>(n, INT_MAX));
 }
 
-// "[a, b, c]", for reports; a list from a peer may be long, so at most the
-// first 32 items are shown.
-template <typename Strings>
-std::string ListString(const Strings& strings) {
-  constexpr size_t kMaxItems = 32;
-  const size_t n = static_cast<size_t>(strings.size());
-  if (n <= kMaxItems) {
-    return absl::StrCat("[", absl::StrJoin(strings, ", "), "]");
-  }
-  return absl::StrCat(
-      "[", absl::StrJoin(strings.begin(), strings.begin() + kMaxItems, ", "),
-      ", ... (", n, " in all)]");
-}
 
 // The initial metadata a receiver sends once it accepts a hello; a sender
 // writes no frame before it sees it (a refusal ends the call without it).
@@ -104,22 +92,6 @@ std::string EnsembleId(std::vector<std::string> seeds) {
   return absl::BytesToHexString(absl::string_view(digest));
 }
 
-zab::PeerId PeerIdFor(const std::vector<std::string>& sorted_seeds,
-                      const std::string& listen) {
-  auto it = std::find(sorted_seeds.begin(), sorted_seeds.end(), listen);
-  if (it != sorted_seeds.end()) {
-    return static_cast<zab::PeerId>(it - sorted_seeds.begin()) + 1;
-  }
-  const std::string digest = Sha1(listen);
-  uint64_t id = 0;
-  for (int i = 0; i < 8; ++i) {
-    id = (id << 8) | static_cast<unsigned char>(digest[i]);
-  }
-  return id | (uint64_t{1} << 63);
-}
-
-bool IsObserverId(zab::PeerId id) { return (id >> 63) != 0; }
-
 // ---- The implementation: shared state, the senders, and the service.
 
 class PeerNetwork::Impl : public PeerLink::Service {
@@ -130,6 +102,7 @@ class PeerNetwork::Impl : public PeerLink::Service {
   void Send(zab::Message m);
   void SendTouch(zab::PeerId to, std::vector<int64_t> sessions);
   std::string AddressOf(zab::PeerId peer) const;
+  void SetAddresses(const std::map<zab::PeerId, std::string>& addresses);
   void Shutdown();
   void SetBlocked(zab::PeerId peer, bool blocked);
   Stats stats() const;
@@ -172,8 +145,10 @@ class PeerNetwork::Impl : public PeerLink::Service {
 
   mutable Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  // Observers that said hello: id -> listen address.
-  absl::flat_hash_map<zab::PeerId, std::string> observers_ ABSL_GUARDED_BY(mu_);
+  // What the network knows of each peer's address (SetAddresses, hellos),
+  // and what the configuration said last (to tell its changes).
+  absl::flat_hash_map<zab::PeerId, std::string> addresses_ ABSL_GUARDED_BY(mu_);
+  std::map<zab::PeerId, std::string> configured_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<zab::PeerId, std::unique_ptr<Sender>> senders_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<grpc::ServerContext*> streams_ ABSL_GUARDED_BY(mu_);
@@ -206,6 +181,16 @@ class PeerNetwork::Impl::Sender {
         peer_(peer),
         address_(std::move(address)),
         thread_([this] { Run(); }) {}
+
+  // The peer listens elsewhere now: the next connection goes there (the
+  // current one, if any, ends).
+  void SetAddress(std::string address) {
+    MutexLock lock(&mu_);
+    if (address == address_) return;
+    address_ = std::move(address);
+    kicked_ = true;
+    if (context_ != nullptr) context_->TryCancel();
+  }
 
   ~Sender() {
     Stop();
@@ -262,20 +247,27 @@ class PeerNetwork::Impl::Sender {
   // The thread: connects, pumps, backs off, until stopped.
   void Run() {
     const PeerNetworkConfig& config = net_->config_;
-    std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-        address_, grpc::InsecureChannelCredentials(), net_->channel_args_);
-    std::unique_ptr<PeerLink::Stub> stub = PeerLink::NewStub(channel);
+    std::string address;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<PeerLink::Stub> stub;
     LinkFrame hello;
     hello.mutable_hello()->set_ensemble_id(config.ensemble_id);
     hello.mutable_hello()->set_from(config.self);
     hello.mutable_hello()->set_listen(config.listen);
-    for (const std::string& s : config.seeds) {
-      hello.mutable_hello()->add_seeds(s);
-    }
 
     absl::Duration backoff = config.min_backoff;
     while (WaitForWork()) {
-      const bool wrote = RunStream(stub.get(), channel.get(), hello);
+      {
+        MutexLock lock(&mu_);
+        if (address_ != address || channel == nullptr) {
+          // A new channel resolves the (new) name afresh.
+          address = address_;
+          channel = grpc::CreateCustomChannel(
+              address, grpc::InsecureChannelCredentials(), net_->channel_args_);
+          stub = PeerLink::NewStub(channel);
+        }
+      }
+      const bool wrote = RunStream(stub.get(), channel.get(), hello, address);
       if (wrote) backoff = config.min_backoff;
       {
         MutexLock lock(&mu_);
@@ -311,7 +303,7 @@ class PeerNetwork::Impl::Sender {
   // accept it, then writes frames until something fails. Returns true if it
   // carried at least one frame.
   bool RunStream(PeerLink::Stub* stub, grpc::Channel* channel,
-                 const LinkFrame& hello) {
+                 const LinkFrame& hello, const std::string& address) {
     grpc::ClientContext context;
     // Fail fast when the peer is unreachable (the sender retries with its
     // own backoff) rather than queueing the call inside gRPC.
@@ -338,7 +330,7 @@ class PeerNetwork::Impl::Sender {
     if (up) {
       net_->connects_.fetch_add(1, std::memory_order_relaxed);
       net_->Log(LogLevel::kInfo, absl::StrCat("peer link to ", peer_, " (",
-                                              AV(address_), ") is up"));
+                                              AV(address), ") is up"));
       Queued next;
       bool more = false;
       while (Pop(channel, &next, &more)) {
@@ -371,9 +363,13 @@ class PeerNetwork::Impl::Sender {
     if (!stopping) {
       const std::string why =
           lost ? std::string("the connection was lost") : StatusString(status);
+      // A refusal for another ensemble is a misconfiguration: said loudly.
+      const bool mismatch =
+          status.error_code() == grpc::StatusCode::FAILED_PRECONDITION;
       net_->Log(
-          up ? LogLevel::kInfo : LogLevel::kDebug,
-          absl::StrCat("peer link to ", peer_, " (", AV(address_), ") ",
+          up ? LogLevel::kInfo
+             : mismatch ? LogLevel::kWarning : LogLevel::kDebug,
+          absl::StrCat("peer link to ", peer_, " (", AV(address), ") ",
                        up ? "is down: " : "failed to connect: ", AV(why)));
     }
     return wrote;
@@ -400,9 +396,9 @@ class PeerNetwork::Impl::Sender {
 
   Impl* const net_;
   const zab::PeerId peer_;
-  const std::string address_;
 
   Mutex mu_;
+  std::string address_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
@@ -444,7 +440,13 @@ grpc::ChannelArguments MakeChannelArgs(const PeerNetworkConfig& config) {
 PeerNetwork::Impl::Impl(PeerNetworkConfig config, PeerNetworkHandler handler)
     : config_(std::move(config)),
       handler_(std::move(handler)),
-      channel_args_(MakeChannelArgs(config_)) {}
+      channel_args_(MakeChannelArgs(config_)) {
+  MutexLock lock(&mu_);
+  for (const auto& [id, address] : config_.addresses) {
+    if (!address.empty()) addresses_[id] = address;
+  }
+  configured_ = config_.addresses;
+}
 
 void PeerNetwork::Impl::Send(zab::Message m) {
   m.from = config_.self;
@@ -501,12 +503,26 @@ std::string PeerNetwork::Impl::AddressOf(zab::PeerId peer) const {
 }
 
 std::string PeerNetwork::Impl::AddressOfLocked(zab::PeerId peer) const {
-  if (peer >= 1 && peer <= config_.seeds.size()) {
-    return config_.seeds[peer - 1];
-  }
   if (peer == config_.self) return config_.listen;
-  auto it = observers_.find(peer);
-  return it != observers_.end() ? it->second : std::string();
+  auto it = addresses_.find(peer);
+  return it != addresses_.end() ? it->second : std::string();
+}
+
+void PeerNetwork::Impl::SetAddresses(
+    const std::map<zab::PeerId, std::string>& addresses) {
+  MutexLock lock(&mu_);
+  for (const auto& [id, address] : addresses) {
+    auto old = configured_.find(id);
+    if (address.empty() ||
+        (old != configured_.end() && old->second == address)) {
+      continue;  // no news: what a hello taught since stands
+    }
+    addresses_[id] = address;
+    if (auto s = senders_.find(id); s != senders_.end()) {
+      s->second->SetAddress(address);
+    }
+  }
+  configured_ = addresses;
 }
 
 void PeerNetwork::Impl::Shutdown() {
@@ -607,13 +623,13 @@ void PeerNetwork::Impl::ExitCallback() {
 }
 
 // Returns OK if `hello` opens a link this peer accepts: same ensemble, a
-// sender that is neither nobody nor us, and a listen address that matches
-// its id (a voter's seed, or the address an observer's id derives from).
+// sender that is neither nobody nor us, and an address to answer it at.
 absl::Status PeerNetwork::Impl::CheckHello(const LinkHello& hello) const {
   if (hello.ensemble_id() != config_.ensemble_id) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "seed list mismatch: peer ", AV(hello.listen()), " has seeds ",
-        ListString(hello.seeds()), ", we have ", ListString(config_.seeds)));
+        "ensemble mismatch: peer ", AV(hello.listen()),
+        " belongs to ensemble ", AV(hello.ensemble_id()),
+        ", this peer to ensemble ", AV(config_.ensemble_id)));
   }
   const zab::PeerId from = hello.from();
   if (from == 0) return absl::InvalidArgumentError("hello: from is 0");
@@ -621,21 +637,9 @@ absl::Status PeerNetwork::Impl::CheckHello(const LinkHello& hello) const {
     return absl::InvalidArgumentError(
         absl::StrCat("hello: from is this peer's own id (", from, ")"));
   }
-  if (!IsObserverId(from)) {
-    if (from > config_.seeds.size() ||
-        hello.listen() != config_.seeds[from - 1]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "hello: voter ", from, " listens on ", AV(hello.listen()),
-          ", but the seed list ", ListString(config_.seeds),
-          from > config_.seeds.size()
-              ? std::string(" has no such voter")
-              : absl::StrCat(" names ", AV(config_.seeds[from - 1]))));
-    }
-  } else if (from != PeerIdFor(config_.seeds, hello.listen())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hello: observer id ", from,
-                     " is not the id of its address ", AV(hello.listen()), " (",
-                     PeerIdFor(config_.seeds, hello.listen()), ")"));
+  if (hello.listen().empty() || hello.listen().size() > zab::kMaxAddressBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "hello: peer ", from, " gives no usable listen address"));
   }
   return absl::OkStatus();
 }
@@ -685,10 +689,12 @@ grpc::Status PeerNetwork::Impl::Link(grpc::ServerContext* context,
   const std::string listen = hello.listen();
   {
     MutexLock lock(&mu_);
-    if (IsObserverId(from)) observers_.try_emplace(from, listen);
+    // It listens there now (it may have moved, or be new).
+    addresses_[from] = listen;
     // A peer that dials us is up: our link to it need not wait out its
     // reconnect backoff (a restarted peer rejoins without that delay).
     if (auto it = senders_.find(from); it != senders_.end()) {
+      it->second->SetAddress(listen);
       it->second->Kick();
     }
   }
@@ -771,6 +777,11 @@ void PeerNetwork::SendTouch(zab::PeerId to, std::vector<int64_t> sessions) {
 
 std::string PeerNetwork::AddressOf(zab::PeerId peer) const {
   return impl_->AddressOf(peer);
+}
+
+void PeerNetwork::SetAddresses(
+    const std::map<zab::PeerId, std::string>& addresses) {
+  impl_->SetAddresses(addresses);
 }
 
 void PeerNetwork::Shutdown() { impl_->Shutdown(); }

@@ -21,8 +21,11 @@
 // anything after it reaches the host (nothing at all, if the hello is the
 // offender).
 //
-// Observers are not in the seed list: a peer learns an observer's address
-// from the hello of the observer's own link, and sends to it from then on.
+// Addresses: the owner gives the configuration's addresses (SetAddresses,
+// again whenever the configuration changes), and every accepted hello
+// teaches the address its sender listens on now (a member that moved, or a
+// new peer asking to join). The latest word on a peer wins. An address may
+// be a host name: it is resolved each time the link connects.
 //
 // Thread-safe. Handlers run on gRPC threads, concurrently for different
 // senders and in order for one sender; they must not block.
@@ -33,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,9 +56,11 @@ namespace synod::transport {
 struct PeerNetworkConfig {
   zab::PeerId self = 0;
   std::string listen;       // this peer's own address ("host:port")
-  std::string ensemble_id;  // EnsembleId(seeds)
-  // The voters' addresses, sorted: voter i+1 listens on seeds[i].
-  std::vector<std::string> seeds;
+  // The ensemble's identity (docs/membership.md): links whose hello names
+  // another are refused.
+  std::string ensemble_id;
+  // The members' addresses to start with (see SetAddresses).
+  std::map<zab::PeerId, std::string> addresses;
   WireLimits limits;
   // Reconnect backoff: doubles from min to max after each failed attempt,
   // back to min once a link carries a frame.
@@ -78,19 +84,10 @@ struct PeerNetworkHandler {
       on_touch;
 };
 
-// Returns the ensemble id for a seed list: a digest of the sorted,
-// deduplicated addresses. Peers with different seed lists get different
+// Returns the id of an ensemble founded by `seeds`: a digest of the sorted,
+// deduplicated addresses. Founders with different seed lists get different
 // ids, so their links refuse each other.
 std::string EnsembleId(std::vector<std::string> seeds);
-
-// Returns the peer id of `listen` given the sorted seed list: i+1 if it is
-// seeds[i] (a voter), otherwise an id derived from the address with the top
-// bit set (an observer), never 0 and never a voter's.
-zab::PeerId PeerIdFor(const std::vector<std::string>& sorted_seeds,
-                      const std::string& listen);
-
-// Returns true if `id` is an observer's id (top bit set).
-bool IsObserverId(zab::PeerId id);
 
 class PeerNetwork {
  public:
@@ -116,13 +113,19 @@ class PeerNetwork {
   void ConfigureServer(grpc::ServerBuilder* builder) const;
 
   // Queues `m` for `m.to` (m.from is set to this peer). Never blocks.
-  // Messages to unknown peers (not a seed, no hello seen) are dropped.
+  // Messages to peers of no known address are dropped.
   void Send(zab::Message m);
   // Queues, in order with Send, the list of sessions this peer keeps alive.
   void SendTouch(zab::PeerId to, std::vector<int64_t> sessions);
 
-  // The address of `peer` if known (a seed, or an observer that said hello).
+  // The address of `peer` if known ("" otherwise).
   std::string AddressOf(zab::PeerId peer) const;
+
+  // The configuration's addresses, now: each one that differs from what the
+  // last call (or the constructor) gave replaces what the network knows of
+  // that peer (a hello may have taught it since). Links to a peer whose
+  // address changed reconnect to the new one.
+  void SetAddresses(const std::map<zab::PeerId, std::string>& addresses);
 
   // Stops the sender threads and makes the service refuse and end every
   // stream; no handler runs after it returns. The owner shuts its server

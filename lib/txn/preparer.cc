@@ -345,6 +345,9 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
 
     case txn::Request::kMulti:
       return BadArgumentsError("a multi may not nest");
+    case txn::Request::kReconfig:
+      // The server proposes it as a configuration change (never in a multi).
+      return BadArgumentsError("a membership change cannot be part of a multi");
     case txn::Request::BODY_NOT_SET:
       break;
   }

@@ -42,6 +42,8 @@ absl::StatusCode CodeFor(Error error) {
     case Error::kNoWatcher: return absl::StatusCode::kNotFound;
     case Error::kReconfigDisabled: return absl::StatusCode::kFailedPrecondition;
     case Error::kClosing: return absl::StatusCode::kCancelled;
+    case Error::kNewConfigNoQuorum: return absl::StatusCode::kFailedPrecondition;
+    case Error::kReconfigInProgress: return absl::StatusCode::kFailedPrecondition;
   }
   return absl::StatusCode::kUnknown;
 }
@@ -80,7 +82,7 @@ Error ErrorOf(const absl::Status& status) {
   if (auto payload = status.GetPayload(kErrorPayload)) {
     int value = 0;
     if (absl::SimpleAtoi(std::string(*payload), &value) &&
-        value > 0 && value <= static_cast<int>(Error::kClosing)) {
+        value > 0 && value <= static_cast<int>(kLastError)) {
       return static_cast<Error>(value);
     }
   }
@@ -125,6 +127,8 @@ std::string_view ErrorName(Error error) {
     case Error::kNoWatcher: return "NoWatcher";
     case Error::kReconfigDisabled: return "ReconfigDisabled";
     case Error::kClosing: return "Closing";
+    case Error::kNewConfigNoQuorum: return "NewConfigNoQuorum";
+    case Error::kReconfigInProgress: return "ReconfigInProgress";
   }
   return "Unknown";
 }

@@ -91,6 +91,24 @@ std::optional<ConfigChange> NextAutopilotChange(
     }
     if (extra != 0) return Change(ConfigChange::Kind::kDemote, extra);
   }
+  // Last, tidying: an observer unreachable for long leaves the
+  // configuration (the longest gone first). It counts toward no quorum, so
+  // this never costs availability; should it come back, it asks to be
+  // admitted again like any new peer.
+  const int64_t observer_ticks = policy.dead_observer_ticks > 0
+                                     ? policy.dead_observer_ticks
+                                     : 10 * policy.dead_voter_ticks;
+  const MemberState* gone = nullptr;
+  for (const MemberState& m : members) {
+    if (m.voter || !config.IsObserver(m.id) ||
+        m.unreachable_ticks < observer_ticks) {
+      continue;
+    }
+    if (gone == nullptr || m.unreachable_ticks > gone->unreachable_ticks) {
+      gone = &m;
+    }
+  }
+  if (gone != nullptr) return Change(ConfigChange::Kind::kRemoveObserver, gone->id);
   return std::nullopt;
 }
 

@@ -33,6 +33,9 @@ struct MemberState {
   // Registered, synchronized, heard from lately and not recovering a
   // damaged log: it acks, and could be promoted now.
   bool healthy = false;
+  // Registered with the leader and heard from lately, healthy or not (not
+  // healthy yet: it is being synchronized).
+  bool registered = false;
   // Leader ticks since it was last healthy (since this leader began
   // leading, if never); 0 while it is.
   int64_t unreachable_ticks = 0;
@@ -46,6 +49,10 @@ struct AutopilotPolicy {
   // A voter unreachable this many ticks is replaced
   // (Options::dead_voter_timeout).
   int64_t dead_voter_ticks = 300;
+  // An observer unreachable this many ticks is removed (tidying: it counts
+  // toward no quorum, so there is no hurry, and a flapping link must not
+  // churn the configuration). 0: ten times dead_voter_ticks.
+  int64_t dead_observer_ticks = 0;
 };
 
 // Returns the change to make now, or nullopt. In order:
@@ -59,7 +66,9 @@ struct AutopilotPolicy {
 //      promoted;
 //   3. while they are more (a replaced voter came back before it was
 //      demoted) and every voter is healthy, the voter with the highest id
-//      but the leader's is demoted.
+//      but the leader's is demoted;
+//   4. an observer unreachable for dead_observer_ticks (the longest first)
+//      is removed; should it come back, it asks to be admitted again.
 // Among observers it prefers one whose zone no voter has, then the lowest
 // id. The leader itself is never replaced.
 std::optional<ConfigChange> NextAutopilotChange(

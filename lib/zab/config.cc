@@ -284,6 +284,43 @@ absl::StatusOr<Config> DecodeConfig(std::string_view bytes) {
   return c;
 }
 
+// The learner info encoding: "ZL1", a flags byte (bit 0 joining, bit 1
+// needs_snapshot), then the address and the zone, each a length byte and
+// its bytes.
+constexpr std::string_view kLearnerMagic = "ZL1";
+
+std::string EncodeLearnerInfo(const LearnerInfo& info) {
+  std::string out(kLearnerMagic);
+  out.push_back(static_cast<char>((info.joining ? 1 : 0) |
+                                  (info.needs_snapshot ? 2 : 0)));
+  for (const std::string* s : {&info.address, &info.zone}) {
+    out.push_back(static_cast<char>(std::min<size_t>(s->size(), 255)));
+    out.append(s->data(), std::min<size_t>(s->size(), 255));
+  }
+  return out;
+}
+
+absl::StatusOr<LearnerInfo> DecodeLearnerInfo(std::string_view bytes) {
+  if (bytes.substr(0, kLearnerMagic.size()) != kLearnerMagic) {
+    return absl::InvalidArgumentError("not an encoded learner info");
+  }
+  Reader r(bytes.substr(kLearnerMagic.size()));
+  LearnerInfo info;
+  uint8_t flags, address_len, zone_len;
+  if (!r.U8(&flags) || (flags & ~3) != 0 || !r.U8(&address_len) ||
+      !r.Bytes(address_len, &info.address) || !r.U8(&zone_len) ||
+      !r.Bytes(zone_len, &info.zone) || !r.done()) {
+    return absl::InvalidArgumentError("a malformed learner info");
+  }
+  if (info.address.size() > kMaxAddressBytes ||
+      info.zone.size() > kMaxZoneBytes) {
+    return absl::InvalidArgumentError("a learner info field is too long");
+  }
+  info.joining = (flags & 1) != 0;
+  info.needs_snapshot = (flags & 2) != 0;
+  return info;
+}
+
 std::string ConfigEntryData(const Config& config) {
   std::string data(1, '\0');
   data += EncodeConfig(config);

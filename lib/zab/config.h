@@ -108,6 +108,36 @@ absl::StatusOr<Config> DecodeConfig(std::string_view bytes);
 // Returns e.g. "v0x1:5 voters {1@a:1, 2@b:1} observers {}".
 std::string DescribeConfig(const Config& config);
 
+// What a learner tells the leader about itself when it registers
+// (FOLLOWERINFO's data): where it listens, its failure domain, and whether
+// it asks to be admitted. The leader admits a joining learner as an
+// observer (Core::Admissions) and moves a member whose address changed.
+struct LearnerInfo {
+  std::string address;  // "host:port" ("" : none given)
+  std::string zone;     // failure domain ("" : none)
+  // It has not left the ensemble on purpose: if the leader's configuration
+  // does not name it, it asks to be admitted as an observer.
+  bool joining = false;
+  // Holds no history of this ensemble (a new member): its configuration is
+  // what a member reported, not one of its own history, so the leader
+  // synchronizes it by SNAP, which carries the configuration (rule M7).
+  bool needs_snapshot = false;
+  friend bool operator==(const LearnerInfo& a, const LearnerInfo& b) {
+    return a.address == b.address && a.zone == b.zone &&
+           a.joining == b.joining && a.needs_snapshot == b.needs_snapshot;
+  }
+};
+
+// Bound on a zone label.
+inline constexpr size_t kMaxZoneBytes = 64;
+
+// A compact, versioned binary encoding of a LearnerInfo.
+std::string EncodeLearnerInfo(const LearnerInfo& info);
+// Decodes what EncodeLearnerInfo wrote. Strict: a trailing byte, a bad
+// length, an address over kMaxAddressBytes or a zone over kMaxZoneBytes is
+// InvalidArgument, never a crash.
+absl::StatusOr<LearnerInfo> DecodeLearnerInfo(std::string_view bytes);
+
 // Config entries. An entry whose data begins with a zero byte is a config
 // entry: that byte, then EncodeConfig of the configuration it sets, whose
 // version is the entry's zxid. A host's data never begins with a zero byte

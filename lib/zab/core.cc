@@ -51,6 +51,8 @@ Core::Core(CoreConfig config, DurableState durable)
       election_(ElectionSettings(config_)),
       recovering_(durable.recovering &&
                   config_.mutation != Mutation::kIgnoreRecovering),
+      needs_snapshot_(durable.needs_snapshot),
+      left_(durable.left),
       accepted_epoch_(durable.accepted_epoch),
       current_epoch_(durable.current_epoch),
       base_zxid_(durable.base_zxid),
@@ -320,6 +322,15 @@ void Core::SendFollowerInfo() {
   info.state = recovering_ ? PeerState::kObserving : PeerState::kFollowing;
   // The configuration it knows committed, if it knows its last one is.
   info.zxid = configs_.pending(committed_) ? 0 : configs_.current().version;
+  LearnerInfo about;
+  about.address = config_.address;
+  about.zone = config_.zone;
+  // Every peer that has not left asks: a member's history may name it in a
+  // change the leader's does not hold (an admission a new leader cut), and
+  // a peer removed while it was unreachable comes back this way.
+  about.joining = !left_;
+  about.needs_snapshot = needs_snapshot_;
+  info.data = EncodeLearnerInfo(about);
   Send(std::move(info));
 }
 
@@ -457,6 +468,12 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
       Send(std::move(p));
     }
   }
+  if (change.kind == ConfigChange::Kind::kAddObserver) {
+    // A member now: it asks for nothing more.
+    if (auto it = learners_.find(change.id); it != learners_.end()) {
+      it->second.info.joining = false;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -503,11 +520,20 @@ void Core::LeaderStep(const Message& m) {
     RefreshRule();
   }
   const bool voter = rule_.Contains(m.from);
-  const bool observer =
-      !voter && (config_.accept_any_observer ||
-                 configs_.current().IsObserver(m.from));
-  if (!voter && !observer) return;  // not a member
   if (m.type == MessageType::kFollowerInfo) {
+    // A learner that says nothing usable about itself is taken as a member
+    // with nothing to ask.
+    LearnerInfo info;
+    if (absl::StatusOr<LearnerInfo> d = DecodeLearnerInfo(m.data); d.ok()) {
+      info = *std::move(d);
+    }
+    // Members register; a peer outside the configuration only if it asks
+    // to be admitted (and gives an address to admit it at).
+    if (!voter && !configs_.current().IsObserver(m.from) &&
+        !(info.joining && !info.address.empty())) {
+      learners_.erase(m.from);  // a removed member, if it was one
+      return;
+    }
     // A (re)connecting learner starts over. A voter may ask to observe (it
     // is recovering a damaged log): it then counts toward no quorum.
     const bool follows = voter && m.state != PeerState::kObserving;
@@ -523,6 +549,7 @@ void Core::LeaderStep(const Message& m) {
     l.role = follows ? PeerState::kFollowing : PeerState::kObserving;
     l.recovering = m.state == PeerState::kObserving;
     l.accepted_epoch = m.epoch;
+    l.info = std::move(info);
     if (epoch_chosen_) {
       SendLeaderInfo(m.from);
     } else {
@@ -533,6 +560,9 @@ void Core::LeaderStep(const Message& m) {
   auto it = learners_.find(m.from);
   if (it == learners_.end()) return;
   Learner& l = it->second;
+  if (!voter && !configs_.current().IsObserver(m.from) && !l.info.joining) {
+    return;  // no longer a member
+  }
   l.silent_ticks = 0;
   switch (m.type) {
     case MessageType::kAckEpoch: {
@@ -679,8 +709,9 @@ void Core::SyncLearner(PeerId to) {
       break;
     }
   }
-  if (common < base_zxid_) {
-    // The learner needs entries we no longer hold: SNAP, which replaces its
+  if (common < base_zxid_ || l.info.needs_snapshot) {
+    // The learner needs entries we no longer hold, or holds no history of
+    // ours to continue (a new member): SNAP, which replaces its
     // whole state and log (no TRUNC needed). Without a usable snapshot it
     // stays unsynchronized: never DIFF across a hole.
     if (!SendSnap(to)) return;
@@ -935,6 +966,11 @@ void Core::LearnerStep(const Message& m) {
         BecomeLooking();  // the snapshot stream was cut short
         return;
       }
+      if (needs_snapshot_) {
+        // A new member holds no history to continue: its SNAP was lost.
+        Rejoin();
+        return;
+      }
       if (m.type == MessageType::kTrunc) {
         if (m.zxid < committed_ || m.zxid < base_zxid_) {
           BecomeLooking();  // would drop a committed entry: refuse
@@ -1092,6 +1128,7 @@ void Core::OnSnap(const Message& m) {
   configs_.Reset(std::move(snap_config_));
   RefreshRule();
   snap_installed_ = true;
+  needs_snapshot_ = false;
   ResetSnap();
 }
 
@@ -1126,7 +1163,29 @@ std::vector<MemberState> Core::MemberStates() const {
       s.healthy = Healthy(m.id);
       auto it = unhealthy_ticks_.find(m.id);
       s.unreachable_ticks = it == unhealthy_ticks_.end() ? 0 : it->second;
+      if (auto l = learners_.find(m.id); l != learners_.end()) {
+        s.zone = l->second.info.zone;
+        s.registered = l->second.silent_ticks <= config_.follower_timeout;
+      }
       out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+std::vector<ConfigChange> Core::Admissions() const {
+  std::vector<ConfigChange> out;
+  if (state_ != PeerState::kLeading || !serving_) return out;
+  const Config& config = configs_.current();
+  for (const auto& [id, l] : learners_) {
+    if (l.info.address.empty()) continue;
+    const Member* m = config.Find(id);
+    if (m == nullptr && l.info.joining) {
+      out.push_back(ConfigChange{ConfigChange::Kind::kAddObserver, id,
+                                 l.info.address});
+    } else if (m != nullptr && m->address != l.info.address) {
+      out.push_back(ConfigChange{ConfigChange::Kind::kSetAddress, id,
+                                 l.info.address});
     }
   }
   return out;
@@ -1136,6 +1195,9 @@ ElectionView Core::ElectionViewNow() const {
   ElectionView view;
   view.rule = rule_;
   view.config_version = configs_.current().version;
+  // A peer outside its configuration (joining) backs: a candidate whose
+  // pending change made it a voter may need its vote, and counts it only
+  // under a rule that also takes a majority of the configuration before.
   view.role = recovering_                     ? ElectionRole::kListener
               : rule_.Contains(config_.self) ? ElectionRole::kCandidate
                                              : ElectionRole::kBacker;

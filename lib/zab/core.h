@@ -76,9 +76,11 @@ struct CoreConfig {
   PeerId self = 0;
   std::vector<PeerId> voters;     // self among them unless an observer
   std::vector<PeerId> observers;  // replicate, never vote
-  // Also take as an observer any peer outside `voters` that registers with
-  // this peer while it leads (observers the configuration does not list).
-  bool accept_any_observer = false;
+  // This peer's address and failure domain, told to every leader it
+  // registers with (LearnerInfo): a leader admits a joining peer at this
+  // address, and moves a member whose address changed.
+  std::string address;
+  std::string zone;
   // Timing, in ticks.
   int ping_ticks = 2;        // leader heartbeats a learner this often
   int leader_timeout = 10;   // a learner gives up on a silent leader
@@ -124,6 +126,14 @@ struct DurableState {
   // the log's config entries change it from there (docs/membership.md).
   // Unset: the founding configuration, CoreConfig's voters and observers.
   std::optional<Config> base_config;
+  // This peer holds no history of the ensemble: `base_config` is what a
+  // member reported. It never votes, and asks its leader for a SNAP (which
+  // brings the state and its configuration) before anything else.
+  bool needs_snapshot = false;
+  // This peer left the ensemble on purpose (Core::StopJoining): it never
+  // asks to be admitted again. (A peer removed otherwise, say by the
+  // autopilot while it was unreachable, asks again when it can.)
+  bool left = false;
 };
 
 // A state snapshot: the host's applied state as of `zxid`, opaque to the
@@ -210,6 +220,10 @@ class Core {
   // proposals and steps down once the change commits (M6).
   absl::Status ProposeConfig(const ConfigChange& change);
 
+  // This peer left the ensemble on purpose: from now on it never asks to be
+  // admitted (the host persists DurableState::left first).
+  void StopJoining() { left_ = true; }
+
   // Returns true if TakeReady would return any work.
   bool HasReady() const;
   // Returns the accumulated work and resets it.
@@ -241,6 +255,11 @@ class Core {
   // elsewhere. Unreachability is counted in this leader's ticks, from when
   // it began to serve.
   std::vector<MemberState> MemberStates() const;
+  // On the serving leader: the changes its learners ask for, in id order:
+  // kAddObserver for a registered learner that is joining (LearnerInfo),
+  // kSetAddress for a member that registered from a new address. Empty
+  // elsewhere. The host proposes them one at a time (ProposeConfig).
+  std::vector<ConfigChange> Admissions() const;
   // The configuration as of `zxid` (at least base_zxid()), for a host that
   // compacts through `zxid`: it persists it as DurableState::base_config.
   const Config& ConfigurationAsOf(Zxid zxid) const {
@@ -253,6 +272,7 @@ class Core {
   struct Learner {
     PeerState role = PeerState::kFollowing;  // or kObserving
     bool recovering = false;       // it said so: it can neither ack nor vote
+    LearnerInfo info;              // from FOLLOWERINFO
     int64_t accepted_epoch = -1;   // from FOLLOWERINFO
     bool acked_epoch = false;      // ACKEPOCH received
     bool synced = false;           // sync sent, forwarding proposals
@@ -359,6 +379,9 @@ class Core {
   Election election_;
   bool recovering_ = false;
   bool recovered_pending_ = false;  // Ready::recovered given, not yet durable
+  bool needs_snapshot_ = false;     // DurableState::needs_snapshot, until a
+                                    // SNAP installs
+  bool left_ = false;               // DurableState::left
 
   // Durable (or being made durable) state.
   int64_t accepted_epoch_;

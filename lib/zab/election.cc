@@ -141,7 +141,12 @@ void Election::Receive(const Message& n) {
     }
     return;
   }
-  if (n.state != PeerState::kFollowing && n.state != PeerState::kLeading) return;
+  // A decided peer: following, leading, or observing (an observer with a
+  // newer configuration can still point a new member at its leader).
+  if (n.state != PeerState::kFollowing && n.state != PeerState::kLeading &&
+      n.state != PeerState::kObserving) {
+    return;
+  }
   if (n.vote.leader == 0) return;
   if (n.zxid > view_.config_version) {
     // The peer has a newer configuration than ours: our voters may be gone,
@@ -175,8 +180,16 @@ void Election::Receive(const Message& n) {
       return;
     }
   }
-  if (view_.rule.IsMajorityOfEither(Backers(out_of_election_, n.vote, -1,
-                                            /*leader_and_epoch_only=*/true)) &&
+  std::vector<PeerId> backers = Backers(out_of_election_, n.vote, -1,
+                                        /*leader_and_epoch_only=*/true);
+  // This peer backs that leader itself: it counts too (as a looking peer's
+  // own vote counts within a round). Otherwise a quorum that needs it,
+  // whose others decided in different rounds, would never form.
+  if (IsCandidate() && proposal_.leader == n.vote.leader &&
+      proposal_.epoch == n.vote.epoch) {
+    backers.push_back(config_.self);
+  }
+  if (view_.rule.IsMajorityOfEither(backers) &&
       LeaderConfirmed(n.vote, n.round)) {
     round_ = n.round;
     Decide(n.vote);

@@ -26,6 +26,7 @@
 #include "tree/snapshot.h"
 #include "txn/txn.pb.h"
 #include "util/coding.h"
+#include "zab/config.h"
 #include "zab/message.h"
 
 namespace synod::fuzz {
@@ -558,12 +559,23 @@ void WireSeeds() {
   request.request_id = 1;
   seed("request", request);
 
+  zab::Message info;
+  info.type = zab::MessageType::kFollowerInfo;
+  info.from = 9;
+  info.to = 1;
+  info.state = zab::PeerState::kFollowing;
+  zab::LearnerInfo about;
+  about.address = "127.0.0.1:2009";
+  about.zone = "rack-a";
+  about.joining = true;
+  about.needs_snapshot = true;
+  info.data = zab::EncodeLearnerInfo(about);
+  seed("followerinfo_joining", info);
+
   transport::LinkFrame hello;
   hello.mutable_hello()->set_ensemble_id("E");
   hello.mutable_hello()->set_from(2);
   hello.mutable_hello()->set_listen("127.0.0.1:2002");
-  hello.mutable_hello()->add_seeds("127.0.0.1:2001");
-  hello.mutable_hello()->add_seeds("127.0.0.1:2002");
   Seed("peer_wire", "hello_voter", Serialize(hello));
   hello.mutable_hello()->set_listen("10.0.0.9:2009");
   hello.mutable_hello()->set_from(uint64_t{1} << 63 | 12345);

@@ -7,8 +7,9 @@
 // message has what wire.h promises (nonzero sender, known enums, no
 // negative zxid/epoch/round, strictly increasing positive entry zxids and
 // epoch ends, payload within the limits) and ToWire gives it back field
-// for field; the ids a hello's seed list and address derive are consistent
-// (a seed's id is its rank, anything else an observer id).
+// for field; a hello's listen bytes and every accepted message's data,
+// read as what a learner tells its leader (zab::LearnerInfo), decode only
+// within its bounds and encode back to the same bytes.
 
 #include <algorithm>
 #include <cstddef>
@@ -23,6 +24,7 @@
 #include "transport/peer.pb.h"
 #include "transport/peer_network.h"
 #include "transport/wire.h"
+#include "zab/config.h"
 #include "zab/message.h"
 
 namespace synod::fuzz {
@@ -85,6 +87,20 @@ void CheckRefusal(const absl::Status& s) {
   SYNOD_FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument, s.ToString());
 }
 
+// What a learner tells its leader (FOLLOWERINFO's data): strict decoding,
+// bounded fields, and an encoding that gives the same bytes back.
+void CheckLearnerInfo(std::string_view bytes) {
+  absl::StatusOr<zab::LearnerInfo> info = zab::DecodeLearnerInfo(bytes);
+  if (!info.ok()) {
+    CheckRefusal(info.status());
+    return;
+  }
+  SYNOD_FUZZ_CHECK(info->address.size() <= zab::kMaxAddressBytes &&
+                       info->zone.size() <= zab::kMaxZoneBytes,
+                   Printable(bytes));
+  SYNOD_FUZZ_CHECK(zab::EncodeLearnerInfo(*info) == bytes, Printable(bytes));
+}
+
 void CheckMessage(const transport::PeerMessage& in,
                   const transport::WireLimits& limits) {
   // As sent by this ensemble, and as sent by whatever ensemble it names (so
@@ -94,6 +110,7 @@ void CheckMessage(const transport::PeerMessage& in,
     absl::StatusOr<zab::Message> m = transport::FromWire(in, ensemble, limits);
     if (m.ok()) {
       CheckAccepted(*m, ensemble, limits);
+      CheckLearnerInfo(m->data);
     } else {
       CheckRefusal(m.status());
     }
@@ -101,23 +118,7 @@ void CheckMessage(const transport::PeerMessage& in,
 }
 
 void CheckHello(const transport::LinkHello& hello) {
-  std::vector<std::string> seeds(hello.seeds().begin(), hello.seeds().end());
-  if (seeds.size() > 64) seeds.resize(64);
-  const std::string id = transport::EnsembleId(seeds);
-  std::vector<std::string> reversed(seeds.rbegin(), seeds.rend());
-  SYNOD_FUZZ_CHECK(transport::EnsembleId(reversed) == id,
-                   "the ensemble id depends on the seeds' order");
-  std::sort(seeds.begin(), seeds.end());
-  seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
-  const zab::PeerId peer = transport::PeerIdFor(seeds, hello.listen());
-  auto it = std::find(seeds.begin(), seeds.end(), hello.listen());
-  if (it != seeds.end()) {
-    SYNOD_FUZZ_CHECK(peer == static_cast<zab::PeerId>(it - seeds.begin()) + 1 &&
-                         !transport::IsObserverId(peer),
-                     Printable(hello.listen()));
-  } else {
-    SYNOD_FUZZ_CHECK(transport::IsObserverId(peer), Printable(hello.listen()));
-  }
+  CheckLearnerInfo(hello.listen());
 }
 
 }  // namespace

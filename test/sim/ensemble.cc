@@ -150,8 +150,14 @@ std::string CheckIncreasingLog(const std::deque<Entry>& entries,
 }
 
 // The founding configuration, as the core builds it from its CoreConfig.
+// The founding configuration, with each founder's address ("p<id>"), as a
+// runtime's founders write it.
 zab::Config FoundingConfigOf(const zab::CoreConfig& c) {
-  return zab::FoundingConfig(c.voters, c.observers);
+  zab::Config founding = zab::FoundingConfig(c.voters, c.observers);
+  for (auto* list : {&founding.voters, &founding.observers}) {
+    for (zab::Member& m : *list) m.address = absl::StrCat("p", m.id);
+  }
+  return founding;
 }
 
 // The configuration the last config entry of `entries` sets, else
@@ -216,6 +222,7 @@ std::string PersistTo(const Ready& ready, size_t max_writes,
     durable->log.clear();
     durable->base_zxid = ready.snapshot->zxid;
     durable->base_config = ready.snapshot->config;
+    durable->needs_snapshot = false;
     if (snapshot != nullptr) *snapshot = ready.snapshot->data;
   }
   if (ready.truncate_after) {
@@ -353,10 +360,15 @@ Ensemble::Ensemble(const SimOptions& options)
       rng_(options.seed ^ kSchedulerSeedMix) {
   const int voters = std::max(1, options.voters);
   const int observers = std::max(0, options.observers);
-  for (int i = 1; i <= voters + observers; ++i) {
+  const int joiners = std::max(0, options.joiners);
+  for (int i = 1; i <= voters + observers + joiners; ++i) {
     PeerId id = static_cast<PeerId>(i);
     ids_.push_back(id);
-    (i <= voters ? voters_ : observers_).push_back(id);
+    if (i <= voters + observers) {
+      (i <= voters ? voters_ : observers_).push_back(id);
+    } else {
+      joiners_.push_back(id);
+    }
   }
   for (PeerId id : ids_) {
     Peer& p = peers_[id];
@@ -366,6 +378,14 @@ Ensemble::Ensemble(const SimOptions& options)
     p.config.self = id;
     p.config.voters = voters_;
     p.config.observers = observers_;
+    // Every peer says where it listens, and the founding configuration
+    // names each founder's address (as a runtime's founders write it).
+    p.config.address = absl::StrCat("p", id);
+    p.durable.base_config = FoundingConfigOf(p.config);
+    if (std::count(joiners_.begin(), joiners_.end(), id) > 0) {
+      p.config.address = absl::StrCat("j", id);
+      p.durable.needs_snapshot = true;
+    }
     p.config.snapshot_chunk_bytes = options.snapshot_chunk_bytes;
     p.source = std::make_unique<HostSnapshot>(&p.applied);
     p.config.snapshot_source = p.source.get();
@@ -563,7 +583,9 @@ void Ensemble::ApplyInput(Peer& p, const Input& input) {
     }
     case Input::Kind::kTick:
       p.core->Tick();
-      if (options_.autopilot_dead_ticks > 0) RunAutopilot(p);
+      if (options_.autopilot_dead_ticks > 0 || !joiners_.empty()) {
+        RunAutopilot(p);
+      }
       return;
     case Input::Kind::kPropose: {
       absl::Status s = p.core->Propose(input.payload);
@@ -907,8 +929,15 @@ void Ensemble::RunAutopilot(Peer& p) {
   zab::AutopilotPolicy policy;
   policy.target_voters = options_.autopilot_voters;
   policy.dead_voter_ticks = options_.autopilot_dead_ticks;
-  std::optional<zab::ConfigChange> change = zab::NextAutopilotChange(
-      config, p.id, p.core->MemberStates(), policy);
+  // Joining peers first (as the server does), then the autopilot proper.
+  std::optional<zab::ConfigChange> change;
+  if (std::vector<zab::ConfigChange> asks = p.core->Admissions();
+      !asks.empty()) {
+    change = std::move(asks.front());
+  } else if (options_.autopilot_dead_ticks > 0) {
+    change = zab::NextAutopilotChange(config, p.id, p.core->MemberStates(),
+                                      policy);
+  }
   if (!change) return;
   absl::Status s = p.core->ProposeConfig(*change);
   if (s.ok()) ++config_changes_;
@@ -917,28 +946,46 @@ void Ensemble::RunAutopilot(Peer& p) {
                     s.ok() ? std::string("ok") : s.ToString()));
 }
 
-bool Ensemble::CheckAutopilot() {
-  const size_t want =
-      std::min(options_.autopilot_voters, static_cast<size_t>(ids_.size()));
+bool Ensemble::SettleConfig(
+    const std::string& what,
+    const std::function<bool(const zab::Config&)>& reached) {
   std::string last;
-  const bool reached = RunUntil(
+  const bool ok = RunUntil(
       [&] {
         std::optional<PeerId> leader = ServingLeader();
         if (!leader) return false;
         const Peer& p = PeerOf(*leader);
         const zab::Config& config = p.core->configuration();
         last = zab::DescribeConfig(config);
-        return config.voters.size() == want &&
-               p.core->status().committed_zxid >= config.version;
+        return p.core->status().committed_zxid >= config.version &&
+               reached(config);
       },
       options_.settle_ticks);
   if (!failure_.empty()) return false;
-  if (!reached) {
-    Fail(absl::StrCat("autopilot: the voters did not reach ", want, " within ",
-                      options_.settle_ticks, " ticks; last: ", last));
+  if (!ok) {
+    Fail(absl::StrCat(what, " within ", options_.settle_ticks,
+                      " ticks; last: ", last));
     return false;
   }
   return true;
+}
+
+bool Ensemble::CheckJoined() {
+  return SettleConfig(
+      "joiners: not every joiner became a member", [&](const zab::Config& c) {
+        for (PeerId id : joiners_) {
+          const zab::Member* m = c.Find(id);
+          if (m == nullptr || m->address != absl::StrCat("j", id)) return false;
+        }
+        return true;
+      });
+}
+
+bool Ensemble::CheckAutopilot() {
+  const size_t want =
+      std::min(options_.autopilot_voters, static_cast<size_t>(ids_.size()));
+  return SettleConfig(absl::StrCat("autopilot: the voters did not reach ", want),
+                      [&](const zab::Config& c) { return c.voters.size() == want; });
 }
 
 bool Ensemble::RandomConfigChange() {
@@ -1363,7 +1410,9 @@ bool Ensemble::CheckLiveness() {
           missing.clear();
           for (PeerId id : ids_) {
             const Peer& p = PeerOf(id);
-            if (p.core && p.applied.size() <= *index) missing.push_back(id);
+            if (p.core && p.applied.size() <= *index) {
+              missing.push_back(id);
+            }
           }
           return missing.empty();
         },
@@ -1477,6 +1526,7 @@ RunResult RunOnce(const SimOptions& options) {
     if (ok && options.autopilot_dead_ticks > 0) {
       ok = e.CheckAutopilot() && e.CheckLogs();
     }
+    if (ok && options.joiners > 0) ok = e.CheckJoined() && e.CheckLogs();
   }
   if (ok) e.CheckAcknowledged(/*all_applied=*/options.check_liveness);
   RunResult r = e.Counters();
@@ -1528,6 +1578,9 @@ std::string ReplayCommand(uint64_t seed, const SimOptions& options) {
   rate("propose", options.propose_rate, d.propose_rate);
   rate("compact", options.compact_rate, d.compact_rate);
   rate("config-change", options.config_change_rate, d.config_change_rate);
+  if (options.joiners != 0) {
+    absl::StrAppend(&cmd, " --joiners=", options.joiners);
+  }
   if (options.autopilot_dead_ticks > 0) {
     absl::StrAppend(&cmd, " --autopilot=", options.autopilot_dead_ticks,
                     " --autopilot-voters=", options.autopilot_voters);

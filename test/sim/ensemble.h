@@ -81,6 +81,12 @@ struct SimOptions {
   uint64_t seed = 1;
   int voters = 3;     // 3 or 5 (any count >= 1 works)
   int observers = 0;
+  // New peers outside the founding configuration that join: each starts
+  // with no history and the founding configuration as a member would report
+  // it (zab DurableState::needs_snapshot), asks to be admitted, and the
+  // serving leader admits it as an observer (Core::Admissions). At the end
+  // every one of them must be a member.
+  int joiners = 0;
   // Scheduler steps in the faulty phase (each step is one delivery, tick,
   // disk completion, proposal or fault).
   int64_t steps = 1000;
@@ -282,6 +288,13 @@ class Ensemble {
   // With the autopilot: the serving leader's committed configuration
   // reaches min(target, peers) voters within settle_ticks.
   bool CheckAutopilot();
+  // With joiners: every joiner is a member of the serving leader's
+  // committed configuration, at its address, within settle_ticks.
+  bool CheckJoined();
+  // Runs until the serving leader's configuration is committed and
+  // `reached`, within settle_ticks; else fails with `what`.
+  bool SettleConfig(const std::string& what,
+                    const std::function<bool(const zab::Config&)>& reached);
 
   // Checks invariant d explicitly: every acknowledged proposal is in the
   // history at its zxid and, when `all_applied` and CheckLiveness passed,
@@ -441,6 +454,7 @@ class Ensemble {
   std::vector<zab::PeerId> ids_;
   std::vector<zab::PeerId> voters_;
   std::vector<zab::PeerId> observers_;
+  std::vector<zab::PeerId> joiners_;
   std::map<zab::PeerId, Peer> peers_;
   std::map<std::pair<Tick, uint64_t>, Event> events_;
   uint64_t event_seq_ = 0;

@@ -41,7 +41,7 @@ int Usage(const char* bad) {
   std::fprintf(stderr,
                "synod_zab_sim: bad flag '%s'\n"
                "usage: synod_zab_sim [--seed=S] [--seeds=N] [--voters=V] "
-               "[--observers=O] [--steps=N] [--trace] [--verbose]\n"
+               "[--observers=O] [--joiners=J] [--steps=N] [--trace] [--verbose]\n"
                "  [--drop=P] [--dup=P] [--crash=P] [--partition=P] "
                "[--slow-disk=P] [--propose=P] [--compact=P] [--config-change=P] [--no-faults]\n"
                "  [--min-delay=U] [--max-delay=U] [--torn] [--log-loss=P]\n"
@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     else if (Flag(a, "seeds", &v)) seeds = std::strtoull(v.c_str(), nullptr, 10);
     else if (Flag(a, "voters", &v)) options.voters = std::atoi(v.c_str());
     else if (Flag(a, "observers", &v)) options.observers = std::atoi(v.c_str());
+    else if (Flag(a, "joiners", &v)) options.joiners = std::atoi(v.c_str());
     else if (Flag(a, "steps", &v)) options.steps = std::atoll(v.c_str());
     else if (Flag(a, "drop", &v)) options.drop_rate = std::atof(v.c_str());
     else if (Flag(a, "dup", &v)) options.dup_rate = std::atof(v.c_str());

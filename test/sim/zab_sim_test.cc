@@ -491,8 +491,9 @@ TEST_CASE("Seed sweep: configuration changes under every fault",
   // included) while every fault of the mix strikes; the checks add the
   // configuration's (h, i, j) and liveness counts the leader's voters.
   std::vector<std::pair<const char*, SimOptions>> mixes;
-  mixes.emplace_back("3 voters + 2 observers", WithPeers(3, 2));
+  mixes.emplace_back("3 voters + 2 observers + 1 joiner", WithPeers(3, 2));
   mixes.back().second.config_change_rate = 0.02;
+  mixes.back().second.joiners = 1;
   mixes.emplace_back("5 voters + 2 observers", WithPeers(5, 2));
   mixes.back().second.config_change_rate = 0.02;
   mixes.emplace_back("3 voters + 3 observers, torn writes", WithPeers(3, 3));
@@ -524,11 +525,14 @@ TEST_CASE("Seed sweep: the autopilot under every fault",
     return o;
   };
   std::vector<std::pair<const char*, SimOptions>> mixes;
-  mixes.emplace_back("3 voters + 2 observers", autopilot(3, 2, 3, 30));
+  mixes.emplace_back("3 voters + 1 observer + 1 joiner",
+                     autopilot(3, 1, 3, 30));
+  mixes.back().second.joiners = 1;
   mixes.emplace_back("5 voters + 2 observers, target 5",
                      autopilot(5, 2, 5, 30));
-  mixes.emplace_back("1 voter + 3 observers grows to 3",
-                     autopilot(1, 3, 3, 30));
+  mixes.emplace_back("1 voter + 2 joiners grows to 3",
+                     autopilot(1, 0, 3, 30));
+  mixes.back().second.joiners = 2;
   mixes.emplace_back("damaged disks", autopilot(3, 2, 3, 20));
   mixes.back().second.log_loss_rate = 0.3;
   mixes.emplace_back("with random changes too", autopilot(3, 2, 3, 30));

@@ -268,24 +268,36 @@ TEST_CASE("a one-peer Coordinator may listen on port 0, an ensemble peer may not
   CHECK(refused.status().message().find("port > 0") != std::string_view::npos);
 }
 
-TEST_CASE("a data directory stays with its ensemble and its peer",
-          "[coordinator]") {
+TEST_CASE("a data directory keeps its ensemble whatever the seeds say later",
+          "[coordinator][membership]") {
   TempDir dir;
   Options o = TestOptions(dir.path());
   o.listen = "127.0.0.1:" + std::to_string(synod::testing::FreePort());
   o.seeds = {o.listen, "127.0.0.1:1"};
+  uint64_t id = 0;
   {
     auto c = Coordinator::Start(o);
     REQUIRE(c.ok());
+    const Health h = (*c)->GetHealth();
+    id = h.peer_id;
+    REQUIRE(h.voters.size() == 2);
   }
+  // The seeds are contact points now: other ones change neither who this
+  // peer is nor the configuration its data holds.
   Options other = o;
-  other.seeds = {o.listen, "127.0.0.1:2"};
-  auto refused = Coordinator::Start(other);
-  CHECK(ErrorOf(refused.status()) == Error::kBadArguments);
-  CHECK(refused.status().message().find("seed list mismatch") !=
-        std::string_view::npos);
-  auto again = Coordinator::Start(o);
-  CHECK(again.ok());
+  other.seeds = {"127.0.0.1:2"};
+  auto again = Coordinator::Start(other);
+  REQUIRE(again.ok());
+  const Health h = (*again)->GetHealth();
+  CHECK(h.peer_id == id);
+  REQUIRE(h.voters.size() == 2);
+  std::vector<std::string> addresses = {h.voters[0].address,
+                                        h.voters[1].address};
+  std::sort(addresses.begin(), addresses.end());
+  std::vector<std::string> founders = o.seeds;
+  std::sort(founders.begin(), founders.end());
+  CHECK(addresses == founders);
+  CHECK(h.config_version == 0);
 }
 
 TEST_CASE("multi applies all ops or none, with per-op results",

@@ -148,3 +148,31 @@ TEST_CASE("Autopilot: the leader is never replaced", "[autopilot]") {
 
 }  // namespace
 }  // namespace synod::zab
+
+namespace synod::zab {
+namespace {
+
+TEST_CASE("Autopilot: a long-gone observer is removed, last of all",
+          "[autopilot]") {
+  const Config config = MakeConfig({1, 2, 3}, {4, 5});
+  MemberState gone = Observer(5, /*healthy=*/false);
+  gone.unreachable_ticks = 1000;  // ten times the dead-voter threshold
+  MemberState briefly = Observer(4, /*healthy=*/false);
+  briefly.unreachable_ticks = 999;  // not yet: it keeps its place
+  std::optional<ConfigChange> c = NextAutopilotChange(
+      config, 1, {Voter(2), Voter(3), briefly, gone}, Policy(3, 100));
+  REQUIRE(c.has_value());
+  CHECK(c->kind == ConfigChange::Kind::kRemoveObserver);
+  CHECK(c->id == 5);
+  // A dead voter's replacement comes first.
+  c = NextAutopilotChange(config, 1, {Voter(2, 100), Voter(3), Observer(4), gone},
+                          Policy(3, 100));
+  CHECK(Describe(c) == "promote 4");
+  // Nothing gone long enough: nothing to do.
+  c = NextAutopilotChange(config, 1, {Voter(2), Voter(3), briefly},
+                          Policy(3, 100));
+  CHECK(!c.has_value());
+}
+
+}  // namespace
+}  // namespace synod::zab

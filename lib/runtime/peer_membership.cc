@@ -1,0 +1,51 @@
+// PeerRuntime: what the Coordinator's membership calls need from the
+// runtime (docs/membership.md).
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/peer_runtime.h"
+#include "runtime/status_client.h"
+#include "transport/peer_network.h"
+#include "util/errors.h"
+
+namespace synod {
+
+absl::StatusOr<std::vector<EnsembleMember>> PeerRuntime::Members() const {
+  if (!ensemble_) {
+    return MakeError(Error::kReconfigDisabled,
+                     "a peer alone has no members");
+  }
+  const Health h = GetHealth();
+  std::vector<EnsembleMember> out;
+  if (h.leader_id == self_id_) {
+    out = h.voters;
+    out.insert(out.end(), h.observers.begin(), h.observers.end());
+    return out;
+  }
+  if (h.leader_id == 0) {
+    return MakeError(Error::kConnectionLoss, "no leader serves");
+  }
+  const std::string leader = network_->AddressOf(h.leader_id);
+  if (leader.empty()) {
+    return MakeError(Error::kConnectionLoss,
+                     absl::StrCat("the address of leader ", h.leader_id,
+                                  " is not known"));
+  }
+  return AskMembers(leader, absl::Seconds(2));
+}
+
+absl::Status PeerRuntime::Reconfig(txn::Request request) {
+  if (!ensemble_) {
+    return MakeError(Error::kReconfigDisabled,
+                     "a peer alone has no members to change");
+  }
+  const txn::ReconfigRequest& r = request.reconfig();
+  if (!request.has_reconfig() || r.add_voter().empty() == r.remove().empty()) {
+    return MakeError(Error::kBadArguments,
+                     "a membership change names exactly one member");
+  }
+  return SubmitAndWait(std::move(request)).status;
+}
+
+}  // namespace synod

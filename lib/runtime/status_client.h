@@ -1,0 +1,44 @@
+// What one peer asks another through the client service's Status RPC:
+//  - joining: a new peer (its data directory holds no ensemble) whose
+//    address is not among the seeds asks them who the ensemble is and what
+//    its configuration is, then starts as a member-to-be; the leader admits
+//    it as an observer and synchronizes it by SNAP (docs/membership.md);
+//  - the members as the leader sees them (Coordinator::Members on a peer
+//    that does not lead).
+
+#ifndef SYNOD_RUNTIME_STATUS_CLIENT_H_
+#define SYNOD_RUNTIME_STATUS_CLIENT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "synod/coordinator.h"
+#include "zab/config.h"
+
+namespace synod {
+
+// What a member reports of its ensemble.
+struct EnsembleReport {
+  std::string ensemble_id;
+  zab::Config config;
+  std::string reported_by;  // the seed that answered
+};
+
+// Asks each of `seeds` in turn (the Status RPC of the client service),
+// round after round, until one answers with a usable report or `timeout`
+// passes. A seed that answers with no ensemble (or a damaged
+// configuration) is passed over. Unavailable naming every seed's last
+// answer when none did.
+absl::StatusOr<EnsembleReport> AskSeeds(const std::vector<std::string>& seeds,
+                                        absl::Duration timeout);
+
+// Asks the peer at `address` for the members as it sees them (voters
+// first). ConnectionLoss if it cannot be reached within `timeout`.
+absl::StatusOr<std::vector<EnsembleMember>> AskMembers(
+    const std::string& address, absl::Duration timeout);
+
+}  // namespace synod
+
+#endif  // SYNOD_RUNTIME_STATUS_CLIENT_H_
