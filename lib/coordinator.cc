@@ -333,7 +333,9 @@ absl::Status EmbeddedCoordinator::RemoveMember(std::string_view who) {
 }
 
 absl::Status EmbeddedCoordinator::Leave() {
-  return RemoveMember(std::to_string(runtime_->GetHealth().peer_id));
+  SYNOD_RETURN_IF_ERROR(
+      RemoveMember(std::to_string(runtime_->GetHealth().peer_id)));
+  return runtime_->MarkLeft();
 }
 
 }  // namespace synod

@@ -8,6 +8,7 @@
 #include "runtime/status_client.h"
 #include "transport/peer_network.h"
 #include "util/errors.h"
+#include "util/status_macros.h"
 
 namespace synod {
 
@@ -46,6 +47,14 @@ absl::Status PeerRuntime::Reconfig(txn::Request request) {
                      "a membership change names exactly one member");
   }
   return SubmitAndWait(std::move(request)).status;
+}
+
+absl::Status PeerRuntime::MarkLeft() {
+  SYNOD_RETURN_IF_ERROR(
+      StorageError(store_->PutMeta(server::kLeftMeta, "1", /*sync=*/true)));
+  MutexLock lock(&inbox_mu_);
+  leave_ = true;
+  return absl::OkStatus();
 }
 
 }  // namespace synod

@@ -215,9 +215,11 @@ Health PeerRuntime::GetHealth() const {
   if (ensemble_) {
     MutexLock lock(&published_.config_mu);
     const std::vector<zab::MemberState>& states = published_.member_states;
+    const bool leading = h.leader_id == self_id_;
     // The leader's view of one member ("" where this peer does not lead).
     auto state_of = [&](zab::PeerId id) -> std::string {
-      if (id == self_id_) return states.empty() ? "" : "leading";
+      if (!leading) return "";
+      if (id == self_id_) return "leading";
       for (const zab::MemberState& s : states) {
         if (s.id != id) continue;
         if (s.healthy) return "serving";

@@ -417,6 +417,14 @@ absl::StatusOr<PeerRuntime::Identity> PeerRuntime::LoadOrCreateIdentity() {
       }
       id.reported = std::move(report.config);
     }
+    // Seeds of another ensemble: a data directory started in the wrong
+    // place (or a reused address). Said now, rather than as refused links.
+    if (absl::Status s = CheckSeedsAgree(seeds, options_.listen,
+                                         id.ensemble_id, absl::Seconds(2));
+        !s.ok()) {
+      return MakeError(Error::kBadArguments,
+                       absl::StrCat(options_.data_dir, ": ", s.message()));
+    }
     return id;
   }
   if (!absl::IsNotFound(ensemble.status())) return StorageError(ensemble.status());
@@ -579,6 +587,7 @@ absl::Status PeerRuntime::RunRounds(const std::function<bool()>& until,
       in.durable = std::exchange(round_durable_, 0);
       in.log_status = std::exchange(round_status_, absl::OkStatus());
       in.stopping = stopping_;
+      in.leave = std::exchange(leave_, false);
     }
     server_->Round(&in);
     if (network_ && server_->configuration().version != addresses_version_) {

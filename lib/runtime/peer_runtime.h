@@ -140,6 +140,10 @@ class PeerRuntime final : public transport::ClientHost {
   // Submits a membership change (txn::ReconfigRequest) and waits for it:
   // ReconfigDisabled alone, BadArguments for a malformed one.
   absl::Status Reconfig(txn::Request request);
+  // After this peer's removal committed (Coordinator::Leave): records that
+  // it left, so that neither this run nor a later one of its data
+  // directory ever asks to be admitted again.
+  absl::Status MarkLeft();
 
   // Tests: the transport, for fault injection (null when alone).
   transport::PeerNetwork* network() { return network_.get(); }
@@ -226,6 +230,7 @@ class PeerRuntime final : public transport::ClientHost {
   Zxid round_durable_ ABSL_GUARDED_BY(inbox_mu_) = 0;
   absl::Status round_status_ ABSL_GUARDED_BY(inbox_mu_);
   bool stopping_ ABSL_GUARDED_BY(inbox_mu_) = false;
+  bool leave_ ABSL_GUARDED_BY(inbox_mu_) = false;  // MarkLeft, for the loop
 
   // This Coordinator's identities.
   mutable Mutex auth_mu_;

@@ -67,6 +67,28 @@ absl::StatusOr<EnsembleReport> AskSeeds(const std::vector<std::string>& seeds,
       absl::FormatDuration(timeout), " (", absl::StrJoin(why, "; "), ")"));
 }
 
+absl::Status CheckSeedsAgree(const std::vector<std::string>& seeds,
+                             const std::string& self,
+                             const std::string& ensemble_id,
+                             absl::Duration budget) {
+  const absl::Time deadline = absl::Now() + budget;
+  for (const std::string& seed : seeds) {
+    if (seed == self) continue;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    transport::StatusReply reply;
+    if (!CallStatus(seed, std::min(left, absl::Seconds(1)), &reply).ok()) {
+      continue;  // down or unreachable: nothing to learn
+    }
+    if (!reply.ensemble_id().empty() && reply.ensemble_id() != ensemble_id) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "this data directory belongs to ensemble ", ensemble_id,
+          ", but seed ", seed, " is in ensemble ", reply.ensemble_id()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<EnsembleMember>> AskMembers(
     const std::string& address, absl::Duration timeout) {
   transport::StatusReply reply;

@@ -34,6 +34,15 @@ struct EnsembleReport {
 absl::StatusOr<EnsembleReport> AskSeeds(const std::vector<std::string>& seeds,
                                         absl::Duration timeout);
 
+// Asks each of `seeds` but `self` once, within `budget` in all, which
+// ensemble it is in. InvalidArgument naming both if one answers with an
+// ensemble other than `ensemble_id` (this data directory belongs to another
+// ensemble than the seeds); OK otherwise, unreachable seeds included.
+absl::Status CheckSeedsAgree(const std::vector<std::string>& seeds,
+                             const std::string& self,
+                             const std::string& ensemble_id,
+                             absl::Duration budget);
+
 // Asks the peer at `address` for the members as it sees them (voters
 // first). ConnectionLoss if it cannot be reached within `timeout`.
 absl::StatusOr<std::vector<EnsembleMember>> AskMembers(

@@ -87,6 +87,9 @@ struct Inputs {
   absl::Status log_status;
   // Shutting down: no new timers' work, a checkpoint at the end.
   bool stopping = false;
+  // This peer left the ensemble (Coordinator::Leave; the runtime persisted
+  // kLeftMeta): it never asks to be admitted again.
+  bool leave = false;
 
   void Clear();
 };

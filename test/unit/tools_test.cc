@@ -266,6 +266,13 @@ TEST_CASE("cli commands: bad options and missing arguments", "[tools]") {
       {"sync"},
       {"status", "extra"},
       {"addauth", "digest"},
+      {"members", "extra"},
+      {"reconfig"},
+      {"reconfig", "--add"},
+      {"reconfig", "--add", ""},
+      {"reconfig", "--remove", "1", "--remove", "2"},
+      {"reconfig", "--bogus", "x"},
+      {"reconfig", "a:1"},
   };
   for (const auto& words : bad) {
     INFO((words.empty() ? std::string("(none)") : words[0]));
@@ -277,6 +284,17 @@ TEST_CASE("cli commands: bad options and missing arguments", "[tools]") {
   CHECK(Contains(std::string(c.status().message()), "unknown option -x"));
   c = ParseCommand({"set", "/a"});
   CHECK(Contains(std::string(c.status().message()), "usage: set"));
+}
+
+TEST_CASE("cli reconfig takes --add and --remove, each once", "[tools]") {
+  CliCommand c = Cmd({"reconfig", "--remove", "7", "--add", "h:1"});
+  CHECK(c.kind == CliCommand::Kind::kReconfig);
+  CHECK(c.add == "h:1");
+  CHECK(c.remove == "7");
+  c = Cmd({"reconfig", "--remove", "h:2"});
+  CHECK(c.add.empty());
+  CHECK(c.remove == "h:2");
+  CHECK(Cmd({"members"}).kind == CliCommand::Kind::kMembers);
 }
 
 TEST_CASE("cli shell lines split into words", "[tools]") {

@@ -1,0 +1,301 @@
+// Helpers for tests that run synod-peer processes on loopback and drive
+// them with synod-cli and its client (test/integration/*_process_test.cc).
+
+#ifndef SYNOD_TEST_INTEGRATION_PROCESS_UTIL_H_
+#define SYNOD_TEST_INTEGRATION_PROCESS_UTIL_H_
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "test_util.h"
+#include "tools/cli_client.h"
+#include "util/mutex.h"
+
+namespace synod::testing {
+
+// One synod-peer process.
+class PeerProcess {
+ public:
+  // `flags`: more synod-peer flags, each a separate word.
+  PeerProcess(std::string listen, std::vector<std::string> seeds,
+              std::string data_dir, std::string log_path,
+              std::vector<std::string> flags = {})
+      : listen_(std::move(listen)), seeds_(std::move(seeds)),
+        data_dir_(std::move(data_dir)), log_path_(std::move(log_path)),
+        flags_(std::move(flags)) {}
+  ~PeerProcess() { Kill(); }
+
+  void Start(const std::string& session_timeout = "4s") {
+    std::vector<std::string> args = {
+        SYNOD_PEER_BINARY,   "--listen",   listen_,
+        "--seeds",           absl::StrJoin(seeds_, ","),
+        "--data-dir",        data_dir_,    "--session-timeout",
+        session_timeout,     "--log-level", "info"};
+    args.insert(args.end(), flags_.begin(), flags_.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execv(SYNOD_PEER_BINARY, argv.data());
+      _exit(127);
+    }
+  }
+  // SIGSTOP / SIGCONT: a peer that stops answering without closing a
+  // connection, then comes back.
+  void Pause() {
+    if (pid_ > 0) kill(pid_, SIGSTOP);
+  }
+  void Resume() {
+    if (pid_ > 0) kill(pid_, SIGCONT);
+  }
+  // SIGKILL: no clean shutdown, nothing flushed.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // SIGTERM: a clean shutdown; returns the exit status.
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  // Waits up to `timeout` for the process to exit by itself; returns its
+  // exit status, or nullopt if it is still running (then it is killed).
+  std::optional<int> WaitExit(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      if (absl::Now() >= deadline) {
+        Kill();
+        return std::nullopt;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return std::nullopt;
+  }
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  const std::string& listen() const { return listen_; }
+  std::string Log() const {
+    std::ifstream in(log_path_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  const std::string listen_;
+  const std::vector<std::string> seeds_;
+  const std::string data_dir_;
+  const std::string log_path_;
+  const std::vector<std::string> flags_;
+  pid_t pid_ = -1;
+};
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs synod-cli with `args` against `peer`.
+inline CliResult Cli(const std::string& peer, const std::string& args) {
+  const std::string command =
+      absl::StrCat(SYNOD_CLI_BINARY, " --peer ", peer, " ", args, " 2>&1");
+  CliResult r;
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// The role `status` reports for `peer`, or "" if it does not answer.
+inline std::string RoleOf(const std::string& peer) {
+  CliResult r = Cli(peer, "status");
+  if (r.exit_code != 0) return "";
+  for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+    if (absl::ConsumePrefix(&line, "role: ")) return std::string(line);
+  }
+  return "";
+}
+
+class ProcessEnsemble {
+ public:
+  explicit ProcessEnsemble(int n) {
+    std::vector<std::string> seeds;
+    for (int i = 0; i < n; ++i) {
+      seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
+    }
+    for (int i = 0; i < n; ++i) {
+      peers_.push_back(std::make_unique<PeerProcess>(
+          seeds[i], seeds, dir_.Sub(absl::StrCat("peer", i)),
+          dir_.Sub(absl::StrCat("peer", i, ".log"))));
+    }
+  }
+  ~ProcessEnsemble() {
+    for (auto& p : peers_) p->Kill();
+  }
+  PeerProcess& at(int i) { return *peers_[i]; }
+  int size() const { return static_cast<int>(peers_.size()); }
+  void StartAll(const std::string& session_timeout = "4s") {
+    for (auto& p : peers_) p->Start(session_timeout);
+  }
+  // Waits until the running peers report one leader and the rest
+  // following; returns the leader's index or -1.
+  int WaitLeader(absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      int leader = -1, following = 0, running = 0;
+      for (int i = 0; i < size(); ++i) {
+        if (!at(i).running()) continue;
+        ++running;
+        const std::string role = RoleOf(at(i).listen());
+        if (role == "leader") leader = i;
+        if (role == "follower") ++following;
+      }
+      if (leader >= 0 && following == running - 1) return leader;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return -1;
+  }
+  std::string Logs() {
+    std::string out;
+    for (int i = 0; i < size(); ++i) {
+      absl::StrAppend(&out, "---- peer ", i, " (", at(i).listen(), ")\n",
+                      at(i).Log());
+    }
+    return out;
+  }
+
+ private:
+  TempDir dir_;
+  std::vector<std::unique_ptr<PeerProcess>> peers_;
+};
+
+// The children of `path` at `peer` after a sync there.
+inline std::set<std::string> ChildrenAt(const std::string& peer, const std::string& path) {
+  std::ostringstream listing;
+  tools::CliClient client(peer, tools::CliClient::Options(), &listing);
+  tools::CliCommand sync;
+  sync.kind = tools::CliCommand::Kind::kSync;
+  sync.path = path;
+  tools::CliCommand ls;
+  ls.kind = tools::CliCommand::Kind::kLs;
+  ls.path = path;
+  if (!client.Run(sync).ok() || !client.Run(ls).ok()) return {"<ls failed>"};
+  std::set<std::string> names;
+  for (absl::string_view line : absl::StrSplit(listing.str(), '\n')) {
+    if (!line.empty()) names.insert(std::string(line));
+  }
+  return names;
+}
+
+// Writes /load/w<n> through `peer` until stopped, recording what was
+// acknowledged and when the first write sent after the kill was.
+class WriteLoad {
+ public:
+  explicit WriteLoad(std::string peer) : peer_(std::move(peer)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~WriteLoad() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void MarkKill() {
+    synod::MutexLock lock(&mu_);
+    kill_time_ = absl::Now();
+    first_after_kill_ = absl::InfiniteFuture();
+  }
+  std::set<std::string> acked() {
+    synod::MutexLock lock(&mu_);
+    return acked_;
+  }
+  int64_t acked_after_kill() {
+    synod::MutexLock lock(&mu_);
+    return acked_after_kill_;
+  }
+  absl::Duration failover() {
+    synod::MutexLock lock(&mu_);
+    return first_after_kill_ - kill_time_;
+  }
+
+ private:
+  void Run() {
+    std::ostringstream out;
+    tools::CliClient::Options options;
+    options.request_timeout = absl::Seconds(20);
+    tools::CliClient client(peer_, options, &out);
+    for (int n = 0; !stop_; ++n) {
+      tools::CliCommand create;
+      create.kind = tools::CliCommand::Kind::kCreate;
+      create.path = absl::StrCat("/load/w", n);
+      create.data = "v";
+      const absl::Time invoked = absl::Now();
+      if (client.Run(create).ok()) {
+        synod::MutexLock lock(&mu_);
+        acked_.insert(absl::StrCat("w", n));
+        // Writes sent after the kill: the ones that show writes resumed.
+        if (kill_time_ != absl::InfinitePast() && invoked >= kill_time_) {
+          ++acked_after_kill_;
+          if (first_after_kill_ == absl::InfiniteFuture()) {
+            first_after_kill_ = absl::Now();
+          }
+        }
+      }
+    }
+  }
+
+  const std::string peer_;
+  std::atomic<bool> stop_{false};
+  synod::Mutex mu_;
+  std::set<std::string> acked_ ABSL_GUARDED_BY(mu_);
+  absl::Time kill_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time first_after_kill_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  int64_t acked_after_kill_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+};
+
+inline bool Contains(const std::set<std::string>& all, const std::set<std::string>& part) {
+  for (const std::string& s : part) {
+    if (!all.count(s)) return false;
+  }
+  return true;
+}
+
+}  // namespace synod::testing
+
+#endif  // SYNOD_TEST_INTEGRATION_PROCESS_UTIL_H_
