@@ -46,7 +46,27 @@ absl::Status PeerRuntime::Reconfig(txn::Request request) {
     return MakeError(Error::kBadArguments,
                      "a membership change names exactly one member");
   }
-  return SubmitAndWait(std::move(request)).status;
+  zab::Config before;
+  {
+    MutexLock lock(&published_.config_mu);
+    before = published_.config;
+  }
+  const std::string add = r.add_voter();
+  const std::string remove = r.remove();
+  absl::Status s = SubmitAndWait(std::move(request)).status;
+  if (ErrorOf(s) != Error::kConnectionLoss) return s;
+  // The answer was lost with the leader (removing the leader itself ends
+  // that way): once a leader serves again and this peer has applied what it
+  // committed, the configuration tells whether the change took effect.
+  if (!WaitConnected(options_.session_timeout).ok()) return s;
+  txn::Request sync;
+  if (!SubmitAndWait(std::move(sync)).status.ok()) return s;
+  zab::Config after;
+  {
+    MutexLock lock(&published_.config_mu);
+    after = published_.config;
+  }
+  return zab::ChangeInEffect(before, after, add, remove) ? absl::OkStatus() : s;
 }
 
 absl::Status PeerRuntime::MarkLeft() {

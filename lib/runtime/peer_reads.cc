@@ -214,7 +214,8 @@ Health PeerRuntime::GetHealth() const {
   h.listen = ListenAddress();
   if (ensemble_) {
     MutexLock lock(&published_.config_mu);
-    const std::vector<zab::MemberState>& states = published_.member_states;
+    // A copy: the lambda below reads it (Health is not a hot path).
+    const std::vector<zab::MemberState> states = published_.member_states;
     const bool leading = h.leader_id == self_id_;
     // The leader's view of one member ("" where this peer does not lead).
     auto state_of = [&](zab::PeerId id) -> std::string {

@@ -4,31 +4,12 @@
 
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/server.h"
 #include "util/errors.h"
 #include "util/log.h"
 
 namespace synod::server {
-namespace {
-
-// The member `who` names: its decimal id, or the address it listens on.
-const zab::Member* FindMember(const zab::Config& config,
-                              const std::string& who) {
-  uint64_t id = 0;
-  if (absl::SimpleAtoi(who, &id)) {
-    if (const zab::Member* m = config.Find(id)) return m;
-  }
-  for (const auto* list : {&config.voters, &config.observers}) {
-    for (const zab::Member& m : *list) {
-      if (m.address == who) return &m;
-    }
-  }
-  return nullptr;
-}
-
-}  // namespace
 
 absl::Status Server::ProposeReconfig(const txn::ReconfigRequest& request) {
   if (!ensemble_) {
@@ -38,7 +19,7 @@ absl::Status Server::ProposeReconfig(const txn::ReconfigRequest& request) {
   const zab::Config& config = core_->configuration();
   zab::ConfigChange change;
   if (!request.add_voter().empty() && request.remove().empty()) {
-    const zab::Member* m = FindMember(config, request.add_voter());
+    const zab::Member* m = zab::FindMember(config, request.add_voter());
     if (m == nullptr) {
       return MakeError(
           Error::kBadArguments,
@@ -53,7 +34,7 @@ absl::Status Server::ProposeReconfig(const txn::ReconfigRequest& request) {
     }
     change = zab::ConfigChange{zab::ConfigChange::Kind::kPromote, m->id, ""};
   } else if (request.add_voter().empty() && !request.remove().empty()) {
-    const zab::Member* m = FindMember(config, request.remove());
+    const zab::Member* m = zab::FindMember(config, request.remove());
     if (m == nullptr) {
       return MakeError(Error::kBadArguments,
                        absl::StrCat("no member is ", request.remove()));
@@ -69,6 +50,8 @@ absl::Status Server::ProposeReconfig(const txn::ReconfigRequest& request) {
   }
   const absl::Status s = ChangeConfig(change);
   if (s.ok()) {
+    autopilot_paused_until_ms_ =
+        clock_->SteadyMs() + absl::ToInt64Milliseconds(options_.dead_voter_timeout);
     Log(options_, LogLevel::kInfo,
         absl::StrCat("reconfig: ", zab::ChangeKindName(change.kind), " peer ",
                      change.id));

@@ -309,6 +309,10 @@ class Server {
   Zxid published_config_version_ = 0;
   // The autopilot's last refusal, logged once however often it repeats.
   std::string last_autopilot_refusal_;
+  // Until then (steady ms) the autopilot makes no change of its own: an
+  // operator's change (ProposeReconfig) was just made, and the next one of
+  // a pair (add, then remove) must not find it undone.
+  int64_t autopilot_paused_until_ms_ = 0;
 
   // The leader's session deadlines (steady ms).
   SessionTracker sessions_;

@@ -136,7 +136,7 @@ void Server::RunAutopilot() {
   if (std::vector<zab::ConfigChange> asks = core_->Admissions();
       !asks.empty()) {
     change = std::move(asks.front());
-  } else {
+  } else if (clock_->SteadyMs() >= autopilot_paused_until_ms_) {
     change = zab::NextAutopilotChange(config, self(), core_->MemberStates(),
                                       policy);
   }

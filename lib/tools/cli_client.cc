@@ -13,6 +13,7 @@
 #include "synod/types.h"
 #include "synod/watch.h"
 #include "util/strings.h"
+#include "zab/config.h"
 
 namespace synod::tools {
 namespace {
@@ -557,6 +558,9 @@ absl::Status CliClient::RunReconfig(const CliCommand& command) {
   for (const auto& [add, who] :
        {std::make_pair(true, command.add), std::make_pair(false, command.remove)}) {
     if (who.empty()) continue;
+    // The configuration before, to tell an unknown outcome (below).
+    absl::StatusOr<transport::StatusReply> before =
+        AskStatus(address_, options_.connect_timeout);
     ClientRequest request;
     txn::ReconfigRequest* r = request.mutable_write()->mutable_reconfig();
     if (add) {
@@ -566,10 +570,39 @@ absl::Status CliClient::RunReconfig(const CliCommand& command) {
     }
     absl::StatusOr<ClientReply> reply =
         Call(std::move(request), options_.request_timeout);
-    if (!reply.ok()) return reply.status();
-    if (absl::Status s = ReplyStatus(*reply); !s.ok()) return s;
+    absl::Status s = reply.ok() ? ReplyStatus(*reply) : reply.status();
+    if (ErrorOf(s) == Error::kConnectionLoss && before.ok()) {
+      // Lost with the leader (removing the leader itself ends that way):
+      // ask the next leader whether the change took effect.
+      s = CheckReconfigOutcome(*before, add ? who : "", add ? "" : who, s);
+    }
+    if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::Status CliClient::CheckReconfigOutcome(
+    const transport::StatusReply& before, const std::string& add_voter,
+    const std::string& remove, absl::Status lost) {
+  absl::StatusOr<zab::Config> was = zab::DecodeConfig(before.config());
+  if (!was.ok()) return lost;
+  const absl::Time deadline = absl::Now() + options_.request_timeout;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<transport::StatusReply> now =
+        AskStatus(address_, options_.connect_timeout);
+    if (now.ok() && now->leader_id() != 0 && !now->leader().empty()) {
+      absl::StatusOr<transport::StatusReply> leader =
+          AskStatus(now->leader(), options_.connect_timeout);
+      if (leader.ok() && leader->role() == "leader") {
+        absl::StatusOr<zab::Config> is = zab::DecodeConfig(leader->config());
+        if (!is.ok()) return lost;
+        return zab::ChangeInEffect(*was, *is, add_voter, remove) ? absl::OkStatus()
+                                                                 : lost;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return lost;
 }
 
 // Registers a data watch with exists (so it also catches a creation); in

@@ -147,6 +147,13 @@ class CliClient {
   // reconfig: --add first (a voter more), then --remove, each committed
   // before the next.
   absl::Status RunReconfig(const CliCommand& command);
+  // After a reconfig request ended with ConnectionLoss (`lost`): waits for a
+  // serving leader and returns OK if the change is in its configuration,
+  // else `lost`.
+  absl::Status CheckReconfigOutcome(const transport::StatusReply& before,
+                                    const std::string& add_voter,
+                                    const std::string& remove,
+                                    absl::Status lost);
   absl::Status RunWatch(const CliCommand& command);
 
   const std::string address_;

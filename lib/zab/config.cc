@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace synod::zab {
@@ -340,6 +341,32 @@ absl::StatusOr<Config> ConfigOfEntry(const Entry& entry) {
         ZxidString(config->version)));
   }
   return config;
+}
+
+const Member* FindMember(const Config& config, std::string_view who) {
+  uint64_t id = 0;
+  if (absl::SimpleAtoi(absl::string_view(who.data(), who.size()), &id)) {
+    if (const Member* m = config.Find(id)) return m;
+  }
+  for (const std::vector<Member>* list : {&config.voters, &config.observers}) {
+    for (const Member& m : *list) {
+      if (m.address == who) return &m;
+    }
+  }
+  return nullptr;
+}
+
+bool ChangeInEffect(const Config& before, const Config& after,
+                    std::string_view add_voter, std::string_view remove) {
+  if (!add_voter.empty()) {
+    const Member* m = FindMember(after, add_voter);
+    return m != nullptr && after.IsVoter(m->id);
+  }
+  const Member* m = FindMember(before, remove);
+  if (m == nullptr) return false;
+  // A removed voter that still runs may be back as an observer already.
+  if (before.IsVoter(m->id)) return !after.IsVoter(m->id);
+  return false;
 }
 
 std::string DescribeConfig(const Config& config) {

@@ -96,6 +96,18 @@ const char* ChangeKindName(ConfigChange::Kind kind);
 absl::StatusOr<Config> ApplyChange(const Config& config,
                                    const ConfigChange& change);
 
+// Returns the member `who` names: its decimal id, or the address it
+// listens on; nullptr if none.
+const Member* FindMember(const Config& config, std::string_view who);
+
+// Whether a membership request ("add_voter": an address to promote;
+// "remove": an address or id), whose outcome is unknown (the answer was
+// lost with the leader), is in effect in `after`, the configuration a
+// serving leader has since; `before` is the one it was asked under. False
+// when it cannot be told (an observer removed may be back already).
+bool ChangeInEffect(const Config& before, const Config& after,
+                    std::string_view add_voter, std::string_view remove);
+
 // Returns the number of ids that are voters in exactly one of `a` and `b`.
 size_t VoterDistance(const Config& a, const Config& b);
 

@@ -349,6 +349,53 @@ TEST_CASE("Processes: deliberate leaves shrink the ensemble at once, and a "
   CHECK(back.Log().find("which left it") != std::string::npos);
 }
 
+TEST_CASE("Processes: synod-cli reconfig swaps a voter by hand, and refuses "
+          "a change that would break a quorum",
+          "[process][membership]") {
+  Fleet fleet;
+  std::vector<std::string> seeds;
+  for (int i = 0; i < 3; ++i) {
+    seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
+  }
+  // A long dead-voter timeout: the changes here are the operator's.
+  const std::vector<std::string> slow = {"--dead-voter-timeout", "10m"};
+  for (const std::string& s : seeds) {
+    fleet.Add(seeds, slow, s).Start(kSessionTimeout);
+  }
+  PeerProcess& d = fleet.Start({seeds[0]}, slow);
+  INFO(fleet.Logs());
+  REQUIRE(WaitFor([&] {
+    return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]},
+                   {d.listen()});
+  }));
+  // Add the observer, then remove a founder: each committed in turn.
+  CliResult r = Cli(seeds[0], absl::StrCat("reconfig --add ", d.listen(),
+                                           " --remove ", seeds[2]));
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  // The removed founder still runs: removal by hand does not retire it, so
+  // it asks to be admitted again and comes back as an observer.
+  REQUIRE(WaitFor([&] {
+    return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], d.listen()},
+                   {seeds[2]});
+  }));
+  // With one voter down, removing another would leave a configuration
+  // whose majority is not live: refused, nothing changes.
+  fleet.at(1).Kill();
+  absl::SleepFor(absl::Seconds(1));
+  r = Cli(seeds[0], absl::StrCat("reconfig --remove ", d.listen()));
+  CHECK(r.exit_code != 0);
+  CHECK(r.out.find("NewConfigNoQuorum") != std::string::npos);
+  r = Cli(seeds[0], "reconfig --add 127.0.0.1:1");
+  CHECK(r.exit_code != 0);
+  CHECK(r.out.find("no member listens on 127.0.0.1:1") != std::string::npos);
+  std::set<std::string> voters;
+  for (const MemberLine& m : MembersOf(seeds[0])) {
+    if (m.voter) voters.insert(m.address);
+  }
+  CHECK(voters == std::set<std::string>{seeds[0], seeds[1], d.listen()});
+}
+
 TEST_CASE("Processes: peers joining at once all become members",
           "[process][membership]") {
   Fleet fleet;

@@ -338,5 +338,30 @@ TEST_CASE("The configuration follows the history as it grows, is truncated, "
   CHECK(index.Rule(0).IsQuorum(std::vector<PeerId>{7}));
 }
 
+TEST_CASE("FindMember and ChangeInEffect", "[config][membership]") {
+  Config before;
+  before.voters = {{1, "a:1"}, {2, "b:1"}, {3, "c:1"}};
+  before.observers = {{9, "d:1"}};
+  CHECK(FindMember(before, "2")->address == "b:1");
+  CHECK(FindMember(before, "d:1")->id == 9);
+  CHECK(FindMember(before, "7") == nullptr);
+  CHECK(FindMember(before, "x:1") == nullptr);
+  // The leader (3) removed, its seat gone; 9 promoted.
+  Config after = before;
+  after.voters = {{1, "a:1"}, {2, "b:1"}, {9, "d:1"}};
+  after.observers = {};
+  CHECK(ChangeInEffect(before, after, "", "c:1"));
+  CHECK(ChangeInEffect(before, after, "", "3"));
+  CHECK(ChangeInEffect(before, after, "d:1", ""));
+  // Back as an observer after its removal: still in effect (not a voter).
+  after.observers = {{3, "c:1"}};
+  CHECK(ChangeInEffect(before, after, "", "3"));
+  // Not done, or not something that can be told.
+  CHECK_FALSE(ChangeInEffect(before, before, "", "3"));
+  CHECK_FALSE(ChangeInEffect(before, before, "d:1", ""));
+  CHECK_FALSE(ChangeInEffect(before, after, "", "9"));   // an observer
+  CHECK_FALSE(ChangeInEffect(before, after, "", "x:1"));  // no such member
+}
+
 }  // namespace
 }  // namespace synod::zab
