@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -89,8 +90,12 @@ bool WaitFor(const std::function<bool()>& done,
 // Peers started one by one, each with its own data directory and log.
 class Fleet {
  public:
+  // On a failed case the peers' logs go to stderr (their directory goes
+  // with the fleet).
   ~Fleet() {
     for (auto& p : peers_) p->Kill();
+    if (Catch::getResultCapture().lastAssertionPassed()) return;
+    std::fprintf(stderr, "%s", Logs().c_str());
   }
   // A new peer at a fresh loopback port (or `listen`) with `seeds` (none:
   // itself, a one-peer ensemble).
@@ -134,6 +139,17 @@ class Fleet {
     return out;
   }
   std::string Sub(const std::string& name) { return dir_.Sub(name); }
+  // Starts `n` founders on fresh ports, each with all of them as seeds;
+  // returns their addresses.
+  std::vector<std::string> StartFounders(int n,
+                                         std::vector<std::string> extra = {}) {
+    std::vector<std::string> seeds;
+    for (int i = 0; i < n; ++i) {
+      seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
+    }
+    for (const std::string& s : seeds) Add(seeds, extra, s).Start(kSessionTimeout);
+    return seeds;
+  }
 
  private:
   TempDir dir_;
@@ -164,7 +180,6 @@ TEST_CASE("Processes: a one-peer ensemble grows to three as peers join",
   WriteLoad load(a.listen());
   PeerProcess& b = fleet.Start({a.listen()});
   PeerProcess& c = fleet.Start({a.listen()});
-  INFO(fleet.Logs());
   // The autopilot takes both to the target of three voters.
   REQUIRE(WaitFor([&] {
     return Settled(MembersOf(c.listen()), {a.listen(), b.listen(), c.listen()});
@@ -180,14 +195,7 @@ TEST_CASE("Processes: a voter killed for good is replaced by a new peer on a "
           "new address, then a second original voter can go",
           "[process][membership]") {
   Fleet fleet;
-  std::vector<std::string> seeds;
-  for (int i = 0; i < 3; ++i) {
-    seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
-  }
-  for (const std::string& s : seeds) {
-    fleet.Add(seeds, {}, s).Start(kSessionTimeout);
-  }
-  INFO(fleet.Logs());
+  const std::vector<std::string> seeds = fleet.StartFounders(3);
   REQUIRE(WaitFor([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]});
   }));
@@ -231,14 +239,7 @@ TEST_CASE("Processes: a voter killed for good is replaced by a new peer on a "
 TEST_CASE("Processes: a voter moves to a new address and keeps its seat",
           "[process][membership]") {
   Fleet fleet;
-  std::vector<std::string> seeds;
-  for (int i = 0; i < 3; ++i) {
-    seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
-  }
-  for (const std::string& s : seeds) {
-    fleet.Add(seeds, {}, s).Start(kSessionTimeout);
-  }
-  INFO(fleet.Logs());
+  const std::vector<std::string> seeds = fleet.StartFounders(3);
   REQUIRE(WaitFor([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]});
   }));
@@ -267,15 +268,8 @@ TEST_CASE("Processes: a voter moves to a new address and keeps its seat",
 TEST_CASE("Processes: a rolling restart of every peer changes no seat",
           "[process][membership]") {
   Fleet fleet;
-  std::vector<std::string> seeds;
-  for (int i = 0; i < 3; ++i) {
-    seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
-  }
-  for (const std::string& s : seeds) {
-    fleet.Add(seeds, {}, s).Start(kSessionTimeout);
-  }
+  const std::vector<std::string> seeds = fleet.StartFounders(3);
   PeerProcess& observer = fleet.Start({seeds[0]});
-  INFO(fleet.Logs());
   const std::set<std::string> voters(seeds.begin(), seeds.end());
   REQUIRE(WaitFor([&] {
     return Settled(MembersOf(seeds[0]), voters, {observer.listen()});
@@ -309,19 +303,12 @@ TEST_CASE("Processes: deliberate leaves shrink the ensemble at once, and a "
           "left data directory cannot come back",
           "[process][membership]") {
   Fleet fleet;
-  std::vector<std::string> seeds;
-  for (int i = 0; i < 3; ++i) {
-    seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
-  }
   // Long dead-voter timeouts: whatever changes here is the leaves' doing.
   const std::vector<std::string> leave = {"--leave-on-shutdown",
                                           "--dead-voter-timeout", "10m"};
-  for (const std::string& s : seeds) {
-    fleet.Add(seeds, leave, s).Start(kSessionTimeout);
-  }
+  const std::vector<std::string> seeds = fleet.StartFounders(3, leave);
   PeerProcess& d = fleet.Start({seeds[0]}, leave);
   PeerProcess& e = fleet.Start({seeds[0]}, leave);
-  INFO(fleet.Logs());
   const std::set<std::string> voters(seeds.begin(), seeds.end());
   REQUIRE(WaitFor([&] {
     return Settled(MembersOf(seeds[0]), voters, {d.listen(), e.listen()});
@@ -353,17 +340,10 @@ TEST_CASE("Processes: synod-cli reconfig swaps a voter by hand, and refuses "
           "a change that would break a quorum",
           "[process][membership]") {
   Fleet fleet;
-  std::vector<std::string> seeds;
-  for (int i = 0; i < 3; ++i) {
-    seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
-  }
   // A long dead-voter timeout: the changes here are the operator's.
   const std::vector<std::string> slow = {"--dead-voter-timeout", "10m"};
-  for (const std::string& s : seeds) {
-    fleet.Add(seeds, slow, s).Start(kSessionTimeout);
-  }
+  const std::vector<std::string> seeds = fleet.StartFounders(3, slow);
   PeerProcess& d = fleet.Start({seeds[0]}, slow);
-  INFO(fleet.Logs());
   REQUIRE(WaitFor([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]},
                    {d.listen()});
@@ -404,7 +384,6 @@ TEST_CASE("Processes: peers joining at once all become members",
   REQUIRE(WaitFor([&] { return Settled(MembersOf(a.listen()), {a.listen()}); }));
   std::vector<PeerProcess*> joiners;
   for (int i = 0; i < 4; ++i) joiners.push_back(&fleet.Start({a.listen()}));
-  INFO(fleet.Logs());
   // Three voters (the target), the other two observers; all serving.
   REQUIRE(WaitFor([&] {
     std::vector<MemberLine> m = MembersOf(a.listen());
@@ -424,14 +403,7 @@ TEST_CASE("Processes: peers joining at once all become members",
 TEST_CASE("Processes: a change survives its leader being stopped mid-way",
           "[process][membership]") {
   Fleet fleet;
-  std::vector<std::string> seeds;
-  for (int i = 0; i < 3; ++i) {
-    seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
-  }
-  for (const std::string& s : seeds) {
-    fleet.Add(seeds, {"--voters", "5"}, s).Start(kSessionTimeout);
-  }
-  INFO(fleet.Logs());
+  const std::vector<std::string> seeds = fleet.StartFounders(3, {"--voters", "5"});
   REQUIRE(WaitFor([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]});
   }));
@@ -481,7 +453,6 @@ TEST_CASE("Processes: a peer holding another ensemble's data is refused",
   PeerProcess& stranger =
       fleet.Add({a.listen()}, {}, other.listen(), fleet.data_dir(1));
   stranger.Start(kSessionTimeout);
-  INFO(fleet.Logs());
   // Its seed is in another ensemble: it says so and does not start.
   const std::optional<int> exit = stranger.WaitExit(absl::Seconds(20));
   REQUIRE(exit.has_value());
