@@ -170,6 +170,17 @@ void CheckAcknowledgedEverywhere(Fleet& fleet, WriteLoad& load) {
   }
 }
 
+// Starts three founders, waits until all three serve as voters, and makes
+// /load for the write loads; returns their addresses.
+std::vector<std::string> FoundThree(Fleet& fleet) {
+  const std::vector<std::string> seeds = fleet.StartFounders(3);
+  REQUIRE(WaitFor([&] {
+    return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]});
+  }));
+  REQUIRE(Cli(seeds[0], "create /load x").exit_code == 0);
+  return seeds;
+}
+
 TEST_CASE("Processes: a one-peer ensemble grows to three as peers join",
           "[process][membership]") {
   Fleet fleet;
@@ -195,11 +206,7 @@ TEST_CASE("Processes: a voter killed for good is replaced by a new peer on a "
           "new address, then a second original voter can go",
           "[process][membership]") {
   Fleet fleet;
-  const std::vector<std::string> seeds = fleet.StartFounders(3);
-  REQUIRE(WaitFor([&] {
-    return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]});
-  }));
-  REQUIRE(Cli(seeds[0], "create /load x").exit_code == 0);
+  const std::vector<std::string> seeds = FoundThree(fleet);
   // The load goes through the third founder, which stays.
   WriteLoad load(seeds[2]);
   absl::SleepFor(absl::Milliseconds(300));
@@ -234,6 +241,54 @@ TEST_CASE("Processes: a voter killed for good is replaced by a new peer on a "
     return voters == std::set<std::string>{seeds[2], d.listen(), e.listen()};
   }));
   CheckAcknowledgedEverywhere(fleet, load);
+}
+
+TEST_CASE("Processes: every founder killed in turn, new peers joining, and "
+          "the ensemble serves throughout",
+          "[process][membership]") {
+  Fleet fleet;
+  const std::vector<std::string> seeds = FoundThree(fleet);
+  std::set<std::string> voters(seeds.begin(), seeds.end());
+  std::vector<std::string> alive = seeds;
+  std::vector<std::unique_ptr<WriteLoad>> loads;
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    // A new peer joins (through any live member) and observes.
+    PeerProcess& fresh = fleet.Start(alive);
+    REQUIRE(WaitFor([&] {
+      return Settled(MembersOf(fresh.listen()), voters, {fresh.listen()});
+    }));
+    loads.push_back(std::make_unique<WriteLoad>(fresh.listen(),
+                                                absl::StrCat("r", round, "-")));
+    // A founder dies for good: after the dead-voter timeout the new peer
+    // has its seat, with no operator action.
+    fleet.at(round).Kill();
+    alive.erase(std::find(alive.begin(), alive.end(), seeds[round]));
+    alive.push_back(fresh.listen());
+    voters.erase(seeds[round]);
+    voters.insert(fresh.listen());
+    REQUIRE(WaitFor([&] {
+      std::set<std::string> serving;
+      for (const MemberLine& m : MembersOf(fresh.listen())) {
+        if (m.voter && (m.state == "serving" || m.state == "leading")) {
+          serving.insert(m.address);
+        }
+      }
+      return serving == voters;
+    }));
+  }
+  // None of the founders is left; every write any load saw acknowledged is
+  // on every live peer.
+  for (auto& load : loads) {
+    load->Stop();
+    const std::set<std::string> acked = load->acked();
+    REQUIRE(!acked.empty());
+    for (size_t i = 0; i < fleet.size(); ++i) {
+      if (!fleet.at(i).running()) continue;
+      INFO("peer " << fleet.at(i).listen());
+      CHECK(Contains(ChildrenAt(fleet.at(i).listen(), "/load"), acked));
+    }
+  }
 }
 
 TEST_CASE("Processes: a voter moves to a new address and keeps its seat",

@@ -223,11 +223,13 @@ inline std::set<std::string> ChildrenAt(const std::string& peer, const std::stri
   return names;
 }
 
-// Writes /load/w<n> through `peer` until stopped, recording what was
+// Writes /load/<prefix><n> through `peer` until stopped, recording what was
 // acknowledged and when the first write sent after the kill was.
 class WriteLoad {
  public:
-  explicit WriteLoad(std::string peer) : peer_(std::move(peer)) {
+  // Names its nodes /load/<prefix><n>.
+  explicit WriteLoad(std::string peer, std::string prefix = "w")
+      : peer_(std::move(peer)), prefix_(std::move(prefix)) {
     thread_ = std::thread([this] { Run(); });
   }
   ~WriteLoad() { Stop(); }
@@ -262,12 +264,12 @@ class WriteLoad {
     for (int n = 0; !stop_; ++n) {
       tools::CliCommand create;
       create.kind = tools::CliCommand::Kind::kCreate;
-      create.path = absl::StrCat("/load/w", n);
+      create.path = absl::StrCat("/load/", prefix_, n);
       create.data = "v";
       const absl::Time invoked = absl::Now();
       if (client.Run(create).ok()) {
         synod::MutexLock lock(&mu_);
-        acked_.insert(absl::StrCat("w", n));
+        acked_.insert(absl::StrCat(prefix_, n));
         // Writes sent after the kill: the ones that show writes resumed.
         if (kill_time_ != absl::InfinitePast() && invoked >= kill_time_) {
           ++acked_after_kill_;
@@ -280,6 +282,7 @@ class WriteLoad {
   }
 
   const std::string peer_;
+  const std::string prefix_;
   std::atomic<bool> stop_{false};
   synod::Mutex mu_;
   std::set<std::string> acked_ ABSL_GUARDED_BY(mu_);
