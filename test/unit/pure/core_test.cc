@@ -88,6 +88,7 @@ class Cluster {
       c.observers = observers_;
     } else if (std::count(observers_.begin(), observers_.end(), id) > 0) {
       c.address = "h" + std::to_string(id);
+      c.zone = "z" + std::to_string(id);
       if (p.disk.log.empty() && p.disk.base_zxid == 0 && !p.disk.base_config) {
         p.disk.needs_snapshot = true;  // what a member reported
         p.disk.base_config = zab::FoundingConfig(voters_, {});
@@ -499,6 +500,16 @@ TEST_CASE("Core: a joining peer is synchronized by SNAP and admitted",
     CHECK(c.core(id).configuration().IsObserver(9));
   }
   CHECK(c.core(leader).Admissions().empty());
+  // The leader knows its zone (for the autopilot's preference).
+  bool seen = false;
+  for (const MemberState& s : c.core(leader).MemberStates()) {
+    if (s.id != 9) continue;
+    seen = true;
+    CHECK(s.zone == "z9");
+    CHECK(s.registered);
+    CHECK(!s.voter);
+  }
+  CHECK(seen);
   // Removed while it was away (the autopilot's tidying), it asks again
   // when it registers anew.
   c.Stop(9);
