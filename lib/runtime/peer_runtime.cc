@@ -358,6 +358,10 @@ absl::Status PeerRuntime::InitEnsemble() {
   };
   transport::PeerNetworkHandler handler;
   handler.on_message = [this](zab::Message&& m) {
+    if (m.type == zab::MessageType::kNotification && !m.data.empty()) {
+      // A decided peer says where its leader listens (zab/message.h).
+      network_->LearnAddress(m.vote.leader, m.data);
+    }
     MutexLock lock(&inbox_mu_);
     peer_inbox_.push_back(std::move(m));
   };

@@ -103,6 +103,7 @@ class PeerNetwork::Impl : public PeerLink::Service {
   void SendTouch(zab::PeerId to, std::vector<int64_t> sessions);
   std::string AddressOf(zab::PeerId peer) const;
   void SetAddresses(const std::map<zab::PeerId, std::string>& addresses);
+  void LearnAddress(zab::PeerId peer, const std::string& address);
   void Shutdown();
   void SetBlocked(zab::PeerId peer, bool blocked);
   Stats stats() const;
@@ -508,6 +509,16 @@ std::string PeerNetwork::Impl::AddressOfLocked(zab::PeerId peer) const {
   return it != addresses_.end() ? it->second : std::string();
 }
 
+void PeerNetwork::Impl::LearnAddress(zab::PeerId peer,
+                                     const std::string& address) {
+  if (peer == 0 || peer == config_.self || address.empty() ||
+      address.size() > zab::kMaxAddressBytes) {
+    return;
+  }
+  MutexLock lock(&mu_);
+  addresses_.try_emplace(peer, address);
+}
+
 void PeerNetwork::Impl::SetAddresses(
     const std::map<zab::PeerId, std::string>& addresses) {
   MutexLock lock(&mu_);
@@ -782,6 +793,10 @@ std::string PeerNetwork::AddressOf(zab::PeerId peer) const {
 void PeerNetwork::SetAddresses(
     const std::map<zab::PeerId, std::string>& addresses) {
   impl_->SetAddresses(addresses);
+}
+
+void PeerNetwork::LearnAddress(zab::PeerId peer, const std::string& address) {
+  impl_->LearnAddress(peer, address);
 }
 
 void PeerNetwork::Shutdown() { impl_->Shutdown(); }

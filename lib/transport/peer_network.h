@@ -127,6 +127,11 @@ class PeerNetwork {
   // address changed reconnect to the new one.
   void SetAddresses(const std::map<zab::PeerId, std::string>& addresses);
 
+  // Records that `peer` listens on `address`, if nothing else says where it
+  // does (a leader named in a decided peer's election reply). Addresses
+  // longer than zab::kMaxAddressBytes are ignored.
+  void LearnAddress(zab::PeerId peer, const std::string& address);
+
   // Stops the sender threads and makes the service refuse and end every
   // stream; no handler runs after it returns. The owner shuts its server
   // down after this. Idempotent.

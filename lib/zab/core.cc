@@ -348,6 +348,11 @@ void Core::Step(const Message& m) {
       now.vote = Vote{leader_, last_zxid(), current_epoch_};
       Message reply = Election::Reply(config_.self, m.from, state_, now,
                                       configs_.current().version);
+      // And where that leader listens: a new member may know only the
+      // seeds it joined through, and must reach the leader to register.
+      if (const Member* l = configs_.current().Find(leader_)) {
+        reply.data = l->address;
+      }
       ready_.messages.push_back(std::move(reply));
     }
     return;

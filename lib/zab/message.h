@@ -54,7 +54,9 @@ inline bool Better(const Vote& a, const Vote& b) {
 
 enum class MessageType : uint8_t {
   // Election: `vote`, `round` (the sender's election round), `state`,
-  // `zxid` = the version of the sender's configuration.
+  // `zxid` = the version of the sender's configuration; in a decided
+  // peer's reply, `data` = the address its leader listens on, if known
+  // (hosts learn it: a new member may know no other way to the leader).
   kNotification,
   // Discovery: follower -> leader, `epoch` = its acceptedEpoch, `state` =
   // kObserving if it is recovering a damaged log (it must not count), else

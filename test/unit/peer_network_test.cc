@@ -672,6 +672,20 @@ TEST_CASE("A member that moved is reached at its new address",
   CHECK(got[0].zxid == 3);
 }
 
+TEST_CASE("A learned address fills a gap, never overrides",
+          "[peer_network]") {
+  const std::vector<std::string> seeds = Addresses(2);
+  TestPeer a(seeds[0], seeds);
+  a.net().LearnAddress(5, "127.0.0.1:5");
+  CHECK(a.net().AddressOf(5) == "127.0.0.1:5");
+  a.net().LearnAddress(5, "127.0.0.1:6");  // known already
+  CHECK(a.net().AddressOf(5) == "127.0.0.1:5");
+  a.net().LearnAddress(2, "127.0.0.1:7");  // the configuration's word stands
+  CHECK(a.net().AddressOf(2) == seeds[1]);
+  a.net().LearnAddress(6, std::string(300, 'h'));  // too long: ignored
+  CHECK(a.net().AddressOf(6).empty());
+}
+
 TEST_CASE("A voter learns an observer's address from its hello",
           "[peer_network]") {
   const std::vector<std::string> seeds = Addresses(2);

@@ -531,6 +531,36 @@ TEST_CASE("Core: a joining peer is synchronized by SNAP and admitted",
   CHECK(!c.core(leader).configuration().Find(9));
 }
 
+TEST_CASE("Core: a decided peer's election reply names its leader's address",
+          "[core][membership]") {
+  Config founding;
+  founding.voters = {{1, "a1:1"}, {2, "a2:1"}, {3, "a3:1"}};
+  std::map<PeerId, DurableState> disks;
+  for (PeerId id : {1, 2, 3}) disks[id].base_config = founding;
+  Cluster c({1, 2, 3}, {}, disks);
+  c.Run(10);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  const PeerId follower = leader == 1 ? 2 : 1;
+  c.core(follower).TakeReady();
+  // A new peer, looking, asks the follower.
+  Message n;
+  n.type = MessageType::kNotification;
+  n.from = 9;
+  n.to = follower;
+  n.state = PeerState::kLooking;
+  n.round = 1;
+  c.core(follower).Step(n);
+  bool replied = false;
+  for (const Message& m : c.core(follower).TakeReady().messages) {
+    if (m.to != 9 || m.type != MessageType::kNotification) continue;
+    replied = true;
+    CHECK(m.vote.leader == leader);
+    CHECK(m.data == "a" + std::to_string(leader) + ":1");
+  }
+  CHECK(replied);
+}
+
 TEST_CASE("Core: a restarted peer's uncommitted tail is truncated, not kept",
           "[core]") {
   // Peer 1 once led epoch 1 and logged two entries nobody else has; peers
