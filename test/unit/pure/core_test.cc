@@ -531,13 +531,23 @@ TEST_CASE("Core: a joining peer is synchronized by SNAP and admitted",
   CHECK(!c.core(leader).configuration().Find(9));
 }
 
+// Durable states of voters 1..3 whose founding configuration names each at
+// "<prefix><id>:<port>".
+std::map<PeerId, DurableState> NamedFounders(const std::string& prefix,
+                                             int port) {
+  Config named;
+  for (PeerId id : {1, 2, 3}) {
+    named.voters.push_back(
+        Member{id, prefix + std::to_string(id) + ":" + std::to_string(port)});
+  }
+  std::map<PeerId, DurableState> disks;
+  for (PeerId id : {1, 2, 3}) disks[id].base_config = named;
+  return disks;
+}
+
 TEST_CASE("Core: a decided peer's election reply names its leader's address",
           "[core][membership]") {
-  Config founding;
-  founding.voters = {{1, "a1:1"}, {2, "a2:1"}, {3, "a3:1"}};
-  std::map<PeerId, DurableState> disks;
-  for (PeerId id : {1, 2, 3}) disks[id].base_config = founding;
-  Cluster c({1, 2, 3}, {}, disks);
+  Cluster c({1, 2, 3}, {}, NamedFounders("a", 1));
   c.Run(10);
   const PeerId leader = c.Leader();
   REQUIRE(leader != 0);
@@ -743,12 +753,8 @@ TEST_CASE("Core: a learner behind the leader's compaction gets SNAP",
 
 TEST_CASE("Core: SNAP carries the configuration as of the snapshot",
           "[core]") {
-  Config named;
-  for (PeerId id : {1, 2, 3}) {
-    named.voters.push_back(Member{id, "host" + std::to_string(id) + ":7"});
-  }
-  std::map<PeerId, DurableState> disks;
-  for (PeerId id : {1, 2, 3}) disks[id].base_config = named;
+  const std::map<PeerId, DurableState> disks = NamedFounders("host", 7);
+  const Config named = *disks.at(1).base_config;
   Cluster c({1, 2, 3}, {}, disks);
   c.Run(20);
   const PeerId leader = c.Leader();
