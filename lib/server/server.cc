@@ -127,10 +127,9 @@ absl::Status Server::Recover() {
   durable.base_zxid = applied;
   // The configuration as of the applied state; none stored: the founding
   // one (no change ever applied here).
+  // (A runtime's founders store theirs, with addresses, at first start.)
   applied_config_ =
-      config_.founding ? *config_.founding
-                       : zab::FoundingConfig(config_.core.voters,
-                                             config_.core.observers);
+      zab::FoundingConfig(config_.core.voters, config_.core.observers);
   durable.base_config = applied_config_;
   if (absl::StatusOr<std::string> stored = storage_->GetMeta(kConfigMeta);
       stored.ok()) {

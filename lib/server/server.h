@@ -100,10 +100,6 @@ struct ServerConfig {
   bool ensemble = false;
   // The core's configuration (its snapshot_source is the server's).
   zab::CoreConfig core;
-  // The founding configuration with the members' addresses (the seeds), for
-  // a store that holds none yet. Unset: zab::FoundingConfig of core.voters
-  // and core.observers, without addresses.
-  std::optional<zab::Config> founding;
   // A peer that joined an existing ensemble (not one of its founders): while
   // its store holds nothing, it starts from this configuration, as a member
   // reported it, and asks its leader for a SNAP (zab
