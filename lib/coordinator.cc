@@ -333,9 +333,7 @@ absl::Status EmbeddedCoordinator::RemoveMember(std::string_view who) {
 }
 
 absl::Status EmbeddedCoordinator::Leave() {
-  SYNOD_RETURN_IF_ERROR(
-      RemoveMember(std::to_string(runtime_->GetHealth().peer_id)));
-  return runtime_->MarkLeft();
+  return runtime_->Leave();
 }
 
 }  // namespace synod

@@ -69,12 +69,27 @@ absl::Status PeerRuntime::Reconfig(txn::Request request) {
   return zab::ChangeInEffect(before, after, add, remove) ? absl::OkStatus() : s;
 }
 
-absl::Status PeerRuntime::MarkLeft() {
-  SYNOD_RETURN_IF_ERROR(
-      StorageError(store_->PutMeta(server::kLeftMeta, "1", /*sync=*/true)));
+absl::Status PeerRuntime::Leave() {
+  if (!ensemble_) {
+    return MakeError(Error::kReconfigDisabled,
+                     "a peer alone has no ensemble to leave");
+  }
+  // Set before the removal is submitted, so the round that proposes it
+  // already has this peer asking for nothing.
+  SetJoining(false);
+  txn::Request request;
+  request.mutable_reconfig()->set_remove(std::to_string(self_id_));
+  absl::Status removed = Reconfig(std::move(request));
+  if (!removed.ok()) {
+    SetJoining(true);
+    return removed;
+  }
+  return StorageError(store_->PutMeta(server::kLeftMeta, "1", /*sync=*/true));
+}
+
+void PeerRuntime::SetJoining(bool joining) {
   MutexLock lock(&inbox_mu_);
-  leave_ = true;
-  return absl::OkStatus();
+  joining_ = joining;
 }
 
 }  // namespace synod

@@ -591,7 +591,7 @@ absl::Status PeerRuntime::RunRounds(const std::function<bool()>& until,
       in.durable = std::exchange(round_durable_, 0);
       in.log_status = std::exchange(round_status_, absl::OkStatus());
       in.stopping = stopping_;
-      in.leave = std::exchange(leave_, false);
+      in.joining = std::exchange(joining_, std::nullopt);
     }
     server_->Round(&in);
     if (network_ && server_->configuration().version != addresses_version_) {

@@ -140,16 +140,20 @@ class PeerRuntime final : public transport::ClientHost {
   // Submits a membership change (txn::ReconfigRequest) and waits for it:
   // ReconfigDisabled alone, BadArguments for a malformed one.
   absl::Status Reconfig(txn::Request request);
-  // After this peer's removal committed (Coordinator::Leave): records that
-  // it left, so that neither this run nor a later one of its data
-  // directory ever asks to be admitted again.
-  absl::Status MarkLeft();
+  // Coordinator::Leave: removes this peer from the configuration and records
+  // that it left, so that neither this run nor a later one of its data
+  // directory ever asks to be admitted again. It stops asking before the
+  // removal is proposed (else a removal could commit and be followed by
+  // its own admission), and asks again if the removal failed.
+  absl::Status Leave();
 
   // Tests: the transport, for fault injection (null when alone).
   transport::PeerNetwork* network() { return network_.get(); }
   const Options& options() const { return options_; }
 
  private:
+  // Tells the loop's next round Inputs::joining.
+  void SetJoining(bool joining);
   friend class CoordinatorInternals;  // StartWithEnv sets storage_env_
   class SystemClock;
   class RuntimeOutbox;
@@ -230,7 +234,8 @@ class PeerRuntime final : public transport::ClientHost {
   Zxid round_durable_ ABSL_GUARDED_BY(inbox_mu_) = 0;
   absl::Status round_status_ ABSL_GUARDED_BY(inbox_mu_);
   bool stopping_ ABSL_GUARDED_BY(inbox_mu_) = false;
-  bool leave_ ABSL_GUARDED_BY(inbox_mu_) = false;  // MarkLeft, for the loop
+  // Leave, for the loop: Inputs::joining.
+  std::optional<bool> joining_ ABSL_GUARDED_BY(inbox_mu_);
 
   // This Coordinator's identities.
   mutable Mutex auth_mu_;

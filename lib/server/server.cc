@@ -33,7 +33,7 @@ void Inputs::Clear() {
   durable = 0;
   log_status = absl::OkStatus();
   stopping = false;
-  leave = false;
+  joining.reset();
 }
 
 // The replica as the core's SnapshotSource. Called from Step, on the
@@ -242,7 +242,7 @@ ServerQueues Server::queues() const {
 
 void Server::Round(Inputs* in) {
   stopping_ = in->stopping;
-  if (in->leave) core_->StopJoining();
+  if (in->joining) core_->SetJoining(*in->joining);
   for (const auto& [id, add] : in->hosted) {
     if (add) {
       hosted_.insert(id);

@@ -87,9 +87,12 @@ struct Inputs {
   absl::Status log_status;
   // Shutting down: no new timers' work, a checkpoint at the end.
   bool stopping = false;
-  // This peer left the ensemble (Coordinator::Leave; the runtime persisted
-  // kLeftMeta): it never asks to be admitted again.
-  bool leave = false;
+  // Set: whether this peer asks to be admitted when it finds itself outside
+  // the configuration (Core::SetJoining). False from the moment it starts
+  // to leave on purpose (Coordinator::Leave), so that its removal, once
+  // committed, is never undone by its own request to join; true again if
+  // the removal failed.
+  std::optional<bool> joining;
 
   void Clear();
 };

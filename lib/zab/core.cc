@@ -341,6 +341,20 @@ void Core::Step(const Message& m) {
       election_.Receive(m);
       election_.TakeMessages(&ready_.messages);
       if (election_.decided()) OnElected(election_.result());
+    } else if (m.state == PeerState::kLooking && m.from == leader_ &&
+               state_ != PeerState::kLeading && serving_ &&
+               m.vote.epoch >= current_epoch_) {
+      // Our own leader is looking, and not from before it led us: its
+      // proposal already knows the epoch it established, so it sent this
+      // after losing that leadership (a restart, most likely). Answering
+      // "following you" would let it take our stale word that it still
+      // leads, only to wait out a whole discovery for us; look instead.
+      BecomeLooking();
+      if (state_ == PeerState::kLooking) {
+        election_.Receive(m);
+        election_.TakeMessages(&ready_.messages);
+        if (election_.decided()) OnElected(election_.result());
+      }
     } else if (m.state == PeerState::kLooking) {
       // Tell a looking peer whom this peer follows, with the epoch it is in
       // now (ZOOKEEPER-1732: a stale epoch would keep that peer looking).

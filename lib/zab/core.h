@@ -220,9 +220,10 @@ class Core {
   // proposals and steps down once the change commits (M6).
   absl::Status ProposeConfig(const ConfigChange& change);
 
-  // This peer left the ensemble on purpose: from now on it never asks to be
-  // admitted (the host persists DurableState::left first).
-  void StopJoining() { left_ = true; }
+  // False: this peer leaves, or left, the ensemble on purpose; from now on
+  // it never asks to be admitted (once its removal committed, the host
+  // persists DurableState::left). True: it asks again (its removal failed).
+  void SetJoining(bool joining) { left_ = !joining; }
 
   // Returns true if TakeReady would return any work.
   bool HasReady() const;

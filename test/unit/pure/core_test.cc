@@ -523,12 +523,82 @@ TEST_CASE("Core: a joining peer is synchronized by SNAP and admitted",
   REQUIRE(c.core(leader).Admissions().size() == 1);
   CHECK(c.core(leader).Admissions()[0].kind == ConfigChange::Kind::kAddObserver);
   // A peer that left on purpose never asks again, not even after a restart.
-  c.core(9).StopJoining();
+  c.core(9).SetJoining(false);
   c.peer(9).disk.left = true;
   c.Restart(9);
   c.Run(40);
   CHECK(c.core(leader).Admissions().empty());
   CHECK(!c.core(leader).configuration().Find(9));
+}
+
+TEST_CASE("Core: a member that stops joining before its removal stays out",
+          "[core][membership]") {
+  Cluster c({1, 2, 3}, {9}, {}, true, /*unlisted_observers=*/true);
+  c.Run(10);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  c.Run(40);
+  const std::vector<ConfigChange> asks = c.core(leader).Admissions();
+  REQUIRE(asks.size() == 1);
+  REQUIRE(c.core(leader).ProposeConfig(asks[0]).ok());
+  c.Run(20);
+  REQUIRE(c.core(leader).configuration().IsObserver(9));
+  // Leaving while running: the peer stops asking first, then its removal
+  // commits. Nothing it sends afterwards asks to be admitted.
+  c.core(9).SetJoining(false);
+  REQUIRE(c.core(leader)
+              .ProposeConfig({ConfigChange::Kind::kRemoveObserver, 9, ""})
+              .ok());
+  c.Run(80);
+  CHECK(!c.core(leader).configuration().Find(9));
+  CHECK(c.core(leader).Admissions().empty());
+  // Had it kept asking (a removal by someone else), the running peer would
+  // be admitted again once it finds itself without a leader: the order
+  // above is what makes a leave final.
+  c.core(9).SetJoining(true);
+  c.Run(200);
+  REQUIRE(c.core(leader).Admissions().size() == 1);
+  CHECK(c.core(leader).Admissions()[0].id == 9);
+}
+
+TEST_CASE("Core: a restarted leader does not take its old followers' word "
+          "that it leads",
+          "[core][election]") {
+  Cluster c({1, 2, 3});
+  c.Run(10);
+  const PeerId leader = c.Leader();
+  REQUIRE(leader != 0);
+  for (int i = 0; i < 3; ++i) REQUIRE(c.core(leader).Propose("x").ok());
+  c.Run(5);
+  const int64_t epoch = c.core(leader).status().current_epoch;
+  // Restarted at once: the others still follow it in `epoch` and answer its
+  // election notifications with that decision.
+  c.Stop(leader);
+  c.Restart(leader);
+  bool stale = false;
+  bool settled = false;
+  for (int round = 0; round < 300 && !settled; ++round) {
+    c.Run(1);
+    bool others_follow_old = true;
+    for (PeerId id : {1, 2, 3}) {
+      if (id == leader) continue;
+      const CoreStatus s = c.core(id).status();
+      others_follow_old = others_follow_old &&
+                          s.state == PeerState::kFollowing &&
+                          s.leader == leader && s.current_epoch == epoch;
+    }
+    // Leading again, while both others still follow the leadership it
+    // held before the restart: it took their stale word.
+    if (c.core(leader).status().state == PeerState::kLeading &&
+        others_follow_old) {
+      stale = true;
+    }
+    settled = c.Leader() != 0 &&
+              c.core(c.Leader()).status().current_epoch > epoch &&
+              c.core(c.Leader()).status().serving;
+  }
+  CHECK(!stale);
+  CHECK(settled);
 }
 
 // Durable states of voters 1..3 whose founding configuration names each at
