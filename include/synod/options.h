@@ -45,6 +45,31 @@ LogSink StderrLogSink(LogLevel min_level = LogLevel::kWarning);
 // gRPC or protobuf.
 void RouteLibraryLogs(LogSink sink);
 
+// TLS for a peer's links and its client service, and for a client
+// (docs/security.md). Either all three files are named, or none (plaintext).
+struct TlsOptions {
+  // This peer's (or client's) certificate, PEM, with any intermediates
+  // after it. As a server it must name the address others dial (an IP or
+  // DNS subject alternative name): clients and peers check it.
+  std::string cert_file;
+  // The certificate's private key, PEM, unencrypted.
+  std::string key_file;
+  // The certificate authorities trusted for every certificate presented to
+  // this one, PEM. Connections are mutually authenticated: a peer or client
+  // without a certificate this CA signed is refused in the handshake,
+  // before any synod message is read.
+  std::string ca_file;
+  // How often the three files are read again: a changed certificate, key
+  // or CA takes effect for new connections without a restart. Default:
+  // 10 s. Range: 1 s to 1 h.
+  absl::Duration reload_interval = absl::Seconds(10);
+
+  // True if TLS is configured (any file named).
+  bool enabled() const {
+    return !cert_file.empty() || !key_file.empty() || !ca_file.empty();
+  }
+};
+
 struct Options {
   // Directory of the durable state. Created if missing; refused if it holds
   // anything that is not synod's. Required.
@@ -175,6 +200,11 @@ struct Options {
   // Digest-scheme identity ("user:base64(sha1(user:password))") that passes
   // every ACL check, as ZooKeeper's superDigest. Default: none.
   std::string super_digest;
+
+  // TLS for every peer link and for the client service at `listen`, with
+  // mutual authentication (TlsOptions). A peer with TLS and a peer without
+  // never talk. Default: none, plaintext.
+  TlsOptions tls;
 };
 
 }  // namespace synod

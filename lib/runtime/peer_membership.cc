@@ -33,7 +33,7 @@ absl::StatusOr<std::vector<EnsembleMember>> PeerRuntime::Members() const {
                      absl::StrCat("the address of leader ", h.leader_id,
                                   " is not known"));
   }
-  return AskMembers(leader, absl::Seconds(2));
+  return AskMembers(leader, absl::Seconds(2), *credentials_);
 }
 
 absl::Status PeerRuntime::Reconfig(txn::Request request) {

@@ -245,6 +245,8 @@ PeerRuntime::PeerRuntime(Options options)
 
 absl::Status PeerRuntime::Init() {
   SYNOD_RETURN_IF_ERROR(ValidateOptions(options_));
+  SYNOD_ASSIGN_OR_RETURN(credentials_,
+                         transport::TransportCredentials::Make(options_.tls));
   absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
       DataDirLock::Acquire(options_.data_dir);
   if (!lock.ok()) return StorageError(lock.status());
@@ -351,6 +353,7 @@ absl::Status PeerRuntime::InitEnsemble() {
   net.self = self_id_;
   net.listen = options_.listen;
   net.ensemble_id = ensemble_id_;
+  net.credentials = credentials_;
   net.addresses = Addresses(server_->configuration());
   addresses_version_ = server_->configuration().version;
   net.log = [this](LogLevel level, std::string_view message) {
@@ -415,7 +418,7 @@ absl::StatusOr<PeerRuntime::Identity> PeerRuntime::LoadOrCreateIdentity() {
     if (joined.ok() && *joined == "1" && empty) {
       // It joined and has received nothing yet: ask again what the
       // configuration is (the SNAP it waits for brings the real one).
-      SYNOD_ASSIGN_OR_RETURN(EnsembleReport report, AskSeeds(seeds, JoinTimeout()));
+      SYNOD_ASSIGN_OR_RETURN(EnsembleReport report, AskSeeds(seeds, JoinTimeout(), *credentials_));
       if (report.ensemble_id != id.ensemble_id) {
         return EnsembleMismatch(report, id.ensemble_id);
       }
@@ -424,7 +427,8 @@ absl::StatusOr<PeerRuntime::Identity> PeerRuntime::LoadOrCreateIdentity() {
     // Seeds of another ensemble: a data directory started in the wrong
     // place (or a reused address). Said now, rather than as refused links.
     if (absl::Status s = CheckSeedsAgree(seeds, options_.listen,
-                                         id.ensemble_id, absl::Seconds(2));
+                                         id.ensemble_id, absl::Seconds(2),
+                                         *credentials_);
         !s.ok()) {
       return MakeError(Error::kBadArguments,
                        absl::StrCat(options_.data_dir, ": ", s.message()));
@@ -454,7 +458,7 @@ absl::StatusOr<PeerRuntime::Identity> PeerRuntime::LoadOrCreateIdentity() {
     // A new peer: the seeds say which ensemble it joins. Its id is random
     // (top bit set: never a founder's), so a moved peer keeps it and a
     // replaced one never reuses it.
-    SYNOD_ASSIGN_OR_RETURN(EnsembleReport report, AskSeeds(seeds, JoinTimeout()));
+    SYNOD_ASSIGN_OR_RETURN(EnsembleReport report, AskSeeds(seeds, JoinTimeout(), *credentials_));
     id.ensemble_id = report.ensemble_id;
     id.founding_voters = report.config.VoterIds();
     std::random_device random;
@@ -666,7 +670,7 @@ WriteOutcome PeerRuntime::SubmitAndWait(txn::Request request) {
 
 absl::Status PeerRuntime::StartListening() {
   grpc_ = std::make_unique<transport::GrpcServer>(options_, this,
-                                                  network_.get());
+                                                  network_.get(), credentials_);
   absl::Status started = grpc_->Start();
   if (!started.ok()) {
     StopEnsembleServices();

@@ -40,6 +40,7 @@
 #include "storage/store.h"
 #include "synod/coordinator.h"
 #include "transport/client_host.h"
+#include "transport/tls.h"
 #include "txn/txn.pb.h"
 #include "util/mutex.h"
 #include "watch/watch_manager.h"
@@ -238,6 +239,9 @@ class PeerRuntime final : public transport::ClientHost {
   std::optional<bool> joining_ ABSL_GUARDED_BY(inbox_mu_);
 
   // This Coordinator's identities.
+  // Every channel's and the server's (Options::tls), made by Init.
+  std::shared_ptr<const transport::TransportCredentials> credentials_ =
+      transport::TransportCredentials::Plaintext();
   mutable Mutex auth_mu_;
   std::shared_ptr<const AuthInfo> auth_ ABSL_GUARDED_BY(auth_mu_);
   std::atomic<int64_t> reads_{0};

@@ -15,9 +15,10 @@ namespace {
 
 // One Status RPC to the peer at `address`, within `timeout`.
 grpc::Status CallStatus(const std::string& address, absl::Duration timeout,
+                        const transport::TransportCredentials& credentials,
                         transport::StatusReply* reply) {
   auto stub = transport::Client::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(address, credentials.Channel()));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(timeout));
@@ -26,8 +27,9 @@ grpc::Status CallStatus(const std::string& address, absl::Duration timeout,
 
 }  // namespace
 
-absl::StatusOr<EnsembleReport> AskSeeds(const std::vector<std::string>& seeds,
-                                        absl::Duration timeout) {
+absl::StatusOr<EnsembleReport> AskSeeds(
+    const std::vector<std::string>& seeds, absl::Duration timeout,
+    const transport::TransportCredentials& credentials) {
   const absl::Time deadline = absl::Now() + timeout;
   std::map<std::string, std::string> last;  // seed -> its last answer
   absl::Duration pause = absl::Milliseconds(50);
@@ -38,7 +40,7 @@ absl::StatusOr<EnsembleReport> AskSeeds(const std::vector<std::string>& seeds,
           std::min(absl::Seconds(2), deadline - absl::Now());
       if (left <= absl::ZeroDuration()) break;
       transport::StatusReply reply;
-      const grpc::Status status = CallStatus(seed, left, &reply);
+      const grpc::Status status = CallStatus(seed, left, credentials, &reply);
       if (!status.ok()) {
         last[seed] = status.error_message();
         continue;
@@ -70,14 +72,15 @@ absl::StatusOr<EnsembleReport> AskSeeds(const std::vector<std::string>& seeds,
 absl::Status CheckSeedsAgree(const std::vector<std::string>& seeds,
                              const std::string& self,
                              const std::string& ensemble_id,
-                             absl::Duration budget) {
+                             absl::Duration budget,
+                             const transport::TransportCredentials& credentials) {
   const absl::Time deadline = absl::Now() + budget;
   for (const std::string& seed : seeds) {
     if (seed == self) continue;
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) break;
     transport::StatusReply reply;
-    if (!CallStatus(seed, std::min(left, absl::Seconds(1)), &reply).ok()) {
+    if (!CallStatus(seed, std::min(left, absl::Seconds(1)), credentials, &reply).ok()) {
       continue;  // down or unreachable: nothing to learn
     }
     if (!reply.ensemble_id().empty() && reply.ensemble_id() != ensemble_id) {
@@ -90,9 +93,10 @@ absl::Status CheckSeedsAgree(const std::vector<std::string>& seeds,
 }
 
 absl::StatusOr<std::vector<EnsembleMember>> AskMembers(
-    const std::string& address, absl::Duration timeout) {
+    const std::string& address, absl::Duration timeout,
+    const transport::TransportCredentials& credentials) {
   transport::StatusReply reply;
-  const grpc::Status status = CallStatus(address, timeout, &reply);
+  const grpc::Status status = CallStatus(address, timeout, credentials, &reply);
   if (!status.ok()) {
     return MakeError(Error::kConnectionLoss,
                      absl::StrCat("cannot reach the leader at ", address, ": ",

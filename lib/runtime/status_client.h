@@ -1,4 +1,5 @@
-// What one peer asks another through the client service's Status RPC:
+// What one peer asks another through the client service's Status RPC
+// (with the peer's own credentials: plaintext or mutual TLS):
 //  - joining: a new peer (its data directory holds no ensemble) whose
 //    address is not among the seeds asks them who the ensemble is and what
 //    its configuration is, then starts as a member-to-be; the leader admits
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "synod/coordinator.h"
+#include "transport/tls.h"
 #include "zab/config.h"
 
 namespace synod {
@@ -31,8 +33,9 @@ struct EnsembleReport {
 // passes. A seed that answers with no ensemble (or a damaged
 // configuration) is passed over. Unavailable naming every seed's last
 // answer when none did.
-absl::StatusOr<EnsembleReport> AskSeeds(const std::vector<std::string>& seeds,
-                                        absl::Duration timeout);
+absl::StatusOr<EnsembleReport> AskSeeds(
+    const std::vector<std::string>& seeds, absl::Duration timeout,
+    const transport::TransportCredentials& credentials);
 
 // Asks each of `seeds` but `self` once, within `budget` in all, which
 // ensemble it is in. InvalidArgument naming both if one answers with an
@@ -41,12 +44,14 @@ absl::StatusOr<EnsembleReport> AskSeeds(const std::vector<std::string>& seeds,
 absl::Status CheckSeedsAgree(const std::vector<std::string>& seeds,
                              const std::string& self,
                              const std::string& ensemble_id,
-                             absl::Duration budget);
+                             absl::Duration budget,
+                             const transport::TransportCredentials& credentials);
 
 // Asks the peer at `address` for the members as it sees them (voters
 // first). ConnectionLoss if it cannot be reached within `timeout`.
 absl::StatusOr<std::vector<EnsembleMember>> AskMembers(
-    const std::string& address, absl::Duration timeout);
+    const std::string& address, absl::Duration timeout,
+    const transport::TransportCredentials& credentials);
 
 }  // namespace synod
 

@@ -284,13 +284,17 @@ CliClient::CliClient(std::string address, Options options, std::ostream* out)
 
 CliClient::~CliClient() { Close(); }
 
+const transport::TransportCredentials& CliClient::Credentials() const {
+  return options_.credentials ? *options_.credentials
+                              : *transport::TransportCredentials::Plaintext();
+}
+
 void CliClient::EnsureChannel() {
   if (channel_) return;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(128 << 20);
   args.SetMaxSendMessageSize(128 << 20);
-  channel_ = grpc::CreateCustomChannel(
-      address_, grpc::InsecureChannelCredentials(), args);
+  channel_ = grpc::CreateCustomChannel(address_, Credentials().Channel(), args);
   stub_ = transport::Client::NewStub(channel_);
 }
 
@@ -508,10 +512,11 @@ absl::Status CliClient::RunStatus() {
 namespace {
 
 // The Status RPC of the peer at `address`.
-absl::StatusOr<transport::StatusReply> AskStatus(const std::string& address,
-                                                 absl::Duration timeout) {
+absl::StatusOr<transport::StatusReply> AskStatus(
+    const std::string& address, absl::Duration timeout,
+    const transport::TransportCredentials& credentials) {
   auto stub = transport::Client::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(address, credentials.Channel()));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(timeout));
@@ -529,7 +534,7 @@ absl::StatusOr<transport::StatusReply> AskStatus(const std::string& address,
 
 absl::Status CliClient::RunMembers() {
   absl::StatusOr<transport::StatusReply> reply =
-      AskStatus(address_, options_.connect_timeout);
+      AskStatus(address_, options_.connect_timeout, Credentials());
   if (!reply.ok()) return reply.status();
   if (reply->members().empty()) {
     return MakeError(Error::kReconfigDisabled,
@@ -541,7 +546,7 @@ absl::Status CliClient::RunMembers() {
       return ConnectionLoss(
           absl::StrCat("peer ", address_, " knows no serving leader"));
     }
-    reply = AskStatus(reply->leader(), options_.connect_timeout);
+    reply = AskStatus(reply->leader(), options_.connect_timeout, Credentials());
     if (!reply.ok()) return reply.status();
   }
   std::string text;
@@ -560,7 +565,7 @@ absl::Status CliClient::RunReconfig(const CliCommand& command) {
     if (who.empty()) continue;
     // The configuration before, to tell an unknown outcome (below).
     absl::StatusOr<transport::StatusReply> before =
-        AskStatus(address_, options_.connect_timeout);
+        AskStatus(address_, options_.connect_timeout, Credentials());
     ClientRequest request;
     txn::ReconfigRequest* r = request.mutable_write()->mutable_reconfig();
     if (add) {
@@ -589,10 +594,10 @@ absl::Status CliClient::CheckReconfigOutcome(
   const absl::Time deadline = absl::Now() + options_.request_timeout;
   while (absl::Now() < deadline) {
     absl::StatusOr<transport::StatusReply> now =
-        AskStatus(address_, options_.connect_timeout);
+        AskStatus(address_, options_.connect_timeout, Credentials());
     if (now.ok() && now->leader_id() != 0 && !now->leader().empty()) {
       absl::StatusOr<transport::StatusReply> leader =
-          AskStatus(now->leader(), options_.connect_timeout);
+          AskStatus(now->leader(), options_.connect_timeout, Credentials());
       if (leader.ok() && leader->role() == "leader") {
         absl::StatusOr<zab::Config> is = zab::DecodeConfig(leader->config());
         if (!is.ok()) return lost;

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "transport/client.grpc.pb.h"
+#include "transport/tls.h"
 #include "util/mutex.h"
 
 namespace synod::tools {
@@ -89,6 +90,9 @@ class CliClient {
     // Shell: watch events are printed as they arrive and `watch` returns at
     // once. Otherwise `watch` waits for its event and prints it.
     bool async_events = false;
+    // The connection's credentials (plaintext or mutual TLS). Null:
+    // plaintext.
+    std::shared_ptr<const transport::TransportCredentials> credentials;
   };
 
   // Nothing is connected until the first command that needs it (or
@@ -128,6 +132,8 @@ class CliClient {
   bool AwaitEvents(int64_t n, absl::Duration timeout);
 
  private:
+  // Options::credentials, or plaintext.
+  const transport::TransportCredentials& Credentials() const;
   // Creates the channel and stub once.
   void EnsureChannel();
   // Sends `request` (numbered here) and waits for its reply.

@@ -23,6 +23,9 @@ const char kUsage[] =
     "  --peer HOST:PORT         the peer to talk to (required)\n"
     "  --connect-timeout DUR    how long the peer has to answer (default 5s)\n"
     "  --session-timeout DUR    the session's timeout (default: the peer's)\n"
+    "  --tls-cert FILE          with --tls-key and --tls-ca: mutual TLS (PEM\n"
+    "  --tls-key FILE           certificate, its key, and the CA the peer's\n"
+    "  --tls-ca FILE            certificate must chain to)\n"
     "Without a command, reads commands from stdin.\n";
 
 // Prints `message` and the usage (with the commands, for a bad command) to
@@ -77,6 +80,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   synod::tools::FlagSpec spec;
   spec.value_flags = {"peer", "connect-timeout", "session-timeout"};
+  spec.value_flags.insert(spec.value_flags.end(),
+                          synod::tools::kTlsFlagNames.begin(),
+                          synod::tools::kTlsFlagNames.end());
   spec.bool_flags = {"help"};
   spec.stop_at_positional = true;
   absl::StatusOr<synod::tools::ParsedFlags> flags =
@@ -112,6 +118,17 @@ int main(int argc, char** argv) {
     }
     options.session_timeout = *d;
   }
+  absl::StatusOr<synod::TlsOptions> tls =
+      synod::tools::ParseTlsFlags(flags->values);
+  if (!tls.ok()) return UsageError(std::string(tls.status().message()));
+  absl::StatusOr<std::shared_ptr<const synod::transport::TransportCredentials>>
+      credentials = synod::transport::TransportCredentials::Make(*tls);
+  if (!credentials.ok()) {
+    // A bad file: said before anything is sent.
+    std::cerr << "synod-cli: " << credentials.status().message() << std::endl;
+    return 2;
+  }
+  options.credentials = *std::move(credentials);
 
   if (flags->positional.empty()) {
     options.async_events = true;

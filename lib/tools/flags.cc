@@ -42,7 +42,46 @@ const char kPeerUsage[] =
     "  --leave-on-shutdown      on SIGTERM/SIGINT, leave the ensemble (its\n"
     "                           seat goes at once; the data directory is\n"
     "                           retired) instead of keeping the seat\n"
-    "  --log-level LEVEL        debug, info, warning or error (default info)\n";
+    "  --log-level LEVEL        debug, info, warning or error (default info)\n"
+    "  --tls-cert FILE          with --tls-key and --tls-ca: mutual TLS for\n"
+    "                           peers and clients (PEM certificate, its key,\n"
+    "                           the CA every other side's certificate must\n"
+    "                           chain to)\n"
+    "  --tls-reload DUR         how often the TLS files are reread (default\n"
+    "                           10s): rotation without a restart\n";
+
+const std::vector<std::string> kTlsFlagNames = {"tls-cert", "tls-key",
+                                                "tls-ca", "tls-reload"};
+
+absl::StatusOr<TlsOptions> ParseTlsFlags(
+    const std::map<std::string, std::string>& values) {
+  TlsOptions tls;
+  int given = 0;
+  for (const auto& [name, field] :
+       {std::pair<const char*, std::string*>{"tls-cert", &tls.cert_file},
+        {"tls-key", &tls.key_file},
+        {"tls-ca", &tls.ca_file}}) {
+    auto it = values.find(name);
+    if (it == values.end()) continue;
+    if (it->second.empty()) {
+      return Invalid(absl::StrCat("--", name, ": a file name is required"));
+    }
+    *field = it->second;
+    ++given;
+  }
+  if (given != 0 && given != 3) {
+    return Invalid("--tls-cert, --tls-key and --tls-ca go together");
+  }
+  if (auto it = values.find("tls-reload"); it != values.end()) {
+    if (given == 0) return Invalid("--tls-reload needs --tls-cert");
+    absl::StatusOr<absl::Duration> d = ParseDurationFlag(it->second);
+    if (!d.ok()) {
+      return Invalid(absl::StrCat("--tls-reload: ", d.status().message()));
+    }
+    tls.reload_interval = *d;
+  }
+  return tls;
+}
 
 // Walks `args` once: "--" ends the flags; "--name=value" and "--name value"
 // set value flags; "--name" sets a boolean flag; anything else (including a
@@ -175,6 +214,8 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
                       "session-timeout", "tick",  "log-level",
                       "voters",          "dead-voter-timeout",
                       "zone"};
+  spec.value_flags.insert(spec.value_flags.end(), kTlsFlagNames.begin(),
+                          kTlsFlagNames.end());
   spec.bool_flags = {"help", "leave-on-shutdown"};
   absl::StatusOr<ParsedFlags> parsed = ParseFlags(args, spec);
   if (!parsed.ok()) return parsed.status();
@@ -237,6 +278,9 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
     flags.zone = it->second;
   }
   flags.leave_on_shutdown = Contains(parsed->switches, "leave-on-shutdown");
+  absl::StatusOr<TlsOptions> tls = ParseTlsFlags(v);
+  if (!tls.ok()) return tls.status();
+  flags.tls = *std::move(tls);
   if (it = v.find("log-level"); it != v.end()) {
     absl::StatusOr<LogLevel> level = ParseLogLevel(it->second);
     if (!level.ok()) return level.status();
@@ -257,6 +301,7 @@ Options PeerOptions(const PeerFlags& flags) {
     options.dead_voter_timeout = *flags.dead_voter_timeout;
   }
   options.zone = flags.zone;
+  options.tls = flags.tls;
   return options;
 }
 

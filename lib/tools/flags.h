@@ -56,6 +56,16 @@ absl::StatusOr<std::string> ParseAddress(std::string_view text);
 absl::StatusOr<std::vector<std::string>> ParseAddressList(
     std::string_view text);
 
+// The TLS flags synod-peer and synod-cli share: --tls-cert FILE, --tls-key
+// FILE, --tls-ca FILE (all three or none), --tls-reload DUR.
+extern const std::vector<std::string> kTlsFlagNames;
+
+// Reads the TLS flags of `values` into a TlsOptions (empty: none given).
+// InvalidArgument unless all three or none are given. The files are
+// checked when the credentials are made (transport::ValidateTls).
+absl::StatusOr<TlsOptions> ParseTlsFlags(
+    const std::map<std::string, std::string>& values);
+
 // synod-peer's configuration.
 struct PeerFlags {
   std::string listen;               // --listen, required
@@ -67,6 +77,7 @@ struct PeerFlags {
   std::optional<absl::Duration> dead_voter_timeout;  // --dead-voter-timeout
   std::string zone;                               // --zone
   bool leave_on_shutdown = false;                 // --leave-on-shutdown
+  TlsOptions tls;                                 // --tls-cert/-key/-ca
   LogLevel log_level = LogLevel::kInfo;           // --log-level
   bool help = false;                              // --help
 };

@@ -19,6 +19,7 @@
 #include "transport/client_service.h"
 #include "transport/connection_limit.h"
 #include "transport/peer_network.h"
+#include "transport/tls.h"
 #include "transport/wire.h"
 #include "util/errors.h"
 
@@ -56,9 +57,12 @@ bool AddressInUse(const std::string& address) {
 }  // namespace
 
 GrpcServer::GrpcServer(const Options& options, ClientHost* host,
-                       PeerNetwork* network)
+                       PeerNetwork* network,
+                       std::shared_ptr<const TransportCredentials> credentials)
     : options_(options),
       network_(network),
+      credentials_(credentials ? std::move(credentials)
+                               : TransportCredentials::Plaintext()),
       client_service_(std::make_unique<ClientService>(host, options)) {}
 
 GrpcServer::~GrpcServer() { Shutdown(); }
@@ -66,7 +70,7 @@ GrpcServer::~GrpcServer() { Shutdown(); }
 absl::Status GrpcServer::Start() {
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(options_.listen, credentials_->Server(),
                            &port);
   // One owner per address: without this gRPC binds with SO_REUSEPORT, and a
   // second peer on a busy port would start and take half of its clients.

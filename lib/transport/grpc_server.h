@@ -28,12 +28,16 @@ class ClientHost;
 class ClientService;
 class ConnectionLimit;
 class PeerNetwork;
+class TransportCredentials;
 
 class GrpcServer {
  public:
   // Serves nothing until Start. `host` must outlive this object; `network`
-  // (null: no peer links, a peer alone) must outlive Shutdown.
-  GrpcServer(const Options& options, ClientHost* host, PeerNetwork* network);
+  // (null: no peer links, a peer alone) must outlive Shutdown. The server
+  // accepts connections with `credentials` (plaintext or mutual TLS; null:
+  // plaintext).
+  GrpcServer(const Options& options, ClientHost* host, PeerNetwork* network,
+             std::shared_ptr<const TransportCredentials> credentials = nullptr);
   // Shutdown, then the client service goes.
   ~GrpcServer();
 
@@ -63,6 +67,7 @@ class GrpcServer {
  private:
   const Options options_;
   PeerNetwork* const network_;
+  const std::shared_ptr<const TransportCredentials> credentials_;
   std::unique_ptr<ClientService> client_service_;
   // The cap on the connections server_ accepts (Options::max_connections).
   std::unique_ptr<ConnectionLimit> connection_limit_;

@@ -143,6 +143,7 @@ class PeerNetwork::Impl : public PeerLink::Service {
   const PeerNetworkConfig config_;
   const PeerNetworkHandler handler_;
   const grpc::ChannelArguments channel_args_;
+  const std::shared_ptr<const TransportCredentials> credentials_;
 
   mutable Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
@@ -264,7 +265,7 @@ class PeerNetwork::Impl::Sender {
           // A new channel resolves the (new) name afresh.
           address = address_;
           channel = grpc::CreateCustomChannel(
-              address, grpc::InsecureChannelCredentials(), net_->channel_args_);
+              address, net_->credentials_->Channel(), net_->channel_args_);
           stub = PeerLink::NewStub(channel);
         }
       }
@@ -441,7 +442,9 @@ grpc::ChannelArguments MakeChannelArgs(const PeerNetworkConfig& config) {
 PeerNetwork::Impl::Impl(PeerNetworkConfig config, PeerNetworkHandler handler)
     : config_(std::move(config)),
       handler_(std::move(handler)),
-      channel_args_(MakeChannelArgs(config_)) {
+      channel_args_(MakeChannelArgs(config_)),
+      credentials_(config_.credentials ? config_.credentials
+                                       : TransportCredentials::Plaintext()) {
   MutexLock lock(&mu_);
   for (const auto& [id, address] : config_.addresses) {
     if (!address.empty()) addresses_[id] = address;

@@ -43,6 +43,7 @@
 
 #include "absl/time/time.h"
 #include "synod/options.h"
+#include "transport/tls.h"
 #include "transport/wire.h"
 #include "zab/message.h"
 
@@ -74,6 +75,9 @@ struct PeerNetworkConfig {
   size_t max_queued_bytes = size_t{4} << 30;
   // Receives the network's log records (link up/down, refusals).
   std::function<void(LogLevel, std::string_view)> log;
+  // The links' credentials (plaintext, or mutual TLS: transport/tls.h).
+  // Null: plaintext.
+  std::shared_ptr<const TransportCredentials> credentials;
 };
 
 struct PeerNetworkHandler {

@@ -1,0 +1,61 @@
+// Transport security: the gRPC credentials every channel and server of a
+// peer or client uses, plaintext or mutual TLS from Options::tls
+// (docs/security.md).
+
+#ifndef SYNOD_TRANSPORT_TLS_H_
+#define SYNOD_TRANSPORT_TLS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "synod/options.h"
+
+namespace synod::transport {
+
+// Checks `tls` as a peer or client would use it: all three files or none;
+// the certificate and CA files hold PEM certificates, the key file a PEM
+// private key that matches the certificate, and the certificate is valid
+// now (not expired, not yet to come) and issued by a CA of `ca_file`.
+// Returns BadArguments naming the file and what is wrong with it.
+absl::Status ValidateTls(const TlsOptions& tls);
+
+// The credentials of one process's side of every connection: plaintext, or
+// mutual TLS whose certificate, key and CA are read again every
+// TlsOptions::reload_interval (one watcher shared by every channel and the
+// server). Thread-safe and immutable once made.
+class TransportCredentials {
+ public:
+  // Plaintext: grpc's insecure credentials.
+  static std::shared_ptr<const TransportCredentials> Plaintext();
+
+  // Mutual TLS from `tls` (ValidateTls first), or plaintext if `tls` names
+  // no file.
+  static absl::StatusOr<std::shared_ptr<const TransportCredentials>> Make(
+      const TlsOptions& tls);
+
+  // True for TLS.
+  bool tls() const { return provider_ != nullptr; }
+
+  // For a channel to a peer or server: with TLS, the server's certificate
+  // must chain to the CA and name the host dialled; this side presents its
+  // own certificate.
+  std::shared_ptr<grpc::ChannelCredentials> Channel() const;
+
+  // For this peer's server: with TLS, a client must present a certificate
+  // that chains to the CA, or the handshake fails.
+  std::shared_ptr<grpc::ServerCredentials> Server() const;
+
+ private:
+  TransportCredentials() = default;
+
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider_;
+};
+
+}  // namespace synod::transport
+
+#endif  // SYNOD_TRANSPORT_TLS_H_
