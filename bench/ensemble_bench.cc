@@ -13,6 +13,10 @@
 //                   catches up by SNAP: the others keep log_retention
 //                   entries)
 //
+// With --tls every peer link is mutual TLS (a CA and a certificate made
+// with openssl in the run's directory), so that a run with and a run without
+// give the cost of TLS (bench/README.md).
+//
 // Every result is checked; an unexpected error ends the run with status 1.
 
 #include <netinet/in.h>
@@ -47,6 +51,7 @@ struct Flags {
   int64_t catchup_znodes = 1000000;
   int64_t value_bytes = 100;
   std::string data_dir = "/tmp";
+  bool tls = false;
 };
 
 [[noreturn]] void Fail(const std::string& what) {
@@ -95,9 +100,11 @@ Flags ParseFlags(int argc, char** argv) {
       f.value_bytes = std::atoll(value("value-bytes").c_str());
     } else if (!value("data-dir").empty()) {
       f.data_dir = value("data-dir");
+    } else if (arg == "--tls") {
+      f.tls = true;
     } else {
       Fail("usage: synod_ensemble_bench [--smoke] [--ops=N] [--window=N] "
-           "[--catchup-znodes=N] [--value-bytes=N] [--data-dir=DIR]");
+           "[--catchup-znodes=N] [--value-bytes=N] [--data-dir=DIR] [--tls]");
     }
   }
   if (f.ops < 1 || f.window < 1 || f.catchup_znodes < 1 || f.value_bytes < 0) {
@@ -108,11 +115,30 @@ Flags ParseFlags(int argc, char** argv) {
 
 class Ensemble {
  public:
-  Ensemble(const std::string& parent) {
+  Ensemble(const std::string& parent, bool tls) {
     root_ = parent + "/synod-ensemble-bench-" + std::to_string(getpid());
     for (int i = 0; i < 3; ++i) {
       seeds_.push_back(absl::StrCat("127.0.0.1:", PickPort()));
     }
+    if (tls) MakeCertificates();
+  }
+  // A CA and one certificate for 127.0.0.1 (P-256), as docs/security.md
+  // makes them.
+  void MakeCertificates() {
+    const std::string d = root_ + "/tls";
+    std::filesystem::create_directories(d);
+    const std::string script = absl::StrCat(
+        "cd ", d, " && openssl req -x509 -newkey ec -pkeyopt "
+        "ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem "
+        "-days 1 -subj /CN=bench-ca && openssl req -newkey ec -pkeyopt "
+        "ec_paramgen_curve:prime256v1 -nodes -keyout peer.key -out peer.csr "
+        "-subj /CN=peer && printf 'subjectAltName=IP:127.0.0.1\\n' > "
+        "peer.ext && openssl x509 -req -in peer.csr -CA ca.pem -CAkey ca.key "
+        "-CAcreateserial -out peer.pem -days 1 -extfile peer.ext");
+    if (std::system(("(" + script + ") >/dev/null 2>&1").c_str()) != 0) {
+      Fail("cannot make the TLS certificates (is openssl installed?)");
+    }
+    tls_ = synod::TlsOptions{d + "/peer.pem", d + "/peer.key", d + "/ca.pem"};
   }
   ~Ensemble() {
     for (auto& c : peers_) c.reset();
@@ -124,6 +150,7 @@ class Ensemble {
     o.data_dir = dir;
     o.listen = seeds_[i];
     o.seeds = seeds_;
+    o.tls = tls_;
     o.log_sink = synod::StderrLogSink(getenv("SYNOD_BENCH_LOG") ? synod::LogLevel::kInfo : synod::LogLevel::kError);
     return o;
   }
@@ -150,6 +177,7 @@ class Ensemble {
  private:
   std::string root_;
   std::vector<std::string> seeds_;
+  synod::TlsOptions tls_;
   std::unique_ptr<synod::Coordinator> peers_[3];
 };
 
@@ -217,7 +245,7 @@ void Row(const std::string& name, int64_t window, const Stats& s) {
 int main(int argc, char** argv) {
   const Flags f = ParseFlags(argc, argv);
   const std::string value(static_cast<size_t>(f.value_bytes), 'v');
-  Ensemble e(f.data_dir);
+  Ensemble e(f.data_dir, f.tls);
   e.StartAll();
   const int leader = e.Leader();
   if (leader < 0) Fail("no leader");
@@ -226,8 +254,9 @@ int main(int argc, char** argv) {
   Check(e.at(leader).Create("/l", "").status(), "create /l");
   Check(e.at(leader).Create("/f", "").status(), "create /f");
 
-  std::printf("three peers on loopback, %lld-byte values\n",
-              static_cast<long long>(f.value_bytes));
+  std::printf("three peers on loopback, %lld-byte values%s\n",
+              static_cast<long long>(f.value_bytes),
+              f.tls ? ", mutual TLS" : "");
   std::printf("%-16s %6s %12s %10s %10s\n", "workload", "window", "ops/s",
               "p50 us", "p99 us");
   Row("write-leader", 1, Creates(e.at(leader), "/l/a", f.ops / 10 + 1, 1, value));

@@ -37,14 +37,15 @@
 
 namespace synod::testing {
 
-// Polls `done` every 10 ms until it holds or `timeout` passes; returns
+// Polls `done` every `poll` until it holds or `timeout` passes; returns
 // whether it holds.
 inline bool WaitFor(const std::function<bool()>& done,
-                    absl::Duration timeout = absl::Seconds(30)) {
+                    absl::Duration timeout = absl::Seconds(30),
+                    absl::Duration poll = absl::Milliseconds(10)) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(poll));
   }
   return done();
 }

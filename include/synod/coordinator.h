@@ -213,7 +213,8 @@ class Coordinator {
   // ---- Authentication of this Coordinator's session.
 
   // Adds an identity: scheme "digest" with "user:password". AuthFailed for an
-  // unknown scheme or malformed credentials.
+  // unknown scheme or malformed credentials, and for "x509" (that identity
+  // comes from Options::tls's certificate, never from a claim).
   virtual absl::Status AddAuth(std::string_view scheme,
                                std::string_view credentials) = 0;
 

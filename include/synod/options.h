@@ -205,6 +205,15 @@ struct Options {
   // mutual authentication (TlsOptions). A peer with TLS and a peer without
   // never talk. Default: none, plaintext.
   TlsOptions tls;
+
+  // A secret every member of the ensemble shares (16 to 4,096 bytes): a
+  // peer link opens only between peers that both prove it, by an HMAC
+  // challenge in the link's opening (the secret never crosses the wire), so
+  // a process without it can neither join nor receive anything a member
+  // sends. Works with or without `tls` (docs/security.md). Without either,
+  // a peer that listens beyond loopback logs a warning at start. Default:
+  // none.
+  std::string ensemble_secret;
 };
 
 }  // namespace synod

@@ -94,9 +94,13 @@ inline constexpr int32_t kAll = 31;
 }  // namespace perms
 
 // One ACL entry: `perms` granted to the identity `id` under `scheme`.
-// Schemes: "world" (id "anyone"), "auth" (every identity the creating session
-// has authenticated as), "digest" (id "user:base64(sha1(user:password))"),
-// "ip" (id "a.b.c.d" or "a.b.c.d/bits", IPv6 likewise).
+// Schemes: "world" (id "anyone"), "auth" (every digest and x509 identity
+// the creating session holds), "digest" (id "user:base64(sha1(user:
+// password))"), "ip" (id "a.b.c.d" or "a.b.c.d/bits", IPv6 likewise),
+// "x509" (id a TLS certificate's subject as RFC 2253 prints it,
+// "CN=alice,O=example": the identity of a session whose connection
+// presented that certificate, or of a Coordinator whose Options::tls names
+// it).
 struct Acl {
   int32_t perms = perms::kAll;
   std::string scheme;

@@ -1,5 +1,6 @@
 // ACL validation, "auth" expansion, permission checks and digest
-// authentication, following ZooKeeper's world, auth, digest and ip schemes.
+// authentication, following ZooKeeper's world, auth, digest, ip and x509
+// schemes.
 
 #include "acl/acl.h"
 
@@ -199,18 +200,25 @@ absl::Status ValidateEntry(size_t index, const Acl& entry) {
                           "ip id must be an IPv4 or IPv6 address, optionally "
                           "\"/bits\" within the address width");
     }
+  } else if (entry.scheme == "x509") {
+    if (entry.id.empty()) {
+      return InvalidEntry(index, entry,
+                          "x509 id must be a certificate subject, e.g. "
+                          "\"CN=alice,O=example\"");
+    }
   } else if (entry.scheme != "auth") {
-    return InvalidEntry(index, entry,
-                        "unknown scheme (expected world, auth, digest or ip)");
+    return InvalidEntry(
+        index, entry,
+        "unknown scheme (expected world, auth, digest, ip or x509)");
   }
   return absl::OkStatus();
 }
 
 bool Matches(const Acl& entry, const AuthInfo& auth) {
   if (entry.scheme == "world") return entry.id == "anyone";
-  if (entry.scheme == "digest") {
+  if (entry.scheme == "digest" || entry.scheme == "x509") {
     return std::find(auth.ids.begin(), auth.ids.end(),
-                     AuthId{"digest", entry.id}) != auth.ids.end();
+                     AuthId{entry.scheme, entry.id}) != auth.ids.end();
   }
   if (entry.scheme == "ip") {
     std::optional<IpNetwork> network = ParseIpNetwork(entry.id);
@@ -254,15 +262,17 @@ absl::StatusOr<AclList> ResolveAcl(const AclList& acl, const AuthInfo& auth) {
       continue;
     }
     bool expanded = false;
+    // Authenticated identities only (as ZooKeeper's providers that say
+    // isAuthenticated): digests and certificate subjects, not addresses.
     for (const AuthId& id : auth.ids) {
-      if (id.scheme != "digest") continue;
-      add(Acl{entry.perms, "digest", id.id});
+      if (id.scheme != "digest" && id.scheme != "x509") continue;
+      add(Acl{entry.perms, id.scheme, id.id});
       expanded = true;
     }
     if (!expanded) {
       return InvalidEntry(i, entry,
-                          "auth entry needs a digest identity on the session, "
-                          "and it has none");
+                          "auth entry needs a digest or x509 identity on the "
+                          "session, and it has none");
     }
   }
   return resolved;

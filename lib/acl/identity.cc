@@ -10,6 +10,11 @@
 
 namespace synod {
 
+bool IsSuperIdentity(const Options& options, const AuthId& id) {
+  return !options.super_digest.empty() && id.scheme == "digest" &&
+         id.id == options.super_digest;
+}
+
 absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info) {
   const size_t longest = std::max(id.scheme.size(), id.id.size());
   if (longest > static_cast<size_t>(options.max_acl_id_bytes)) {
@@ -24,10 +29,7 @@ absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info) {
                                           info->ids.size(),
                                           " identities, the limit"));
   }
-  if (!options.super_digest.empty() && id.scheme == "digest" &&
-      id.id == options.super_digest) {
-    info->super = true;
-  }
+  if (IsSuperIdentity(options, id)) info->super = true;
   if (!known) info->ids.push_back(std::move(id));
   return absl::OkStatus();
 }

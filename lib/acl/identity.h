@@ -18,6 +18,9 @@ namespace synod {
 // them stays within the limits).
 absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info);
 
+// True if `id` is the super identity of `options` (its super_digest).
+bool IsSuperIdentity(const Options& options, const AuthId& id);
+
 }  // namespace synod
 
 #endif  // SYNOD_ACL_IDENTITY_H_

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "acl/identity.h"
 #include "runtime/status_client.h"
 #include "transport/grpc_server.h"
 #include "transport/peer_network.h"
@@ -72,6 +73,12 @@ absl::Status ValidateOptions(const Options& o) {
       o.super_digest.find(':') == std::string::npos) {
     return BadArgumentsError(
         "Options::super_digest must be user:base64(sha1(user:password))");
+  }
+  if (!o.ensemble_secret.empty() &&
+      (o.ensemble_secret.size() < 16 || o.ensemble_secret.size() > 4096)) {
+    return BadArgumentsError(absl::StrCat(
+        "Options::ensemble_secret must be 16 to 4096 bytes, not ",
+        o.ensemble_secret.size()));
   }
   if (o.tick < absl::Milliseconds(10) || o.tick > absl::Seconds(10)) {
     return BadArgumentsError(
@@ -265,9 +272,18 @@ absl::Status PeerRuntime::Init() {
   if (!store.ok()) return StorageError(store.status());
   store_ = std::move(*store);
   {
-    MutexLock lock(&auth_mu_);
     auto info = std::make_shared<AuthInfo>();
     info->ip = "127.0.0.1";
+    // With a certificate, the Coordinator's own session holds its subject
+    // as its x509 identity, as a remote client presenting it would (the
+    // subject read at start: a rotated certificate's takes a restart).
+    if (credentials_->tls()) {
+      SYNOD_ASSIGN_OR_RETURN(std::string subject,
+                             transport::CertificateSubject(options_.tls.cert_file));
+      SYNOD_RETURN_IF_ERROR(
+          AddIdentity(options_, AuthId{"x509", std::move(subject)}, info.get()));
+    }
+    MutexLock lock(&auth_mu_);
     auth_ = std::move(info);
   }
   dispatcher_ = std::make_unique<Dispatcher>();
@@ -354,6 +370,7 @@ absl::Status PeerRuntime::InitEnsemble() {
   net.listen = options_.listen;
   net.ensemble_id = ensemble_id_;
   net.credentials = credentials_;
+  net.secret = options_.ensemble_secret;
   net.addresses = Addresses(server_->configuration());
   addresses_version_ = server_->configuration().version;
   net.log = [this](LogLevel level, std::string_view message) {
@@ -677,6 +694,15 @@ absl::Status PeerRuntime::StartListening() {
     return started;
   }
   bound_port_ = grpc_->port();
+  if (!credentials_->tls() && options_.ensemble_secret.empty() &&
+      !transport::IsLoopbackAddress(options_.listen)) {
+    Log(options_, LogLevel::kWarning,
+        absl::StrCat("listening on ", options_.listen,
+                     " without TLS or an ensemble secret: any process that "
+                     "can reach it can join the ensemble and read what its "
+                     "members send (set Options::tls or "
+                     "Options::ensemble_secret; docs/security.md)"));
+  }
   return absl::OkStatus();
 }
 

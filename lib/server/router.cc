@@ -65,7 +65,6 @@ void Router::Forward(Pending* p, int64_t now,
     a->set_scheme(id.scheme);
     a->set_id(id.id);
   }
-  fr.set_super(p->auth->super);
   fr.set_ip(p->auth->ip);
   if (p->request.body_case() != txn::Request::BODY_NOT_SET) {
     *fr.mutable_request_body() = std::move(p->request);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "acl/identity.h"
 #include "server/server.h"
 #include "util/errors.h"
 #include "util/log.h"
@@ -119,11 +120,16 @@ void Server::PrepareForwarded(const std::string& data) {
   if (core_->next_zxid() == 0 || !failed_.ok()) return;  // origin times out
   NoteCoreState();  // a leadership just established starts its bookkeeping
   if (published_->last_applied.load() < committed_) ApplyCommitted();
+  // The identities the origin verified (AddAuth digests it computed, the
+  // connection's address), from an authenticated member when the ensemble
+  // has TLS or a secret (docs/security.md). `super` is the leader's own
+  // finding, by its super_digest, never the origin's word: a member's say
+  // cannot lift every ACL.
   AuthInfo auth;
   for (const txn::AuthIdentity& a : fr.auth()) {
     auth.ids.push_back(AuthId{a.scheme(), a.id()});
+    if (IsSuperIdentity(options_, auth.ids.back())) auth.super = true;
   }
-  auth.super = fr.super();
   auth.ip = fr.ip();
   const int64_t now_ms = clock_->WallMs();
   txn::Txn t;

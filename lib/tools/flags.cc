@@ -3,6 +3,8 @@
 #include "tools/flags.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -48,7 +50,10 @@ const char kPeerUsage[] =
     "                           the CA every other side's certificate must\n"
     "                           chain to)\n"
     "  --tls-reload DUR         how often the TLS files are reread (default\n"
-    "                           10s): rotation without a restart\n";
+    "                           10s): rotation without a restart\n"
+    "  --ensemble-secret-file FILE  a secret every member shares (16 to\n"
+    "                           4096 bytes; a final newline is not part of\n"
+    "                           it): only peers that prove it link\n";
 
 const std::vector<std::string> kTlsFlagNames = {"tls-cert", "tls-key",
                                                 "tls-ca", "tls-reload"};
@@ -213,7 +218,7 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
   spec.value_flags = {"listen",          "seeds", "data-dir",
                       "session-timeout", "tick",  "log-level",
                       "voters",          "dead-voter-timeout",
-                      "zone"};
+                      "zone", "ensemble-secret-file"};
   spec.value_flags.insert(spec.value_flags.end(), kTlsFlagNames.begin(),
                           kTlsFlagNames.end());
   spec.bool_flags = {"help", "leave-on-shutdown"};
@@ -281,6 +286,24 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
   absl::StatusOr<TlsOptions> tls = ParseTlsFlags(v);
   if (!tls.ok()) return tls.status();
   flags.tls = *std::move(tls);
+  if (it = v.find("ensemble-secret-file"); it != v.end()) {
+    std::ifstream in(it->second, std::ios::binary);
+    if (!in) {
+      return Invalid(absl::StrCat("--ensemble-secret-file ", it->second,
+                                  ": cannot be read"));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string secret = text.str();
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    if (secret.size() < 16 || secret.size() > 4096) {
+      return Invalid(absl::StrCat("--ensemble-secret-file ", it->second,
+                                  ": must hold 16 to 4096 bytes, not ",
+                                  secret.size()));
+    }
+    flags.ensemble_secret = std::move(secret);
+  }
   if (it = v.find("log-level"); it != v.end()) {
     absl::StatusOr<LogLevel> level = ParseLogLevel(it->second);
     if (!level.ok()) return level.status();
@@ -302,6 +325,7 @@ Options PeerOptions(const PeerFlags& flags) {
   }
   options.zone = flags.zone;
   options.tls = flags.tls;
+  options.ensemble_secret = flags.ensemble_secret;
   return options;
 }
 

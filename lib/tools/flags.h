@@ -78,6 +78,7 @@ struct PeerFlags {
   std::string zone;                               // --zone
   bool leave_on_shutdown = false;                 // --leave-on-shutdown
   TlsOptions tls;                                 // --tls-cert/-key/-ca
+  std::string ensemble_secret;  // --ensemble-secret-file's contents
   LogLevel log_level = LogLevel::kInfo;           // --log-level
   bool help = false;                              // --help
 };

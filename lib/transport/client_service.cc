@@ -53,9 +53,11 @@
 #include "transport/client.grpc.pb.h"
 #include "transport/client_host.h"
 #include "transport/client_request.h"
+#include "transport/tls.h"
 #include "tree/data_tree.h"
 #include "tree/path.h"
 #include "util/errors.h"
+#include "util/log.h"
 #include "util/mutex.h"
 #include "util/strings.h"
 
@@ -657,9 +659,23 @@ void SessionStream::SubmitOpen(const OpenSession& open) {
   timeout_ms_ = std::clamp<int64_t>(
       open.timeout_ms() > 0 ? open.timeout_ms() : peer_default, min_ms,
       kMaxSessionMs);
-  auth_ = [this] {
+  auth_ = [this, &options] {
     auto auth = std::make_shared<AuthInfo>();
     auth->ip = PeerIp(context_->peer());
+    // Over TLS the server verified the client's certificate in the
+    // handshake: its subject is the session's x509 identity (as ZooKeeper's
+    // X509AuthenticationProvider names it).
+    const std::string subject = CertificateSubjectOf(*context_);
+    if (!subject.empty()) {
+      if (absl::Status s = AddIdentity(options, AuthId{"x509", subject},
+                                       auth.get());
+          !s.ok()) {
+        Log(options, LogLevel::kWarning,
+            absl::StrCat("a client's certificate subject is not taken as "
+                         "its x509 identity: ",
+                         s.message()));
+      }
+    }
     return std::shared_ptr<const AuthInfo>(std::move(auth));
   }();
   txn::Request create;

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
+#include <optional>
 #include <deque>
 #include <thread>
 #include <utility>
@@ -22,6 +24,7 @@
 #include "acl/sha1.h"
 #include "transport/link.grpc.pb.h"
 #include "transport/link.pb.h"
+#include "transport/link_auth.h"
 #include "util/mutex.h"
 #include "util/strings.h"
 #include "zab/config.h"
@@ -113,9 +116,26 @@ class PeerNetwork::Impl : public PeerLink::Service {
   grpc::Status Link(grpc::ServerContext* context,
                     grpc::ServerReader<LinkFrame>* reader,
                     LinkReply* reply) override;
+  // PeerLink::Service: a nonce for the next hello (with a secret).
+  grpc::Status Challenge(grpc::ServerContext* context,
+                         const ChallengeRequest* request,
+                         ChallengeReply* reply) override;
 
  private:
   class Sender;
+
+  // Milliseconds of a steady clock, for the challenges' lifetime.
+  static int64_t SteadyMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  // With a secret: asks the peer at `stub` for a challenge and checks its
+  // proof; returns the hello to send, completed with this side's proof.
+  // Otherwise returns `hello` unchanged. A failure says why.
+  absl::StatusOr<LinkFrame> Authenticate(PeerLink::Stub* stub,
+                                         grpc::ClientContext* context,
+                                         const LinkFrame& hello) const;
 
   // Logs through config_.log, if set.
   void Log(LogLevel level, std::string_view message) const {
@@ -144,6 +164,10 @@ class PeerNetwork::Impl : public PeerLink::Service {
   const PeerNetworkHandler handler_;
   const grpc::ChannelArguments channel_args_;
   const std::shared_ptr<const TransportCredentials> credentials_;
+  // With an ensemble secret: the proofs, and the nonces issued to
+  // diallers (single use, 30 s).
+  const std::optional<LinkProof> proof_;
+  ChallengeBook challenges_{4096, 30000};
 
   mutable Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
@@ -310,17 +334,45 @@ class PeerNetwork::Impl::Sender {
     // Fail fast when the peer is unreachable (the sender retries with its
     // own backoff) rather than queueing the call inside gRPC.
     context.set_wait_for_ready(false);
+    // With a secret, both sides prove it before the link opens (a call Stop
+    // can cancel too).
+    grpc::ClientContext challenge;
+    challenge.set_wait_for_ready(false);
+    challenge.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(5));
     {
       MutexLock lock(&mu_);
       if (stopping_) return false;
-      context_ = &context;
+      context_ = &challenge;
+    }
+    absl::StatusOr<LinkFrame> opening =
+        net_->Authenticate(stub, &challenge, hello);
+    {
+      MutexLock lock(&mu_);
+      context_ = opening.ok() ? &context : nullptr;
+      if (stopping_) {
+        context_ = nullptr;
+        return false;
+      }
+    }
+    if (!opening.ok()) {
+      // Unreachable peers say so at debug level; a peer that cannot prove
+      // the secret, or has none, is a misconfiguration or an impostor.
+      net_->Log(absl::IsUnavailable(opening.status()) ||
+                        absl::IsDeadlineExceeded(opening.status())
+                    ? LogLevel::kDebug
+                    : LogLevel::kWarning,
+                absl::StrCat("peer link to ", peer_, " (", AV(address),
+                             ") failed to connect: ",
+                             opening.status().message()));
+      return false;
     }
     LinkReply reply;
     // Blocks while the channel connects (up to kConnectTimeoutMs per
     // attempt, or until Stop cancels the call).
     std::unique_ptr<grpc::ClientWriter<LinkFrame>> writer =
         stub->Link(&context, &reply);
-    bool up = writer->Write(hello);
+    bool up = writer->Write(*opening);
     if (up) {
       // The receiver sends its initial metadata once it has accepted the
       // hello; a refusal ends the call instead.
@@ -367,7 +419,8 @@ class PeerNetwork::Impl::Sender {
           lost ? std::string("the connection was lost") : StatusString(status);
       // A refusal for another ensemble is a misconfiguration: said loudly.
       const bool mismatch =
-          status.error_code() == grpc::StatusCode::FAILED_PRECONDITION;
+          status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+          status.error_code() == grpc::StatusCode::PERMISSION_DENIED;
       net_->Log(
           up ? LogLevel::kInfo
              : mismatch ? LogLevel::kWarning : LogLevel::kDebug,
@@ -444,7 +497,11 @@ PeerNetwork::Impl::Impl(PeerNetworkConfig config, PeerNetworkHandler handler)
       handler_(std::move(handler)),
       channel_args_(MakeChannelArgs(config_)),
       credentials_(config_.credentials ? config_.credentials
-                                       : TransportCredentials::Plaintext()) {
+                                       : TransportCredentials::Plaintext()),
+      proof_(config_.secret.empty()
+                 ? std::nullopt
+                 : std::optional<LinkProof>(std::in_place, config_.secret,
+                                            config_.ensemble_id)) {
   MutexLock lock(&mu_);
   for (const auto& [id, address] : config_.addresses) {
     if (!address.empty()) addresses_[id] = address;
@@ -672,6 +729,56 @@ grpc::Status PeerNetwork::Impl::Refuse(grpc::ServerContext* context,
   return grpc::Status(code, std::string(reason));
 }
 
+grpc::Status PeerNetwork::Impl::Challenge(grpc::ServerContext* context,
+                                          const ChallengeRequest* request,
+                                          ChallengeReply* reply) {
+  if (!proof_) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this peer has no ensemble secret");
+  }
+  if (request->nonce().size() != kLinkNonceBytes) {
+    links_refused_.fetch_add(1, std::memory_order_relaxed);
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "a challenge request carries a 32-byte nonce");
+  }
+  const std::string nonce = LinkProof::NewNonce();
+  challenges_.Issue(nonce, SteadyMs());
+  reply->set_nonce(nonce);
+  reply->set_proof(proof_->Receiver(request->nonce(), nonce));
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<LinkFrame> PeerNetwork::Impl::Authenticate(
+    PeerLink::Stub* stub, grpc::ClientContext* context,
+    const LinkFrame& hello) const {
+  if (!proof_) return hello;
+  ChallengeRequest request;
+  request.set_nonce(LinkProof::NewNonce());
+  ChallengeReply reply;
+  const grpc::Status status = stub->Challenge(context, request, &reply);
+  if (!status.ok()) {
+    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      return absl::PermissionDeniedError(
+          "the peer has no ensemble secret and this one has");
+    }
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        StatusString(status));
+  }
+  if (reply.nonce().size() != kLinkNonceBytes ||
+      !LinkProof::Equal(reply.proof(),
+                        proof_->Receiver(request.nonce(), reply.nonce()))) {
+    return absl::PermissionDeniedError(
+        "the peer does not prove the ensemble secret");
+  }
+  LinkFrame out = hello;
+  LinkHello* h = out.mutable_hello();
+  h->set_challenge(reply.nonce());
+  h->set_nonce(request.nonce());
+  h->set_proof(proof_->Dialler(h->from(), h->listen(), reply.nonce(),
+                               request.nonce()));
+  return out;
+}
+
 grpc::Status PeerNetwork::Impl::Link(grpc::ServerContext* context,
                                      grpc::ServerReader<LinkFrame>* reader,
                                      LinkReply* reply) {
@@ -698,6 +805,25 @@ grpc::Status PeerNetwork::Impl::Link(grpc::ServerContext* context,
                       ? grpc::StatusCode::FAILED_PRECONDITION
                       : grpc::StatusCode::INVALID_ARGUMENT,
                   hello.listen(), std::string(s.message()));
+  }
+  if (proof_) {
+    // The nonce must be one this peer issued (once), and the proof over it
+    // the secret's.
+    const bool issued = challenges_.Consume(hello.challenge(), SteadyMs());
+    if (!issued || hello.nonce().size() != kLinkNonceBytes ||
+        !LinkProof::Equal(hello.proof(),
+                          proof_->Dialler(hello.from(), hello.listen(),
+                                          hello.challenge(), hello.nonce()))) {
+      return Refuse(context, reply, grpc::StatusCode::PERMISSION_DENIED,
+                    hello.listen(),
+                    issued ? "it does not prove the ensemble secret"
+                           : "it does not prove the ensemble secret (no "
+                             "challenge of this peer's, or a stale one)");
+    }
+  } else if (!hello.proof().empty()) {
+    return Refuse(context, reply, grpc::StatusCode::PERMISSION_DENIED,
+                  hello.listen(),
+                  "it has an ensemble secret and this peer has none");
   }
   const zab::PeerId from = hello.from();
   const std::string listen = hello.listen();

@@ -78,6 +78,11 @@ struct PeerNetworkConfig {
   // The links' credentials (plaintext, or mutual TLS: transport/tls.h).
   // Null: plaintext.
   std::shared_ptr<const TransportCredentials> credentials;
+  // The ensemble secret (Options::ensemble_secret; empty: none). With one,
+  // a link opens only between peers that both prove it
+  // (transport/link_auth.h); a peer with a secret and one without never
+  // link.
+  std::string secret;
 };
 
 struct PeerNetworkHandler {

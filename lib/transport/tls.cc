@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "util/errors.h"
@@ -156,6 +157,45 @@ absl::Status ValidateTls(const TlsOptions& tls) {
                                 X509_verify_cert_error_string(error)));
   }
   return absl::OkStatus();
+}
+
+std::string CertificateSubjectOf(const grpc::ServerContextBase& context) {
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (!auth) return "";
+  for (const grpc::string_ref& v :
+       auth->FindPropertyValues(GRPC_X509_SUBJECT_PROPERTY_NAME)) {
+    return std::string(v.data(), v.size());
+  }
+  return "";
+}
+
+absl::StatusOr<std::string> CertificateSubject(const std::string& cert_file) {
+  absl::StatusOr<std::string> pem = ReadFile("cert_file", cert_file);
+  if (!pem.ok()) return pem.status();
+  std::vector<X509Ptr> chain = ReadCertificates(*pem);
+  if (chain.empty()) {
+    return BadFile("cert_file", cert_file, "holds no PEM certificate");
+  }
+  std::unique_ptr<BIO, BioFree> out(BIO_new(BIO_s_mem()));
+  if (!out || X509_NAME_print_ex(out.get(),
+                                 X509_get_subject_name(chain.front().get()), 0,
+                                 XN_FLAG_RFC2253) < 0) {
+    ERR_clear_error();
+    return MakeError(Error::kSystemError, "cannot print a certificate subject");
+  }
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+bool IsLoopbackAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon == std::string::npos ? address.size() : colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.rfind("::ffff:", 0) == 0) host = host.substr(7);  // IPv4-mapped
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 std::shared_ptr<const TransportCredentials> TransportCredentials::Plaintext() {

@@ -10,7 +10,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "grpcpp/security/auth_context.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "synod/options.h"
@@ -23,6 +25,19 @@ namespace synod::transport {
 // now (not expired, not yet to come) and issued by a CA of `ca_file`.
 // Returns BadArguments naming the file and what is wrong with it.
 absl::Status ValidateTls(const TlsOptions& tls);
+
+// The subject of the certificate the client of `context` presented and
+// the server verified (RFC 2253, as gRPC reports it), or "" on a plaintext
+// connection.
+std::string CertificateSubjectOf(const grpc::ServerContextBase& context);
+
+// The subject of the first certificate in `cert_file`, as
+// CertificateSubjectOf reports it for a client presenting that certificate.
+absl::StatusOr<std::string> CertificateSubject(const std::string& cert_file);
+
+// True if `address` ("host:port") can only be reached from this machine:
+// a 127.0.0.0/8 host (IPv4-mapped too), ::1, or "localhost".
+bool IsLoopbackAddress(const std::string& address);
 
 // The credentials of one process's side of every connection: plaintext, or
 // mutual TLS whose certificate, key and CA are read again every

@@ -76,17 +76,6 @@ bool Settled(const std::vector<MemberLine>& members,
   return v == voters && o == observers;
 }
 
-// Polls `done` every 100 ms for up to `timeout`.
-bool WaitFor(const std::function<bool()>& done,
-             absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return done();
-}
-
 // Peers started one by one, each with its own data directory and log.
 class Fleet {
  public:
@@ -174,7 +163,7 @@ void CheckAcknowledgedEverywhere(Fleet& fleet, WriteLoad& load) {
 // /load for the write loads; returns their addresses.
 std::vector<std::string> FoundThree(Fleet& fleet) {
   const std::vector<std::string> seeds = fleet.StartFounders(3);
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]});
   }));
   REQUIRE(Cli(seeds[0], "create /load x").exit_code == 0);
@@ -186,13 +175,13 @@ TEST_CASE("Processes: a one-peer ensemble grows to three as peers join",
   Fleet fleet;
   PeerProcess& a = fleet.Add({});
   a.Start(kSessionTimeout);  // seeds = {listen}: a one-peer ensemble
-  REQUIRE(WaitFor([&] { return Settled(MembersOf(a.listen()), {a.listen()}); }));
+  REQUIRE(WaitForCli([&] { return Settled(MembersOf(a.listen()), {a.listen()}); }));
   REQUIRE(Cli(a.listen(), "create /load x").exit_code == 0);
   WriteLoad load(a.listen());
   PeerProcess& b = fleet.Start({a.listen()});
   PeerProcess& c = fleet.Start({a.listen()});
   // The autopilot takes both to the target of three voters.
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(c.listen()), {a.listen(), b.listen(), c.listen()});
   }));
   // The one peer's data (its writes before and during the growth) is on the
@@ -214,7 +203,7 @@ TEST_CASE("Processes: a voter killed for good is replaced by a new peer on a "
   const absl::Time killed = absl::Now();
   fleet.at(1).Kill();
   PeerProcess& d = fleet.Start({seeds[0], seeds[2]});
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[2]), {seeds[0], seeds[2], d.listen()},
                    {seeds[1]});
   }));
@@ -225,12 +214,12 @@ TEST_CASE("Processes: a voter killed for good is replaced by a new peer on a "
   // are a majority of three, and writes go on.
   const int64_t before = static_cast<int64_t>(load.acked().size());
   fleet.at(0).Kill();
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return static_cast<int64_t>(load.acked().size()) > before + 20;
   }));
   // With a fourth peer, the autopilot restores three voters.
   PeerProcess& e = fleet.Start({seeds[2], d.listen()});
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     std::vector<MemberLine> m = MembersOf(seeds[2]);
     std::set<std::string> voters;
     for (const MemberLine& x : m) {
@@ -255,7 +244,7 @@ TEST_CASE("Processes: every founder killed in turn, new peers joining, and "
     INFO("round " << round);
     // A new peer joins (through any live member) and observes.
     PeerProcess& fresh = fleet.Start(alive);
-    REQUIRE(WaitFor([&] {
+    REQUIRE(WaitForCli([&] {
       return Settled(MembersOf(fresh.listen()), voters, {fresh.listen()});
     }));
     loads.push_back(std::make_unique<WriteLoad>(fresh.listen(),
@@ -267,7 +256,7 @@ TEST_CASE("Processes: every founder killed in turn, new peers joining, and "
     alive.push_back(fresh.listen());
     voters.erase(seeds[round]);
     voters.insert(fresh.listen());
-    REQUIRE(WaitFor([&] {
+    REQUIRE(WaitForCli([&] {
       std::set<std::string> serving;
       for (const MemberLine& m : MembersOf(fresh.listen())) {
         if (m.voter && (m.state == "serving" || m.state == "leading")) {
@@ -295,7 +284,7 @@ TEST_CASE("Processes: a voter moves to a new address and keeps its seat",
           "[process][membership]") {
   Fleet fleet;
   const std::vector<std::string> seeds = fleet.StartFounders(3);
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]});
   }));
   std::vector<MemberLine> before = MembersOf(seeds[0]);
@@ -311,7 +300,7 @@ TEST_CASE("Processes: a voter moves to a new address and keeps its seat",
   const std::string moved = absl::StrCat("127.0.0.1:", FreePort());
   PeerProcess& again = fleet.Add(seeds, {}, moved, fleet.data_dir(1));
   again.Start(kSessionTimeout);
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], moved, seeds[2]});
   }));
   for (const MemberLine& m : MembersOf(seeds[0])) {
@@ -329,7 +318,7 @@ TEST_CASE("Processes: a rolling restart of every peer changes no seat",
   const std::vector<std::string> seeds = fleet.StartFounders(3, patient);
   PeerProcess& observer = fleet.Start({seeds[0]}, patient);
   const std::set<std::string> voters(seeds.begin(), seeds.end());
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), voters, {observer.listen()});
   }));
   const std::vector<MemberLine> members_before = MembersOf(seeds[0]);
@@ -342,11 +331,11 @@ TEST_CASE("Processes: a rolling restart of every peer changes no seat",
     INFO("restarting " << seeds[i]);
     REQUIRE(fleet.at(i).Stop() == 0);
     fleet.at(i).Start(kSessionTimeout);
-    REQUIRE(WaitFor([&] {
+    REQUIRE(WaitForCli([&] {
       return Settled(MembersOf(observer.listen()), voters, {observer.listen()});
     }));
   }
-  CHECK(WaitFor([&] {
+  CHECK(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), voters, {observer.listen()});
   }));
   CheckAcknowledgedEverywhere(fleet, load);
@@ -368,7 +357,7 @@ TEST_CASE("Processes: deliberate leaves shrink the ensemble at once, and a "
   PeerProcess& d = fleet.Start({seeds[0]}, leave);
   PeerProcess& e = fleet.Start({seeds[0]}, leave);
   const std::set<std::string> voters(seeds.begin(), seeds.end());
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), voters, {d.listen(), e.listen()});
   }));
   REQUIRE(Cli(seeds[0], "create /load x").exit_code == 0);
@@ -376,12 +365,12 @@ TEST_CASE("Processes: deliberate leaves shrink the ensemble at once, and a "
   // An observer leaves: gone from the configuration as it exits.
   REQUIRE(e.Stop() == 0);
   CHECK(e.Log().find("left the ensemble") != std::string::npos);
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), voters, {d.listen()});
   }, absl::Seconds(30)));
   // A voter leaves: the autopilot promotes the observer to keep three.
   REQUIRE(fleet.at(2).Stop() == 0);
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], d.listen()});
   }, absl::Seconds(30)));
   CheckAcknowledgedEverywhere(fleet, load);
@@ -402,7 +391,7 @@ TEST_CASE("Processes: synod-cli reconfig swaps a voter by hand, and refuses "
   const std::vector<std::string> slow = {"--dead-voter-timeout", "10m"};
   const std::vector<std::string> seeds = fleet.StartFounders(3, slow);
   PeerProcess& d = fleet.Start({seeds[0]}, slow);
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]},
                    {d.listen()});
   }));
@@ -413,7 +402,7 @@ TEST_CASE("Processes: synod-cli reconfig swaps a voter by hand, and refuses "
   REQUIRE(r.exit_code == 0);
   // The removed founder still runs: removal by hand does not retire it, so
   // it asks to be admitted again and comes back as an observer.
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], d.listen()},
                    {seeds[2]});
   }));
@@ -439,11 +428,11 @@ TEST_CASE("Processes: peers joining at once all become members",
   Fleet fleet;
   PeerProcess& a = fleet.Add({});
   a.Start(kSessionTimeout);
-  REQUIRE(WaitFor([&] { return Settled(MembersOf(a.listen()), {a.listen()}); }));
+  REQUIRE(WaitForCli([&] { return Settled(MembersOf(a.listen()), {a.listen()}); }));
   std::vector<PeerProcess*> joiners;
   for (int i = 0; i < 4; ++i) joiners.push_back(&fleet.Start({a.listen()}));
   // Three voters (the target), the other two observers; all serving.
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     std::vector<MemberLine> m = MembersOf(a.listen());
     if (m.size() != 5) return false;
     int voters = 0;
@@ -462,7 +451,7 @@ TEST_CASE("Processes: a change survives its leader being stopped mid-way",
           "[process][membership]") {
   Fleet fleet;
   const std::vector<std::string> seeds = fleet.StartFounders(3, {"--voters", "5"});
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[0]), {seeds[0], seeds[1], seeds[2]});
   }));
   REQUIRE(Cli(seeds[0], "create /load x").exit_code == 0);
@@ -477,7 +466,7 @@ TEST_CASE("Processes: a change survives its leader being stopped mid-way",
   // them and is frozen (SIGSTOP: no word, no closed connection) mid-way.
   PeerProcess& d = fleet.Start({seeds[other]}, {"--voters", "5"});
   PeerProcess& e = fleet.Start({seeds[other]}, {"--voters", "5"});
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     for (const MemberLine& m : MembersOf(seeds[other])) {
       if (m.address == d.listen() || m.address == e.listen()) return true;
     }
@@ -488,7 +477,7 @@ TEST_CASE("Processes: a change survives its leader being stopped mid-way",
   // one among them once it is back.
   absl::SleepFor(absl::Seconds(1));
   fleet.at(leader).Resume();
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Settled(MembersOf(seeds[other]),
                    {seeds[0], seeds[1], seeds[2], d.listen(), e.listen()});
   }, absl::Seconds(90)));
@@ -500,12 +489,12 @@ TEST_CASE("Processes: a peer holding another ensemble's data is refused",
   Fleet fleet;
   PeerProcess& a = fleet.Add({});
   a.Start(kSessionTimeout);
-  REQUIRE(WaitFor([&] { return Settled(MembersOf(a.listen()), {a.listen()}); }));
+  REQUIRE(WaitForCli([&] { return Settled(MembersOf(a.listen()), {a.listen()}); }));
   // Another one-peer ensemble, then its data directory is started with our
   // ensemble as its seeds.
   PeerProcess& other = fleet.Add({});
   other.Start(kSessionTimeout);
-  REQUIRE(WaitFor(
+  REQUIRE(WaitForCli(
       [&] { return Settled(MembersOf(other.listen()), {other.listen()}); }));
   REQUIRE(other.Stop() == 0);
   PeerProcess& stranger =

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -29,6 +30,13 @@
 #include "util/mutex.h"
 
 namespace synod::testing {
+
+// WaitFor for checks that run synod-cli: polled every 100 ms, for up to
+// `timeout` (a minute unless said).
+inline bool WaitForCli(const std::function<bool()>& done,
+                       absl::Duration timeout = absl::Seconds(60)) {
+  return WaitFor(done, timeout, absl::Milliseconds(100));
+}
 
 // One synod-peer process.
 class PeerProcess {

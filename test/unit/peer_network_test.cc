@@ -6,6 +6,7 @@
 // an overfull queue is dropped whole, and Shutdown is prompt even when a
 // destination never answers.
 
+#include "transport/link_auth.h"
 #include "transport/peer_network.h"
 
 #include <arpa/inet.h>
@@ -204,6 +205,17 @@ class TestPeer {
     max_backoff_ = max_backoff;
     Start();
   }
+  // A founder that proves `secret` (empty: none) on its links.
+  TestPeer(std::string listen, std::vector<std::string> seeds,
+           std::string secret)
+      : listen_(std::move(listen)), seeds_(std::move(seeds)),
+        secret_(std::move(secret)) {
+    std::sort(seeds_.begin(), seeds_.end());
+    id_ = PeerIdFor(seeds_, listen_);
+    min_backoff_ = absl::Milliseconds(20);
+    max_backoff_ = absl::Milliseconds(500);
+    Start();
+  }
   // A peer with the id `id`, whatever its address (one that moved).
   TestPeer(std::string listen, std::vector<std::string> seeds, PeerId id)
       : listen_(std::move(listen)), seeds_(std::move(seeds)) {
@@ -226,6 +238,7 @@ class TestPeer {
     config.min_backoff = min_backoff_;
     config.max_backoff = max_backoff_;
     config.log = inbox_->LogSink();
+    config.secret = secret_;
     net_ = std::make_unique<PeerNetwork>(std::move(config), inbox_->Handler());
     grpc::ServerBuilder builder;
     // Fail loudly if another process took the port (FreePort's race).
@@ -257,6 +270,7 @@ class TestPeer {
  private:
   std::string listen_;
   std::vector<std::string> seeds_;
+  std::string secret_;
   PeerId id_ = 0;
   absl::Duration min_backoff_;
   absl::Duration max_backoff_;
@@ -434,6 +448,42 @@ TEST_CASE("A peer of another ensemble is refused", "[peer_network]") {
   CHECK(c.net().stats().connects == 0);
 }
 
+TEST_CASE("Only peers that prove the same ensemble secret link",
+          "[peer_network][security]") {
+  const std::vector<std::string> seeds = Addresses(4);
+  const std::string secret = "sixteen or more bytes of secret";
+  TestPeer a(seeds[0], seeds, secret);
+  TestPeer b(seeds[1], seeds, secret);
+  TestPeer c(seeds[2], seeds, std::string("another secret, just as long"));
+  TestPeer d(seeds[3], seeds, std::string());  // none
+  // The same secret: messages flow both ways.
+  for (int i = 1; i <= 3; ++i) a.net().Send(Proposal(b.id(), i));
+  b.net().Send(Proposal(a.id(), 1));
+  const std::vector<Message> at_b =
+      b.inbox().WaitForMessages(3, MessageType::kProposal);
+  REQUIRE(at_b.size() == 3);
+  CheckProposals(at_b, a.id(), b.id(), 1);
+  REQUIRE(a.inbox().WaitForMessages(1, MessageType::kProposal).size() == 1);
+  // Another secret, or none: nothing goes either way, and each side says why.
+  for (TestPeer* p : {&c, &d}) {
+    a.net().Send(Proposal(p->id(), 1));
+    p->net().Send(Proposal(a.id(), 2));
+  }
+  REQUIRE(a.inbox().WaitForLog("does not prove the ensemble secret"));
+  REQUIRE(a.inbox().WaitForLog("has no ensemble secret"));
+  REQUIRE(c.inbox().WaitForLog("does not prove the ensemble secret"));
+  // (d dials without a proof: a refuses it, and d hears why.)
+  REQUIRE(d.inbox().WaitForLog("does not prove the ensemble secret"));
+  // Retries fail the same way; give them time to.
+  REQUIRE(Eventually([&] { return a.net().stats().links_refused >= 2; }));
+  CHECK(c.inbox().Events().empty());
+  CHECK(d.inbox().Events().empty());
+  CHECK(c.net().stats().connects == 0);
+  CHECK(d.net().stats().connects == 0);
+  CHECK(a.inbox().Events().size() == 1);  // b's, only
+  CHECK(a.net().stats().frames_received == 1);
+}
+
 // A raw client of A's PeerLink service, to send what PeerNetwork never
 // would.
 class RawLink {
@@ -460,6 +510,90 @@ class RawLink {
   LinkReply reply_;
   std::unique_ptr<grpc::ClientWriter<LinkFrame>> writer_;
 };
+
+TEST_CASE("A forged or replayed opening of a link is refused",
+          "[peer_network][security]") {
+  const std::vector<std::string> seeds = Addresses(3);
+  const std::string secret = "sixteen or more bytes of secret";
+  TestPeer a(seeds[0], seeds, secret);
+  const std::string ensemble = EnsembleId(seeds);
+  const LinkProof knows(secret, ensemble);
+  auto stub = PeerLink::NewStub(
+      grpc::CreateChannel(seeds[0], grpc::InsecureChannelCredentials()));
+  // A challenge, and A's proof that it holds the secret.
+  auto challenge = [&](const std::string& nonce, ChallengeReply* reply) {
+    ChallengeRequest request;
+    request.set_nonce(nonce);
+    grpc::ClientContext context;
+    return stub->Challenge(&context, request, reply);
+  };
+  ChallengeReply reply;
+  CHECK(challenge("short", &reply).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  // A hello from voter 2 (not running: this client speaks for it), and a
+  // PROPOSAL after it.
+  auto hello = [&](const std::string& server_nonce,
+                   const std::string& client_nonce, const std::string& proof) {
+    LinkFrame f;
+    f.mutable_hello()->set_ensemble_id(ensemble);
+    f.mutable_hello()->set_from(2);
+    f.mutable_hello()->set_listen(seeds[1]);
+    f.mutable_hello()->set_challenge(server_nonce);
+    f.mutable_hello()->set_nonce(client_nonce);
+    f.mutable_hello()->set_proof(proof);
+    return f;
+  };
+  auto proposal = [&](int64_t zxid) {
+    Message m = Proposal(a.id(), zxid);
+    m.from = 2;
+    LinkFrame f;
+    ToWire(m, ensemble, f.mutable_message());
+    return f;
+  };
+  const std::string n1 = LinkProof::NewNonce();
+  REQUIRE(challenge(n1, &reply).ok());
+  CHECK(LinkProof::Equal(reply.proof(), knows.Receiver(n1, reply.nonce())));
+  const std::string s1 = reply.nonce();
+  // No proof, a wrong one, a nonce A never issued: refused.
+  for (const LinkFrame& h :
+       {hello("", "", ""), hello(s1, n1, std::string(32, 'x')),
+        hello(LinkProof::NewNonce(), n1,
+              knows.Dialler(2, seeds[1], LinkProof::NewNonce(), n1))}) {
+    RawLink raw(seeds[0]);
+    const grpc::Status st = raw.Run({h, proposal(1)});
+    CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // s1 was spent by the wrong proof: even the right one is refused now.
+  {
+    RawLink raw(seeds[0]);
+    CHECK(raw.Run({hello(s1, n1, knows.Dialler(2, seeds[1], s1, n1)),
+                   proposal(2)})
+              .error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  }
+  CHECK(a.inbox().Events().empty());
+  // A fresh challenge and the right proof: the link opens, its frame
+  // arrives. The same opening again (a replay) is refused.
+  const std::string n2 = LinkProof::NewNonce();
+  REQUIRE(challenge(n2, &reply).ok());
+  const LinkFrame good =
+      hello(reply.nonce(), n2, knows.Dialler(2, seeds[1], reply.nonce(), n2));
+  {
+    RawLink raw(seeds[0]);
+    CHECK(raw.Run({good, proposal(3)}).ok());
+  }
+  REQUIRE(a.inbox().WaitForMessages(1, MessageType::kProposal).size() == 1);
+  {
+    RawLink raw(seeds[0]);
+    CHECK(raw.Run({good, proposal(4)}).error_code() ==
+          grpc::StatusCode::PERMISSION_DENIED);
+  }
+  const std::vector<Message> got =
+      a.inbox().WaitForMessages(2, MessageType::kProposal,
+                                absl::Milliseconds(300));
+  REQUIRE(got.size() == 1);
+  REQUIRE(got[0].entries.size() == 1);
+  CHECK(got[0].entries[0].zxid == 3);
+}
 
 TEST_CASE("Malformed streams are refused and deliver nothing",
           "[peer_network]") {

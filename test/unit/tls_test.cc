@@ -89,6 +89,56 @@ TEST_CASE("TLS files: a good set is taken, every bad one named", "[tls]") {
   REQUIRE(c.ok());
 }
 
+TEST_CASE("Loopback addresses, for the warning about listening beyond "
+          "them unauthenticated",
+          "[tls]") {
+  for (const char* a : {"127.0.0.1:7001", "127.1.2.3:1", "[::1]:7001",
+                        "localhost:7001", "[::ffff:127.0.0.1]:9"}) {
+    INFO(a);
+    CHECK(transport::IsLoopbackAddress(a));
+  }
+  for (const char* a : {"10.0.0.7:7001", "0.0.0.0:7001", "[::]:7001",
+                        "db1.example:7001", "128.0.0.1:1", "[::ffff:10.0.0.1]:9",
+                        "localhost.example:1"}) {
+    INFO(a);
+    CHECK(!transport::IsLoopbackAddress(a));
+  }
+}
+
+TEST_CASE("The ensemble secret file flag", "[tls][tools]") {
+  TempDir dir;
+  const std::string file = dir.Sub("secret");
+  std::ofstream(file) << "0123456789abcdef-secret\n";
+  auto parse = [](std::vector<std::string> args) {
+    return tools::ParsePeerFlags(args);
+  };
+  absl::StatusOr<tools::PeerFlags> f = parse(
+      {"--listen", "127.0.0.1:7001", "--data-dir", "/tmp/x",
+       "--ensemble-secret-file", file});
+  REQUIRE(f.ok());
+  CHECK(f->ensemble_secret == "0123456789abcdef-secret");  // no newline
+  CHECK(tools::PeerOptions(*f).ensemble_secret == f->ensemble_secret);
+  std::ofstream(file) << "too short\n";
+  f = parse({"--listen", "127.0.0.1:7001", "--data-dir", "/tmp/x",
+             "--ensemble-secret-file", file});
+  REQUIRE(!f.ok());
+  CHECK(std::string(f.status().message()).find("16 to 4096 bytes") !=
+        std::string::npos);
+  f = parse({"--listen", "127.0.0.1:7001", "--data-dir", "/tmp/x",
+             "--ensemble-secret-file", dir.Sub("missing")});
+  REQUIRE(!f.ok());
+  CHECK(std::string(f.status().message()).find("cannot be read") !=
+        std::string::npos);
+  // Options: the same bounds, checked at start.
+  Options options;
+  options.data_dir = dir.Sub("data");
+  options.ensemble_secret = "short";
+  absl::StatusOr<std::unique_ptr<Coordinator>> c = Coordinator::Start(options);
+  REQUIRE(!c.ok());
+  CHECK(ErrorOf(c.status()) == Error::kBadArguments);
+  CHECK(!std::filesystem::exists(options.data_dir));
+}
+
 TEST_CASE("TLS flags: all three files or none", "[tls][tools]") {
   std::map<std::string, std::string> v = {{"tls-cert", "c"}, {"tls-key", "k"}};
   CHECK(!tools::ParseTlsFlags(v).ok());

@@ -1,5 +1,5 @@
 // A certificate authority made with Debian's openssl, for tests of TLS
-// (test/integration/tls_process_test.cc, test/unit/tls_test.cc).
+// (test/integration/security_process_test.cc, test/unit/tls_test.cc).
 
 #ifndef SYNOD_TEST_UTIL_TEST_CA_H_
 #define SYNOD_TEST_UTIL_TEST_CA_H_

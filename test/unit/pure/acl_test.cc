@@ -138,11 +138,42 @@ TEST_CASE("ValidateAcl checks digest ids are user:hash", "[acl][validate]") {
 }
 
 TEST_CASE("ValidateAcl rejects unknown schemes", "[acl][validate]") {
-  for (const char* scheme : {"", "World", "DIGEST", "super", "x509", "sasl"}) {
+  for (const char* scheme : {"", "World", "DIGEST", "super", "X509", "sasl"}) {
     INFO("scheme '" << scheme << "'");
     CHECK(ValidateError({Acl{perms::kAll, scheme, "anyone"}}) ==
           Error::kInvalidAcl);
   }
+}
+
+TEST_CASE("x509: a certificate subject in ACLs, matched exactly, and in "
+          "auth's expansion",
+          "[acl][validate]") {
+  CHECK(ValidateAcl({Acl{perms::kRead, "x509", "CN=alice,O=example"}}).ok());
+  CHECK(ValidateError({Acl{perms::kRead, "x509", ""}}) == Error::kInvalidAcl);
+  const AclList alice = {Acl{perms::kRead, "x509", "CN=alice,O=example"}};
+  AuthInfo a;
+  a.ids.push_back(AuthId{"x509", "CN=alice,O=example"});
+  CHECK(Permits(alice, perms::kRead, a));
+  CHECK(!Permits(alice, perms::kWrite, a));
+  AuthInfo other;
+  other.ids.push_back(AuthId{"x509", "CN=alice"});
+  other.ids.push_back(AuthId{"digest", "CN=alice,O=example"});
+  CHECK(!Permits(alice, perms::kRead, other));
+  // "auth" takes digests and subjects, never the address.
+  AuthInfo both = a;
+  both.ids.push_back(AuthId{"digest", "bob:hash"});
+  both.ip = "10.0.0.1";
+  absl::StatusOr<AclList> r =
+      ResolveAcl({Acl{perms::kAll, "auth", ""}}, both);
+  REQUIRE(r.ok());
+  CHECK(*r == AclList{Acl{perms::kAll, "x509", "CN=alice,O=example"},
+                      Acl{perms::kAll, "digest", "bob:hash"}});
+  AuthInfo ip_only;
+  ip_only.ip = "10.0.0.1";
+  CHECK(!ResolveAcl({Acl{perms::kAll, "auth", ""}}, ip_only).ok());
+  // Nobody adds one by word.
+  CHECK(ErrorOf(Authenticate("x509", "CN=alice").status()) ==
+        Error::kAuthFailed);
 }
 
 TEST_CASE("ValidateAcl names the failing entry and the reason",

@@ -1,10 +1,12 @@
-// Mutual TLS with real synod-peer processes on loopback (docs/security.md):
+// Security with real synod-peer processes on loopback (docs/security.md).
+// Mutual TLS:
 // certificates made by the test with Debian's openssl; an ensemble of three
 // peers serves clients that present a certificate of its CA and refuses
 // every other connection (no certificate, another CA, expired, plaintext,
 // TLS below 1.2, a server certificate for another name); a peer without
 // TLS or with another CA cannot join; certificates and CAs rotate without
-// a restart.
+// a restart. The ensemble secret: a peer without it, or with another,
+// cannot join or read anything.
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -27,6 +29,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "integration/process_util.h"
+#include "synod/synod.h"
 #include "test_util.h"
 #include "util/test_ca.h"
 #include "transport/client.grpc.pb.h"
@@ -84,17 +87,6 @@ std::string ServerSubject(const std::string& address, const Issued& client,
       .out;
 }
 
-// Polls `done` every 100 ms for up to `timeout`.
-bool WaitFor(const std::function<bool()>& done,
-             absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return done();
-}
-
 // Counts "voter"/"observer" lines of `synod-cli members`.
 int CountMembers(const std::string& members, const std::string& role) {
   int n = 0;
@@ -136,12 +128,12 @@ TEST_CASE("Processes: a mutual-TLS ensemble serves clients of its CA and "
   };
   INFO(logs());
   // The ensemble forms over TLS links and serves a client of its CA.
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Cli(seeds[0], tls + "create /a secret").exit_code == 0;
   }));
   for (const std::string& s : seeds) {
     INFO(s);
-    CHECK(WaitFor([&] {
+    CHECK(WaitForCli([&] {
       return Cli(s, tls + "get /a").out.find("secret") != std::string::npos;
     }, absl::Seconds(20)));
   }
@@ -216,10 +208,10 @@ TEST_CASE("Processes: a mutual-TLS ensemble serves clients of its CA and "
                      dir.Sub("member"), dir.Sub("member.log"),
                      TlsFlags(peer, ca.cert()));
   member.Start("2s");
-  CHECK(WaitFor([&] {
+  CHECK(WaitForCli([&] {
     return CountMembers(Cli(seeds[0], tls + "members").out, "observer") == 1;
   }));
-  CHECK(WaitFor([&] {
+  CHECK(WaitForCli([&] {
     return Cli(member.listen(), tls + "get /a").out.find("secret") !=
            std::string::npos;
   }));
@@ -242,10 +234,10 @@ TEST_CASE("Processes: a TLS client refuses a server whose certificate names "
                       TlsFlags(right, ca.cert()));
   genuine.Start();
   const std::string tls = TlsArgs(client, ca.cert());
-  REQUIRE(WaitFor([&] { return Cli(right_at, tls + "create /x y").exit_code == 0; }));
+  REQUIRE(WaitForCli([&] { return Cli(right_at, tls + "create /x y").exit_code == 0; }));
   // Up and serving TLS with a certificate of the right CA, but for another
   // name: the client does not talk to it.
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return ServerSubject(wrong_at, client, ca.cert()).find("CN=elsewhere") !=
            std::string::npos;
   }));
@@ -278,7 +270,7 @@ TEST_CASE("Processes: TLS certificates and CAs rotate without a restart",
                 TlsFlags(live, live_ca, "1s"));
   p.Start();
   INFO(p.Log());
-  REQUIRE(WaitFor([&] {
+  REQUIRE(WaitForCli([&] {
     return Cli(at, TlsArgs(client, ca.cert()) + "create /x y").exit_code == 0;
   }));
   CHECK(ServerSubject(at, client, ca.cert()).find("CN=first") !=
@@ -293,16 +285,152 @@ TEST_CASE("Processes: TLS certificates and CAs rotate without a restart",
   install(ReadAll(second.key), live.key);
   install(ReadAll(second.cert), live.cert);
   install(ReadAll(ca.cert()) + ReadAll(next_ca.cert()), live_ca);
-  CHECK(WaitFor([&] {
+  CHECK(WaitForCli([&] {
     return ServerSubject(at, client, ca.cert()).find("CN=second") !=
            std::string::npos;
   }, absl::Seconds(30)));
-  CHECK(WaitFor([&] {
+  CHECK(WaitForCli([&] {
     return Cli(at, TlsArgs(next_client, next_bundle) + "get /x").exit_code == 0;
   }, absl::Seconds(30)));
   // Still the same process, and the old clients still work.
   CHECK(p.running());
   CHECK(Cli(at, TlsArgs(client, ca.cert()) + "get /x").exit_code == 0);
+}
+
+TEST_CASE("Processes: only peers that hold the ensemble secret join",
+          "[process][security]") {
+  TempDir dir;
+  const std::string secret_file = dir.Sub("secret");
+  std::ofstream(secret_file) << "the secret every member of this ensemble has\n";
+  const std::string wrong_file = dir.Sub("wrong");
+  std::ofstream(wrong_file) << "a secret of some other ensemble entirely\n";
+  const std::vector<std::string> secret = {"--ensemble-secret-file",
+                                           secret_file, "--tick", "50ms"};
+  std::vector<std::string> seeds;
+  for (int i = 0; i < 3; ++i) {
+    seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
+  }
+  std::vector<std::unique_ptr<PeerProcess>> peers;
+  for (int i = 0; i < 3; ++i) {
+    peers.push_back(std::make_unique<PeerProcess>(
+        seeds[i], seeds, dir.Sub(absl::StrCat("peer", i)),
+        dir.Sub(absl::StrCat("peer", i, ".log")), secret));
+    peers.back()->Start("2s");
+  }
+  REQUIRE(WaitForCli([&] { return Cli(seeds[0], "create /a secret").exit_code == 0; }));
+  // Without the secret, and with another: they learn which ensemble this
+  // is (any client may ask), but no member links with them, so they are
+  // never admitted and never receive the tree.
+  PeerProcess none(absl::StrCat("127.0.0.1:", FreePort()), {seeds[0]},
+                   dir.Sub("none"), dir.Sub("none.log"), {"--tick", "50ms"});
+  none.Start("2s");
+  PeerProcess wrong(absl::StrCat("127.0.0.1:", FreePort()), {seeds[0]},
+                    dir.Sub("wrong-d"), dir.Sub("wrong.log"),
+                    {"--ensemble-secret-file", wrong_file, "--tick", "50ms"});
+  wrong.Start("2s");
+  INFO(none.Log() << wrong.Log());
+  CHECK(WaitForCli([&] {
+    return none.Log().find("does not prove the ensemble secret") !=
+           std::string::npos;
+  }));
+  CHECK(WaitForCli([&] {
+    return wrong.Log().find("does not prove the ensemble secret") !=
+           std::string::npos;
+  }));
+  // A member with the secret joins meanwhile (the control), and the two
+  // others are still out.
+  PeerProcess member(absl::StrCat("127.0.0.1:", FreePort()), {seeds[0]},
+                     dir.Sub("member"), dir.Sub("member.log"), secret);
+  member.Start("2s");
+  CHECK(WaitForCli([&] {
+    return CountMembers(Cli(seeds[0], "members").out, "observer") == 1;
+  }));
+  CHECK(WaitForCli([&] {
+    return Cli(member.listen(), "get /a").out.find("secret") !=
+           std::string::npos;
+  }));
+  const CliResult members = Cli(seeds[0], "members");
+  CHECK(members.out.find(none.listen()) == std::string::npos);
+  CHECK(members.out.find(wrong.listen()) == std::string::npos);
+  CHECK(CountMembers(members.out, "voter") == 3);
+  for (PeerProcess* p : {&none, &wrong}) {
+    INFO(p->listen());
+    CHECK(p->running());
+    // Nothing of the tree reached it.
+    const CliResult r =
+        Cli(p->listen(), "--connect-timeout 2s get /a");
+    CHECK(r.out.find("secret") == std::string::npos);
+  }
+  // The members refused them, and said so.
+  bool refused = false;
+  for (auto& p : peers) {
+    refused = refused || p->Log().find("does not prove the ensemble secret") !=
+                             std::string::npos;
+  }
+  CHECK(refused);
+}
+
+TEST_CASE("Processes: x509 identities in ACLs, for remote clients and the "
+          "Coordinator's own session",
+          "[process][security]") {
+  TempDir dir;
+  TestCa ca(dir.Sub("ca"), "synod-test-ca");
+  const Issued node = ca.Issue("node-a", "IP:127.0.0.1");
+  const Issued alice = ca.Issue("alice", "");
+  const Issued bob = ca.Issue("bob", "");
+  // The subjects as openssl prints them (RFC 2253), which is how ZooKeeper
+  // names an x509 identity.
+  auto subject = [](const Issued& id) {
+    std::string s = Shell(absl::StrCat("openssl x509 -in ", id.cert,
+                                       " -noout -subject -nameopt RFC2253"))
+                        .out;
+    s = s.substr(s.find('=') + 1);
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+  };
+  REQUIRE(subject(alice) == "CN=alice");
+  const std::string at = absl::StrCat("127.0.0.1:", FreePort());
+  Options options;
+  options.data_dir = dir.Sub("data");
+  options.listen = at;
+  options.seeds = {at};
+  options.tls = TlsOptions{node.cert, node.key, ca.cert()};
+  absl::StatusOr<std::unique_ptr<Coordinator>> started =
+      Coordinator::Start(options);
+  REQUIRE(started.ok());
+  Coordinator& c = **started;
+  // The Coordinator's own session is x509:CN=node-a: "auth" resolves to it.
+  REQUIRE(c.Create("/mine", "own", CreateMode::kPersistent,
+                   {CreatorAllAcl(), 0})
+              .ok());
+  const AclList own = {Acl{perms::kAll, "x509", subject(node)}};
+  CHECK(*c.GetAcl("/mine") == own);
+  CHECK(c.Get("/mine")->data == "own");
+  // A node for alice alone.
+  REQUIRE(c.Create("/alice", "hers", CreateMode::kPersistent,
+                   {{Acl{perms::kAll, "x509", subject(alice)}}, 0})
+              .ok());
+  CHECK(ErrorOf(c.Get("/alice").status()) == Error::kNoAuth);
+  // No one can claim an x509 identity by word.
+  CHECK(ErrorOf(c.AddAuth("x509", "CN=alice")) == Error::kAuthFailed);
+  // Remote clients are who their certificates say.
+  CliResult r = Cli(at, TlsArgs(alice, ca.cert()) + "get /alice");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("hers") != std::string::npos);
+  r = Cli(at, TlsArgs(alice, ca.cert()) + "set /alice again");
+  CHECK(r.exit_code == 0);
+  r = Cli(at, TlsArgs(bob, ca.cert()) + "get /alice");
+  CHECK(r.exit_code != 0);
+  CHECK(r.out.find("NoAuth") != std::string::npos);
+  r = Cli(at, TlsArgs(bob, ca.cert()) + "set /alice bobs");
+  CHECK(r.out.find("NoAuth") != std::string::npos);
+  r = Cli(at, TlsArgs(alice, ca.cert()) + "get /mine");
+  CHECK(r.out.find("NoAuth") != std::string::npos);
+  r = Cli(at, TlsArgs(bob, ca.cert()) + "addauth x509 CN=alice");
+  CHECK(r.exit_code != 0);
+  CHECK(c.Get("/alice").status().ok() == false);
+  REQUIRE(c.Exists("/alice")->has_value());
+  CHECK(c.Exists("/alice")->value().version == 1);  // alice's set, only
 }
 
 }  // namespace
