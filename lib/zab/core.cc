@@ -487,8 +487,12 @@ absl::Status Core::ProposeConfig(const ConfigChange& change) {
       Send(std::move(p));
     }
   }
-  if (change.kind == ConfigChange::Kind::kAddObserver) {
-    // A member now: it asks for nothing more.
+  if (change.kind == ConfigChange::Kind::kAddObserver ||
+      change.kind == ConfigChange::Kind::kRemoveObserver ||
+      change.kind == ConfigChange::Kind::kRemoveVoter) {
+    // A member now: it asks for nothing more. Or removed: what it asked
+    // before is spent, and only a new registration asking to join (not
+    // one from a peer leaving on purpose) brings it back.
     if (auto it = learners_.find(change.id); it != learners_.end()) {
       it->second.info.joining = false;
     }
@@ -569,6 +573,11 @@ void Core::LeaderStep(const Message& m) {
     l.recovering = m.state == PeerState::kObserving;
     l.accepted_epoch = m.epoch;
     l.info = std::move(info);
+    // A member's registration asks to join too (its history may hold an
+    // admission this leader's does not), but this leader's configuration
+    // names it: nothing to ask. Else a removal committing later would find
+    // a stale request and admit it back (a peer leaving on purpose, too).
+    if (configs_.current().Find(m.from) != nullptr) l.info.joining = false;
     if (epoch_chosen_) {
       SendLeaderInfo(m.from);
     } else {
