@@ -56,8 +56,22 @@ absl::Status PeerRuntime::Reconfig(txn::Request request) {
   absl::Status s = SubmitAndWait(std::move(request)).status;
   if (ErrorOf(s) != Error::kConnectionLoss) return s;
   // The answer was lost with the leader (removing the leader itself ends
-  // that way): once a leader serves again and this peer has applied what it
-  // committed, the configuration tells whether the change took effect.
+  // that way). A committed configuration this peer has applied may tell at
+  // once: a member that removed itself learns it only this way, since it
+  // never reconnects. Otherwise, once a leader serves again and this peer
+  // has applied what it committed, the configuration tells.
+  for (int i = 0; i < 200; ++i) {  // up to 2 s
+    zab::Config applied;
+    {
+      MutexLock lock(&published_.config_mu);
+      applied = published_.config;
+    }
+    if (applied.version <= published_.last_applied.load() &&
+        zab::ChangeInEffect(before, applied, add, remove)) {
+      return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   if (!WaitConnected(options_.session_timeout).ok()) return s;
   txn::Request sync;
   if (!SubmitAndWait(std::move(sync)).status.ok()) return s;
@@ -79,6 +93,7 @@ absl::Status PeerRuntime::Leave() {
   SetJoining(false);
   txn::Request request;
   request.mutable_reconfig()->set_remove(std::to_string(self_id_));
+  request.mutable_reconfig()->set_leave(true);
   absl::Status removed = Reconfig(std::move(request));
   if (!removed.ok()) {
     SetJoining(true);

@@ -50,8 +50,12 @@ absl::Status Server::ProposeReconfig(const txn::ReconfigRequest& request) {
   }
   const absl::Status s = ChangeConfig(change);
   if (s.ok()) {
-    autopilot_paused_until_ms_ =
-        clock_->SteadyMs() + absl::ToInt64Milliseconds(options_.dead_voter_timeout);
+    // An operator's change is not undone by the autopilot at once; a
+    // member leaving on purpose wants its seat filled.
+    if (!request.leave()) {
+      autopilot_paused_until_ms_ = clock_->SteadyMs() +
+                                   absl::ToInt64Milliseconds(options_.dead_voter_timeout);
+    }
     Log(options_, LogLevel::kInfo,
         absl::StrCat("reconfig: ", zab::ChangeKindName(change.kind), " peer ",
                      change.id));
