@@ -130,24 +130,12 @@ class PeerProcess {
   pid_t pid_ = -1;
 };
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-};
+// What synod-cli printed (stdout and stderr) and its exit status.
+using CliResult = ShellResult;
 
 // Runs synod-cli with `args` against `peer`.
 inline CliResult Cli(const std::string& peer, const std::string& args) {
-  const std::string command =
-      absl::StrCat(SYNOD_CLI_BINARY, " --peer ", peer, " ", args, " 2>&1");
-  CliResult r;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return Shell(absl::StrCat(SYNOD_CLI_BINARY, " --peer ", peer, " ", args));
 }
 
 // The role `status` reports for `peer`, or "" if it does not answer.

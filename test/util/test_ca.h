@@ -14,27 +14,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "test_util.h"
 
 namespace synod::testing {
-
-// What a shell command printed (stdout and stderr) and its exit status.
-struct ShellResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs a shell command; returns its exit status and output (stderr too).
-inline ShellResult Shell(const std::string& command) {
-  ShellResult r;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 inline std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
