@@ -52,6 +52,25 @@ txn::Request SetAclRequest(std::string_view path, const AclList& acl,
   return r;
 }
 
+txn::Request SetQuotaRequest(std::string_view path,
+                             const QuotaLimits& limits) {
+  txn::Request r;
+  txn::SetQuotaRequest* q = r.mutable_set_quota();
+  q->set_path(std::string(path));
+  q->set_count(limits.count);
+  q->set_bytes(limits.bytes);
+  q->set_count_hard(limits.count_hard);
+  q->set_bytes_hard(limits.bytes_hard);
+  return r;
+}
+
+txn::Request DeleteQuotaRequest(std::string_view path, uint32_t fields) {
+  txn::Request r;
+  r.mutable_delete_quota()->set_path(std::string(path));
+  r.mutable_delete_quota()->set_fields(fields);
+  return r;
+}
+
 txn::Request MultiRequest(std::vector<Op> ops) {
   txn::Request r;
   txn::MultiRequest* m = r.mutable_multi();
@@ -159,6 +178,21 @@ absl::StatusOr<Stat> EmbeddedCoordinator::SetAcl(std::string_view path,
                                                  int32_t aversion) {
   return ResultStat(
       runtime_->SubmitAndWait(SetAclRequest(path, acl, aversion)));
+}
+
+absl::Status EmbeddedCoordinator::SetQuota(std::string_view path,
+                                           const QuotaLimits& limits) {
+  return OutcomeStatus(runtime_->SubmitAndWait(SetQuotaRequest(path, limits)));
+}
+
+absl::StatusOr<Quota> EmbeddedCoordinator::GetQuota(std::string_view path) {
+  return runtime_->GetQuota(path);
+}
+
+absl::Status EmbeddedCoordinator::DeleteQuota(std::string_view path,
+                                              uint32_t fields) {
+  return OutcomeStatus(
+      runtime_->SubmitAndWait(DeleteQuotaRequest(path, fields)));
 }
 
 absl::Status EmbeddedCoordinator::Sync(std::string_view path) {

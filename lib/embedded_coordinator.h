@@ -54,6 +54,10 @@ class EmbeddedCoordinator final : public Coordinator {
   absl::Status RemoveWatches(std::string_view path, WatcherType type) override;
   absl::Status AddAuth(std::string_view scheme,
                        std::string_view credentials) override;
+  absl::Status SetQuota(std::string_view path,
+                        const QuotaLimits& limits) override;
+  absl::StatusOr<Quota> GetQuota(std::string_view path) override;
+  absl::Status DeleteQuota(std::string_view path, uint32_t fields) override;
 
   void CreateAsync(std::string_view path, std::string_view data,
                    CreateMode mode, const CreateOptions& create_options,

@@ -82,6 +82,10 @@ struct Health {
   int64_t log_syncs = 0;     // durable log writes (each may carry many txns)
   int64_t txns_logged = 0;   // transactions made durable
   int64_t events_delivered = 0;  // watch events and callbacks run
+  // Quotas, counted by this peer while it leads: writes that went past a
+  // soft limit (allowed), and writes refused at a hard limit.
+  int64_t quota_soft_exceeded = 0;
+  int64_t quota_hard_exceeded = 0;
   // Ensemble: this peer's id, the leader's id (0 while none serves), and
   // whether this Coordinator has a session with a serving leader.
   uint64_t peer_id = 0;
@@ -217,6 +221,32 @@ class Coordinator {
   // comes from Options::tls's certificate, never from a claim).
   virtual absl::Status AddAuth(std::string_view scheme,
                                std::string_view credentials) = 0;
+
+  // ---- Quotas (ZooKeeper's setquota, listquota and delquota): limits on
+  // ---- a subtree, kept as nodes under /synod/quota, replicated and
+  // ---- durable like any node. Checked by the leader on every create and
+  // ---- set, against every write ordered before (docs/quotas.md).
+
+  // Sets the limits of the quota on the subtree at `path`: each field of
+  // `limits` that is not -1 replaces the quota's (a new quota starts with
+  // none), as zkCli's setquota. The node must exist (NoNode) and the caller
+  // may ADMIN it (NoAuth). BadArguments for "/" or a path under /synod, a
+  // limit out of range or none given, and for a path below or above one
+  // that already has a quota (one quota per path from the root, named in
+  // the message). Limits below the subtree's current size are allowed:
+  // they hold the subtree where it is.
+  virtual absl::Status SetQuota(std::string_view path,
+                                const QuotaLimits& limits) = 0;
+
+  // Returns the quota on `path` and the subtree's current size, from the
+  // local replica. NoNode if `path` has no quota of its own.
+  virtual absl::StatusOr<Quota> GetQuota(std::string_view path) = 0;
+
+  // Clears the `fields` (quota_fields) of the quota on `path`; with every
+  // field (the default) removes the quota. NoNode if there is none. The
+  // caller may ADMIN the node, when it still exists (NoAuth).
+  virtual absl::Status DeleteQuota(std::string_view path,
+                                   uint32_t fields = quota_fields::kAll) = 0;
 
   // ---- Non-blocking forms. `done` runs on the dispatcher thread.
 

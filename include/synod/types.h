@@ -124,6 +124,40 @@ AclList ReadOnlyAcl();
 // "user:" + base64(sha1("user:password")), as ZooKeeper computes it.
 std::string DigestId(std::string_view user, std::string_view password);
 
+// Limits on a subtree, as ZooKeeper's quotas (setquota): the number of
+// znodes in it (the subtree's root included) and the bytes of their data.
+// -1 means no limit. Going past a soft limit is allowed, logged and
+// counted (Health::quota_soft_exceeded); a write that would go past a hard
+// limit fails with Error::kQuotaExceeded and changes nothing.
+struct QuotaLimits {
+  int64_t count = -1;       // soft, > 0
+  int64_t bytes = -1;       // soft, >= 0
+  int64_t count_hard = -1;  // hard, > 0
+  int64_t bytes_hard = -1;  // hard, >= 0
+
+  friend bool operator==(const QuotaLimits& a, const QuotaLimits& b) {
+    return a.count == b.count && a.bytes == b.bytes &&
+           a.count_hard == b.count_hard && a.bytes_hard == b.bytes_hard;
+  }
+};
+
+// The fields of a quota, for Coordinator::DeleteQuota.
+namespace quota_fields {
+inline constexpr uint32_t kCount = 1;
+inline constexpr uint32_t kBytes = 2;
+inline constexpr uint32_t kCountHard = 4;
+inline constexpr uint32_t kBytesHard = 8;
+inline constexpr uint32_t kAll = 15;
+}  // namespace quota_fields
+
+// A subtree's quota, with what the subtree holds now (its root included,
+// once created): `count` znodes, `bytes` of data.
+struct Quota {
+  QuotaLimits limits;
+  int64_t count = 0;
+  int64_t bytes = 0;
+};
+
 // Every outcome a caller can tell apart. Retrieve it from any status that
 // synod returns with ErrorOf().
 enum class Error {
@@ -155,10 +189,12 @@ enum class Error {
                             // (kFailedPrecondition)
   kReconfigInProgress,      // another change is still pending
                             // (kFailedPrecondition)
+  kQuotaExceeded,           // a hard quota would be exceeded
+                            // (kResourceExhausted)
 };
 
 // The last value of Error (for decoders that must bound one).
-inline constexpr Error kLastError = Error::kReconfigInProgress;
+inline constexpr Error kLastError = Error::kQuotaExceeded;
 
 // Returns the synod::Error that `status` carries. Statuses not made by synod
 // map by their absl code; an OK status yields Error::kOk.

@@ -119,6 +119,17 @@ absl::StatusOr<AclList> PeerRuntime::GetAclAs(const AuthInfo& auth,
   return *node->acl;
 }
 
+absl::StatusOr<Quota> PeerRuntime::GetQuota(std::string_view path) {
+  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  ReaderLock lock(&replica_.mu);
+  const Quota* quota = replica_.tree.FindQuota(path);
+  if (!quota) {
+    return MakeError(Error::kNoNode, absl::StrCat("no quota on ", AV(path)));
+  }
+  return *quota;
+}
+
 absl::Status PeerRuntime::AddWatch(std::string_view path, WatchMode mode,
                                          Watcher watcher) {
   SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
@@ -202,6 +213,10 @@ Health PeerRuntime::GetHealth() const {
   h.reads = reads_.load(std::memory_order_relaxed);
   h.writes = published_.writes.load(std::memory_order_relaxed);
   h.write_errors = published_.write_errors.load(std::memory_order_relaxed);
+  h.quota_soft_exceeded =
+      published_.quota_soft_exceeded.load(std::memory_order_relaxed);
+  h.quota_hard_exceeded =
+      published_.quota_hard_exceeded.load(std::memory_order_relaxed);
   h.pending_writes = published_.pending_writes.load(std::memory_order_relaxed);
   h.log_syncs = published_.log_syncs.load(std::memory_order_relaxed);
   h.txns_logged = published_.txns_logged.load(std::memory_order_relaxed);

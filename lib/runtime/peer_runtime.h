@@ -88,6 +88,7 @@ class PeerRuntime final : public transport::ClientHost {
                                                        Watcher watcher,
                                                        Stat* stat);
   absl::StatusOr<AclList> GetAcl(std::string_view path, Stat* stat);
+  absl::StatusOr<Quota> GetQuota(std::string_view path) override;
   absl::Status AddWatch(std::string_view path, WatchMode mode, Watcher watcher);
   absl::Status RemoveWatches(std::string_view path, WatcherType type);
   absl::Status AddAuth(std::string_view scheme, std::string_view credentials);

@@ -43,6 +43,9 @@ struct Published {
   std::atomic<int64_t> log_syncs{0};
   std::atomic<int64_t> txns_logged{0};
   std::atomic<int64_t> snapshots_installed{0};
+  // The preparer's quota counters (txn/preparer.h), while this peer leads.
+  std::atomic<int64_t> quota_soft_exceeded{0};
+  std::atomic<int64_t> quota_hard_exceeded{0};
 };
 
 }  // namespace synod::server

@@ -60,6 +60,7 @@ void Server::Prepare(Pending* p) {
     } else {
       s = preparer_->Prepare(p->request, p->session, *p->auth, zxid, now_ms,
                              &item.txn);
+      NoteQuotas();
     }
     if (s.ok()) {
       item.zxid = zxid;
@@ -150,6 +151,7 @@ void Server::PrepareForwarded(const std::string& data) {
   } else {
     absl::Status s = preparer_->Prepare(fr.request_body(), fr.session(), auth,
                                         zxid, now_ms, &t);
+    NoteQuotas();
     if (!s.ok()) {
       t.Clear();
       txn::ErrorTxn* err = t.mutable_error();
@@ -166,6 +168,20 @@ void Server::PrepareForwarded(const std::string& data) {
   last_assigned_ = zxid;
   absl::Status s = core_->Propose(t.SerializeAsString());
   if (!s.ok()) Fail(MakeError(Error::kSystemError, std::string(s.message())));
+}
+
+void Server::NoteQuotas() {
+  const int64_t soft = preparer_->quota_soft_exceeded();
+  published_->quota_soft_exceeded.store(soft, std::memory_order_relaxed);
+  published_->quota_hard_exceeded.store(preparer_->quota_hard_exceeded(),
+                                        std::memory_order_relaxed);
+  if (soft == quota_soft_logged_) return;
+  quota_soft_logged_ = soft;
+  const int64_t now_ms = clock_->SteadyMs();
+  if (now_ms - quota_logged_ms_ < 1000) return;
+  quota_logged_ms_ = now_ms;
+  Log(options_, LogLevel::kWarning,
+      absl::StrCat(preparer_->last_soft_quota_warning(), " (soft: allowed)"));
 }
 
 absl::Status Server::ChangeConfig(const zab::ConfigChange& change) {

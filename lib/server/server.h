@@ -231,6 +231,9 @@ class Server {
   // refused one becomes an ErrorTxn so its outcome reaches the origin in
   // log order.
   void PrepareForwarded(const std::string& data);
+  // Publishes the preparer's quota counters, and logs the latest write
+  // past a soft quota (at most one line a second).
+  void NoteQuotas();
   void OnLostLeader();
   void Complete(WriteDone& done, WriteOutcome&& outcome);
   // The shutdown's close request: completed at once when there is no
@@ -279,6 +282,8 @@ class Server {
 
   Zxid last_assigned_ = 0;  // the last zxid given to a prepared txn
   Zxid committed_ = 0;      // the core's commit point
+  int64_t quota_soft_logged_ = 0;   // soft quota warnings seen
+  int64_t quota_logged_ms_ = -1000000;  // steady clock of the last logged
   Zxid durable_ = 0;        // the log writer made entries durable through it
   // Our writes between routing and completion, and before routing.
   Pipeline pipeline_;

@@ -12,6 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "synod/types.h"
 #include "synod/watch.h"
+#include "tree/quota.h"
 #include "util/strings.h"
 #include "zab/config.h"
 
@@ -87,6 +88,11 @@ constexpr Syntax kSyntax[] = {
     {"addauth", CliCommand::Kind::kAddAuth, 2, 2, "",
      "addauth scheme credentials"},
     {"members", CliCommand::Kind::kMembers, 0, 0, "", "members"},
+    {"setquota", CliCommand::Kind::kSetQuota, 1, 1, "nbNB",
+     "setquota -n|-b|-N|-B val path"},
+    {"listquota", CliCommand::Kind::kListQuota, 1, 1, "", "listquota path"},
+    {"delquota", CliCommand::Kind::kDelQuota, 1, 1, "nbNB",
+     "delquota [-n|-b|-N|-B] path"},
     {"reconfig", CliCommand::Kind::kReconfig, 0, 0, "",
      "reconfig [--add ADDR] [--remove ADDR|ID]"},
     {"help", CliCommand::Kind::kHelp, 0, 0, "", "help"},
@@ -120,6 +126,11 @@ const char kCliCommandsHelp[] =
     "  reconfig [--add ADDR] [--remove ADDR|ID]\n"
     "                                make the observer at ADDR a voter;\n"
     "                                remove a member\n"
+    "  setquota -n|-b|-N|-B val path limit the subtree at path: -n nodes,\n"
+    "                                -b bytes (soft: logged), -N, -B (hard:\n"
+    "                                writes past them fail)\n"
+    "  listquota path                print the quota and the subtree's size\n"
+    "  delquota [-n|-b|-N|-B] path   remove those limits (none: the quota)\n"
     "  help                          this text\n"
     "  quit                          leave the shell\n"
     "Use -- before data that starts with '-'.\n";
@@ -182,6 +193,25 @@ absl::StatusOr<CliCommand> ParseCommand(const std::vector<std::string>& words) {
       command.ephemeral = true;
     } else if (letter == 's') {
       command.sequential = true;
+    } else if (command.kind == CliCommand::Kind::kDelQuota) {
+      command.quota_fields |= letter == 'n'   ? quota_fields::kCount
+                              : letter == 'b' ? quota_fields::kBytes
+                              : letter == 'N' ? quota_fields::kCountHard
+                                              : quota_fields::kBytesHard;
+    } else if (command.kind == CliCommand::Kind::kSetQuota) {
+      if (i + 1 >= words.size()) {
+        return usage(absl::StrCat(word, " needs a value"));
+      }
+      int64_t value = 0;
+      if (!absl::SimpleAtoi(AV(words[i + 1]), &value)) {
+        return usage(absl::StrCat("bad value '", words[i + 1], "' for ", word));
+      }
+      int64_t* field = letter == 'n'   ? &command.quota.count
+                       : letter == 'b' ? &command.quota.bytes
+                       : letter == 'N' ? &command.quota.count_hard
+                                       : &command.quota.bytes_hard;
+      *field = value;
+      ++i;
     } else if (letter == 'v') {
       if (i + 1 >= words.size()) return usage("-v needs a version");
       int32_t version = 0;
@@ -191,6 +221,10 @@ absl::StatusOr<CliCommand> ParseCommand(const std::vector<std::string>& words) {
       command.version = version;
       ++i;
     }
+  }
+  if (command.kind == CliCommand::Kind::kSetQuota &&
+      command.quota == QuotaLimits{}) {
+    return usage("no limit given");
   }
   if (args.size() < syntax->min_args) return usage("missing arguments");
   if (args.size() > syntax->max_args) {
@@ -705,6 +739,25 @@ absl::Status CliClient::Run(const CliCommand& command) {
     case Kind::kSync:
       request.mutable_sync()->set_path(command.path);
       break;
+    case Kind::kSetQuota: {
+      txn::SetQuotaRequest* q = request.mutable_write()->mutable_set_quota();
+      q->set_path(command.path);
+      q->set_count(command.quota.count);
+      q->set_bytes(command.quota.bytes);
+      q->set_count_hard(command.quota.count_hard);
+      q->set_bytes_hard(command.quota.bytes_hard);
+      break;
+    }
+    case Kind::kListQuota:
+      request.mutable_read()->set_kind(ReadRequest::GET_QUOTA);
+      request.mutable_read()->set_path(command.path);
+      break;
+    case Kind::kDelQuota:
+      request.mutable_write()->mutable_delete_quota()->set_path(command.path);
+      request.mutable_write()->mutable_delete_quota()->set_fields(
+          command.quota_fields != 0 ? command.quota_fields
+                                    : quota_fields::kAll);
+      break;
     case Kind::kAddAuth:
       request.mutable_auth()->set_scheme(command.scheme);
       request.mutable_auth()->set_credentials(command.credentials);
@@ -732,6 +785,18 @@ absl::Status CliClient::Run(const CliCommand& command) {
         absl::StrAppend(&text, child, "\n");
       }
       Print(text);
+      break;
+    }
+    case Kind::kListQuota: {
+      // zkCli's listquota lines.
+      const transport::ClientQuota& q = reply->quota();
+      Print(absl::StrCat(
+          "Output quota for ", command.path, " ",
+          EncodeQuotaLimits(QuotaLimits{q.count_limit(), q.bytes_limit(),
+                                        q.count_hard_limit(),
+                                        q.bytes_hard_limit()}),
+          "\nOutput stat for ", command.path, " ",
+          EncodeQuotaUsage(q.count(), q.bytes()), "\n"));
       break;
     }
     case Kind::kStat:

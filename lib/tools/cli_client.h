@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "synod/types.h"
 #include "transport/client.grpc.pb.h"
 #include "transport/tls.h"
 #include "util/mutex.h"
@@ -41,6 +42,9 @@ struct CliCommand {
     kAddAuth,  // addauth scheme credentials
     kMembers,  // members
     kReconfig, // reconfig [--add ADDR] [--remove ADDR|ID]
+    kSetQuota,   // setquota -n|-b|-N|-B val path
+    kListQuota,  // listquota path
+    kDelQuota,   // delquota [-n|-b|-N|-B] path
     kHelp,     // help (shell)
     kQuit,     // quit, exit (shell)
   };
@@ -54,6 +58,8 @@ struct CliCommand {
   std::string credentials;  // addauth
   std::string add;          // reconfig --add
   std::string remove;       // reconfig --remove
+  QuotaLimits quota;        // setquota: -n count, -b bytes, -N, -B hard
+  uint32_t quota_fields = 0;  // delquota: quota_fields of -n -b -N -B
 };
 
 // The commands and their arguments, one per line.

@@ -92,6 +92,8 @@ class ClientHost {
   virtual absl::StatusOr<AclList> GetAclAs(const AuthInfo& auth,
                                            std::string_view path,
                                            Stat* stat) = 0;
+  // Returns the quota on `path` with its subtree's size: NoNode if none.
+  virtual absl::StatusOr<Quota> GetQuota(std::string_view path) = 0;
   // Registers a watch on `path` for `owner` that stays until removed.
   // BadArguments without a watcher.
   virtual absl::Status AddWatchAs(int64_t owner, std::string_view path,

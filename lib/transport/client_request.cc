@@ -16,6 +16,12 @@ absl::Status CheckWrite(const txn::Request& request, bool in_multi) {
     case txn::Request::kSetAcl:
     case txn::Request::kCheck:
       return absl::OkStatus();
+    case txn::Request::kSetQuota:
+    case txn::Request::kDeleteQuota:
+      if (in_multi) {
+        return BadArgumentsError("a quota change cannot be part of a multi");
+      }
+      return absl::OkStatus();
     case txn::Request::kReconfig:
       if (in_multi) {
         return BadArgumentsError("a membership change cannot be part of a multi");
@@ -47,6 +53,7 @@ absl::Status CheckRead(const ReadRequest& read) {
     case ReadRequest::EXISTS:
     case ReadRequest::CHILDREN:
     case ReadRequest::GET_ACL:
+    case ReadRequest::GET_QUOTA:
       break;
     case ReadRequest::ADD_WATCH: {
       const int32_t mode = read.watch_mode();

@@ -834,6 +834,21 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
       StatToProto(stat, reply.mutable_stat());
       break;
     }
+    case ReadRequest::GET_QUOTA: {
+      absl::StatusOr<Quota> quota = host->GetQuota(path);
+      if (!quota.ok()) {
+        SetError(quota.status(), &reply);
+        break;
+      }
+      ClientQuota* q = reply.mutable_quota();
+      q->set_count_limit(quota->limits.count);
+      q->set_bytes_limit(quota->limits.bytes);
+      q->set_count_hard_limit(quota->limits.count_hard);
+      q->set_bytes_hard_limit(quota->limits.bytes_hard);
+      q->set_count(quota->count);
+      q->set_bytes(quota->bytes);
+      break;
+    }
     case ReadRequest::ADD_WATCH: {
       const int32_t mode = read.watch_mode();
       if (mode != static_cast<int32_t>(WatchMode::kPersistent) &&

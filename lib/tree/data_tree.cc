@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "tree/path.h"
+#include "tree/quota.h"
 #include "util/coding.h"
 #include "util/limits.h"
 
@@ -203,6 +204,9 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       const txn::SetDataTxn& t = op.set_data();
       Znode* n = FindMutable(t.path());
       if (!n) return Corrupt("set of missing node", t.path());
+      ChargeQuota(t.path(), 0,
+                  static_cast<int64_t>(t.data().size()) -
+                      static_cast<int64_t>(n->data.size()));
       n->data = t.data();
       n->stat.version = t.version();
       n->stat.mzxid = zxid;
@@ -211,6 +215,7 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       out->events.push_back({EventType::kDataChanged, t.path()});
       out->dirty_nodes.insert(t.path());
       if (result) *result = OpResult{Op::Type::kSet, t.path(), n->stat};
+      if (QuotaSubject(t.path())) return QuotaNodeChanged(t.path(), n);
       return absl::OkStatus();
     }
     case txn::Txn::kSetAcl: {
@@ -301,6 +306,8 @@ absl::Status DataTree::ApplyCreate(const txn::Txn& op, const txn::Txn& header,
   out->dirty_nodes.insert(path);
   out->dirty_nodes.emplace(parent_path);
   if (result) *result = OpResult{Op::Type::kCreate, path, n.stat};
+  ChargeQuota(path, 1, static_cast<int64_t>(n.data.size()));
+  if (QuotaSubject(path)) return QuotaNodeChanged(path, &n);
   return absl::OkStatus();
 }
 
@@ -314,6 +321,7 @@ absl::Status DataTree::ApplyDelete(std::string_view path, Zxid zxid,
   if (!parent) return Corrupt("delete under missing parent", path);
 
   Untrack(path, it->second);
+  ChargeQuota(path, -1, -static_cast<int64_t>(it->second.data.size()));
   parent->children.erase(std::string(BaseName(path)));
   parent->stat.num_children = static_cast<int32_t>(parent->children.size());
   // As ZooKeeper: a deletion moves pzxid but not cversion.
@@ -323,6 +331,7 @@ absl::Status DataTree::ApplyDelete(std::string_view path, Zxid zxid,
   out->dirty_nodes.emplace(path);
   out->dirty_nodes.emplace(parent_path);
   nodes_.erase(it);
+  if (QuotaSubject(path)) return QuotaNodeChanged(path, nullptr);
   return absl::OkStatus();
 }
 
@@ -353,8 +362,14 @@ void DataTree::AppendNodeRecord(const Znode& n, std::string* out) const {
 
 void DataTree::ForEachNode(
     const std::function<void(const std::string&, const Znode&)>& fn) const {
+  ForEachInSubtree("/", fn);
+}
+
+void DataTree::ForEachInSubtree(
+    std::string_view root,
+    const std::function<void(const std::string&, const Znode&)>& fn) const {
   // Depth first, with an explicit stack: trees may be deep.
-  std::vector<std::string> stack = {"/"};
+  std::vector<std::string> stack = {std::string(root)};
   while (!stack.empty()) {
     std::string path = std::move(stack.back());
     stack.pop_back();
@@ -430,6 +445,9 @@ absl::Status DataTree::LoadNode(std::string_view path, std::string_view record,
   auto [it, inserted] = nodes_.try_emplace(path);
   Znode& n = it->second;
   if (!inserted) Untrack(path, n);
+  ChargeQuota(path, inserted ? 1 : 0,
+              static_cast<int64_t>(data.size()) -
+                  (inserted ? 0 : static_cast<int64_t>(n.data.size())));
   n.data.assign(data);
   n.stat.czxid = czxid;
   n.stat.mzxid = mzxid;
@@ -450,6 +468,47 @@ absl::Status DataTree::LoadNode(std::string_view path, std::string_view record,
     // nodes_ is a node map: `parent` stayed valid through the emplace.
     parent->children.emplace(BaseName(path));
     parent->stat.num_children = static_cast<int32_t>(parent->children.size());
+  }
+  if (QuotaSubject(path)) return QuotaNodeChanged(path, &n);
+  return absl::OkStatus();
+}
+
+void DataTree::ChargeQuota(std::string_view path, int64_t count,
+                           int64_t bytes) {
+  if (quotas_.empty() || IsSystemPath(path)) return;
+  // One quota per path from the root (the preparer sees to it): the
+  // nearest one, the node itself included, is the only one.
+  for (std::string_view p = path; p != "/"; p = ParentOf(p)) {
+    auto it = quotas_.find(p);
+    if (it != quotas_.end()) {
+      it->second.count += count;
+      it->second.bytes += bytes;
+      return;
+    }
+  }
+}
+
+absl::Status DataTree::QuotaNodeChanged(std::string_view path,
+                                        const Znode* node) {
+  const std::string_view subject = *QuotaSubject(path);
+  if (node == nullptr || node->data.empty()) {
+    quotas_.erase(subject);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<QuotaLimits> limits = ParseQuotaLimits(node->data);
+  if (!limits.ok()) {
+    return MakeError(Error::kDataInconsistency,
+                     absl::StrCat(limits.status().message(), " in ", AV(path)));
+  }
+  auto [it, inserted] = quotas_.try_emplace(subject);
+  it->second.limits = *limits;
+  if (inserted) {
+    // A new quota counts what its subtree holds already.
+    Quota& quota = it->second;
+    ForEachInSubtree(subject, [&](const std::string&, const Znode& n) {
+      quota.count++;
+      quota.bytes += static_cast<int64_t>(n.data.size());
+    });
   }
   return absl::OkStatus();
 }

@@ -86,6 +86,20 @@ class DataTree {
   // (now_ms - mtime > ttl, as ZooKeeper). Sorted.
   std::vector<std::string> CleanupCandidates(int64_t now_ms) const;
 
+  // Returns the quota on the subtree at `path` (tree/quota.h) with the
+  // subtree's current size, or nullptr if `path` has no quota of its own.
+  const Quota* FindQuota(std::string_view path) const {
+    auto it = quotas_.find(path);
+    return it == quotas_.end() ? nullptr : &it->second;
+  }
+  // Returns every quota, by the path it limits.
+  const StrMap<Quota>& quotas() const { return quotas_; }
+
+  // Calls `fn` with the node at `path` (if any) and every node below it.
+  void ForEachInSubtree(
+      std::string_view path,
+      const std::function<void(const std::string&, const Znode&)>& fn) const;
+
   // Returns the interned ACL equal to `acl`, so equal ACLs share storage.
   AclRef InternAcl(AclList acl);
 
@@ -135,6 +149,13 @@ class DataTree {
   Znode* FindMutable(std::string_view path);
   void Track(std::string_view path, const Znode& node);
   void Untrack(std::string_view path, const Znode& node);
+  // Adds `count` nodes and `bytes` of data to the quota whose subtree
+  // holds `path`, if any.
+  void ChargeQuota(std::string_view path, int64_t count, int64_t bytes);
+  // Brings quotas_ up to date after the node at `path` (below kQuotaRoot)
+  // was created, changed or (node null) deleted. DataInconsistency if it
+  // holds malformed limits.
+  absl::Status QuotaNodeChanged(std::string_view path, const Znode* node);
 
   StrNodeMap<Znode> nodes_;
   absl::flat_hash_map<int64_t, int32_t> sessions_;  // id -> timeout ms
@@ -142,6 +163,7 @@ class DataTree {
   absl::btree_set<std::string> containers_;
   absl::btree_set<std::string> ttl_nodes_;
   StrMap<AclRef> acl_cache_;  // encoded -> list
+  StrMap<Quota> quotas_;      // the path limited -> its quota and usage
   Zxid last_zxid_ = 0;
 };
 

@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tree/path.h"
+#include "tree/quota.h"
 #include "util/errors.h"
+#include "util/status_macros.h"
 
 namespace synod {
 
@@ -34,10 +36,36 @@ class Preparer::Scratch {
   }
 
   StrMap<Record>& changes() { return local_; }
+  const StrMap<Record>& changes() const { return local_; }
+
+  // Returns the quota on `path` as of the scratch changes, or nullopt.
+  std::optional<QuotaRecord> GetQuota(std::string_view path) const {
+    auto it = quotas_.find(path);
+    if (it != quotas_.end()) {
+      if (!it->second.exists) return std::nullopt;
+      return it->second;
+    }
+    return preparer_->LookupQuota(path);
+  }
+
+  void PutQuota(std::string_view path, QuotaRecord record) {
+    quotas_[path] = std::move(record);
+  }
+
+  StrMap<QuotaRecord>& quota_changes() { return quotas_; }
+  const StrMap<QuotaRecord>& quota_changes() const { return quotas_; }
+
+  // Returns false when no quota exists or is pending: writes skip the
+  // quota walk.
+  bool AnyQuota() const {
+    return !quotas_.empty() || !preparer_->pending_quotas_.empty() ||
+           !preparer_->tree_->quotas().empty();
+  }
 
  private:
   const Preparer* preparer_;
   StrMap<Record> local_;
+  StrMap<QuotaRecord> quotas_;
 };
 
 namespace {
@@ -97,6 +125,21 @@ std::optional<Preparer::Record> Preparer::Lookup(std::string_view path) const {
   r.acl = node->acl;
   r.mode = node->mode;
   r.ttl_ms = node->ttl_ms;
+  return r;
+}
+
+std::optional<Preparer::QuotaRecord> Preparer::LookupQuota(
+    std::string_view path) const {
+  auto it = pending_quotas_.find(path);
+  if (it != pending_quotas_.end()) {
+    if (!it->second.exists) return std::nullopt;
+    return it->second;
+  }
+  const Quota* quota = tree_->FindQuota(path);
+  if (!quota) return std::nullopt;
+  QuotaRecord r;
+  r.exists = true;
+  r.quota = *quota;
   return r;
 }
 
@@ -229,6 +272,9 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
         return MakeError(Error::kNotEmpty,
                          absl::StrCat("node has children: ", req.path()));
       }
+      s = ChargeQuota(req.path(), -1, -node->stat.data_length,
+                      /*enforce=*/false, scratch);
+      if (!s.ok()) return s;
       parent->stat.num_children--;
       parent->stat.pzxid = zxid;
       scratch->Put(parent_path, *parent);
@@ -249,11 +295,18 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
       if (!Permits(*node->acl, perms::kWrite, auth)) {
         return NoAuthError(req.path());
       }
+      // ZooKeeper's order: the quota before the version.
+      s = ChargeQuota(req.path(), 0,
+                      static_cast<int64_t>(req.data().size()) -
+                          node->stat.data_length,
+                      /*enforce=*/true, scratch);
+      if (!s.ok()) return s;
       s = CheckVersion(req.version(), node->stat.version, req.path());
       if (!s.ok()) return s;
       node->stat.version++;
       node->stat.mtime = now_ms;
       node->stat.mzxid = zxid;
+      node->stat.data_length = static_cast<int32_t>(req.data().size());
       scratch->Put(req.path(), *node);
       txn::SetDataTxn* t = out->mutable_set_data();
       t->set_path(req.path());
@@ -332,6 +385,9 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
         return MakeError(Error::kNotEmpty,
                          absl::StrCat("no longer due for cleanup: ", path));
       }
+      absl::Status s = ChargeQuota(path, -1, -node->stat.data_length,
+                                   /*enforce=*/false, scratch);
+      if (!s.ok()) return s;
       std::string_view parent_path = ParentOf(path);
       std::optional<Record> parent = scratch->Get(parent_path);
       if (!parent) return NoNodeError(parent_path);
@@ -343,6 +399,11 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
       return absl::OkStatus();
     }
 
+    case txn::Request::kSetQuota:
+      return PrepareSetQuota(op.set_quota(), auth, zxid, now_ms, scratch, out);
+    case txn::Request::kDeleteQuota:
+      return PrepareDeleteQuota(op.delete_quota(), auth, zxid, now_ms, scratch,
+                                out);
     case txn::Request::kMulti:
       return BadArgumentsError("a multi may not nest");
     case txn::Request::kReconfig:
@@ -411,6 +472,9 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
     return MakeError(Error::kNoChildrenForEphemerals,
                      absl::StrCat("parent is ephemeral: ", AV(parent_path)));
   }
+  s = ChargeQuota(path, 1, static_cast<int64_t>(req.data().size()),
+                  /*enforce=*/true, scratch);
+  if (!s.ok()) return s;
 
   parent->stat.cversion++;
   parent->stat.num_children++;
@@ -458,6 +522,10 @@ absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
   paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
   txn::CloseSessionTxn* t = out->mutable_close_session();
   for (const std::string& path : paths) {
+    const int32_t data_length = scratch->Get(path)->stat.data_length;
+    absl::Status s =
+        ChargeQuota(path, -1, -data_length, /*enforce=*/false, scratch);
+    if (!s.ok()) return s;
     std::string_view parent_path = ParentOf(path);
     std::optional<Record> parent = scratch->Get(parent_path);
     if (parent) {
@@ -471,11 +539,287 @@ absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
   return absl::OkStatus();
 }
 
+absl::Status Preparer::ChargeQuota(std::string_view path, int64_t count,
+                                   int64_t bytes, bool enforce,
+                                   Scratch* scratch) {
+  if (!scratch->AnyQuota() || IsSystemPath(path)) return absl::OkStatus();
+  // One quota per path from the root (CheckQuotaNesting): the nearest.
+  for (std::string_view p = path; p != "/"; p = ParentOf(p)) {
+    std::optional<QuotaRecord> q = scratch->GetQuota(p);
+    if (!q) continue;
+    if (enforce) {
+      // ZooKeeperServer.checkQuota: a change to the count (or the bytes)
+      // is held to its hard limit if there is one, else to its soft one.
+      struct Check {
+        const char* what;
+        int64_t delta;
+        int64_t now;
+        int64_t soft;
+        int64_t hard;
+      };
+      const QuotaLimits& l = q->quota.limits;
+      const Check checks[] = {
+          {"count", count, q->quota.count, l.count, l.count_hard},
+          {"bytes", bytes, q->quota.bytes, l.bytes, l.bytes_hard}};
+      for (const Check& c : checks) {
+        if (c.delta == 0 || (c.soft < 0 && c.hard < 0)) continue;
+        const bool hard = c.hard >= 0;
+        const int64_t limit = hard ? c.hard : c.soft;
+        const int64_t next = c.now + c.delta;
+        if (next <= limit) continue;
+        std::string message =
+            absl::StrCat("quota exceeded: ", AV(p), " [", c.what, " would be ",
+                         next, ", ", hard ? "hard" : "soft", " limit ", limit,
+                         "]");
+        if (hard) {
+          ++quota_hard_exceeded_;
+          return MakeError(Error::kQuotaExceeded, message);
+        }
+        ++quota_soft_exceeded_;
+        last_soft_quota_warning_ = std::move(message);
+      }
+    }
+    q->quota.count += count;
+    q->quota.bytes += bytes;
+    scratch->PutQuota(p, *std::move(q));
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+Quota Preparer::SubtreeUsage(std::string_view path,
+                             const Scratch& scratch) const {
+  Quota usage;
+  auto count = [&](const std::optional<Record>& r) {
+    if (!r) return;
+    usage.count++;
+    usage.bytes += r->stat.data_length;
+  };
+  // The tree's nodes, each as the pending and scratch changes leave it...
+  tree_->ForEachInSubtree(path, [&](const std::string& p, const Znode&) {
+    count(scratch.Get(p));
+  });
+  // ...and the nodes only those changes hold.
+  auto below = [&](std::string_view p) {
+    return p.substr(0, path.size()) == path &&
+           (p.size() == path.size() || p[path.size()] == '/');
+  };
+  for (const auto& [p, record] : pending_) {
+    if (below(p) && !scratch.changes().contains(p) && !tree_->Find(p)) {
+      count(scratch.Get(p));
+    }
+  }
+  for (const auto& [p, record] : scratch.changes()) {
+    if (below(p) && !tree_->Find(p)) count(scratch.Get(p));
+  }
+  return usage;
+}
+
+absl::Status Preparer::CheckQuotaPath(std::string_view path) const {
+  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
+  if (path == "/") return BadArgumentsError("a quota cannot be set on /");
+  if (IsSystemPath(path)) return ReservedError(path);
+  if (kQuotaRoot.size() + path.size() > kMaxPathBytes) {
+    return BadArgumentsError(absl::StrCat(
+        "path of ", path.size(), " bytes is too long to hold a quota"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Preparer::CheckQuotaNesting(std::string_view path,
+                                         const Scratch& scratch) const {
+  for (std::string_view p = ParentOf(path); p != "/"; p = ParentOf(p)) {
+    if (scratch.GetQuota(p)) {
+      return BadArgumentsError(absl::StrCat(AV(path), " has a parent ", AV(p),
+                                            " which has a quota"));
+    }
+  }
+  // Every quota there is, or is pending; the first below `path` in order.
+  std::vector<std::string_view> below;
+  auto consider = [&](std::string_view p) {
+    if (p.size() > path.size() && p.substr(0, path.size()) == path &&
+        p[path.size()] == '/' && scratch.GetQuota(p)) {
+      below.push_back(p);
+    }
+  };
+  for (const auto& [p, quota] : tree_->quotas()) consider(p);
+  for (const auto& [p, record] : pending_quotas_) consider(p);
+  for (const auto& [p, record] : scratch.quota_changes()) consider(p);
+  if (!below.empty()) {
+    return BadArgumentsError(
+        absl::StrCat(AV(path), " has a child ",
+                     AV(*std::min_element(below.begin(), below.end())),
+                     " which has a quota"));
+  }
+  return absl::OkStatus();
+}
+
+void Preparer::CreateSystemNode(const std::string& path,
+                                const std::string& data, Zxid zxid,
+                                int64_t now_ms, Scratch* scratch,
+                                txn::MultiTxn* multi) {
+  const std::string_view parent_path = ParentOf(path);
+  std::optional<Record> parent = scratch->Get(parent_path);  // exists
+  parent->stat.cversion++;
+  parent->stat.num_children++;
+  parent->stat.pzxid = zxid;
+  scratch->Put(parent_path, *parent);
+  Record node;
+  node.exists = true;
+  node.stat.czxid = node.stat.mzxid = node.stat.pzxid = zxid;
+  node.stat.ctime = node.stat.mtime = now_ms;
+  node.stat.data_length = static_cast<int32_t>(data.size());
+  node.acl = std::make_shared<const AclList>(OpenAcl());
+  txn::CreateTxn* t = multi->add_ops()->mutable_create();
+  t->set_path(path);
+  t->set_data(data);
+  AclToProto(*node.acl, t->mutable_acl());
+  t->set_mode(static_cast<int32_t>(CreateMode::kPersistent));
+  t->set_parent_cversion(parent->stat.cversion);
+  scratch->Put(path, std::move(node));
+}
+
+void Preparer::SetSystemNode(const std::string& path, const std::string& data,
+                             Zxid zxid, int64_t now_ms, Record node,
+                             Scratch* scratch, txn::MultiTxn* multi) {
+  node.stat.version++;
+  node.stat.mtime = now_ms;
+  node.stat.mzxid = zxid;
+  node.stat.data_length = static_cast<int32_t>(data.size());
+  txn::SetDataTxn* t = multi->add_ops()->mutable_set_data();
+  t->set_path(path);
+  t->set_data(data);
+  t->set_version(node.stat.version);
+  scratch->Put(path, std::move(node));
+}
+
+void Preparer::DeleteSystemNode(const std::string& path, Zxid zxid,
+                                Scratch* scratch, txn::MultiTxn* multi) {
+  const std::string_view parent_path = ParentOf(path);
+  std::optional<Record> parent = scratch->Get(parent_path);  // exists
+  parent->stat.num_children--;
+  parent->stat.pzxid = zxid;
+  scratch->Put(parent_path, *parent);
+  scratch->Put(path, Record{});
+  multi->add_ops()->mutable_delete_node()->set_path(path);
+}
+
+absl::Status Preparer::PrepareSetQuota(const txn::SetQuotaRequest& req,
+                                       const AuthInfo& auth, Zxid zxid,
+                                       int64_t now_ms, Scratch* scratch,
+                                       txn::Txn* out) {
+  const std::string& path = req.path();
+  SYNOD_RETURN_IF_ERROR(CheckQuotaPath(path));
+  const QuotaLimits given{req.count(), req.bytes(), req.count_hard(),
+                          req.bytes_hard()};
+  SYNOD_RETURN_IF_ERROR(ValidateQuotaLimits(given));
+  std::optional<Record> node = scratch->Get(path);
+  if (!node) return NoNodeError(path);
+  if (!Permits(*node->acl, perms::kAdmin, auth)) return NoAuthError(path);
+  SYNOD_RETURN_IF_ERROR(CheckQuotaNesting(path, *scratch));
+
+  QuotaRecord quota;
+  if (std::optional<QuotaRecord> existing = scratch->GetQuota(path)) {
+    quota = *std::move(existing);
+  } else {
+    quota.exists = true;
+    quota.quota = SubtreeUsage(path, *scratch);
+  }
+  QuotaLimits& limits = quota.quota.limits;
+  if (given.count != -1) limits.count = given.count;
+  if (given.bytes != -1) limits.bytes = given.bytes;
+  if (given.count_hard != -1) limits.count_hard = given.count_hard;
+  if (given.bytes_hard != -1) limits.bytes_hard = given.bytes_hard;
+
+  // The quota's node and each node on the way to it.
+  const std::string node_path = QuotaNodePath(path);
+  std::vector<std::string> chain = {std::string(kQuotaRoot)};
+  for (size_t i = node_path.find('/', kQuotaRoot.size() + 1);
+       i != std::string::npos; i = node_path.find('/', i + 1)) {
+    chain.push_back(node_path.substr(0, i));
+  }
+  chain.push_back(node_path);
+  txn::MultiTxn* multi = out->mutable_multi();
+  for (const std::string& p : chain) {
+    const std::string data = p == node_path ? EncodeQuotaLimits(limits) : "";
+    std::optional<Record> r = scratch->Get(p);
+    if (!r) {
+      CreateSystemNode(p, data, zxid, now_ms, scratch, multi);
+    } else if (p == node_path) {
+      SetSystemNode(p, data, zxid, now_ms, *std::move(r), scratch, multi);
+    }
+  }
+  scratch->PutQuota(path, std::move(quota));
+  return absl::OkStatus();
+}
+
+absl::Status Preparer::PrepareDeleteQuota(const txn::DeleteQuotaRequest& req,
+                                          const AuthInfo& auth, Zxid zxid,
+                                          int64_t now_ms, Scratch* scratch,
+                                          txn::Txn* out) {
+  const std::string& path = req.path();
+  SYNOD_RETURN_IF_ERROR(CheckQuotaPath(path));
+  const uint32_t fields = req.fields();
+  if (fields == 0 || (fields & ~quota_fields::kAll) != 0) {
+    return BadArgumentsError(
+        absl::StrCat("quota fields must be a non-empty set of 1, 2, 4 and 8, "
+                     "not ", fields));
+  }
+  std::optional<QuotaRecord> quota = scratch->GetQuota(path);
+  if (!quota) {
+    return MakeError(Error::kNoNode, absl::StrCat("no quota on ", AV(path)));
+  }
+  // A quota may outlive its node (as in ZooKeeper); then anyone may drop it.
+  if (std::optional<Record> node = scratch->Get(path);
+      node && !Permits(*node->acl, perms::kAdmin, auth)) {
+    return NoAuthError(path);
+  }
+  const std::string node_path = QuotaNodePath(path);
+  std::optional<Record> holder = scratch->Get(node_path);
+  if (!holder) {
+    return MakeError(Error::kSystemError,
+                     absl::StrCat("the quota on ", AV(path), " has no node"));
+  }
+  txn::MultiTxn* multi = out->mutable_multi();
+  if (fields != quota_fields::kAll) {
+    QuotaLimits& limits = quota->quota.limits;
+    if (fields & quota_fields::kCount) limits.count = -1;
+    if (fields & quota_fields::kBytes) limits.bytes = -1;
+    if (fields & quota_fields::kCountHard) limits.count_hard = -1;
+    if (fields & quota_fields::kBytesHard) limits.bytes_hard = -1;
+    SetSystemNode(node_path, EncodeQuotaLimits(limits), zxid, now_ms,
+                  *std::move(holder), scratch, multi);
+    scratch->PutQuota(path, *std::move(quota));
+    return absl::OkStatus();
+  }
+  // The whole quota: its node, then each node above that leads nowhere
+  // now (as zkCli's delquota trims them), up to kQuotaRoot.
+  if (holder->stat.num_children > 0) {
+    SetSystemNode(node_path, "", zxid, now_ms, *std::move(holder), scratch,
+                  multi);
+  } else {
+    DeleteSystemNode(node_path, zxid, scratch, multi);
+    for (std::string p(ParentOf(node_path)); p != kQuotaRoot;
+         p = std::string(ParentOf(p))) {
+      std::optional<Record> r = scratch->Get(p);
+      if (!r || r->stat.num_children > 0 || r->stat.data_length > 0) break;
+      DeleteSystemNode(p, zxid, scratch, multi);
+    }
+  }
+  scratch->PutQuota(path, QuotaRecord{});
+  return absl::OkStatus();
+}
+
 void Preparer::Commit(Scratch* scratch, Zxid zxid) {
   for (auto& [path, record] : scratch->changes()) {
     record.zxid = zxid;
     pending_order_.emplace_back(zxid, path);
     pending_[path] = std::move(record);
+  }
+  for (auto& [path, record] : scratch->quota_changes()) {
+    record.zxid = zxid;
+    pending_quota_order_.emplace_back(zxid, path);
+    pending_quotas_[path] = std::move(record);
   }
 }
 
@@ -484,6 +828,16 @@ void Preparer::Applied(Zxid zxid) {
     auto it = pending_.find(pending_order_.front().second);
     if (it != pending_.end() && it->second.zxid <= zxid) pending_.erase(it);
     pending_order_.pop_front();
+  }
+  // A quota's record goes once the tree holds its last change: the tree
+  // then counts what it counted.
+  while (!pending_quota_order_.empty() &&
+         pending_quota_order_.front().first <= zxid) {
+    auto it = pending_quotas_.find(pending_quota_order_.front().second);
+    if (it != pending_quotas_.end() && it->second.zxid <= zxid) {
+      pending_quotas_.erase(it);
+    }
+    pending_quota_order_.pop_front();
   }
   for (auto* sessions : {&opening_sessions_, &closing_sessions_}) {
     for (auto it = sessions->begin(); it != sessions->end();) {
@@ -499,6 +853,8 @@ void Preparer::Applied(Zxid zxid) {
 void Preparer::Reset() {
   pending_.clear();
   pending_order_.clear();
+  pending_quotas_.clear();
+  pending_quota_order_.clear();
   opening_sessions_.clear();
   closing_sessions_.clear();
 }

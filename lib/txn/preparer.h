@@ -4,7 +4,9 @@
 // Many txns may be prepared before the first is applied (pipelining), so
 // requests are checked against the tree as it will be once every prepared
 // txn is applied: the tree overlaid with pending changes, as ZooKeeper's
-// PrepRequestProcessor does with its outstanding changes.
+// PrepRequestProcessor does with its outstanding changes. Quotas too are
+// checked against the sizes every prepared txn leaves (ZooKeeper checks
+// the applied tree's, so a burst of writes can overshoot its hard limits).
 
 #ifndef SYNOD_TXN_PREPARER_H_
 #define SYNOD_TXN_PREPARER_H_
@@ -59,6 +61,15 @@ class Preparer {
   // Returns the number of paths with pending changes.
   size_t pending_size() const { return pending_.size(); }
 
+  // Counts the writes prepared past a soft quota, and those a hard quota
+  // refused; the last of the soft ones is described by
+  // last_soft_quota_warning() (for the host's log).
+  int64_t quota_soft_exceeded() const { return quota_soft_exceeded_; }
+  int64_t quota_hard_exceeded() const { return quota_hard_exceeded_; }
+  const std::string& last_soft_quota_warning() const {
+    return last_soft_quota_warning_;
+  }
+
  private:
   // What validation needs to know of a node.
   struct Record {
@@ -68,6 +79,12 @@ class Preparer {
     AclRef acl;
     CreateMode mode = CreateMode::kPersistent;
     int64_t ttl_ms = 0;
+  };
+  // A quota as of the pending txns (tree/quota.h).
+  struct QuotaRecord {
+    Zxid zxid = 0;  // the last pending txn that changed it (0: the tree's)
+    bool exists = false;
+    Quota quota;
   };
   class Scratch;
 
@@ -79,6 +96,40 @@ class Preparer {
                              Scratch* scratch, txn::Txn* out);
   absl::Status PrepareCloseSession(int64_t session, Zxid zxid,
                                    Scratch* scratch, txn::Txn* out);
+  absl::Status PrepareSetQuota(const txn::SetQuotaRequest& req,
+                               const AuthInfo& auth, Zxid zxid, int64_t now_ms,
+                               Scratch* scratch, txn::Txn* out);
+  absl::Status PrepareDeleteQuota(const txn::DeleteQuotaRequest& req,
+                                  const AuthInfo& auth, Zxid zxid,
+                                  int64_t now_ms, Scratch* scratch,
+                                  txn::Txn* out);
+  // Checks `path` for a quota change: valid, not "/" nor a system path,
+  // its quota node's path within kMaxPathBytes.
+  absl::Status CheckQuotaPath(std::string_view path) const;
+  // Returns BadArguments if a quota other than `path`'s own lies on the
+  // way from the root to `path` or below it.
+  absl::Status CheckQuotaNesting(std::string_view path,
+                                 const Scratch& scratch) const;
+  // Adds `count` nodes and `bytes` of data to the quota over `path`, if
+  // any. With `enforce` (a create or a set), ZooKeeper's check first: a
+  // change that takes a count or bytes past a hard limit is QuotaExceeded
+  // (nothing recorded), past a soft one is counted and allowed.
+  absl::Status ChargeQuota(std::string_view path, int64_t count,
+                           int64_t bytes, bool enforce, Scratch* scratch);
+  // Returns the nodes and bytes under `path` (itself included) as of the
+  // scratch changes.
+  Quota SubtreeUsage(std::string_view path, const Scratch& scratch) const;
+  // System nodes that quotas are kept in: records the change in `scratch`
+  // and appends the txn op to `multi`.
+  void CreateSystemNode(const std::string& path, const std::string& data,
+                        Zxid zxid, int64_t now_ms, Scratch* scratch,
+                        txn::MultiTxn* multi);
+  void SetSystemNode(const std::string& path, const std::string& data,
+                     Zxid zxid, int64_t now_ms, Record node, Scratch* scratch,
+                     txn::MultiTxn* multi);
+  void DeleteSystemNode(const std::string& path, Zxid zxid, Scratch* scratch,
+                        txn::MultiTxn* multi);
+  std::optional<QuotaRecord> LookupQuota(std::string_view path) const;
   absl::Status CheckSession(int64_t session) const;
   absl::Status CheckDataSize(size_t size) const;
   absl::Status CheckAcl(const AclList& acl) const;
@@ -89,6 +140,11 @@ class Preparer {
   const RequestLimits limits_;
   StrMap<Record> pending_;
   std::deque<std::pair<Zxid, std::string>> pending_order_;
+  StrMap<QuotaRecord> pending_quotas_;
+  std::deque<std::pair<Zxid, std::string>> pending_quota_order_;
+  int64_t quota_soft_exceeded_ = 0;
+  int64_t quota_hard_exceeded_ = 0;
+  std::string last_soft_quota_warning_;
   absl::flat_hash_map<int64_t, Zxid> opening_sessions_;  // id -> zxid
   absl::flat_hash_map<int64_t, Zxid> closing_sessions_;  // id -> zxid
 };

@@ -44,6 +44,7 @@ absl::StatusCode CodeFor(Error error) {
     case Error::kClosing: return absl::StatusCode::kCancelled;
     case Error::kNewConfigNoQuorum: return absl::StatusCode::kFailedPrecondition;
     case Error::kReconfigInProgress: return absl::StatusCode::kFailedPrecondition;
+    case Error::kQuotaExceeded: return absl::StatusCode::kResourceExhausted;
   }
   return absl::StatusCode::kUnknown;
 }
@@ -129,6 +130,7 @@ std::string_view ErrorName(Error error) {
     case Error::kClosing: return "Closing";
     case Error::kNewConfigNoQuorum: return "NewConfigNoQuorum";
     case Error::kReconfigInProgress: return "ReconfigInProgress";
+    case Error::kQuotaExceeded: return "QuotaExceeded";
   }
   return "Unknown";
 }

@@ -401,6 +401,23 @@ void PreparerSeeds() {
   script("pipelined", {Create("/a/p", CreateMode::kPersistent), multi,
                        Create("/a/p/q", CreateMode::kEphemeral), close});
 
+  // Quotas: set one, meet it, change it, drop it (docs/quotas.md).
+  txn::Request set_quota;
+  set_quota.mutable_set_quota()->set_path("/a");
+  set_quota.mutable_set_quota()->set_count(-1);
+  set_quota.mutable_set_quota()->set_bytes(8);
+  set_quota.mutable_set_quota()->set_count_hard(3);
+  set_quota.mutable_set_quota()->set_bytes_hard(-1);
+  txn::Request delete_quota;
+  delete_quota.mutable_delete_quota()->set_path("/a");
+  delete_quota.mutable_delete_quota()->set_fields(4);
+  txn::Request drop_quota = delete_quota;
+  drop_quota.mutable_delete_quota()->set_fields(15);
+  script("quota", {set_quota, Create("/a/q1", CreateMode::kPersistent),
+                   Create("/a/q2", CreateMode::kEphemeral), delete_quota,
+                   Create("/a/q3", CreateMode::kPersistent), close,
+                   drop_quota});
+
   // Found before the limits (issue 11, item 1): an ACL of 4,097 distinct
   // entries was accepted, and its record did not decode. Now refused.
   AclList big;

@@ -51,6 +51,23 @@ inline std::vector<std::pair<std::string, std::string>> Canonical(
   return out;
 }
 
+// Requires that each quota of `tree` counts what its subtree holds.
+inline void CheckQuotaCounts(const DataTree& tree) {
+  for (const auto& [root, quota] : tree.quotas()) {
+    int64_t count = 0;
+    int64_t bytes = 0;
+    tree.ForEachInSubtree(root, [&](const std::string&, const Znode& node) {
+      ++count;
+      bytes += static_cast<int64_t>(node.data.size());
+    });
+    SYNOD_FUZZ_CHECK(count == quota.count && bytes == quota.bytes,
+                     absl::StrCat("quota on ", Printable(root), " counts ",
+                                  quota.count, " nodes and ", quota.bytes,
+                                  " bytes; its subtree holds ", count, " and ",
+                                  bytes));
+  }
+}
+
 // Requires that `tree` survives storage: its snapshot (every node and
 // session record) loads into a fresh tree that holds the same nodes and
 // sessions, with the same records. Aborts, naming the culprit, otherwise.
@@ -77,6 +94,17 @@ inline void CheckStoredAndReadBack(const DataTree& tree) {
   SYNOD_FUZZ_CHECK(fresh.sessions() == tree.sessions(), "sessions differ");
   SYNOD_FUZZ_CHECK(Canonical(fresh) == Canonical(tree),
                    "records differ after a round trip");
+  CheckQuotaCounts(tree);
+  SYNOD_FUZZ_CHECK(fresh.quotas().size() == tree.quotas().size(),
+                   "quotas differ after a round trip");
+  for (const auto& [root, quota] : tree.quotas()) {
+    const Quota* back = fresh.FindQuota(root);
+    SYNOD_FUZZ_CHECK(back != nullptr && back->limits == quota.limits &&
+                         back->count == quota.count &&
+                         back->bytes == quota.bytes,
+                     absl::StrCat("quota on ", Printable(root),
+                                  " differs after a round trip"));
+  }
 }
 
 }  // namespace synod::fuzz

@@ -695,6 +695,25 @@ class Sim {
 
   txn::Request RandomWrite(const std::string& tag) {
     txn::Request r;
+    if (rng_.Chance(0.04)) {
+      // Quotas on the followed subtrees: small hard counts, so creates meet
+      // them (refused writes must change nothing, as any other).
+      const std::string path = rng_.Chance(0.5) ? "/a" : "/b";
+      if (rng_.Chance(0.7)) {
+        txn::SetQuotaRequest* q = r.mutable_set_quota();
+        q->set_path(path);
+        q->set_count(-1);
+        q->set_bytes(-1);
+        q->set_count_hard(1 + static_cast<int64_t>(rng_.Uniform(3)));
+        q->set_bytes_hard(rng_.Chance(0.5)
+                              ? -1
+                              : static_cast<int64_t>(rng_.Uniform(40)));
+      } else {
+        r.mutable_delete_quota()->set_path(path);
+        r.mutable_delete_quota()->set_fields(quota_fields::kAll);
+      }
+      return r;
+    }
     switch (rng_.Uniform(10)) {
       case 0:
       case 1:
@@ -797,7 +816,10 @@ class Sim {
     }
     op.tag = absl::StrCat("w", next_tag_++);
     txn::Request r = RandomWrite(op.tag);
-    if (r.has_delete_node()) op.tag.clear();
+    // Deletes and quota changes carry no data to find them by.
+    if (r.has_delete_node() || r.has_set_quota() || r.has_delete_quota()) {
+      op.tag.clear();
+    }
     Note(absl::StrCat("client write #", ops_.size(), " at peer ", p->id,
                       op.remote < 0 ? "" : " remote #",
                       op.remote < 0 ? "" : absl::StrCat(op.remote),
@@ -945,6 +967,7 @@ class Sim {
       ++result_.unknown;
     } else {
       ++result_.refused;
+      if (ErrorOf(o.status) == Error::kQuotaExceeded) ++result_.quota_refused;
       if (!op.tag.empty()) {
         if (applied_tags_.count(op.tag)) {
           Violation("refused", absl::StrCat("op #", id, " (", op.tag,
@@ -1251,6 +1274,27 @@ class Sim {
     }
     for (const auto& [id, timeout] : a.sessions()) {
       if (!held.count(id)) return false;
+    }
+    // Each replica counts each quota's subtree as it is (the counts are
+    // derived state, kept by apply and rebuilt by loading).
+    for (auto& p : peers_) {
+      ReaderLock lock(&p->replica->mu);
+      const DataTree& tree = p->replica->tree;
+      for (const auto& [root, quota] : tree.quotas()) {
+        Quota walked;
+        tree.ForEachInSubtree(root, [&](const std::string&, const Znode& n) {
+          walked.count++;
+          walked.bytes += static_cast<int64_t>(n.data.size());
+        });
+        if (walked.count != quota.count || walked.bytes != quota.bytes) {
+          Violation("quota", absl::StrCat("peer ", p->id, " counts ", root,
+                                          " as ", quota.count, " nodes, ",
+                                          quota.bytes, " bytes; it holds ",
+                                          walked.count, ", ", walked.bytes));
+          return true;
+        }
+        ++result_.quotas_checked;
+      }
     }
     // Ephemerals belong to live sessions: closing or expiring a session
     // took its ephemerals with it.

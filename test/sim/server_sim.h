@@ -124,6 +124,8 @@ struct ServerSimResult {
   int64_t clock_jumps = 0;
   int64_t snapshots = 0;     // snapshots installed
   int64_t config_changes = 0;  // configuration changes a leader took
+  int64_t quota_refused = 0;   // writes refused with QuotaExceeded
+  int64_t quotas_checked = 0;  // quotas whose counts the end state checked
 };
 
 // Runs one simulation. Deterministic in `options`.

@@ -168,6 +168,8 @@ TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
     total.snapshots += r.snapshots;
     total.remote_sessions += r.remote_sessions;
     total.history_ops += r.history_ops;
+    total.quota_refused += r.quota_refused;
+    total.quotas_checked += r.quotas_checked;
     if (r.history_unchecked) total.history_unchecked = true;
   }
   CHECK(total.acknowledged > 0);
@@ -180,6 +182,8 @@ TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
   CHECK(total.clock_jumps > 0);
   CHECK(total.snapshots > 0);
   CHECK(total.remote_sessions > 0);
+  CHECK(total.quota_refused > 0);
+  CHECK(total.quotas_checked > 0);
   // Every run's history was checked: writes and reads, by the hundred.
   CHECK(total.history_ops > 40 * 100);
   CHECK_FALSE(total.history_unchecked);

@@ -110,6 +110,9 @@ class FakeHost final : public transport::ClientHost {
                                    Stat*) override {
     return absl::UnimplementedError("not in the fake");
   }
+  absl::StatusOr<Quota> GetQuota(std::string_view) override {
+    return absl::UnimplementedError("not in the fake");
+  }
   absl::Status AddWatchAs(int64_t, std::string_view, WatchMode,
                           Watcher) override {
     return absl::UnimplementedError("not in the fake");

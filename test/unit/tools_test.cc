@@ -297,6 +297,65 @@ TEST_CASE("cli reconfig takes --add and --remove, each once", "[tools]") {
   CHECK(Cmd({"members"}).kind == CliCommand::Kind::kMembers);
 }
 
+TEST_CASE("cli quota commands take zkCli's flags", "[tools][quota]") {
+  CliCommand c = Cmd({"setquota", "-n", "5", "-B", "100", "/a"});
+  CHECK(c.kind == CliCommand::Kind::kSetQuota);
+  CHECK(c.path == "/a");
+  CHECK(c.quota.count == 5);
+  CHECK(c.quota.bytes == -1);
+  CHECK(c.quota.count_hard == -1);
+  CHECK(c.quota.bytes_hard == 100);
+  c = Cmd({"setquota", "-N", "2", "-b", "0", "/a"});
+  CHECK(c.quota.count_hard == 2);
+  CHECK(c.quota.bytes == 0);
+  c = Cmd({"delquota", "-n", "-B", "/a"});
+  CHECK(c.kind == CliCommand::Kind::kDelQuota);
+  CHECK(c.quota_fields == (quota_fields::kCount | quota_fields::kBytesHard));
+  CHECK(Cmd({"delquota", "/a"}).quota_fields == 0);
+  CHECK(Cmd({"listquota", "/a"}).kind == CliCommand::Kind::kListQuota);
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"setquota", "/a"},
+                                             {"setquota", "-n", "/a"},
+                                             {"setquota", "-n", "x", "/a"},
+                                             {"setquota", "-x", "1", "/a"},
+                                             {"setquota", "-n", "1"},
+                                             {"listquota"},
+                                             {"listquota", "-n", "/a"},
+                                             {"delquota", "-v", "/a"}}) {
+    std::string line;
+    for (const std::string& w : bad) line += w + " ";
+    INFO(line);
+    CHECK(!ParseCommand(bad).ok());
+  }
+}
+
+TEST_CASE("cli: setquota, listquota, delquota", "[tools][quota]") {
+  ListeningPeer peer;
+  std::ostringstream out;
+  CliClient client(peer.address, CliClient::Options(), &out);
+  REQUIRE(RunCmd(&client, &out, {"create", "/q", "abc"}).ok());
+  REQUIRE(RunCmd(&client, &out, {"setquota", "-N", "2", "/q"}).ok());
+  REQUIRE(RunCmd(&client, &out, {"setquota", "-b", "10", "/q"}).ok());
+  auto listed = RunCmd(&client, &out, {"listquota", "/q"});
+  REQUIRE(listed.ok());
+  CHECK(*listed ==
+        "Output quota for /q count=-1,bytes=10=;byteHardLimit=-1;"
+        "countHardLimit=2\n"
+        "Output stat for /q count=1,bytes=3\n");
+  REQUIRE(RunCmd(&client, &out, {"create", "/q/a"}).ok());
+  auto over = RunCmd(&client, &out, {"create", "/q/b"});
+  REQUIRE(!over.ok());
+  CHECK(ErrorOf(over.status()) == Error::kQuotaExceeded);
+  CHECK(Contains(std::string(over.status().message()), "hard limit 2"));
+  auto bad = RunCmd(&client, &out, {"setquota", "-n", "0", "/q"});
+  CHECK(ErrorOf(bad.status()) == Error::kBadArguments);
+  REQUIRE(RunCmd(&client, &out, {"delquota", "-N", "/q"}).ok());
+  REQUIRE(RunCmd(&client, &out, {"create", "/q/b"}).ok());
+  REQUIRE(RunCmd(&client, &out, {"delquota", "/q"}).ok());
+  auto gone = RunCmd(&client, &out, {"listquota", "/q"});
+  CHECK(ErrorOf(gone.status()) == Error::kNoNode);
+}
+
 TEST_CASE("cli shell lines split into words", "[tools]") {
   using Words = std::vector<std::string>;
   CHECK(*tools::SplitCommandLine("  create  /a   b ") ==
