@@ -72,25 +72,70 @@ bool LinkProof::Equal(const std::string& a, const std::string& b) {
          CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-void ChallengeBook::Issue(const std::string& nonce, int64_t now_ms) {
-  MutexLock lock(&mu_);
-  // order_ holds every nonce of issued_ (and consumed ones not yet at its
-  // front), so bounding it bounds both.
-  while (order_.size() >= capacity_ && !order_.empty()) {
-    issued_.erase(order_.front());
-    order_.pop_front();
+namespace {
+
+// A nonce: 8 random bytes, the issue time (8 bytes, big-endian), then the
+// first 16 bytes of the book's MAC over those 16.
+constexpr size_t kNonceBodyBytes = 16;
+constexpr size_t kNonceTagBytes = kLinkNonceBytes - kNonceBodyBytes;
+
+int64_t IssueTime(const std::string& nonce) {
+  uint64_t t = 0;
+  for (size_t i = 8; i < kNonceBodyBytes; ++i) {
+    t = (t << 8) | static_cast<unsigned char>(nonce[i]);
   }
-  if (issued_.emplace(nonce, now_ms).second) order_.push_back(nonce);
+  return static_cast<int64_t>(t);
 }
 
-bool ChallengeBook::Consume(const std::string& nonce, int64_t now_ms) {
+}  // namespace
+
+ChallengeBook::ChallengeBook(int64_t lifetime_ms, size_t max_used)
+    : lifetime_ms_(lifetime_ms),
+      max_used_(max_used),
+      key_(LinkProof::NewNonce()) {}
+
+std::string ChallengeBook::Tag(const std::string& body) const {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+           reinterpret_cast<const unsigned char*>(body.data()), body.size(),
+           out, &n) == nullptr) {
+    std::abort();
+  }
+  return std::string(reinterpret_cast<const char*>(out), kNonceTagBytes);
+}
+
+std::string ChallengeBook::Issue(int64_t now_ms) const {
+  std::string body = LinkProof::NewNonce().substr(0, 8);
+  const uint64_t t = static_cast<uint64_t>(now_ms);
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    body.push_back(static_cast<char>((t >> shift) & 0xff));
+  }
+  return body + Tag(body);
+}
+
+bool ChallengeBook::Valid(const std::string& nonce, int64_t now_ms) const {
+  if (nonce.size() != kLinkNonceBytes) return false;
+  const std::string body = nonce.substr(0, kNonceBodyBytes);
+  if (!LinkProof::Equal(nonce.substr(kNonceBodyBytes), Tag(body))) {
+    return false;
+  }
+  const int64_t issued = IssueTime(nonce);
+  return issued <= now_ms && now_ms - issued <= lifetime_ms_;
+}
+
+bool ChallengeBook::Use(const std::string& nonce, int64_t now_ms) {
   MutexLock lock(&mu_);
-  auto it = issued_.find(nonce);
-  if (it == issued_.end()) return false;
-  const bool fresh = now_ms - it->second <= lifetime_ms_;
-  issued_.erase(it);
-  // order_ keeps the entry until it reaches the front (Issue drops it then).
-  return fresh;
+  // What has expired can no longer be Valid: forget it.
+  while (!used_order_.empty() &&
+         now_ms - used_order_.front().first > lifetime_ms_) {
+    used_.erase(used_order_.front().second);
+    used_order_.pop_front();
+  }
+  if (used_.size() >= max_used_) return false;
+  if (!used_.insert(nonce).second) return false;
+  used_order_.emplace_back(IssueTime(nonce), nonce);
+  return true;
 }
 
 }  // namespace synod::transport

@@ -26,8 +26,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "util/mutex.h"
@@ -64,26 +65,37 @@ class LinkProof {
   const std::string ensemble_id_;
 };
 
-// The nonces a receiver issued and not yet consumed. Each is accepted once,
-// within `lifetime_ms` of its issue; at most `capacity` are kept (the
-// oldest go first). Thread-safe.
+// The challenges a receiver issues. A nonce carries its issue time and a
+// MAC under a key of this book's own (random, never sent), so issuing keeps
+// no state: a flood of challenge requests from anyone costs nothing to keep
+// and pushes out no one's challenge. A nonce is good once, within
+// `lifetime_ms` of its issue; the book remembers it as used only once a
+// link proved the secret over it (Use), until it expires, so what it keeps
+// is bounded by the rate of authenticated links (and by `max_used`).
+// Thread-safe.
 class ChallengeBook {
  public:
-  ChallengeBook(size_t capacity, int64_t lifetime_ms)
-      : capacity_(capacity), lifetime_ms_(lifetime_ms) {}
+  explicit ChallengeBook(int64_t lifetime_ms, size_t max_used = 65536);
 
-  // Records `nonce` as issued at `now_ms`.
-  void Issue(const std::string& nonce, int64_t now_ms);
-  // True if `nonce` was issued, not consumed, and is not older than the
-  // lifetime at `now_ms`; it is consumed either way.
-  bool Consume(const std::string& nonce, int64_t now_ms);
+  // Returns a fresh nonce (kLinkNonceBytes), issued at `now_ms`.
+  std::string Issue(int64_t now_ms) const;
+  // True if this book issued `nonce` no longer than the lifetime before
+  // `now_ms` (used or not).
+  bool Valid(const std::string& nonce, int64_t now_ms) const;
+  // Marks the valid `nonce` used; false if it was used before (a replay),
+  // or if `max_used` unexpired nonces are remembered already.
+  bool Use(const std::string& nonce, int64_t now_ms);
 
  private:
-  const size_t capacity_;
+  std::string Tag(const std::string& body) const;
+
   const int64_t lifetime_ms_;
+  const size_t max_used_;
+  const std::string key_;
   Mutex mu_;
-  std::map<std::string, int64_t> issued_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);  // oldest first
+  std::set<std::string> used_ ABSL_GUARDED_BY(mu_);
+  // (issue time, nonce) of each used nonce, in the order used.
+  std::deque<std::pair<int64_t, std::string>> used_order_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace synod::transport

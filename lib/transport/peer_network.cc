@@ -167,7 +167,7 @@ class PeerNetwork::Impl : public PeerLink::Service {
   // With an ensemble secret: the proofs, and the nonces issued to
   // diallers (single use, 30 s).
   const std::optional<LinkProof> proof_;
-  ChallengeBook challenges_{4096, 30000};
+  ChallengeBook challenges_{30000};
 
   mutable Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
@@ -741,8 +741,7 @@ grpc::Status PeerNetwork::Impl::Challenge(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "a challenge request carries a 32-byte nonce");
   }
-  const std::string nonce = LinkProof::NewNonce();
-  challenges_.Issue(nonce, SteadyMs());
+  const std::string nonce = challenges_.Issue(SteadyMs());
   reply->set_nonce(nonce);
   reply->set_proof(proof_->Receiver(request->nonce(), nonce));
   return grpc::Status::OK;
@@ -807,9 +806,10 @@ grpc::Status PeerNetwork::Impl::Link(grpc::ServerContext* context,
                   hello.listen(), std::string(s.message()));
   }
   if (proof_) {
-    // The nonce must be one this peer issued (once), and the proof over it
-    // the secret's.
-    const bool issued = challenges_.Consume(hello.challenge(), SteadyMs());
+    // The nonce must be one this peer issued, the proof over it the
+    // secret's, and the nonce not used before (a recorded hello replayed).
+    const int64_t now_ms = SteadyMs();
+    const bool issued = challenges_.Valid(hello.challenge(), now_ms);
     if (!issued || hello.nonce().size() != kLinkNonceBytes ||
         !LinkProof::Equal(hello.proof(),
                           proof_->Dialler(hello.from(), hello.listen(),
@@ -819,6 +819,11 @@ grpc::Status PeerNetwork::Impl::Link(grpc::ServerContext* context,
                     issued ? "it does not prove the ensemble secret"
                            : "it does not prove the ensemble secret (no "
                              "challenge of this peer's, or a stale one)");
+    }
+    if (!challenges_.Use(hello.challenge(), now_ms)) {
+      return Refuse(context, reply, grpc::StatusCode::PERMISSION_DENIED,
+                    hello.listen(),
+                    "its challenge was used before (a replayed hello)");
     }
   } else if (!hello.proof().empty()) {
     return Refuse(context, reply, grpc::StatusCode::PERMISSION_DENIED,

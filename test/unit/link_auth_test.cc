@@ -44,27 +44,55 @@ TEST_CASE("Link proofs bind the secret, the ensemble, the dialler and both "
   CHECK(!LinkProof::Equal(p.Receiver(n1, n2), p.Receiver(n1, n2).substr(1)));
 }
 
-TEST_CASE("A challenge is good once, within its lifetime",
+TEST_CASE("A challenge is good once, within its lifetime, and only this "
+          "book's",
           "[link_auth][security]") {
-  ChallengeBook book(3, 1000);
-  book.Issue("a", 0);
-  book.Issue("b", 0);
-  CHECK(book.Consume("a", 500));
-  CHECK(!book.Consume("a", 500));  // used
-  CHECK(!book.Consume("never", 500));
-  CHECK(!book.Consume("b", 1001));  // stale
-  CHECK(!book.Consume("b", 500));   // and gone
-  // Bounded: the oldest go first.
-  for (const char* n : {"c", "d", "e", "f"}) book.Issue(n, 2000);
-  CHECK(!book.Consume("c", 2000));
-  CHECK(book.Consume("d", 2000));
-  CHECK(book.Consume("f", 2000));
-  // Many issues and consumptions keep it bounded and working.
-  for (int i = 0; i < 10000; ++i) {
-    const std::string n = std::to_string(i);
-    book.Issue(n, 3000);
-    REQUIRE(book.Consume(n, 3000));
+  ChallengeBook book(1000);
+  const std::string a = book.Issue(100);
+  const std::string b = book.Issue(100);
+  CHECK(a.size() == kLinkNonceBytes);
+  CHECK(a != b);
+  CHECK(book.Valid(a, 100));
+  CHECK(book.Valid(a, 1100));
+  CHECK(!book.Valid(a, 1101));  // stale
+  CHECK(!book.Valid(a, 99));    // from the future
+  CHECK(book.Use(a, 500));
+  CHECK(!book.Use(a, 600));  // a replay
+  CHECK(book.Use(b, 600));
+  // Forged, truncated, or another book's.
+  std::string forged = a;
+  forged[3] ^= 1;
+  CHECK(!book.Valid(forged, 500));
+  std::string later = a;
+  later[15] ^= 1;  // the issue time, without the MAC to match
+  CHECK(!book.Valid(later, 500));
+  CHECK(!book.Valid(a.substr(0, 31), 500));
+  CHECK(!book.Valid(std::string(kLinkNonceBytes, '\0'), 500));
+  ChallengeBook other(1000);
+  CHECK(!other.Valid(other.Issue(100).substr(0, 16) + a.substr(16), 500));
+  CHECK(!other.Valid(a, 500));
+}
+
+TEST_CASE("A flood of challenges keeps no state and pushes out none",
+          "[link_auth][security]") {
+  ChallengeBook book(30000, /*max_used=*/4);
+  const std::string mine = book.Issue(0);
+  // A million requests from anyone: issuing remembers nothing.
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000000; ++i) {
+    const std::string n = book.Issue(10);
+    if (i < 1000) seen.insert(n);
   }
+  CHECK(seen.size() == 1000);
+  CHECK(book.Valid(mine, 20));
+  CHECK(book.Use(mine, 20));
+  // Only used nonces are kept, until they expire: a bounded number.
+  for (int i = 0; i < 3; ++i) CHECK(book.Use(book.Issue(30), 30));
+  const std::string fifth = book.Issue(40);
+  CHECK(!book.Use(fifth, 40));  // four unexpired are remembered
+  const std::string later = book.Issue(30100);
+  CHECK(book.Use(later, 30100));  // the first four have expired
+  CHECK(!book.Use(later, 30100));
 }
 
 }  // namespace
