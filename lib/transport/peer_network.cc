@@ -805,6 +805,15 @@ grpc::Status PeerNetwork::Impl::Link(grpc::ServerContext* context,
                       : grpc::StatusCode::INVALID_ARGUMENT,
                   hello.listen(), std::string(s.message()));
   }
+  if (credentials_->tls() && !CertificateNamesHost(*context, hello.listen())) {
+    // The address a peer claims is where the others will send its
+    // traffic: a member's certificate must name that host, as a dialler
+    // requires of the server it reaches there.
+    return Refuse(context, reply, grpc::StatusCode::PERMISSION_DENIED,
+                  hello.listen(),
+                  "its certificate does not name the host of the address it "
+                  "claims");
+  }
   if (proof_) {
     // The nonce must be one this peer issued, the proof over it the
     // secret's, and the nonce not used before (a recorded hello replayed).

@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -188,12 +189,48 @@ absl::StatusOr<std::string> CertificateSubject(const std::string& cert_file) {
   return std::string(data, static_cast<size_t>(n));
 }
 
-bool IsLoopbackAddress(const std::string& address) {
+namespace {
+
+// The host of "host:port" ("[v6]:port" too), without brackets.
+std::string HostOf(const std::string& address) {
   const size_t colon = address.rfind(':');
-  std::string host = address.substr(0, colon == std::string::npos ? address.size() : colon);
+  std::string host =
+      address.substr(0, colon == std::string::npos ? address.size() : colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
+  return host;
+}
+
+}  // namespace
+
+bool CertificateNamesHost(const grpc::ServerContextBase& context,
+                          const std::string& address) {
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (!auth) return false;
+  const std::string host = HostOf(address);
+  if (host.empty()) return false;
+  for (const grpc::string_ref& pem :
+       auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME)) {
+    std::vector<X509Ptr> certs =
+        ReadCertificates(std::string(pem.data(), pem.size()));
+    if (certs.empty()) continue;
+    X509* cert = certs.front().get();
+    // An IP address is matched as one (X509_check_ip_asc), anything else
+    // as a DNS name: 1 is a match, 0 none, negative an error.
+    int match = X509_check_ip_asc(cert, host.c_str(), 0);
+    if (match == -2) {  // not an IP address
+      match = X509_check_host(cert, host.data(), host.size(),
+                              X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr);
+    }
+    ERR_clear_error();
+    return match == 1;
+  }
+  return false;
+}
+
+bool IsLoopbackAddress(const std::string& address) {
+  std::string host = HostOf(address);
   if (host.rfind("::ffff:", 0) == 0) host = host.substr(7);  // IPv4-mapped
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }

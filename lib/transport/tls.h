@@ -35,6 +35,13 @@ std::string CertificateSubjectOf(const grpc::ServerContextBase& context);
 // CertificateSubjectOf reports it for a client presenting that certificate.
 absl::StatusOr<std::string> CertificateSubject(const std::string& cert_file);
 
+// True if the certificate the client of `context` presented names the host
+// of `address` ("host:port"; an IP address or a DNS name, wildcards as in
+// TLS's hostname check) among its subject alternative names, the check a
+// dialler makes of a server. False on a plaintext connection.
+bool CertificateNamesHost(const grpc::ServerContextBase& context,
+                          const std::string& address);
+
 // True if `address` ("host:port") can only be reached from this machine:
 // a 127.0.0.0/8 host (IPv4-mapped too), ::1, or "localhost".
 bool IsLoopbackAddress(const std::string& address);

@@ -36,6 +36,8 @@
 #include "test_util.h"
 #include "transport/link.grpc.pb.h"
 #include "transport/link.pb.h"
+#include "transport/tls.h"
+#include "util/test_ca.h"
 #include "util/mutex.h"
 
 namespace synod::transport {
@@ -46,6 +48,9 @@ using zab::MessageType;
 using zab::PeerId;
 
 using synod::testing::FreePort;  // test_util.h
+using synod::testing::Issued;    // util/test_ca.h
+using synod::testing::TempDir;
+using synod::testing::TestCa;
 
 std::string Loopback(int port) { return "127.0.0.1:" + std::to_string(port); }
 
@@ -216,6 +221,17 @@ class TestPeer {
     max_backoff_ = absl::Milliseconds(500);
     Start();
   }
+  // A founder whose links and server use `credentials` (mutual TLS).
+  TestPeer(std::string listen, std::vector<std::string> seeds,
+           std::shared_ptr<const TransportCredentials> credentials)
+      : listen_(std::move(listen)), seeds_(std::move(seeds)),
+        credentials_(std::move(credentials)) {
+    std::sort(seeds_.begin(), seeds_.end());
+    id_ = PeerIdFor(seeds_, listen_);
+    min_backoff_ = absl::Milliseconds(20);
+    max_backoff_ = absl::Milliseconds(500);
+    Start();
+  }
   // A peer with the id `id`, whatever its address (one that moved).
   TestPeer(std::string listen, std::vector<std::string> seeds, PeerId id)
       : listen_(std::move(listen)), seeds_(std::move(seeds)) {
@@ -239,12 +255,16 @@ class TestPeer {
     config.max_backoff = max_backoff_;
     config.log = inbox_->LogSink();
     config.secret = secret_;
+    config.credentials = credentials_;
     net_ = std::make_unique<PeerNetwork>(std::move(config), inbox_->Handler());
     grpc::ServerBuilder builder;
     // Fail loudly if another process took the port (FreePort's race).
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     int port = 0;
-    builder.AddListeningPort(listen_, grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort(listen_,
+                             credentials_ ? credentials_->Server()
+                                          : grpc::InsecureServerCredentials(),
+                             &port);
     net_->ConfigureServer(&builder);
     builder.RegisterService(net_->service());
     server_ = builder.BuildAndStart();
@@ -271,6 +291,7 @@ class TestPeer {
   std::string listen_;
   std::vector<std::string> seeds_;
   std::string secret_;
+  std::shared_ptr<const TransportCredentials> credentials_;
   PeerId id_ = 0;
   absl::Duration min_backoff_;
   absl::Duration max_backoff_;
@@ -488,9 +509,10 @@ TEST_CASE("Only peers that prove the same ensemble secret link",
 // would.
 class RawLink {
  public:
-  explicit RawLink(const std::string& address)
-      : stub_(PeerLink::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {
+  explicit RawLink(const std::string& address,
+                   std::shared_ptr<grpc::ChannelCredentials> credentials =
+                       grpc::InsecureChannelCredentials())
+      : stub_(PeerLink::NewStub(grpc::CreateChannel(address, credentials))) {
     writer_ = stub_->Link(&context_, &reply_);
   }
   // Writes each frame (ignoring failures: the server may have ended the
@@ -604,6 +626,71 @@ TEST_CASE("A forged or replayed opening of a link is refused",
   REQUIRE(got[1].entries.size() == 1);
   CHECK(got[0].entries[0].zxid == 2);
   CHECK(got[1].entries[0].zxid == 3);
+}
+
+TEST_CASE("With TLS, a peer's certificate must name the host it claims",
+          "[peer_network][security][tls]") {
+  TempDir dir;
+  TestCa ca(dir.Sub("ca"), "synod-test-ca");
+  auto credentials = [&](const Issued& issued) {
+    auto c = TransportCredentials::Make(
+        TlsOptions{issued.cert, issued.key, ca.cert()});
+    INFO(c.status().ToString());
+    REQUIRE(c.ok());
+    return *c;
+  };
+  const std::vector<std::string> seeds = Addresses(3);
+  TestPeer a(seeds[0], seeds, credentials(ca.Issue("a", "IP:127.0.0.1")));
+  const std::string ensemble = EnsembleId(seeds);
+  // Voter 2's opening (it is not running: these clients speak for it),
+  // claiming its address on 127.0.0.1, then a PROPOSAL.
+  LinkFrame hello;
+  hello.mutable_hello()->set_ensemble_id(ensemble);
+  hello.mutable_hello()->set_from(2);
+  hello.mutable_hello()->set_listen(seeds[1]);
+  auto proposal = [&](int64_t zxid) {
+    Message m = Proposal(a.id(), zxid);
+    m.from = 2;
+    LinkFrame f;
+    ToWire(m, ensemble, f.mutable_message());
+    return f;
+  };
+  // A certificate of the CA that names other hosts: refused, nothing
+  // delivered, and the peer says why.
+  {
+    RawLink raw(seeds[0],
+                credentials(ca.Issue("rogue", "DNS:elsewhere.test,IP:10.9.9.9"))
+                    ->Channel());
+    const grpc::Status st = raw.Run({hello, proposal(1)});
+    CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(st.error_message() ==
+          "its certificate does not name the host of the address it claims");
+  }
+  CHECK(a.inbox().WaitForLog("certificate does not name the host"));
+  // One that names 127.0.0.1: taken.
+  {
+    RawLink raw(seeds[0], credentials(ca.Issue("two", "IP:127.0.0.1"))
+                              ->Channel());
+    CHECK(raw.Run({hello, proposal(2)}).ok());
+  }
+  const std::vector<Message> got =
+      a.inbox().WaitForMessages(1, MessageType::kProposal);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].entries[0].zxid == 2);
+  // A DNS name is matched as a name, wildcards as TLS's hostname check.
+  LinkFrame named = hello;
+  named.mutable_hello()->set_listen("peer2.example.test:7000");
+  {
+    RawLink raw(seeds[0], credentials(ca.Issue("w", "DNS:*.example.test"))
+                              ->Channel());
+    CHECK(raw.Run({named, proposal(3)}).ok());
+  }
+  {
+    RawLink raw(seeds[0], credentials(ca.Issue("x", "DNS:other.test"))
+                              ->Channel());
+    CHECK(raw.Run({named, proposal(4)}).error_code() ==
+          grpc::StatusCode::PERMISSION_DENIED);
+  }
 }
 
 TEST_CASE("Malformed streams are refused and deliver nothing",
