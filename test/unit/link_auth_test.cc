@@ -77,9 +77,9 @@ TEST_CASE("A flood of challenges keeps no state and pushes out none",
           "[link_auth][security]") {
   ChallengeBook book(30000, /*max_used=*/4);
   const std::string mine = book.Issue(0);
-  // A million requests from anyone: issuing remembers nothing.
+  // A flood of requests from anyone: issuing remembers nothing.
   std::set<std::string> seen;
-  for (int i = 0; i < 1000000; ++i) {
+  for (int i = 0; i < 200000; ++i) {
     const std::string n = book.Issue(10);
     if (i < 1000) seen.insert(n);
   }
