@@ -10,8 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
-#include <optional>
 #include <deque>
+#include <optional>
 #include <thread>
 #include <utility>
 

@@ -1,10 +1,12 @@
 // Uses synod as an application would, through the installed package only:
-// create, read, update, delete, watch and multi. Exits 0 if all behave.
+// create, read, update, delete, watch, multi and a recipe. Exits 0 if all
+// behave.
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "synod/recipes.h"
 #include "synod/synod.h"
 
 #define EXPECT(cond)                                             \
@@ -34,6 +36,12 @@ int main(int argc, char** argv) {
          synod::Error::kNodeExists);
   EXPECT(coord.Delete("/y").ok());
   EXPECT(coord.Sync("/").ok());
+  {
+    synod::recipes::Lock lock(coord, "/locks/consumer");
+    EXPECT(lock.Acquire(absl::Seconds(10)).ok());
+    EXPECT(lock.IsHeld());
+    EXPECT(lock.Release().ok());
+  }
   c->reset();  // shutdown runs every queued watcher
   EXPECT(fired == 1);
   std::printf("consumer: ok\n");

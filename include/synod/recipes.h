@@ -1,0 +1,12 @@
+// File: synod/recipes.h
+//
+// The recipes: coordination patterns built on the public Coordinator API
+// only, so they work with any Coordinator (docs/recipes.md). Include this
+// for all of them, or one header of synod/recipes/ for one.
+
+#ifndef SYNOD_RECIPES_H_
+#define SYNOD_RECIPES_H_
+
+#include "synod/recipes/lock.h"
+
+#endif  // SYNOD_RECIPES_H_

@@ -1,0 +1,211 @@
+// recipes::Lock against a one-peer Coordinator: mutual exclusion among
+// threads of many Locks, FIFO order, one waiter woken per release (no
+// herd), timeouts that leave nothing queued, re-entrancy, threads sharing
+// one Lock, and a create lost with the connection found again.
+
+#include "synod/recipes/lock.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "test_util.h"
+#include "util/forwarding_coordinator.h"
+
+namespace synod {
+namespace {
+
+using recipes::Lock;
+using testing::TempDir;
+using testing::TestOptions;
+
+// A one-peer Coordinator in a directory of its own.
+struct OnePeer {
+  OnePeer() {
+    auto started = Coordinator::Start(TestOptions(dir.path()));
+    INFO(started.status().ToString());
+    REQUIRE(started.ok());
+    c = std::move(*started);
+  }
+  TempDir dir;
+  std::unique_ptr<Coordinator> c;
+};
+
+size_t Queued(Coordinator& c, const std::string& path) {
+  auto children = c.GetChildren(path);
+  return children.ok() ? children->size() : 0;
+}
+
+// Waits until `path` has `n` children.
+bool AwaitQueued(Coordinator& c, const std::string& path, size_t n) {
+  return testing::WaitFor([&] { return Queued(c, path) == n; },
+                          absl::Seconds(10));
+}
+
+TEST_CASE("Lock: no two holders ever overlap", "[recipes][lock]") {
+  OnePeer peer;
+  Coordinator* c = peer.c.get();
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 25;
+  std::atomic<int> inside{0}, overlaps{0}, entries{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      Lock lock(*c, "/locks/x");
+      for (int i = 0; i < kRounds; ++i) {
+        REQUIRE(lock.Acquire().ok());
+        if (inside.fetch_add(1) != 0) overlaps++;
+        entries++;
+        std::this_thread::yield();
+        inside.fetch_sub(1);
+        REQUIRE(lock.Release().ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(overlaps == 0);
+  CHECK(entries == kThreads * kRounds);
+  // Nothing left queued; the lock's container goes once empty.
+  CHECK(Queued(*c, "/locks/x") == 0);
+}
+
+TEST_CASE("Lock: waiters get it in the order they asked, one woken per "
+          "release",
+          "[recipes][lock]") {
+  OnePeer peer;
+  Coordinator* c = peer.c.get();
+  Lock holder(*c, "/fifo");
+  REQUIRE(holder.Acquire().ok());
+  CHECK(holder.IsHeld());
+  constexpr int kWaiters = 6;
+  const int64_t watches_before = c->GetHealth().watch_count;
+  std::mutex order_mu;
+  std::vector<int> order;
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<absl::Notification>> go(kWaiters);
+  for (int i = 0; i < kWaiters; ++i) {
+    go[i] = std::make_unique<absl::Notification>();
+    threads.emplace_back([&, i] {
+      Lock lock(*c, "/fifo");
+      REQUIRE(lock.Acquire().ok());
+      {
+        std::lock_guard<std::mutex> g(order_mu);
+        order.push_back(i);
+      }
+      go[i]->WaitForNotification();  // hold until told
+      REQUIRE(lock.Release().ok());
+    });
+    // The next waiter queues only once this one has.
+    REQUIRE(AwaitQueued(*c, "/fifo", static_cast<size_t>(i) + 2));
+  }
+  // Every waiter has registered its watch (one each).
+  REQUIRE(testing::WaitFor(
+      [&] { return c->GetHealth().watch_count - watches_before == kWaiters; },
+      absl::Seconds(10)));
+  const int64_t events_before = c->GetHealth().events_delivered;
+  REQUIRE(holder.Release().ok());
+  CHECK(!holder.IsHeld());
+  REQUIRE(testing::WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> g(order_mu);
+        return order.size() == 1;
+      },
+      absl::Seconds(10)));
+  absl::SleepFor(absl::Milliseconds(100));
+  // One release woke one waiter: its own watch fired, nobody else's.
+  CHECK(c->GetHealth().events_delivered - events_before == 1);
+  for (int i = 0; i < kWaiters; ++i) go[i]->Notify();
+  for (auto& t : threads) t.join();
+  CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5});
+}
+
+TEST_CASE("Lock: a timeout leaves nothing queued; re-entrant; threads "
+          "sharing one Lock exclude each other",
+          "[recipes][lock]") {
+  OnePeer peer;
+  Coordinator* c = peer.c.get();
+  Lock a(*c, "/l");
+  Lock b(*c, "/l");
+  REQUIRE(a.Acquire().ok());
+  const std::string held = a.node();
+  CHECK(held.rfind("/l/_c_", 0) == 0);
+
+  absl::Status late = b.Acquire(absl::Milliseconds(200));
+  CHECK(late.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(!b.IsHeld());
+  CHECK(Queued(*c, "/l") == 1);  // b's node went with its timeout
+
+  // Re-entrant for the holding thread.
+  REQUIRE(a.Acquire().ok());
+  REQUIRE(a.Release().ok());
+  CHECK(a.IsHeld());
+  CHECK(a.node() == held);
+  CHECK(b.Acquire(absl::Milliseconds(100)).code() ==
+        absl::StatusCode::kDeadlineExceeded);
+  REQUIRE(a.Release().ok());
+  CHECK(!a.IsHeld());
+  CHECK(a.Release().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(b.Acquire(absl::Seconds(10)).ok());
+
+  // Another thread using b waits for b's holder like any contender.
+  std::atomic<bool> got{false};
+  std::thread other([&] {
+    CHECK(b.Release().code() == absl::StatusCode::kFailedPrecondition);
+    REQUIRE(b.Acquire(absl::Seconds(10)).ok());
+    got = true;
+    REQUIRE(b.Release().ok());
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  CHECK(!got);
+  REQUIRE(b.Release().ok());
+  other.join();
+  CHECK(got);
+}
+
+// Applies the first ephemeral sequential create, then reports it lost with
+// the connection, as a leader change can.
+class LosesFirstCreate : public testing::ForwardingCoordinator {
+ public:
+  using ForwardingCoordinator::ForwardingCoordinator;
+  using ForwardingCoordinator::Create;
+  absl::StatusOr<std::string> Create(std::string_view path,
+                                     std::string_view data, CreateMode mode,
+                                     const CreateOptions& o) override {
+    absl::StatusOr<std::string> r = to_.Create(path, data, mode, o);
+    if (mode == CreateMode::kEphemeralSequential && !lost_.exchange(true)) {
+      return MakeError(Error::kConnectionLoss, "lost with the leader");
+    }
+    return r;
+  }
+
+ private:
+  std::atomic<bool> lost_{false};
+};
+
+TEST_CASE("Lock: a create lost with the connection is found, not orphaned",
+          "[recipes][lock]") {
+  OnePeer peer;
+  Coordinator* c = peer.c.get();
+  LosesFirstCreate faulty(*c);
+  Lock lock(faulty, "/lost");
+  REQUIRE(lock.Acquire(absl::Seconds(10)).ok());
+  // The one node is ours: a second create would have queued us behind our
+  // own orphan for good.
+  auto children = c->GetChildren("/lost");
+  REQUIRE(children.ok());
+  REQUIRE(children->size() == 1);
+  CHECK("/lost/" + (*children)[0] == lock.node());
+  Lock other(*c, "/lost");
+  REQUIRE(lock.Release().ok());
+  REQUIRE(other.Acquire(absl::Seconds(10)).ok());
+}
+
+}  // namespace
+}  // namespace synod
