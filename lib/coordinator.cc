@@ -340,6 +340,14 @@ void EmbeddedCoordinator::GetChildrenAsync(
            std::move(done));
 }
 
+int64_t EmbeddedCoordinator::AddSessionListener(Watcher listener) {
+  return runtime_->AddSessionListener(std::move(listener));
+}
+
+void EmbeddedCoordinator::RemoveSessionListener(int64_t handle) {
+  runtime_->RemoveSessionListener(handle);
+}
+
 int64_t EmbeddedCoordinator::session_id() const {
   return runtime_->session_id();
 }

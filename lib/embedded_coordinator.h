@@ -78,6 +78,9 @@ class EmbeddedCoordinator final : public Coordinator {
   void GetChildrenAsync(std::string_view path, Watcher watcher,
                         Callback<std::vector<std::string>> done) override;
 
+  int64_t AddSessionListener(Watcher listener) override;
+  void RemoveSessionListener(int64_t handle) override;
+
   int64_t session_id() const override;
   absl::Status WaitConnected(absl::Duration timeout) override;
   Health GetHealth() const override;

@@ -248,6 +248,21 @@ class Coordinator {
   virtual absl::Status DeleteQuota(std::string_view path,
                                    uint32_t fields = quota_fields::kAll) = 0;
 
+  // ---- Session listeners: for code that joins after Start (the recipes,
+  // ---- libraries), the events Options::session_watcher sees.
+
+  // Adds `listener` for this Coordinator's session events (kSession with
+  // Connected, Disconnected, Expired or Closed), from the next one on, on
+  // the dispatcher thread, after Options::session_watcher and in the order
+  // listeners were added. Returns a handle for RemoveSessionListener. The
+  // current state is not reported: ask WaitConnected or GetHealth.
+  virtual int64_t AddSessionListener(Watcher listener) = 0;
+
+  // Removes the listener `handle` (unknown handles are ignored): events
+  // reported after the call do not reach it. One being delivered at that
+  // moment on the dispatcher may still run.
+  virtual void RemoveSessionListener(int64_t handle) = 0;
+
   // ---- Non-blocking forms. `done` runs on the dispatcher thread.
 
   virtual void CreateAsync(std::string_view path, std::string_view data,

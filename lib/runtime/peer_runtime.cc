@@ -239,8 +239,45 @@ class PeerRuntime::RuntimeOutbox : public server::Outbox {
 
 // ---- Startup and shutdown ---------------------------------------------------
 
+Options PeerRuntime::WithSessionListeners(Options options,
+                                          PeerRuntime* runtime) {
+  options.session_watcher = [user = std::move(options.session_watcher),
+                             runtime](const WatchEvent& event) {
+    if (user) user(event);
+    runtime->NotifySessionListeners(event);
+  };
+  return options;
+}
+
+void PeerRuntime::NotifySessionListeners(const WatchEvent& event) {
+  std::vector<std::shared_ptr<const Watcher>> listeners;
+  {
+    MutexLock lock(&listeners_mu_);
+    listeners.reserve(listeners_.size());
+    for (const auto& [handle, listener] : listeners_) {
+      listeners.push_back(listener);
+    }
+  }
+  for (const auto& listener : listeners) (*listener)(event);
+}
+
+int64_t PeerRuntime::AddSessionListener(Watcher listener) {
+  MutexLock lock(&listeners_mu_);
+  const int64_t handle = next_listener_++;
+  if (listener) {
+    listeners_.emplace(handle,
+                       std::make_shared<const Watcher>(std::move(listener)));
+  }
+  return handle;
+}
+
+void PeerRuntime::RemoveSessionListener(int64_t handle) {
+  MutexLock lock(&listeners_mu_);
+  listeners_.erase(handle);
+}
+
 PeerRuntime::PeerRuntime(Options options)
-    : options_(std::move(options)),
+    : options_(WithSessionListeners(std::move(options), this)),
       ensemble_(IsEnsemble(options_)),
       system_auth_([] {
         auto a = std::make_shared<AuthInfo>();

@@ -93,6 +93,11 @@ class PeerRuntime final : public transport::ClientHost {
   absl::Status RemoveWatches(std::string_view path, WatcherType type);
   absl::Status AddAuth(std::string_view scheme, std::string_view credentials);
 
+  // Session listeners (Coordinator::AddSessionListener): called on the
+  // dispatcher after Options::session_watcher, in the order added.
+  int64_t AddSessionListener(Watcher listener);
+  void RemoveSessionListener(int64_t handle);
+
   // Runs `task` on the dispatcher thread, behind everything queued so far.
   void Post(std::function<void()> task) { dispatcher_->Post(std::move(task)); }
 
@@ -206,6 +211,18 @@ class PeerRuntime final : public transport::ClientHost {
   absl::StatusOr<const Znode*> FindReadable(std::string_view path,
                                             const AuthInfo* auth) const
       ABSL_SHARED_LOCKS_REQUIRED(replica_.mu);
+
+  // `options` with a session watcher that also calls the listeners of
+  // `runtime` (the server reports to Options::session_watcher alone).
+  static Options WithSessionListeners(Options options, PeerRuntime* runtime);
+  // Calls every session listener with `event` (dispatcher thread), never
+  // under listeners_mu_.
+  void NotifySessionListeners(const WatchEvent& event);
+
+  mutable Mutex listeners_mu_;
+  std::map<int64_t, std::shared_ptr<const Watcher>> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
+  int64_t next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 1;
 
   const Options options_;
   const bool ensemble_;

@@ -1,16 +1,21 @@
 // Recipes across an in-process ensemble: a lock contended from two peers
-// while the third, the leader, is stopped; no two holders ever overlap and
-// the lock keeps passing once another leader serves.
+// while the third, the leader, is stopped (no two holders ever overlap and
+// the lock keeps passing once another leader serves); an elected
+// participant cut off from the ensemble hears that it lost leadership
+// before another participant is told it won.
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "ensemble/ensemble_util.h"
+#include "synod/recipes/leader_election.h"
 #include "synod/recipes/lock.h"
 
 namespace synod::testing {
@@ -55,6 +60,51 @@ TEST_CASE("Recipes: a lock contended from two peers excludes through a "
   CHECK(overlaps == 0);
   INFO("acquisitions " << entries << ", errors " << errors);
   CHECK(entries >= 60);
+}
+
+TEST_CASE("Recipes: a cut-off leader hears its loss before another is "
+          "elected, and tokens grow",
+          "[ensemble][recipes]") {
+  LocalEnsemble e(3);
+  const int leader = e.StartAndWaitLeader();
+  REQUIRE(leader >= 0);
+  const int x = (leader + 1) % 3;  // a follower hosts the first participant
+  const int y = (leader + 2) % 3;
+  absl::Mutex mu;
+  absl::Time lost_x = absl::InfiniteFuture();
+  absl::Time won_y = absl::InfiniteFuture();
+  recipes::LeaderElection ex(e.at(x), "/elect", "x", [&](bool leading) {
+    absl::MutexLock lock(&mu);
+    if (!leading) lost_x = std::min(lost_x, absl::Now());
+  });
+  recipes::LeaderElection ey(e.at(y), "/elect", "y", [&](bool leading) {
+    absl::MutexLock lock(&mu);
+    if (leading) won_y = std::min(won_y, absl::Now());
+  });
+  REQUIRE(ex.Start().ok());
+  REQUIRE(ex.AwaitLeadership(absl::Seconds(10)).ok());
+  const int64_t token_x = *ex.FencingToken();
+  REQUIRE(ey.Start().ok());
+  CHECK(*ey.CurrentLeader() == "x");
+  e.Isolate(x, true);
+  // y leads once x's session expires on the ensemble (8 s here).
+  REQUIRE(ey.AwaitLeadership(absl::Seconds(60)).ok());
+  CHECK(*ey.FencingToken() > token_x);
+  CHECK(!ex.IsLeader());
+  {
+    absl::MutexLock lock(&mu);
+    INFO("x lost at " << lost_x << ", y won at " << won_y);
+    CHECK(lost_x < won_y);
+  }
+  e.Isolate(x, false);
+  // x's session is gone: x is out of the election.
+  CHECK(WaitFor(
+      [&] {
+        return ex.AwaitLeadership(absl::ZeroDuration()).code() ==
+               absl::StatusCode::kFailedPrecondition;
+      },
+      absl::Seconds(30)));
+  CHECK(*ey.CurrentLeader() == "y");
 }
 
 }  // namespace

@@ -238,3 +238,31 @@ TEST_CASE("a watcher that calls back into the Coordinator during shutdown "
 
 }  // namespace
 }  // namespace synod
+
+namespace synod {
+namespace {
+
+TEST_CASE("Session listeners run after the session watcher, in the order "
+          "added, until removed",
+          "[session]") {
+  testing::TempDir dir;
+  testing::EventLog log;
+  Options o = testing::TestOptions(dir.path());
+  o.session_watcher = log.Recorder("watcher");
+  auto c = Coordinator::Start(o);
+  REQUIRE(c.ok());
+  REQUIRE((*c)->WaitConnected(absl::Seconds(10)).ok());
+  (*c)->AddSessionListener(log.Recorder("first"));
+  const int64_t gone = (*c)->AddSessionListener(log.Recorder("removed"));
+  (*c)->AddSessionListener(log.Recorder("second"));
+  (*c)->RemoveSessionListener(gone);
+  c->reset();  // reports Closed
+  std::vector<std::string> closed;
+  for (const auto& e : log.Snapshot()) {
+    if (e.event.state == SessionState::kClosed) closed.push_back(e.tag);
+  }
+  CHECK(closed == std::vector<std::string>{"watcher", "first", "second"});
+}
+
+}  // namespace
+}  // namespace synod

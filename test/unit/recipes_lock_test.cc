@@ -126,8 +126,8 @@ TEST_CASE("Lock: waiters get it in the order they asked, one woken per "
   CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5});
 }
 
-TEST_CASE("Lock: a timeout leaves nothing queued; re-entrant; threads "
-          "sharing one Lock exclude each other",
+TEST_CASE("Lock: a timeout leaves nothing queued, it is re-entrant, and "
+          "threads sharing one Lock exclude each other",
           "[recipes][lock]") {
   OnePeer peer;
   Coordinator* c = peer.c.get();

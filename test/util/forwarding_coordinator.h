@@ -119,6 +119,12 @@ class ForwardingCoordinator : public Coordinator {
                         Callback<std::vector<std::string>> done) override {
     to_.GetChildrenAsync(path, std::move(watcher), std::move(done));
   }
+  int64_t AddSessionListener(Watcher listener) override {
+    return to_.AddSessionListener(std::move(listener));
+  }
+  void RemoveSessionListener(int64_t handle) override {
+    to_.RemoveSessionListener(handle);
+  }
   int64_t session_id() const override { return to_.session_id(); }
   absl::Status WaitConnected(absl::Duration timeout) override {
     return to_.WaitConnected(timeout);
