@@ -12,9 +12,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "recipes/contenders.h"
+#include "util/mutex.h"
 
 namespace synod::recipes {
 namespace {
@@ -45,7 +45,7 @@ struct LeaderElection::State : std::enable_shared_from_this<State> {
   const std::string id;
   const Listener listener;
 
-  absl::Mutex mu;
+  Mutex mu;
   bool closed ABSL_GUARDED_BY(mu) = false;     // the election is destroyed
   bool starting ABSL_GUARDED_BY(mu) = false;   // Start is queueing us
   bool participating ABSL_GUARDED_BY(mu) = false;  // our node is queued
@@ -82,7 +82,7 @@ void LeaderElection::State::ScheduleCheck() {
 
 void LeaderElection::State::OnSession(const WatchEvent& event) {
   {
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     connected = event.state == SessionState::kConnected;
     if (event.state == SessionState::kExpired ||
         event.state == SessionState::kClosed) {
@@ -95,7 +95,7 @@ void LeaderElection::State::OnSession(const WatchEvent& event) {
 void LeaderElection::State::Check() {
   std::string mine;
   {
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     if (closed) return;
     ++running;
     runner = std::this_thread::get_id();
@@ -125,7 +125,7 @@ void LeaderElection::State::Check() {
   bool now_leading = false;
   bool arm = false;
   {
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     if (gone && participating && node == mine) participating = false;
     leading = participating && node == mine && first && connected;
     now_leading = leading;
@@ -143,7 +143,7 @@ void LeaderElection::State::Check() {
     if (exists.ok() && !exists->has_value()) ScheduleCheck();  // gone already
   }
   if (tell && listener) listener(now_leading);
-  absl::MutexLock lock(&mu);
+  MutexLock lock(&mu);
   --running;
 }
 
@@ -158,14 +158,14 @@ LeaderElection::~LeaderElection() {
   int64_t handle;
   bool tell;
   {
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     s.closed = true;
     handle = s.session_listener;
     const std::thread::id me = std::this_thread::get_id();
     auto idle = [&s, me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
       return s.running == 0 || s.runner == me;
     };
-    s.mu.Await(absl::Condition(&idle));
+    s.mu.Await(idle);
     // No Check runs from here on: the loss (if it led) is told here.
     tell = s.announced;
     s.announced = false;
@@ -178,7 +178,7 @@ absl::Status LeaderElection::Start() {
   State& s = *state_;
   bool listen = false;
   {
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     if (s.starting || s.participating) {
       return absl::FailedPreconditionError(
           absl::StrCat("already in the election ", s.path));
@@ -191,7 +191,7 @@ absl::Status LeaderElection::Start() {
         [weak = std::weak_ptr<State>(state_)](const WatchEvent& e) {
           if (auto self = weak.lock()) self->OnSession(e);
         });
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     s.session_listener = handle;
   }
   const bool connected =
@@ -204,7 +204,7 @@ absl::Status LeaderElection::Start() {
       node.ok() ? s.coordinator.Exists(*node)
                 : absl::StatusOr<std::optional<Stat>>(node.status());
   {
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     s.starting = false;
     if (!stat.ok()) return stat.status();
     if (!stat->has_value()) {
@@ -224,17 +224,17 @@ absl::Status LeaderElection::Start() {
 }
 
 bool LeaderElection::IsLeader() const {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   return state_->leading;
 }
 
 absl::Status LeaderElection::AwaitLeadership(absl::Duration timeout) {
   State& s = *state_;
-  absl::MutexLock lock(&s.mu);
+  MutexLock lock(&s.mu);
   auto settled = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
     return s.leading || (!s.participating && !s.starting) || s.closed;
   };
-  s.mu.AwaitWithTimeout(absl::Condition(&settled), timeout);
+  s.mu.AwaitWithTimeout(settled, timeout);
   if (s.leading) return absl::OkStatus();
   if (!s.participating && !s.starting) {
     return absl::FailedPreconditionError(
@@ -268,7 +268,7 @@ absl::StatusOr<std::string> LeaderElection::CurrentLeader() {
 }
 
 absl::StatusOr<int64_t> LeaderElection::FencingToken() const {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   if (!state_->leading) {
     return absl::FailedPreconditionError(
         absl::StrCat("not the leader of ", state_->path));
@@ -280,7 +280,7 @@ absl::Status LeaderElection::Resign() {
   State& s = *state_;
   std::string node;
   {
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     if (!s.participating) return absl::OkStatus();
     s.participating = false;
     s.leading = false;

@@ -9,10 +9,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "recipes/contenders.h"
+#include "util/mutex.h"
 
 namespace synod::recipes {
 namespace {
@@ -24,6 +23,27 @@ constexpr absl::Duration kReleaseTimeout = absl::Seconds(30);
 std::string BaseName(const std::string& path) {
   return path.substr(path.rfind('/') + 1);
 }
+
+// Set once by a watcher, waited for by the thread that registered it.
+// (synod's Mutex, not absl::Notification: ThreadSanitizer sees it.)
+class Signal {
+ public:
+  void Notify() {
+    MutexLock lock(&mu_);
+    set_ = true;
+  }
+  // True once notified; false if `deadline` passed first.
+  bool WaitUntil(absl::Time deadline) {
+    MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(
+        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return set_; },
+        deadline - absl::Now());
+  }
+
+ private:
+  Mutex mu_;
+  bool set_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 }  // namespace
 
@@ -40,7 +60,7 @@ struct Lock::State {
   Coordinator& coordinator;
   const std::string path;
   const std::string prefix;  // unique to this Lock (protected mode)
-  absl::Mutex mu;
+  Mutex mu;
   bool acquiring ABSL_GUARDED_BY(mu) = false;  // a thread of ours is queued
   int holds ABSL_GUARDED_BY(mu) = 0;
   std::thread::id owner ABSL_GUARDED_BY(mu);
@@ -74,11 +94,9 @@ absl::StatusOr<std::string> Lock::State::AcquireNode(absl::Time deadline) {
     if (index == 0) return *node;
     // Wait for the node just before ours only.
     const std::string before = absl::StrCat(path, "/", (*queue)[index - 1]);
-    auto changed = std::make_shared<absl::Notification>();
+    auto changed = std::make_shared<Signal>();
     absl::StatusOr<std::optional<Stat>> exists = coordinator.Exists(
-        before, [changed](const WatchEvent&) {
-          if (!changed->HasBeenNotified()) changed->Notify();
-        });
+        before, [changed](const WatchEvent&) { changed->Notify(); });
     if (!exists.ok()) {
       if (!internal::Retryable(exists.status())) {
         return give_up(exists.status());
@@ -86,7 +104,7 @@ absl::StatusOr<std::string> Lock::State::AcquireNode(absl::Time deadline) {
       continue;
     }
     if (!exists->has_value()) continue;  // gone already: look again
-    if (!changed->WaitForNotificationWithDeadline(deadline)) {
+    if (!changed->WaitUntil(deadline)) {
       return give_up(absl::DeadlineExceededError(
           absl::StrCat("the lock ", path, " was not acquired in time")));
     }
@@ -98,7 +116,7 @@ Lock::Lock(Coordinator& coordinator, std::string path)
 
 Lock::~Lock() {
   {
-    absl::MutexLock lock(&state_->mu);
+    MutexLock lock(&state_->mu);
     if (state_->holds == 0) return;
     state_->holds = 1;
     state_->owner = std::this_thread::get_id();
@@ -110,7 +128,7 @@ absl::Status Lock::Acquire(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   State& s = *state_;
   {
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     const std::thread::id me = std::this_thread::get_id();
     if (s.holds > 0 && s.owner == me) {
       ++s.holds;
@@ -120,14 +138,14 @@ absl::Status Lock::Acquire(absl::Duration timeout) {
     auto free = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
       return s.holds == 0 && !s.acquiring;
     };
-    if (!s.mu.AwaitWithDeadline(absl::Condition(&free), deadline)) {
+    if (!s.mu.AwaitWithTimeout(free, deadline - absl::Now())) {
       return absl::DeadlineExceededError(
           absl::StrCat("the lock ", s.path, " was not acquired in time"));
     }
     s.acquiring = true;
   }
   absl::StatusOr<std::string> node = s.AcquireNode(deadline);
-  absl::MutexLock lock(&s.mu);
+  MutexLock lock(&s.mu);
   s.acquiring = false;
   if (!node.ok()) return node.status();
   s.holds = 1;
@@ -140,7 +158,7 @@ absl::Status Lock::Release() {
   State& s = *state_;
   std::string node;
   {
-    absl::MutexLock lock(&s.mu);
+    MutexLock lock(&s.mu);
     if (s.holds == 0 || s.owner != std::this_thread::get_id()) {
       return absl::FailedPreconditionError(
           absl::StrCat("the lock ", s.path, " is not held by this thread"));
@@ -157,7 +175,7 @@ absl::Status Lock::Release() {
 bool Lock::IsHeld() const {
   std::string node;
   {
-    absl::MutexLock lock(&state_->mu);
+    MutexLock lock(&state_->mu);
     if (state_->holds == 0) return false;
     node = state_->node;
   }
@@ -167,7 +185,7 @@ bool Lock::IsHeld() const {
 }
 
 std::string Lock::node() const {
-  absl::MutexLock lock(&state_->mu);
+  MutexLock lock(&state_->mu);
   return state_->node;
 }
 
