@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "acl/acl.h"
 #include "util/errors.h"
 
 namespace synod {
@@ -21,6 +22,13 @@ absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info) {
     return BadArgumentsError(absl::StrCat("identity of ", longest,
                                           " bytes exceeds the limit of ",
                                           options.max_acl_id_bytes));
+  }
+  // An identity that "auth" ACL entries expand into must make a valid
+  // entry (an empty certificate subject would not).
+  if ((id.scheme == "digest" || id.scheme == "x509") &&
+      !ValidateAcl({Acl{perms::kAll, id.scheme, id.id}}).ok()) {
+    return BadArgumentsError(absl::StrCat("not a valid ", id.scheme,
+                                          " identity: \"", id.id, "\""));
   }
   const bool known =
       std::find(info->ids.begin(), info->ids.end(), id) != info->ids.end();

@@ -317,8 +317,11 @@ absl::Status PeerRuntime::Init() {
     if (credentials_->tls()) {
       SYNOD_ASSIGN_OR_RETURN(std::string subject,
                              transport::CertificateSubject(options_.tls.cert_file));
-      SYNOD_RETURN_IF_ERROR(
-          AddIdentity(options_, AuthId{"x509", std::move(subject)}, info.get()));
+      // A certificate with an empty subject names nobody (as for clients).
+      if (!subject.empty()) {
+        SYNOD_RETURN_IF_ERROR(AddIdentity(
+            options_, AuthId{"x509", std::move(subject)}, info.get()));
+      }
     }
     MutexLock lock(&auth_mu_);
     auth_ = std::move(info);

@@ -144,13 +144,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                      resolved.status().ToString());
   } else {
     SYNOD_FUZZ_CHECK(!resolved->empty(), Describe(acl));
-    // Identities that Authenticate proved are valid digest ids; "auth"
-    // expands into them, so the result is valid. (A raw "I" identity need
-    // not be: ResolveAcl trusts the session's identities.)
+    // Identities that Authenticate proved are valid digest ids, and
+    // AddIdentity takes only valid digest and x509 ids; "auth" expands
+    // into them, so the result is valid. (A raw "I" identity need not be:
+    // ResolveAcl trusts the session's identities.)
     bool ids_valid = true;
     for (const AuthId& id : auth.ids) {
-      if (id.scheme == "digest" &&
-          !ValidateAcl({Acl{perms::kAll, "digest", id.id}}).ok()) {
+      if ((id.scheme == "digest" || id.scheme == "x509") &&
+          !ValidateAcl({Acl{perms::kAll, id.scheme, id.id}}).ok()) {
         ids_valid = false;
       }
     }

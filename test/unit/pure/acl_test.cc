@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "acl/identity.h"
+#include "synod/options.h"
 #include "synod/types.h"
 
 namespace synod {
@@ -459,6 +461,33 @@ TEST_CASE("Permits checks the ip entry's perm bits", "[acl][permits][ip]") {
                     FromIp("10.0.0.1")) == (granted == asked));
     }
   }
+}
+
+}  // namespace
+}  // namespace synod
+
+namespace synod {
+namespace {
+
+TEST_CASE("AddIdentity takes only digest and x509 ids that make valid ACL "
+          "entries",
+          "[acl][identity]") {
+  Options options;
+  AuthInfo info;
+  // An empty certificate subject names nobody: "auth" must not expand to
+  // an x509 entry that ValidateAcl refuses (found by the acl fuzzer).
+  CHECK(ErrorOf(AddIdentity(options, AuthId{"x509", ""}, &info)) ==
+        Error::kBadArguments);
+  CHECK(ErrorOf(AddIdentity(options, AuthId{"digest", "no-colon"}, &info)) ==
+        Error::kBadArguments);
+  CHECK(info.ids.empty());
+  REQUIRE(AddIdentity(options, AuthId{"x509", "CN=alice"}, &info).ok());
+  REQUIRE(AddIdentity(options, AuthId{"digest", DigestId("u", "p")}, &info)
+              .ok());
+  CHECK(info.ids.size() == 2);
+  auto resolved = ResolveAcl({Acl{perms::kAll, "auth", ""}}, info);
+  REQUIRE(resolved.ok());
+  CHECK(ValidateAcl(*resolved).ok());
 }
 
 }  // namespace
