@@ -151,6 +151,18 @@ inline Options TestOptions(const std::string& dir) {
   return o;
 }
 
+// Starts a Coordinator with `o`; aborts the test binary, printing why, if
+// it cannot start (for tests whose subject is not starting).
+inline std::unique_ptr<Coordinator> MustStart(const Options& o) {
+  auto c = Coordinator::Start(o);
+  if (!c.ok()) {
+    fprintf(stderr, "cannot start a Coordinator: %s\n",
+            c.status().ToString().c_str());
+    abort();
+  }
+  return std::move(*c);
+}
+
 // A one-peer ensemble that listens (seeds = {listen}) on a loopback port
 // the system picks (port 0), for tests of the services it serves. Aborts if
 // it cannot start.

@@ -17,12 +17,6 @@ namespace {
 using testing::TempDir;
 using testing::TestOptions;
 
-std::unique_ptr<Coordinator> StartWith(const Options& o) {
-  auto c = Coordinator::Start(o);
-  INFO(c.status().ToString());
-  REQUIRE(c.ok());
-  return std::move(*c);
-}
 
 AclList Digests(int n) {
   AclList acl;
@@ -37,7 +31,7 @@ TEST_CASE("an ACL beyond the limit is refused and the peer restarts",
   TempDir dir;
   const Options o = TestOptions(dir.path());
   {
-    auto c = StartWith(o);
+    auto c = testing::MustStart(o);
     auto refused = c->Create("/a", "", CreateMode::kPersistent,
                              CreateOptions{Digests(4097), 0});
     CHECK(ErrorOf(refused.status()) == Error::kInvalidAcl);
@@ -50,7 +44,7 @@ TEST_CASE("an ACL beyond the limit is refused and the peer restarts",
                       CreateOptions{readable, 0})
                 .ok());
   }
-  auto c = StartWith(o);  // used to fail: DATA_LOSS malformed node record
+  auto c = testing::MustStart(o);  // used to fail: DATA_LOSS malformed node record
   CHECK(!c->Exists("/a")->has_value());
   auto acl = c->GetAcl("/b");
   REQUIRE(acl.ok());
@@ -64,7 +58,7 @@ TEST_CASE("identities are capped, so CreatorAllAcl stays within the ACL limit",
   Options o = TestOptions(dir.path());
   o.max_auth_ids = 8;
   {
-    auto c = StartWith(o);
+    auto c = testing::MustStart(o);
     for (int i = 0; i < 8; ++i) {
       REQUIRE(c->AddAuth("digest", absl::StrCat("u", i, ":pw")).ok());
     }
@@ -78,13 +72,13 @@ TEST_CASE("identities are capped, so CreatorAllAcl stays within the ACL limit",
     CHECK(ErrorOf(c->AddAuth("digest", std::string(2000, 'u') + ":pw")) ==
           Error::kBadArguments);
   }
-  auto c = StartWith(o);
+  auto c = testing::MustStart(o);
   CHECK(c->Exists("/mine")->has_value());
 }
 
 TEST_CASE("a multi with an op of unknown type is refused whole", "[limits]") {
   TempDir dir;
-  auto c = StartWith(TestOptions(dir.path()));
+  auto c = testing::MustStart(TestOptions(dir.path()));
   const Zxid before = c->GetHealth().last_zxid;
   Op bogus = Op::Check("/");
   bogus.type = static_cast<Op::Type>(42);
@@ -100,7 +94,7 @@ TEST_CASE("ACL ids, multis and requests are bounded", "[limits]") {
   TempDir dir;
   Options o = TestOptions(dir.path());
   o.max_multi_ops = 10;
-  auto c = StartWith(o);
+  auto c = testing::MustStart(o);
   // An id of 2 KiB (limit 1 KiB).
   AclList long_id = {
       Acl{perms::kAll, "digest", std::string(2048, 'u') + ":hash"}};

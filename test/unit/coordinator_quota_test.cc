@@ -18,12 +18,6 @@ namespace {
 using testing::TempDir;
 using testing::TestOptions;
 
-std::unique_ptr<Coordinator> StartWith(const Options& o) {
-  auto c = Coordinator::Start(o);
-  INFO(c.status().ToString());
-  REQUIRE(c.ok());
-  return std::move(*c);
-}
 
 QuotaLimits HardCount(int64_t n) {
   QuotaLimits l;
@@ -33,7 +27,7 @@ QuotaLimits HardCount(int64_t n) {
 
 TEST_CASE("Coordinator quotas: set, read, enforce, drop", "[quota]") {
   TempDir dir;
-  auto c = StartWith(TestOptions(dir.path()));
+  auto c = testing::MustStart(TestOptions(dir.path()));
   REQUIRE(c->Create("/q", "abc").ok());
   REQUIRE(c->Create("/q/1", "de").ok());
   CHECK(ErrorOf(c->GetQuota("/q").status()) == Error::kNoNode);
@@ -104,7 +98,7 @@ TEST_CASE(
     "exactly",
     "[quota]") {
   TempDir dir;
-  auto c = StartWith(TestOptions(dir.path()));
+  auto c = testing::MustStart(TestOptions(dir.path()));
   REQUIRE(c->Create("/burst", "").ok());
   REQUIRE(c->SetQuota("/burst", HardCount(10)).ok());
   constexpr int kWrites = 200;
@@ -141,7 +135,7 @@ TEST_CASE("Coordinator quotas: a soft limit is logged and counted", "[quota]") {
     std::lock_guard<std::mutex> lock(mu);
     if (level >= LogLevel::kWarning) warnings.emplace_back(m);
   };
-  auto c = StartWith(o);
+  auto c = testing::MustStart(o);
   REQUIRE(c->Create("/soft", "").ok());
   QuotaLimits soft;
   soft.count = 2;
@@ -166,7 +160,7 @@ TEST_CASE("Coordinator quotas survive a restart, counts rebuilt", "[quota]") {
   TempDir dir;
   const Options o = TestOptions(dir.path());
   {
-    auto c = StartWith(o);
+    auto c = testing::MustStart(o);
     REQUIRE(c->Create("/r", "12").ok());
     REQUIRE(c->Create("/r/a", "345").ok());
     QuotaLimits l;
@@ -175,7 +169,7 @@ TEST_CASE("Coordinator quotas survive a restart, counts rebuilt", "[quota]") {
     REQUIRE(c->SetQuota("/r", l).ok());
     REQUIRE(c->Create("/r/b", "").ok());
   }
-  auto c = StartWith(o);
+  auto c = testing::MustStart(o);
   auto quota = c->GetQuota("/r");
   REQUIRE(quota.ok());
   CHECK(quota->limits.count_hard == 3);

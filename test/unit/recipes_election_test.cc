@@ -38,9 +38,9 @@ struct Heard {
 TEST_CASE("Election: leadership passes in join order, tokens grow",
           "[recipes][election]") {
   testing::TempDir dir;
-  auto started = Coordinator::Start(testing::TestOptions(dir.path()));
-  REQUIRE(started.ok());
-  Coordinator& c = **started;
+  std::unique_ptr<Coordinator> started =
+      testing::MustStart(testing::TestOptions(dir.path()));
+  Coordinator& c = *started;
   Heard heard_a, heard_b, heard_c;
   auto a = std::make_unique<LeaderElection>(c, "/elect/jobs", "a",
                                             heard_a.Listener());

@@ -27,14 +27,8 @@ using testing::TestOptions;
 
 // A one-peer Coordinator in a directory of its own.
 struct OnePeer {
-  OnePeer() {
-    auto started = Coordinator::Start(TestOptions(dir.path()));
-    INFO(started.status().ToString());
-    REQUIRE(started.ok());
-    c = std::move(*started);
-  }
   TempDir dir;
-  std::unique_ptr<Coordinator> c;
+  std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
 };
 
 size_t Queued(Coordinator& c, const std::string& path) {

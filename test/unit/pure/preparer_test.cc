@@ -15,6 +15,7 @@
 #include "synod/types.h"
 #include "tree/data_tree.h"
 #include "txn/txn.pb.h"
+#include "util/requests.h"
 #include "util/strings.h"
 
 namespace synod {
@@ -28,43 +29,18 @@ constexpr Zxid Z(int64_t counter) { return MakeZxid(kEpoch, counter); }
 constexpr int32_t kMaxData = 64;
 
 using Strings = std::vector<std::string>;
+using testing::CreateReq;
+using testing::DeleteReq;
+using testing::MultiReq;
+using testing::SetReq;
 
 // ---- Request builders -------------------------------------------------------
-
-txn::Request CreateReq(const std::string& path, const std::string& data = "",
-                       CreateMode mode = CreateMode::kPersistent,
-                       const AclList& acl = {}, int64_t ttl_ms = 0) {
-  txn::Request r;
-  txn::CreateRequest* c = r.mutable_create();
-  c->set_path(path);
-  c->set_data(data);
-  AclToProto(acl, c->mutable_acl());
-  c->set_mode(static_cast<int32_t>(mode));
-  c->set_ttl_ms(ttl_ms);
-  return r;
-}
 
 txn::Request CreateModeReq(const std::string& path, int32_t raw_mode,
                            int64_t ttl_ms = 0) {
   txn::Request r = CreateReq(path);
   r.mutable_create()->set_mode(raw_mode);
   r.mutable_create()->set_ttl_ms(ttl_ms);
-  return r;
-}
-
-txn::Request DeleteReq(const std::string& path, int32_t version = -1) {
-  txn::Request r;
-  r.mutable_delete_node()->set_path(path);
-  r.mutable_delete_node()->set_version(version);
-  return r;
-}
-
-txn::Request SetReq(const std::string& path, const std::string& data,
-                    int32_t version = -1) {
-  txn::Request r;
-  r.mutable_set_data()->set_path(path);
-  r.mutable_set_data()->set_data(data);
-  r.mutable_set_data()->set_version(version);
   return r;
 }
 
@@ -81,13 +57,6 @@ txn::Request CheckReq(const std::string& path, int32_t version = -1) {
   txn::Request r;
   r.mutable_check()->set_path(path);
   r.mutable_check()->set_version(version);
-  return r;
-}
-
-txn::Request MultiReq(const std::vector<txn::Request>& ops) {
-  txn::Request r;
-  txn::MultiRequest* m = r.mutable_multi();
-  for (const txn::Request& op : ops) *m->add_ops() = op;
   return r;
 }
 

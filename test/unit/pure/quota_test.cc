@@ -21,6 +21,7 @@
 #include "tree/path.h"
 #include "txn/preparer.h"
 #include "txn/txn.pb.h"
+#include "util/requests.h"
 
 namespace synod {
 namespace {
@@ -29,32 +30,12 @@ std::string Name(const absl::Status& s) {
   return std::string(ErrorName(ErrorOf(s)));
 }
 
+using testing::CreateReq;
+using testing::DeleteReq;
+using testing::MultiReq;
+using testing::SetReq;
+
 constexpr Zxid Z(int64_t counter) { return MakeZxid(3, counter); }
-
-txn::Request CreateReq(const std::string& path, const std::string& data = "",
-                       CreateMode mode = CreateMode::kPersistent) {
-  txn::Request r;
-  r.mutable_create()->set_path(path);
-  r.mutable_create()->set_data(data);
-  r.mutable_create()->set_mode(static_cast<int32_t>(mode));
-  return r;
-}
-
-txn::Request SetReq(const std::string& path, const std::string& data,
-                    int32_t version = -1) {
-  txn::Request r;
-  r.mutable_set_data()->set_path(path);
-  r.mutable_set_data()->set_data(data);
-  r.mutable_set_data()->set_version(version);
-  return r;
-}
-
-txn::Request DeleteReq(const std::string& path) {
-  txn::Request r;
-  r.mutable_delete_node()->set_path(path);
-  r.mutable_delete_node()->set_version(-1);
-  return r;
-}
 
 txn::Request SetQuotaReq(const std::string& path, const QuotaLimits& l) {
   txn::Request r;
@@ -72,12 +53,6 @@ txn::Request DeleteQuotaReq(const std::string& path,
   txn::Request r;
   r.mutable_delete_quota()->set_path(path);
   r.mutable_delete_quota()->set_fields(fields);
-  return r;
-}
-
-txn::Request MultiReq(const std::vector<txn::Request>& ops) {
-  txn::Request r;
-  for (const txn::Request& op : ops) *r.mutable_multi()->add_ops() = op;
   return r;
 }
 
