@@ -507,6 +507,26 @@ TEST_CASE("Only peers that prove the same ensemble secret link",
 
 // A raw client of A's PeerLink service, to send what PeerNetwork never
 // would.
+// Voter 2's opening of a link (voter 2 is not running: a raw client
+// speaks for it), claiming `listen`.
+LinkFrame HelloFrom2(const std::string& ensemble, const std::string& listen) {
+  LinkFrame f;
+  f.mutable_hello()->set_ensemble_id(ensemble);
+  f.mutable_hello()->set_from(2);
+  f.mutable_hello()->set_listen(listen);
+  return f;
+}
+
+// A valid PROPOSAL of `zxid` from voter 2 to `to`.
+LinkFrame ProposalFrom2(zab::PeerId to, const std::string& ensemble,
+                        int64_t zxid) {
+  Message m = Proposal(to, zxid);
+  m.from = 2;
+  LinkFrame f;
+  ToWire(m, ensemble, f.mutable_message());
+  return f;
+}
+
 class RawLink {
  public:
   explicit RawLink(const std::string& address,
@@ -556,21 +576,14 @@ TEST_CASE("A forged or replayed opening of a link is refused",
   // PROPOSAL after it.
   auto hello = [&](const std::string& server_nonce,
                    const std::string& client_nonce, const std::string& proof) {
-    LinkFrame f;
-    f.mutable_hello()->set_ensemble_id(ensemble);
-    f.mutable_hello()->set_from(2);
-    f.mutable_hello()->set_listen(seeds[1]);
+    LinkFrame f = HelloFrom2(ensemble, seeds[1]);
     f.mutable_hello()->set_challenge(server_nonce);
     f.mutable_hello()->set_nonce(client_nonce);
     f.mutable_hello()->set_proof(proof);
     return f;
   };
   auto proposal = [&](int64_t zxid) {
-    Message m = Proposal(a.id(), zxid);
-    m.from = 2;
-    LinkFrame f;
-    ToWire(m, ensemble, f.mutable_message());
-    return f;
+    return ProposalFrom2(a.id(), ensemble, zxid);
   };
   const std::string n1 = LinkProof::NewNonce();
   REQUIRE(challenge(n1, &reply).ok());
@@ -644,16 +657,9 @@ TEST_CASE("With TLS, a peer's certificate must name the host it claims",
   const std::string ensemble = EnsembleId(seeds);
   // Voter 2's opening (it is not running: these clients speak for it),
   // claiming its address on 127.0.0.1, then a PROPOSAL.
-  LinkFrame hello;
-  hello.mutable_hello()->set_ensemble_id(ensemble);
-  hello.mutable_hello()->set_from(2);
-  hello.mutable_hello()->set_listen(seeds[1]);
+  const LinkFrame hello = HelloFrom2(ensemble, seeds[1]);
   auto proposal = [&](int64_t zxid) {
-    Message m = Proposal(a.id(), zxid);
-    m.from = 2;
-    LinkFrame f;
-    ToWire(m, ensemble, f.mutable_message());
-    return f;
+    return ProposalFrom2(a.id(), ensemble, zxid);
   };
   // A certificate of the CA that names other hosts: refused, nothing
   // delivered, and the peer says why.
@@ -700,18 +706,11 @@ TEST_CASE("Malformed streams are refused and deliver nothing",
   const std::string ensemble = EnsembleId(seeds);
 
   // A hello from voter 2 (which is not running: this client speaks for it).
-  LinkFrame hello;
-  hello.mutable_hello()->set_ensemble_id(ensemble);
-  hello.mutable_hello()->set_from(2);
-  hello.mutable_hello()->set_listen(seeds[1]);
+  const LinkFrame hello = HelloFrom2(ensemble, seeds[1]);
 
   // A valid PROPOSAL from 2 to A.
   auto message = [&](int64_t zxid) {
-    Message m = Proposal(a.id(), zxid);
-    m.from = 2;
-    LinkFrame f;
-    ToWire(m, ensemble, f.mutable_message());
-    return f;
+    return ProposalFrom2(a.id(), ensemble, zxid);
   };
 
   struct Case {
