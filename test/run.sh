@@ -20,6 +20,8 @@ failed=()
 
 run_suite() {
   local preset=$1
+  # A failure list left by an earlier run must not be reported as this one's.
+  rm -f "build/$preset/Testing/Temporary/LastTestsFailed.log"
   cmake --preset "$preset" >/dev/null &&
     cmake --build --preset "$preset" -j "$jobs" &&
     ctest --preset "$preset" -j "$jobs" --timeout 600
@@ -55,6 +57,12 @@ if [ "${SYNOD_SANITIZERS:-1}" != 0 ]; then
   pass tsan run_suite tsan
 fi
 if [ ${#failed[@]} -gt 0 ]; then
+  # What failed and why, at the end where a truncated log still shows it.
+  for name in "${failed[@]}"; do
+    if [ -d "build/$name/Testing" ]; then
+      bash test/report_failures.sh "build/$name" 40
+    fi
+  done
   echo "synod: FAILED passes: ${failed[*]}"
   exit 1
 fi
