@@ -9,5 +9,6 @@
 
 #include "synod/recipes/leader_election.h"
 #include "synod/recipes/lock.h"
+#include "synod/recipes/read_write_lock.h"
 
 #endif  // SYNOD_RECIPES_H_
