@@ -10,5 +10,6 @@
 #include "synod/recipes/leader_election.h"
 #include "synod/recipes/lock.h"
 #include "synod/recipes/read_write_lock.h"
+#include "synod/recipes/semaphore.h"
 
 #endif  // SYNOD_RECIPES_H_
