@@ -33,6 +33,23 @@ struct OnePeer {
   std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
 };
 
+// Threads joined when the test ends, also when a failed REQUIRE ends it
+// early (a joinable std::thread's destructor would end the process); every
+// wait in them is bounded, so the join is too.
+struct Threads {
+  std::vector<std::thread> all;
+  template <typename F>
+  void Run(F f) {
+    all.emplace_back(std::move(f));
+  }
+  void JoinAll() {
+    for (std::thread& t : all) {
+      if (t.joinable()) t.join();
+    }
+  }
+  ~Threads() { JoinAll(); }
+};
+
 size_t Queued(Coordinator& c, const std::string& path) {
   auto children = c.GetChildren(path);
   return children.ok() ? children->size() : 0;
@@ -65,9 +82,9 @@ TEST_CASE("RWLock: readers overlap, across objects and threads of one "
   ReadWriteLock shared(*c, "/rw/overlap");
   constexpr int kReaders = 6;  // 3 share `shared`, 3 have their own
   std::atomic<int> inside{0}, most{0}, arrived{0}, failures{0};
-  std::vector<std::thread> threads;
+  Threads threads;
   for (int i = 0; i < kReaders; ++i) {
-    threads.emplace_back([&, i] {
+    threads.Run([&, i] {
       std::unique_ptr<ReadWriteLock> own;
       if (i % 2 == 1) own = std::make_unique<ReadWriteLock>(*c, "/rw/overlap");
       Lock& read = own ? own->ReadLock() : shared.ReadLock();
@@ -88,7 +105,7 @@ TEST_CASE("RWLock: readers overlap, across objects and threads of one "
       if (!read.Release().ok()) failures++;
     });
   }
-  for (auto& t : threads) t.join();
+  threads.JoinAll();
   CHECK(failures == 0);
   CHECK(most == kReaders);
   CHECK(Queued(*c, "/rw/overlap") == 0);
@@ -104,9 +121,9 @@ TEST_CASE("RWLock: a writer excludes readers and writers",
   std::atomic<int> writers_in{0}, readers_in{0}, violations{0}, failures{0};
   std::atomic<int> writes{0}, reads{0};
   ReadWriteLock shared(*c, "/rw/x");  // the readers' threads share one
-  std::vector<std::thread> threads;
+  Threads threads;
   for (int t = 0; t < kWriters; ++t) {
-    threads.emplace_back([&] {
+    threads.Run([&] {
       ReadWriteLock rw(*c, "/rw/x");
       for (int i = 0; i < kRounds; ++i) {
         if (!rw.WriteLock().Acquire(absl::Seconds(30)).ok()) {
@@ -124,7 +141,7 @@ TEST_CASE("RWLock: a writer excludes readers and writers",
     });
   }
   for (int t = 0; t < kReaders; ++t) {
-    threads.emplace_back([&] {
+    threads.Run([&] {
       for (int i = 0; i < kRounds; ++i) {
         if (!shared.ReadLock().Acquire(absl::Seconds(30)).ok()) {
           failures++;
@@ -140,7 +157,7 @@ TEST_CASE("RWLock: a writer excludes readers and writers",
       }
     });
   }
-  for (auto& t : threads) t.join();
+  threads.JoinAll();
   CHECK(failures == 0);
   CHECK(violations == 0);
   CHECK(writes == kWriters * kRounds);
@@ -157,7 +174,8 @@ TEST_CASE("RWLock: a queued writer keeps out the readers queued after it",
   Journal journal;
   std::atomic<bool> release_writer{false};
   std::atomic<int> failures{0};
-  std::thread writer([&] {
+  Threads threads;
+  threads.Run([&] {
     ReadWriteLock rw(*c, "/rw/fifo");
     if (!rw.WriteLock().Acquire(absl::Seconds(30)).ok()) {
       failures++;
@@ -169,7 +187,7 @@ TEST_CASE("RWLock: a queued writer keeps out the readers queued after it",
     if (!rw.WriteLock().Release().ok()) failures++;
   });
   REQUIRE(AwaitQueued(*c, "/rw/fifo", 2));
-  std::thread reader([&] {
+  threads.Run([&] {
     ReadWriteLock rw(*c, "/rw/fifo");
     if (!rw.ReadLock().Acquire(absl::Seconds(30)).ok()) {
       failures++;
@@ -189,8 +207,7 @@ TEST_CASE("RWLock: a queued writer keeps out the readers queued after it",
   absl::SleepFor(absl::Milliseconds(200));
   CHECK(journal.Get() == std::vector<std::string>{"writer in"});
   release_writer = true;
-  writer.join();
-  reader.join();
+  threads.JoinAll();
   CHECK(failures == 0);
   CHECK(journal.Get() ==
         std::vector<std::string>{"writer in", "writer out", "reader in"});
@@ -203,13 +220,16 @@ TEST_CASE("RWLock: the write holder downgrades to read, and a writer "
   Coordinator* c = peer.c.get();
   Journal journal;
   std::atomic<int> failures{0};
+  std::atomic<bool> in{false};
+  std::atomic<bool> done{false};
+  Threads threads;
 
   // A writer queues behind the write holder; the holder takes the read
   // lock (at once: it holds the write lock) and releases the write lock.
   // The writer is now first in the queue, but the downgraded read holds.
   ReadWriteLock a(*c, "/rw/down");
   REQUIRE(a.WriteLock().Acquire(absl::Seconds(10)).ok());
-  std::thread writer([&] {
+  threads.Run([&] {
     ReadWriteLock b(*c, "/rw/down");
     if (!b.WriteLock().Acquire(absl::Seconds(30)).ok()) {
       failures++;
@@ -231,7 +251,7 @@ TEST_CASE("RWLock: the write holder downgrades to read, and a writer "
         absl::StatusCode::kFailedPrecondition);
   journal.Add("reader out");
   REQUIRE(a.ReadLock().Release().ok());
-  writer.join();
+  threads.JoinAll();
   CHECK(failures == 0);
   CHECK(journal.Get() ==
         std::vector<std::string>{"reader out", "writer in"});
@@ -239,9 +259,7 @@ TEST_CASE("RWLock: the write holder downgrades to read, and a writer "
   // A reader queued behind the write holder gets in as the holder
   // downgrades: the two reads overlap.
   REQUIRE(a.WriteLock().Acquire(absl::Seconds(10)).ok());
-  std::atomic<bool> in{false};
-  std::atomic<bool> done{false};
-  std::thread reader([&] {
+  threads.Run([&] {
     ReadWriteLock r(*c, "/rw/down");
     if (!r.ReadLock().Acquire(absl::Seconds(30)).ok()) {
       failures++;
@@ -259,7 +277,7 @@ TEST_CASE("RWLock: the write holder downgrades to read, and a writer "
   CHECK(testing::WaitFor([&] { return in.load(); }, absl::Seconds(10)));
   CHECK(a.ReadLock().IsHeld());
   done = true;
-  reader.join();
+  threads.JoinAll();
   REQUIRE(a.ReadLock().Release().ok());
   CHECK(failures == 0);
   CHECK(Queued(*c, "/rw/down") == 0);
@@ -294,7 +312,8 @@ TEST_CASE("RWLock: re-entrant sides, a read holder refused the write lock "
   REQUIRE(read.Acquire(absl::Seconds(10)).ok());
   std::atomic<bool> wrote{false};
   absl::Status other;
-  std::thread t([&] {
+  Threads threads;
+  threads.Run([&] {
     other = write.Acquire(absl::Seconds(30));
     wrote = true;
     if (other.ok()) other = write.Release();
@@ -303,7 +322,7 @@ TEST_CASE("RWLock: re-entrant sides, a read holder refused the write lock "
   absl::SleepFor(absl::Milliseconds(200));
   CHECK(!wrote);
   REQUIRE(read.Release().ok());
-  t.join();
+  threads.JoinAll();
   CHECK(other.ok());
 
   REQUIRE(write.Acquire(absl::Seconds(10)).ok());

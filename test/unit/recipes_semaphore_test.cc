@@ -32,6 +32,23 @@ struct OnePeer {
   std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
 };
 
+// Threads joined when the test ends, also when a failed REQUIRE ends it
+// early (a joinable std::thread's destructor would end the process); every
+// wait in them is bounded, so the join is too.
+struct Threads {
+  std::vector<std::thread> all;
+  template <typename F>
+  void Run(F f) {
+    all.emplace_back(std::move(f));
+  }
+  void JoinAll() {
+    for (std::thread& t : all) {
+      if (t.joinable()) t.join();
+    }
+  }
+  ~Threads() { JoinAll(); }
+};
+
 size_t Queued(Coordinator& c, const std::string& path) {
   auto children = c.GetChildren(path);
   return children.ok() ? children->size() : 0;
@@ -43,12 +60,12 @@ TEST_CASE("Semaphore: never more holders than permits",
   Coordinator* c = peer.c.get();
   constexpr int kPermits = 3;
   constexpr int kThreads = 8;
-  constexpr int kRounds = 15;
+  constexpr int kRounds = 10;
   Semaphore shared(*c, "/sem/x", kPermits);  // half the threads share one
   std::atomic<int> inside{0}, most{0}, over{0}, entries{0}, failures{0};
-  std::vector<std::thread> threads;
+  Threads threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
+    threads.Run([&, t] {
       std::unique_ptr<Semaphore> own;
       if (t % 2 == 1) own = std::make_unique<Semaphore>(*c, "/sem/x", kPermits);
       Semaphore& sem = own ? *own : shared;
@@ -64,13 +81,14 @@ TEST_CASE("Semaphore: never more holders than permits",
         while (now > seen && !most.compare_exchange_weak(seen, now)) {
         }
         entries++;
-        absl::SleepFor(absl::Milliseconds(2));
+        // Held long enough for the others to pile up at the permits.
+        absl::SleepFor(absl::Milliseconds(10));
         inside.fetch_sub(1);
         if (!lease->Release().ok()) failures++;
       }
     });
   }
-  for (auto& t : threads) t.join();
+  threads.JoinAll();
   CHECK(failures == 0);
   CHECK(over == 0);
   CHECK(most <= kPermits);
@@ -96,9 +114,9 @@ TEST_CASE("Semaphore: leases go in the order asked, one acquirer woken "
   std::vector<int> order;
   std::atomic<int> failures{0};
   std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
+  Threads threads;
   for (int i = 0; i < kWaiters; ++i) {
-    threads.emplace_back([&, i] {
+    threads.Run([&, i] {
       Semaphore sem(*c, "/sem/fifo", 2);
       absl::StatusOr<Semaphore::Lease> lease = sem.Acquire(absl::Seconds(60));
       if (!lease.ok()) {
@@ -130,17 +148,17 @@ TEST_CASE("Semaphore: leases go in the order asked, one acquirer woken "
       absl::Seconds(10)));
   REQUIRE(testing::WaitFor(
       [&] {
-        return c->GetHealth().watch_count - watches_before == kWaiters - 1 &&
-               Queued(*c, "/sem/fifo/leases") == 3;
+        return c->GetHealth().watch_count - watches_before == kWaiters - 1;
       },
       absl::Seconds(10)));
   absl::SleepFor(absl::Milliseconds(100));
+  CHECK(Queued(*c, "/sem/fifo/leases") == 3);
   // Two events for one release: the leases watch of the waiter whose turn
   // it was, and the turn watch of the next. Nobody else woke.
   CHECK(c->GetHealth().events_delivered - events_before == 2);
   go = true;
   held->clear();  // releases the other lease
-  for (auto& t : threads) t.join();
+  threads.JoinAll();
   CHECK(failures == 0);
   CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5});
   CHECK(Queued(*c, "/sem/fifo/leases") == 0);
