@@ -28,8 +28,10 @@
 // exceed the largest `permits` any participant passes, and one with a
 // smaller value waits for a place within it.
 //
-// Never call Acquire from a watcher or callback of the same Coordinator:
-// the wait needs the dispatcher thread that runs them.
+// Never call Acquire, or release a lease (Release, destruction, move
+// assignment), from a watcher or callback of the same Coordinator: they
+// wait for writes and events that the dispatcher thread running them
+// delivers.
 
 #ifndef SYNOD_RECIPES_SEMAPHORE_H_
 #define SYNOD_RECIPES_SEMAPHORE_H_
