@@ -10,6 +10,8 @@
 #include "synod/recipes/leader_election.h"
 #include "synod/recipes/lock.h"
 #include "synod/recipes/node_cache.h"
+#include "synod/recipes/read_write_lock.h"
+#include "synod/recipes/semaphore.h"
 #include "synod/recipes/tree_cache.h"
 
 #endif  // SYNOD_RECIPES_H_
