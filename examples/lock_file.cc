@@ -6,8 +6,11 @@
 // process is killed meanwhile.
 //
 //   lock_file --listen HOST:PORT --seeds A,B,C --data-dir DIR \
-//       --file FILE --count N [--session-timeout 4s]
+//       --file FILE --count N [--hold-first-ms MS] [--session-timeout 4s]
 //
+// --hold-first-ms makes the first critical section last that long (a slow
+// or hung holder: the others wait, and if this process dies the lock
+// passes once its session has expired, not before).
 // Prints "appended VALUE" for each number it appends, "done N" at the end.
 
 #include <fcntl.h>
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
   const auto flags = example::ParseFlags(argc, argv);
   const std::string file = example::Flag(flags, "file");
   const int count = std::stoi(example::Flag(flags, "count"));
+  int64_t hold_ms = std::stoll(example::Flag(flags, "hold-first-ms", "0"));
   example::StopOnSignals();
   auto coordinator = example::JoinEnsemble(flags);
 
@@ -60,6 +64,15 @@ int main(int argc, char** argv) {
       // A lost session or leader: the lock was not held; try again.
       std::printf("acquire: %s\n", acquired.ToString().c_str());
       continue;
+    }
+    if (hold_ms > 0) {
+      std::printf("holding\n");
+      std::fflush(stdout);
+      const absl::Time until = absl::Now() + absl::Milliseconds(hold_ms);
+      while (absl::Now() < until && !example::stopping) {
+        absl::SleepFor(absl::Milliseconds(10));
+      }
+      hold_ms = 0;
     }
     const int64_t next = LastNumber(file) + 1;
     absl::SleepFor(absl::Milliseconds(2));  // widen the window a race needs

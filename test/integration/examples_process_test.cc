@@ -192,6 +192,36 @@ TEST_CASE("Examples: a lock protecting a file keeps every number through a "
   }
 }
 
+TEST_CASE("Examples: a killed lock holder's lock passes once its session "
+          "expired, not before",
+          "[integration][examples]") {
+  ExampleEnsemble e("lock_file");
+  const std::string file = e.Sub("numbers");
+  e.Start(0, {"--file", file, "--count", "1000", "--hold-first-ms", "600000"});
+  for (int i = 1; i < 3; ++i) e.Start(i, {"--file", file, "--count", "1000"});
+  INFO(e.Outputs());
+  // Process 0 takes the lock at some point and keeps it.
+  REQUIRE(WaitForCli([&] {
+    return e.at(0).Log().find("holding") != std::string::npos;
+  }));
+  auto lines = [&] {
+    const std::string numbers = ReadFile(file);
+    return std::count(numbers.begin(), numbers.end(), '\n');
+  };
+  const auto held_at = lines();
+  absl::SleepFor(absl::Milliseconds(500));
+  CHECK(lines() == held_at);  // the others wait
+  const absl::Time killed = absl::Now();
+  e.at(0).Kill();
+  // The others go on once process 0's session expired (3 s), not before.
+  REQUIRE(WaitFor([&] { return lines() > held_at; }, absl::Seconds(60),
+                  absl::Milliseconds(5)));
+  const absl::Duration waited = absl::Now() - killed;
+  INFO("the lock passed " << waited << " after the kill");
+  CHECK(waited >= absl::Milliseconds(2900));
+  for (int i = 1; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+}
+
 TEST_CASE("Examples: a configuration every process watches",
           "[integration][examples]") {
   ExampleEnsemble e("config_watch");
