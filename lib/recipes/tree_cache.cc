@@ -7,15 +7,13 @@
 
 #include "synod/recipes/tree_cache.h"
 
-#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "recipes/on_dispatcher.h"
+#include "recipes/cache_core.h"
 #include "util/errors.h"
-#include "util/mutex.h"
 
 namespace synod::recipes {
 namespace {
@@ -45,13 +43,14 @@ View::iterator EndOfSubtree(View& view, const std::string& path) {
 
 }  // namespace
 
-struct TreeCache::State : std::enable_shared_from_this<State> {
+struct TreeCache::State : std::enable_shared_from_this<State>,
+                          internal::CacheCore {
   State(Coordinator& c, std::string r, Listener l)
-      : coordinator(c), root(std::move(r)), listener(std::move(l)) {}
+      : CacheCore(c, r), root(std::move(r)), listener(std::move(l)) {}
 
   // True for the root and the paths below it.
-  bool InSubtree(const std::string& path) const {
-    return path == root || absl::StartsWith(path, Below(root));
+  bool InSubtree(const std::string& p) const {
+    return p == root || absl::StartsWith(p, Below(root));
   }
   // Reads `path` (and its parent's Stat) and brings the view to them.
   // Dispatcher thread only.
@@ -62,40 +61,18 @@ struct TreeCache::State : std::enable_shared_from_this<State> {
   void RemoveSubtree(const std::string& path,
                      std::vector<TreeCacheEvent>* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Marks a dispatcher task running; false if closed.
-  bool Enter();
-  // Tells the listener `events` (no lock held) and marks the task done.
-  void Leave(const std::vector<TreeCacheEvent>& events);
+  // Tells the listener `events` (no lock held) and ends the task.
+  void Tell(const std::vector<TreeCacheEvent>& events) {
+    if (listener) {
+      for (const TreeCacheEvent& e : events) listener(e);
+    }
+    Leave();
+  }
 
-  Coordinator& coordinator;
   const std::string root;
   const Listener listener;
-
-  mutable Mutex mu;
-  bool started ABSL_GUARDED_BY(mu) = false;
-  bool loaded ABSL_GUARDED_BY(mu) = false;
-  bool closed ABSL_GUARDED_BY(mu) = false;
   View view ABSL_GUARDED_BY(mu);
-  int64_t session_listener ABSL_GUARDED_BY(mu) = 0;
-  int running ABSL_GUARDED_BY(mu) = 0;
-  std::thread::id runner ABSL_GUARDED_BY(mu);
 };
-
-bool TreeCache::State::Enter() {
-  MutexLock lock(&mu);
-  if (closed) return false;
-  ++running;
-  runner = std::this_thread::get_id();
-  return true;
-}
-
-void TreeCache::State::Leave(const std::vector<TreeCacheEvent>& events) {
-  if (listener) {
-    for (const TreeCacheEvent& e : events) listener(e);
-  }
-  MutexLock lock(&mu);
-  --running;
-}
 
 void TreeCache::State::RemoveSubtree(const std::string& path,
                                      std::vector<TreeCacheEvent>* out) {
@@ -156,7 +133,7 @@ void TreeCache::State::Reconcile(const std::string& path) {
       }
     }
   }
-  Leave(events);
+  Tell(events);
 }
 
 void TreeCache::State::Resync() {
@@ -202,7 +179,7 @@ void TreeCache::State::Resync() {
       events.push_back(TreeCacheEvent{Type::kInitialized, root, Node{}});
     }
   }
-  Leave(events);
+  Tell(events);
 }
 
 TreeCache::TreeCache(Coordinator& coordinator, std::string root,
@@ -210,67 +187,19 @@ TreeCache::TreeCache(Coordinator& coordinator, std::string root,
     : state_(std::make_shared<State>(coordinator, std::move(root),
                                      std::move(listener))) {}
 
-TreeCache::~TreeCache() {
-  State& s = *state_;
-  int64_t handle;
-  {
-    MutexLock lock(&s.mu);
-    s.closed = true;
-    handle = s.session_listener;
-    const std::thread::id me = std::this_thread::get_id();
-    s.mu.Await([&s, me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-      return s.running == 0 || s.runner == me;
-    });
-  }
-  if (handle != 0) s.coordinator.RemoveSessionListener(handle);
-  // The recursive watch stays registered, inert (it holds the state
-  // weakly): removing it by path would remove every other recursive watch
-  // on the root too (docs/recipes.md).
-}
+TreeCache::~TreeCache() { state_->Close(); }
 
 absl::Status TreeCache::Start(absl::Duration timeout) {
-  State& s = *state_;
-  {
-    MutexLock lock(&s.mu);
-    if (s.started) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the cache of ", s.root, " is started already"));
-    }
-    s.started = true;
-  }
   const std::weak_ptr<State> weak = state_;
-  absl::Status watched = s.coordinator.AddWatch(
-      s.root, WatchMode::kPersistentRecursive, [weak](const WatchEvent& e) {
+  return state_->Start(
+      WatchMode::kPersistentRecursive,
+      [weak](const WatchEvent& e) {
         if (auto self = weak.lock()) self->Reconcile(e.path);
-      });
-  if (!watched.ok()) {
-    MutexLock lock(&s.mu);
-    s.started = false;
-    return watched;
-  }
-  const int64_t handle =
-      s.coordinator.AddSessionListener([weak](const WatchEvent& e) {
-        if (e.state != SessionState::kConnected) return;
+      },
+      [weak] {
         if (auto self = weak.lock()) self->Resync();
-      });
-  {
-    MutexLock lock(&s.mu);
-    s.session_listener = handle;
-  }
-  // The first load on the dispatcher, ordered with the watch's events:
-  // those that follow it bring the view to any later change.
-  internal::RunOnDispatcher(s.coordinator, [weak] {
-    if (auto self = weak.lock()) self->Resync();
-  });
-  MutexLock lock(&s.mu);
-  if (!s.mu.AwaitWithTimeout(
-          [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) { return s.loaded; },
-          timeout)) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("the cache of ", s.root, " did not load in ",
-                     absl::FormatDuration(timeout)));
-  }
-  return absl::OkStatus();
+      },
+      timeout);
 }
 
 std::optional<Node> TreeCache::Get(std::string_view path) const {

@@ -19,9 +19,15 @@
 #include "synod/recipes/node_cache.h"
 #include "synod/recipes/tree_cache.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 
 namespace synod {
 namespace {
+
+using testing::AwaitQueued;
+using testing::OnePeer;
+using testing::Queued;
+using testing::Threads;
 
 using recipes::NodeCache;
 using recipes::TreeCache;
@@ -30,11 +36,6 @@ using testing::TempDir;
 using testing::TestOptions;
 using testing::WaitFor;
 using Type = TreeCacheEvent::Type;
-
-struct OnePeer {
-  TempDir dir;
-  std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
-};
 
 bool SameNode(const Node& a, const Node& b) {
   return a.data == b.data && a.stat == b.stat;
@@ -69,35 +70,14 @@ bool SameView(const std::map<std::string, Node>& a,
   return true;
 }
 
-// Records a tree cache's events (the listener runs on the dispatcher).
-struct EventRecord {
-  std::mutex mu;
-  std::vector<TreeCacheEvent> events;
-  TreeCache::Listener Listener() {
-    return [this](const TreeCacheEvent& e) {
-      std::lock_guard<std::mutex> lock(mu);
-      events.push_back(e);
-    };
-  }
-  std::vector<TreeCacheEvent> Snapshot() {
-    std::lock_guard<std::mutex> lock(mu);
-    return events;
-  }
-};
+using EventRecord = testing::Heard<TreeCacheEvent>;
 
 TEST_CASE("NodeCache: creation, changes and deletion, each told once",
           "[recipes][cache]") {
   OnePeer p;
-  std::mutex mu;
-  std::vector<std::optional<Node>> heard;
-  NodeCache cache(*p.c, "/config", [&](const std::optional<Node>& n) {
-    std::lock_guard<std::mutex> lock(mu);
-    heard.push_back(n);
-  });
-  auto heard_count = [&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return heard.size();
-  };
+  testing::Heard<std::optional<Node>> told;
+  NodeCache cache(*p.c, "/config", told.Listener());
+  auto heard_count = [&] { return told.size(); };
   REQUIRE(cache.Start().ok());
   CHECK(!cache.Current().has_value());
   CHECK(cache.Start().code() == absl::StatusCode::kFailedPrecondition);
@@ -120,7 +100,7 @@ TEST_CASE("NodeCache: creation, changes and deletion, each told once",
   // Nothing else arrives.
   REQUIRE(p.c->Sync("/").ok());
   REQUIRE(p.c->Create("/other", "").ok());
-  std::lock_guard<std::mutex> lock(mu);
+  const std::vector<std::optional<Node>> heard = told.Get();
   REQUIRE(heard.size() == 3);
   REQUIRE(heard[0].has_value());
   CHECK(heard[0]->data == "v1");
@@ -160,7 +140,7 @@ TEST_CASE("TreeCache: the first load is parents first, then Initialized",
   EventRecord record;
   TreeCache cache(*p.c, "/app", record.Listener());
   REQUIRE(cache.Start().ok());
-  const auto events = record.Snapshot();
+  const auto events = record.Get();
   REQUIRE(events.size() == 5);
   std::vector<std::string> added;
   for (size_t i = 0; i < 4; ++i) {
@@ -178,8 +158,8 @@ TEST_CASE("TreeCache: the first load is parents first, then Initialized",
   // A subtree deleted: each child is removed before its parent.
   REQUIRE(p.c->Delete("/app/a/x").ok());
   REQUIRE(p.c->Delete("/app/a").ok());
-  REQUIRE(WaitFor([&] { return record.Snapshot().size() == 7; }));
-  const auto later = record.Snapshot();
+  REQUIRE(WaitFor([&] { return record.Get().size() == 7; }));
+  const auto later = record.Get();
   CHECK(later[5].type == Type::kRemoved);
   CHECK(later[5].path == "/app/a/x");
   CHECK(later[6].type == Type::kRemoved);
@@ -226,7 +206,7 @@ TEST_CASE("TreeCache: after a burst of concurrent writes the view equals "
   // held, would break the replay).
   std::map<std::string, Node> replay;
   bool consistent = true;
-  for (const TreeCacheEvent& e : record.Snapshot()) {
+  for (const TreeCacheEvent& e : record.Get()) {
     switch (e.type) {
       case Type::kAdded:
         consistent = consistent && replay.emplace(e.path, e.node).second;

@@ -17,31 +17,20 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 #include "util/forwarding_coordinator.h"
 
 namespace synod {
 namespace {
 
+using testing::AwaitQueued;
+using testing::OnePeer;
+using testing::Queued;
+using testing::Threads;
+
 using recipes::Lock;
 using testing::TempDir;
 using testing::TestOptions;
-
-// A one-peer Coordinator in a directory of its own.
-struct OnePeer {
-  TempDir dir;
-  std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
-};
-
-size_t Queued(Coordinator& c, const std::string& path) {
-  auto children = c.GetChildren(path);
-  return children.ok() ? children->size() : 0;
-}
-
-// Waits until `path` has `n` children.
-bool AwaitQueued(Coordinator& c, const std::string& path, size_t n) {
-  return testing::WaitFor([&] { return Queued(c, path) == n; },
-                          absl::Seconds(10));
-}
 
 TEST_CASE("Lock: no two holders ever overlap", "[recipes][lock]") {
   OnePeer peer;

@@ -19,46 +19,20 @@
 #include "absl/time/clock.h"
 #include "synod/recipes/lock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 
 namespace synod {
 namespace {
+
+using testing::AwaitQueued;
+using testing::OnePeer;
+using testing::Queued;
+using testing::Threads;
 
 using recipes::Lock;
 using recipes::ReadWriteLock;
 using testing::TempDir;
 using testing::TestOptions;
-
-struct OnePeer {
-  TempDir dir;
-  std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
-};
-
-// Threads joined when the test ends, also when a failed REQUIRE ends it
-// early (a joinable std::thread's destructor would end the process); every
-// wait in them is bounded, so the join is too.
-struct Threads {
-  std::vector<std::thread> all;
-  template <typename F>
-  void Run(F f) {
-    all.emplace_back(std::move(f));
-  }
-  void JoinAll() {
-    for (std::thread& t : all) {
-      if (t.joinable()) t.join();
-    }
-  }
-  ~Threads() { JoinAll(); }
-};
-
-size_t Queued(Coordinator& c, const std::string& path) {
-  auto children = c.GetChildren(path);
-  return children.ok() ? children->size() : 0;
-}
-
-bool AwaitQueued(Coordinator& c, const std::string& path, size_t n) {
-  return testing::WaitFor([&] { return Queued(c, path) == n; },
-                          absl::Seconds(10));
-}
 
 // What worker threads did, in order, for the test thread to check.
 struct Journal {
