@@ -7,6 +7,8 @@
 #ifndef SYNOD_RECIPES_H_
 #define SYNOD_RECIPES_H_
 
+#include "synod/recipes/barrier.h"
+#include "synod/recipes/double_barrier.h"
 #include "synod/recipes/leader_election.h"
 #include "synod/recipes/lock.h"
 
