@@ -9,7 +9,9 @@
 
 #include "synod/recipes/barrier.h"
 #include "synod/recipes/double_barrier.h"
+#include "synod/recipes/group_member.h"
 #include "synod/recipes/leader_election.h"
 #include "synod/recipes/lock.h"
+#include "synod/recipes/service_registry.h"
 
 #endif  // SYNOD_RECIPES_H_
