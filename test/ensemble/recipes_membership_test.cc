@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "ensemble/ensemble_util.h"
 #include "synod/recipes/double_barrier.h"
@@ -142,6 +143,13 @@ TEST_CASE("Recipes: a double barrier's participants on three peers enter "
   std::atomic<int> arrived[kRounds] = {};
   std::atomic<int> leaving[kRounds] = {};
   std::atomic<int> early_entries{0}, early_exits{0}, failures{0};
+  std::mutex mu;
+  std::vector<std::string> errors;
+  auto failed = [&](int t, int r, const absl::Status& s) {
+    failures++;
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back(absl::StrCat("p", t, " round ", r, ": ", s.ToString()));
+  };
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -150,15 +158,17 @@ TEST_CASE("Recipes: a double barrier's participants on three peers enter "
       for (int r = 0; r < kRounds; ++r) {
         absl::SleepFor(absl::Milliseconds(30 * t));
         arrived[r]++;
-        if (!barrier.Enter(absl::Seconds(60)).ok()) {
-          failures++;
+        absl::Status s = barrier.Enter(absl::Seconds(60));
+        if (!s.ok()) {
+          failed(t, r, s);
           return;
         }
         if (arrived[r] != kThreads) early_entries++;
         absl::SleepFor(absl::Milliseconds(30 * (kThreads - t)));
         leaving[r]++;
-        if (!barrier.Leave(absl::Seconds(60)).ok()) {
-          failures++;
+        s = barrier.Leave(absl::Seconds(60));
+        if (!s.ok()) {
+          failed(t, r, s);
           return;
         }
         if (leaving[r] != kThreads) early_exits++;
@@ -166,6 +176,7 @@ TEST_CASE("Recipes: a double barrier's participants on three peers enter "
     });
   }
   for (auto& t : threads) t.join();
+  INFO(absl::StrJoin(errors, "; "));
   CHECK(failures == 0);
   CHECK(early_entries == 0);
   CHECK(early_exits == 0);
