@@ -1,12 +1,14 @@
 // recipes::ServiceRegistry against a one-peer Coordinator: register, list,
 // update, unregister; a watch hears every change in order; round robin
 // cycles through every instance and random picks only registered ones;
-// Pick on an empty service is NotFound; the destructor unregisters.
+// Pick on an empty service is NotFound; the destructor unregisters; a
+// registration whose create was reported lost (but applied) is adopted.
 
 #include "synod/recipes/service_registry.h"
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +18,7 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/forwarding_coordinator.h"
 
 namespace synod {
 namespace {
@@ -153,6 +156,45 @@ TEST_CASE("ServiceRegistry: the destructor unregisters",
     CHECK(watcher.Instances("api")->size() == 2);
   }
   CHECK(watcher.Instances("api")->empty());
+}
+
+// Applies every ephemeral create and reports the first two lost with the
+// connection; counts them.
+class LosesCreates : public testing::ForwardingCoordinator {
+ public:
+  using ForwardingCoordinator::ForwardingCoordinator;
+  using ForwardingCoordinator::Create;
+  absl::StatusOr<std::string> Create(std::string_view path,
+                                     std::string_view data, CreateMode mode,
+                                     const CreateOptions& o) override {
+    absl::StatusOr<std::string> r = to_.Create(path, data, mode, o);
+    if (mode == CreateMode::kEphemeral && r.ok() && ephemeral_creates++ < 2) {
+      return MakeError(Error::kConnectionLoss, "lost with the leader");
+    }
+    return r;
+  }
+  std::atomic<int> ephemeral_creates{0};
+};
+
+TEST_CASE("ServiceRegistry: a registration lost with the connection is "
+          "adopted, not doubled",
+          "[recipes][registry]") {
+  OnePeer peer;
+  Coordinator& c = *peer.c;
+  LosesCreates faulty(c);
+  ServiceRegistry registry(faulty, "/svc");
+  REQUIRE(registry.Register("api", "a", "1").ok());
+  REQUIRE(registry.Register("api", "b", "2").ok());
+  CHECK(faulty.ephemeral_creates == 2);  // one each: both settled
+  CHECK(*registry.Instances("api") ==
+        std::vector<Instance>{{"a", "1"}, {"b", "2"}});
+  for (const char* id : {"a", "b"}) {
+    auto node = c.Get(std::string("/svc/api/") + id);
+    REQUIRE(node.ok());
+    CHECK(node->stat.ephemeral_owner == c.session_id());
+  }
+  REQUIRE(registry.Unregister("api", "a").ok());
+  CHECK(*registry.Instances("api") == std::vector<Instance>{{"b", "2"}});
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // File: synod/recipes/barrier.h
 //
 // A barrier that holds processes back until it is removed (Curator's
-// DistributedBarrier), and the double barrier that lets a fixed number of
-// processes start and finish a computation together lives in
-// synod/recipes/double_barrier.h. Built on the public Coordinator API only.
+// DistributedBarrier), built on the public Coordinator API only. (For a
+// fixed number of processes that start and finish together, see
+// synod/recipes/double_barrier.h.)
 //
 //   synod::recipes::Barrier barrier(*coordinator, "/barriers/deploy");
 //   barrier.Set();                        // one process closes it
