@@ -165,18 +165,6 @@ absl::Status DeleteContender(Coordinator& coordinator, const std::string& path,
   }
 }
 
-void Signal::Notify() {
-  MutexLock lock(&mu_);
-  set_ = true;
-}
-
-bool Signal::WaitUntil(absl::Time deadline) {
-  MutexLock lock(&mu_);
-  return mu_.AwaitWithTimeout(
-      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return set_; },
-      deadline - absl::Now());
-}
-
 // What the session listener shares with the waits: it may run after the
 // alarm is gone (RemoveSessionListener does not wait for a delivery).
 struct SessionAlarm::Shared {

@@ -22,6 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "recipes/waits.h"
 #include "synod/coordinator.h"
 #include "util/mutex.h"
 
@@ -70,19 +71,6 @@ absl::StatusOr<std::string> CreateContender(Coordinator& coordinator,
 // as done (a session expiry took it already).
 absl::Status DeleteContender(Coordinator& coordinator, const std::string& path,
                              absl::Time deadline);
-
-// Set once by a watcher, waited for by the thread that registered it.
-// (synod's Mutex, not absl::Notification: ThreadSanitizer sees it.)
-class Signal {
- public:
-  void Notify();
-  // True once notified; false if `deadline` passed first.
-  bool WaitUntil(absl::Time deadline);
-
- private:
-  Mutex mu_;
-  bool set_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 // Tells a recipe's blocking waits that its session ended (expired, or the
 // Coordinator closed it): the nodes they queued are gone or going, and the
