@@ -255,5 +255,39 @@ TEST_CASE("Examples: a configuration every process watches",
   for (int i = 0; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
 }
 
+TEST_CASE("Examples: service discovery among processes, through a killed "
+          "and a restarted instance",
+          "[integration][examples]") {
+  ExampleEnsemble e("service_discovery");
+  auto start = [&](int i) {
+    e.Start(i, {"--id", absl::StrCat("p", i), "--serves",
+                absl::StrCat("10.0.0.", i, ":80")});
+  };
+  for (int i = 0; i < 3; ++i) start(i);
+  INFO(e.Outputs());
+  // The last list a process printed.
+  auto last_list = [&](int i) {
+    const std::string log = e.at(i).Log();
+    const size_t at = log.rfind("instances: ");
+    if (at == std::string::npos) return std::string();
+    return log.substr(at, log.find('\n', at) - at);
+  };
+  const std::string all =
+      "instances: p0=10.0.0.0:80,p1=10.0.0.1:80,p2=10.0.0.2:80";
+  REQUIRE(WaitForCli([&] {
+    return last_list(0) == all && last_list(1) == all && last_list(2) == all;
+  }));
+  // Killed: it leaves the others' lists once its session expired.
+  e.at(2).Kill();
+  const std::string two = "instances: p0=10.0.0.0:80,p1=10.0.0.1:80";
+  CHECK(WaitForCli([&] { return last_list(0) == two && last_list(1) == two; }));
+  // Started again: it is back in every list.
+  start(2);
+  CHECK(WaitForCli([&] {
+    return last_list(0) == all && last_list(1) == all && last_list(2) == all;
+  }));
+  for (int i = 0; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+}
+
 }  // namespace
 }  // namespace synod::testing
