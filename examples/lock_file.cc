@@ -11,7 +11,9 @@
 // --hold-first-ms makes the first critical section last that long (a slow
 // or hung holder: the others wait, and if this process dies the lock
 // passes once its session has expired, not before).
-// Prints "appended VALUE" for each number it appends, "done N" at the end.
+// Prints "appended VALUE" for each number it appends and "done N" at the
+// end; it then stays up as a peer of the ensemble (the others may still
+// need it for a quorum) until SIGTERM.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -86,5 +88,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   std::printf("done %d\n", done);
+  std::fflush(stdout);
+  while (!example::stopping) absl::SleepFor(absl::Milliseconds(50));
   return 0;
 }
