@@ -7,6 +7,7 @@
 #ifndef SYNOD_RECIPES_H_
 #define SYNOD_RECIPES_H_
 
+#include "synod/recipes/counter.h"
 #include "synod/recipes/leader_election.h"
 #include "synod/recipes/lock.h"
 
