@@ -10,5 +10,6 @@
 #include "synod/recipes/counter.h"
 #include "synod/recipes/leader_election.h"
 #include "synod/recipes/lock.h"
+#include "synod/recipes/queue.h"
 
 #endif  // SYNOD_RECIPES_H_
