@@ -190,8 +190,13 @@ absl::StatusOr<bool> Counter::CompareAndSet(int64_t expected, int64_t value) {
     absl::StatusOr<Reading> seen = s.Read();
     if (!seen.ok()) return seen.status();
     if (seen->value != expected) {
-      // A false answer must not come from a stale replica.
-      if (synced) return false;
+      // A false answer must not come from a stale replica, nor hide an
+      // attempt lost earlier that applied after all.
+      if (synced) {
+        absl::StatusOr<internal::Settled> late = marker->Confirm(deadline);
+        if (!late.ok()) return late.status();
+        return late->applied;
+      }
       const absl::Status sync = s.coordinator.Sync(s.path);
       if (!sync.ok()) {
         if (!internal::OutcomeUnknown(sync)) return sync;

@@ -39,7 +39,9 @@ std::string OpMarker::Record(std::string_view note) const {
 
 absl::StatusOr<std::optional<Settled>> OpMarker::Begin(absl::Time deadline) {
   std::optional<Settled> earlier;
-  if (in_doubt_) {
+  // The previous op ended in doubt, or with an error after an attempt of
+  // it was in doubt: it may have applied.
+  if (in_doubt_ || doubted_) {
     absl::StatusOr<Settled> settled = Settle(deadline);
     if (!settled.ok()) return settled.status();
     if (settled->applied) earlier = *std::move(settled);
@@ -47,7 +49,15 @@ absl::StatusOr<std::optional<Settled>> OpMarker::Begin(absl::Time deadline) {
   ++seq_;
   attempts_.clear();
   in_doubt_ = false;
+  doubted_ = false;
   return earlier;
+}
+
+absl::StatusOr<Settled> OpMarker::Confirm(absl::Time deadline) {
+  if (!doubted_) return Settled{};
+  absl::StatusOr<Settled> settled = Settle(deadline);
+  if (settled.ok()) doubted_ = false;  // the op's outcome is known
+  return settled;
 }
 
 absl::StatusOr<Settled> OpMarker::Write(std::vector<Op> ops, std::string note,
@@ -69,6 +79,7 @@ absl::StatusOr<Settled> OpMarker::Write(std::vector<Op> ops, std::string note,
     version_ = done->back().stat.version;
     done->pop_back();
     in_doubt_ = false;
+    doubted_ = false;
     Settled settled;
     settled.applied = true;
     settled.payload = std::move(attempt.payload);
@@ -103,6 +114,7 @@ absl::StatusOr<Settled> OpMarker::Write(std::vector<Op> ops, std::string note,
   }
   if (!OutcomeUnknown(status)) return status;
   in_doubt_ = true;
+  doubted_ = true;
   attempt.in_doubt = true;
   return Settle(deadline);
 }
@@ -143,6 +155,7 @@ absl::StatusOr<Settled> OpMarker::Settle(absl::Time deadline) {
         !absl::SimpleAtoi(AV(data.substr(0, space)), &seq) || seq != seq_) {
       return Settled{};
     }
+    doubted_ = false;  // applied: the op's outcome is known
     Settled settled;
     settled.applied = true;
     settled.note = std::string(data.substr(space + 1));

@@ -87,8 +87,9 @@ class OpMarker {
   OpMarker(const OpMarker&) = delete;
   OpMarker& operator=(const OpMarker&) = delete;
 
-  // Starts a new op. If the previous op was left in doubt (its settle gave
-  // up), settles it first, until `deadline`: returns its Settled if it
+  // Starts a new op. If the previous op may have applied unbeknown to its
+  // caller (its settle gave up, or it failed after an attempt was in
+  // doubt), settles it first, until `deadline`: returns its Settled if it
   // turned out applied (once: the caller delivers it), nullopt otherwise.
   // An error if it is still in doubt (the new op does not start).
   absl::StatusOr<std::optional<Settled>> Begin(absl::Time deadline);
@@ -103,6 +104,14 @@ class OpMarker {
   // REQUIRES: Begin succeeded; `note` holds no newline.
   absl::StatusOr<Settled> Write(std::vector<Op> ops, std::string note,
                                 std::string payload, absl::Time deadline);
+
+  // Before an op ends without applying (a take that found nothing, a
+  // compare-and-set that answers false): if an attempt of it was ever in
+  // doubt, reads the marker again after a Sync, until `deadline`, since
+  // that attempt may have applied after its settle (its own ops then made
+  // the later attempts fail before reaching the marker). Returns Settled:
+  // applied (deliver that attempt's result instead) or not.
+  absl::StatusOr<Settled> Confirm(absl::Time deadline);
 
   // True if the last op's outcome is unknown.
   bool in_doubt() const { return in_doubt_; }
@@ -129,6 +138,9 @@ class OpMarker {
   int32_t version_ = 0;
   int64_t seq_ = 0;        // the current op's number
   bool in_doubt_ = false;  // the current op's outcome is unknown
+  // An attempt of the current op was in doubt, and the op has not been
+  // found applied since.
+  bool doubted_ = false;
   // The attempts of the current op, by note: their payloads, and whether
   // one was in doubt (then it is kept until the op ends, whatever later
   // attempts with the same note come to).

@@ -255,12 +255,19 @@ absl::StatusOr<std::string> QueueState::Take(absl::Duration timeout) {
     if (look_again) continue;
     const absl::Time now = absl::Now();
     if (now >= deadline) {
+      // An attempt lost earlier may have taken its item after all.
+      absl::StatusOr<Settled> late = marker->Confirm(now + kSettleTimeout);
+      if (!late.ok()) return late.status();
+      if (late->applied) return std::move(late->payload);
       return absl::DeadlineExceededError(
           absl::StrCat("no item came to the queue ", path, " in time"));
     }
     // Nothing to take: wait for the children to change.
     watch->WaitPast(generation, std::min(deadline, now + kRecheck));
   }
+  absl::StatusOr<Settled> late = marker->Confirm(absl::Now() + kSettleTimeout);
+  if (!late.ok()) return late.status();
+  if (late->applied) return std::move(late->payload);
   return absl::DeadlineExceededError(
       absl::StrCat("no item could be taken from the queue ", path));
 }

@@ -330,6 +330,25 @@ TEST_CASE("Queue: a take lost while another taker took the item moves on "
   CHECK(Items(*peer.c, "/race").empty());
 }
 
+TEST_CASE("Queue: a lost take that applies after its settle still "
+          "delivers its item",
+          "[recipes][queue]") {
+  // The first delete is held and applied just before the retry, which
+  // then finds the item gone (NoNode) and, with nothing else queued, would
+  // report that nothing came: the item would be lost.
+  OnePeer peer;
+  REQUIRE(Queue(*peer.c, "/ghost").Put("only").ok());
+  LossyCoordinator lossy(*peer.c, LossyCoordinator::Fault::kApplyLate, 1,
+                         IsTake);
+  lossy.OnFault([&] { lossy.Heal(); });
+  Queue q(lossy, "/ghost");
+  absl::StatusOr<std::string> got = q.Take(absl::ZeroDuration());
+  CHECK(lossy.faults() == 1);
+  REQUIRE(got.ok());
+  CHECK(*got == "only");
+  CHECK(Items(*peer.c, "/ghost").empty());
+}
+
 TEST_CASE("Queue: a take whose settle could not finish is delivered by "
           "the next Take",
           "[recipes][queue]") {
