@@ -253,12 +253,14 @@ absl::StatusOr<std::string> QueueState::Take(absl::Duration timeout) {
     // (An attempt that did not apply is no reason to give up: items are
     // there.)
     if (look_again) continue;
+    // Nothing to take. An attempt lost earlier may have taken its item
+    // after all (only then does this read anything).
+    absl::StatusOr<Settled> late =
+        marker->Confirm(absl::Now() + kSettleTimeout);
+    if (!late.ok()) return late.status();
+    if (late->applied) return std::move(late->payload);
     const absl::Time now = absl::Now();
     if (now >= deadline) {
-      // An attempt lost earlier may have taken its item after all.
-      absl::StatusOr<Settled> late = marker->Confirm(now + kSettleTimeout);
-      if (!late.ok()) return late.status();
-      if (late->applied) return std::move(late->payload);
       return absl::DeadlineExceededError(
           absl::StrCat("no item came to the queue ", path, " in time"));
     }
