@@ -8,6 +8,13 @@
 // A Coordinator is safe for concurrent use from many threads without any
 // external synchronization.
 //
+// Sessions: if the ensemble expires the session (the peer was cut off from
+// the leader past the session timeout), its ephemerals are gone and the
+// session watcher hears Expired; the Coordinator then opens a new session
+// by itself (same replica, new id) and reports Connected. Writes made
+// before the expiry was noticed fail SessionExpired; later ones wait for
+// the new session. Reads and registered watches go on throughout.
+//
 // Example:
 //
 //   synod::Options options;
@@ -286,12 +293,14 @@ class Coordinator {
 
   // ---- Introspection.
 
-  // Returns this Coordinator's session id (0 while it has none).
+  // Returns this Coordinator's session id: 0 while it has none (before the
+  // first is created, and from an expiry until the new one is). Each new
+  // session has a new id.
   virtual int64_t session_id() const = 0;
 
   // Waits until this Coordinator has a session with a serving leader.
   // Returns OK at once when it has; ConnectionLoss if `timeout` passes
-  // first; SessionExpired once the ensemble has expired the session.
+  // first. After an expiry it waits for the new session.
   virtual absl::Status WaitConnected(absl::Duration timeout) = 0;
 
   // Returns role, epoch, last zxid, sizes and counters. Cheap; any thread.

@@ -190,8 +190,10 @@ struct Options {
   // Default: 100000.
   int64_t log_retention = 100000;
 
-  // Called for every session state change (connected, expired, closed), on
-  // the dispatcher thread. Default: none.
+  // Called for every session state change (connected, disconnected,
+  // expired, closed), on the dispatcher thread. After Expired the
+  // Coordinator opens a new session by itself, and Connected follows once
+  // it exists (docs/sessions.md). Default: none.
   Watcher session_watcher;
 
   // Where log records go. Default: warnings and above to stderr.

@@ -38,7 +38,9 @@ enum class EventType {
 enum class SessionState {
   kConnected,     // the session is established with the ensemble's leader
   kDisconnected,  // no leader reachable; the session may still be resumed
-  kExpired,       // the ensemble ended the session; its ephemerals are gone
+  kExpired,       // the ensemble ended the session; its ephemerals are gone.
+                  // The Coordinator opens a new session next (Connected
+                  // follows); its watches stay registered.
   kClosed,        // the Coordinator is shutting down
 };
 

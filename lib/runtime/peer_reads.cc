@@ -21,14 +21,6 @@ std::shared_ptr<const AuthInfo> PeerRuntime::auth() const {
   return auth_;
 }
 
-absl::Status PeerRuntime::CheckSessionUsable() const {
-  if (published_.expired.load(std::memory_order_relaxed)) {
-    return MakeError(Error::kSessionExpired,
-                     "the ensemble expired this Coordinator's session");
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<const Znode*> PeerRuntime::FindReadable(
     std::string_view path, const AuthInfo* auth) const {
   const Znode* node = replica_.tree.Find(path);
@@ -46,7 +38,6 @@ absl::StatusOr<const Znode*> PeerRuntime::FindReadable(
 
 absl::StatusOr<Node> PeerRuntime::Get(std::string_view path,
                                             Watcher watcher) {
-  SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return GetAs(kLocalOwner, nullptr, path, std::move(watcher));
 }
 
@@ -64,7 +55,6 @@ absl::StatusOr<Node> PeerRuntime::GetAs(int64_t owner,
 
 absl::StatusOr<std::optional<Stat>> PeerRuntime::Exists(
     std::string_view path, Watcher watcher) {
-  SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return ExistsAs(kLocalOwner, path, std::move(watcher));
 }
 
@@ -81,7 +71,6 @@ absl::StatusOr<std::optional<Stat>> PeerRuntime::ExistsAs(
 
 absl::StatusOr<std::vector<std::string>> PeerRuntime::GetChildren(
     std::string_view path, Watcher watcher, Stat* stat) {
-  SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return GetChildrenAs(kLocalOwner, nullptr, path, std::move(watcher), stat);
 }
 
@@ -99,7 +88,6 @@ absl::StatusOr<std::vector<std::string>> PeerRuntime::GetChildrenAs(
 
 absl::StatusOr<AclList> PeerRuntime::GetAcl(std::string_view path,
                                                   Stat* stat) {
-  SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return GetAclAs(*auth(), path, stat);
 }
 
@@ -132,7 +120,6 @@ absl::StatusOr<Quota> PeerRuntime::GetQuota(std::string_view path) {
 
 absl::Status PeerRuntime::AddWatch(std::string_view path, WatchMode mode,
                                          Watcher watcher) {
-  SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
   return AddWatchAs(kLocalOwner, path, mode, std::move(watcher));
 }
 

@@ -762,7 +762,6 @@ void PeerRuntime::StopEnsembleServices() {
 absl::Status PeerRuntime::WaitConnected(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
-    SYNOD_RETURN_IF_ERROR(CheckSessionUsable());
     if (published_.connected.load()) return absl::OkStatus();
     if (absl::Now() >= deadline) {
       return MakeError(Error::kConnectionLoss,

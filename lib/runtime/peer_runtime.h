@@ -203,8 +203,6 @@ class PeerRuntime final : public transport::ClientHost {
   // Stops the server and links (client service, peer network). Idempotent.
   void StopEnsembleServices();
   std::shared_ptr<const AuthInfo> auth() const;
-  // SessionExpired once the ensemble expired our session.
-  absl::Status CheckSessionUsable() const;
   // The node at `path` if it exists (NoNode) and `auth` may read it
   // (NoAuth); `auth` null: our own identities, fetched only if the node is
   // not world-readable.

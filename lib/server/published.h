@@ -17,11 +17,12 @@
 namespace synod::server {
 
 struct Published {
-  // This Coordinator's own session (0: none yet).
+  // This Coordinator's own session (0: none yet, or expired and none new
+  // yet).
   std::atomic<int64_t> session_id{0};
   std::atomic<bool> connected{false};
-  // The ensemble expired our session (final).
-  std::atomic<bool> expired{false};
+  // How many of our sessions the ensemble expired (OwnSession::generation).
+  std::atomic<int64_t> session_generation{0};
   std::atomic<zab::PeerState> role{zab::PeerState::kLooking};
   std::atomic<int64_t> epoch{0};
   std::atomic<uint64_t> leader_id{0};

@@ -32,6 +32,11 @@ void Router::Route(const Standing& standing, int64_t now,
     Pending p = std::move(parked_.front());
     parked_.pop_front();
     if (p.session == kOwnSession) {
+      if (p.own_generation < standing.own_generation) {
+        Fail(p.done, MakeError(Error::kSessionExpired,
+                               "the session this request was made on expired"));
+        continue;
+      }
       if (!standing.own_unusable.ok()) {
         Fail(p.done, standing.own_unusable);
         continue;

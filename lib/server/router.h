@@ -40,6 +40,11 @@ struct Pending {
   std::shared_ptr<const AuthInfo> auth;  // immutable; shared, not copied
   WriteDone done;
   int64_t parked_at_ms = 0;  // steady clock: when it was parked
+  // For kOwnSession: the generation of our session it was made in
+  // (OwnSession::generation(), stamped as the server takes it). A request
+  // of an expired generation fails SessionExpired instead of running on
+  // the session that replaced it.
+  int64_t own_generation = 0;
   // The shutdown's close of our own session: the server decides whether
   // there is one to close (OwnSession::CloseRequested).
   bool close_own = false;
@@ -51,8 +56,9 @@ class Router {
   struct Standing {
     bool leading = false;   // prepares writes itself
     bool learning = false;  // follows or observes a serving leader
-    int64_t own_session = 0;  // 0: none yet
-    // Not OK: our own session's writes fail so (it expired).
+    int64_t own_session = 0;  // 0: none yet (or expired, none new yet)
+    int64_t own_generation = 0;  // OwnSession::generation()
+    // Not OK: our own session's writes fail so (it is closed).
     absl::Status own_unusable;
     // Not OK: the server failed; every write fails so.
     absl::Status failed;

@@ -100,9 +100,8 @@ void Server::UnparkAll() {
   standing.leading = leading;
   standing.learning = learning;
   standing.own_session = own_.id();
-  if (own_.state() == OwnSession::State::kExpired) {
-    standing.own_unusable = own_.Usable();
-  }
+  standing.own_generation = own_.generation();
+  standing.own_unusable = own_.Usable();
   standing.failed = failed_;
   router_.Route(
       standing, clock_->SteadyMs(), [this](Pending* p) { Prepare(p); },

@@ -253,8 +253,11 @@ void Server::Round(Inputs* in) {
   if (in->log_round) OnLogRound(in->durable, in->log_status);
   const int64_t now = clock_->SteadyMs();
 
-  // The shutdown's close of our session: decided here, where own_ is.
+  // Our session's requests belong to its generation as the round starts
+  // (an expiry noticed in this round fails them). The shutdown's close of
+  // our session: decided here, where own_ is.
   std::vector<Pending>& batch = in->requests;
+  for (Pending& p : batch) p.own_generation = own_.generation();
   for (size_t i = 0; i < batch.size();) {
     if (batch[i].close_own && !ResolveOwnClose(&batch[i])) {
       batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(i));
@@ -323,7 +326,13 @@ void Server::Round(Inputs* in) {
     // any that waited for the establishment).
     if (router_.has_parked()) UnparkAll();
     for (Pending& p : batch) {
-      if (p.session == kOwnSession) p.session = own_.id();
+      if (p.session == kOwnSession) {
+        if (p.own_generation < own_.generation() || own_.id() == 0) {
+          router_.Park(std::move(p), now);  // routed (failed or bound) below
+          continue;
+        }
+        p.session = own_.id();
+      }
       Prepare(&p);
     }
     batch.clear();

@@ -288,7 +288,7 @@ void Server::OnSessionCreated(WriteOutcome&& outcome) {
 void Server::NoteOwnSession() {
   published_->session_id = own_.id();
   published_->connected = own_.connected();
-  if (own_.state() == OwnSession::State::kExpired) published_->expired = true;
+  published_->session_generation = own_.generation();
   std::vector<SessionState> events = own_.TakeEvents();
   if (events.empty() || !options_.session_watcher) return;
   std::vector<std::function<void()>> tasks;

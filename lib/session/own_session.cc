@@ -60,7 +60,24 @@ OwnSession::Transition OwnSession::Next(State state, Input input,
         case Input::kCloseRequested: return Go(State::kClosing);
         default: return Ignore(state);
       }
-    case State::kExpired:   // only Closed (above) leaves it
+    case State::kExpired:
+      switch (input) {
+        case Input::kCreateStarted: return Go(State::kRenewing);
+        case Input::kCloseRequested: return Go(State::kClosing);
+        default: return Ignore(state);
+      }
+    case State::kRenewing:
+      // The user's view is Expired: whichever state the new session starts
+      // in is a change, reported.
+      switch (input) {
+        case Input::kCreated:
+          return serving
+                     ? Report(State::kConnected, SessionState::kConnected)
+                     : Report(State::kDisconnected, SessionState::kDisconnected);
+        case Input::kCreateFailed: return Go(State::kExpired);
+        case Input::kCloseRequested: return Go(State::kClosing);
+        default: return Ignore(state);
+      }
     case State::kClosing:   // only Closed (above) leaves it
     case State::kClosed:    // final
       return Ignore(state);
@@ -75,6 +92,7 @@ const char* OwnSession::StateName(State state) {
     case State::kConnected: return "Connected";
     case State::kDisconnected: return "Disconnected";
     case State::kExpired: return "Expired";
+    case State::kRenewing: return "Renewing";
     case State::kClosing: return "Closing";
     case State::kClosed: return "Closed";
   }
@@ -109,12 +127,18 @@ void OwnSession::CreateFailed() { Apply(Input::kCreateFailed); }
 
 void OwnSession::CloseCommitted(int64_t id) {
   if (id_ == 0 || id != id_) return;
-  Apply(Input::kExpiredByEnsemble);
+  Expire();
 }
 
 void OwnSession::SnapshotInstalled(bool contains_session) {
   if (id_ == 0 || contains_session) return;
-  Apply(Input::kExpiredByEnsemble);
+  Expire();
+}
+
+void OwnSession::Expire() {
+  if (!Apply(Input::kExpiredByEnsemble)) return;
+  id_ = 0;  // gone: nothing may use, touch or close it any more
+  ++generation_;
 }
 
 bool OwnSession::CloseRequested() {
@@ -136,15 +160,10 @@ std::vector<SessionState> OwnSession::TakeEvents() {
 }
 
 absl::Status OwnSession::Usable() const {
-  switch (state_) {
-    case State::kExpired:
-      return MakeError(Error::kSessionExpired,
-                       "the ensemble expired this Coordinator's session");
-    case State::kClosed:
-      return MakeError(Error::kClosing, "the session is closed");
-    default:
-      return absl::OkStatus();
+  if (state_ == State::kClosed) {
+    return MakeError(Error::kClosing, "the session is closed");
   }
+  return absl::OkStatus();
 }
 
 }  // namespace synod

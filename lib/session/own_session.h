@@ -13,14 +13,22 @@
 //                                             expired -> kExpired
 //   kDisconnected  id  Disconnected         serving -> kConnected;
 //                                             expired -> kExpired
-//   kExpired       id  Expired              Closed -> kClosed
+//   kExpired       0   Expired              CreateStarted -> kRenewing
+//   kRenewing      0   Expired              Created -> kConnected (serving)
+//                                             or kDisconnected, reported;
+//                                             CreateFailed -> kExpired
 //   kClosing       any as when requested    Closed -> kClosed
 //   kClosed        any Closed               (final)
 //
 // "Expired" is a committed close_session of our id that we did not ask for
 // (the leader expired it), or a snapshot installed without our id (the
-// close was in the history the snapshot skipped). CloseRequested moves
-// every state but kExpired and kClosed to kClosing, and asks the caller to
+// close was in the history the snapshot skipped). An expiry is not the end:
+// the user hears Expired, and once a leader serves the host creates a new
+// session (kRenewing) and the user hears Connected (or Disconnected) again,
+// as a Curator client does with a new handle. Each expiry starts a new
+// generation: requests made in an earlier one fail SessionExpired rather
+// than run on the new session. CloseRequested moves every state but
+// kExpired and kClosed to kClosing, and asks the caller to
 // submit close_session only from kConnected: without a serving leader the
 // session cannot be closed and expires on the ensemble, as in ZooKeeper.
 // Closed ends every state; a Coordinator that shuts down reports Closed
@@ -61,6 +69,7 @@ class OwnSession {
     kConnected,     // created, and a leader serves
     kDisconnected,  // created, but no leader serves
     kExpired,       // the ensemble closed it without our asking
+    kRenewing,      // expired, and a new session's create is on its way
     kClosing,       // shutdown: the close was requested
     kClosed,        // shut down (final)
   };
@@ -111,8 +120,8 @@ class OwnSession {
   // The create_session failed; ShouldCreate() says when to retry.
   void CreateFailed();
   // A close_session of `id` committed. Ours (id == this->id(), not asked
-  // for): the ensemble expired it. Others' ids are ignored, as is ours
-  // after CloseRequested.
+  // for): the ensemble expired it; id() is 0 from then until a new session
+  // is created. Others' ids are ignored, as is ours after CloseRequested.
   void CloseCommitted(int64_t id);
   // A snapshot was installed; `contains_session` says whether its session
   // table holds id(). Without it our session is gone: expired.
@@ -134,21 +143,28 @@ class OwnSession {
   int64_t TakePreviousToClose();
 
   // Returns true if the host should submit a create_session now: a leader
-  // serves, there is no session, none is being created, and it neither
-  // expired nor is shutting down.
-  bool ShouldCreate() const { return state_ == State::kNone && serving_; }
+  // serves, there is no session (none yet, or the last one expired), none
+  // is being created, and it is not shutting down.
+  bool ShouldCreate() const {
+    return (state_ == State::kNone || state_ == State::kExpired) && serving_;
+  }
 
   // Returns the session events to report to the user's session watcher
   // since the last call, in order, each once.
   std::vector<SessionState> TakeEvents();
 
-  // Returns the session id, 0 until created.
+  // Returns the session id: 0 until created, and from an expiry until the
+  // new session is created.
   int64_t id() const { return id_; }
+  // Returns how many of this Coordinator's sessions expired: the
+  // generation of the current (or coming) session. A request made in an
+  // earlier generation must not run on a later generation's session.
+  int64_t generation() const { return generation_; }
   // Returns true in kConnected.
   bool connected() const { return state_ == State::kConnected; }
-  // Returns OK if requests on the session may still go: SessionExpired
-  // (Error::kSessionExpired) once expired, Closing once closed; OK
-  // otherwise (while none exists yet, requests wait for it).
+  // Returns OK if requests may still go: Closing once closed; OK otherwise
+  // (while no session exists, none yet or a new one after an expiry,
+  // requests wait for it).
   absl::Status Usable() const;
 
   State state() const { return state_; }
@@ -157,11 +173,14 @@ class OwnSession {
  private:
   // Applies `input`; returns false if it was ignored.
   bool Apply(Input input);
+  // Our session was closed without our asking: kExpired, a new generation.
+  void Expire();
 
   State state_ = State::kNone;
   bool serving_ = false;
   int64_t id_ = 0;
   int64_t previous_ = 0;
+  int64_t generation_ = 0;
   std::vector<SessionState> events_;
 };
 

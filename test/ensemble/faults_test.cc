@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <future>
 
 #include <thread>
 
@@ -72,7 +73,7 @@ TEST_CASE("Faults: a partitioned follower catches up by DIFF, then by SNAP",
 }
 
 TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
-          "ephemerals go and watchers elsewhere fire",
+          "ephemerals go and watchers elsewhere fire, and it opens a new one",
           "[ensemble][faults]") {
   EventLog session_events[3];  // outlives the ensemble's watchers
   LocalEnsemble e(3);
@@ -85,9 +86,15 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
   const int cut = (leader + 1) % 3;
   const int watcher = (leader + 2) % 3;
   REQUIRE(e.at(cut).Create("/member", "x", CreateMode::kEphemeral).ok());
+  REQUIRE(e.at(cut).Create("/config", "1").ok());
+  const int64_t old_session = e.at(cut).session_id();
+  REQUIRE(old_session != 0);
   REQUIRE(e.at(watcher).Sync("/").ok());
   EventLog events;
   REQUIRE(e.at(watcher).Exists("/member", events.Recorder())->has_value());
+  // A watch the cut-off peer registered before its session expired.
+  EventLog kept;
+  REQUIRE(e.at(cut).Get("/config", kept.Recorder()).ok());
 
   const absl::Time start = absl::Now();
   e.Isolate(cut, true);
@@ -97,29 +104,51 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
   // Not before the session timeout (2 s).
   CHECK(absl::Now() - start >= absl::Milliseconds(1900));
   CHECK(!e.at(leader).Exists("/member")->has_value());
+  // A write made while cut off, on the session that is gone: it fails
+  // SessionExpired once the peer learns of the expiry (or ConnectionLoss if
+  // it gives up first), and never applies.
+  auto stale = std::async(std::launch::async, [&] {
+    return e.at(cut).Create("/stale", "y").status();
+  });
 
-  // Healed, the cut-off peer learns its session expired.
+  // Healed, the cut-off peer learns its session expired and opens a new
+  // one by itself.
   e.Isolate(cut, false);
-  REQUIRE(WaitFor([&] {
-    return ErrorOf(e.at(cut).WaitConnected(absl::Milliseconds(1))) ==
-           Error::kSessionExpired;
-  }));
-  CHECK(ErrorOf(e.at(cut).Create("/x", "y").status()) == Error::kSessionExpired);
+  REQUIRE(e.at(cut).WaitConnected(absl::Seconds(30)).ok());
+  const absl::Status stale_status = stale.get();
+  CHECK((ErrorOf(stale_status) == Error::kSessionExpired ||
+         ErrorOf(stale_status) == Error::kConnectionLoss));
+  const int64_t new_session = e.at(cut).session_id();
+  CHECK(new_session != 0);
+  CHECK(new_session != old_session);
+  REQUIRE(e.at(cut).Create("/member", "again", CreateMode::kEphemeral).ok());
+  auto member = e.at(leader).Get("/member");
+  REQUIRE(member.ok());
+  CHECK(member->stat.ephemeral_owner == new_session);
+  CHECK(member->data == "again");
+  // The watch registered before the expiry still fires.
+  REQUIRE(e.at(leader).Set("/config", "2").ok());
+  auto fired = kept.WaitFor(1, absl::Seconds(20));
+  REQUIRE(fired.size() == 1);
+  CHECK(fired[0].event.type == EventType::kDataChanged);
+  REQUIRE(e.at(leader).Sync("/").ok());
+  CHECK(!e.at(leader).Exists("/stale")->has_value());
 
   // Its session watcher heard Connected, lost the leader (Disconnected),
-  // then Expired once, and after that only the final Closed.
+  // then Expired once, then Connected (the new session), then Closed.
   e.Stop(cut);
   std::vector<SessionState> states;
   for (const auto& entry : session_events[cut].Snapshot()) {
     states.push_back(entry.event.state);
   }
-  REQUIRE(states.size() >= 4);
+  REQUIRE(states.size() >= 5);
   CHECK(states.front() == SessionState::kConnected);
   CHECK(states.back() == SessionState::kClosed);
   CHECK(std::count(states.begin(), states.end(), SessionState::kExpired) == 1);
   const auto expired =
       std::find(states.begin(), states.end(), SessionState::kExpired);
-  CHECK(expired + 2 == states.end());  // Expired, then only Closed
+  REQUIRE(expired + 2 < states.end());
+  CHECK(expired[1] == SessionState::kConnected);
   CHECK(std::find(states.begin(), expired, SessionState::kDisconnected) !=
         expired);
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -78,6 +79,7 @@ struct Peer {
   MemoryStorage storage;
   bool up = false;
   int64_t incarnation = 0;
+  int64_t generation = 0;  // its session generation, as last seen
   std::unique_ptr<server::Replica> replica;
   std::unique_ptr<server::Published> published;
   std::unique_ptr<SimClock> clock;
@@ -112,13 +114,12 @@ struct Op {
   // was invoked there.
   size_t history = SimHistory::kNotFollowed;
   int64_t invoked = 0;
-  // A probe of a peer whose session had expired: it must fail so.
-  bool expect_expired = false;
   int64_t incarnation = 0;
   int64_t submitted_at = 0;
   std::string tag;  // the data it writes ("" if none)
   bool sync = false;
   bool expired = false;  // it failed with SessionExpired
+  int64_t generation = 0;  // own session ops: the peer's generation then
   absl::Status status;   // once done
   Zxid acked_before = 0;  // the highest zxid acknowledged when submitted
   bool done = false;
@@ -305,6 +306,7 @@ class Sim {
 
   void Start(Peer* p) {
     ++p->incarnation;
+    p->generation = 0;  // a new run starts at generation 0
     p->replica = std::make_unique<server::Replica>();
     p->published = std::make_unique<server::Published>();
     p->clock = std::make_unique<SimClock>(
@@ -424,6 +426,11 @@ class Sim {
   }
 
   void AfterRound(Peer* p) {
+    const int64_t generation = p->published->session_generation.load();
+    if (generation > p->generation) {
+      result_.own_expiries += generation - p->generation;
+    }
+    p->generation = generation;
     if (const int64_t own = p->published->session_id.load(); own != 0) {
       session_clients_.emplace(own, OwnClient(p));
     }
@@ -759,10 +766,14 @@ class Sim {
     return r;
   }
 
-  // The history's client id of `p`'s own session (one per run of it).
+  // The history's client id of `p`'s own session: one per run of the peer
+  // and per generation (a session that replaced an expired one is another
+  // client: the expired one's writes can no longer take effect).
   int OwnClient(const Peer* p) {
     auto [it, added] = own_clients_.try_emplace(
-        std::make_pair(p->id, p->incarnation), next_client_);
+        std::make_tuple(p->id, p->incarnation,
+                        p->published->session_generation.load()),
+        next_client_);
     if (added) ++next_client_;
     return it->second;
   }
@@ -779,6 +790,7 @@ class Sim {
     server::Pending pending;
     if (op.remote < 0) {
       op.client = OwnClient(p);
+      op.generation = p->published->session_generation.load();
       pending.session = server::Server::kOwnSession;
       pending.auth = client_auth_;
     } else {
@@ -935,6 +947,7 @@ class Sim {
     }
     if (o.status.ok()) {
       ++result_.acknowledged;
+      if (op.remote < 0 && op.generation > 0) ++result_.renewed_acks;
       auto it = global_.find(o.zxid);
       if (it == global_.end()) {
         Violation("acknowledged",
@@ -954,6 +967,21 @@ class Sim {
       }
       acked_[o.zxid] = id;
       max_acked_ = std::max(max_acked_, o.zxid);
+      if (op.remote < 0) {
+        // A write of our own session ran on the session it was made on: a
+        // request of an expired session never runs on its replacement.
+        txn::Txn t;
+        if (t.ParseFromString(it->second.bytes)) {
+          auto c = session_clients_.find(t.session_id());
+          if (c != session_clients_.end() && c->second != op.client) {
+            Violation("session", absl::StrCat(
+                                     "op #", id, " of peer ", op.peer,
+                                     "'s session generation ", op.generation,
+                                     " ran on session ", t.session_id(),
+                                     " of another generation"));
+          }
+        }
+      }
       // One session's writes: in submission order, zxids increasing.
       auto& last = session_last_[op.client];
       if (last.first > id || last.second >= o.zxid) {
@@ -1194,7 +1222,6 @@ class Sim {
     Op op;
     // A retry is another write: its own tag.
     op.tag = absl::StrCat("probe", p->id, "-", next_tag_++);
-    op.expect_expired = p->published->expired.load();
     txn::Request r;
     r.mutable_create()->set_path(absl::StrCat("/probe", p->id, "-"));
     r.mutable_create()->set_data(op.tag);
@@ -1206,9 +1233,11 @@ class Sim {
   bool Converged(std::vector<size_t>& probes) {
     for (size_t& id : probes) {
       if (!ops_[id].done) return false;
-      if (Unknown(ops_[id].status)) {
+      if (Unknown(ops_[id].status) ||
+          ErrorOf(ops_[id].status) == Error::kSessionExpired) {
         // Unknown outcome (a leader change at the boundary): as a client
-        // does, try again.
+        // does, try again. SessionExpired: made on a session that expired
+        // meanwhile; the peer opens a new one, where the retry must pass.
         Peer* p = peers_[ops_[id].peer - 1].get();
         id = ops_.size();
         SubmitProbe(p);
@@ -1219,13 +1248,12 @@ class Sim {
       const Op& op = ops_[id];
       bool ok = false;
       for (const auto& [zxid, op_id] : acked_) ok = ok || op_id == id;
-      // SessionExpired is a legitimate end (the live session check judged
-      // the expiry); it is the only one for a session already expired.
-      if (op.expect_expired ? !op.expired : !ok && !op.expired) {
+      // Every peer serves writes again, on a new session if its own
+      // expired.
+      if (!ok) {
         Violation("liveness", absl::StrCat("probe #", id, " at peer ", op.peer,
-                                           op.expect_expired
-                                               ? " did not fail SessionExpired"
-                                               : " did not complete OK"));
+                                           " did not complete OK: ",
+                                           op.status.ToString()));
         return true;
       }
     }
@@ -1339,7 +1367,7 @@ class Sim {
   std::map<int, std::pair<size_t, Zxid>> session_last_;
   // The history's clients: the peers' own sessions (per run), then the
   // remote sessions.
-  std::map<std::pair<zab::PeerId, int64_t>, int> own_clients_;
+  std::map<std::tuple<zab::PeerId, int64_t, int64_t>, int> own_clients_;
   int next_client_ = 0;
   std::vector<Remote> remotes_;
   // The identity remote sessions are opened and closed with.

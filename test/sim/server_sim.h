@@ -126,6 +126,8 @@ struct ServerSimResult {
   int64_t config_changes = 0;  // configuration changes a leader took
   int64_t quota_refused = 0;   // writes refused with QuotaExceeded
   int64_t quotas_checked = 0;  // quotas whose counts the end state checked
+  int64_t own_expiries = 0;    // peers' own sessions expired (then renewed)
+  int64_t renewed_acks = 0;    // writes acknowledged on a renewed session
 };
 
 // Runs one simulation. Deterministic in `options`.

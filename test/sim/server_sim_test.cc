@@ -170,6 +170,8 @@ TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
     total.history_ops += r.history_ops;
     total.quota_refused += r.quota_refused;
     total.quotas_checked += r.quotas_checked;
+    total.own_expiries += r.own_expiries;
+    total.renewed_acks += r.renewed_acks;
     if (r.history_unchecked) total.history_unchecked = true;
   }
   CHECK(total.acknowledged > 0);
@@ -184,6 +186,10 @@ TEST_CASE("The sweeps exercise every fault and outcome", "[sim]") {
   CHECK(total.remote_sessions > 0);
   CHECK(total.quota_refused > 0);
   CHECK(total.quotas_checked > 0);
+  // Peers' own sessions expired, and the sessions that replaced them
+  // served writes.
+  CHECK(total.own_expiries > 0);
+  CHECK(total.renewed_acks > 0);
   // Every run's history was checked: writes and reads, by the hundred.
   CHECK(total.history_ops > 40 * 100);
   CHECK_FALSE(total.history_unchecked);

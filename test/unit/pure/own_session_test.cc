@@ -6,6 +6,7 @@
 
 #include "session/own_session.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <optional>
@@ -22,10 +23,9 @@ using State = OwnSession::State;
 using Input = OwnSession::Input;
 using Events = std::vector<SessionState>;
 
-constexpr State kAllStates[] = {State::kNone,         State::kCreating,
-                                State::kConnected,    State::kDisconnected,
-                                State::kExpired,      State::kClosing,
-                                State::kClosed};
+constexpr State kAllStates[] = {
+    State::kNone,    State::kCreating, State::kConnected, State::kDisconnected,
+    State::kExpired, State::kRenewing, State::kClosing,   State::kClosed};
 constexpr Input kAllInputs[] = {
     Input::kServing,       Input::kNotServing,        Input::kCreateStarted,
     Input::kCreated,       Input::kCreateFailed,      Input::kExpiredByEnsemble,
@@ -72,7 +72,18 @@ const std::vector<Row>& Spec() {
       {State::kDisconnected, Input::kClosed, {}, State::kClosed,
        SessionState::kClosed},
 
+      {State::kExpired, Input::kCreateStarted, {}, State::kRenewing, {}},
+      {State::kExpired, Input::kCloseRequested, {}, State::kClosing, {}},
       {State::kExpired, Input::kClosed, {}, State::kClosed,
+       SessionState::kClosed},
+
+      {State::kRenewing, Input::kCreated, true, State::kConnected,
+       SessionState::kConnected},
+      {State::kRenewing, Input::kCreated, false, State::kDisconnected,
+       SessionState::kDisconnected},
+      {State::kRenewing, Input::kCreateFailed, {}, State::kExpired, {}},
+      {State::kRenewing, Input::kCloseRequested, {}, State::kClosing, {}},
+      {State::kRenewing, Input::kClosed, {}, State::kClosed,
        SessionState::kClosed},
       {State::kClosing, Input::kClosed, {}, State::kClosed,
        SessionState::kClosed},
@@ -109,7 +120,7 @@ TEST_CASE("The transition table is exactly the spec", "[session]") {
       }
     }
   }
-  CHECK(applied == 34);  // 18 rows, 16 of them for either serving value
+  CHECK(applied == 46);  // 25 rows, 21 of them for either serving value
 }
 
 // A session created and connected (serving) with id 42.
@@ -233,22 +244,67 @@ TEST_CASE("A close of our session we did not ask for expires it",
   CHECK(s.state() == State::kExpired);
   CHECK(s.TakeEvents() == Events{SessionState::kExpired});
   CHECK(!s.connected());
-  CHECK(s.id() == 42);
-  CHECK(ErrorOf(s.Usable()) == Error::kSessionExpired);
-  CHECK(s.Usable().code() == absl::StatusCode::kFailedPrecondition);
-  // Expired is final until shutdown: no reconnect, no new session.
-  s.SetServing(!while_serving);
-  s.SetServing(true);
-  CHECK(!s.ShouldCreate());
+  CHECK(s.id() == 0);  // gone: not touched, closed or used again
+  CHECK(s.generation() == 1);
+  CHECK(s.Usable().ok());  // requests wait for the new session
   s.CloseCommitted(42);  // the same close seen again
   s.SnapshotInstalled(false);
   CHECK(s.TakeEvents().empty());
+  CHECK(s.generation() == 1);
+  // A new session once a leader serves.
+  s.SetServing(false);
+  CHECK(!s.ShouldCreate());
+  s.SetServing(true);
+  CHECK(s.TakeEvents().empty());  // still Expired to the user
+  REQUIRE(s.ShouldCreate());
+  s.CreateStarted();
+  CHECK(s.state() == State::kRenewing);
+  CHECK(!s.ShouldCreate());
+  s.CreateFailed();  // retried
   CHECK(s.state() == State::kExpired);
+  CHECK(s.TakeEvents().empty());
+  REQUIRE(s.ShouldCreate());
+  s.CreateStarted();
+  s.Created(77);
+  CHECK(s.state() == State::kConnected);
+  CHECK(s.id() == 77);
+  CHECK(s.TakeEvents() == Events{SessionState::kConnected});
+  // The new session can expire too: another generation.
+  s.CloseCommitted(42);  // the old id means nothing now
+  CHECK(s.state() == State::kConnected);
+  s.CloseCommitted(77);
+  CHECK(s.generation() == 2);
+  CHECK(s.TakeEvents() == Events{SessionState::kExpired});
   CHECK(!s.CloseRequested());  // nothing left to close
-  CHECK(s.state() == State::kExpired);
+  CHECK(s.state() == State::kClosing);
+  CHECK(!s.ShouldCreate());  // shutting down: no new session
   s.Closed();
   CHECK(s.TakeEvents() == Events{SessionState::kClosed});
   CHECK(ErrorOf(s.Usable()) == Error::kClosing);
+}
+
+TEST_CASE("A session renewed while no leader serves is reported "
+          "Disconnected, then Connected",
+          "[session]") {
+  OwnSession s = Connected();
+  s.CloseCommitted(42);
+  CHECK(s.TakeEvents() == Events{SessionState::kExpired});
+  s.CreateStarted();
+  s.SetServing(false);  // the leader went while the create was on its way
+  s.Created(90);
+  CHECK(s.state() == State::kDisconnected);
+  CHECK(s.TakeEvents() == Events{SessionState::kDisconnected});
+  s.SetServing(true);
+  CHECK(s.TakeEvents() == Events{SessionState::kConnected});
+  // Shutdown while renewing: the new id is only remembered.
+  s.CloseCommitted(90);
+  s.TakeEvents();
+  s.CreateStarted();
+  CHECK(!s.CloseRequested());
+  s.Created(95);
+  CHECK(s.state() == State::kClosing);
+  CHECK(s.id() == 95);
+  CHECK(s.TakeEvents().empty());
 }
 
 TEST_CASE("A snapshot without our session expires it", "[session]") {
@@ -431,22 +487,30 @@ TEST_CASE("Random inputs: the events are exactly the view's changes",
         REQUIRE(view == SessionState::kConnected);
         REQUIRE(s.serving());
         break;
-      case State::kExpired: REQUIRE(view == SessionState::kExpired); break;
+      case State::kExpired:
+      case State::kRenewing:
+        REQUIRE(view == SessionState::kExpired);
+        break;
       case State::kClosing: REQUIRE(got.empty()); break;
       case State::kClosed: REQUIRE(view == SessionState::kClosed); break;
     }
     REQUIRE(s.connected() == (s.state() == State::kConnected));
-    if (s.state() == State::kNone || s.state() == State::kCreating) {
+    if (s.state() == State::kNone || s.state() == State::kCreating ||
+        s.state() == State::kExpired || s.state() == State::kRenewing) {
       REQUIRE(s.id() == 0);
     } else if (s.state() != State::kClosing && s.state() != State::kClosed) {
       REQUIRE(s.id() != 0);
     }
   }
-  // Nothing follows Closed; only Closed follows Expired.
+  // Each expiry started one generation.
+  CHECK(std::count(all.begin(), all.end(), SessionState::kExpired) ==
+        s.generation());
+  // Nothing follows Closed; after Expired comes the new session's
+  // Connected or Disconnected, or Closed.
   for (size_t i = 0; i + 1 < all.size(); ++i) {
     CHECK(all[i] != SessionState::kClosed);
     if (all[i] == SessionState::kExpired) {
-      CHECK(all[i + 1] == SessionState::kClosed);
+      CHECK(all[i + 1] != SessionState::kExpired);
     }
   }
 }
