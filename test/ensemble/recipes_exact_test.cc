@@ -18,7 +18,7 @@
 #include "ensemble/ensemble_util.h"
 #include "synod/recipes/counter.h"
 #include "synod/recipes/queue.h"
-#include "util/forwarding_coordinator.h"
+#include "util/lossy_coordinator.h"
 #include "util/mutex.h"
 
 namespace synod::testing {
@@ -36,23 +36,6 @@ struct Workers {
     }
   }
   ~Workers() { Join(); }
-};
-
-// Counts the writes whose outcome came back unknown (the faults the
-// recipes had to settle).
-class CountsLosses : public ForwardingCoordinator {
- public:
-  using ForwardingCoordinator::ForwardingCoordinator;
-  absl::StatusOr<std::vector<OpResult>> Multi(std::vector<Op> ops) override {
-    absl::StatusOr<std::vector<OpResult>> r = to_.Multi(std::move(ops));
-    const Error e = ErrorOf(r.status());
-    if (e == Error::kConnectionLoss || e == Error::kOperationTimeout ||
-        e == Error::kSessionExpired) {
-      ++losses;
-    }
-    return r;
-  }
-  std::atomic<int> losses{0};
 };
 
 TEST_CASE("Recipes: a counter added to from two peers stays exact through "
@@ -97,7 +80,7 @@ TEST_CASE("Recipes: a counter added to from two peers stays exact through "
   synod::MutexLock lock(&mu);
   INFO("adds " << ok << ", errors " << errors << " (" << last_error
                << "), lost replies settled "
-               << via[0].losses + via[1].losses);
+               << via[0].lost + via[1].lost);
   CHECK(errors == 0);
   std::sort(values.begin(), values.end());
   // Each add counted once: the values returned are 1..n.
@@ -175,7 +158,7 @@ TEST_CASE("Recipes: a queue fed and drained from two peers delivers every "
   INFO("taken " << n_taken << ", put errors " << put_errors
                 << ", take errors " << take_errors << " (" << last_error
                 << "), lost replies settled "
-                << via[0].losses + via[1].losses);
+                << via[0].lost + via[1].lost);
   CHECK(put_errors == 0);
   CHECK(take_errors == 0);
   std::sort(taken.begin(), taken.end());

@@ -2,7 +2,8 @@
 // chosen Multis, as a leader change can: it applies the Multi and reports
 // ConnectionLoss, or drops it and reports ConnectionLoss, or holds it and
 // applies it only once the caller has settled (a write that arrives late).
-// For the tests of recipes whose writes must apply exactly once.
+// For the tests of recipes whose writes must apply exactly once. And
+// CountsLosses, which only counts such outcomes.
 
 #ifndef SYNOD_TEST_UTIL_LOSSY_COORDINATOR_H_
 #define SYNOD_TEST_UTIL_LOSSY_COORDINATOR_H_
@@ -102,6 +103,26 @@ class LossyCoordinator : public ForwardingCoordinator {
   std::atomic<bool> healed_{false};
   Mutex mu_;
   std::optional<std::vector<Op>> held_ ABSL_GUARDED_BY(mu_);
+};
+
+// Counts the Multis whose outcome came back unknown (the faults a recipe
+// had to settle): ConnectionLoss or OperationTimeout, and SessionExpired
+// (a request of a session that expired).
+class CountsLosses : public ForwardingCoordinator {
+ public:
+  using ForwardingCoordinator::ForwardingCoordinator;
+  absl::StatusOr<std::vector<OpResult>> Multi(std::vector<Op> ops) override {
+    absl::StatusOr<std::vector<OpResult>> r = to_.Multi(std::move(ops));
+    const Error e = ErrorOf(r.status());
+    if (e == Error::kConnectionLoss || e == Error::kOperationTimeout) {
+      ++lost;
+    } else if (e == Error::kSessionExpired) {
+      ++expired;
+    }
+    return r;
+  }
+  std::atomic<int> lost{0};
+  std::atomic<int> expired{0};
 };
 
 }  // namespace synod::testing
