@@ -12,6 +12,16 @@
 //                   fresh: the time until it has applied everything (it
 //                   catches up by SNAP: the others keep log_retention
 //                   entries)
+//   lock            recipes::Lock at a follower: acquire + release by one
+//                   thread (uncontended), then 16 threads spread over the
+//                   three peers, each with its own Lock, for --lock-seconds:
+//                   acquisitions/s and acquire latency p50/p99
+//   election        recipes::LeaderElection on all three peers; the
+//                   leader's Coordinator is shut down (a clean close: its
+//                   session ends at once): the time until another
+//                   participant's listener hears it leads. A crash instead
+//                   adds the session timeout (the ensemble must expire the
+//                   dead leader's session first: docs/recipes.md).
 //
 // With --tls every peer link is mutual TLS (a CA and a certificate made
 // with openssl in the run's directory), so that a run with and a run without
@@ -24,6 +34,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,6 +50,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "synod/recipes.h"
 #include "synod/synod.h"
 
 namespace {
@@ -52,6 +64,9 @@ struct Flags {
   int64_t value_bytes = 100;
   std::string data_dir = "/tmp";
   bool tls = false;
+  int64_t lock_ops = 2000;      // uncontended acquire + release cycles
+  int64_t lock_seconds = 5;     // the 16-contender run
+  int64_t failovers = 5;        // election failovers measured
 };
 
 [[noreturn]] void Fail(const std::string& what) {
@@ -90,6 +105,9 @@ Flags ParseFlags(int argc, char** argv) {
       f.ops = 200;
       f.window = 32;
       f.catchup_znodes = 2000;
+      f.lock_ops = 50;
+      f.lock_seconds = 1;
+      f.failovers = 1;
     } else if (!value("ops").empty()) {
       f.ops = std::atoll(value("ops").c_str());
     } else if (!value("window").empty()) {
@@ -102,12 +120,19 @@ Flags ParseFlags(int argc, char** argv) {
       f.data_dir = value("data-dir");
     } else if (arg == "--tls") {
       f.tls = true;
+    } else if (!value("lock-ops").empty()) {
+      f.lock_ops = std::atoll(value("lock-ops").c_str());
+    } else if (!value("lock-seconds").empty()) {
+      f.lock_seconds = std::atoll(value("lock-seconds").c_str());
+    } else if (!value("failovers").empty()) {
+      f.failovers = std::atoll(value("failovers").c_str());
     } else {
       Fail("usage: synod_ensemble_bench [--smoke] [--ops=N] [--window=N] "
            "[--catchup-znodes=N] [--value-bytes=N] [--data-dir=DIR] [--tls]");
     }
   }
-  if (f.ops < 1 || f.window < 1 || f.catchup_znodes < 1 || f.value_bytes < 0) {
+  if (f.ops < 1 || f.window < 1 || f.catchup_znodes < 1 || f.value_bytes < 0 ||
+      f.lock_ops < 1 || f.lock_seconds < 1 || f.failovers < 1) {
     Fail("--ops, --window and --catchup-znodes must be positive");
   }
   return f;
@@ -240,6 +265,111 @@ void Row(const std::string& name, int64_t window, const Stats& s) {
               static_cast<long long>(window), s.ops_per_s, s.p50_us, s.p99_us);
 }
 
+// One thread acquires and releases a Lock at `c` `n` times: the latency of
+// each acquire + release pair.
+Stats LockUncontended(synod::Coordinator& c, int64_t n) {
+  synod::recipes::Lock lock(c, "/bench/lock-alone");
+  std::vector<double> us;
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    Check(lock.Acquire(absl::Seconds(30)), "acquire");
+    Check(lock.Release(), "release");
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0)
+                     .count());
+  }
+  return Summarize(&us, std::chrono::duration<double>(Clock::now() - start)
+                            .count());
+}
+
+// 16 threads over the three peers, each with its own Lock on one path,
+// acquire and release for `seconds`: acquisitions/s, acquire latency.
+Stats LockContended(Ensemble& e, int64_t seconds) {
+  constexpr int kThreads = 16;
+  std::mutex mu;
+  std::vector<double> us;
+  std::atomic<int> inside{0};
+  std::atomic<bool> overlap{false};
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::seconds(seconds);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      synod::recipes::Lock lock(e.at(t % 3), "/bench/lock-16");
+      std::vector<double> mine;
+      while (Clock::now() < end) {
+        const auto t0 = Clock::now();
+        Check(lock.Acquire(absl::Seconds(60)), "acquire");
+        mine.push_back(
+            std::chrono::duration<double, std::micro>(Clock::now() - t0)
+                .count());
+        if (inside.fetch_add(1) != 0) overlap = true;
+        inside.fetch_sub(1);
+        Check(lock.Release(), "release");
+      }
+      std::lock_guard<std::mutex> lock_us(mu);
+      us.insert(us.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (overlap) Fail("two lock holders overlapped");
+  return Summarize(&us, std::chrono::duration<double>(Clock::now() - start)
+                            .count());
+}
+
+// Elects among the three peers, shuts the leader's Coordinator down and
+// times until another participant leads; then restarts that peer. Returns
+// each failover's time in ms.
+std::vector<double> ElectionFailovers(Ensemble& e, int64_t rounds) {
+  std::vector<double> ms;
+  for (int64_t r = 0; r < rounds; ++r) {
+    std::mutex mu;
+    std::condition_variable cv;
+    int leading = -1;
+    Clock::time_point won;
+    std::unique_ptr<synod::recipes::LeaderElection> elections[3];
+    for (int i = 0; i < 3; ++i) {
+      elections[i] = std::make_unique<synod::recipes::LeaderElection>(
+          e.at(i), "/bench/election", absl::StrCat("p", i),
+          [&, i](bool now_leading) {
+            if (!now_leading) return;
+            std::lock_guard<std::mutex> lock(mu);
+            leading = i;
+            won = Clock::now();
+            cv.notify_all();
+          });
+      Check(elections[i]->Start(), "join the election");
+    }
+    int first;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      if (!cv.wait_for(lock, std::chrono::seconds(60),
+                       [&] { return leading >= 0; })) {
+        Fail("nobody was elected");
+      }
+      first = leading;
+      leading = -1;
+    }
+    const auto stop = Clock::now();
+    elections[first].reset();  // (its own listener hears the loss)
+    e.Stop(first);
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      if (!cv.wait_for(lock, std::chrono::seconds(60),
+                       [&] { return leading >= 0; })) {
+        Fail("no new leader after the leader stopped");
+      }
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(won - stop).count());
+    }
+    for (auto& election : elections) election.reset();
+    e.Start(first, absl::StrCat("peer", first));
+    Check(e.at(first).WaitConnected(absl::Seconds(60)), "reconnect");
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -285,5 +415,14 @@ int main(int argc, char** argv) {
               "(snapshots installed: %lld)\n",
               static_cast<long long>(h.znode_count), seconds,
               static_cast<long long>(h.snapshots_installed));
+
+  // Recipes, through the public API like any user's code.
+  Row("lock-alone", 1, LockUncontended(e.at(follower), f.lock_ops));
+  Row("lock-16", 16, LockContended(e, f.lock_seconds));
+  const std::vector<double> failovers = ElectionFailovers(e, f.failovers);
+  std::printf("election failover (the leader resigns and shuts down): median %.1f ms, max "
+              "%.1f ms over %zu\n",
+              failovers[failovers.size() / 2], failovers.back(),
+              failovers.size());
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <random>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -18,6 +19,8 @@ namespace synod::recipes::internal {
 namespace {
 
 constexpr size_t kSequenceDigits = 10;
+constexpr std::string_view kProtectedMark = "_c_";
+constexpr size_t kProtectedLength = 3 + 32;  // "_c_" and 32 hex digits
 
 // Waits (up to `deadline`) for a session with a serving leader, then a
 // moment more, so that a retry loop never spins.
@@ -55,10 +58,19 @@ int64_t SequenceOf(std::string_view name) {
   return n;
 }
 
+std::string_view KindOf(std::string_view name) {
+  if (SequenceOf(name) >= 0) name.remove_suffix(kSequenceDigits);
+  if (name.size() >= kProtectedLength &&
+      name.substr(0, kProtectedMark.size()) == kProtectedMark) {
+    name.remove_prefix(kProtectedLength);
+  }
+  return name;
+}
+
 absl::StatusOr<std::vector<std::string>> SortedContenders(
-    Coordinator& coordinator, const std::string& parent) {
+    Coordinator& coordinator, const std::string& parent, Watcher watcher) {
   absl::StatusOr<std::vector<std::string>> children =
-      coordinator.GetChildren(parent);
+      coordinator.GetChildren(parent, std::move(watcher));
   if (!children.ok()) return children.status();
   std::vector<std::pair<int64_t, std::string>> keyed;
   keyed.reserve(children->size());
@@ -151,6 +163,75 @@ absl::Status DeleteContender(Coordinator& coordinator, const std::string& path,
     if (absl::Now() >= deadline) return Late(absl::StrCat("deleting ", path));
     AwaitLeader(coordinator, deadline);
   }
+}
+
+// What the session listener shares with the waits: it may run after the
+// alarm is gone (RemoveSessionListener does not wait for a delivery).
+struct SessionAlarm::Shared {
+  // Counts the end and wakes every wait in progress.
+  void End(bool by_close) {
+    std::vector<std::shared_ptr<Signal>> wake;
+    {
+      MutexLock lock(&mu);
+      ++ends;
+      closed = closed || by_close;
+      wake = waiting;
+    }
+    for (const std::shared_ptr<Signal>& signal : wake) signal->Notify();
+  }
+
+  Mutex mu;
+  int64_t ends ABSL_GUARDED_BY(mu) = 0;
+  bool closed ABSL_GUARDED_BY(mu) = false;
+  std::vector<std::shared_ptr<Signal>> waiting ABSL_GUARDED_BY(mu);
+};
+
+SessionAlarm::SessionAlarm(Coordinator& coordinator)
+    : coordinator_(coordinator), shared_(std::make_shared<Shared>()) {
+  handle_ = coordinator_.AddSessionListener(
+      [weak = std::weak_ptr<Shared>(shared_)](const WatchEvent& event) {
+        if (event.state != SessionState::kExpired &&
+            event.state != SessionState::kClosed) {
+          return;
+        }
+        if (auto shared = weak.lock()) {
+          shared->End(event.state == SessionState::kClosed);
+        }
+      });
+}
+
+SessionAlarm::~SessionAlarm() { coordinator_.RemoveSessionListener(handle_); }
+
+int64_t SessionAlarm::ends() const {
+  MutexLock lock(&shared_->mu);
+  return shared_->ends;
+}
+
+absl::Status SessionAlarm::Ended(const std::string& what) const {
+  bool closed;
+  {
+    MutexLock lock(&shared_->mu);
+    closed = shared_->closed;
+  }
+  return closed ? MakeError(Error::kClosing,
+                            absl::StrCat(what, ": the Coordinator closed"))
+                : MakeError(Error::kSessionExpired,
+                            absl::StrCat(what, ": the session expired"));
+}
+
+SessionAlarm::Wake SessionAlarm::Wait(const std::shared_ptr<Signal>& signal,
+                                      int64_t since, absl::Time deadline) {
+  {
+    MutexLock lock(&shared_->mu);
+    if (shared_->ends != since) return Wake::kSessionEnded;
+    shared_->waiting.push_back(signal);
+  }
+  const bool signalled = signal->WaitUntil(deadline);
+  MutexLock lock(&shared_->mu);
+  auto& waiting = shared_->waiting;
+  waiting.erase(std::find(waiting.begin(), waiting.end(), signal));
+  if (shared_->ends != since) return Wake::kSessionEnded;
+  return signalled ? Wake::kSignalled : Wake::kTimedOut;
 }
 
 bool Retryable(const absl::Status& status) {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "recipes/contenders.h"
+#include "recipes/on_dispatcher.h"
 #include "util/mutex.h"
 
 namespace synod::recipes {
@@ -37,6 +38,14 @@ struct LeaderElection::State : std::enable_shared_from_this<State> {
   void Check();
   // The session's events (a session listener). Dispatcher thread.
   void OnSession(const WatchEvent& event);
+  // Queues this participant's node and starts taking part (Start, and the
+  // rejoin after an expiry). Any thread but the dispatcher.
+  absl::Status Join();
+  // Starts the rejoin thread if our node was lost (rejoin) and the session
+  // is connected. Dispatcher thread.
+  void MaybeRejoin();
+  // The rejoin thread's body: Join once a session expiry took our node.
+  void Rejoin();
   // A watcher that runs Check, holding the state weakly.
   Watcher Rechecker();
 
@@ -56,6 +65,13 @@ struct LeaderElection::State : std::enable_shared_from_this<State> {
   bool announced ABSL_GUARDED_BY(mu) = false;  // what the listener was told
   std::string watched ABSL_GUARDED_BY(mu);     // the predecessor watched
   int64_t session_listener ABSL_GUARDED_BY(mu) = 0;
+  // Our node is gone while we took part (a session expiry took it, or
+  // someone deleted it): we join again once the session is connected
+  // (Curator's LeaderLatch does the same).
+  bool rejoin ABSL_GUARDED_BY(mu) = false;
+  bool rejoining ABSL_GUARDED_BY(mu) = false;  // the rejoin thread runs
+  bool resigned ABSL_GUARDED_BY(mu) = false;   // Resign came since it began
+  std::thread rejoiner ABSL_GUARDED_BY(mu);    // joined by the destructor
   // Checks running now (the destructor waits for them), and on which
   // thread (a listener that destroys the election must not wait for
   // itself).
@@ -70,12 +86,8 @@ Watcher LeaderElection::State::Rechecker() {
 }
 
 void LeaderElection::State::ScheduleCheck() {
-  // A local read whose callback runs on the dispatcher: the way onto that
-  // thread that the public API offers.
-  coordinator.ExistsAsync(
-      path, nullptr,
-      [weak = std::weak_ptr<State>(shared_from_this())](
-          absl::StatusOr<std::optional<Stat>>) {
+  internal::RunOnDispatcher(
+      coordinator, [weak = std::weak_ptr<State>(shared_from_this())] {
         if (auto self = weak.lock()) self->Check();
       });
 }
@@ -83,13 +95,68 @@ void LeaderElection::State::ScheduleCheck() {
 void LeaderElection::State::OnSession(const WatchEvent& event) {
   {
     MutexLock lock(&mu);
+    if (closed) return;
     connected = event.state == SessionState::kConnected;
-    if (event.state == SessionState::kExpired ||
-        event.state == SessionState::kClosed) {
-      participating = false;  // the session took our node
+    if (event.state == SessionState::kExpired) {
+      // The session took our node: take part again on the next session.
+      rejoin = rejoin || participating;
+      participating = false;
+    } else if (event.state == SessionState::kClosed) {
+      participating = false;
+      rejoin = false;
     }
   }
+  MaybeRejoin();
   Check();
+}
+
+void LeaderElection::State::MaybeRejoin() {
+  std::thread finished;
+  {
+    MutexLock lock(&mu);
+    if (closed || !connected || !rejoin || rejoining) return;
+    ++running;  // the destructor waits for this, and so for the spawn
+    runner = std::this_thread::get_id();
+    rejoin = false;
+    rejoining = true;
+    resigned = false;
+    finished = std::move(rejoiner);  // its last step is done
+  }
+  if (finished.joinable()) finished.join();
+  // Join blocks on writes: never on the dispatcher.
+  std::thread t([self = shared_from_this()] { self->Rejoin(); });
+  MutexLock lock(&mu);
+  rejoiner = std::move(t);
+  --running;
+}
+
+void LeaderElection::State::Rejoin() {
+  // A few rounds of Join's own 30 s of retries: a new session that cannot
+  // write for minutes gives up, and AwaitLeadership says so.
+  constexpr int kAttempts = 4;
+  std::string undo;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    {
+      MutexLock lock(&mu);
+      if (resigned || closed) break;
+    }
+    const absl::Status joined = Join();
+    MutexLock lock(&mu);
+    if (joined.ok()) {
+      if ((resigned || closed) && participating) {
+        participating = false;  // resigned meanwhile: leave again
+        undo = node;
+      }
+      break;
+    }
+  }
+  if (!undo.empty()) {
+    internal::DeleteContender(coordinator, undo, absl::Now() + kWriteTimeout)
+        .IgnoreError();
+  }
+  ScheduleCheck();
+  MutexLock lock(&mu);
+  rejoining = false;
 }
 
 void LeaderElection::State::Check() {
@@ -126,7 +193,10 @@ void LeaderElection::State::Check() {
   bool arm = false;
   {
     MutexLock lock(&mu);
-    if (gone && participating && node == mine) participating = false;
+    if (gone && participating && node == mine) {
+      participating = false;
+      rejoin = true;  // not by our Resign (that clears participating first)
+    }
     leading = participating && node == mine && first && connected;
     now_leading = leading;
     if (participating && !before.empty() && watched != before) {
@@ -142,6 +212,7 @@ void LeaderElection::State::Check() {
         coordinator.Exists(before, Rechecker());
     if (exists.ok() && !exists->has_value()) ScheduleCheck();  // gone already
   }
+  MaybeRejoin();  // our node went without our Resign
   if (tell && listener) listener(now_leading);
   MutexLock lock(&mu);
   --running;
@@ -157,6 +228,7 @@ LeaderElection::~LeaderElection() {
   State& s = *state_;
   int64_t handle;
   bool tell;
+  std::thread rejoiner;
   {
     MutexLock lock(&s.mu);
     s.closed = true;
@@ -169,8 +241,11 @@ LeaderElection::~LeaderElection() {
     // No Check runs from here on: the loss (if it led) is told here.
     tell = s.announced;
     s.announced = false;
+    rejoiner = std::move(s.rejoiner);
   }
   if (handle != 0) s.coordinator.RemoveSessionListener(handle);
+  // A rejoin under way ends within its write timeout and leaves again.
+  if (rejoiner.joinable()) rejoiner.join();
   if (tell && s.listener) s.listener(false);
 }
 
@@ -179,11 +254,11 @@ absl::Status LeaderElection::Start() {
   bool listen = false;
   {
     MutexLock lock(&s.mu);
-    if (s.starting || s.participating) {
+    if (s.starting || s.participating || s.rejoining) {
       return absl::FailedPreconditionError(
           absl::StrCat("already in the election ", s.path));
     }
-    s.starting = true;
+    s.rejoin = false;
     listen = s.session_listener == 0;
   }
   if (listen) {
@@ -194,32 +269,42 @@ absl::Status LeaderElection::Start() {
     MutexLock lock(&s.mu);
     s.session_listener = handle;
   }
-  const bool connected =
-      s.coordinator.WaitConnected(absl::ZeroDuration()).ok();
-  const absl::Time deadline = absl::Now() + kWriteTimeout;
-  absl::StatusOr<std::string> node = internal::CreateContender(
-      s.coordinator, s.path, internal::NewProtectedPrefix(), "n-", s.id,
-      deadline);
-  absl::StatusOr<std::optional<Stat>> stat =
-      node.ok() ? s.coordinator.Exists(*node)
-                : absl::StatusOr<std::optional<Stat>>(node.status());
-  {
-    MutexLock lock(&s.mu);
-    s.starting = false;
-    if (!stat.ok()) return stat.status();
-    if (!stat->has_value()) {
-      return MakeError(Error::kSessionExpired,
-                       absl::StrCat("the election node ", *node,
-                                    " is gone: its session ended"));
-    }
-    s.participating = true;
-    s.node = *node;
-    s.token = (*stat)->czxid;
-    s.connected = s.connected || connected;
-    s.watched.clear();
-  }
+  if (absl::Status joined = s.Join(); !joined.ok()) return joined;
   // The first decision, on the dispatcher like every other.
   s.ScheduleCheck();
+  return absl::OkStatus();
+}
+
+absl::Status LeaderElection::State::Join() {
+  {
+    MutexLock lock(&mu);
+    if (starting || participating) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("already in the election ", path));
+    }
+    starting = true;
+  }
+  const bool now_connected =
+      coordinator.WaitConnected(absl::ZeroDuration()).ok();
+  const absl::Time deadline = absl::Now() + kWriteTimeout;
+  absl::StatusOr<std::string> created = internal::CreateContender(
+      coordinator, path, internal::NewProtectedPrefix(), "n-", id, deadline);
+  absl::StatusOr<std::optional<Stat>> stat =
+      created.ok() ? coordinator.Exists(*created)
+                   : absl::StatusOr<std::optional<Stat>>(created.status());
+  MutexLock lock(&mu);
+  starting = false;
+  if (!stat.ok()) return stat.status();
+  if (!stat->has_value()) {
+    return MakeError(Error::kSessionExpired,
+                     absl::StrCat("the election node ", *created,
+                                  " is gone: its session ended"));
+  }
+  participating = true;
+  node = *created;
+  token = (*stat)->czxid;
+  connected = connected || now_connected;
+  watched.clear();
   return absl::OkStatus();
 }
 
@@ -231,15 +316,20 @@ bool LeaderElection::IsLeader() const {
 absl::Status LeaderElection::AwaitLeadership(absl::Duration timeout) {
   State& s = *state_;
   MutexLock lock(&s.mu);
-  auto settled = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-    return s.leading || (!s.participating && !s.starting) || s.closed;
+  // Out of the election: neither in it nor on the way back into it.
+  auto out = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+    return !s.participating && !s.starting && !s.rejoin && !s.rejoining;
+  };
+  auto settled = [&s, &out]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+    return s.leading || out() || s.closed;
   };
   s.mu.AwaitWithTimeout(settled, timeout);
   if (s.leading) return absl::OkStatus();
-  if (!s.participating && !s.starting) {
+  if (out()) {
     return absl::FailedPreconditionError(
         absl::StrCat("not in the election ", s.path,
-                     " (not started, resigned, or the session ended)"));
+                     " (not started, resigned, or it could not rejoin after its "
+                     "session expired)"));
   }
   return absl::DeadlineExceededError(
       absl::StrCat("not elected in ", s.path, " in time"));
@@ -281,6 +371,8 @@ absl::Status LeaderElection::Resign() {
   std::string node;
   {
     MutexLock lock(&s.mu);
+    s.rejoin = false;
+    s.resigned = true;  // a rejoin under way leaves again
     if (!s.participating) return absl::OkStatus();
     s.participating = false;
     s.leading = false;

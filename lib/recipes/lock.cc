@@ -1,16 +1,30 @@
-// Lock (synod/recipes/lock.h): a queue of ephemeral sequential nodes, each
-// waiter watching its predecessor only.
+// Lock (synod/recipes/lock.h) and the two sides of a ReadWriteLock
+// (synod/recipes/read_write_lock.h): one queue of ephemeral sequential
+// nodes, each waiter watching the one node whose deletion can let it in.
+//
+// The rules, by a node's kind (its name after the protected prefix):
+//   "lock-", "write-"  holds when first in the queue and no "downgrade-"
+//                      node is queued; watches its predecessor (or, when
+//                      first, that downgrade node);
+//   "read-"            holds when no "lock-" or "write-" node is before it;
+//                      watches the last such node before it;
+//   "downgrade-"       a read queued by the thread that holds the write
+//                      side: holds at once, and keeps later writers out
+//                      even when one queued before it.
 
 #include "synod/recipes/lock.h"
 
+#include <map>
 #include <memory>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "recipes/contenders.h"
+#include "synod/recipes/read_write_lock.h"
 #include "util/mutex.h"
 
 namespace synod::recipes {
@@ -20,63 +34,79 @@ namespace {
 // connection.
 constexpr absl::Duration kReleaseTimeout = absl::Seconds(30);
 
-std::string BaseName(const std::string& path) {
-  return path.substr(path.rfind('/') + 1);
+constexpr std::string_view kRead = "read-";
+constexpr std::string_view kDowngrade = "downgrade-";
+
+bool IsReadKind(std::string_view kind) {
+  return kind == kRead || kind == kDowngrade;
 }
 
-// Set once by a watcher, waited for by the thread that registered it.
-// (synod's Mutex, not absl::Notification: ThreadSanitizer sees it.)
-class Signal {
- public:
-  void Notify() {
-    MutexLock lock(&mu_);
-    set_ = true;
+// Returns the node (a child name of the queue) that the contender at
+// `index` of `queue` must see go before it may hold, or "" if it holds.
+std::string Blocker(const std::vector<std::string>& queue, size_t index,
+                    bool reader) {
+  if (reader) {
+    // The last writer before it: when that one goes, every reader between
+    // it and the next writer holds at once.
+    for (size_t i = index; i-- > 0;) {
+      if (!IsReadKind(internal::KindOf(queue[i]))) return queue[i];
+    }
+    return "";
   }
-  // True once notified; false if `deadline` passed first.
-  bool WaitUntil(absl::Time deadline) {
-    MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(
-        [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return set_; },
-        deadline - absl::Now());
+  if (index > 0) return queue[index - 1];
+  // First: still, a read held through a downgrade came after the write it
+  // downgraded, maybe behind us; it must go first.
+  for (size_t i = 1; i < queue.size(); ++i) {
+    if (internal::KindOf(queue[i]) == kDowngrade) return queue[i];
   }
-
- private:
-  Mutex mu_;
-  bool set_ ABSL_GUARDED_BY(mu_) = false;
-};
+  return "";
+}
 
 }  // namespace
 
 struct Lock::State {
-  State(Coordinator& c, std::string p)
-      : coordinator(c),
-        path(std::move(p)),
-        prefix(internal::NewProtectedPrefix()) {}
+  State(Coordinator& c, std::string p, Mode m, const Lock* s)
+      : coordinator(c), path(std::move(p)), mode(m), sibling(s), alarm(c) {}
 
-  // Queues this process and waits for its turn, until `deadline`; returns
-  // the node that holds the lock.
-  absl::StatusOr<std::string> AcquireNode(absl::Time deadline);
+  // Queues a node of `kind` and waits for its turn, until `deadline`;
+  // returns the node that holds the lock.
+  absl::StatusOr<std::string> AcquireNode(std::string_view kind,
+                                          absl::Time deadline);
+
+  struct Hold {
+    int count = 0;
+    std::string node;
+  };
 
   Coordinator& coordinator;
   const std::string path;
-  const std::string prefix;  // unique to this Lock (protected mode)
+  const Mode mode;
+  const Lock* const sibling;  // the other side of a ReadWriteLock, or null
+  internal::SessionAlarm alarm;
   Mutex mu;
-  bool acquiring ABSL_GUARDED_BY(mu) = false;  // a thread of ours is queued
-  int holds ABSL_GUARDED_BY(mu) = 0;
-  std::thread::id owner ABSL_GUARDED_BY(mu);
-  std::string node ABSL_GUARDED_BY(mu);
+  // The holds of this object, by thread (several only for a read side).
+  std::map<std::thread::id, Hold> holds ABSL_GUARDED_BY(mu);
 };
 
-absl::StatusOr<std::string> Lock::State::AcquireNode(absl::Time deadline) {
+absl::StatusOr<std::string> Lock::State::AcquireNode(std::string_view kind,
+                                                     absl::Time deadline) {
+  const int64_t since = alarm.ends();
   absl::StatusOr<std::string> node = internal::CreateContender(
-      coordinator, path, prefix, "lock-", "", deadline);
+      coordinator, path, internal::NewProtectedPrefix(), std::string(kind),
+      "", deadline);
   if (!node.ok()) return node.status();
-  const std::string name = BaseName(*node);
+  if (kind == kDowngrade) return node;  // the write hold lets it in
+  const std::string name = node->substr(node->rfind('/') + 1);
+  const bool reader = mode == Mode::kRead;
   auto give_up = [&](absl::Status why) {
     internal::DeleteContender(coordinator, *node,
                               absl::Now() + kReleaseTimeout)
         .IgnoreError();
     return why;
+  };
+  auto late = [&] {
+    return give_up(absl::DeadlineExceededError(
+        absl::StrCat("the lock ", path, " was not acquired in time")));
   };
   while (true) {
     // Our create applied here before it returned, and every node queued
@@ -91,66 +121,87 @@ absl::StatusOr<std::string> Lock::State::AcquireNode(absl::Time deadline) {
                        absl::StrCat("the lock's node ", *node,
                                     " is gone: its session ended"));
     }
-    if (index == 0) return *node;
-    // Wait for the node just before ours only.
-    const std::string before = absl::StrCat(path, "/", (*queue)[index - 1]);
-    auto changed = std::make_shared<Signal>();
+    const std::string blocker = Blocker(*queue, index, reader);
+    if (blocker.empty()) return node;
+    if (absl::Now() >= deadline) return late();
+    auto changed = std::make_shared<internal::Signal>();
     absl::StatusOr<std::optional<Stat>> exists = coordinator.Exists(
-        before, [changed](const WatchEvent&) { changed->Notify(); });
+        absl::StrCat(path, "/", blocker),
+        [changed](const WatchEvent&) { changed->Notify(); });
     if (!exists.ok()) {
       if (!internal::Retryable(exists.status())) {
         return give_up(exists.status());
       }
+      absl::SleepFor(absl::Milliseconds(20));
       continue;
     }
     if (!exists->has_value()) continue;  // gone already: look again
-    if (!changed->WaitUntil(deadline)) {
-      return give_up(absl::DeadlineExceededError(
-          absl::StrCat("the lock ", path, " was not acquired in time")));
+    switch (alarm.Wait(changed, since, deadline)) {
+      case internal::SessionAlarm::Wake::kSignalled:
+        break;
+      case internal::SessionAlarm::Wake::kTimedOut:
+        return late();
+      case internal::SessionAlarm::Wake::kSessionEnded:
+        return give_up(alarm.Ended(absl::StrCat("waiting for the lock ", path)));
     }
   }
 }
 
 Lock::Lock(Coordinator& coordinator, std::string path)
-    : state_(std::make_unique<State>(coordinator, std::move(path))) {}
+    : Lock(coordinator, std::move(path), Mode::kExclusive, nullptr) {}
+
+Lock::Lock(Coordinator& coordinator, std::string path, Mode mode,
+           const Lock* sibling)
+    : state_(std::make_unique<State>(coordinator, std::move(path), mode,
+                                     sibling)) {}
 
 Lock::~Lock() {
+  std::map<std::thread::id, State::Hold> holds;
   {
     MutexLock lock(&state_->mu);
-    if (state_->holds == 0) return;
-    state_->holds = 1;
-    state_->owner = std::this_thread::get_id();
+    holds.swap(state_->holds);
   }
-  Release().IgnoreError();
+  for (const auto& [thread, hold] : holds) {
+    internal::DeleteContender(state_->coordinator, hold.node,
+                              absl::Now() + kReleaseTimeout)
+        .IgnoreError();
+  }
 }
 
 absl::Status Lock::Acquire(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   State& s = *state_;
+  const std::thread::id me = std::this_thread::get_id();
   {
     MutexLock lock(&s.mu);
-    const std::thread::id me = std::this_thread::get_id();
-    if (s.holds > 0 && s.owner == me) {
-      ++s.holds;
+    auto held = s.holds.find(me);
+    if (held != s.holds.end()) {
+      ++held->second.count;
       return absl::OkStatus();
     }
-    // Another thread of ours holds it or is queued: wait for it locally.
-    auto free = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-      return s.holds == 0 && !s.acquiring;
-    };
-    if (!s.mu.AwaitWithTimeout(free, deadline - absl::Now())) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("the lock ", s.path, " was not acquired in time"));
-    }
-    s.acquiring = true;
   }
-  absl::StatusOr<std::string> node = s.AcquireNode(deadline);
-  MutexLock lock(&s.mu);
-  s.acquiring = false;
+  // Only this thread changes whether it holds the other side.
+  const bool other_side = s.sibling && s.sibling->IsHeldByThisThread();
+  std::string_view kind = "lock-";
+  switch (s.mode) {
+    case Mode::kExclusive:
+      break;
+    case Mode::kWrite:
+      if (other_side) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "this thread holds the read lock ", s.path,
+            ": it cannot take the write lock (it would wait for itself)"));
+      }
+      kind = "write-";
+      break;
+    case Mode::kRead:
+      kind = other_side ? kDowngrade : kRead;
+      break;
+  }
+  absl::StatusOr<std::string> node = s.AcquireNode(kind, deadline);
   if (!node.ok()) return node.status();
-  s.holds = 1;
-  s.owner = std::this_thread::get_id();
-  s.node = *std::move(node);
+  MutexLock lock(&s.mu);
+  s.holds[me] = State::Hold{1, *std::move(node)};
   return absl::OkStatus();
 }
 
@@ -159,34 +210,53 @@ absl::Status Lock::Release() {
   std::string node;
   {
     MutexLock lock(&s.mu);
-    if (s.holds == 0 || s.owner != std::this_thread::get_id()) {
+    auto held = s.holds.find(std::this_thread::get_id());
+    if (held == s.holds.end()) {
       return absl::FailedPreconditionError(
           absl::StrCat("the lock ", s.path, " is not held by this thread"));
     }
-    if (--s.holds > 0) return absl::OkStatus();
-    node = std::move(s.node);
-    s.node.clear();
-    s.owner = std::thread::id();
+    if (--held->second.count > 0) return absl::OkStatus();
+    node = std::move(held->second.node);
+    s.holds.erase(held);
   }
   return internal::DeleteContender(s.coordinator, node,
                                    absl::Now() + kReleaseTimeout);
 }
 
 bool Lock::IsHeld() const {
-  std::string node;
+  std::vector<std::string> nodes;
   {
     MutexLock lock(&state_->mu);
-    if (state_->holds == 0) return false;
-    node = state_->node;
+    for (const auto& [thread, hold] : state_->holds) nodes.push_back(hold.node);
   }
-  absl::StatusOr<std::optional<Stat>> stat = state_->coordinator.Exists(node);
-  return stat.ok() && stat->has_value() &&
-         (*stat)->ephemeral_owner == state_->coordinator.session_id();
+  const int64_t session = state_->coordinator.session_id();
+  for (const std::string& node : nodes) {
+    absl::StatusOr<std::optional<Stat>> stat =
+        state_->coordinator.Exists(node);
+    if (stat.ok() && stat->has_value() &&
+        (*stat)->ephemeral_owner == session) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Lock::IsHeldByThisThread() const {
+  MutexLock lock(&state_->mu);
+  return state_->holds.count(std::this_thread::get_id()) > 0;
 }
 
 std::string Lock::node() const {
   MutexLock lock(&state_->mu);
-  return state_->node;
+  auto held = state_->holds.find(std::this_thread::get_id());
+  if (held != state_->holds.end()) return held->second.node;
+  return state_->holds.empty() ? "" : state_->holds.begin()->second.node;
 }
+
+ReadWriteLock::ReadWriteLock(Coordinator& coordinator, std::string path)
+    : read_(coordinator, path, Lock::Mode::kRead, &write_),
+      write_(coordinator, std::move(path), Lock::Mode::kWrite, &read_) {}
+
+ReadWriteLock::~ReadWriteLock() = default;
 
 }  // namespace synod::recipes

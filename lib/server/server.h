@@ -324,6 +324,12 @@ class Server {
   OwnSession own_;
   int64_t next_cleanup_ = 0;
   int64_t next_tick_ = 0;
+  // The core serves (as leader or learner), and the commit point when it
+  // began to: our own session counts a leader as serving only once the
+  // replica applied that far, so Connected never comes before the
+  // history the leader brought (where our session may have expired).
+  bool core_serving_ = false;
+  Zxid serve_from_ = 0;
   int64_t serving_epoch_ = 0;  // the epoch this peer last led, serving
   // Serving leader, as of NoteCoreState (alone: always).
   bool leading_ = false;

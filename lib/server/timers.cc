@@ -242,7 +242,10 @@ void Server::NoteCoreState() {
     sessions_.StopLeading();
   }
   leading_ = leading;
-  own_.SetServing(st.serving);
+  if (st.serving && !core_serving_) serve_from_ = committed_;
+  core_serving_ = st.serving;
+  own_.SetServing(st.serving &&
+                  published_->last_applied.load() >= serve_from_);
   NoteOwnSession();
 }
 

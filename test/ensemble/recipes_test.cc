@@ -2,7 +2,9 @@
 // while the third, the leader, is stopped (no two holders ever overlap and
 // the lock keeps passing once another leader serves); an elected
 // participant cut off from the ensemble hears that it lost leadership
-// before another participant is told it won.
+// before another participant is told it won, and once its session expired
+// and the Coordinator opened a new one it takes part again, behind the new
+// leader.
 
 #include <catch2/catch.hpp>
 
@@ -63,7 +65,7 @@ TEST_CASE("Recipes: a lock contended from two peers excludes through a "
 }
 
 TEST_CASE("Recipes: a cut-off leader hears its loss before another is "
-          "elected, and tokens grow",
+          "elected, tokens grow, and it rejoins on its new session",
           "[ensemble][recipes]") {
   LocalEnsemble e(3);
   const int leader = e.StartAndWaitLeader();
@@ -73,8 +75,10 @@ TEST_CASE("Recipes: a cut-off leader hears its loss before another is "
   std::mutex mu;  // (absl::Mutex is invisible to ThreadSanitizer here)
   absl::Time lost_x = absl::InfiniteFuture();
   absl::Time won_y = absl::InfiniteFuture();
+  std::vector<bool> heard_x;
   recipes::LeaderElection ex(e.at(x), "/elect", "x", [&](bool leading) {
     std::lock_guard<std::mutex> lock(mu);
+    heard_x.push_back(leading);
     if (!leading) lost_x = std::min(lost_x, absl::Now());
   });
   recipes::LeaderElection ey(e.at(y), "/elect", "y", [&](bool leading) {
@@ -96,15 +100,38 @@ TEST_CASE("Recipes: a cut-off leader hears its loss before another is "
     INFO("x lost at " << lost_x << ", y won at " << won_y);
     CHECK(lost_x < won_y);
   }
+  const int64_t session_x = e.at(x).session_id();
   e.Isolate(x, false);
-  // x's session is gone: x is out of the election.
-  CHECK(WaitFor(
+  // x's session is gone; x's Coordinator opens a new one and x takes part
+  // again, behind y.
+  REQUIRE(WaitFor(
       [&] {
-        return ex.AwaitLeadership(absl::ZeroDuration()).code() ==
-               absl::StatusCode::kFailedPrecondition;
+        const int64_t now = e.at(x).session_id();
+        return now != 0 && now != session_x;
+      },
+      absl::Seconds(30)));
+  REQUIRE(WaitFor(
+      [&] {
+        auto queue = e.at(x).GetChildren("/elect");
+        return queue.ok() && queue->size() == 2;
       },
       absl::Seconds(30)));
   CHECK(*ey.CurrentLeader() == "y");
+  CHECK(*ex.CurrentLeader() == "y");
+  CHECK(ex.AwaitLeadership(absl::Milliseconds(200)).code() ==
+        absl::StatusCode::kDeadlineExceeded);  // queued, not leading
+  // y resigns: x leads again, with a token greater than y's.
+  const int64_t token_y = *ey.FencingToken();
+  REQUIRE(ey.Resign().ok());
+  REQUIRE(ex.AwaitLeadership(absl::Seconds(30)).ok());
+  CHECK(*ex.FencingToken() > token_y);
+  // The listener runs just after leadership is recorded.
+  CHECK(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return heard_x.size() >= 3;
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(heard_x == std::vector<bool>{true, false, true});
 }
 
 }  // namespace

@@ -38,25 +38,16 @@ inline bool WaitForCli(const std::function<bool()>& done,
   return WaitFor(done, timeout, absl::Milliseconds(100));
 }
 
-// One synod-peer process.
-class PeerProcess {
+// One child process running a program of ours, its output to a log file.
+class ChildProcess {
  public:
-  // `flags`: more synod-peer flags, each a separate word.
-  PeerProcess(std::string listen, std::vector<std::string> seeds,
-              std::string data_dir, std::string log_path,
-              std::vector<std::string> flags = {})
-      : listen_(std::move(listen)), seeds_(std::move(seeds)),
-        data_dir_(std::move(data_dir)), log_path_(std::move(log_path)),
-        flags_(std::move(flags)) {}
-  ~PeerProcess() { Kill(); }
+  explicit ChildProcess(std::string log_path) : log_path_(std::move(log_path)) {}
+  ~ChildProcess() { Kill(); }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
 
-  void Start(const std::string& session_timeout = "4s") {
-    std::vector<std::string> args = {
-        SYNOD_PEER_BINARY,   "--listen",   listen_,
-        "--seeds",           absl::StrJoin(seeds_, ","),
-        "--data-dir",        data_dir_,    "--session-timeout",
-        session_timeout,     "--log-level", "info"};
-    args.insert(args.end(), flags_.begin(), flags_.end());
+  // Runs `args` (args[0] is the binary's path).
+  void Start(std::vector<std::string> args) {
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -65,11 +56,11 @@ class PeerProcess {
       const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
-      execv(SYNOD_PEER_BINARY, argv.data());
+      execv(argv[0], argv.data());
       _exit(127);
     }
   }
-  // SIGSTOP / SIGCONT: a peer that stops answering without closing a
+  // SIGSTOP / SIGCONT: a process that stops answering without closing a
   // connection, then comes back.
   void Pause() {
     if (pid_ > 0) kill(pid_, SIGSTOP);
@@ -113,7 +104,7 @@ class PeerProcess {
   }
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
-  const std::string& listen() const { return listen_; }
+  // What it printed so far.
   std::string Log() const {
     std::ifstream in(log_path_);
     std::stringstream s;
@@ -122,12 +113,37 @@ class PeerProcess {
   }
 
  private:
+  const std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// One synod-peer process.
+class PeerProcess : public ChildProcess {
+ public:
+  // `flags`: more synod-peer flags, each a separate word.
+  PeerProcess(std::string listen, std::vector<std::string> seeds,
+              std::string data_dir, std::string log_path,
+              std::vector<std::string> flags = {})
+      : ChildProcess(std::move(log_path)), listen_(std::move(listen)),
+        seeds_(std::move(seeds)), data_dir_(std::move(data_dir)),
+        flags_(std::move(flags)) {}
+
+  void Start(const std::string& session_timeout = "4s") {
+    std::vector<std::string> args = {
+        SYNOD_PEER_BINARY,   "--listen",   listen_,
+        "--seeds",           absl::StrJoin(seeds_, ","),
+        "--data-dir",        data_dir_,    "--session-timeout",
+        session_timeout,     "--log-level", "info"};
+    args.insert(args.end(), flags_.begin(), flags_.end());
+    ChildProcess::Start(std::move(args));
+  }
+  const std::string& listen() const { return listen_; }
+
+ private:
   const std::string listen_;
   const std::vector<std::string> seeds_;
   const std::string data_dir_;
-  const std::string log_path_;
   const std::vector<std::string> flags_;
-  pid_t pid_ = -1;
 };
 
 // What synod-cli printed (stdout and stderr) and its exit status.

@@ -431,6 +431,22 @@ class Sim {
       result_.own_expiries += generation - p->generation;
     }
     p->generation = generation;
+    // Connected means the replica holds our live session: never reported
+    // from a replica that has not applied the history a new leader
+    // brought (where the session may have been closed).
+    if (p->published->connected.load()) {
+      const int64_t own = p->published->session_id.load();
+      bool live;
+      {
+        ReaderLock lock(&p->replica->mu);
+        live = p->replica->tree.sessions().contains(own);
+      }
+      if (!live) {
+        Violation("connected", absl::StrCat("peer ", p->id,
+                                            " reports Connected on session ",
+                                            own, ", which its replica lacks"));
+      }
+    }
     if (const int64_t own = p->published->session_id.load(); own != 0) {
       session_clients_.emplace(own, OwnClient(p));
     }

@@ -13,27 +13,14 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 
 namespace synod {
 namespace {
 
 using recipes::LeaderElection;
 
-// Records a participant's listener calls.
-struct Heard {
-  std::mutex mu;
-  std::vector<bool> calls;
-  LeaderElection::Listener Listener() {
-    return [this](bool leading) {
-      std::lock_guard<std::mutex> lock(mu);
-      calls.push_back(leading);
-    };
-  }
-  std::vector<bool> Get() {
-    std::lock_guard<std::mutex> lock(mu);
-    return calls;
-  }
-};
+using Heard = testing::Heard<bool>;
 
 TEST_CASE("Election: leadership passes in join order, tokens grow",
           "[recipes][election]") {

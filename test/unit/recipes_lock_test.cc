@@ -1,7 +1,8 @@
 // recipes::Lock against a one-peer Coordinator: mutual exclusion among
 // threads of many Locks, FIFO order, one waiter woken per release (no
 // herd), timeouts that leave nothing queued, re-entrancy, threads sharing
-// one Lock, and a create lost with the connection found again.
+// one Lock, a create lost with the connection found again, and waits that
+// end when the session does.
 
 #include "synod/recipes/lock.h"
 
@@ -16,31 +17,20 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 #include "util/forwarding_coordinator.h"
 
 namespace synod {
 namespace {
 
+using testing::AwaitQueued;
+using testing::OnePeer;
+using testing::Queued;
+using testing::Threads;
+
 using recipes::Lock;
 using testing::TempDir;
 using testing::TestOptions;
-
-// A one-peer Coordinator in a directory of its own.
-struct OnePeer {
-  TempDir dir;
-  std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
-};
-
-size_t Queued(Coordinator& c, const std::string& path) {
-  auto children = c.GetChildren(path);
-  return children.ok() ? children->size() : 0;
-}
-
-// Waits until `path` has `n` children.
-bool AwaitQueued(Coordinator& c, const std::string& path, size_t n) {
-  return testing::WaitFor([&] { return Queued(c, path) == n; },
-                          absl::Seconds(10));
-}
 
 TEST_CASE("Lock: no two holders ever overlap", "[recipes][lock]") {
   OnePeer peer;
@@ -211,6 +201,61 @@ TEST_CASE("Lock: a create lost with the connection is found, not orphaned",
   Lock other(*c, "/lost");
   REQUIRE(lock.Release().ok());
   REQUIRE(other.Acquire(absl::Seconds(10)).ok());
+}
+
+// Keeps the session listeners it is given, so that a test can tell them of
+// a session end that did not happen (the real one: the ensemble tests).
+class ToldSessionEvents : public testing::ForwardingCoordinator {
+ public:
+  using ForwardingCoordinator::ForwardingCoordinator;
+  int64_t AddSessionListener(Watcher listener) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      listeners_.push_back(listener);
+    }
+    return to_.AddSessionListener(std::move(listener));
+  }
+  void Tell(SessionState state) {
+    std::vector<Watcher> listeners;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      listeners = listeners_;
+    }
+    WatchEvent event;
+    event.state = state;
+    for (const Watcher& listener : listeners) listener(event);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Watcher> listeners_;
+};
+
+TEST_CASE("Lock: a wait ends when the session does, and leaves nothing "
+          "queued",
+          "[recipes][lock]") {
+  OnePeer peer;
+  Coordinator* c = peer.c.get();
+  Lock holder(*c, "/ends");
+  REQUIRE(holder.Acquire().ok());
+  for (SessionState end : {SessionState::kExpired, SessionState::kClosed}) {
+    ToldSessionEvents told(*c);
+    Lock waiter(told, "/ends");
+    absl::Status waited;
+    std::thread t([&] { waited = waiter.Acquire(absl::Seconds(20)); });
+    CHECK(AwaitQueued(*c, "/ends", 2));
+    told.Tell(SessionState::kDisconnected);  // not an end: it keeps waiting
+    absl::SleepFor(absl::Milliseconds(100));
+    told.Tell(end);
+    t.join();
+    INFO(waited.ToString());
+    // Told at once, not after its 20 s (the watched holder never left).
+    CHECK(ErrorOf(waited) == (end == SessionState::kExpired
+                                  ? Error::kSessionExpired
+                                  : Error::kClosing));
+    CHECK(Queued(*c, "/ends") == 1);
+    CHECK(holder.IsHeld());
+  }
 }
 
 }  // namespace

@@ -21,7 +21,10 @@
 // expires on the ensemble, which takes the session timeout, while the
 // Disconnected event comes when the peer stops hearing a leader, well
 // before. When the session is back (Connected) and its node is still first,
-// it leads again, with the same token. The fencing token is the creation
+// it leads again, with the same token. If instead the session expired
+// (its node is gone), the participant joins again by itself once the
+// Coordinator's new session is connected, at the back of the queue, as
+// Curator's LeaderLatch does. The fencing token is the creation
 // zxid of the leader's node: every later leadership has a greater one, so
 // a resource that remembers the greatest token it has seen can refuse a
 // deposed leader that does not yet know it.
@@ -73,8 +76,9 @@ class LeaderElection {
   bool IsLeader() const;
 
   // Waits until this participant leads, at most `timeout`: OK, or
-  // DeadlineExceeded; FailedPrecondition if it is not (or no longer) in the
-  // election (not started, resigned, or its session ended).
+  // DeadlineExceeded; FailedPrecondition if it is not in the election (not
+  // started, resigned, or it could not join again for minutes after its
+  // session expired).
   absl::Status AwaitLeadership(absl::Duration timeout);
 
   // Returns the id of the participant whose node is first (from the local

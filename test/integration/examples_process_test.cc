@@ -1,0 +1,293 @@
+// The recipe examples (examples/), each run as the three processes of an
+// ensemble, under the faults they are written for: leader election with
+// fencing through a paused and a killed leader, a lock protecting a file
+// through a killed process, and a configuration every process watches.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "integration/process_util.h"
+
+namespace synod::testing {
+namespace {
+
+// Three processes of one example, each a peer of their ensemble.
+class ExampleEnsemble {
+ public:
+  explicit ExampleEnsemble(std::string binary) : binary_(std::move(binary)) {
+    for (int i = 0; i < 3; ++i) {
+      listen_.push_back(absl::StrCat("127.0.0.1:", FreePort()));
+      processes_.push_back(std::make_unique<ChildProcess>(
+          dir_.Sub(absl::StrCat("p", i, ".out"))));
+    }
+  }
+  // Starts process `i` with the example's own `flags`.
+  void Start(int i, std::vector<std::string> flags) {
+    std::vector<std::string> args = {
+        absl::StrCat(SYNOD_EXAMPLES_DIR, "/", binary_),
+        "--listen", listen_[i],
+        "--seeds", absl::StrJoin(listen_, ","),
+        "--data-dir", dir_.Sub(absl::StrCat("p", i)),
+        "--session-timeout", "3s"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    processes_[i]->Start(std::move(args));
+  }
+  ChildProcess& at(int i) { return *processes_[i]; }
+  const std::string& listen(int i) const { return listen_[i]; }
+  std::string Sub(const std::string& name) const { return dir_.Sub(name); }
+  std::string Outputs() {
+    std::string out;
+    for (int i = 0; i < 3; ++i) {
+      absl::StrAppend(&out, "---- process ", i, "\n", at(i).Log());
+    }
+    return out;
+  }
+
+ private:
+  TempDir dir_;
+  const std::string binary_;
+  std::vector<std::string> listen_;
+  std::vector<std::unique_ptr<ChildProcess>> processes_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// One line of the election example's journal.
+struct JournalLine {
+  bool accepted = false;
+  int64_t token = 0;
+  std::string id;
+};
+
+std::vector<JournalLine> Journal(const std::string& path) {
+  std::vector<JournalLine> lines;
+  for (absl::string_view line : absl::StrSplit(ReadFile(path), '\n')) {
+    std::vector<std::string> f = absl::StrSplit(line, ' ');
+    if (f.size() != 4) continue;
+    JournalLine j;
+    j.accepted = f[0] == "ACCEPT";
+    if (!absl::SimpleAtoi(f[1], &j.token)) continue;
+    j.id = f[2];
+    lines.push_back(j);
+  }
+  return lines;
+}
+
+// The id of the last accepted writer, or "".
+std::string LastLeader(const std::string& journal) {
+  std::vector<JournalLine> lines = Journal(journal);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    if (it->accepted) return it->id;
+  }
+  return "";
+}
+
+TEST_CASE("Examples: leader election with fencing through a paused and a "
+          "killed leader",
+          "[integration][examples]") {
+  ExampleEnsemble e("election_fencing");
+  const std::string journal = e.Sub("journal");
+  for (int i = 0; i < 3; ++i) {
+    e.Start(i, {"--id", absl::StrCat("p", i), "--journal", journal});
+  }
+  REQUIRE(WaitForCli([&] { return !LastLeader(journal).empty(); }));
+  // The leader is paused past its session timeout: another takes over.
+  const std::string first = LastLeader(journal);
+  const int paused = first[1] - '0';
+  e.at(paused).Pause();
+  INFO(e.Outputs());
+  REQUIRE(WaitForCli([&] {
+    const std::string now = LastLeader(journal);
+    return !now.empty() && now != first;
+  }));
+  const std::string second = LastLeader(journal);
+  // Back, it learns it was deposed (any write it tries first is refused).
+  e.at(paused).Resume();
+  REQUIRE(WaitForCli([&] {
+    return e.at(paused).Log().find("following") != std::string::npos;
+  }));
+  // The second leader is killed: a third leadership follows.
+  const size_t before = Journal(journal).size();
+  e.at(second[1] - '0').Kill();
+  REQUIRE(WaitForCli([&] {
+    std::vector<JournalLine> lines = Journal(journal);
+    for (size_t i = before; i < lines.size(); ++i) {
+      if (lines[i].accepted && lines[i].id != second) return true;
+    }
+    return false;
+  }));
+  for (int i = 0; i < 3; ++i) e.at(i).Stop();
+
+  const std::vector<JournalLine> lines = Journal(journal);
+  // Tokens never go back among accepted writes, and every change of
+  // writer came with a greater token: three leaderships at least.
+  int64_t greatest = 0;
+  std::string writer;
+  int leaderships = 0;
+  for (const JournalLine& j : lines) {
+    if (!j.accepted) {
+      // Only the paused leader, writing before it learned, is refused:
+      // a leader elected in turn always holds the greatest token.
+      CHECK(j.id == first);
+      CHECK(j.token < greatest);
+      continue;
+    }
+    CHECK(j.token >= greatest);
+    if (j.id != writer) {
+      CHECK(j.token > greatest);
+      ++leaderships;
+      writer = j.id;
+    }
+    greatest = j.token;
+  }
+  CHECK(leaderships >= 3);
+}
+
+TEST_CASE("Examples: a lock protecting a file keeps every number through a "
+          "killed process",
+          "[integration][examples]") {
+  ExampleEnsemble e("lock_file");
+  const std::string file = e.Sub("numbers");
+  for (int i = 0; i < 3; ++i) {
+    e.Start(i, {"--file", file, "--count", "40"});
+  }
+  INFO(e.Outputs());
+  REQUIRE(WaitForCli([&] {
+    const std::string numbers = ReadFile(file);
+    return std::count(numbers.begin(), numbers.end(), '\n') >= 20;
+  }));
+  e.at(0).Kill();  // whatever it held or was doing
+  for (int i = 1; i < 3; ++i) {
+    const std::optional<int> exit = e.at(i).WaitExit(absl::Minutes(3));
+    REQUIRE(exit.has_value());
+    CHECK(*exit == 0);
+    CHECK(e.at(i).Log().find("done 40") != std::string::npos);
+  }
+  // 1, 2, 3, ... without a repeat or a gap: no two holders ever read the
+  // same last number.
+  std::vector<int64_t> numbers;
+  for (absl::string_view line : absl::StrSplit(ReadFile(file), '\n')) {
+    int64_t n;
+    if (absl::SimpleAtoi(line, &n)) numbers.push_back(n);
+  }
+  REQUIRE(numbers.size() >= 80);
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    INFO("line " << i);
+    REQUIRE(numbers[i] == static_cast<int64_t>(i) + 1);
+  }
+}
+
+TEST_CASE("Examples: a killed lock holder's lock passes once its session "
+          "expired, not before",
+          "[integration][examples]") {
+  ExampleEnsemble e("lock_file");
+  const std::string file = e.Sub("numbers");
+  e.Start(0, {"--file", file, "--count", "1000", "--hold-first-ms", "600000"});
+  for (int i = 1; i < 3; ++i) e.Start(i, {"--file", file, "--count", "1000"});
+  INFO(e.Outputs());
+  // Process 0 takes the lock at some point and keeps it.
+  REQUIRE(WaitForCli([&] {
+    return e.at(0).Log().find("holding") != std::string::npos;
+  }));
+  auto lines = [&] {
+    const std::string numbers = ReadFile(file);
+    return std::count(numbers.begin(), numbers.end(), '\n');
+  };
+  const auto held_at = lines();
+  absl::SleepFor(absl::Milliseconds(500));
+  CHECK(lines() == held_at);  // the others wait
+  const absl::Time killed = absl::Now();
+  e.at(0).Kill();
+  // The others go on once process 0's session expired (3 s), not before.
+  REQUIRE(WaitFor([&] { return lines() > held_at; }, absl::Seconds(60),
+                  absl::Milliseconds(5)));
+  const absl::Duration waited = absl::Now() - killed;
+  INFO("the lock passed " << waited << " after the kill");
+  CHECK(waited >= absl::Milliseconds(2900));
+  for (int i = 1; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+}
+
+TEST_CASE("Examples: a configuration every process watches",
+          "[integration][examples]") {
+  ExampleEnsemble e("config_watch");
+  for (int i = 0; i < 3; ++i) e.Start(i, {});
+  INFO(e.Outputs());
+  auto all_print = [&](const std::string& line) {
+    return WaitForCli([&] {
+      for (int i = 0; i < 3; ++i) {
+        if (e.at(i).Log().find(line) == std::string::npos) return false;
+      }
+      return true;
+    });
+  };
+  REQUIRE(all_print("config: (none)\n"));
+  REQUIRE(Cli(e.listen(0), "create /examples x").exit_code == 0);
+  REQUIRE(Cli(e.listen(1), "create /examples/config v1").exit_code == 0);
+  CHECK(all_print("config: v1\n"));
+  REQUIRE(Cli(e.listen(2), "set /examples/config v2").exit_code == 0);
+  CHECK(all_print("config: v2\n"));
+  REQUIRE(Cli(e.listen(0), "delete /examples/config").exit_code == 0);
+  CHECK(WaitForCli([&] {
+    for (int i = 0; i < 3; ++i) {
+      const std::string log = e.at(i).Log();
+      const size_t none = log.rfind("config: (none)");
+      if (none == std::string::npos || none < log.rfind("config: v2")) {
+        return false;
+      }
+    }
+    return true;
+  }));
+  for (int i = 0; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+}
+
+TEST_CASE("Examples: service discovery among processes, through a killed "
+          "and a restarted instance",
+          "[integration][examples]") {
+  ExampleEnsemble e("service_discovery");
+  auto start = [&](int i) {
+    e.Start(i, {"--id", absl::StrCat("p", i), "--serves",
+                absl::StrCat("10.0.0.", i, ":80")});
+  };
+  for (int i = 0; i < 3; ++i) start(i);
+  INFO(e.Outputs());
+  // The last list a process printed.
+  auto last_list = [&](int i) {
+    const std::string log = e.at(i).Log();
+    const size_t at = log.rfind("instances: ");
+    if (at == std::string::npos) return std::string();
+    return log.substr(at, log.find('\n', at) - at);
+  };
+  const std::string all =
+      "instances: p0=10.0.0.0:80,p1=10.0.0.1:80,p2=10.0.0.2:80";
+  REQUIRE(WaitForCli([&] {
+    return last_list(0) == all && last_list(1) == all && last_list(2) == all;
+  }));
+  // Killed: it leaves the others' lists once its session expired.
+  e.at(2).Kill();
+  const std::string two = "instances: p0=10.0.0.0:80,p1=10.0.0.1:80";
+  CHECK(WaitForCli([&] { return last_list(0) == two && last_list(1) == two; }));
+  // Started again: it is back in every list.
+  start(2);
+  CHECK(WaitForCli([&] {
+    return last_list(0) == all && last_list(1) == all && last_list(2) == all;
+  }));
+  for (int i = 0; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+}
+
+}  // namespace
+}  // namespace synod::testing
