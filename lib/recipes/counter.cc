@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "recipes/contenders.h"
 #include "recipes/op_marker.h"
+#include "recipes/waits.h"
 #include "util/strings.h"
 
 namespace synod::recipes {
@@ -95,7 +96,7 @@ absl::Status Counter::State::Make(absl::Time deadline) {
     }
     if (!internal::OutcomeUnknown(s)) return s;
     if (absl::Now() >= deadline) break;
-    internal::AwaitLeader(coordinator, deadline);
+    internal::Pause(coordinator, deadline);
   }
   return MakeError(Error::kConnectionLoss,
                    absl::StrCat("no leader answered in time to create ", path));
@@ -200,7 +201,7 @@ absl::StatusOr<bool> Counter::CompareAndSet(int64_t expected, int64_t value) {
       const absl::Status sync = s.coordinator.Sync(s.path);
       if (!sync.ok()) {
         if (!internal::OutcomeUnknown(sync)) return sync;
-        internal::AwaitLeader(s.coordinator, deadline);
+        internal::Pause(s.coordinator, deadline);
       } else {
         synced = true;
       }

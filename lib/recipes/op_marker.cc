@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "recipes/contenders.h"
+#include "recipes/waits.h"
 #include "util/strings.h"
 
 namespace synod::recipes::internal {
@@ -18,13 +19,6 @@ bool OutcomeUnknown(const absl::Status& status) {
   const Error e = ErrorOf(status);
   return e == Error::kConnectionLoss || e == Error::kOperationTimeout ||
          e == Error::kSessionExpired;
-}
-
-void AwaitLeader(Coordinator& coordinator, absl::Time deadline) {
-  const absl::Duration left = deadline - absl::Now();
-  if (left <= absl::ZeroDuration()) return;
-  coordinator.WaitConnected(std::min(left, absl::Seconds(1))).IgnoreError();
-  absl::SleepFor(std::min(left, absl::Milliseconds(20)));
 }
 
 OpMarker::OpMarker(Coordinator& coordinator, std::string area,
@@ -127,7 +121,7 @@ absl::StatusOr<Settled> OpMarker::Settle(absl::Time deadline) {
                                     path_,
                                     " is unknown: no leader answered in time"));
     }
-    if (round > 0) AwaitLeader(coordinator_, deadline);
+    if (round > 0) Pause(coordinator_, deadline);
     const absl::Status synced = coordinator_.Sync(area_);
     if (!synced.ok()) {
       if (OutcomeUnknown(synced)) continue;
@@ -182,7 +176,7 @@ absl::Status OpMarker::EnsureArea(absl::Time deadline) {
                        absl::StrCat("no leader answered in time to create ",
                                     area_));
     }
-    AwaitLeader(coordinator_, deadline);
+    Pause(coordinator_, deadline);
   }
 }
 

@@ -61,10 +61,6 @@ inline constexpr std::string_view kMarkerArea = ".ops";
 // request in flight when the session ended).
 bool OutcomeUnknown(const absl::Status& status);
 
-// Waits (up to `deadline`) for a session with a serving leader, then a
-// moment more, so that a retry loop never spins.
-void AwaitLeader(Coordinator& coordinator, absl::Time deadline);
-
 // What became of an op.
 struct Settled {
   // True if the op applied (once): by the attempt just made, or by an

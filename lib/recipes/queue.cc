@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "recipes/contenders.h"
 #include "recipes/op_marker.h"
+#include "recipes/waits.h"
 #include "util/mutex.h"
 #include "util/strings.h"
 
@@ -160,7 +161,7 @@ absl::Status QueueState::Make(absl::Time deadline) {
     }
     if (!OutcomeUnknown(s)) return s;
     if (absl::Now() >= deadline) break;
-    AwaitLeader(coordinator, deadline);
+    Pause(coordinator, deadline);
   }
   return MakeError(Error::kConnectionLoss,
                    absl::StrCat("no leader answered in time to create ", path));
