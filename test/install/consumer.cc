@@ -1,5 +1,5 @@
 // Uses synod as an application would, through the installed package only:
-// create, read, update, delete, watch, multi and a recipe. Exits 0 if all
+// create, read, update, delete, watch, multi and recipes. Exits 0 if all
 // behave.
 
 #include <cstdio>
@@ -41,6 +41,14 @@ int main(int argc, char** argv) {
     EXPECT(lock.Acquire(absl::Seconds(10)).ok());
     EXPECT(lock.IsHeld());
     EXPECT(lock.Release().ok());
+  }
+  {
+    synod::recipes::Counter counter(coord, "/counters/consumer");
+    EXPECT(counter.Add(2).ok() && *counter.Get() == 2);
+    synod::recipes::Queue queue(coord, "/queues/consumer");
+    EXPECT(queue.Put("job").ok());
+    auto job = queue.Take(absl::Seconds(10));
+    EXPECT(job.ok() && *job == "job");
   }
   c->reset();  // shutdown runs every queued watcher
   EXPECT(fired == 1);
