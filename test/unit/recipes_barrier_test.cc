@@ -13,6 +13,7 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 #include "util/forwarding_coordinator.h"
 
 namespace synod {
@@ -20,11 +21,7 @@ namespace {
 
 using recipes::Barrier;
 
-struct OnePeer {
-  testing::TempDir dir;
-  std::unique_ptr<Coordinator> c =
-      testing::MustStart(testing::TestOptions(dir.path()));
-};
+using testing::OnePeer;
 
 TEST_CASE("Barrier: waiters pass once it is removed, not before",
           "[recipes][barrier]") {

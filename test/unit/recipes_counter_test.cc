@@ -19,6 +19,7 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 #include "util/forwarding_coordinator.h"
 #include "util/lossy_coordinator.h"
 #include "util/mutex.h"
@@ -26,15 +27,12 @@
 namespace synod {
 namespace {
 
+using testing::OnePeer;
+
 using recipes::Counter;
 using testing::LossyCoordinator;
 using testing::TempDir;
 using testing::TestOptions;
-
-struct OnePeer {
-  TempDir dir;
-  std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
-};
 
 // What the worker threads saw: the values their adds returned, and how
 // many adds failed (with the last error).

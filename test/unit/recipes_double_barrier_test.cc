@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 #include "util/forwarding_coordinator.h"
 
 namespace synod {
@@ -25,11 +26,7 @@ namespace {
 
 using recipes::DoubleBarrier;
 
-struct OnePeer {
-  testing::TempDir dir;
-  std::unique_ptr<Coordinator> c =
-      testing::MustStart(testing::TestOptions(dir.path()));
-};
+using testing::OnePeer;
 
 size_t Children(Coordinator& c, const std::string& path) {
   auto kids = c.GetChildren(path);

@@ -15,6 +15,7 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 #include "util/forwarding_coordinator.h"
 
 namespace synod {
@@ -23,11 +24,7 @@ namespace {
 using recipes::GroupMember;
 using Membership = GroupMember::Membership;
 
-struct OnePeer {
-  testing::TempDir dir;
-  std::unique_ptr<Coordinator> c =
-      testing::MustStart(testing::TestOptions(dir.path()));
-};
+using testing::OnePeer;
 
 // Records a listener's calls (on the dispatcher thread).
 struct Heard {

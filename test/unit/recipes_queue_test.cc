@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 #include "util/forwarding_coordinator.h"
 #include "util/lossy_coordinator.h"
 #include "util/mutex.h"
@@ -31,16 +32,13 @@
 namespace synod {
 namespace {
 
+using testing::OnePeer;
+
 using recipes::PriorityQueue;
 using recipes::Queue;
 using testing::LossyCoordinator;
 using testing::TempDir;
 using testing::TestOptions;
-
-struct OnePeer {
-  TempDir dir;
-  std::unique_ptr<Coordinator> c = testing::MustStart(TestOptions(dir.path()));
-};
 
 // The item children of `path` (not its marker area).
 std::vector<std::string> Items(Coordinator& c, const std::string& path) {

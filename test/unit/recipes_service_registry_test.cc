@@ -18,6 +18,7 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/recipe_test_util.h"
 #include "util/forwarding_coordinator.h"
 
 namespace synod {
@@ -27,11 +28,7 @@ using recipes::ServiceRegistry;
 using Instance = ServiceRegistry::Instance;
 using Strategy = ServiceRegistry::Strategy;
 
-struct OnePeer {
-  testing::TempDir dir;
-  std::unique_ptr<Coordinator> c =
-      testing::MustStart(testing::TestOptions(dir.path()));
-};
+using testing::OnePeer;
 
 // Records a watch's calls (on the dispatcher thread).
 struct Heard {
