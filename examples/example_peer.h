@@ -19,6 +19,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "synod/synod.h"
+// Each example runs a peer: under ThreadSanitizer it needs the suppressions
+// synod-peer has for gRPC's callback API (nothing otherwise). Included once
+// per example, as this header is.
+#include "util/tsan_suppressions.h"
 
 namespace example {
 
