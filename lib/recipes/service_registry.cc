@@ -42,9 +42,13 @@ struct ServiceRegistry::State {
   std::string ServicePath(const std::string& service) const {
     return absl::StrCat(base, "/", service);
   }
-  absl::Status Check(const std::string& service,
-                     const std::string& instance_id) const {
-    if (ValidName(service) && ValidName(instance_id)) return absl::OkStatus();
+  // The node of `instance_id` of `service`; InvalidArgument unless both
+  // are node names.
+  absl::StatusOr<std::string> InstancePath(
+      const std::string& service, const std::string& instance_id) const {
+    if (ValidName(service) && ValidName(instance_id)) {
+      return absl::StrCat(ServicePath(service), "/", instance_id);
+    }
     return absl::InvalidArgumentError(absl::StrCat(
         "service and instance ids are node names: \"", service, "\", \"",
         instance_id, "\""));
@@ -80,11 +84,9 @@ absl::Status ServiceRegistry::Register(const std::string& service,
                                        std::string data,
                                        absl::Duration timeout) {
   State& s = *state_;
-  absl::Status valid = s.Check(service, instance_id);
-  if (!valid.ok()) return valid;
-  return s.registrations.Add(
-      absl::StrCat(s.ServicePath(service), "/", instance_id), std::move(data),
-      timeout);
+  absl::StatusOr<std::string> path = s.InstancePath(service, instance_id);
+  if (!path.ok()) return path.status();
+  return s.registrations.Add(*path, std::move(data), timeout);
 }
 
 absl::Status ServiceRegistry::Update(const std::string& service,
@@ -92,21 +94,18 @@ absl::Status ServiceRegistry::Update(const std::string& service,
                                      std::string data,
                                      absl::Duration timeout) {
   State& s = *state_;
-  absl::Status valid = s.Check(service, instance_id);
-  if (!valid.ok()) return valid;
-  return s.registrations.SetData(
-      absl::StrCat(s.ServicePath(service), "/", instance_id), std::move(data),
-      timeout);
+  absl::StatusOr<std::string> path = s.InstancePath(service, instance_id);
+  if (!path.ok()) return path.status();
+  return s.registrations.SetData(*path, std::move(data), timeout);
 }
 
 absl::Status ServiceRegistry::Unregister(const std::string& service,
                                          const std::string& instance_id,
                                          absl::Duration timeout) {
   State& s = *state_;
-  absl::Status valid = s.Check(service, instance_id);
-  if (!valid.ok()) return valid;
-  return s.registrations.Remove(
-      absl::StrCat(s.ServicePath(service), "/", instance_id), timeout);
+  absl::StatusOr<std::string> path = s.InstancePath(service, instance_id);
+  if (!path.ok()) return path.status();
+  return s.registrations.Remove(*path, timeout);
 }
 
 absl::StatusOr<std::vector<ServiceRegistry::Instance>>

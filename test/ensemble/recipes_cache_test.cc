@@ -14,41 +14,10 @@
 #include "ensemble/ensemble_util.h"
 #include "synod/recipes/node_cache.h"
 #include "synod/recipes/tree_cache.h"
+#include "util/recipe_test_util.h"
 
 namespace synod::testing {
 namespace {
-
-// The subtree at `root` as `c`'s replica holds it.
-std::map<std::string, Node> Walk(Coordinator& c, const std::string& root) {
-  std::map<std::string, Node> out;
-  std::vector<std::string> stack{root};
-  while (!stack.empty()) {
-    const std::string path = stack.back();
-    stack.pop_back();
-    auto node = c.Get(path);
-    if (!node.ok()) continue;
-    out.emplace(path, *node);
-    auto children = c.GetChildren(path);
-    if (!children.ok()) continue;
-    for (const std::string& child : *children) {
-      stack.push_back(path + "/" + child);
-    }
-  }
-  return out;
-}
-
-bool Same(const std::map<std::string, Node>& a,
-          const std::map<std::string, Node>& b) {
-  if (a.size() != b.size()) return false;
-  for (const auto& [path, node] : a) {
-    auto it = b.find(path);
-    if (it == b.end() || it->second.data != node.data ||
-        it->second.stat != node.stat) {
-      return false;
-    }
-  }
-  return true;
-}
 
 TEST_CASE("Recipes: a cut-off follower's caches equal the tree once it is "
           "back, with or without a new session",
@@ -90,7 +59,7 @@ TEST_CASE("Recipes: a cut-off follower's caches equal the tree once it is "
   REQUIRE(e.at(leader).Sync("/").ok());
   const std::map<std::string, Node> truth = Walk(e.at(leader), "/cached");
   REQUIRE(truth.size() == 7);
-  CHECK(WaitFor([&] { return Same(tree.Snapshot(), truth); }));
+  CHECK(WaitFor([&] { return SameView(tree.Snapshot(), truth); }));
   CHECK(WaitFor([&] {
     std::optional<Node> n = node.Current();
     return n && n->data == "v1";

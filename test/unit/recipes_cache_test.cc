@@ -37,38 +37,8 @@ using testing::TestOptions;
 using testing::WaitFor;
 using Type = TreeCacheEvent::Type;
 
-bool SameNode(const Node& a, const Node& b) {
-  return a.data == b.data && a.stat == b.stat;
-}
-
-// The subtree at `root` as the Coordinator's replica holds it.
-std::map<std::string, Node> Walk(Coordinator& c, const std::string& root) {
-  std::map<std::string, Node> out;
-  std::vector<std::string> stack{root};
-  while (!stack.empty()) {
-    const std::string path = stack.back();
-    stack.pop_back();
-    auto node = c.Get(path);
-    if (!node.ok()) continue;
-    out.emplace(path, *node);
-    auto children = c.GetChildren(path);
-    if (!children.ok()) continue;
-    for (const std::string& child : *children) {
-      stack.push_back(path == "/" ? "/" + child : path + "/" + child);
-    }
-  }
-  return out;
-}
-
-bool SameView(const std::map<std::string, Node>& a,
-              const std::map<std::string, Node>& b) {
-  if (a.size() != b.size()) return false;
-  for (const auto& [path, node] : a) {
-    auto it = b.find(path);
-    if (it == b.end() || !SameNode(node, it->second)) return false;
-  }
-  return true;
-}
+using testing::SameView;
+using testing::Walk;
 
 using EventRecord = testing::Heard<TreeCacheEvent>;
 

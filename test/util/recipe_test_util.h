@@ -8,6 +8,7 @@
 #define SYNOD_TEST_UTIL_RECIPE_TEST_UTIL_H_
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,6 +53,40 @@ inline size_t Queued(Coordinator& c, const std::string& path) {
 // Waits up to 10 s until `path` has `n` children.
 inline bool AwaitQueued(Coordinator& c, const std::string& path, size_t n) {
   return WaitFor([&] { return Queued(c, path) == n; }, absl::Seconds(10));
+}
+
+// The subtree at `root` as `c`'s replica holds it, by path.
+inline std::map<std::string, Node> Walk(Coordinator& c,
+                                        const std::string& root) {
+  std::map<std::string, Node> out;
+  std::vector<std::string> stack{root};
+  while (!stack.empty()) {
+    const std::string path = stack.back();
+    stack.pop_back();
+    auto node = c.Get(path);
+    if (!node.ok()) continue;
+    out.emplace(path, *node);
+    auto children = c.GetChildren(path);
+    if (!children.ok()) continue;
+    for (const std::string& child : *children) {
+      stack.push_back(path == "/" ? "/" + child : path + "/" + child);
+    }
+  }
+  return out;
+}
+
+// True if `a` and `b` hold the same paths with the same data and Stats.
+inline bool SameView(const std::map<std::string, Node>& a,
+                     const std::map<std::string, Node>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [path, node] : a) {
+    auto it = b.find(path);
+    if (it == b.end() || it->second.data != node.data ||
+        it->second.stat != node.stat) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // What a listener was called with, in order, from any thread.
