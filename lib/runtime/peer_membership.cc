@@ -1,6 +1,7 @@
 // PeerRuntime: what the Coordinator's membership calls need from the
 // runtime (docs/membership.md).
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -56,31 +57,36 @@ absl::Status PeerRuntime::Reconfig(txn::Request request) {
   absl::Status s = SubmitAndWait(std::move(request)).status;
   if (ErrorOf(s) != Error::kConnectionLoss) return s;
   // The answer was lost with the leader (removing the leader itself ends
-  // that way). A committed configuration this peer has applied may tell at
-  // once: a member that removed itself learns it only this way, since it
-  // never reconnects. Otherwise, once a leader serves again and this peer
-  // has applied what it committed, the configuration tells.
-  for (int i = 0; i < 200; ++i) {  // up to 2 s
-    zab::Config applied;
+  // that way). Two things can tell the outcome, whichever comes first: a
+  // committed configuration this peer has applied (a member that removed
+  // itself learns it only this way, since it never reconnects; under load
+  // the commit can reach it well after its link to the leader broke), or,
+  // once a leader serves again, a sync followed by the configuration then
+  // in effect. Bounded by twice the session timeout, and at least 5 s.
+  auto in_effect = [&](bool need_applied) {
+    zab::Config now;
     {
       MutexLock lock(&published_.config_mu);
-      applied = published_.config;
+      now = published_.config;
     }
-    if (applied.version <= published_.last_applied.load() &&
-        zab::ChangeInEffect(before, applied, add, remove)) {
-      return absl::OkStatus();
+    if (need_applied && now.version > published_.last_applied.load()) {
+      return false;
+    }
+    return zab::ChangeInEffect(before, now, add, remove);
+  };
+  const absl::Time deadline =
+      absl::Now() + std::max(absl::Seconds(5), 2 * options_.session_timeout);
+  while (absl::Now() < deadline) {
+    if (in_effect(/*need_applied=*/true)) return absl::OkStatus();
+    if (published_.connected.load()) {
+      txn::Request sync;
+      if (SubmitAndWait(std::move(sync)).status.ok()) {
+        return in_effect(/*need_applied=*/false) ? absl::OkStatus() : s;
+      }
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
-  if (!WaitConnected(options_.session_timeout).ok()) return s;
-  txn::Request sync;
-  if (!SubmitAndWait(std::move(sync)).status.ok()) return s;
-  zab::Config after;
-  {
-    MutexLock lock(&published_.config_mu);
-    after = published_.config;
-  }
-  return zab::ChangeInEffect(before, after, add, remove) ? absl::OkStatus() : s;
+  return s;
 }
 
 absl::Status PeerRuntime::Leave() {
