@@ -21,61 +21,9 @@
 namespace synod::testing {
 namespace {
 
-// Three processes of one example, each a peer of their ensemble.
-class ExampleEnsemble {
- public:
-  explicit ExampleEnsemble(std::string binary) : binary_(std::move(binary)) {
-    for (int i = 0; i < 3; ++i) {
-      listen_.push_back(absl::StrCat("127.0.0.1:", FreePort()));
-      processes_.push_back(std::make_unique<ChildProcess>(
-          dir_.Sub(absl::StrCat("p", i, ".out"))));
-    }
-  }
-  // Starts process `i` with the example's own `flags`.
-  void Start(int i, std::vector<std::string> flags) {
-    std::vector<std::string> args = {
-        absl::StrCat(SYNOD_EXAMPLES_DIR, "/", binary_),
-        "--listen", listen_[i],
-        "--seeds", absl::StrJoin(listen_, ","),
-        "--data-dir", dir_.Sub(absl::StrCat("p", i)),
-        "--session-timeout", "3s"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    processes_[i]->Start(std::move(args));
-  }
-  // The end of each process's output, for the log of a failed test (the
-  // processes are stopped first).
-  ~ExampleEnsemble() {
-    for (auto& p : processes_) p->Kill();
-    for (int i = 0; i < 3; ++i) {
-      const std::string out = at(i).Log();
-      size_t from = out.size();
-      for (int lines = 0; lines < 12 && from > 0; ++lines) {
-        from = out.rfind('\n', from - 1);
-        if (from == std::string::npos) {
-          from = 0;
-          break;
-        }
-      }
-      std::printf("---- process %d (its last lines)\n%s\n", i,
-                  out.substr(from).c_str());
-    }
-  }
-  ChildProcess& at(int i) { return *processes_[i]; }
-  const std::string& listen(int i) const { return listen_[i]; }
-  std::string Sub(const std::string& name) const { return dir_.Sub(name); }
-
- private:
-  TempDir dir_;
-  const std::string binary_;
-  std::vector<std::string> listen_;
-  std::vector<std::unique_ptr<ChildProcess>> processes_;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+// The path of the example program `name`.
+std::string Example(const std::string& name) {
+  return absl::StrCat(SYNOD_EXAMPLES_DIR, "/", name);
 }
 
 // One line of the election example's journal.
@@ -111,7 +59,7 @@ std::string LastLeader(const std::string& journal) {
 TEST_CASE("Examples: leader election with fencing through a paused and a "
           "killed leader",
           "[integration][examples]") {
-  ExampleEnsemble e("election_fencing");
+  EmbeddedEnsemble e(Example("election_fencing"));
   const std::string journal = e.Sub("journal");
   for (int i = 0; i < 3; ++i) {
     e.Start(i, {"--id", absl::StrCat("p", i), "--journal", journal});
@@ -171,7 +119,7 @@ TEST_CASE("Examples: leader election with fencing through a paused and a "
 TEST_CASE("Examples: a lock protecting a file keeps every number through the "
           "leader's process killed",
           "[integration][examples]") {
-  ExampleEnsemble e("lock_file");
+  EmbeddedEnsemble e(Example("lock_file"));
   const std::string file = e.Sub("numbers");
   for (int i = 0; i < 3; ++i) {
     e.Start(i, {"--file", file, "--count", "40"});
@@ -222,7 +170,7 @@ TEST_CASE("Examples: a lock protecting a file keeps every number through the "
 TEST_CASE("Examples: a killed lock holder's lock passes once its session "
           "expired, not before",
           "[integration][examples]") {
-  ExampleEnsemble e("lock_file");
+  EmbeddedEnsemble e(Example("lock_file"));
   const std::string file = e.Sub("numbers");
   e.Start(0, {"--file", file, "--count", "1000", "--hold-first-ms", "600000"});
   for (int i = 1; i < 3; ++i) e.Start(i, {"--file", file, "--count", "1000"});
@@ -250,7 +198,7 @@ TEST_CASE("Examples: a killed lock holder's lock passes once its session "
 
 TEST_CASE("Examples: a configuration every process watches",
           "[integration][examples]") {
-  ExampleEnsemble e("config_watch");
+  EmbeddedEnsemble e(Example("config_watch"));
   for (int i = 0; i < 3; ++i) e.Start(i, {});
   auto all_print = [&](const std::string& line) {
     return WaitForCli([&] {
@@ -283,7 +231,7 @@ TEST_CASE("Examples: a configuration every process watches",
 TEST_CASE("Examples: service discovery among processes, through a killed "
           "and a restarted instance",
           "[integration][examples]") {
-  ExampleEnsemble e("service_discovery");
+  EmbeddedEnsemble e(Example("service_discovery"));
   auto start = [&](int i) {
     e.Start(i, {"--id", absl::StrCat("p", i), "--serves",
                 absl::StrCat("10.0.0.", i, ":80")});

@@ -38,6 +38,14 @@ inline bool WaitForCli(const std::function<bool()>& done,
   return WaitFor(done, timeout, absl::Milliseconds(100));
 }
 
+// The contents of the file at `path` ("" if it cannot be read).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 // One child process running a program of ours, its output to a log file.
 class ChildProcess {
  public:
@@ -105,12 +113,7 @@ class ChildProcess {
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // What it printed so far.
-  std::string Log() const {
-    std::ifstream in(log_path_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  std::string Log() const { return ReadFile(log_path_); }
 
  private:
   const std::string log_path_;
@@ -310,6 +313,58 @@ inline bool Contains(const std::set<std::string>& all, const std::set<std::strin
   }
   return true;
 }
+
+// Three processes of one program that embeds a Coordinator (an example, or
+// a test's worker), each a peer of their ensemble. The program takes
+// example_peer.h's flags: --listen, --seeds, --data-dir, --session-timeout.
+class EmbeddedEnsemble {
+ public:
+  explicit EmbeddedEnsemble(std::string binary) : binary_(std::move(binary)) {
+    for (int i = 0; i < 3; ++i) {
+      listen_.push_back(absl::StrCat("127.0.0.1:", FreePort()));
+      processes_.push_back(std::make_unique<ChildProcess>(
+          dir_.Sub(absl::StrCat("p", i, ".out"))));
+    }
+  }
+  // Starts process `i` with the program's own `flags`.
+  void Start(int i, std::vector<std::string> flags) {
+    std::vector<std::string> args = {
+        binary_,
+        "--listen", listen_[i],
+        "--seeds", absl::StrJoin(listen_, ","),
+        "--data-dir", dir_.Sub(absl::StrCat("p", i)),
+        "--session-timeout", "3s"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    processes_[i]->Start(std::move(args));
+  }
+  // The end of each process's output, for the log of a failed test (the
+  // processes are stopped first).
+  ~EmbeddedEnsemble() {
+    for (auto& p : processes_) p->Kill();
+    for (int i = 0; i < 3; ++i) {
+      const std::string out = at(i).Log();
+      size_t from = out.size();
+      for (int lines = 0; lines < 12 && from > 0; ++lines) {
+        from = out.rfind('\n', from - 1);
+        if (from == std::string::npos) {
+          from = 0;
+          break;
+        }
+      }
+      std::printf("---- process %d (its last lines)\n%s\n", i,
+                  out.substr(from).c_str());
+    }
+  }
+  ChildProcess& at(int i) { return *processes_[i]; }
+  const std::string& listen(int i) const { return listen_[i]; }
+  std::string Sub(const std::string& name) const { return dir_.Sub(name); }
+
+ private:
+  TempDir dir_;
+  const std::string binary_;
+  std::vector<std::string> listen_;
+  std::vector<std::unique_ptr<ChildProcess>> processes_;
+};
 
 }  // namespace synod::testing
 
