@@ -11,6 +11,11 @@
 // --hold-first-ms makes the first critical section last that long (a slow
 // or hung holder: the others wait, and if this process dies the lock
 // passes once its session has expired, not before).
+// Right before it touches the file, and all along a long hold, the holder
+// checks Lock::IsHeld: if this process was paused (or cut off) long enough
+// that another may have taken the lock, the check fails first (the
+// session lease), and it prints "lost the lock" and starts over instead
+// of writing.
 // Prints "appended VALUE" for each number it appends and "done N" at the
 // end; it then stays up as a peer of the ensemble (the others may still
 // need it for a quorum) until SIGTERM.
@@ -71,10 +76,17 @@ int main(int argc, char** argv) {
       std::printf("holding\n");
       std::fflush(stdout);
       const absl::Time until = absl::Now() + absl::Milliseconds(hold_ms);
-      while (absl::Now() < until && !example::stopping) {
+      while (absl::Now() < until && !example::stopping && lock.IsHeld()) {
         absl::SleepFor(absl::Milliseconds(10));
       }
       hold_ms = 0;
+    }
+    if (!lock.IsHeld()) {
+      // Another may hold it by now: never touch the file.
+      std::printf("lost the lock\n");
+      std::fflush(stdout);
+      lock.Release().IgnoreError();  // its node is gone, or goes with the session
+      continue;
     }
     const int64_t next = LastNumber(file) + 1;
     absl::SleepFor(absl::Milliseconds(2));  // widen the window a race needs

@@ -352,6 +352,10 @@ int64_t EmbeddedCoordinator::session_id() const {
   return runtime_->session_id();
 }
 
+bool EmbeddedCoordinator::SessionLeaseValid() const {
+  return runtime_->SessionLeaseValid();
+}
+
 absl::Status EmbeddedCoordinator::WaitConnected(absl::Duration timeout) {
   return runtime_->WaitConnected(timeout);
 }

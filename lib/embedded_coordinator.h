@@ -82,6 +82,7 @@ class EmbeddedCoordinator final : public Coordinator {
   void RemoveSessionListener(int64_t handle) override;
 
   int64_t session_id() const override;
+  bool SessionLeaseValid() const override;
   absl::Status WaitConnected(absl::Duration timeout) override;
   Health GetHealth() const override;
   absl::StatusOr<std::vector<EnsembleMember>> Members() override;

@@ -298,6 +298,20 @@ class Coordinator {
   // session has a new id.
   virtual int64_t session_id() const = 0;
 
+  // True while the ensemble certainly still holds this Coordinator's
+  // session: a leader confirmed it recently enough that no leader can have
+  // expired it yet, allowing for a leader change and clock rates (the
+  // session lease, docs/sessions.md). It lapses before the ensemble may
+  // expire the session: when this peer has been cut off from the leaders,
+  // or the process paused (stopped, swapped out, a long GC of a host
+  // language), for most of the session timeout. So a check of it right
+  // before acting on what the session holds (a lock, a leadership, an
+  // ephemeral registration) fails before another process may act in its
+  // place. False without a session; the session watcher hears
+  // Disconnected when it lapses. Cheap (an atomic load and a clock read);
+  // any thread, any time.
+  virtual bool SessionLeaseValid() const = 0;
+
   // Waits until this Coordinator has a session with a serving leader.
   // Returns OK at once when it has; ConnectionLoss if `timeout` passes
   // first. After an expiry it waits for the new session.

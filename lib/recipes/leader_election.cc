@@ -309,6 +309,9 @@ absl::Status LeaderElection::State::Join() {
 }
 
 bool LeaderElection::IsLeader() const {
+  // The lease first: a process resumed after a pause answers false at
+  // once, before its Coordinator has reported anything.
+  if (!state_->coordinator.SessionLeaseValid()) return false;
   MutexLock lock(&state_->mu);
   return state_->leading;
 }

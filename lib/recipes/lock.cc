@@ -224,6 +224,9 @@ absl::Status Lock::Release() {
 }
 
 bool Lock::IsHeld() const {
+  // First, so that a process resumed after a pause answers false at once,
+  // before its replica has heard of the expiry.
+  if (!state_->coordinator.SessionLeaseValid()) return false;
   std::vector<std::string> nodes;
   {
     MutexLock lock(&state_->mu);

@@ -138,7 +138,7 @@ absl::Status Semaphore::Lease::Release() {
 }
 
 bool Semaphore::Lease::IsHeld() const {
-  if (node_.empty()) return false;
+  if (node_.empty() || !coordinator_->SessionLeaseValid()) return false;
   absl::StatusOr<std::optional<Stat>> stat = coordinator_->Exists(node_);
   return stat.ok() && stat->has_value() &&
          (*stat)->ephemeral_owner == coordinator_->session_id();

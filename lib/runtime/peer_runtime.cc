@@ -215,9 +215,16 @@ class PeerRuntime::RuntimeOutbox : public server::Outbox {
   void Send(zab::Message&& message) override {
     if (impl_->network_) impl_->network_->Send(std::move(message));
   }
-  void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions) override {
+  void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions,
+                 int64_t sent_ms) override {
     if (impl_->network_) {
-      impl_->network_->SendTouch(leader, std::move(sessions));
+      impl_->network_->SendTouch(leader, std::move(sessions), sent_ms);
+    }
+  }
+  void SendTouchAck(zab::PeerId learner, int64_t sent_ms,
+                    std::vector<int64_t>&& untracked) override {
+    if (impl_->network_) {
+      impl_->network_->SendTouchAck(learner, sent_ms, std::move(untracked));
     }
   }
   void WriteLog(std::vector<LogEntry>* entries, StateBatch* state, Zxid applied,
@@ -425,9 +432,15 @@ absl::Status PeerRuntime::InitEnsemble() {
     MutexLock lock(&inbox_mu_);
     peer_inbox_.push_back(std::move(m));
   };
-  handler.on_touch = [this](zab::PeerId, std::vector<int64_t>&& sessions) {
+  handler.on_touch = [this](zab::PeerId from, std::vector<int64_t>&& sessions,
+                            int64_t sent_ms) {
     MutexLock lock(&inbox_mu_);
-    touched_.insert(touched_.end(), sessions.begin(), sessions.end());
+    touches_.push_back(server::TouchIn{from, sent_ms, std::move(sessions)});
+  };
+  handler.on_touch_ack = [this](zab::PeerId from, int64_t sent_ms,
+                                std::vector<int64_t>&& untracked) {
+    MutexLock lock(&inbox_mu_);
+    touch_acks_.push_back(server::TouchAckIn{from, sent_ms, std::move(untracked)});
   };
   network_ = std::make_unique<transport::PeerNetwork>(net, std::move(handler));
   SYNOD_RETURN_IF_ERROR(StartListening());
@@ -646,7 +659,8 @@ absl::Status PeerRuntime::RunRounds(const std::function<bool()>& until,
       }
       in.requests.swap(inbox_);
       in.messages.swap(peer_inbox_);
-      in.touched.swap(touched_);
+      in.touches.swap(touches_);
+      in.touch_acks.swap(touch_acks_);
       in.hosted.swap(hosted_);
       in.log_round = std::exchange(log_round_done_, false);
       in.durable = std::exchange(round_durable_, 0);
@@ -757,6 +771,10 @@ void PeerRuntime::StopEnsembleServices() {
   if (grpc_) grpc_->StopClients();
   if (network_) network_->Shutdown();
   if (grpc_) grpc_->Shutdown();
+}
+
+bool PeerRuntime::SessionLeaseValid() const {
+  return clock_->SteadyMs() < published_.session_lease_until_ms.load();
 }
 
 absl::Status PeerRuntime::WaitConnected(absl::Duration timeout) {

@@ -102,6 +102,7 @@ class PeerRuntime final : public transport::ClientHost {
   void Post(std::function<void()> task) { dispatcher_->Post(std::move(task)); }
 
   int64_t session_id() const { return published_.session_id.load(); }
+  bool SessionLeaseValid() const;
   // Options::listen with the bound port ("" when it listens nowhere).
   std::string ListenAddress() const override;
   Health GetHealth() const override;
@@ -243,7 +244,8 @@ class PeerRuntime final : public transport::ClientHost {
   mutable Mutex inbox_mu_;
   std::vector<server::Pending> inbox_ ABSL_GUARDED_BY(inbox_mu_);
   std::vector<zab::Message> peer_inbox_ ABSL_GUARDED_BY(inbox_mu_);
-  std::vector<int64_t> touched_ ABSL_GUARDED_BY(inbox_mu_);
+  std::vector<server::TouchIn> touches_ ABSL_GUARDED_BY(inbox_mu_);
+  std::vector<server::TouchAckIn> touch_acks_ ABSL_GUARDED_BY(inbox_mu_);
   std::vector<std::pair<int64_t, bool>> hosted_ ABSL_GUARDED_BY(inbox_mu_);
   // The log writer's round ended: through which zxid it made the log
   // durable, and its first error.

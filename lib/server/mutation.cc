@@ -18,6 +18,8 @@ const char* MutationName(Mutation mutation) {
       return "keep-writes-on-lost-leader";
     case Mutation::kForgetHostedSessions:
       return "forget-hosted-sessions";
+    case Mutation::kLeaseAcksUntracked:
+      return "lease-acks-untracked";
   }
   return "?";
 }

@@ -27,6 +27,9 @@ enum class Mutation {
   // The peer keeps only its own session alive: the remote sessions it
   // hosts go untouched.
   kForgetHostedSessions,
+  // A leader acknowledges touches of sessions it does not track (closed
+  // or being expired) as if it did.
+  kLeaseAcksUntracked,
 };
 
 // The mutation's name, as --mutation takes it.

@@ -42,9 +42,14 @@ class Outbox {
   // Sends `message` to its peer (message.to); lost if the peer is not
   // reachable (zab tolerates that).
   virtual void Send(zab::Message&& message) = 0;
-  // Tells `leader` that these sessions (hosted here) are alive.
-  virtual void SendTouch(zab::PeerId leader,
-                         std::vector<int64_t>&& sessions) = 0;
+  // Tells `leader` that these sessions (hosted here) are alive, as of
+  // `sent_ms` on this server's steady clock (echoed by SendTouchAck).
+  virtual void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions,
+                         int64_t sent_ms) = 0;
+  // Tells `learner` that its touch sent at `sent_ms` was applied by this
+  // serving leader, but for the sessions `untracked`.
+  virtual void SendTouchAck(zab::PeerId learner, int64_t sent_ms,
+                            std::vector<int64_t>&& untracked) = 0;
   // Starts one group-commit write: `entries` (synced), the applied-state
   // changes `state` as of `applied` (not synced) and a trim of the log
   // through `trim_through` (0: none); takes their contents. The server

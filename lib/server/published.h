@@ -21,6 +21,9 @@ struct Published {
   // yet).
   std::atomic<int64_t> session_id{0};
   std::atomic<bool> connected{false};
+  // Until when (the server's steady clock, ms) the ensemble certainly holds
+  // our session (session/own_lease.h): 0 for no lease.
+  std::atomic<int64_t> session_lease_until_ms{0};
   // How many of our sessions the ensemble expired (OwnSession::generation).
   std::atomic<int64_t> session_generation{0};
   std::atomic<zab::PeerState> role{zab::PeerState::kLooking};

@@ -27,7 +27,8 @@ absl::Status StorageFailed(const absl::Status& s) {
 void Inputs::Clear() {
   requests.clear();
   messages.clear();
-  touched.clear();
+  touches.clear();
+  touch_acks.clear();
   hosted.clear();
   log_round = false;
   durable = 0;
@@ -90,7 +91,13 @@ Server::Server(ServerConfig config, Storage* storage, Replica* replica,
               [this](WriteDone& done, WriteOutcome&& outcome) {
                 Complete(done, std::move(outcome));
               }),
-      sessions_(absl::ToInt64Milliseconds(config_.options.tick)) {}
+      sessions_(absl::ToInt64Milliseconds(config_.options.tick)),
+      own_lease_(OwnLease::Window(
+          absl::ToInt64Milliseconds(config_.options.session_timeout),
+          absl::ToInt64Milliseconds(config_.options.tick),
+          config_.core.follower_timeout, config_.core.ping_ticks)) {
+  if (!ensemble_) own_lease_.SetUnbounded();
+}
 
 Server::~Server() = default;
 
@@ -312,7 +319,7 @@ void Server::Round(Inputs* in) {
     CollectReady();
     NoteCoreState();
     ApplyCommitted();
-    if (!in->touched.empty()) OnTouch(in->touched, now);
+    OnTouches(in, now);
     // Ticking goes on while stopping: a leader that loses its quorum then
     // still steps down and fails what it cannot commit.
     if (failed_.ok()) EnsembleTimers(now, stopping_);

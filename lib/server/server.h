@@ -47,6 +47,7 @@
 #include "server/router.h"
 #include "server/replica.h"
 #include "server/write_outcome.h"
+#include "session/own_lease.h"
 #include "session/own_session.h"
 #include "session/session_tracker.h"
 #include "storage/storage.h"
@@ -72,11 +73,26 @@ inline constexpr char kConfigMeta[] = "config";
 inline constexpr char kLeftMeta[] = "left";
 
 
+// A learner's session touch (Outbox::SendTouch), as received.
+struct TouchIn {
+  zab::PeerId from = 0;
+  int64_t sent_ms = 0;  // on the learner's clock
+  std::vector<int64_t> sessions;
+};
+
+// A leader's acknowledgement of one of our touches (Outbox::SendTouchAck).
+struct TouchAckIn {
+  zab::PeerId from = 0;
+  int64_t sent_ms = 0;  // on our clock
+  std::vector<int64_t> untracked;
+};
+
 // What arrived since the last round.
 struct Inputs {
   std::vector<Pending> requests;        // in submission order
   std::vector<zab::Message> messages;   // from peers
-  std::vector<int64_t> touched;         // sessions learners said are alive
+  std::vector<TouchIn> touches;         // sessions learners said are alive
+  std::vector<TouchAckIn> touch_acks;   // leaders' answers to ours
   // Sessions this peer starts (true) or stops (false) keeping alive for
   // remote clients, in order.
   std::vector<std::pair<int64_t, bool>> hosted;
@@ -254,6 +270,11 @@ class Server {
   void ExpireSessions(int64_t now);
   void OnTouch(const std::vector<int64_t>& sessions, int64_t now);
   void NoteCoreState();
+  // Feeds the round's touches and acknowledgements to the sessions and to
+  // our lease (a serving leader acknowledges what it applied).
+  void OnTouches(Inputs* in, int64_t now);
+  // Keeps own_lease_ on our current session and publishes its end.
+  void NoteOwnLease(int64_t now);
   // Publishes the leader's view of the other members (Published).
   void PublishMemberStates();
   void NoteSessionChange(const txn::Txn& txn);
@@ -322,6 +343,11 @@ class Server {
   SessionTracker sessions_;
   absl::flat_hash_set<int64_t> hosted_;
   OwnSession own_;
+  // How long the ensemble certainly holds our session (published as
+  // Published::session_lease_until_ms), and when our pending create was
+  // sent (its first confirmation).
+  OwnLease own_lease_;
+  int64_t own_create_sent_ms_ = 0;
   int64_t next_cleanup_ = 0;
   int64_t next_tick_ = 0;
   // The core serves (as leader or learner), and the commit point when it

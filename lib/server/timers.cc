@@ -29,6 +29,7 @@ void Server::OwnSessionWork(int64_t now) {
   if (!own_.serving() || stopping_) return;
   if (own_.ShouldCreate()) {
     own_.CreateStarted();
+    own_create_sent_ms_ = now;
     NoteOwnSession();
     Pending p;
     p.request.mutable_create_session()->set_timeout_ms(static_cast<int32_t>(
@@ -110,7 +111,7 @@ void Server::EnsembleTimers(int64_t now, bool stopping) {
              st.leader != self() && !alive.empty()) {
     // Also while synchronizing: the session is with the ensemble, not
     // with this peer's state.
-    outbox_->SendTouch(st.leader, std::move(alive));
+    outbox_->SendTouch(st.leader, std::move(alive), now);
   }
   if (stopping) return;
 
@@ -244,9 +245,60 @@ void Server::NoteCoreState() {
   leading_ = leading;
   if (st.serving && !core_serving_) serve_from_ = committed_;
   core_serving_ = st.serving;
+  // A session whose lease lapsed is in doubt: Disconnected until a leader
+  // confirms it again (or it turns out expired).
+  const int64_t now = clock_->SteadyMs();
+  NoteOwnLease(now);
   own_.SetServing(st.serving &&
-                  published_->last_applied.load() >= serve_from_);
+                  published_->last_applied.load() >= serve_from_ &&
+                  (own_lease_.session() == 0 || own_lease_.Valid(now)));
   NoteOwnSession();
+}
+
+void Server::OnTouches(Inputs* in, int64_t now) {
+  // A serving leader that has applied its whole committed history (so a
+  // close of any session it tracks is applied, and untracked) refreshes
+  // the sessions named and acknowledges each touch.
+  const bool caught_up =
+      leading_ && published_->last_applied.load() >= committed_;
+  for (TouchIn& t : in->touches) {
+    if (!leading_) break;
+    std::vector<int64_t> untracked;
+    for (int64_t id : t.sessions) {
+      if (sessions_.Tracks(id)) {
+        sessions_.Touch(id, now);
+      } else if (config_.mutation != Mutation::kLeaseAcksUntracked) {
+        untracked.push_back(id);
+      }
+    }
+    if (caught_up) {
+      outbox_->SendTouchAck(t.from, t.sent_ms, std::move(untracked));
+    }
+  }
+  if (leading_) return;
+  for (const TouchAckIn& a : in->touch_acks) {
+    const int64_t own = own_lease_.session();
+    if (own != 0 && std::find(a.untracked.begin(), a.untracked.end(), own) ==
+                        a.untracked.end()) {
+      own_lease_.Acknowledged(a.sent_ms);
+    }
+  }
+}
+
+void Server::NoteOwnLease(int64_t now) {
+  const int64_t id = own_.id();
+  const OwnSession::State state = own_.state();
+  if (id == 0 || (state != OwnSession::State::kConnected &&
+                  state != OwnSession::State::kDisconnected)) {
+    own_lease_.Ended();
+  } else if (own_lease_.session() != id) {
+    own_lease_.Started(id, own_create_sent_ms_, now);
+  }
+  if (leading_ && published_->last_applied.load() >= committed_ &&
+      sessions_.Tracks(id)) {
+    own_lease_.Leading(now);
+  }
+  published_->session_lease_until_ms = own_lease_.until();
 }
 
 void Server::NoteSessionChange(const txn::Txn& txn) {
@@ -289,6 +341,7 @@ void Server::OnSessionCreated(WriteOutcome&& outcome) {
 }
 
 void Server::NoteOwnSession() {
+  NoteOwnLease(clock_->SteadyMs());
   published_->session_id = own_.id();
   published_->connected = own_.connected();
   published_->session_generation = own_.generation();

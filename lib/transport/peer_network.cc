@@ -103,7 +103,10 @@ class PeerNetwork::Impl : public PeerLink::Service {
   ~Impl() override { Shutdown(); }
 
   void Send(zab::Message m);
-  void SendTouch(zab::PeerId to, std::vector<int64_t> sessions);
+  void SendTouch(zab::PeerId to, std::vector<int64_t> sessions,
+                 int64_t sent_ms);
+  void SendTouchAck(zab::PeerId to, int64_t sent_ms,
+                    std::vector<int64_t> untracked);
   std::string AddressOf(zab::PeerId peer) const;
   void SetAddresses(const std::map<zab::PeerId, std::string>& addresses);
   void LearnAddress(zab::PeerId peer, const std::string& address);
@@ -518,11 +521,22 @@ void PeerNetwork::Impl::Send(zab::Message m) {
 }
 
 void PeerNetwork::Impl::SendTouch(zab::PeerId to,
-                                  std::vector<int64_t> sessions) {
+                                  std::vector<int64_t> sessions,
+                                  int64_t sent_ms) {
   LinkFrame frame;
   SessionTouch* touch = frame.mutable_touch();
   touch->mutable_sessions()->Reserve(static_cast<int>(sessions.size()));
   for (int64_t s : sessions) touch->add_sessions(s);
+  touch->set_sent_ms(sent_ms);
+  Enqueue(to, std::move(frame));
+}
+
+void PeerNetwork::Impl::SendTouchAck(zab::PeerId to, int64_t sent_ms,
+                                     std::vector<int64_t> untracked) {
+  LinkFrame frame;
+  TouchAck* ack = frame.mutable_touch_ack();
+  ack->set_sent_ms(sent_ms);
+  for (int64_t s : untracked) ack->add_untracked(s);
   Enqueue(to, std::move(frame));
 }
 
@@ -893,7 +907,22 @@ grpc::Status PeerNetwork::Impl::Link(grpc::ServerContext* context,
                                       frame.touch().sessions().end());
         if (!EnterCallback()) return cancelled;
         frames_received_.fetch_add(1, std::memory_order_relaxed);
-        if (handler_.on_touch) handler_.on_touch(from, std::move(sessions));
+        if (handler_.on_touch) {
+          handler_.on_touch(from, std::move(sessions), frame.touch().sent_ms());
+        }
+        ExitCallback();
+        break;
+      }
+      case LinkFrame::kTouchAck: {
+        if (!EnterCallback()) return cancelled;
+        frames_received_.fetch_add(1, std::memory_order_relaxed);
+        if (handler_.on_touch_ack) {
+          std::vector<int64_t> untracked(
+              frame.touch_ack().untracked().begin(),
+              frame.touch_ack().untracked().end());
+          handler_.on_touch_ack(from, frame.touch_ack().sent_ms(),
+                                std::move(untracked));
+        }
         ExitCallback();
         break;
       }
@@ -925,8 +954,14 @@ void PeerNetwork::ConfigureServer(grpc::ServerBuilder* builder) const {
 
 void PeerNetwork::Send(zab::Message m) { impl_->Send(std::move(m)); }
 
-void PeerNetwork::SendTouch(zab::PeerId to, std::vector<int64_t> sessions) {
-  impl_->SendTouch(to, std::move(sessions));
+void PeerNetwork::SendTouch(zab::PeerId to, std::vector<int64_t> sessions,
+                            int64_t sent_ms) {
+  impl_->SendTouch(to, std::move(sessions), sent_ms);
+}
+
+void PeerNetwork::SendTouchAck(zab::PeerId to, int64_t sent_ms,
+                               std::vector<int64_t> untracked) {
+  impl_->SendTouchAck(to, sent_ms, std::move(untracked));
 }
 
 std::string PeerNetwork::AddressOf(zab::PeerId peer) const {

@@ -88,9 +88,16 @@ struct PeerNetworkConfig {
 struct PeerNetworkHandler {
   // A validated zab message addressed to this peer.
   std::function<void(zab::Message&&)> on_message;
-  // A peer reports the sessions it keeps alive (see SendTouch).
-  std::function<void(zab::PeerId from, std::vector<int64_t>&& sessions)>
+  // A peer reports the sessions it keeps alive (see SendTouch), as of
+  // `sent_ms` on its clock.
+  std::function<void(zab::PeerId from, std::vector<int64_t>&& sessions,
+                     int64_t sent_ms)>
       on_touch;
+  // A leader acknowledges the touch this peer sent at `sent_ms`, but for
+  // the sessions `untracked` (see SendTouchAck).
+  std::function<void(zab::PeerId from, int64_t sent_ms,
+                     std::vector<int64_t>&& untracked)>
+      on_touch_ack;
 };
 
 // Returns the id of an ensemble founded by `seeds`: a digest of the sorted,
@@ -124,8 +131,15 @@ class PeerNetwork {
   // Queues `m` for `m.to` (m.from is set to this peer). Never blocks.
   // Messages to peers of no known address are dropped.
   void Send(zab::Message m);
-  // Queues, in order with Send, the list of sessions this peer keeps alive.
-  void SendTouch(zab::PeerId to, std::vector<int64_t> sessions);
+  // Queues, in order with Send, the list of sessions this peer keeps alive,
+  // stamped with this peer's clock `sent_ms`.
+  void SendTouch(zab::PeerId to, std::vector<int64_t> sessions,
+                 int64_t sent_ms);
+  // Queues, in order with Send, a leader's acknowledgement of the touch
+  // `to` sent at `sent_ms`, naming the sessions of it the leader does not
+  // track.
+  void SendTouchAck(zab::PeerId to, int64_t sent_ms,
+                    std::vector<int64_t> untracked);
 
   // The address of `peer` if known ("" otherwise).
   std::string AddressOf(zab::PeerId peer) const;

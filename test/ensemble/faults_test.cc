@@ -96,8 +96,19 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
   EventLog kept;
   REQUIRE(e.at(cut).Get("/config", kept.Recorder()).ok());
 
+  // The session lease: held while connected; once cut off, it lapses
+  // before the ensemble expires the session (the member is still there
+  // when it does).
+  CHECK(e.at(cut).SessionLeaseValid());
+  CHECK(e.at(leader).SessionLeaseValid());
   const absl::Time start = absl::Now();
   e.Isolate(cut, true);
+  REQUIRE(WaitFor([&] { return !e.at(cut).SessionLeaseValid(); },
+                  absl::Seconds(20), absl::Milliseconds(1)));
+  const absl::Duration lapsed = absl::Now() - start;
+  INFO("the lease lapsed " << lapsed << " after the cut");
+  CHECK(e.at(leader).Exists("/member")->has_value());
+  CHECK(lapsed < absl::Milliseconds(1900));
   auto seen = events.WaitFor(1, absl::Seconds(20));
   REQUIRE(seen.size() == 1);
   CHECK(seen[0].event.type == EventType::kDeleted);
@@ -120,6 +131,7 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
          ErrorOf(stale_status) == Error::kConnectionLoss));
   const int64_t new_session = e.at(cut).session_id();
   CHECK(new_session != 0);
+  CHECK(e.at(cut).SessionLeaseValid());
   CHECK(new_session != old_session);
   REQUIRE(e.at(cut).Create("/member", "again", CreateMode::kEphemeral).ok());
   auto member = e.at(leader).Get("/member");

@@ -196,6 +196,62 @@ TEST_CASE("Examples: a killed lock holder's lock passes once its session "
   for (int i = 1; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
 }
 
+TEST_CASE("Examples: a lock holder paused past its session timeout learns "
+          "it lost the lock before it writes again",
+          "[integration][examples]") {
+  EmbeddedEnsemble e(Example("lock_file"));
+  const std::string file = e.Sub("numbers");
+  // Process 0's first hold lasts 5 s; it is paused for 7 s (sessions of
+  // 3 s) right as it begins, so it resumes after its hold would have ended,
+  // in the middle of another's.
+  e.Start(0, {"--file", file, "--count", "5", "--hold-first-ms", "5000"});
+  for (int i = 1; i < 3; ++i) e.Start(i, {"--file", file, "--count", "30"});
+  REQUIRE(WaitFor([&] {
+    return e.at(0).Log().find("holding") != std::string::npos;
+  }, absl::Seconds(60), absl::Milliseconds(5)));
+  e.at(0).Pause();
+  auto lines = [&] {
+    const std::string numbers = ReadFile(file);
+    return std::count(numbers.begin(), numbers.end(), '\n');
+  };
+  const auto held_at = lines();
+  // The others take the lock once process 0's session expired.
+  CHECK(WaitForCli([&] { return lines() > held_at; }, absl::Seconds(20)));
+  absl::SleepFor(absl::Seconds(7) - absl::Seconds(3));
+  e.at(0).Resume();
+  // Its first word after the pause is that it lost the lock: it never
+  // appended on the strength of a hold that had passed to another.
+  REQUIRE(WaitForCli([&] {
+    return e.at(0).Log().find("lost the lock") != std::string::npos;
+  }));
+  const std::string log = e.at(0).Log();
+  const size_t holding = log.find("holding");
+  const size_t lost = log.find("lost the lock");
+  INFO(log);
+  CHECK(log.find("appended", holding) > lost);
+  // Everyone finishes, process 0 too (under a new session): the numbers
+  // run 1, 2, 3, ... without a repeat or a gap.
+  CHECK(WaitForCli(
+      [&] {
+        for (int i = 0; i < 3; ++i) {
+          if (e.at(i).Log().find("done ") == std::string::npos) return false;
+        }
+        return true;
+      },
+      absl::Minutes(3)));
+  for (int i = 0; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+  std::vector<int64_t> numbers;
+  for (absl::string_view line : absl::StrSplit(ReadFile(file), '\n')) {
+    int64_t n;
+    if (absl::SimpleAtoi(line, &n)) numbers.push_back(n);
+  }
+  CHECK(numbers.size() == 65);
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    INFO("line " << i);
+    REQUIRE(numbers[i] == static_cast<int64_t>(i) + 1);
+  }
+}
+
 TEST_CASE("Examples: a configuration every process watches",
           "[integration][examples]") {
   EmbeddedEnsemble e(Example("config_watch"));

@@ -60,7 +60,10 @@ class PeerOutbox : public server::Outbox {
  public:
   PeerOutbox(Sim* sim, Peer* peer) : sim_(sim), peer_(peer) {}
   void Send(zab::Message&& message) override;
-  void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions) override;
+  void SendTouch(zab::PeerId leader, std::vector<int64_t>&& sessions,
+                 int64_t sent_ms) override;
+  void SendTouchAck(zab::PeerId learner, int64_t sent_ms,
+                    std::vector<int64_t>&& untracked) override;
   void WriteLog(std::vector<LogEntry>* entries, StateBatch* state, Zxid applied,
                 Zxid trim_through) override;
   void Post(std::vector<std::function<void()>>* tasks) override;
@@ -80,6 +83,9 @@ struct Peer {
   bool up = false;
   int64_t incarnation = 0;
   int64_t generation = 0;  // its session generation, as last seen
+  // Whether it held a session lease after its last round, and on what.
+  bool leased = false;
+  int64_t leased_session = 0;
   std::unique_ptr<server::Replica> replica;
   std::unique_ptr<server::Published> published;
   std::unique_ptr<SimClock> clock;
@@ -197,11 +203,15 @@ bool Fires(const Change& change, const std::string& path, bool child) {
   return change.type != EventType::kChildrenChanged;
 }
 
+// A session touch, or a leader's acknowledgement of one (`ack`: then
+// `sessions` are those it does not track).
 struct Touch {
   int64_t at = 0;
   zab::PeerId from = 0;
   zab::PeerId to = 0;
   std::vector<int64_t> sessions;
+  int64_t sent_ms = 0;
+  bool ack = false;
 };
 
 // The data tags a txn writes.
@@ -251,10 +261,11 @@ class Sim {
   void Send(Peer* p, zab::Message&& m) {
     if (p->up) net_.Send(std::move(m));
   }
-  void SendTouch(Peer* p, zab::PeerId to, std::vector<int64_t>&& sessions) {
+  void SendTouch(Peer* p, zab::PeerId to, std::vector<int64_t>&& sessions,
+                 int64_t sent_ms, bool ack) {
     if (!p->up || net_.Blocked(p->id, to)) return;
     touches_.push_back(Touch{now_ + 1 + static_cast<int64_t>(rng_.Uniform(3)),
-                             p->id, to, std::move(sessions)});
+                             p->id, to, std::move(sessions), sent_ms, ack});
   }
   void WriteLog(Peer* p, std::vector<LogEntry>* entries, StateBatch* state,
                 Zxid applied, Zxid trim_through) {
@@ -380,6 +391,7 @@ class Sim {
     LoseRemotes(p);
     p->in.Clear();
     p->has_input = false;
+    p->leased = false;
   }
 
   void RunPeers() {
@@ -450,6 +462,27 @@ class Sim {
     if (const int64_t own = p->published->session_id.load(); own != 0) {
       session_clients_.emplace(own, OwnClient(p));
     }
+    // The session lease: while a peer holds one, no replica has applied a
+    // close of its session (no other process may yet act in its place).
+    const int64_t lease_session = p->published->session_id.load();
+    const bool leased =
+        p->clock->SteadyMs() < p->published->session_lease_until_ms.load();
+    if (leased) {
+      ++result_.lease_rounds;
+      if (closed_sessions_.count(lease_session)) {
+        Violation("lease", absl::StrCat(
+                               "peer ", p->id, " holds a lease on session ",
+                               lease_session, " until ",
+                               p->published->session_lease_until_ms.load() -
+                                   p->clock->SteadyMs(),
+                               " ms from now, which a replica closed"));
+      }
+    } else if (p->leased && lease_session == p->leased_session &&
+               !closed_sessions_.count(lease_session)) {
+      ++result_.lease_lapses;
+    }
+    p->leased = leased;
+    p->leased_session = lease_session;
     const bool has_leader = p->published->leader_id.load() != 0;
     if (p->had_leader && !has_leader) {
       const server::ServerQueues q = p->server->queues();
@@ -488,8 +521,13 @@ class Sim {
       touches_.erase(touches_.begin() + static_cast<std::ptrdiff_t>(i));
       Peer* p = peers_[t.to - 1].get();
       if (!p->up || net_.Blocked(t.from, t.to)) continue;
-      p->in.touched.insert(p->in.touched.end(), t.sessions.begin(),
-                           t.sessions.end());
+      if (t.ack) {
+        p->in.touch_acks.push_back(
+            server::TouchAckIn{t.from, t.sent_ms, std::move(t.sessions)});
+      } else {
+        p->in.touches.push_back(
+            server::TouchIn{t.from, t.sent_ms, std::move(t.sessions)});
+      }
       p->has_input = true;
     }
   }
@@ -1412,8 +1450,12 @@ void PeerOutbox::Send(zab::Message&& message) {
   sim_->Send(peer_, std::move(message));
 }
 void PeerOutbox::SendTouch(zab::PeerId leader,
-                           std::vector<int64_t>&& sessions) {
-  sim_->SendTouch(peer_, leader, std::move(sessions));
+                           std::vector<int64_t>&& sessions, int64_t sent_ms) {
+  sim_->SendTouch(peer_, leader, std::move(sessions), sent_ms, /*ack=*/false);
+}
+void PeerOutbox::SendTouchAck(zab::PeerId learner, int64_t sent_ms,
+                              std::vector<int64_t>&& untracked) {
+  sim_->SendTouch(peer_, learner, std::move(untracked), sent_ms, /*ack=*/true);
 }
 void PeerOutbox::WriteLog(std::vector<LogEntry>* entries, StateBatch* state,
                           Zxid applied, Zxid trim_through) {

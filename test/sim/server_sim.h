@@ -128,6 +128,8 @@ struct ServerSimResult {
   int64_t quotas_checked = 0;  // quotas whose counts the end state checked
   int64_t own_expiries = 0;    // peers' own sessions expired (then renewed)
   int64_t renewed_acks = 0;    // writes acknowledged on a renewed session
+  int64_t lease_rounds = 0;    // rounds after which a peer held a lease
+  int64_t lease_lapses = 0;    // leases that lapsed on a session not closed
 };
 
 // Runs one simulation. Deterministic in `options`.

@@ -11,7 +11,7 @@
 // mix (per virtual ms): --crash=P, --slow-disk=P, --partition=P, --write=P;
 // --mutation=NAME (tests the checks: ack-before-durable,
 // apply-before-commit, send-everything-early, expire-on-follower,
-// keep-writes-on-lost-leader, forget-hosted-sessions); --reads-skip-sync (tests the linearizability
+// keep-writes-on-lost-leader, forget-hosted-sessions, lease-acks-untracked); --reads-skip-sync (tests the linearizability
 // check: the clients' reads do not wait for their sync).
 
 #include <chrono>
@@ -37,7 +37,7 @@ bool ParseMutation(const std::string& name, synod::server::Mutation* out) {
        {Mutation::kNone, Mutation::kAckBeforeDurable,
         Mutation::kApplyBeforeCommit, Mutation::kSendEverythingEarly,
         Mutation::kExpireOnFollower, Mutation::kKeepWritesOnLostLeader,
-        Mutation::kForgetHostedSessions}) {
+        Mutation::kForgetHostedSessions, Mutation::kLeaseAcksUntracked}) {
     if (name == synod::server::MutationName(m)) {
       *out = m;
       return true;

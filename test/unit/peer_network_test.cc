@@ -80,9 +80,11 @@ class Inbox {
  public:
   struct Touch {
     PeerId from;
-    std::vector<int64_t> sessions;
+    std::vector<int64_t> sessions;  // an acknowledgement's untracked
+    int64_t sent_ms = 0;
+    bool ack = false;
   };
-  // One arrival: a message, or a touch (`is_touch`).
+  // One arrival: a message, or a touch or its acknowledgement (`is_touch`).
   struct Event {
     bool is_touch = false;
     Message message;
@@ -97,11 +99,20 @@ class Inbox {
       e.message = std::move(m);
       events_.push_back(std::move(e));
     };
-    h.on_touch = [this](PeerId from, std::vector<int64_t>&& sessions) {
+    h.on_touch = [this](PeerId from, std::vector<int64_t>&& sessions,
+                        int64_t sent_ms) {
       MutexLock lock(&mu_);
       Event e;
       e.is_touch = true;
-      e.touch = Touch{from, std::move(sessions)};
+      e.touch = Touch{from, std::move(sessions), sent_ms, false};
+      events_.push_back(std::move(e));
+    };
+    h.on_touch_ack = [this](PeerId from, int64_t sent_ms,
+                            std::vector<int64_t>&& untracked) {
+      MutexLock lock(&mu_);
+      Event e;
+      e.is_touch = true;
+      e.touch = Touch{from, std::move(untracked), sent_ms, true};
       events_.push_back(std::move(e));
     };
     return h;
@@ -355,7 +366,8 @@ TEST_CASE("Two peers exchange messages and touches in order",
   for (int i = 1; i <= kCount; ++i) {
     a.net().Send(Proposal(b.id(), i));
     b.net().Send(Proposal(a.id(), 1000 + i));
-    if (i == kCount / 2) a.net().SendTouch(b.id(), {7, -1, 1LL << 40});
+    if (i == kCount / 2) a.net().SendTouch(b.id(), {7, -1, 1LL << 40}, 1234);
+    if (i == kCount / 4) a.net().SendTouchAck(b.id(), 99, {5});
   }
   const std::vector<Message> at_b =
       b.inbox().WaitForMessages(kCount, MessageType::kProposal);
@@ -366,17 +378,26 @@ TEST_CASE("Two peers exchange messages and touches in order",
   CheckProposals(at_b, a.id(), b.id(), 1);
   CheckProposals(at_a, b.id(), a.id(), 1001);
 
-  // The touch arrived via on_touch, in order with the messages.
+  // The acknowledgement arrived via on_touch_ack and the touch via
+  // on_touch, each with its time, in order with the messages.
   const std::vector<Inbox::Event> events = b.inbox().Events();
-  REQUIRE(events.size() == kCount + 1);
-  REQUIRE(events[kCount / 2].is_touch);
-  CHECK(events[kCount / 2].touch.from == a.id());
-  CHECK(events[kCount / 2].touch.sessions ==
+  REQUIRE(events.size() == kCount + 2);
+  REQUIRE(events[kCount / 4].is_touch);
+  CHECK(events[kCount / 4].touch.ack);
+  CHECK(events[kCount / 4].touch.from == a.id());
+  CHECK(events[kCount / 4].touch.sent_ms == 99);
+  CHECK(events[kCount / 4].touch.sessions == std::vector<int64_t>{5});
+  CHECK(events[kCount / 4 - 1].message.entries[0].zxid == kCount / 4);
+  REQUIRE(events[kCount / 2 + 1].is_touch);
+  CHECK_FALSE(events[kCount / 2 + 1].touch.ack);
+  CHECK(events[kCount / 2 + 1].touch.from == a.id());
+  CHECK(events[kCount / 2 + 1].touch.sessions ==
         std::vector<int64_t>{7, -1, 1LL << 40});
-  CHECK(events[kCount / 2 - 1].message.entries[0].zxid == kCount / 2);
+  CHECK(events[kCount / 2 + 1].touch.sent_ms == 1234);
+  CHECK(events[kCount / 2].message.entries[0].zxid == kCount / 2);
 
-  CHECK(Eventually([&] { return a.net().stats().frames_sent == kCount + 1; }));
-  CHECK(b.net().stats().frames_received == kCount + 1);
+  CHECK(Eventually([&] { return a.net().stats().frames_sent == kCount + 2; }));
+  CHECK(b.net().stats().frames_received == kCount + 2);
   CHECK(a.net().stats().frames_dropped == 0);
   CHECK(a.net().stats().connects == 1);
   CHECK(a.net().AddressOf(b.id()) == b.listen());
@@ -961,8 +982,8 @@ TEST_CASE("SetBlocked drops frames both ways until unblocked",
     a.net().Send(Ping(b.id(), i));
     b.net().Send(Ping(a.id(), i));
   }
-  a.net().SendTouch(b.id(), {1});
-  b.net().SendTouch(a.id(), {1});
+  a.net().SendTouch(b.id(), {1}, 1);
+  b.net().SendTouch(a.id(), {1}, 1);
   // A dropped its 6 outbound frames at once, and ignores B's 6 on arrival.
   REQUIRE(Eventually(
       [&] { return a.net().stats().frames_dropped >= dropped + 12; }));

@@ -126,6 +126,7 @@ class ForwardingCoordinator : public Coordinator {
     to_.RemoveSessionListener(handle);
   }
   int64_t session_id() const override { return to_.session_id(); }
+  bool SessionLeaseValid() const override { return to_.SessionLeaseValid(); }
   absl::Status WaitConnected(absl::Duration timeout) override {
     return to_.WaitConnected(timeout);
   }

@@ -102,6 +102,10 @@ class SeverableCoordinator : public ForwardingCoordinator {
     ReaderLock lock(&mu_);
     return severed_ ? 0 : to_.session_id();
   }
+  bool SessionLeaseValid() const override {
+    ReaderLock lock(&mu_);
+    return !severed_ && to_.SessionLeaseValid();
+  }
   // Waits one second at most (so that Sever never waits longer for it).
   absl::Status WaitConnected(absl::Duration timeout) override {
     ReaderLock lock(&mu_);

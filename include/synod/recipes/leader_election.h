@@ -71,8 +71,12 @@ class LeaderElection {
   // listener and AwaitLeadership. FailedPrecondition if already started.
   absl::Status Start();
 
-  // True while this participant leads: its node is first and its session
-  // connected.
+  // True while this participant leads: its node is first, its session
+  // connected, and its session lease valid (Coordinator::
+  // SessionLeaseValid), so false before another participant can be
+  // elected, even in a process that was paused: check it right before
+  // each act as leader (and pass FencingToken for a pause between the
+  // check and the act).
   bool IsLeader() const;
 
   // Waits until this participant leads, at most `timeout`: OK, or

@@ -69,12 +69,16 @@ class Lock {
   // hold the lock.
   absl::Status Release();
 
-  // True if a thread holds the lock through this object and the node of
-  // that hold still exists in the local replica, owned by this
-  // Coordinator's session: false once a session expiry took it. (While the
-  // peer is cut off from the ensemble the replica cannot know; treat a
-  // Disconnected session event as a possible loss, as with any ZooKeeper
-  // lock.)
+  // True if a thread holds the lock through this object, the node of that
+  // hold still exists in the local replica, owned by this Coordinator's
+  // session, and the session lease is valid (Coordinator::
+  // SessionLeaseValid): false once a session expiry took the node, and
+  // already false before the ensemble may expire the session, when this
+  // peer has been cut off or the process paused for most of the session
+  // timeout. Check it right before each act on the guarded resource: it
+  // turns false before another process can acquire the lock. (A pause
+  // between the check and the act is still possible: a resource that must
+  // refuse a stale holder needs a fencing token, LeaderElection's.)
   bool IsHeld() const;
 
   // True if the calling thread holds the lock through this object (what

@@ -69,10 +69,11 @@ class Semaphore {
     absl::Status Release();
 
     // True if the lease's node still exists in the local replica, owned by
-    // this Coordinator's session: false once released, or once a session
-    // expiry took it. (While the peer is cut off from the ensemble the
-    // replica cannot know: treat a Disconnected session event as a
-    // possible loss.)
+    // this Coordinator's session, and the session lease is valid
+    // (Coordinator::SessionLeaseValid): false once released, once a
+    // session expiry took it, and already before the ensemble may expire
+    // the session (this peer cut off, or the process paused, for most of
+    // the session timeout).
     bool IsHeld() const;
 
     // The path of the lease's node; "" when empty.
