@@ -45,7 +45,7 @@ struct Stat {
   int64_t ctime = 0;         // creation time, ms since the Unix epoch
   int64_t mtime = 0;         // last data change, ms since the Unix epoch
   int32_t version = 0;       // number of data changes
-  int32_t cversion = 0;      // number of child creations
+  int32_t cversion = 0;      // child creations and deletions (ZooKeeper 3.8)
   int32_t aversion = 0;      // number of ACL changes
   int64_t ephemeral_owner = 0;  // owning session id if ephemeral, else 0
   int32_t data_length = 0;   // length of the data in bytes
@@ -61,8 +61,8 @@ struct Node {
   Stat stat;
 };
 
-// How a znode is created. Sequential modes append the parent's cversion as
-// 10 zero-padded digits to the name. Ephemeral nodes live as long as the
+// How a znode is created. Sequential modes append the parent's cversion
+// (docs/semantics.md) as 10 zero-padded digits to the name. Ephemeral nodes live as long as the
 // creating session and have no children. A container is deleted once it has
 // had children and has none left. TTL nodes are deleted once they have gone
 // unmodified for their TTL and have no children.

@@ -198,7 +198,8 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
         result->type = Op::Type::kDelete;
         result->path = op.delete_node().path();
       }
-      return ApplyDelete(op.delete_node().path(), zxid, out);
+      return ApplyDelete(op.delete_node().path(), zxid,
+                         op.delete_node().in_cversion(), out);
     }
     case txn::Txn::kSetData: {
       const txn::SetDataTxn& t = op.set_data();
@@ -248,7 +249,8 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       return absl::OkStatus();
     case txn::Txn::kCloseSession: {
       for (const std::string& path : op.close_session().ephemerals()) {
-        absl::Status s = ApplyDelete(path, zxid, out);
+        absl::Status s =
+            ApplyDelete(path, zxid, op.close_session().in_cversion(), out);
         if (!s.ok()) return s;
       }
       sessions_.erase(header.session_id());
@@ -298,7 +300,9 @@ absl::Status DataTree::ApplyCreate(const txn::Txn& op, const txn::Txn& header,
   parent = FindMutable(parent_path);  // node_hash_map: pointers are stable
   parent->children.emplace(BaseName(path));
   parent->stat.num_children = static_cast<int32_t>(parent->children.size());
-  parent->stat.cversion = t.parent_cversion();
+  // ZooKeeper's rule: raised to the create's parentCVersion, never lowered
+  // (a deletion earlier in the same multi may have moved it past it).
+  parent->stat.cversion = std::max(parent->stat.cversion, t.parent_cversion());
   parent->stat.pzxid = zxid;
 
   out->events.push_back({EventType::kCreated, path});
@@ -312,7 +316,7 @@ absl::Status DataTree::ApplyCreate(const txn::Txn& op, const txn::Txn& header,
 }
 
 absl::Status DataTree::ApplyDelete(std::string_view path, Zxid zxid,
-                                   ApplyOutput* out) {
+                                   bool in_cversion, ApplyOutput* out) {
   auto it = nodes_.find(path);
   if (it == nodes_.end() || path == "/") return Corrupt("delete of missing", path);
   if (!it->second.children.empty()) return Corrupt("delete of non-empty", path);
@@ -324,7 +328,10 @@ absl::Status DataTree::ApplyDelete(std::string_view path, Zxid zxid,
   ChargeQuota(path, -1, -static_cast<int64_t>(it->second.data.size()));
   parent->children.erase(std::string(BaseName(path)));
   parent->stat.num_children = static_cast<int32_t>(parent->children.size());
-  // As ZooKeeper: a deletion moves pzxid but not cversion.
+  // As ZooKeeper 3.8: a deletion counts in the parent's cversion (unless
+  // the txn comes from a version that counted only creations) and moves
+  // its pzxid.
+  if (in_cversion) parent->stat.cversion++;
   parent->stat.pzxid = std::max(parent->stat.pzxid, zxid);
   out->events.push_back({EventType::kDeleted, std::string(path)});
   out->events.push_back({EventType::kChildrenChanged, std::string(parent_path)});

@@ -145,7 +145,8 @@ class DataTree {
                         ApplyOutput* out, OpResult* result);
   absl::Status ApplyCreate(const txn::Txn& op, const txn::Txn& header,
                            ApplyOutput* out, OpResult* result);
-  absl::Status ApplyDelete(std::string_view path, Zxid zxid, ApplyOutput* out);
+  absl::Status ApplyDelete(std::string_view path, Zxid zxid, bool in_cversion,
+                           ApplyOutput* out);
   Znode* FindMutable(std::string_view path);
   void Track(std::string_view path, const Znode& node);
   void Untrack(std::string_view path, const Znode& node);

@@ -203,16 +203,16 @@ absl::Status Preparer::Prepare(const txn::Request& request, int64_t session,
           "multi of ", request.multi().ops_size(),
           " ops exceeds the limit of ", limits_.max_multi_ops));
     }
+    // As ZooKeeper's client does before it sends a multi: every op's kind
+    // and path are checked first, so an invalid path anywhere is
+    // BadArguments before any op is checked against the tree.
+    for (int i = 0; i < request.multi().ops_size(); ++i) {
+      absl::Status s = ValidateMultiOp(request.multi().ops(i));
+      if (!s.ok()) return WithFailedOpIndex(std::move(s), i);
+    }
     txn::MultiTxn* multi = txn->mutable_multi();
     for (int i = 0; i < request.multi().ops_size(); ++i) {
       const txn::Request& op = request.multi().ops(i);
-      if (!op.has_create() && !op.has_delete_node() && !op.has_set_data() &&
-          !op.has_check()) {
-        return WithFailedOpIndex(
-            BadArgumentsError("a multi may hold only create, delete, set "
-                              "and check"),
-            i);
-      }
       absl::Status s = PrepareOp(op, session, auth, zxid, now_ms, &scratch,
                                  multi->add_ops());
       if (!s.ok()) {
@@ -238,6 +238,28 @@ absl::Status Preparer::Prepare(const txn::Request& request, int64_t session,
   if (request.has_create_session()) opening_sessions_[zxid] = zxid;
   if (request.has_close_session()) closing_sessions_[session] = zxid;
   return absl::OkStatus();
+}
+
+absl::Status Preparer::ValidateMultiOp(const txn::Request& op) {
+  switch (op.body_case()) {
+    case txn::Request::kCreate: {
+      const txn::CreateRequest& c = op.create();
+      if (!ValidMode(c.mode())) {
+        return BadArgumentsError(absl::StrCat("unknown create mode ", c.mode()));
+      }
+      return ValidateCreatePath(
+          c.path(), IsSequential(static_cast<CreateMode>(c.mode())));
+    }
+    case txn::Request::kDeleteNode:
+      return ValidatePath(op.delete_node().path());
+    case txn::Request::kSetData:
+      return ValidatePath(op.set_data().path());
+    case txn::Request::kCheck:
+      return ValidatePath(op.check().path());
+    default:
+      return BadArgumentsError(
+          "a multi may hold only create, delete, set and check");
+  }
 }
 
 absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
@@ -275,11 +297,13 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
       s = ChargeQuota(req.path(), -1, -node->stat.data_length,
                       /*enforce=*/false, scratch);
       if (!s.ok()) return s;
+      CountDelete(&*parent, zxid);
       parent->stat.num_children--;
       parent->stat.pzxid = zxid;
       scratch->Put(parent_path, *parent);
       scratch->Put(req.path(), Record{});
       out->mutable_delete_node()->set_path(req.path());
+      out->mutable_delete_node()->set_in_cversion(true);
       return absl::OkStatus();
     }
 
@@ -391,11 +415,13 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
       std::string_view parent_path = ParentOf(path);
       std::optional<Record> parent = scratch->Get(parent_path);
       if (!parent) return NoNodeError(parent_path);
+      CountDelete(&*parent, zxid);
       parent->stat.num_children--;
       parent->stat.pzxid = zxid;
       scratch->Put(parent_path, *parent);
       scratch->Put(path, Record{});
       out->mutable_delete_node()->set_path(path);
+      out->mutable_delete_node()->set_in_cversion(true);
       return absl::OkStatus();
     }
 
@@ -459,8 +485,11 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
     return NoAuthError(parent_path);
   }
   std::string path = req.path();
+  // Counted only once the create is sure to go in (it may still fail).
+  const int32_t sequence =
+      parent->seq_zxid == zxid ? parent->seq_cversion : parent->stat.cversion;
   if (IsSequential(mode)) {
-    absl::StrAppend(&path, absl::StrFormat("%010d", parent->stat.cversion));
+    absl::StrAppend(&path, absl::StrFormat("%010d", sequence));
     s = ValidatePath(path);
     if (!s.ok()) return s;
     s = CheckCreatePathSize(path.size(), limits_.max_path_bytes);
@@ -476,10 +505,10 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
                   /*enforce=*/true, scratch);
   if (!s.ok()) return s;
 
-  parent->stat.cversion++;
+  CountCreate(&*parent, zxid);
   parent->stat.num_children++;
   parent->stat.pzxid = zxid;
-  const int32_t parent_cversion = parent->stat.cversion;
+  const int32_t parent_cversion = sequence + 1;
   scratch->Put(parent_path, *parent);
 
   Record node;
@@ -504,6 +533,24 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
   return absl::OkStatus();
 }
 
+int32_t Preparer::CountCreate(Record* parent, Zxid zxid) {
+  if (parent->seq_zxid != zxid) {
+    parent->seq_cversion = parent->stat.cversion;
+    parent->seq_zxid = zxid;
+  }
+  const int32_t sequence = parent->seq_cversion++;
+  parent->stat.cversion = std::max(parent->stat.cversion, parent->seq_cversion);
+  return sequence;
+}
+
+void Preparer::CountDelete(Record* parent, Zxid zxid) {
+  if (parent->seq_zxid != zxid) {
+    parent->seq_cversion = parent->stat.cversion;
+    parent->seq_zxid = zxid;
+  }
+  parent->stat.cversion++;
+}
+
 absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
                                            Scratch* scratch, txn::Txn* out) {
   if (session == 0) return BadArgumentsError("the system has no session");
@@ -521,6 +568,7 @@ absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
   std::sort(paths.begin(), paths.end());
   paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
   txn::CloseSessionTxn* t = out->mutable_close_session();
+  t->set_in_cversion(true);
   for (const std::string& path : paths) {
     const int32_t data_length = scratch->Get(path)->stat.data_length;
     absl::Status s =
@@ -529,6 +577,7 @@ absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
     std::string_view parent_path = ParentOf(path);
     std::optional<Record> parent = scratch->Get(parent_path);
     if (parent) {
+      CountDelete(&*parent, zxid);
       parent->stat.num_children--;
       parent->stat.pzxid = zxid;
       scratch->Put(parent_path, *parent);
@@ -660,7 +709,7 @@ void Preparer::CreateSystemNode(const std::string& path,
                                 txn::MultiTxn* multi) {
   const std::string_view parent_path = ParentOf(path);
   std::optional<Record> parent = scratch->Get(parent_path);  // exists
-  parent->stat.cversion++;
+  const int32_t parent_cversion = CountCreate(&*parent, zxid) + 1;
   parent->stat.num_children++;
   parent->stat.pzxid = zxid;
   scratch->Put(parent_path, *parent);
@@ -675,7 +724,7 @@ void Preparer::CreateSystemNode(const std::string& path,
   t->set_data(data);
   AclToProto(*node.acl, t->mutable_acl());
   t->set_mode(static_cast<int32_t>(CreateMode::kPersistent));
-  t->set_parent_cversion(parent->stat.cversion);
+  t->set_parent_cversion(parent_cversion);
   scratch->Put(path, std::move(node));
 }
 
@@ -697,11 +746,14 @@ void Preparer::DeleteSystemNode(const std::string& path, Zxid zxid,
                                 Scratch* scratch, txn::MultiTxn* multi) {
   const std::string_view parent_path = ParentOf(path);
   std::optional<Record> parent = scratch->Get(parent_path);  // exists
+  CountDelete(&*parent, zxid);
   parent->stat.num_children--;
   parent->stat.pzxid = zxid;
   scratch->Put(parent_path, *parent);
   scratch->Put(path, Record{});
-  multi->add_ops()->mutable_delete_node()->set_path(path);
+  txn::DeleteTxn* t = multi->add_ops()->mutable_delete_node();
+  t->set_path(path);
+  t->set_in_cversion(true);
 }
 
 absl::Status Preparer::PrepareSetQuota(const txn::SetQuotaRequest& req,

@@ -64,7 +64,8 @@ TEST_CASE("create, get, set, delete round trip with ZooKeeper's Stat",
   CHECK(!exists->has_value());
 }
 
-TEST_CASE("parent Stat: cversion counts creations, deletion moves pzxid only",
+TEST_CASE("parent Stat: cversion counts creations and deletions (ZooKeeper "
+          "3.8), and both move pzxid",
           "[coordinator]") {
   TempDir dir;
   auto c = StartIn(dir);
@@ -81,7 +82,7 @@ TEST_CASE("parent Stat: cversion counts creations, deletion moves pzxid only",
 
   REQUIRE(c->Delete("/p/x").ok());
   auto p2 = **c->Exists("/p");
-  CHECK(p2.cversion == 2);  // unchanged by a deletion
+  CHECK(p2.cversion == 3);  // a deletion counts too
   CHECK(p2.num_children == 1);
   CHECK(p2.pzxid > p1.pzxid);
 
@@ -104,12 +105,12 @@ TEST_CASE("sequential names use the parent's cversion, 10 digits",
   CHECK(*c->Create("/q/lock-", "", CreateMode::kEphemeralSequential) ==
         "/q/lock-0000000001");
   REQUIRE(c->Create("/q/plain", "").ok());  // bumps cversion too
-  REQUIRE(c->Delete("/q/lock-0000000000").ok());  // does not lower it
+  REQUIRE(c->Delete("/q/lock-0000000000").ok());  // and so does this
   CHECK(*c->Create("/q/lock-", "", CreateMode::kPersistentSequential) ==
-        "/q/lock-0000000003");
+        "/q/lock-0000000004");
   // A trailing slash names the node by its number alone.
   CHECK(*c->Create("/q/", "", CreateMode::kPersistentSequential) ==
-        "/q/0000000004");
+        "/q/0000000005");
 }
 
 TEST_CASE("every write error is ZooKeeper's and changes nothing",
