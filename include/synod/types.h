@@ -61,8 +61,9 @@ struct Node {
   Stat stat;
 };
 
-// How a znode is created. Sequential modes append the parent's cversion
-// (docs/semantics.md) as 10 zero-padded digits to the name. Ephemeral nodes live as long as the
+// How a znode is created. Sequential modes append the number of children
+// the parent ever had created (not its cversion, which counts deletions
+// too: ZooKeeper's rule) as 10 zero-padded digits to the name. Ephemeral nodes live as long as the
 // creating session and have no children. A container is deleted once it has
 // had children and has none left. TTL nodes are deleted once they have gone
 // unmodified for their TTL and have no children.

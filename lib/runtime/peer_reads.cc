@@ -50,7 +50,7 @@ absl::StatusOr<Node> PeerRuntime::GetAs(int64_t owner,
   ReaderLock lock(&replica_.mu);
   SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, auth));
   if (watcher) replica_.watches.AddDataWatch(path, std::move(watcher), owner);
-  return Node{node->data, node->stat};
+  return Node{node->data, ServedStat(node->stat)};
 }
 
 absl::StatusOr<std::optional<Stat>> PeerRuntime::Exists(
@@ -66,7 +66,7 @@ absl::StatusOr<std::optional<Stat>> PeerRuntime::ExistsAs(
   const Znode* node = replica_.tree.Find(path);
   if (watcher) replica_.watches.AddDataWatch(path, std::move(watcher), owner);
   if (!node) return std::optional<Stat>();
-  return std::optional<Stat>(node->stat);
+  return std::optional<Stat>(ServedStat(node->stat));
 }
 
 absl::StatusOr<std::vector<std::string>> PeerRuntime::GetChildren(
@@ -82,7 +82,7 @@ absl::StatusOr<std::vector<std::string>> PeerRuntime::GetChildrenAs(
   ReaderLock lock(&replica_.mu);
   SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, auth));
   if (watcher) replica_.watches.AddChildWatch(path, std::move(watcher), owner);
-  if (stat) *stat = node->stat;
+  if (stat) *stat = ServedStat(node->stat);
   return std::vector<std::string>(node->children.begin(), node->children.end());
 }
 
@@ -103,7 +103,7 @@ absl::StatusOr<AclList> PeerRuntime::GetAclAs(const AuthInfo& auth,
   if (!Permits(*node->acl, perms::kRead | perms::kAdmin, auth)) {
     return NoAuthError(path);
   }
-  if (stat) *stat = node->stat;
+  if (stat) *stat = ServedStat(node->stat);
   return *node->acl;
 }
 

@@ -198,8 +198,7 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
         result->type = Op::Type::kDelete;
         result->path = op.delete_node().path();
       }
-      return ApplyDelete(op.delete_node().path(), zxid,
-                         op.delete_node().in_cversion(), out);
+      return ApplyDelete(op.delete_node().path(), zxid, out);
     }
     case txn::Txn::kSetData: {
       const txn::SetDataTxn& t = op.set_data();
@@ -215,7 +214,7 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       n->stat.data_length = static_cast<int32_t>(n->data.size());
       out->events.push_back({EventType::kDataChanged, t.path()});
       out->dirty_nodes.insert(t.path());
-      if (result) *result = OpResult{Op::Type::kSet, t.path(), n->stat};
+      if (result) *result = OpResult{Op::Type::kSet, t.path(), ServedStat(n->stat)};
       if (QuotaSubject(t.path())) return QuotaNodeChanged(t.path(), n);
       return absl::OkStatus();
     }
@@ -229,7 +228,7 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       n->acl = InternAcl(AclFromProto(t.acl()));
       n->stat.aversion = t.aversion();
       out->dirty_nodes.insert(t.path());
-      if (result) *result = OpResult{Op::Type::kSet, t.path(), n->stat};
+      if (result) *result = OpResult{Op::Type::kSet, t.path(), ServedStat(n->stat)};
       return absl::OkStatus();
     }
     case txn::Txn::kCheck:
@@ -249,8 +248,7 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       return absl::OkStatus();
     case txn::Txn::kCloseSession: {
       for (const std::string& path : op.close_session().ephemerals()) {
-        absl::Status s =
-            ApplyDelete(path, zxid, op.close_session().in_cversion(), out);
+        absl::Status s = ApplyDelete(path, zxid, out);
         if (!s.ok()) return s;
       }
       sessions_.erase(header.session_id());
@@ -300,23 +298,21 @@ absl::Status DataTree::ApplyCreate(const txn::Txn& op, const txn::Txn& header,
   parent = FindMutable(parent_path);  // node_hash_map: pointers are stable
   parent->children.emplace(BaseName(path));
   parent->stat.num_children = static_cast<int32_t>(parent->children.size());
-  // ZooKeeper's rule: raised to the create's parentCVersion, never lowered
-  // (a deletion earlier in the same multi may have moved it past it).
-  parent->stat.cversion = std::max(parent->stat.cversion, t.parent_cversion());
+  parent->stat.cversion = t.parent_cversion();
   parent->stat.pzxid = zxid;
 
   out->events.push_back({EventType::kCreated, path});
   out->events.push_back({EventType::kChildrenChanged, std::string(parent_path)});
   out->dirty_nodes.insert(path);
   out->dirty_nodes.emplace(parent_path);
-  if (result) *result = OpResult{Op::Type::kCreate, path, n.stat};
+  if (result) *result = OpResult{Op::Type::kCreate, path, ServedStat(n.stat)};
   ChargeQuota(path, 1, static_cast<int64_t>(n.data.size()));
   if (QuotaSubject(path)) return QuotaNodeChanged(path, &n);
   return absl::OkStatus();
 }
 
 absl::Status DataTree::ApplyDelete(std::string_view path, Zxid zxid,
-                                   bool in_cversion, ApplyOutput* out) {
+                                   ApplyOutput* out) {
   auto it = nodes_.find(path);
   if (it == nodes_.end() || path == "/") return Corrupt("delete of missing", path);
   if (!it->second.children.empty()) return Corrupt("delete of non-empty", path);
@@ -328,10 +324,7 @@ absl::Status DataTree::ApplyDelete(std::string_view path, Zxid zxid,
   ChargeQuota(path, -1, -static_cast<int64_t>(it->second.data.size()));
   parent->children.erase(std::string(BaseName(path)));
   parent->stat.num_children = static_cast<int32_t>(parent->children.size());
-  // As ZooKeeper 3.8: a deletion counts in the parent's cversion (unless
-  // the txn comes from a version that counted only creations) and moves
-  // its pzxid.
-  if (in_cversion) parent->stat.cversion++;
+  // As ZooKeeper: a deletion moves pzxid but not cversion.
   parent->stat.pzxid = std::max(parent->stat.pzxid, zxid);
   out->events.push_back({EventType::kDeleted, std::string(path)});
   out->events.push_back({EventType::kChildrenChanged, std::string(parent_path)});

@@ -26,7 +26,9 @@ namespace synod {
 
 using AclRef = std::shared_ptr<const AclList>;
 
-// One znode.
+// One znode. Its stat.cversion counts child creations only, as ZooKeeper
+// keeps it (StatPersisted): sequential names take that count, and a
+// container is due once it is above 0. Readers are served ServedStat.
 struct Znode {
   std::string data;
   Stat stat;
@@ -35,6 +37,18 @@ struct Znode {
   int64_t ttl_ms = 0;
   absl::btree_set<std::string> children;  // names, sorted
 };
+
+// The Stat of a node as ZooKeeper 3.8 serves it (DataNode.copyStat): its
+// cversion counts creations and deletions, 2 * creations - children, since
+// every child not present was deleted. So data of any version serves the
+// same count, with nothing stored differently. (Under "/", whose /synod is
+// not counted, as /zookeeper is not in ZooKeeper, a fresh tree serves -1,
+// as ZooKeeper does.)
+inline Stat ServedStat(const Stat& stored) {
+  Stat s = stored;
+  s.cversion = 2 * stored.cversion - stored.num_children;
+  return s;
+}
 
 // A watch event that applying a txn raises: `type` on `path`.
 struct TreeEvent {
@@ -145,8 +159,7 @@ class DataTree {
                         ApplyOutput* out, OpResult* result);
   absl::Status ApplyCreate(const txn::Txn& op, const txn::Txn& header,
                            ApplyOutput* out, OpResult* result);
-  absl::Status ApplyDelete(std::string_view path, Zxid zxid, bool in_cversion,
-                           ApplyOutput* out);
+  absl::Status ApplyDelete(std::string_view path, Zxid zxid, ApplyOutput* out);
   Znode* FindMutable(std::string_view path);
   void Track(std::string_view path, const Znode& node);
   void Untrack(std::string_view path, const Znode& node);

@@ -297,13 +297,11 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
       s = ChargeQuota(req.path(), -1, -node->stat.data_length,
                       /*enforce=*/false, scratch);
       if (!s.ok()) return s;
-      CountDelete(&*parent, zxid);
       parent->stat.num_children--;
       parent->stat.pzxid = zxid;
       scratch->Put(parent_path, *parent);
       scratch->Put(req.path(), Record{});
       out->mutable_delete_node()->set_path(req.path());
-      out->mutable_delete_node()->set_in_cversion(true);
       return absl::OkStatus();
     }
 
@@ -415,13 +413,11 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
       std::string_view parent_path = ParentOf(path);
       std::optional<Record> parent = scratch->Get(parent_path);
       if (!parent) return NoNodeError(parent_path);
-      CountDelete(&*parent, zxid);
       parent->stat.num_children--;
       parent->stat.pzxid = zxid;
       scratch->Put(parent_path, *parent);
       scratch->Put(path, Record{});
       out->mutable_delete_node()->set_path(path);
-      out->mutable_delete_node()->set_in_cversion(true);
       return absl::OkStatus();
     }
 
@@ -485,11 +481,8 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
     return NoAuthError(parent_path);
   }
   std::string path = req.path();
-  // Counted only once the create is sure to go in (it may still fail).
-  const int32_t sequence =
-      parent->seq_zxid == zxid ? parent->seq_cversion : parent->stat.cversion;
   if (IsSequential(mode)) {
-    absl::StrAppend(&path, absl::StrFormat("%010d", sequence));
+    absl::StrAppend(&path, absl::StrFormat("%010d", parent->stat.cversion));
     s = ValidatePath(path);
     if (!s.ok()) return s;
     s = CheckCreatePathSize(path.size(), limits_.max_path_bytes);
@@ -505,10 +498,10 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
                   /*enforce=*/true, scratch);
   if (!s.ok()) return s;
 
-  CountCreate(&*parent, zxid);
+  parent->stat.cversion++;
   parent->stat.num_children++;
   parent->stat.pzxid = zxid;
-  const int32_t parent_cversion = sequence + 1;
+  const int32_t parent_cversion = parent->stat.cversion;
   scratch->Put(parent_path, *parent);
 
   Record node;
@@ -533,24 +526,6 @@ absl::Status Preparer::PrepareCreate(const txn::CreateRequest& req,
   return absl::OkStatus();
 }
 
-int32_t Preparer::CountCreate(Record* parent, Zxid zxid) {
-  if (parent->seq_zxid != zxid) {
-    parent->seq_cversion = parent->stat.cversion;
-    parent->seq_zxid = zxid;
-  }
-  const int32_t sequence = parent->seq_cversion++;
-  parent->stat.cversion = std::max(parent->stat.cversion, parent->seq_cversion);
-  return sequence;
-}
-
-void Preparer::CountDelete(Record* parent, Zxid zxid) {
-  if (parent->seq_zxid != zxid) {
-    parent->seq_cversion = parent->stat.cversion;
-    parent->seq_zxid = zxid;
-  }
-  parent->stat.cversion++;
-}
-
 absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
                                            Scratch* scratch, txn::Txn* out) {
   if (session == 0) return BadArgumentsError("the system has no session");
@@ -568,7 +543,6 @@ absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
   std::sort(paths.begin(), paths.end());
   paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
   txn::CloseSessionTxn* t = out->mutable_close_session();
-  t->set_in_cversion(true);
   for (const std::string& path : paths) {
     const int32_t data_length = scratch->Get(path)->stat.data_length;
     absl::Status s =
@@ -577,7 +551,6 @@ absl::Status Preparer::PrepareCloseSession(int64_t session, Zxid zxid,
     std::string_view parent_path = ParentOf(path);
     std::optional<Record> parent = scratch->Get(parent_path);
     if (parent) {
-      CountDelete(&*parent, zxid);
       parent->stat.num_children--;
       parent->stat.pzxid = zxid;
       scratch->Put(parent_path, *parent);
@@ -709,7 +682,7 @@ void Preparer::CreateSystemNode(const std::string& path,
                                 txn::MultiTxn* multi) {
   const std::string_view parent_path = ParentOf(path);
   std::optional<Record> parent = scratch->Get(parent_path);  // exists
-  const int32_t parent_cversion = CountCreate(&*parent, zxid) + 1;
+  parent->stat.cversion++;
   parent->stat.num_children++;
   parent->stat.pzxid = zxid;
   scratch->Put(parent_path, *parent);
@@ -724,7 +697,7 @@ void Preparer::CreateSystemNode(const std::string& path,
   t->set_data(data);
   AclToProto(*node.acl, t->mutable_acl());
   t->set_mode(static_cast<int32_t>(CreateMode::kPersistent));
-  t->set_parent_cversion(parent_cversion);
+  t->set_parent_cversion(parent->stat.cversion);
   scratch->Put(path, std::move(node));
 }
 
@@ -746,14 +719,11 @@ void Preparer::DeleteSystemNode(const std::string& path, Zxid zxid,
                                 Scratch* scratch, txn::MultiTxn* multi) {
   const std::string_view parent_path = ParentOf(path);
   std::optional<Record> parent = scratch->Get(parent_path);  // exists
-  CountDelete(&*parent, zxid);
   parent->stat.num_children--;
   parent->stat.pzxid = zxid;
   scratch->Put(parent_path, *parent);
   scratch->Put(path, Record{});
-  txn::DeleteTxn* t = multi->add_ops()->mutable_delete_node();
-  t->set_path(path);
-  t->set_in_cversion(true);
+  multi->add_ops()->mutable_delete_node()->set_path(path);
 }
 
 absl::Status Preparer::PrepareSetQuota(const txn::SetQuotaRequest& req,

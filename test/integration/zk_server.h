@@ -1,0 +1,125 @@
+// A real ZooKeeper 3.8 server for differential tests: Debian's `zookeeper`
+// package run standalone on loopback in a temporary directory, and a thin
+// synchronous session on it through the C client (libzookeeper-mt).
+
+#ifndef SYNOD_TEST_INTEGRATION_ZK_SERVER_H_
+#define SYNOD_TEST_INTEGRATION_ZK_SERVER_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zookeeper/zookeeper.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "integration/child_process.h"
+#include "test_util.h"
+
+namespace synod::testing {
+
+// One standalone ZooKeeper server. Containers and TTL nodes are enabled,
+// and their cleanup put off for an hour, so that a differential run
+// compares ops, not cleanup timing (synod's is put off the same way).
+class ZkServer {
+ public:
+  ZkServer() : port_(FreePort()), process_(dir_.Sub("server.out")) {}
+  ~ZkServer() { process_.Kill(); }
+
+  // Starts the server; returns once it answers `ruok`, or false after 60 s.
+  bool Start() {
+    const std::string conf = dir_.Sub("conf");
+    const std::string data = dir_.Sub("data");
+    std::filesystem::create_directories(conf);
+    std::filesystem::create_directories(data);
+    std::ofstream(conf + "/zoo.cfg")
+        << "tickTime=2000\n"
+        << "dataDir=" << data << "\n"
+        << "clientPort=" << port_ << "\n"
+        << "clientPortAddress=127.0.0.1\n"
+        << "admin.enableServer=false\n"
+        << "4lw.commands.whitelist=ruok\n";
+    std::ofstream(conf + "/log4j.properties")
+        << "log4j.rootLogger=WARN, FILE\n"
+        << "log4j.appender.FILE=org.apache.log4j.FileAppender\n"
+        << "log4j.appender.FILE.File=" << dir_.Sub("zookeeper.log") << "\n"
+        << "log4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n"
+        << "log4j.appender.FILE.layout.ConversionPattern=%d %-5p %m%n\n";
+    std::string classpath = conf + ":/usr/share/java/zookeeper.jar";
+    for (const char* jar : {"/usr/share/java/slf4j-log4j12.jar",
+                            "/usr/share/java/log4j-1.2.jar"}) {
+      if (std::filesystem::exists(jar)) absl::StrAppend(&classpath, ":", jar);
+    }
+    process_.Start({"/usr/bin/java", "-Xmx256m",
+                    "-Dzookeeper.extendedTypesEnabled=true",
+                    "-Dznode.container.checkIntervalMs=3600000",
+                    "-cp", classpath,
+                    "org.apache.zookeeper.server.ZooKeeperServerMain",
+                    conf + "/zoo.cfg"});
+    return WaitFor([&] { return FourLetter("ruok") == "imok"; },
+                   absl::Seconds(60), absl::Milliseconds(100));
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string Log() const { return ReadFile(dir_.Sub("zookeeper.log")); }
+
+ private:
+  // Sends a four-letter word; returns the answer ("" if none).
+  std::string FourLetter(const std::string& word) const {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return "";
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        write(fd, word.data(), word.size()) ==
+            static_cast<ssize_t>(word.size())) {
+      char buf[64];
+      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) {
+        answer.append(buf, static_cast<size_t>(n));
+      }
+    }
+    close(fd);
+    return answer;
+  }
+
+  TempDir dir_;
+  const int port_;
+  ChildProcess process_;
+};
+
+// One session on a ZooKeeper server through the C client's synchronous
+// calls.
+class ZkSession {
+ public:
+  explicit ZkSession(const std::string& address) {
+    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    zh_ = zookeeper_init(address.c_str(), nullptr, 30000, nullptr, nullptr, 0);
+  }
+  ~ZkSession() {
+    if (zh_ != nullptr) zookeeper_close(zh_);
+  }
+  ZkSession(const ZkSession&) = delete;
+  ZkSession& operator=(const ZkSession&) = delete;
+
+  // Waits up to 30 s for the session to connect.
+  bool WaitConnected() {
+    return zh_ != nullptr &&
+           WaitFor([&] { return zoo_state(zh_) == ZOO_CONNECTED_STATE; },
+                   absl::Seconds(30), absl::Milliseconds(20));
+  }
+  zhandle_t* handle() { return zh_; }
+  int64_t session_id() const { return zoo_client_id(zh_)->client_id; }
+
+ private:
+  zhandle_t* zh_ = nullptr;
+};
+
+}  // namespace synod::testing
+
+#endif  // SYNOD_TEST_INTEGRATION_ZK_SERVER_H_
