@@ -217,6 +217,16 @@ absl::StatusOr<std::vector<std::string>> EmbeddedCoordinator::GetChildren(
   return runtime_->GetChildren(path, std::move(watcher), stat);
 }
 
+absl::StatusOr<std::vector<std::string>> EmbeddedCoordinator::GetEphemerals(
+    std::string_view prefix) {
+  return runtime_->GetEphemerals(prefix);
+}
+
+absl::StatusOr<int32_t> EmbeddedCoordinator::GetAllChildrenNumber(
+    std::string_view path) {
+  return runtime_->GetAllChildrenNumber(path);
+}
+
 absl::StatusOr<AclList> EmbeddedCoordinator::GetAcl(std::string_view path,
                                                     Stat* stat) {
   return runtime_->GetAcl(path, stat);

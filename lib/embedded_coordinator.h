@@ -57,6 +57,9 @@ class EmbeddedCoordinator final : public Coordinator {
   absl::Status SetQuota(std::string_view path,
                         const QuotaLimits& limits) override;
   absl::StatusOr<Quota> GetQuota(std::string_view path) override;
+  absl::StatusOr<std::vector<std::string>> GetEphemerals(
+      std::string_view prefix) override;
+  absl::StatusOr<int32_t> GetAllChildrenNumber(std::string_view path) override;
   absl::Status DeleteQuota(std::string_view path, uint32_t fields) override;
 
   void CreateAsync(std::string_view path, std::string_view data,

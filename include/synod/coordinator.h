@@ -210,6 +210,20 @@ class Coordinator {
   virtual absl::StatusOr<AclList> GetAcl(std::string_view path,
                                          Stat* stat = nullptr) = 0;
 
+  // Returns, sorted, the paths of this Coordinator's session's ephemeral
+  // nodes that begin with `prefix` (a string prefix, as ZooKeeper 3.6+'s
+  // getEphemerals: "/app" also matches "/apple"; "/" gives them all).
+  // BadArguments for an invalid `prefix`.
+  virtual absl::StatusOr<std::vector<std::string>> GetEphemerals(
+      std::string_view prefix = "/") = 0;
+
+  // Returns the number of nodes below `path`, at any depth, itself not
+  // counted (ZooKeeper 3.6+'s getAllChildrenNumber; for "/" that includes
+  // /synod and its children, as ZooKeeper's includes /zookeeper's).
+  // NoNode if `path` does not exist; it needs READ on `path`.
+  virtual absl::StatusOr<int32_t> GetAllChildrenNumber(
+      std::string_view path) = 0;
+
   // ---- Watches that stay until removed.
 
   // Registers `watcher` on `path` in `mode`. The path need not exist.

@@ -1,8 +1,10 @@
 // PeerRuntime: local reads, watch registration, identities, health.
 // Reads run on the caller's thread under the tree's shared lock.
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "acl/identity.h"
 #include "runtime/peer_runtime.h"
@@ -105,6 +107,47 @@ absl::StatusOr<AclList> PeerRuntime::GetAclAs(const AuthInfo& auth,
   }
   if (stat) *stat = ServedStat(node->stat);
   return *node->acl;
+}
+
+absl::StatusOr<std::vector<std::string>> PeerRuntime::GetEphemerals(
+    std::string_view prefix) {
+  SYNOD_RETURN_IF_ERROR(ValidatePath(prefix));
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  const int64_t session = published_.session_id.load();
+  std::vector<std::string> out;
+  if (session == 0) return out;
+  ReaderLock lock(&replica_.mu);
+  for (std::string& path : replica_.tree.EphemeralsOf(session)) {
+    if (absl::StartsWith(path, AV(prefix))) out.push_back(std::move(path));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<int32_t> PeerRuntime::GetAllChildrenNumber(
+    std::string_view path) {
+  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  ReaderLock lock(&replica_.mu);
+  SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, nullptr));
+  // Depth first over the subtree, under the reader lock: O(subtree), as
+  // ZooKeeper's is O(tree).
+  int32_t count = 0;
+  std::vector<std::pair<std::string, const Znode*>> pending = {
+      {std::string(path), node}};
+  while (!pending.empty()) {
+    auto [parent, n] = std::move(pending.back());
+    pending.pop_back();
+    for (const std::string& child : n->children) {
+      std::string child_path =
+          parent == "/" ? absl::StrCat("/", child) : absl::StrCat(parent, "/", child);
+      const Znode* c = replica_.tree.Find(child_path);
+      if (c == nullptr) continue;  // cannot happen: the tree is consistent
+      ++count;
+      if (!c->children.empty()) pending.emplace_back(std::move(child_path), c);
+    }
+  }
+  return count;
 }
 
 absl::StatusOr<Quota> PeerRuntime::GetQuota(std::string_view path) {

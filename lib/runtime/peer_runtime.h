@@ -89,6 +89,9 @@ class PeerRuntime final : public transport::ClientHost {
                                                        Stat* stat);
   absl::StatusOr<AclList> GetAcl(std::string_view path, Stat* stat);
   absl::StatusOr<Quota> GetQuota(std::string_view path) override;
+  absl::StatusOr<std::vector<std::string>> GetEphemerals(
+      std::string_view prefix);
+  absl::StatusOr<int32_t> GetAllChildrenNumber(std::string_view path);
   absl::Status AddWatch(std::string_view path, WatchMode mode, Watcher watcher);
   absl::Status RemoveWatches(std::string_view path, WatcherType type);
   absl::Status AddAuth(std::string_view scheme, std::string_view credentials);

@@ -86,6 +86,20 @@ inline std::string RoleOf(const std::string& peer) {
   return "";
 }
 
+// The role of `peer` once it serves: "" while it has no serving leader
+// (looking, or still synchronizing with its leader), or is unreachable.
+inline std::string ServingRoleOf(const std::string& peer) {
+  CliResult r = Cli(peer, "status");
+  if (r.exit_code != 0) return "";
+  std::string role;
+  bool serving = false;
+  for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+    if (absl::ConsumePrefix(&line, "role: ")) role = std::string(line);
+    if (absl::ConsumePrefix(&line, "leader: ")) serving = line != "none";
+  }
+  return serving ? role : "";
+}
+
 class ProcessEnsemble {
  public:
   explicit ProcessEnsemble(int n) {
@@ -108,7 +122,8 @@ class ProcessEnsemble {
     for (auto& p : peers_) p->Start(session_timeout);
   }
   // Waits until the running peers report one leader and the rest
-  // following; returns the leader's index or -1.
+  // following it, each serving (synchronized with the leader); returns the
+  // leader's index or -1.
   int WaitLeader(absl::Duration timeout = absl::Seconds(60)) {
     const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
@@ -116,7 +131,7 @@ class ProcessEnsemble {
       for (int i = 0; i < size(); ++i) {
         if (!at(i).running()) continue;
         ++running;
-        const std::string role = RoleOf(at(i).listen());
+        const std::string role = ServingRoleOf(at(i).listen());
         if (role == "leader") leader = i;
         if (role == "follower") ++following;
       }

@@ -77,6 +77,13 @@ class ForwardingCoordinator : public Coordinator {
                         const QuotaLimits& limits) override {
     return to_.SetQuota(path, limits);
   }
+  absl::StatusOr<std::vector<std::string>> GetEphemerals(
+      std::string_view prefix) override {
+    return to_.GetEphemerals(prefix);
+  }
+  absl::StatusOr<int32_t> GetAllChildrenNumber(std::string_view path) override {
+    return to_.GetAllChildrenNumber(path);
+  }
   absl::StatusOr<Quota> GetQuota(std::string_view path) override {
     return to_.GetQuota(path);
   }
