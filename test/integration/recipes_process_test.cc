@@ -70,6 +70,27 @@ void StartWorkers(
   }
 }
 
+// Waits up to 3 minutes until every worker but `except` printed "done".
+bool AllDone(EmbeddedEnsemble& e, int except = -1) {
+  return WaitForCli(
+      [&] {
+        for (int i = 0; i < 3; ++i) {
+          if (i != except && e.at(i).Log().find("done") == std::string::npos) {
+            return false;
+          }
+        }
+        return true;
+      },
+      absl::Minutes(3));
+}
+
+// Stops every worker but `except` (killed): each exits cleanly.
+void StopAll(EmbeddedEnsemble& e, int except = -1) {
+  for (int i = 0; i < 3; ++i) {
+    if (i != except) CHECK(e.at(i).Stop() == 0);
+  }
+}
+
 // The index of the process whose peer leads.
 int LeaderProcess(EmbeddedEnsemble& e) {
   int leader = -1;
@@ -101,16 +122,7 @@ TEST_CASE("Recipes in processes: a counter stays exact through a kill of "
   const int killed = LeaderProcess(e);
   e.at(killed).Kill();
   // The two others finish their adds.
-  REQUIRE(WaitForCli(
-      [&] {
-        for (int i = 0; i < 3; ++i) {
-          if (i != killed && e.at(i).Log().find("done") == std::string::npos) {
-            return false;
-          }
-        }
-        return true;
-      },
-      absl::Minutes(3)));
+  REQUIRE(AllDone(e, killed));
   const int reader = killed == 0 ? 1 : 0;
   REQUIRE(Cli(e.listen(reader), "sync /work/counter").exit_code == 0);
   const CliResult final_value = Cli(e.listen(reader), "get /work/counter");
@@ -158,9 +170,7 @@ TEST_CASE("Recipes in processes: a counter stays exact through a kill of "
   }
   unjournaled_adds(n - previous);
   CHECK(unjournaled <= kThreads);
-  for (int i = 0; i < 3; ++i) {
-    if (i != killed) CHECK(e.at(i).Stop() == 0);
-  }
+  StopAll(e, killed);
 }
 
 TEST_CASE("Recipes in processes: queue items are taken exactly once through "
@@ -195,9 +205,7 @@ TEST_CASE("Recipes in processes: queue items are taken exactly once through "
         return true;
       },
       absl::Minutes(3)));
-  for (int i = 0; i < 3; ++i) {
-    if (i != killed) CHECK(e.at(i).Stop() == 0);
-  }
+  StopAll(e, killed);
 
   const std::vector<Entry> lines = ReadJournal(journal);
   INFO(Errors(lines));
@@ -247,15 +255,8 @@ TEST_CASE("Recipes in processes: a double barrier never lets a process in "
   e.at(paused).Pause();
   absl::SleepFor(absl::Milliseconds(1500));
   e.at(paused).Resume();
-  REQUIRE(WaitForCli(
-      [&] {
-        for (int i = 0; i < 3; ++i) {
-          if (e.at(i).Log().find("done") == std::string::npos) return false;
-        }
-        return true;
-      },
-      absl::Minutes(3)));
-  for (int i = 0; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+  REQUIRE(AllDone(e));
+  StopAll(e);
 
   const std::vector<Entry> lines = ReadJournal(journal);
   INFO(Errors(lines));

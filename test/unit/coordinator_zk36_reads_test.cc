@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,13 +17,18 @@ using testing::TestOptions;
 
 using Names = std::vector<std::string>;
 
+std::unique_ptr<Coordinator> StartIn(const TempDir& dir) {
+  auto c = Coordinator::Start(TestOptions(dir.path()));
+  REQUIRE(c.ok());
+  return std::move(*c);
+}
+
 TEST_CASE("GetEphemerals lists this session's ephemerals by string prefix, "
           "sorted",
           "[coordinator]") {
   TempDir dir;
-  auto c = Coordinator::Start(TestOptions(dir.path()));
-  REQUIRE(c.ok());
-  Coordinator& co = **c;
+  std::unique_ptr<Coordinator> c = StartIn(dir);
+  Coordinator& co = *c;
   CHECK(co.GetEphemerals()->empty());
   REQUIRE(co.Create("/app", "").ok());
   REQUIRE(co.Create("/apple", "", CreateMode::kEphemeral).ok());
@@ -53,9 +59,8 @@ TEST_CASE("GetAllChildrenNumber counts a subtree at every depth, without "
           "its root",
           "[coordinator]") {
   TempDir dir;
-  auto c = Coordinator::Start(TestOptions(dir.path()));
-  REQUIRE(c.ok());
-  Coordinator& co = **c;
+  std::unique_ptr<Coordinator> c = StartIn(dir);
+  Coordinator& co = *c;
   // "/" counts /synod's subtree, as ZooKeeper's counts /zookeeper's.
   const int32_t fresh = *co.GetAllChildrenNumber("/");
   CHECK(fresh >= 1);
