@@ -40,7 +40,7 @@ absl::Status CacheCore::Start(WatchMode mode, Watcher on_event,
   MutexLock lock(&mu);
   if (!mu.AwaitWithTimeout(
           [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-            return loaded || !load_error.ok();
+            return load_told_ || !load_error.ok();
           },
           timeout)) {
     return absl::DeadlineExceededError(
@@ -48,7 +48,7 @@ absl::Status CacheCore::Start(WatchMode mode, Watcher on_event,
                      absl::FormatDuration(timeout)));
   }
   // Unreadable (e.g. NoAuth): said now; the view loads once it can be read.
-  return loaded ? absl::OkStatus() : load_error;
+  return load_told_ ? absl::OkStatus() : load_error;
 }
 
 void CacheCore::Close() {
@@ -76,6 +76,7 @@ bool CacheCore::Enter() {
 void CacheCore::Leave() {
   MutexLock lock(&mu);
   --running_;
+  if (loaded) load_told_ = true;
 }
 
 }  // namespace synod::recipes::internal

@@ -29,8 +29,8 @@ class CacheCore {
 
   // Registers the watch (`mode` on `path`, each event to `on_event`), a
   // session listener that calls `reload` on every Connected, and `reload`
-  // on the dispatcher; returns once a task marked the view loaded (OK),
-  // the error that task recorded, DeadlineExceeded after `timeout`, or
+  // on the dispatcher; returns once the task that marked the view loaded
+  // has ended, its listener calls made (OK), the error that task recorded, DeadlineExceeded after `timeout`, or
   // FailedPrecondition if started already. The callbacks run on the
   // dispatcher; they must hold only a weak reference to their cache.
   absl::Status Start(WatchMode mode, Watcher on_event,
@@ -57,6 +57,9 @@ class CacheCore {
  private:
   bool started_ ABSL_GUARDED_BY(mu) = false;
   bool closed_ ABSL_GUARDED_BY(mu) = false;
+  // A task ended with the view loaded: the first load's listener calls
+  // are made (tasks run one at a time on the dispatcher).
+  bool load_told_ ABSL_GUARDED_BY(mu) = false;
   int64_t session_listener_ ABSL_GUARDED_BY(mu) = 0;
   int running_ ABSL_GUARDED_BY(mu) = 0;
   std::thread::id runner_ ABSL_GUARDED_BY(mu);

@@ -71,7 +71,7 @@ class TreeCache {
   TreeCache& operator=(const TreeCache&) = delete;
 
   // Sets the watch and loads the subtree: returns OK once the view holds it
-  // (the listener hears kAdded for each node, then kInitialized),
+  // and the listener has heard kAdded for each node, then kInitialized,
   // DeadlineExceeded after `timeout`, FailedPrecondition if started
   // already, or the Coordinator's error for the watch.
   absl::Status Start(absl::Duration timeout = absl::Seconds(30));
