@@ -238,8 +238,23 @@ absl::Status EmbeddedCoordinator::AddWatch(std::string_view path,
 }
 
 absl::Status EmbeddedCoordinator::RemoveWatches(std::string_view path,
-                                                WatcherType type) {
-  return runtime_->RemoveWatches(path, type);
+                                                WatcherType type, bool local) {
+  return runtime_->RemoveWatches(path, type, /*handle=*/0, local);
+}
+
+absl::Status EmbeddedCoordinator::RemoveWatch(std::string_view path,
+                                              const WatchHandle& watcher,
+                                              WatcherType type, bool local) {
+  return runtime_->RemoveWatches(path, type, watcher.id(), local);
+}
+
+absl::StatusOr<std::vector<ReadResult>> EmbeddedCoordinator::MultiRead(
+    const std::vector<ReadOp>& ops) {
+  return runtime_->MultiRead(ops);
+}
+
+std::vector<ClientInfo> EmbeddedCoordinator::WhoAmI() const {
+  return runtime_->WhoAmI();
 }
 
 absl::Status EmbeddedCoordinator::AddAuth(std::string_view scheme,

@@ -51,7 +51,13 @@ class EmbeddedCoordinator final : public Coordinator {
   absl::StatusOr<AclList> GetAcl(std::string_view path, Stat* stat) override;
   absl::Status AddWatch(std::string_view path, WatchMode mode,
                         Watcher watcher) override;
-  absl::Status RemoveWatches(std::string_view path, WatcherType type) override;
+  absl::Status RemoveWatches(std::string_view path, WatcherType type,
+                             bool local) override;
+  absl::Status RemoveWatch(std::string_view path, const WatchHandle& watcher,
+                           WatcherType type, bool local) override;
+  absl::StatusOr<std::vector<ReadResult>> MultiRead(
+      const std::vector<ReadOp>& ops) override;
+  std::vector<ClientInfo> WhoAmI() const override;
   absl::Status AddAuth(std::string_view scheme,
                        std::string_view credentials) override;
   absl::Status SetQuota(std::string_view path,

@@ -217,6 +217,14 @@ class Coordinator {
   virtual absl::StatusOr<std::vector<std::string>> GetEphemerals(
       std::string_view prefix = "/") = 0;
 
+  // Reads every op of `ops` at one point of the replica's history (no write
+  // applies between them), as ZooKeeper 3.6+'s multiRead: one ReadResult
+  // per op, in order, each with its own outcome (one op's NoNode does not
+  // fail the others). No watch is set. The call itself fails only with
+  // BadArguments for more than Options::max_multi_ops ops.
+  virtual absl::StatusOr<std::vector<ReadResult>> MultiRead(
+      const std::vector<ReadOp>& ops) = 0;
+
   // Returns the number of nodes below `path`, at any depth, itself not
   // counted (ZooKeeper 3.6+'s getAllChildrenNumber; for "/" that includes
   // /synod and its children, as ZooKeeper's includes /zookeeper's).
@@ -231,9 +239,19 @@ class Coordinator {
                                 Watcher watcher) = 0;
 
   // Removes the watches of `type` on `path`, each of which is told with a
-  // *WatchRemoved event. NoWatcher if there were none.
-  virtual absl::Status RemoveWatches(std::string_view path,
-                                     WatcherType type) = 0;
+  // *WatchRemoved event. NoWatcher if there were none. As in ZooKeeper,
+  // the removal needs the session connected (ConnectionLoss otherwise,
+  // nothing removed) unless `local` is true: then it removes them whatever
+  // the session's state (what a component shutting down wants).
+  virtual absl::Status RemoveWatches(std::string_view path, WatcherType type,
+                                     bool local = false) = 0;
+
+  // As RemoveWatches, but only the registrations made with `watcher` (or a
+  // copy of it): other watchers on `path` stay. NoWatcher if it has none
+  // of `type` there.
+  virtual absl::Status RemoveWatch(std::string_view path,
+                                   const WatchHandle& watcher,
+                                   WatcherType type, bool local = false) = 0;
 
   // ---- Authentication of this Coordinator's session.
 
@@ -242,6 +260,12 @@ class Coordinator {
   // comes from Options::tls's certificate, never from a claim).
   virtual absl::Status AddAuth(std::string_view scheme,
                                std::string_view credentials) = 0;
+
+  // Returns the identities of this Coordinator's session, as ZooKeeper
+  // 3.7+'s whoAmI: "ip" (127.0.0.1) first, then each identity in the order
+  // it was added ("x509" from Options::tls at start, "digest" from
+  // AddAuth), with "super" before the super digest's.
+  virtual std::vector<ClientInfo> WhoAmI() const = 0;
 
   // ---- Quotas (ZooKeeper's setquota, listquota and delquota): limits on
   // ---- a subtree, kept as nodes under /synod/quota, replicated and

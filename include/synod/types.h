@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -241,6 +242,53 @@ struct OpResult {
   Op::Type type = Op::Type::kCheck;
   std::string path;
   Stat stat;
+};
+
+// One read of Coordinator::MultiRead (ZooKeeper 3.6+'s multiRead, with
+// exists as well). Build with the factories.
+struct ReadOp {
+  enum class Type { kGetData, kGetChildren, kExists };
+
+  // The data and Stat of `path` (as Get).
+  static ReadOp GetData(std::string path) {
+    return ReadOp{Type::kGetData, std::move(path)};
+  }
+  // The children of `path`, sorted, and its Stat (as GetChildren).
+  static ReadOp GetChildren(std::string path) {
+    return ReadOp{Type::kGetChildren, std::move(path)};
+  }
+  // Whether `path` exists, and its Stat if it does (as Exists).
+  static ReadOp Exists(std::string path) {
+    return ReadOp{Type::kExists, std::move(path)};
+  }
+
+  Type type = Type::kGetData;
+  std::string path;
+};
+
+// The outcome of one ReadOp. `error` is kOk or why this op failed
+// (BadArguments, NoNode, NoAuth: as the single read would); the other
+// fields are set on success only: `data` for kGetData, `children` for
+// kGetChildren, `exists` for kExists, `stat` for all three (for kExists,
+// when the node exists).
+struct ReadResult {
+  Error error = Error::kOk;
+  std::string data;
+  std::vector<std::string> children;
+  bool exists = false;
+  Stat stat;
+};
+
+// One identity of a session, as ZooKeeper 3.7+'s whoAmI reports it:
+// `scheme` ("ip", "digest", "x509", "super") and `user` (the address for
+// ip, the user name for digest, the subject for x509, empty for super).
+struct ClientInfo {
+  std::string scheme;
+  std::string user;
+
+  friend bool operator==(const ClientInfo& a, const ClientInfo& b) {
+    return a.scheme == b.scheme && a.user == b.user;
+  }
 };
 
 }  // namespace synod

@@ -14,7 +14,9 @@
 #ifndef SYNOD_WATCH_H_
 #define SYNOD_WATCH_H_
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace synod {
@@ -59,6 +61,37 @@ struct WatchEvent {
 
 // A callback for watch events. Runs on the Coordinator's dispatcher thread.
 using Watcher = std::function<void(const WatchEvent&)>;
+
+// A watcher with an identity, so that Coordinator::RemoveWatch can take
+// away its registrations and leave every other watcher's (ZooKeeper's
+// removeWatches of one Watcher object). Pass it wherever a Watcher is
+// taken (Get, Exists, GetChildren, AddWatch; on any path, any number of
+// times): every registration made with it or a copy of it carries its id.
+// As in ZooKeeper, where watchers are a set per path: registering it again
+// where it is already registered (same path, same kind) adds nothing, and
+// one event calls it once even where it is registered in several kinds
+// (a data and a child watch on a deleted node, say).
+class WatchHandle {
+ public:
+  // Gives `watcher` a new identity (unique in the process).
+  explicit WatchHandle(Watcher watcher);
+
+  // Calls the watcher (how a registration made with the handle fires).
+  void operator()(const WatchEvent& event) const {
+    if (*watcher_) (*watcher_)(event);
+  }
+
+  // The identity: never 0, equal for copies.
+  int64_t id() const { return id_; }
+
+ private:
+  int64_t id_;
+  std::shared_ptr<const Watcher> watcher_;
+};
+
+// The identity of the WatchHandle that `watcher` was made from, or 0 for a
+// plain function.
+int64_t WatchHandleId(const Watcher& watcher);
 
 // How AddWatch registers a watch that stays until removed.
 //  kPersistent: every Created, Deleted, DataChanged and ChildrenChanged event

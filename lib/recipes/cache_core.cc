@@ -1,5 +1,6 @@
 #include "recipes/cache_core.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,8 +21,8 @@ absl::Status CacheCore::Start(WatchMode mode, Watcher on_event,
   }
   // The watch first: a change after it is an event, one before it is in
   // the first load.
-  if (absl::Status watched =
-          coordinator.AddWatch(path, mode, std::move(on_event));
+  WatchHandle watch(std::move(on_event));
+  if (absl::Status watched = coordinator.AddWatch(path, mode, watch);
       !watched.ok()) {
     MutexLock lock(&mu);
     started_ = false;
@@ -34,6 +35,10 @@ absl::Status CacheCore::Start(WatchMode mode, Watcher on_event,
   {
     MutexLock lock(&mu);
     session_listener_ = handle;
+    watch_.emplace(std::move(watch));
+    watch_type_ = mode == WatchMode::kPersistentRecursive
+                      ? WatcherType::kPersistentRecursive
+                      : WatcherType::kPersistent;
   }
   // The first load on the dispatcher, ordered with the events.
   RunOnDispatcher(coordinator, reload);
@@ -53,16 +58,25 @@ absl::Status CacheCore::Start(WatchMode mode, Watcher on_event,
 
 void CacheCore::Close() {
   int64_t handle;
+  std::optional<WatchHandle> watch;
+  WatcherType type;
   {
     MutexLock lock(&mu);
     closed_ = true;
     handle = std::exchange(session_listener_, 0);
+    watch = std::exchange(watch_, std::nullopt);
+    type = watch_type_;
     const std::thread::id me = std::this_thread::get_id();
     mu.Await([this, me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       return running_ == 0 || runner_ == me;
     });
   }
   if (handle != 0) coordinator.RemoveSessionListener(handle);
+  // Only this cache's watch, whatever the session's state. Its removal
+  // event finds the cache closed and does nothing.
+  if (watch) {
+    coordinator.RemoveWatch(path, *watch, type, /*local=*/true).IgnoreError();
+  }
 }
 
 bool CacheCore::Enter() {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -37,8 +38,9 @@ class CacheCore {
                      std::function<void()> reload, absl::Duration timeout);
 
   // Ends the cache: no task starts after it returns, and it waits for one
-  // under way (unless called from it). Its watch stays registered, inert:
-  // removing it by path would remove other code's watches on the path.
+  // under way (unless called from it). Its watch is removed (that one
+  // registration: other code's watches on the path stay), locally, so even
+  // while disconnected.
   void Close();
 
   // A dispatcher task begins: false if the cache is closed (then skip it).
@@ -61,6 +63,9 @@ class CacheCore {
   // are made (tasks run one at a time on the dispatcher).
   bool load_told_ ABSL_GUARDED_BY(mu) = false;
   int64_t session_listener_ ABSL_GUARDED_BY(mu) = 0;
+  // The cache's watch, once registered, and its kind.
+  std::optional<WatchHandle> watch_ ABSL_GUARDED_BY(mu);
+  WatcherType watch_type_ ABSL_GUARDED_BY(mu) = WatcherType::kPersistent;
   int running_ ABSL_GUARDED_BY(mu) = 0;
   std::thread::id runner_ ABSL_GUARDED_BY(mu);
 };

@@ -150,6 +150,60 @@ absl::StatusOr<int32_t> PeerRuntime::GetAllChildrenNumber(
   return count;
 }
 
+absl::StatusOr<std::vector<ReadResult>> PeerRuntime::MultiRead(
+    const std::vector<ReadOp>& ops) {
+  if (ops.size() > static_cast<size_t>(options_.max_multi_ops)) {
+    return BadArgumentsError(absl::StrCat("a multi read of ", ops.size(),
+                                          " ops exceeds the limit of ",
+                                          options_.max_multi_ops));
+  }
+  reads_.fetch_add(static_cast<int64_t>(ops.size()), std::memory_order_relaxed);
+  std::vector<ReadResult> results(ops.size());
+  // One reader lock over all the ops: no write applies between them.
+  ReaderLock lock(&replica_.mu);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const ReadOp& op = ops[i];
+    ReadResult& result = results[i];
+    if (absl::Status valid = ValidatePath(op.path); !valid.ok()) {
+      result.error = ErrorOf(valid);
+      continue;
+    }
+    if (op.type == ReadOp::Type::kExists) {
+      const Znode* node = replica_.tree.Find(op.path);
+      result.exists = node != nullptr;
+      if (node) result.stat = ServedStat(node->stat);
+      continue;
+    }
+    absl::StatusOr<const Znode*> node = FindReadable(op.path, nullptr);
+    if (!node.ok()) {
+      result.error = ErrorOf(node.status());
+      continue;
+    }
+    result.stat = ServedStat((*node)->stat);
+    if (op.type == ReadOp::Type::kGetData) {
+      result.data = (*node)->data;
+    } else {
+      result.children.assign((*node)->children.begin(),
+                             (*node)->children.end());
+    }
+  }
+  return results;
+}
+
+std::vector<ClientInfo> PeerRuntime::WhoAmI() const {
+  const std::shared_ptr<const AuthInfo> info = auth();
+  std::vector<ClientInfo> out;
+  out.push_back(ClientInfo{"ip", info->ip});
+  for (const AuthId& id : info->ids) {
+    if (IsSuperIdentity(options_, id)) out.push_back(ClientInfo{"super", ""});
+    // A digest id is "user:hash": ZooKeeper reports the user.
+    std::string user = id.scheme == "digest" ? id.id.substr(0, id.id.find(':'))
+                                             : id.id;
+    out.push_back(ClientInfo{id.scheme, std::move(user)});
+  }
+  return out;
+}
+
 absl::StatusOr<Quota> PeerRuntime::GetQuota(std::string_view path) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
@@ -179,17 +233,32 @@ absl::Status PeerRuntime::AddWatchAs(int64_t owner,
 }
 
 absl::Status PeerRuntime::RemoveWatches(std::string_view path,
-                                              WatcherType type) {
-  return RemoveWatchesAs(kLocalOwner, path, type);
+                                        WatcherType type, int64_t handle,
+                                        bool local) {
+  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
+  // ZooKeeper's rule: the server must answer a removal unless it is local.
+  // Ours is the session's leader; a local removal needs nobody.
+  if (!local && !published_.connected.load()) {
+    return MakeError(Error::kConnectionLoss,
+                     absl::StrCat("the session is not connected: watches on ",
+                                  AV(path), " stay (remove them locally)"));
+  }
+  return RemoveWatchesOf(kLocalOwner, path, type, handle);
 }
 
 absl::Status PeerRuntime::RemoveWatchesAs(int64_t owner,
-                                                std::string_view path,
-                                                WatcherType type) {
+                                          std::string_view path,
+                                          WatcherType type) {
+  return RemoveWatchesOf(owner, path, type, /*handle=*/0);
+}
+
+absl::Status PeerRuntime::RemoveWatchesOf(int64_t owner,
+                                          std::string_view path,
+                                          WatcherType type, int64_t handle) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   std::vector<Delivery> removed;
   ReaderLock lock(&replica_.mu);
-  if (replica_.watches.Remove(path, type, owner, &removed) == 0) {
+  if (replica_.watches.Remove(path, type, owner, handle, &removed) == 0) {
     return MakeError(Error::kNoWatcher,
                      absl::StrCat("no watch of that type on ", AV(path)));
   }

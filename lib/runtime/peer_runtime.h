@@ -93,7 +93,13 @@ class PeerRuntime final : public transport::ClientHost {
       std::string_view prefix);
   absl::StatusOr<int32_t> GetAllChildrenNumber(std::string_view path);
   absl::Status AddWatch(std::string_view path, WatchMode mode, Watcher watcher);
-  absl::Status RemoveWatches(std::string_view path, WatcherType type);
+  // Coordinator::RemoveWatches (`handle` 0) and RemoveWatch (the
+  // WatchHandle's id) of the local Coordinator's watches.
+  absl::Status RemoveWatches(std::string_view path, WatcherType type,
+                             int64_t handle, bool local);
+  absl::StatusOr<std::vector<ReadResult>> MultiRead(
+      const std::vector<ReadOp>& ops);
+  std::vector<ClientInfo> WhoAmI() const;
   absl::Status AddAuth(std::string_view scheme, std::string_view credentials);
 
   // Session listeners (Coordinator::AddSessionListener): called on the
@@ -139,6 +145,9 @@ class PeerRuntime final : public transport::ClientHost {
   // *WatchRemoved events on the dispatcher.
   absl::Status RemoveWatchesAs(int64_t owner, std::string_view path,
                                WatcherType type) override;
+  // RemoveWatchesAs, only `handle`'s registrations unless it is 0.
+  absl::Status RemoveWatchesOf(int64_t owner, std::string_view path,
+                               WatcherType type, int64_t handle);
   // Drops every watch `owner` registered, telling no watcher (its stream
   // ended). Returns how many.
   int64_t DropWatchesOf(int64_t owner) override;

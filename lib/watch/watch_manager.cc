@@ -2,6 +2,7 @@
 
 #include "watch/watch_manager.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "tree/path.h"
@@ -21,15 +22,19 @@ void Emit(const List& list, std::string_view path, EventType type,
   }
 }
 
-// Moves `owner`'s registrations out of `list`, keeping the others in order;
-// appends a delivery of `type` on `path` for each to `out` unless it is
-// null. Returns how many were taken.
+// Moves `owner`'s registrations (only those of WatchHandle `handle`, unless
+// it is 0) out of `list`, keeping the others in order; appends a delivery
+// of `type` on `path` for each to `out` unless it is null, and counts the
+// taken registrations of any WatchHandle down from `*identified`. Returns
+// how many were taken.
 template <typename List>
-int64_t TakeOwned(List& list, int64_t owner, std::string_view path,
-                  EventType type, std::vector<Delivery>* out) {
+int64_t TakeOwned(List& list, int64_t owner, int64_t handle,
+                  std::string_view path, EventType type,
+                  std::vector<Delivery>* out, int64_t* identified) {
   auto keep = list.begin();
   for (auto it = list.begin(); it != list.end(); ++it) {
-    if (it->owner == owner) {
+    if (it->owner == owner && (handle == 0 || it->handle == handle)) {
+      if (it->handle != 0) --*identified;
       if (out != nullptr) {
         out->push_back(Delivery{
             std::move(it->watcher),
@@ -47,13 +52,43 @@ int64_t TakeOwned(List& list, int64_t owner, std::string_view path,
 
 }  // namespace
 
-void WatchManager::AddLocked(std::string_view path,
+bool WatchManager::AddLocked(std::string_view path,
                              Registrations PathWatches::*kind,
                              std::shared_ptr<const Watcher> watcher,
                              int64_t owner) {
-  (watches_[AV(path)].*kind).push_back(Registration{std::move(watcher), owner});
+  const int64_t handle = WatchHandleId(*watcher);
+  Registrations& list = watches_[AV(path)].*kind;
+  if (handle != 0) {
+    // A WatchHandle is registered once per path and kind, as a watcher in
+    // ZooKeeper's per-path sets.
+    for (const Registration& reg : list) {
+      if (reg.handle == handle && reg.owner == owner) return false;
+    }
+    ++identified_count_;
+  }
+  list.push_back(Registration{std::move(watcher), owner, handle});
   if (owner != kLocalOwner) ++owners_[owner][AV(path)];
   ++size_;
+  return true;
+}
+
+void WatchManager::Forget(const Registration& reg) {
+  if (reg.handle != 0) --identified_count_;
+}
+
+void WatchManager::DedupHandles(std::vector<Delivery>* out, size_t from) {
+  std::vector<int64_t> seen;
+  auto keep = out->begin() + static_cast<std::ptrdiff_t>(from);
+  for (auto it = keep; it != out->end(); ++it) {
+    const int64_t handle = WatchHandleId(*it->watcher);
+    if (handle != 0) {
+      if (std::find(seen.begin(), seen.end(), handle) != seen.end()) continue;
+      seen.push_back(handle);
+    }
+    if (keep != it) *keep = std::move(*it);
+    ++keep;
+  }
+  out->erase(keep, out->end());
 }
 
 void WatchManager::AddDataWatch(std::string_view path, Watcher watcher,
@@ -75,8 +110,9 @@ void WatchManager::AddPersistentWatch(std::string_view path, WatchMode mode,
   auto ptr = std::make_shared<const Watcher>(std::move(watcher));
   WriterLock lock(&mu_);
   if (mode == WatchMode::kPersistentRecursive) {
-    AddLocked(path, &PathWatches::recursive, std::move(ptr), owner);
-    ++recursive_count_;
+    if (AddLocked(path, &PathWatches::recursive, std::move(ptr), owner)) {
+      ++recursive_count_;
+    }
   } else {
     AddLocked(path, &PathWatches::persistent, std::move(ptr), owner);
   }
@@ -99,6 +135,7 @@ int64_t WatchManager::EmitAndClear(Registrations& list, std::string_view path,
   for (Registration& reg : list) {
     // Local watches (the common case) skip the owner index entirely.
     if (reg.owner != kLocalOwner) Unindex(reg.owner, path, 1);
+    Forget(reg);
     out->push_back(Delivery{
         std::move(reg.watcher),
         WatchEvent{type, SessionState::kConnected, std::string(path)}});
@@ -118,6 +155,16 @@ void WatchManager::Trigger(std::string_view path, EventType type,
 
   WriterLock lock(&mu_);
   if (watches_.empty()) return;  // the common case: nothing to look up
+  const size_t from = out->size();
+  // One event calls a WatchHandle once, however many kinds it is in.
+  struct Dedup {
+    std::vector<Delivery>* out;
+    size_t from;
+    bool any;
+    ~Dedup() {
+      if (any && out->size() - from > 1) DedupHandles(out, from);
+    }
+  } dedup{out, from, identified_count_ > 0};
   if (auto it = watches_.find(AV(path)); it != watches_.end()) {
     PathWatches& watches = it->second;
     if (data && !watches.data.empty()) {
@@ -139,7 +186,8 @@ void WatchManager::Trigger(std::string_view path, EventType type,
 }
 
 int WatchManager::Remove(std::string_view path, WatcherType type,
-                         int64_t owner, std::vector<Delivery>* out) {
+                         int64_t owner, int64_t handle,
+                         std::vector<Delivery>* out) {
   const bool any = type == WatcherType::kAny;
   WriterLock lock(&mu_);
   auto it = watches_.find(AV(path));
@@ -147,20 +195,20 @@ int WatchManager::Remove(std::string_view path, WatcherType type,
   PathWatches& watches = it->second;
   int64_t removed = 0;
   if (any || type == WatcherType::kData) {
-    removed += TakeOwned(watches.data, owner, path,
-                         EventType::kDataWatchRemoved, out);
+    removed += TakeOwned(watches.data, owner, handle, path,
+                         EventType::kDataWatchRemoved, out, &identified_count_);
   }
   if (any || type == WatcherType::kChildren) {
-    removed += TakeOwned(watches.child, owner, path,
-                         EventType::kChildWatchRemoved, out);
+    removed += TakeOwned(watches.child, owner, handle, path,
+                         EventType::kChildWatchRemoved, out, &identified_count_);
   }
   if (any || type == WatcherType::kPersistent) {
-    removed += TakeOwned(watches.persistent, owner, path,
-                         EventType::kPersistentWatchRemoved, out);
+    removed += TakeOwned(watches.persistent, owner, handle, path,
+                         EventType::kPersistentWatchRemoved, out, &identified_count_);
   }
   if (any || type == WatcherType::kPersistentRecursive) {
-    const int64_t n = TakeOwned(watches.recursive, owner, path,
-                                EventType::kPersistentWatchRemoved, out);
+    const int64_t n = TakeOwned(watches.recursive, owner, handle, path,
+                                EventType::kPersistentWatchRemoved, out, &identified_count_);
     recursive_count_ -= n;
     removed += n;
   }
@@ -173,11 +221,15 @@ int WatchManager::Remove(std::string_view path, WatcherType type,
 int64_t WatchManager::DropOwned(PathWatches& watches, int64_t owner) {
   constexpr EventType kUnused = EventType::kSession;  // nothing is emitted
   int64_t removed = 0;
-  removed += TakeOwned(watches.data, owner, {}, kUnused, nullptr);
-  removed += TakeOwned(watches.child, owner, {}, kUnused, nullptr);
-  removed += TakeOwned(watches.persistent, owner, {}, kUnused, nullptr);
+  removed += TakeOwned(watches.data, owner, 0, {}, kUnused, nullptr,
+                         &identified_count_);
+  removed += TakeOwned(watches.child, owner, 0, {}, kUnused, nullptr,
+                         &identified_count_);
+  removed += TakeOwned(watches.persistent, owner, 0, {}, kUnused, nullptr,
+                         &identified_count_);
   const int64_t recursive =
-      TakeOwned(watches.recursive, owner, {}, kUnused, nullptr);
+      TakeOwned(watches.recursive, owner, 0, {}, kUnused, nullptr,
+                         &identified_count_);
   recursive_count_ -= recursive;
   removed += recursive;
   size_ -= removed;
@@ -217,6 +269,7 @@ void WatchManager::Clear() {
   watches_.clear();
   owners_.clear();
   size_ = 0;
+  identified_count_ = 0;
   recursive_count_ = 0;
 }
 

@@ -64,7 +64,9 @@ class WatchManager {
   //                    recursive of path and every ancestor.
   //  kChildrenChanged: child watches of path; persistent of path (never
   //                    recursive ones).
-  // Each registration fires at most once per call; order: one-shot data,
+  // Each registration fires at most once per call, and each WatchHandle
+  // once, whatever its owners (at its first place in this order); order:
+  // one-shot data,
   // one-shot child, persistent, recursive (nearest ancestor first), each in
   // registration order (owners interleaved as registered). Every event
   // carries `path` and kConnected.
@@ -72,14 +74,16 @@ class WatchManager {
   void Trigger(std::string_view path, EventType type,
                std::vector<Delivery>* out);
 
-  // Removes `owner`'s watches of `type` on `path` (other owners' stay, in
-  // their order) and appends one delivery per removed registration:
+  // Removes `owner`'s watches of `type` on `path` (only those made with
+  // the WatchHandle whose id is `handle`, unless it is 0; other owners'
+  // stay, in their order) and appends one delivery per removed
+  // registration:
   // kDataWatchRemoved for data watches, kChildWatchRemoved for child
   // watches, kPersistentWatchRemoved for persistent and recursive ones; in
   // Trigger's kind order, then registration order. Returns how many were
   // removed.
   int Remove(std::string_view path, WatcherType type, int64_t owner,
-             std::vector<Delivery>* out);
+             int64_t handle, std::vector<Delivery>* out);
 
   // Removes every registration of `owner`, of every kind and path, without
   // any delivery (its session is gone: nobody is told). Returns how many
@@ -98,6 +102,7 @@ class WatchManager {
   struct Registration {
     std::shared_ptr<const Watcher> watcher;
     int64_t owner = kLocalOwner;
+    int64_t handle = 0;  // the WatchHandle's id, 0 for a plain function
   };
   using Registrations = std::vector<Registration>;
   struct PathWatches {
@@ -113,9 +118,16 @@ class WatchManager {
   // Registration counts of one non-local owner, per path.
   using OwnerPaths = absl::flat_hash_map<std::string, int64_t>;
 
-  void AddLocked(std::string_view path, Registrations PathWatches::*kind,
+  // Adds the registration; false (nothing added) if it is a WatchHandle
+  // that `owner` has registered there already.
+  bool AddLocked(std::string_view path, Registrations PathWatches::*kind,
                  std::shared_ptr<const Watcher> watcher, int64_t owner)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts a registration that fired out of identified_count_.
+  void Forget(const Registration& reg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the deliveries of `out` from index `from` on whose WatchHandle
+  // has a delivery earlier in that range.
+  static void DedupHandles(std::vector<Delivery>* out, size_t from);
   // As Emit, then empties `list` (the fired one-shot watches of `path`),
   // keeping owners_ exact; returns how many were emitted.
   int64_t EmitAndClear(Registrations& list, std::string_view path,
@@ -135,6 +147,8 @@ class WatchManager {
   absl::flat_hash_map<int64_t, OwnerPaths> owners_ ABSL_GUARDED_BY(mu_);
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t recursive_count_ ABSL_GUARDED_BY(mu_) = 0;
+  // Registrations made with a WatchHandle (Trigger dedups only if any).
+  int64_t identified_count_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace synod

@@ -158,6 +158,42 @@ TEST_CASE("RemoveWatches removes by type and tells the watcher", "[watch]") {
   CHECK(ErrorOf(c->RemoveWatches("/rm", WatcherType::kAny)) == Error::kNoWatcher);
 }
 
+TEST_CASE("RemoveWatch takes away one watcher's registrations and leaves "
+          "the others'",
+          "[watch]") {
+  TempDir dir;
+  auto c = StartIn(dir);
+  EventLog log;
+  const WatchHandle mine(log.Recorder("mine"));
+  REQUIRE(c->Create("/h", "").ok());
+  REQUIRE(c->AddWatch("/h", WatchMode::kPersistent, mine).ok());
+  REQUIRE(c->AddWatch("/h", WatchMode::kPersistent, log.Recorder("theirs"))
+              .ok());
+  REQUIRE(c->Get("/h", mine).ok());
+  REQUIRE(c->Exists("/h", mine).ok());  // the same data watch: not added
+  CHECK(c->GetHealth().watch_count == 3);
+  REQUIRE(c->Set("/h", "1").ok());  // "mine" is called once
+  REQUIRE(c->Get("/h", mine).ok());
+  REQUIRE(c->RemoveWatch("/h", mine, WatcherType::kData).ok());
+  REQUIRE(c->RemoveWatch("/h", mine, WatcherType::kPersistent).ok());
+  CHECK(ErrorOf(c->RemoveWatch("/h", mine, WatcherType::kAny)) ==
+        Error::kNoWatcher);
+  CHECK(ErrorOf(c->RemoveWatch("/h/", mine, WatcherType::kAny)) ==
+        Error::kBadArguments);
+  REQUIRE(c->Set("/h", "2").ok());  // only "theirs" is left
+  testing::DrainDispatcher(*c);
+  CHECK(Describe(log.Snapshot()) ==
+        std::vector<std::string>{"mine:NodeDataChanged:/h",
+                                 "theirs:NodeDataChanged:/h",
+                                 "mine:DataWatchRemoved:/h",
+                                 "mine:PersistentWatchRemoved:/h",
+                                 "theirs:NodeDataChanged:/h"});
+  CHECK(c->GetHealth().watch_count == 1);
+  // Alone, the Coordinator is always connected: local or not, the same.
+  REQUIRE(c->RemoveWatches("/h", WatcherType::kAny, /*local=*/true).ok());
+  CHECK(c->GetHealth().watch_count == 0);
+}
+
 TEST_CASE("watch events precede the completion of the write that caused them",
           "[watch]") {
   TempDir dir;

@@ -1,9 +1,12 @@
-// ZooKeeper 3.6+'s getEphemerals and getAllChildrenNumber on a Coordinator.
+// ZooKeeper 3.6+'s getEphemerals, getAllChildrenNumber, multiRead and
+// whoAmI on a Coordinator.
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "synod/synod.h"
@@ -87,6 +90,110 @@ TEST_CASE("GetAllChildrenNumber counts a subtree at every depth, without "
               .ok());
   CHECK(ErrorOf(co.GetAllChildrenNumber("/locked").status()) ==
         Error::kNoAuth);
+}
+
+TEST_CASE("MultiRead reads at one point, each op with its own outcome",
+          "[coordinator]") {
+  TempDir dir;
+  std::unique_ptr<Coordinator> c = StartIn(dir);
+  Coordinator& co = *c;
+  REQUIRE(co.Create("/m", "root").ok());
+  REQUIRE(co.Create("/m/b", "").ok());
+  REQUIRE(co.Create("/m/a", "").ok());
+  REQUIRE(co.Set("/m", "v1").ok());
+  REQUIRE(co.Create("/secret", "s", CreateMode::kPersistent,
+                    CreateOptions{AclList{Acl{perms::kWrite, "world",
+                                              "anyone"}}})
+              .ok());
+  const auto results = co.MultiRead(
+      {ReadOp::GetData("/m"), ReadOp::GetChildren("/m"),
+       ReadOp::Exists("/m/a"), ReadOp::Exists("/m/zz"),
+       ReadOp::GetData("/missing"), ReadOp::GetChildren("/m/"),
+       ReadOp::GetData("/secret"), ReadOp::Exists("/secret")});
+  REQUIRE(results.ok());
+  REQUIRE(results->size() == 8);
+  const std::vector<ReadResult>& r = *results;
+  const Node m = *co.Get("/m");
+  CHECK(r[0].error == Error::kOk);
+  CHECK(r[0].data == "v1");
+  CHECK(r[0].stat == m.stat);
+  CHECK(r[1].error == Error::kOk);
+  CHECK(r[1].children == Names{"a", "b"});
+  CHECK(r[1].stat == m.stat);
+  CHECK(r[2].exists);
+  CHECK(r[2].stat == **co.Exists("/m/a"));
+  CHECK(r[3].error == Error::kOk);
+  CHECK(!r[3].exists);
+  CHECK(r[4].error == Error::kNoNode);
+  CHECK(r[5].error == Error::kBadArguments);
+  CHECK(r[6].error == Error::kNoAuth);  // READ needed, as Get
+  CHECK(r[6].data.empty());
+  CHECK(r[7].exists);  // as Exists: no ACL check
+  // No watch is set by any of them.
+  CHECK(co.GetHealth().watch_count == 0);
+  CHECK(co.MultiRead({})->empty());
+  std::vector<ReadOp> too_many(TestOptions(dir.path()).max_multi_ops + 1,
+                               ReadOp::Exists("/m"));
+  CHECK(ErrorOf(co.MultiRead(too_many).status()) == Error::kBadArguments);
+}
+
+TEST_CASE("MultiRead sees no write half applied", "[coordinator]") {
+  TempDir dir;
+  std::unique_ptr<Coordinator> c = StartIn(dir);
+  Coordinator& co = *c;
+  REQUIRE(co.Create("/x", "0").ok());
+  REQUIRE(co.Create("/y", "0").ok());
+  // A writer moves /x and /y together in multis; every MultiRead must see
+  // them equal.
+  std::atomic<bool> done{false};
+  std::atomic<int> write_errors{0};
+  std::thread writer([&] {
+    for (int i = 1; i <= 200; ++i) {
+      const std::string v = std::to_string(i);
+      if (!co.Multi({Op::Set("/x", v), Op::Set("/y", v)}).ok()) ++write_errors;
+    }
+    done = true;
+  });
+  int reads = 0;
+  int torn = 0;  // reads that saw one set and not the other
+  bool saw_progress = false;
+  while (!done.load() || reads == 0) {
+    auto r = co.MultiRead({ReadOp::GetData("/x"), ReadOp::GetData("/y")});
+    // After the creates (two txns), each multi sets both in one txn.
+    if (!r.ok() || (*r)[0].data != (*r)[1].data ||
+        ((*r)[0].data != "0" && (*r)[0].stat.mzxid != (*r)[1].stat.mzxid)) {
+      ++torn;
+      continue;
+    }
+    saw_progress = saw_progress || (*r)[0].data != "0";
+    ++reads;
+  }
+  writer.join();
+  CHECK(torn == 0);
+  CHECK(write_errors.load() == 0);
+  CHECK(saw_progress);
+  auto last = co.MultiRead({ReadOp::GetData("/x"), ReadOp::GetData("/y")});
+  CHECK((*last)[0].data == "200");
+  CHECK((*last)[1].data == "200");
+}
+
+TEST_CASE("WhoAmI lists the session's identities as ZooKeeper's whoAmI",
+          "[coordinator]") {
+  TempDir dir;
+  Options o = TestOptions(dir.path());
+  o.super_digest = DigestId("root", "rootpw");
+  auto started = Coordinator::Start(o);
+  REQUIRE(started.ok());
+  Coordinator& co = **started;
+  CHECK(co.WhoAmI() == std::vector<ClientInfo>{{"ip", "127.0.0.1"}});
+  REQUIRE(co.AddAuth("digest", "alice:pw").ok());
+  REQUIRE(co.AddAuth("digest", "alice:pw").ok());  // held already
+  REQUIRE(co.AddAuth("digest", "root:rootpw").ok());
+  CHECK(ErrorOf(co.AddAuth("digest", "no-colon")) == Error::kAuthFailed);
+  CHECK(co.WhoAmI() == std::vector<ClientInfo>{{"ip", "127.0.0.1"},
+                                               {"digest", "alice"},
+                                               {"super", ""},
+                                               {"digest", "root"}});
 }
 
 }  // namespace

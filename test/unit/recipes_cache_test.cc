@@ -101,6 +101,30 @@ TEST_CASE("NodeCache: a node that exists at Start is loaded, not told",
   CHECK(calls == 0);
 }
 
+TEST_CASE("Caches: closing removes the cache's own watch, and only it",
+          "[recipes][cache]") {
+  OnePeer p;
+  REQUIRE(p.c->Create("/config", "v1").ok());
+  testing::EventLog theirs;
+  REQUIRE(p.c->AddWatch("/config", WatchMode::kPersistent,
+                        theirs.Recorder("theirs"))
+              .ok());
+  const int64_t before = p.c->GetHealth().watch_count;
+  {
+    NodeCache node(*p.c, "/config");
+    TreeCache tree(*p.c, "/config");
+    REQUIRE(node.Start().ok());
+    REQUIRE(tree.Start().ok());
+    CHECK(p.c->GetHealth().watch_count == before + 2);
+  }
+  CHECK(p.c->GetHealth().watch_count == before);
+  // The other watch on the path still fires.
+  REQUIRE(p.c->Set("/config", "v2").ok());
+  const auto heard = theirs.WaitFor(1);
+  REQUIRE(heard.size() == 1);
+  CHECK(heard[0].event.type == EventType::kDataChanged);
+}
+
 TEST_CASE("TreeCache: the first load is parents first, then Initialized",
           "[recipes][cache]") {
   OnePeer p;

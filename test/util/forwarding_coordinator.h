@@ -66,9 +66,19 @@ class ForwardingCoordinator : public Coordinator {
                         Watcher watcher) override {
     return to_.AddWatch(path, mode, std::move(watcher));
   }
-  absl::Status RemoveWatches(std::string_view path, WatcherType type) override {
-    return to_.RemoveWatches(path, type);
+  absl::Status RemoveWatches(std::string_view path, WatcherType type,
+                             bool local) override {
+    return to_.RemoveWatches(path, type, local);
   }
+  absl::Status RemoveWatch(std::string_view path, const WatchHandle& watcher,
+                           WatcherType type, bool local) override {
+    return to_.RemoveWatch(path, watcher, type, local);
+  }
+  absl::StatusOr<std::vector<ReadResult>> MultiRead(
+      const std::vector<ReadOp>& ops) override {
+    return to_.MultiRead(ops);
+  }
+  std::vector<ClientInfo> WhoAmI() const override { return to_.WhoAmI(); }
   absl::Status AddAuth(std::string_view scheme,
                        std::string_view credentials) override {
     return to_.AddAuth(scheme, credentials);

@@ -185,7 +185,7 @@ TEST_CASE("Recursive watches fire for descendants", "[watch]") {
   }
   SECTION("after the recursive ones are removed, ancestors fire nothing") {
     for (const char* p : {"/", "/a", "/a/b", "/a/b/c", "/x"}) {
-      wm.Remove(p, WatcherType::kPersistentRecursive, 0, &out);
+      wm.Remove(p, WatcherType::kPersistentRecursive, 0, 0, &out);
     }
     CHECK(wm.size() == 0);
     out.clear();
@@ -287,7 +287,7 @@ TEST_CASE("Remove takes away one kind and reports it", "[watch]") {
     AddAllKinds(m, &log, "/a/b");
     REQUIRE(m.size() == 9);
     out.clear();
-    CHECK(m.Remove("/a", c.type, 0, &out) ==
+    CHECK(m.Remove("/a", c.type, 0, 0, &out) ==
           static_cast<int>(c.labels.size()));
     CHECK(Run(out, &log) == c.labels);
     for (const Delivery& d : out) {
@@ -298,7 +298,7 @@ TEST_CASE("Remove takes away one kind and reports it", "[watch]") {
     CHECK(m.size() == 9 - static_cast<int64_t>(c.labels.size()));
     // Removing again finds nothing.
     out.clear();
-    CHECK(m.Remove("/a", c.type, 0, &out) == 0);
+    CHECK(m.Remove("/a", c.type, 0, 0, &out) == 0);
     CHECK(out.empty());
     // The other kinds on /a still fire; /a/b's are untouched.
     m.Trigger("/a", c.still_fires, &out);
@@ -319,7 +319,7 @@ TEST_CASE("Remove kAny takes away all four kinds", "[watch]") {
   AddAllKinds(wm, &log, "/a");
   AddAllKinds(wm, &log, "/a/b");
   std::vector<Delivery> out;
-  CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 4);
+  CHECK(wm.Remove("/a", WatcherType::kAny, 0, 0, &out) == 4);
   CHECK(Run(out, &log) ==
         Labels{"data/a", "child/a", "persistent/a", "recursive/a"});
   REQUIRE(out.size() == 4);
@@ -334,7 +334,7 @@ TEST_CASE("Remove kAny takes away all four kinds", "[watch]") {
   CHECK(Run(out, &log) ==
         Labels{"data/a/b", "persistent/a/b", "recursive/a/b"});
   out.clear();
-  CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kAny, 0, 0, &out) == 0);
   CHECK(out.empty());
 }
 
@@ -342,14 +342,14 @@ TEST_CASE("Remove finds none", "[watch]") {
   WatchManager wm;
   std::vector<std::string> log;
   std::vector<Delivery> out;
-  CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kAny, 0, 0, &out) == 0);
   wm.AddDataWatch("/a", Labeled(&log, "d"));
   // Other kinds on the path, other paths (ancestor, descendant).
-  CHECK(wm.Remove("/a", WatcherType::kChildren, 0, &out) == 0);
-  CHECK(wm.Remove("/a", WatcherType::kPersistent, 0, &out) == 0);
-  CHECK(wm.Remove("/a", WatcherType::kPersistentRecursive, 0, &out) == 0);
-  CHECK(wm.Remove("/", WatcherType::kAny, 0, &out) == 0);
-  CHECK(wm.Remove("/a/b", WatcherType::kAny, 0, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kChildren, 0, 0, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kPersistent, 0, 0, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kPersistentRecursive, 0, 0, &out) == 0);
+  CHECK(wm.Remove("/", WatcherType::kAny, 0, 0, &out) == 0);
+  CHECK(wm.Remove("/a/b", WatcherType::kAny, 0, 0, &out) == 0);
   CHECK(out.empty());
   CHECK(wm.size() == 1);
 }
@@ -407,7 +407,7 @@ TEST_CASE("Remove takes away only the owner's watches", "[watch]") {
   std::vector<Delivery> out;
 
   SECTION("one kind") {
-    CHECK(wm.Remove("/a", WatcherType::kData, 7, &out) == 2);
+    CHECK(wm.Remove("/a", WatcherType::kData, 7, 0, &out) == 2);
     CHECK(Run(out, &log) == Labels{"data/a#7", "data2/a#7"});
     for (const Delivery& d : out) {
       CHECK(d.event.type == EventType::kDataWatchRemoved);
@@ -422,7 +422,7 @@ TEST_CASE("Remove takes away only the owner's watches", "[watch]") {
                  "recursive/a#0", "recursive/a#7"});
   }
   SECTION("kAny, by either owner") {
-    CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 5);
+    CHECK(wm.Remove("/a", WatcherType::kAny, 0, 0, &out) == 5);
     CHECK(Run(out, &log) == Labels{"data/a#0", "data2/a#0", "child/a#0",
                                    "persistent/a#0", "recursive/a#0"});
     REQUIRE(out.size() == 5);
@@ -430,7 +430,7 @@ TEST_CASE("Remove takes away only the owner's watches", "[watch]") {
     CHECK(out[4].event.type == EventType::kPersistentWatchRemoved);
     CHECK(wm.size() == 9);
     out.clear();
-    CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 0);
+    CHECK(wm.Remove("/a", WatcherType::kAny, 0, 0, &out) == 0);
     CHECK(out.empty());
     // Owner 7's, on /a and below, are untouched.
     wm.Trigger("/a/b", EventType::kDeleted, &out);
@@ -438,22 +438,85 @@ TEST_CASE("Remove takes away only the owner's watches", "[watch]") {
                                    "persistent/a/b#7", "recursive/a/b#7",
                                    "recursive/a#7"});
     out.clear();
-    CHECK(wm.Remove("/a", WatcherType::kAny, 7, &out) == 5);
+    CHECK(wm.Remove("/a", WatcherType::kAny, 7, 0, &out) == 5);
     CHECK(wm.size() == 2);  // /a/b's persistent and recursive
   }
   SECTION("an owner with none there removes nothing") {
-    CHECK(wm.Remove("/a", WatcherType::kAny, 42, &out) == 0);
-    CHECK(wm.Remove("/a/b", WatcherType::kAny, 0, &out) == 0);
-    CHECK(wm.Remove("/", WatcherType::kAny, 7, &out) == 0);
+    CHECK(wm.Remove("/a", WatcherType::kAny, 42, 0, &out) == 0);
+    CHECK(wm.Remove("/a/b", WatcherType::kAny, 0, 0, &out) == 0);
+    CHECK(wm.Remove("/", WatcherType::kAny, 7, 0, &out) == 0);
     CHECK(out.empty());
     CHECK(wm.size() == 14);
   }
   SECTION("Remove keeps the owner index exact") {
-    CHECK(wm.Remove("/a", WatcherType::kPersistentRecursive, 7, &out) == 1);
+    CHECK(wm.Remove("/a", WatcherType::kPersistentRecursive, 7, 0, &out) == 1);
     // 14 - 1: the rest of 7's on /a (data x2, child, persistent) and /a/b.
     CHECK(wm.RemoveOwner(7) == 8);
     CHECK(wm.size() == 5);
     CHECK(wm.RemoveOwner(7) == 0);
+  }
+}
+
+TEST_CASE("A WatchHandle is one watcher: registered once per path and "
+          "kind, called once per event, removable alone",
+          "[watch]") {
+  WatchManager wm;
+  std::vector<std::string> log;
+  const WatchHandle h(Labeled(&log, "h"));
+  const WatchHandle copy = h;  // the same identity
+  const WatchHandle other(Labeled(&log, "other"));
+  CHECK(h.id() != 0);
+  CHECK(copy.id() == h.id());
+  CHECK(other.id() != h.id());
+  CHECK(WatchHandleId(h) == h.id());
+  CHECK(WatchHandleId(Labeled(&log, "plain")) == 0);
+
+  wm.AddDataWatch("/a", h);
+  wm.AddDataWatch("/a", copy);  // already there: nothing added
+  wm.AddChildWatch("/a", h);
+  wm.AddPersistentWatch("/a", WatchMode::kPersistent, h);
+  wm.AddPersistentWatch("/", WatchMode::kPersistentRecursive, h);
+  wm.AddPersistentWatch("/", WatchMode::kPersistentRecursive, h);
+  wm.AddDataWatch("/a", other);
+  wm.AddDataWatch("/a", Labeled(&log, "plain"));
+  wm.AddDataWatch("/a", Labeled(&log, "plain"));  // plain ones are not sets
+  wm.AddDataWatch("/a", h, /*owner=*/7);           // another owner's
+  REQUIRE(wm.size() == 8);
+  std::vector<Delivery> out;
+
+  SECTION("one event calls it once, wherever it is registered") {
+    wm.Trigger("/a", EventType::kDeleted, &out);
+    CHECK(Run(out, &log) == Labels{"h", "other", "plain", "plain"});
+    CHECK(wm.size() == 2);  // /a's persistent and /'s recursive stay
+    out.clear();
+    wm.Trigger("/a", EventType::kCreated, &out);
+    CHECK(Run(out, &log) == Labels{"h"});
+  }
+  SECTION("RemoveWatch of the handle takes only its registrations") {
+    CHECK(wm.Remove("/a", WatcherType::kData, 0, copy.id(), &out) == 1);
+    CHECK(Run(out, &log) == Labels{"h"});
+    CHECK(out[0].event.type == EventType::kDataWatchRemoved);
+    out.clear();
+    CHECK(wm.Remove("/a", WatcherType::kData, 0, h.id(), &out) == 0);
+    CHECK(wm.Remove("/a", WatcherType::kAny, 0, h.id(), &out) == 2);
+    CHECK(Run(out, &log) == Labels{"h", "h"});  // child, persistent
+    out.clear();
+    CHECK(wm.size() == 5);
+    wm.Trigger("/a", EventType::kDataChanged, &out);
+    // The recursive registration on "/" is another path's: it stays.
+    CHECK(Run(out, &log) == Labels{"other", "plain", "plain", "h"});
+    out.clear();
+    CHECK(wm.Remove("/", WatcherType::kPersistentRecursive, 0, other.id(),
+                    &out) == 0);
+    CHECK(wm.Remove("/", WatcherType::kPersistentRecursive, 0, h.id(), &out) ==
+          1);
+    out.clear();
+    wm.Trigger("/a", EventType::kDataChanged, &out);
+    CHECK(out.empty());
+  }
+  SECTION("the same handle of two owners is two registrations") {
+    CHECK(wm.RemoveOwner(7) == 1);
+    CHECK(wm.size() == 7);
   }
 }
 
@@ -555,7 +618,7 @@ TEST_CASE("Owners add, remove and drop while triggers run",
                                 [](const WatchEvent&) {}, owner);
           std::vector<Delivery> out;
           removed[t] += wm.Remove("/", WatcherType::kPersistentRecursive,
-                                  owner, &out);
+                                  owner, 0, &out);
         }
       }
       dropped[t] = wm.RemoveOwner(owner);
@@ -585,7 +648,7 @@ TEST_CASE("Clear removes everything silently", "[watch]") {
   wm.Trigger("/a/b", EventType::kCreated, &out);
   wm.Trigger("/a", EventType::kDeleted, &out);
   CHECK(out.empty());
-  CHECK(wm.Remove("/a", WatcherType::kAny, 0, &out) == 0);
+  CHECK(wm.Remove("/a", WatcherType::kAny, 0, 0, &out) == 0);
   // Still usable afterwards.
   wm.AddPersistentWatch("/", WatchMode::kPersistentRecursive,
                         Labeled(&log, "r"));
