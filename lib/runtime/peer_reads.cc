@@ -271,6 +271,11 @@ absl::Status PeerRuntime::RemoveWatchesOf(int64_t owner,
   return absl::OkStatus();
 }
 
+void PeerRuntime::SetWatchAuth(int64_t owner,
+                               std::shared_ptr<const AuthInfo> auth) {
+  replica_.watches.SetOwnerAuth(owner, std::move(auth));
+}
+
 int64_t PeerRuntime::DropWatchesOf(int64_t owner) {
   return replica_.watches.RemoveOwner(owner);
 }
@@ -281,6 +286,8 @@ absl::Status PeerRuntime::AddAuth(std::string_view scheme,
   MutexLock lock(&auth_mu_);
   auto next = std::make_shared<AuthInfo>(*auth_);
   SYNOD_RETURN_IF_ERROR(AddIdentity(options_, std::move(id), next.get()));
+  // Watch events are filtered by the identities the session holds now.
+  replica_.watches.SetOwnerAuth(kLocalOwner, next);
   auth_ = std::move(next);
   return absl::OkStatus();
 }

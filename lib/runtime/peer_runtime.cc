@@ -330,6 +330,7 @@ absl::Status PeerRuntime::Init() {
             options_, AuthId{"x509", std::move(subject)}, info.get()));
       }
     }
+    replica_.watches.SetOwnerAuth(kLocalOwner, info);
     MutexLock lock(&auth_mu_);
     auth_ = std::move(info);
   }

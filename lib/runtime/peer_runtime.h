@@ -151,6 +151,8 @@ class PeerRuntime final : public transport::ClientHost {
   // Drops every watch `owner` registered, telling no watcher (its stream
   // ended). Returns how many.
   int64_t DropWatchesOf(int64_t owner) override;
+  void SetWatchAuth(int64_t owner,
+                    std::shared_ptr<const AuthInfo> auth) override;
 
   // What `synod-cli status` shows.
   PeerStatus GetPeerStatus() const override;

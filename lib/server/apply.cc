@@ -104,8 +104,8 @@ void Server::ApplyCommitted() {
       // complete then sees it in GetHealth().last_zxid too.
       published_->last_applied = replica_->tree.last_zxid();
       for (size_t i = first_event; i < apply_out_.events.size(); ++i) {
-        replica_->watches.Trigger(apply_out_.events[i].path,
-                                  apply_out_.events[i].type, &deliveries);
+        const TreeEvent& ev = apply_out_.events[i];
+        replica_->watches.Trigger(ev.path, ev.type, ev.acl.get(), &deliveries);
       }
       apply_out_.events.clear();
       NoteSessionChange(item.txn);
@@ -194,7 +194,7 @@ void Server::InstallTree(Zxid zxid) {
     // skipped txns had been applied one by one.
     if (replica_->watches.size() > 0) {
       for (const TreeEvent& ev : DiffTrees(replica_->tree, *installing_)) {
-        replica_->watches.Trigger(ev.path, ev.type, &deliveries);
+        replica_->watches.Trigger(ev.path, ev.type, ev.acl.get(), &deliveries);
       }
       ToTasks(&deliveries, &tasks);
       if (!tasks.empty()) outbox_->Post(&tasks);

@@ -106,6 +106,11 @@ class ClientHost {
   // Drops every watch `owner` registered, telling no watcher (its stream
   // ended). Returns how many.
   virtual int64_t DropWatchesOf(int64_t owner) = 0;
+  // The identities `owner`'s watch events are filtered by: an event on a
+  // node `owner` may not READ is not told (set at the session's start and
+  // after each AddAuth; DropWatchesOf forgets them).
+  virtual void SetWatchAuth(int64_t owner,
+                            std::shared_ptr<const AuthInfo> auth) = 0;
 
   // Keeps session `id` alive (the host touches it to the leader) until
   // RemoveHostedSession(id).

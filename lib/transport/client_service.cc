@@ -601,7 +601,10 @@ bool SessionStream::Step() {
       SubmitOpen(request.open());
       return true;
     case kOpened: {
-      if (opened->status.ok()) host->AddHostedSession(opened->zxid);
+      if (opened->status.ok()) {
+        host->AddHostedSession(opened->zxid);
+        host->SetWatchAuth(opened->zxid, auth_);
+      }
       MutexLock lock(&mu_);
       if (!opened->status.ok()) {
         ClientReply reply = NewReply(open_id_);
@@ -751,6 +754,12 @@ ClientReply SessionStream::Answer(ClientRequest&& request) {
         break;
       }
       auth_ = std::move(next);
+      int64_t session;
+      {
+        MutexLock lock(&mu_);
+        session = session_;
+      }
+      if (session != 0) service_->host()->SetWatchAuth(session, auth_);
       break;
     }
     default:

@@ -212,7 +212,7 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       n->stat.mzxid = zxid;
       n->stat.mtime = header.time_ms();
       n->stat.data_length = static_cast<int32_t>(n->data.size());
-      out->events.push_back({EventType::kDataChanged, t.path()});
+      out->events.push_back({EventType::kDataChanged, t.path(), n->acl});
       out->dirty_nodes.insert(t.path());
       if (result) *result = OpResult{Op::Type::kSet, t.path(), ServedStat(n->stat)};
       if (QuotaSubject(t.path())) return QuotaNodeChanged(t.path(), n);
@@ -301,8 +301,9 @@ absl::Status DataTree::ApplyCreate(const txn::Txn& op, const txn::Txn& header,
   parent->stat.cversion = t.parent_cversion();
   parent->stat.pzxid = zxid;
 
-  out->events.push_back({EventType::kCreated, path});
-  out->events.push_back({EventType::kChildrenChanged, std::string(parent_path)});
+  out->events.push_back({EventType::kCreated, path, n.acl});
+  out->events.push_back(
+      {EventType::kChildrenChanged, std::string(parent_path), parent->acl});
   out->dirty_nodes.insert(path);
   out->dirty_nodes.emplace(parent_path);
   if (result) *result = OpResult{Op::Type::kCreate, path, ServedStat(n.stat)};
@@ -326,8 +327,9 @@ absl::Status DataTree::ApplyDelete(std::string_view path, Zxid zxid,
   parent->stat.num_children = static_cast<int32_t>(parent->children.size());
   // As ZooKeeper: a deletion moves pzxid but not cversion.
   parent->stat.pzxid = std::max(parent->stat.pzxid, zxid);
-  out->events.push_back({EventType::kDeleted, std::string(path)});
-  out->events.push_back({EventType::kChildrenChanged, std::string(parent_path)});
+  out->events.push_back({EventType::kDeleted, std::string(path), it->second.acl});
+  out->events.push_back(
+      {EventType::kChildrenChanged, std::string(parent_path), parent->acl});
   out->dirty_nodes.emplace(path);
   out->dirty_nodes.emplace(parent_path);
   nodes_.erase(it);

@@ -50,10 +50,14 @@ inline Stat ServedStat(const Stat& stored) {
   return s;
 }
 
-// A watch event that applying a txn raises: `type` on `path`.
+// A watch event that applying a txn raises: `type` on `path`, with the ACL
+// that decides who may hear it (READ needed): the node's own for Created,
+// Deleted and DataChanged (as it was when deleted), the parent's (`path`'s)
+// for ChildrenChanged; as ZooKeeper 3.8.4+ filters watch events.
 struct TreeEvent {
   EventType type;
   std::string path;
+  AclRef acl;
 };
 
 // What applying txns changed, for watches, persistence and replies.

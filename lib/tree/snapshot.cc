@@ -80,19 +80,21 @@ std::vector<TreeEvent> DiffTrees(const DataTree& before, const DataTree& after) 
     const Znode* old_node = &old_ref;
     const Znode* new_node = after.Find(path);
     if (!new_node) {
-      gone.push_back({EventType::kDeleted, path});
+      gone.push_back({EventType::kDeleted, path, old_node->acl});
       return;
     }
     if (old_node->stat.mzxid != new_node->stat.mzxid) {
-      changed.push_back({EventType::kDataChanged, path});
+      changed.push_back({EventType::kDataChanged, path, new_node->acl});
     }
     if (old_node->stat.pzxid != new_node->stat.pzxid ||
         old_node->children != new_node->children) {
-      children.push_back({EventType::kChildrenChanged, path});
+      children.push_back({EventType::kChildrenChanged, path, new_node->acl});
     }
   });
-  after.ForEachNode([&](const std::string& path, const Znode&) {
-    if (!before.Find(path)) created.push_back({EventType::kCreated, path});
+  after.ForEachNode([&](const std::string& path, const Znode& node) {
+    if (!before.Find(path)) {
+      created.push_back({EventType::kCreated, path, node.acl});
+    }
   });
   std::vector<TreeEvent> out;
   out.reserve(gone.size() + created.size() + changed.size() + children.size());

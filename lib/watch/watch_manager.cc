@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "acl/acl.h"
 #include "tree/path.h"
 #include "util/strings.h"
 
@@ -25,16 +26,17 @@ void Emit(const List& list, std::string_view path, EventType type,
 // Moves `owner`'s registrations (only those of WatchHandle `handle`, unless
 // it is 0) out of `list`, keeping the others in order; appends a delivery
 // of `type` on `path` for each to `out` unless it is null, and counts the
-// taken registrations of any WatchHandle down from `*identified`. Returns
-// how many were taken.
+// taken registrations of a WatchHandle down from `counts[0]` and the
+// dormant ones from `counts[1]`. Returns how many were taken.
 template <typename List>
 int64_t TakeOwned(List& list, int64_t owner, int64_t handle,
                   std::string_view path, EventType type,
-                  std::vector<Delivery>* out, int64_t* identified) {
+                  std::vector<Delivery>* out, int64_t* counts) {
   auto keep = list.begin();
   for (auto it = list.begin(); it != list.end(); ++it) {
     if (it->owner == owner && (handle == 0 || it->handle == handle)) {
-      if (it->handle != 0) --*identified;
+      if (it->handle != 0) --counts[0];
+      if (it->dormant) --counts[1];
       if (out != nullptr) {
         out->push_back(Delivery{
             std::move(it->watcher),
@@ -61,10 +63,18 @@ bool WatchManager::AddLocked(std::string_view path,
   if (handle != 0) {
     // A WatchHandle is registered once per path and kind, as a watcher in
     // ZooKeeper's per-path sets.
-    for (const Registration& reg : list) {
-      if (reg.handle == handle && reg.owner == owner) return false;
+    for (Registration& reg : list) {
+      if (reg.handle == handle && reg.owner == owner) {
+        // Registered again: armed again (a ZooKeeper read re-arms the
+        // server's watch of a watcher its client still holds).
+        if (reg.dormant) {
+          reg.dormant = false;
+          --counts_[1];
+        }
+        return false;
+      }
     }
-    ++identified_count_;
+    ++counts_[0];
   }
   list.push_back(Registration{std::move(watcher), owner, handle});
   if (owner != kLocalOwner) ++owners_[owner][AV(path)];
@@ -73,7 +83,33 @@ bool WatchManager::AddLocked(std::string_view path,
 }
 
 void WatchManager::Forget(const Registration& reg) {
-  if (reg.handle != 0) --identified_count_;
+  if (reg.handle != 0) --counts_[0];
+  if (reg.dormant) --counts_[1];
+}
+
+// True if `acl` lets anyone read (no identity to look at).
+static bool WorldReadable(const AclList& acl) {
+  for (const Acl& a : acl) {
+    if ((a.perms & perms::kRead) && a.scheme == "world") return true;
+  }
+  return false;
+}
+
+bool WatchManager::MayRead(int64_t owner, const AclList* acl) const {
+  if (acl == nullptr || WorldReadable(*acl)) return true;
+  auto it = auth_.find(owner);
+  if (it == auth_.end()) return true;  // an owner not filtered
+  return Permits(*acl, perms::kRead, *it->second);
+}
+
+void WatchManager::SetOwnerAuth(int64_t owner,
+                                std::shared_ptr<const AuthInfo> auth) {
+  WriterLock lock(&mu_);
+  if (auth == nullptr) {
+    auth_.erase(owner);
+  } else {
+    auth_[owner] = std::move(auth);
+  }
 }
 
 void WatchManager::DedupHandles(std::vector<Delivery>* out, size_t from) {
@@ -147,6 +183,11 @@ int64_t WatchManager::EmitAndClear(Registrations& list, std::string_view path,
 
 void WatchManager::Trigger(std::string_view path, EventType type,
                            std::vector<Delivery>* out) {
+  Trigger(path, type, nullptr, out);
+}
+
+void WatchManager::Trigger(std::string_view path, EventType type,
+                           const AclList* acl, std::vector<Delivery>* out) {
   const bool data = type != EventType::kChildrenChanged;
   const bool child =
       type == EventType::kDeleted || type == EventType::kChildrenChanged;
@@ -164,7 +205,12 @@ void WatchManager::Trigger(std::string_view path, EventType type,
     ~Dedup() {
       if (any && out->size() - from > 1) DedupHandles(out, from);
     }
-  } dedup{out, from, identified_count_ > 0};
+  } dedup{out, from, counts_[0] > 0};
+  if (counts_[1] > 0 ||
+      (acl != nullptr && !auth_.empty() && !WorldReadable(*acl))) {
+    TriggerFiltered(path, type, acl, out);
+    return;
+  }
   if (auto it = watches_.find(AV(path)); it != watches_.end()) {
     PathWatches& watches = it->second;
     if (data && !watches.data.empty()) {
@@ -185,6 +231,105 @@ void WatchManager::Trigger(std::string_view path, EventType type,
   }
 }
 
+void WatchManager::TriggerFiltered(std::string_view path, EventType type,
+                                   const AclList* acl,
+                                   std::vector<Delivery>* out) {
+  const bool data = type != EventType::kChildrenChanged;
+  const bool child =
+      type == EventType::kDeleted || type == EventType::kChildrenChanged;
+  const bool recursive = type != EventType::kChildrenChanged;
+  // The owners the event is sent to, as a ZooKeeper server sends it to a
+  // session: those with an armed (not dormant) one-shot watch of a kind the
+  // event fires, or a persistent watch on the path, or a recursive one on
+  // it or above; each with whether it may READ the node.
+  std::vector<std::pair<int64_t, bool>> owners;
+  auto note = [&](int64_t owner) {
+    for (const auto& o : owners) {
+      if (o.first == owner) return;
+    }
+    owners.emplace_back(owner, MayRead(owner, acl));
+  };
+  auto sent = [&](int64_t owner) -> const std::pair<int64_t, bool>* {
+    for (const auto& o : owners) {
+      if (o.first == owner) return &o;
+    }
+    return nullptr;
+  };
+  auto it = watches_.find(AV(path));
+  PathWatches* here = it == watches_.end() ? nullptr : &it->second;
+  if (here != nullptr) {
+    if (data) {
+      for (const Registration& r : here->data) {
+        if (!r.dormant) note(r.owner);
+      }
+    }
+    if (child) {
+      for (const Registration& r : here->child) {
+        if (!r.dormant) note(r.owner);
+      }
+    }
+    for (const Registration& r : here->persistent) note(r.owner);
+    if (recursive) {
+      for (const Registration& r : here->recursive) note(r.owner);
+    }
+  }
+  if (recursive && recursive_count_ > 0) {
+    for (std::string_view p = ParentOf(path); !p.empty(); p = ParentOf(p)) {
+      if (auto a = watches_.find(AV(p)); a != watches_.end()) {
+        for (const Registration& r : a->second.recursive) note(r.owner);
+      }
+    }
+  }
+  auto emit = [&](const Registration& r) {
+    out->push_back(Delivery{
+        r.watcher, WatchEvent{type, SessionState::kConnected, std::string(path)}});
+  };
+  // One-shot watches: an owner sent the event and allowed to read hears
+  // every one it has of the kinds fired, dormant ones too (its client
+  // holds them all), and they are gone; one not allowed hears nothing,
+  // and its watches stay, dormant: the server consumed its registration,
+  // so only a later event sent for another watch of that owner wakes them.
+  auto fire = [&](Registrations& list) {
+    auto keep = list.begin();
+    for (auto r = list.begin(); r != list.end(); ++r) {
+      const auto* o = sent(r->owner);
+      if (o != nullptr && o->second) {
+        emit(*r);
+        if (r->owner != kLocalOwner) Unindex(r->owner, path, 1);
+        Forget(*r);
+        --size_;
+        continue;
+      }
+      if (o != nullptr && !r->dormant) {
+        r->dormant = true;
+        ++counts_[1];
+      }
+      if (keep != r) *keep = std::move(*r);
+      ++keep;
+    }
+    list.erase(keep, list.end());
+  };
+  auto fire_persistent = [&](const Registrations& list) {
+    for (const Registration& r : list) {
+      const auto* o = sent(r.owner);
+      if (o != nullptr && o->second) emit(r);
+    }
+  };
+  if (here != nullptr) {
+    if (data) fire(here->data);
+    if (child) fire(here->child);
+    fire_persistent(here->persistent);
+    if (recursive) fire_persistent(here->recursive);
+    if (here->empty()) watches_.erase(it);
+  }
+  if (!recursive || recursive_count_ == 0) return;
+  for (std::string_view p = ParentOf(path); !p.empty(); p = ParentOf(p)) {
+    if (auto a = watches_.find(AV(p)); a != watches_.end()) {
+      fire_persistent(a->second.recursive);
+    }
+  }
+}
+
 int WatchManager::Remove(std::string_view path, WatcherType type,
                          int64_t owner, int64_t handle,
                          std::vector<Delivery>* out) {
@@ -196,19 +341,19 @@ int WatchManager::Remove(std::string_view path, WatcherType type,
   int64_t removed = 0;
   if (any || type == WatcherType::kData) {
     removed += TakeOwned(watches.data, owner, handle, path,
-                         EventType::kDataWatchRemoved, out, &identified_count_);
+                         EventType::kDataWatchRemoved, out, counts_);
   }
   if (any || type == WatcherType::kChildren) {
     removed += TakeOwned(watches.child, owner, handle, path,
-                         EventType::kChildWatchRemoved, out, &identified_count_);
+                         EventType::kChildWatchRemoved, out, counts_);
   }
   if (any || type == WatcherType::kPersistent) {
     removed += TakeOwned(watches.persistent, owner, handle, path,
-                         EventType::kPersistentWatchRemoved, out, &identified_count_);
+                         EventType::kPersistentWatchRemoved, out, counts_);
   }
   if (any || type == WatcherType::kPersistentRecursive) {
     const int64_t n = TakeOwned(watches.recursive, owner, handle, path,
-                                EventType::kPersistentWatchRemoved, out, &identified_count_);
+                                EventType::kPersistentWatchRemoved, out, counts_);
     recursive_count_ -= n;
     removed += n;
   }
@@ -222,14 +367,14 @@ int64_t WatchManager::DropOwned(PathWatches& watches, int64_t owner) {
   constexpr EventType kUnused = EventType::kSession;  // nothing is emitted
   int64_t removed = 0;
   removed += TakeOwned(watches.data, owner, 0, {}, kUnused, nullptr,
-                         &identified_count_);
+                         counts_);
   removed += TakeOwned(watches.child, owner, 0, {}, kUnused, nullptr,
-                         &identified_count_);
+                         counts_);
   removed += TakeOwned(watches.persistent, owner, 0, {}, kUnused, nullptr,
-                         &identified_count_);
+                         counts_);
   const int64_t recursive =
       TakeOwned(watches.recursive, owner, 0, {}, kUnused, nullptr,
-                         &identified_count_);
+                         counts_);
   recursive_count_ -= recursive;
   removed += recursive;
   size_ -= removed;
@@ -239,6 +384,7 @@ int64_t WatchManager::DropOwned(PathWatches& watches, int64_t owner) {
 int64_t WatchManager::RemoveOwner(int64_t owner) {
   WriterLock lock(&mu_);
   int64_t removed = 0;
+  if (owner != kLocalOwner) auth_.erase(owner);
   if (owner != kLocalOwner) {
     auto o = owners_.find(owner);
     if (o == owners_.end()) return 0;  // the common case: it has none
@@ -269,7 +415,7 @@ void WatchManager::Clear() {
   watches_.clear();
   owners_.clear();
   size_ = 0;
-  identified_count_ = 0;
+  counts_[0] = counts_[1] = 0;
   recursive_count_ = 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "acl/acl.h"
 #include "synod/watch.h"
 #include "util/mutex.h"
 
@@ -73,6 +74,23 @@ class WatchManager {
   // REQUIRES: `type` is one of the four node events.
   void Trigger(std::string_view path, EventType type,
                std::vector<Delivery>* out);
+  // As Trigger, for an event that only owners allowed to READ `acl` may
+  // hear (ZooKeeper 3.8.4+'s rule; `acl` null: everyone may). Owners are
+  // taken as ZooKeeper sessions: the event goes to an owner with an armed
+  // one-shot watch of a kind it fires, or a persistent or recursive watch
+  // it reaches. An owner that may read hears all its watches the event
+  // reaches; one that may not hears none, and its one-shot watches of the
+  // fired kinds stay, dormant: they fire (with the owner's next event sent
+  // for the same kinds on the path) but do not make the event sent, as a
+  // ZooKeeper client's watchers stay registered after the server dropped
+  // its watch unheard. Owners with no AuthInfo set (SetOwnerAuth) are
+  // never filtered.
+  void Trigger(std::string_view path, EventType type, const AclList* acl,
+               std::vector<Delivery>* out);
+
+  // Sets the identities Trigger checks `owner`'s READ with (null: stop
+  // filtering its events). RemoveOwner forgets them for a non-local owner.
+  void SetOwnerAuth(int64_t owner, std::shared_ptr<const AuthInfo> auth);
 
   // Removes `owner`'s watches of `type` on `path` (only those made with
   // the WatchHandle whose id is `handle`, unless it is 0; other owners'
@@ -103,6 +121,7 @@ class WatchManager {
     std::shared_ptr<const Watcher> watcher;
     int64_t owner = kLocalOwner;
     int64_t handle = 0;  // the WatchHandle's id, 0 for a plain function
+    bool dormant = false;  // an event it may not read consumed its arming
   };
   using Registrations = std::vector<Registration>;
   struct PathWatches {
@@ -123,8 +142,15 @@ class WatchManager {
   bool AddLocked(std::string_view path, Registrations PathWatches::*kind,
                  std::shared_ptr<const Watcher> watcher, int64_t owner)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Counts a registration that fired out of identified_count_.
+  // Counts a registration that fired out of counts_.
   void Forget(const Registration& reg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Trigger when an owner may be refused or a dormant watch may wake.
+  void TriggerFiltered(std::string_view path, EventType type,
+                       const AclList* acl, std::vector<Delivery>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True if `owner` may hear an event on a node with `acl`.
+  bool MayRead(int64_t owner, const AclList* acl) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops the deliveries of `out` from index `from` on whose WatchHandle
   // has a delivery earlier in that range.
   static void DedupHandles(std::vector<Delivery>* out, size_t from);
@@ -147,8 +173,13 @@ class WatchManager {
   absl::flat_hash_map<int64_t, OwnerPaths> owners_ ABSL_GUARDED_BY(mu_);
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t recursive_count_ ABSL_GUARDED_BY(mu_) = 0;
-  // Registrations made with a WatchHandle (Trigger dedups only if any).
-  int64_t identified_count_ ABSL_GUARDED_BY(mu_) = 0;
+  // [0]: registrations made with a WatchHandle (Trigger dedups only if
+  // any); [1]: dormant registrations (Trigger filters only if any, or if
+  // the event's ACL is not world-readable).
+  int64_t counts_[2] ABSL_GUARDED_BY(mu_) = {0, 0};
+  // The identities of the owners whose events are filtered.
+  absl::flat_hash_map<int64_t, std::shared_ptr<const AuthInfo>> auth_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace synod

@@ -60,7 +60,9 @@ TEST_CASE("Recipes: a member and an instance register again after their "
   // A participant of a double barrier for two waits on x.
   recipes::DoubleBarrier waiting(cx, "/barriers/two", 2, "x");
   absl::Status entered;
-  std::thread enter([&] { entered = waiting.Enter(absl::Seconds(90)); });
+  // Longer than all the waits below together: it returns as soon as the
+  // node is gone, and a slow machine must not make it time out first.
+  std::thread enter([&] { entered = waiting.Enter(absl::Seconds(330)); });
   REQUIRE(WaitFor([&] { return cl.Exists("/barriers/two/x")->has_value(); },
                   absl::Seconds(30)));
 

@@ -136,6 +136,7 @@ class FakeHost final : public transport::ClientHost {
     return n;
   }
 
+  void SetWatchAuth(int64_t, std::shared_ptr<const AuthInfo>) override {}
   void AddHostedSession(int64_t id) override {
     MutexLock lock(&mu_);
     hosted_.insert(id);

@@ -520,6 +520,68 @@ TEST_CASE("A WatchHandle is one watcher: registered once per path and "
   }
 }
 
+TEST_CASE("An event is told only to owners that may read the node: the "
+          "others' one-shot watches stay dormant as a ZooKeeper client's",
+          "[watch]") {
+  WatchManager wm;
+  std::vector<std::string> log;
+  auto nobody = std::make_shared<AuthInfo>();
+  auto alice = std::make_shared<AuthInfo>();
+  alice->ids.push_back(AuthId{"digest", "alice:x"});
+  wm.SetOwnerAuth(0, nobody);
+  wm.SetOwnerAuth(7, alice);
+  const AclList alices = {Acl{perms::kAll, "digest", "alice:x"}};
+  const AclList open = OpenAcl();
+  wm.AddDataWatch("/a", Labeled(&log, "data#0"));
+  wm.AddDataWatch("/a", Labeled(&log, "data#7"), 7);
+  wm.AddPersistentWatch("/", WatchMode::kPersistentRecursive,
+                        Labeled(&log, "recursive#0"));
+  wm.AddPersistentWatch("/a", WatchMode::kPersistent,
+                        Labeled(&log, "persistent#7"), 7);
+  std::vector<Delivery> out;
+
+  // Created with alice's ACL: owner 0 hears nothing, not even its recursive
+  // watch; its data watch stays, dormant.
+  wm.Trigger("/a", EventType::kCreated, &alices, &out);
+  CHECK(Run(out, &log) == Labels{"data#7", "persistent#7"});
+  CHECK(wm.size() == 3);
+  out.clear();
+  // An open event: owner 0 has no armed one-shot watch, so only its
+  // recursive watch makes it sent, and the dormant one comes along.
+  wm.Trigger("/a", EventType::kDataChanged, &open, &out);
+  CHECK(Run(out, &log) == Labels{"data#0", "persistent#7", "recursive#0"});
+  CHECK(wm.size() == 2);
+  out.clear();
+
+  SECTION("a dormant watch wakes only with an event sent to its owner") {
+    REQUIRE(wm.Remove("/", WatcherType::kAny, 0, 0, &out) == 1);
+    out.clear();
+    wm.AddDataWatch("/b", Labeled(&log, "b1#0"));
+    wm.Trigger("/b", EventType::kCreated, &alices, &out);
+    CHECK(out.empty());
+    CHECK(wm.size() == 2);  // b1 dormant, persistent#7
+    wm.Trigger("/b", EventType::kDataChanged, &open, &out);
+    CHECK(out.empty());  // nothing armed: not sent
+    wm.AddDataWatch("/b", Labeled(&log, "b2#0"));  // armed again
+    wm.Trigger("/b", EventType::kDataChanged, &open, &out);
+    CHECK(Run(out, &log) == Labels{"b1#0", "b2#0"});
+    CHECK(wm.size() == 1);
+  }
+  SECTION("removal takes dormant watches too") {
+    wm.AddDataWatch("/c", Labeled(&log, "c#0"));
+    wm.Trigger("/c", EventType::kDeleted, &alices, &out);
+    CHECK(out.empty());
+    CHECK(wm.Remove("/c", WatcherType::kData, 0, 0, &out) == 1);
+    CHECK(wm.size() == 2);
+  }
+  SECTION("an owner without identities set is not filtered") {
+    wm.SetOwnerAuth(0, nullptr);
+    wm.AddDataWatch("/d", Labeled(&log, "d#0"));
+    wm.Trigger("/d", EventType::kCreated, &alices, &out);
+    CHECK(Run(out, &log) == Labels{"d#0", "recursive#0"});
+  }
+}
+
 TEST_CASE("RemoveOwner drops an owner's watches silently", "[watch]") {
   WatchManager wm;
   std::vector<std::string> log;
