@@ -11,8 +11,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # The benchmark's smoke run (bench/compare.sh --smoke) needs ZooKeeper, its
-# C client and gnuplot.
-bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox || exit 1
+# C client and gnuplot; the metrics test checks /metrics with promtool
+# (Debian's prometheus).
+bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox prometheus || exit 1
 jobs=${SYNOD_JOBS:-2}
 # ccache hits across clones at different paths (paths become relative).
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"

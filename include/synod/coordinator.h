@@ -69,6 +69,20 @@ struct EnsembleMember {
   // Empty when the peer that reports it does not lead.
   std::string state;
   bool voter = false;
+  // As the leader sees it: log entries the member has not acknowledged (a
+  // voter) or been sent (an observer) yet; -1 where unknown (not led by the
+  // reporting peer, or not registered with it).
+  int64_t lag_txns = -1;
+};
+
+// A latency distribution, as a Prometheus histogram holds it: how many
+// observations were at most each upper bound (cumulative, bounds rising; the
+// last bound is +infinity, so its count is `count`), their sum and number.
+struct LatencyHistogram {
+  std::vector<double> upper_bounds_seconds;
+  std::vector<int64_t> cumulative_counts;
+  double sum_seconds = 0;
+  int64_t count = 0;
 };
 
 // A snapshot of a Coordinator's state and counters, for tools and metrics.
@@ -99,6 +113,21 @@ struct Health {
   uint64_t leader_id = 0;
   bool connected = false;
   int64_t snapshots_installed = 0;  // times a leader synchronized us by SNAP
+  int64_t data_bytes = 0;  // the bytes of data of every znode
+  int64_t snapshots_sent = 0;  // SNAPs this peer sent to learners as leader
+  int64_t elections = 0;   // times this peer went from looking to a role
+  // From a write's submission to its completion, for writes that succeeded
+  // on this Coordinator (its own and remote clients' through this peer).
+  LatencyHistogram write_latency;
+  // Each synced append of the txn log (one may carry many txns).
+  LatencyHistogram fsync_latency;
+  // Calls waiting on the dispatcher (watch events, async callbacks).
+  int64_t dispatcher_queue = 0;
+  // Sessions of remote clients this peer hosts (synod-cli, client service).
+  int64_t remote_sessions = 0;
+  // Where /metrics and /health are served ("host:port", the port bound when
+  // Options::metrics_listen asked for port 0); empty when they are not.
+  std::string metrics_listen;
   // This peer's txn log was found damaged at start: until a leader elected
   // without it has synchronized it, it observes (no vote, ack or lead).
   bool recovering = false;

@@ -82,6 +82,13 @@ struct Options {
   // Health::listen says which.
   std::string listen;
 
+  // Where to serve metrics and health over HTTP, "IP:port" (port 0: a free
+  // one, which Health::metrics_listen says): GET /metrics in Prometheus
+  // text format, GET /health 200 when this peer serves and 503 otherwise
+  // (docs/metrics.md). Default: empty, not served. The same numbers are in
+  // Coordinator::GetHealth() for embedders who export them their own way.
+  std::string metrics_listen;
+
   // Contact points of the ensemble ("host:port"). When the ensemble is
   // first formed they are its founding voters, the same list (in any order)
   // at each of them, every founder's `listen` among them. A new peer whose

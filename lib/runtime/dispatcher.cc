@@ -36,6 +36,11 @@ int64_t Dispatcher::tasks_run() const {
   return tasks_run_;
 }
 
+int64_t Dispatcher::queued() const {
+  MutexLock lock(&mu_);
+  return static_cast<int64_t>(queue_.size());
+}
+
 bool Dispatcher::OnDispatcherThread() const {
   return std::this_thread::get_id() == thread_.get_id();
 }

@@ -36,6 +36,8 @@ class Dispatcher {
 
   // Returns how many tasks have run.
   int64_t tasks_run() const;
+  // Returns how many tasks wait (posted, not yet taken up to run).
+  int64_t queued() const;
   // Returns true on the dispatcher thread (for callers that must not wait
   // on their own completions).
   bool OnDispatcherThread() const;

@@ -25,9 +25,11 @@ bool IsRetryableStateError(const absl::Status& s) {
 
 }  // namespace
 
-LogWriter::LogWriter(Store* store, OnDurable on_durable)
+LogWriter::LogWriter(Store* store, OnDurable on_durable,
+                     LatencyRecorder* fsync_latency)
     : store_(store),
       on_durable_(std::move(on_durable)),
+      fsync_latency_(fsync_latency),
       thread_([this] { Run(); }) {}
 
 LogWriter::~LogWriter() {
@@ -78,7 +80,15 @@ void LogWriter::Run() {
     Zxid durable = 0;
     if (!entries.empty()) {
       status = Retry(
-          [&] { return store_->AppendLog(entries, /*sync=*/true); },
+          [&] {
+            const absl::Time start = absl::Now();
+            absl::Status appended = store_->AppendLog(entries, /*sync=*/true);
+            if (fsync_latency_ != nullptr && appended.ok()) {
+              fsync_latency_->Observe(
+                  absl::ToInt64Microseconds(absl::Now() - start));
+            }
+            return appended;
+          },
           IsTransientAppendError, 0);
       if (status.ok()) durable = entries.back().zxid;
     }

@@ -19,6 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "storage/store.h"
+#include "util/latency_histogram.h"
 #include "util/mutex.h"
 
 namespace synod {
@@ -32,8 +33,10 @@ class LogWriter {
   // and `durable` 0 the round's entries may or may not be in the log.
   using OnDurable = std::function<void(Zxid durable, absl::Status status)>;
 
-  // `store` must outlive the LogWriter.
-  LogWriter(Store* store, OnDurable on_durable);
+  // `store` (and `fsync_latency`, if not null: each synced append's time
+  // is recorded there) must outlive the LogWriter.
+  LogWriter(Store* store, OnDurable on_durable,
+            LatencyRecorder* fsync_latency = nullptr);
   // Finishes the writes already submitted, then joins the thread.
   ~LogWriter();
 
@@ -55,6 +58,7 @@ class LogWriter {
 
   Store* const store_;
   const OnDurable on_durable_;
+  LatencyRecorder* const fsync_latency_;
   Mutex mu_;
   std::vector<LogEntry> entries_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<StateBatch, Zxid>> states_ ABSL_GUARDED_BY(mu_);

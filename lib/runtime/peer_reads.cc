@@ -314,7 +314,10 @@ Health PeerRuntime::GetHealth() const {
     h.znode_count = replica_.tree.node_count();
     h.ephemeral_count = replica_.tree.ephemeral_count();
     h.session_count = static_cast<int64_t>(replica_.tree.sessions().size());
+    h.data_bytes = replica_.tree.data_bytes();
   }
+  h.write_latency = published_.write_latency.Snapshot();
+  h.fsync_latency = published_.fsync_latency.Snapshot();
   h.watch_count = replica_.watches.size();
   h.reads = reads_.load(std::memory_order_relaxed);
   h.writes = published_.writes.load(std::memory_order_relaxed);
@@ -327,12 +330,17 @@ Health PeerRuntime::GetHealth() const {
   h.log_syncs = published_.log_syncs.load(std::memory_order_relaxed);
   h.txns_logged = published_.txns_logged.load(std::memory_order_relaxed);
   h.events_delivered = dispatcher_ ? dispatcher_->tasks_run() : 0;
+  h.dispatcher_queue = dispatcher_ ? dispatcher_->queued() : 0;
+  h.remote_sessions = remote_sessions_.load(std::memory_order_relaxed);
   h.peer_id = self_id_;
   h.leader_id = published_.leader_id.load();
   h.connected = published_.connected.load();
   h.snapshots_installed = published_.snapshots_installed.load();
+  h.snapshots_sent = published_.snapshots_sent.load();
+  h.elections = published_.elections.load();
   h.recovering = published_.recovering.load();
   h.listen = ListenAddress();
+  if (metrics_) h.metrics_listen = metrics_->address();
   if (ensemble_) {
     MutexLock lock(&published_.config_mu);
     // A copy: the lambda below reads it (Health is not a hot path).
@@ -352,12 +360,21 @@ Health PeerRuntime::GetHealth() const {
       }
       return "";
     };
+    auto lag_of = [&](zab::PeerId id) -> int64_t {
+      if (!leading) return -1;
+      if (id == self_id_) return 0;
+      for (const zab::MemberState& s : states) {
+        if (s.id == id) return s.lag_txns;
+      }
+      return -1;
+    };
     for (const zab::Member& m : published_.config.voters) {
-      h.voters.push_back(EnsembleMember{m.id, m.address, state_of(m.id), true});
+      h.voters.push_back(EnsembleMember{m.id, m.address, state_of(m.id), true,
+                                        lag_of(m.id)});
     }
     for (const zab::Member& m : published_.config.observers) {
-      h.observers.push_back(
-          EnsembleMember{m.id, m.address, state_of(m.id), false});
+      h.observers.push_back(EnsembleMember{m.id, m.address, state_of(m.id),
+                                           false, lag_of(m.id)});
     }
     h.config_version = published_.config.version;
   }

@@ -123,6 +123,11 @@ absl::Status ValidateOptions(const Options& o) {
            absl::SimpleAtoi(a.substr(colon + 1), &port) && port >= min_port &&
            port < 65536;
   };
+  if (!o.metrics_listen.empty() && !valid_address(o.metrics_listen, 0)) {
+    return BadArgumentsError(absl::StrCat(
+        "Options::metrics_listen must be IP:port, not '", o.metrics_listen,
+        "'"));
+  }
   // Port 0 only alone: peers must know each other's addresses beforehand.
   if (!o.listen.empty() && !valid_address(o.listen, IsEnsemble(o) ? 1 : 0)) {
     return BadArgumentsError(
@@ -160,6 +165,11 @@ class PeerRuntime::SystemClock : public server::Clock {
   int64_t WallMs() const override { return absl::ToUnixMillis(absl::Now()); }
   int64_t SteadyMs() const override {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
+               SteadyClock::now().time_since_epoch())
+        .count();
+  }
+  int64_t SteadyUs() const override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
                SteadyClock::now().time_since_epoch())
         .count();
   }
@@ -335,7 +345,13 @@ absl::Status PeerRuntime::Init() {
     auth_ = std::move(info);
   }
   dispatcher_ = std::make_unique<Dispatcher>();
-  return ensemble_ ? InitEnsemble() : InitAlone();
+  SYNOD_RETURN_IF_ERROR(ensemble_ ? InitEnsemble() : InitAlone());
+  if (!options_.metrics_listen.empty()) {
+    SYNOD_ASSIGN_OR_RETURN(
+        metrics_, MetricsServer::Start(options_.metrics_listen,
+                                       [this] { return GetHealth(); }));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PeerRuntime::StartServerCore(server::ServerConfig config) {
@@ -351,7 +367,8 @@ absl::Status PeerRuntime::StartServerCore(server::ServerConfig config) {
         log_round_done_ = true;
         round_durable_ = std::max(round_durable_, durable);
         if (!status.ok() && round_status_.ok()) round_status_ = status;
-      });
+      },
+      &published_.fsync_latency);
   return absl::OkStatus();
 }
 
@@ -577,6 +594,8 @@ std::map<zab::PeerId, std::string> PeerRuntime::Addresses(
 }
 
 PeerRuntime::~PeerRuntime() {
+  // No scrape runs once the rest begins to stop.
+  metrics_.reset();
   if (loop_.joinable()) {
     // Remote clients' streams end first, while their sessions can still be
     // closed (their ephemerals go now, not at expiry).
@@ -715,6 +734,7 @@ void PeerRuntime::SubmitAs(int64_t session,
       published_.pending_writes.fetch_add(1, std::memory_order_relaxed);
       inbox_.push_back(server::Pending{std::move(request), session,
                                        std::move(auth), std::move(done)});
+      inbox_.back().submitted_us = clock_->SteadyUs();
       return;
     }
   }
@@ -792,11 +812,13 @@ absl::Status PeerRuntime::WaitConnected(absl::Duration timeout) {
 }
 
 void PeerRuntime::AddHostedSession(int64_t id) {
+  remote_sessions_.fetch_add(1, std::memory_order_relaxed);
   MutexLock lock(&inbox_mu_);
   hosted_.emplace_back(id, true);
 }
 
 void PeerRuntime::RemoveHostedSession(int64_t id) {
+  remote_sessions_.fetch_sub(1, std::memory_order_relaxed);
   MutexLock lock(&inbox_mu_);
   hosted_.emplace_back(id, false);
 }

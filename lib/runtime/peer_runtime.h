@@ -33,6 +33,7 @@
 #include "runtime/dispatcher.h"
 #include "runtime/status_client.h"
 #include "runtime/log_writer.h"
+#include "runtime/metrics_server.h"
 #include "server/server.h"
 #include "server/write_outcome.h"
 #include "storage/data_dir_lock.h"
@@ -277,6 +278,11 @@ class PeerRuntime final : public transport::ClientHost {
   mutable Mutex auth_mu_;
   std::shared_ptr<const AuthInfo> auth_ ABSL_GUARDED_BY(auth_mu_);
   std::atomic<int64_t> reads_{0};
+  // Serves /metrics and /health (Options::metrics_listen), if asked.
+  std::unique_ptr<MetricsServer> metrics_;
+  // Remote clients' sessions hosted (AddHostedSession less
+  // RemoveHostedSession).
+  std::atomic<int64_t> remote_sessions_{0};
 
   // ---- Ensemble state.
   zab::PeerId self_id_ = 1;

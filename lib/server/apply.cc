@@ -112,10 +112,17 @@ void Server::ApplyCommitted() {
       // This txn's watch events, then its completion: the order users see.
       ToTasks(&deliveries, &tasks);
       if (!tasks.empty()) outbox_->Post(&tasks);
+      const bool succeeded = outcome.status.ok();
+      int64_t submitted_us = 0;
       if (local) {
+        submitted_us = item.submitted_us;
         Complete(item.done, std::move(outcome));
       } else if (ensemble_ && item.txn.origin() == self()) {
-        router_.CompleteForwarded(item.txn.request(), std::move(outcome));
+        submitted_us =
+            router_.CompleteForwarded(item.txn.request(), std::move(outcome));
+      }
+      if (succeeded && submitted_us > 0) {
+        published_->write_latency.Observe(clock_->SteadyUs() - submitted_us);
       }
       pipeline_.CompleteThrough(replica_->tree.last_zxid());
     }

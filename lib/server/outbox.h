@@ -26,6 +26,9 @@ class Clock {
   virtual int64_t WallMs() const = 0;
   // Monotonic milliseconds: timers, session deadlines, parked requests.
   virtual int64_t SteadyMs() const = 0;
+  // Monotonic microseconds, for latencies (SteadyMs's resolution unless a
+  // clock has better).
+  virtual int64_t SteadyUs() const { return SteadyMs() * 1000; }
 };
 
 // Keeps heartbeats going while it lives (Outbox::KeepAlive).

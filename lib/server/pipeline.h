@@ -34,6 +34,7 @@ class Pipeline {
     txn::Txn txn;         // when has_txn
     absl::Status error;   // when !has_txn (OK: a sync)
     WriteDone done;
+    int64_t submitted_us = 0;  // Pending::submitted_us
   };
   // Receives each completion.
   using Completer = std::function<void(WriteDone& done, WriteOutcome&&)>;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "synod/types.h"
+#include "util/latency_histogram.h"
 #include "util/mutex.h"
 #include "zab/config.h"
 #include "zab/core.h"
@@ -47,6 +48,14 @@ struct Published {
   std::atomic<int64_t> log_syncs{0};
   std::atomic<int64_t> txns_logged{0};
   std::atomic<int64_t> snapshots_installed{0};
+  std::atomic<int64_t> snapshots_sent{0};
+  // Elections this peer came out of: times it went from looking to a role
+  // (leading, following, observing).
+  std::atomic<int64_t> elections{0};
+  // Latencies: successful writes from submission to completion, and synced
+  // log appends.
+  LatencyRecorder write_latency;
+  LatencyRecorder fsync_latency;
   // The preparer's quota counters (txn/preparer.h), while this peer leads.
   std::atomic<int64_t> quota_soft_exceeded{0};
   std::atomic<int64_t> quota_hard_exceeded{0};

@@ -78,19 +78,23 @@ void Router::Forward(Pending* p, int64_t now,
     Fail(p->done, ConnectionLoss("no serving leader"));
     return;
   }
-  forwarded_.push_back(Forwarded{next_request_++, std::move(p->done), now});
+  forwarded_.push_back(
+      Forwarded{next_request_++, std::move(p->done), now, p->submitted_us});
 }
 
-void Router::CompleteForwarded(uint64_t request, WriteOutcome&& outcome) {
+int64_t Router::CompleteForwarded(uint64_t request, WriteOutcome&& outcome) {
   while (!forwarded_.empty() && forwarded_.front().request < request) {
     Fail(forwarded_.front().done,
          ConnectionLoss("the leader dropped the request"));
     forwarded_.pop_front();
   }
   if (!forwarded_.empty() && forwarded_.front().request == request) {
+    const int64_t submitted = forwarded_.front().submitted_us;
     complete_(forwarded_.front().done, std::move(outcome));
     forwarded_.pop_front();
+    return submitted;
   }
+  return 0;
 }
 
 void Router::FailForwarded(const absl::Status& status) {

@@ -48,6 +48,9 @@ struct Pending {
   // The shutdown's close of our own session: the server decides whether
   // there is one to close (OwnSession::CloseRequested).
   bool close_own = false;
+  // When it was submitted (the server's Clock::SteadyUs; 0: not timed):
+  // the start of its write latency.
+  int64_t submitted_us = 0;
 };
 
 class Router {
@@ -91,7 +94,8 @@ class Router {
   // The txn of our forwarded request `request` applied with `outcome`: it
   // completes, and older ones still waiting, which the leader dropped,
   // fail (the leader proposes forwarded requests in the order sent).
-  void CompleteForwarded(uint64_t request, WriteOutcome&& outcome);
+  // Returns the completed write's submitted_us (0 if none was completed).
+  int64_t CompleteForwarded(uint64_t request, WriteOutcome&& outcome);
 
   // The leader is lost: every forwarded write fails with `status`.
   void FailForwarded(const absl::Status& status);
@@ -108,6 +112,7 @@ class Router {
     uint64_t request = 0;
     WriteDone done;
     int64_t sent_ms = 0;
+    int64_t submitted_us = 0;
   };
 
   void Fail(WriteDone& done, absl::Status status);

@@ -34,6 +34,7 @@ void Server::Complete(WriteDone& done, WriteOutcome&& outcome) {
 void Server::Prepare(Pending* p) {
   Pipeline::Item item;
   item.done = std::move(p->done);
+  item.submitted_us = p->submitted_us;
   if (p->request.body_case() == txn::Request::BODY_NOT_SET && !ensemble_) {
     item.zxid = last_assigned_;  // a sync: done once all before it applied
   } else if (!failed_.ok()) {

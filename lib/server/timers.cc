@@ -204,6 +204,10 @@ void Server::NoteCoreState() {
   const uint64_t leader = st.serving ? st.leader : 0;
   if (st.state != published_->role.load() ||
       leader != published_->leader_id.load()) {
+    if (st.state != zab::PeerState::kLooking &&
+        published_->role.load() == zab::PeerState::kLooking) {
+      published_->elections.fetch_add(1, std::memory_order_relaxed);
+    }
     if (st.state == zab::PeerState::kLooking) {
       Log(options_, LogLevel::kInfo,
           absl::StrCat("peer ", self(), ": looking for a leader"));
@@ -217,6 +221,7 @@ void Server::NoteCoreState() {
   }
   published_->role = st.state;
   published_->epoch = st.current_epoch;
+  published_->snapshots_sent.store(st.snapshots_sent, std::memory_order_relaxed);
   published_->leader_id = leader;
   if (const zab::Config& config = core_->configuration();
       !config_published_ || config.version != published_config_version_) {

@@ -44,6 +44,8 @@ const char kPeerUsage[] =
     "  --leave-on-shutdown      on SIGTERM/SIGINT, leave the ensemble (its\n"
     "                           seat goes at once; the data directory is\n"
     "                           retired) instead of keeping the seat\n"
+    "  --metrics-listen IP:PORT serve GET /metrics (Prometheus text) and\n"
+    "                           GET /health (200 serving, 503 not) there\n"
     "  --log-level LEVEL        debug, info, warning or error (default info)\n"
     "  --tls-cert FILE          with --tls-key and --tls-ca: mutual TLS for\n"
     "                           peers and clients (PEM certificate, its key,\n"
@@ -218,7 +220,7 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
   spec.value_flags = {"listen",          "seeds", "data-dir",
                       "session-timeout", "tick",  "log-level",
                       "voters",          "dead-voter-timeout",
-                      "zone", "ensemble-secret-file"};
+                      "zone", "ensemble-secret-file", "metrics-listen"};
   spec.value_flags.insert(spec.value_flags.end(), kTlsFlagNames.begin(),
                           kTlsFlagNames.end());
   spec.bool_flags = {"help", "leave-on-shutdown"};
@@ -282,6 +284,14 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
     if (it->second.size() > 64) return Invalid("--zone: at most 64 bytes");
     flags.zone = it->second;
   }
+  if (it = v.find("metrics-listen"); it != v.end()) {
+    absl::StatusOr<std::string> address = ParseAddress(it->second);
+    if (!address.ok()) {
+      return Invalid(
+          absl::StrCat("--metrics-listen: ", address.status().message()));
+    }
+    flags.metrics_listen = *std::move(address);
+  }
   flags.leave_on_shutdown = Contains(parsed->switches, "leave-on-shutdown");
   absl::StatusOr<TlsOptions> tls = ParseTlsFlags(v);
   if (!tls.ok()) return tls.status();
@@ -324,6 +334,7 @@ Options PeerOptions(const PeerFlags& flags) {
     options.dead_voter_timeout = *flags.dead_voter_timeout;
   }
   options.zone = flags.zone;
+  options.metrics_listen = flags.metrics_listen;
   options.tls = flags.tls;
   options.ensemble_secret = flags.ensemble_secret;
   return options;

@@ -76,6 +76,7 @@ struct PeerFlags {
   std::optional<int32_t> voters;                  // --voters
   std::optional<absl::Duration> dead_voter_timeout;  // --dead-voter-timeout
   std::string zone;                               // --zone
+  std::string metrics_listen;                     // --metrics-listen
   bool leave_on_shutdown = false;                 // --leave-on-shutdown
   TlsOptions tls;                                 // --tls-cert/-key/-ca
   std::string ensemble_secret;  // --ensemble-secret-file's contents

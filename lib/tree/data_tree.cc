@@ -147,6 +147,7 @@ std::vector<std::string> DataTree::CleanupCandidates(int64_t now_ms) const {
 }
 
 void DataTree::Track(std::string_view path, const Znode& node) {
+  data_bytes_ += static_cast<int64_t>(node.data.size());
   if (node.stat.ephemeral_owner != 0) {
     ephemerals_[node.stat.ephemeral_owner].emplace(path);
   }
@@ -155,6 +156,7 @@ void DataTree::Track(std::string_view path, const Znode& node) {
 }
 
 void DataTree::Untrack(std::string_view path, const Znode& node) {
+  data_bytes_ -= static_cast<int64_t>(node.data.size());
   if (node.stat.ephemeral_owner != 0) {
     auto it = ephemerals_.find(node.stat.ephemeral_owner);
     if (it != ephemerals_.end()) {
@@ -207,6 +209,8 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       ChargeQuota(t.path(), 0,
                   static_cast<int64_t>(t.data().size()) -
                       static_cast<int64_t>(n->data.size()));
+      data_bytes_ += static_cast<int64_t>(t.data().size()) -
+                     static_cast<int64_t>(n->data.size());
       n->data = t.data();
       n->stat.version = t.version();
       n->stat.mzxid = zxid;

@@ -122,6 +122,8 @@ class DataTree {
   AclRef InternAcl(AclList acl);
 
   int64_t node_count() const { return static_cast<int64_t>(nodes_.size()); }
+  // The bytes of data of every node.
+  int64_t data_bytes() const { return data_bytes_; }
   // Makes room for `count` znodes (before loading that many).
   void Reserve(int64_t count) {
     if (count > 0) nodes_.reserve(static_cast<size_t>(count));
@@ -183,6 +185,7 @@ class DataTree {
   StrMap<AclRef> acl_cache_;  // encoded -> list
   StrMap<Quota> quotas_;      // the path limited -> its quota and usage
   Zxid last_zxid_ = 0;
+  int64_t data_bytes_ = 0;
 };
 
 // Converts between the API's ACL and its txn encoding.

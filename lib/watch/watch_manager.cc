@@ -243,7 +243,7 @@ void WatchManager::TriggerFiltered(std::string_view path, EventType type,
   // event fires, or a persistent watch on the path, or a recursive one on
   // it or above; each with whether it may READ the node.
   std::vector<std::pair<int64_t, bool>> owners;
-  auto note = [&](int64_t owner) {
+  auto note = [&](int64_t owner) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const auto& o : owners) {
       if (o.first == owner) return;
     }
@@ -289,7 +289,7 @@ void WatchManager::TriggerFiltered(std::string_view path, EventType type,
   // holds them all), and they are gone; one not allowed hears nothing,
   // and its watches stay, dormant: the server consumed its registration,
   // so only a later event sent for another watch of that owner wakes them.
-  auto fire = [&](Registrations& list) {
+  auto fire = [&](Registrations& list) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto keep = list.begin();
     for (auto r = list.begin(); r != list.end(); ++r) {
       const auto* o = sent(r->owner);

@@ -41,6 +41,9 @@ struct MemberState {
   int64_t unreachable_ticks = 0;
   // Its failure domain, if the host gave one ("" otherwise).
   std::string zone;
+  // Log entries it has not acknowledged (a follower) or been sent (an
+  // observer) yet, while registered; -1 otherwise.
+  int64_t lag_txns = -1;
 };
 
 struct AutopilotPolicy {

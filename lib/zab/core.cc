@@ -259,6 +259,7 @@ CoreStatus Core::status() const {
   s.last_zxid = last_zxid();
   s.committed_zxid = committed_;
   s.recovering = recovering_;
+  s.snapshots_sent = snapshots_sent_;
   return s;
 }
 
@@ -792,6 +793,7 @@ bool Core::SendSnap(PeerId to) {
     Send(std::move(c));
   } while (offset < data.size());
   SendDiff(to, zxid, /*trunc=*/false);
+  ++snapshots_sent_;
   return true;
 }
 
@@ -1194,6 +1196,12 @@ std::vector<MemberState> Core::MemberStates() const {
       if (auto l = learners_.find(m.id); l != learners_.end()) {
         s.zone = l->second.info.zone;
         s.registered = l->second.silent_ticks <= config_.follower_timeout;
+        if (s.registered && l->second.synced) {
+          const Zxid held = l->second.role == PeerState::kObserving
+                                ? l->second.informed
+                                : l->second.acked;
+          s.lag_txns = static_cast<int64_t>(log_.size() - IndexAfter(held));
+        }
       }
       out.push_back(std::move(s));
     }

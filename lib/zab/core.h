@@ -188,6 +188,7 @@ struct CoreStatus {
   Zxid last_zxid = 0;           // last entry in the log
   Zxid committed_zxid = 0;      // last entry known committed
   bool recovering = false;      // see DurableState::recovering
+  int64_t snapshots_sent = 0;   // SNAPs sent to learners, ever
 };
 
 class Core {
@@ -401,6 +402,7 @@ class Core {
   PeerId leader_ = 0;
   bool serving_ = false;
   Zxid committed_ = 0;
+  int64_t snapshots_sent_ = 0;  // CoreStatus::snapshots_sent
   // Leader: the version of its configuration if a learner registered
   // knowing it committed (else 0). Its rule then counts that configuration
   // alone (an entry is the same at every peer that holds its zxid).
