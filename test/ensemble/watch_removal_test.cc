@@ -22,6 +22,8 @@ std::vector<EventType> NodeEvents(const std::vector<EventLog::Entry>& events) {
 
 TEST_CASE("RemoveWatches of a cut-off follower: ConnectionLoss unless local",
           "[ensemble][watch]") {
+  // The logs outlive the ensemble: its shutdown still tells them.
+  EventLog kept, dropped, session;
   LocalEnsemble e(3);
   const int leader = e.StartAndWaitLeader();
   REQUIRE(leader >= 0);
@@ -29,7 +31,6 @@ TEST_CASE("RemoveWatches of a cut-off follower: ConnectionLoss unless local",
   Coordinator& f = e.at(follower);
   REQUIRE(e.at(leader).Create("/w", "").ok());
   REQUIRE(f.Sync("/w").ok());
-  EventLog kept, dropped, session;
   const WatchHandle keep(kept.Recorder("kept"));
   const WatchHandle drop(dropped.Recorder("dropped"));
   REQUIRE(f.AddWatch("/w", WatchMode::kPersistent, keep).ok());

@@ -398,33 +398,38 @@ class SynodSide {
   explicit SynodSide(Coordinator& c) : c_(c) {}
 
   Outcome Run(const RandomOp& op);
-  EventSink& events() { return events_; }
+  EventSink& events() { return told_->events; }
+  // Removal events told (dispatcher thread; read once drained).
+  int removals_told() const { return told_->removals.load(); }
   void NewSeed() { handles_.clear(); }
 
  private:
+  // What the watchers were told. Shared with them: the Coordinator may
+  // still tell them (its shutdown deletes ephemerals) after this is gone.
+  struct Told {
+    EventSink events;
+    std::atomic<int> removals{0};
+  };
+
   // The watcher of `tag` (made on first use).
   const WatchHandle& HandleOf(int tag) {
     auto it = handles_.find(tag);
     if (it != handles_.end()) return it->second;
     return handles_
-        .emplace(tag, WatchHandle([this, tag](const WatchEvent& e) {
+        .emplace(tag, WatchHandle([told = told_, tag](const WatchEvent& e) {
                    const char* name = SynodEventName(e.type);
                    if (std::string_view(name) == "NotWatching") {
-                     ++removals_told_;
+                     ++told->removals;
                      return;
                    }
-                   events_.Add(EventText(tag, name, e.path));
+                   told->events.Add(EventText(tag, name, e.path));
                  }))
         .first->second;
   }
 
   Coordinator& c_;
-  EventSink events_;
+  const std::shared_ptr<Told> told_ = std::make_shared<Told>();
   std::map<int, WatchHandle> handles_;
-
- public:
-  // Removal events told (dispatcher thread; read once drained).
-  std::atomic<int> removals_told_{0};
 };
 
 Outcome SynodSide::Run(const RandomOp& op) {
@@ -756,10 +761,10 @@ TEST_CASE("Differential: synod gives ZooKeeper 3.8's outcome, name, Stat, "
   CHECK(mismatches.empty());
   CHECK(compared >= kSeeds * kOps);
   WARN("compared " << compared << " ops; " << events << " watch events, "
-                     << ours.removals_told_.load() << " removals told, "
+                     << ours.removals_told() << " removals told, "
                      << c_client_quirks << " C client removal quirks");
   CHECK(events >= kSeeds * 50);
-  CHECK(ours.removals_told_.load() >= kSeeds * 5);
+  CHECK(ours.removals_told() >= kSeeds * 5);
   for (int kind = 0; kind < RandomOp::kKinds; ++kind) {
     INFO("op kind " << kind << " succeeded " << succeeded[kind] << " times");
     CHECK(succeeded[kind] >= kSeeds * 3);

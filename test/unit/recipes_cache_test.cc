@@ -103,9 +103,9 @@ TEST_CASE("NodeCache: a node that exists at Start is loaded, not told",
 
 TEST_CASE("Caches: closing removes the cache's own watch, and only it",
           "[recipes][cache]") {
+  testing::EventLog theirs;  // outlives the Coordinator that tells it
   OnePeer p;
   REQUIRE(p.c->Create("/config", "v1").ok());
-  testing::EventLog theirs;
   REQUIRE(p.c->AddWatch("/config", WatchMode::kPersistent,
                         theirs.Recorder("theirs"))
               .ok());
