@@ -340,7 +340,12 @@ Health PeerRuntime::GetHealth() const {
   h.elections = published_.elections.load();
   h.recovering = published_.recovering.load();
   h.listen = ListenAddress();
-  if (metrics_) h.metrics_listen = metrics_->address();
+  {
+    // Not metrics_ itself: gRPC threads ask while Init or the destructor
+    // sets it.
+    MutexLock lock(&metrics_mu_);
+    h.metrics_listen = metrics_address_;
+  }
   if (ensemble_) {
     MutexLock lock(&published_.config_mu);
     // A copy: the lambda below reads it (Health is not a hot path).

@@ -350,6 +350,8 @@ absl::Status PeerRuntime::Init() {
     SYNOD_ASSIGN_OR_RETURN(
         metrics_, MetricsServer::Start(options_.metrics_listen,
                                        [this] { return GetHealth(); }));
+    MutexLock lock(&metrics_mu_);
+    metrics_address_ = metrics_->address();
   }
   return absl::OkStatus();
 }

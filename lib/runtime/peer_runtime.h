@@ -278,8 +278,11 @@ class PeerRuntime final : public transport::ClientHost {
   mutable Mutex auth_mu_;
   std::shared_ptr<const AuthInfo> auth_ ABSL_GUARDED_BY(auth_mu_);
   std::atomic<int64_t> reads_{0};
-  // Serves /metrics and /health (Options::metrics_listen), if asked.
+  // Serves /metrics and /health (Options::metrics_listen), if asked. Only
+  // Init and the destructor touch it; other threads read the address.
   std::unique_ptr<MetricsServer> metrics_;
+  mutable Mutex metrics_mu_;
+  std::string metrics_address_ ABSL_GUARDED_BY(metrics_mu_);
   // Remote clients' sessions hosted (AddHostedSession less
   // RemoveHostedSession).
   std::atomic<int64_t> remote_sessions_{0};
