@@ -16,6 +16,20 @@ bool IsSuperIdentity(const Options& options, const AuthId& id) {
          id.id == options.super_digest;
 }
 
+std::vector<ClientInfo> DescribeIdentities(const Options& options,
+                                           const AuthInfo& info) {
+  std::vector<ClientInfo> out;
+  out.push_back(ClientInfo{"ip", info.ip});
+  for (const AuthId& id : info.ids) {
+    if (IsSuperIdentity(options, id)) out.push_back(ClientInfo{"super", ""});
+    // A digest id is "user:hash": ZooKeeper reports the user.
+    std::string user = id.scheme == "digest" ? id.id.substr(0, id.id.find(':'))
+                                             : id.id;
+    out.push_back(ClientInfo{id.scheme, std::move(user)});
+  }
+  return out;
+}
+
 absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info) {
   const size_t longest = std::max(id.scheme.size(), id.id.size());
   if (longest > static_cast<size_t>(options.max_acl_id_bytes)) {

@@ -5,9 +5,12 @@
 #ifndef SYNOD_ACL_IDENTITY_H_
 #define SYNOD_ACL_IDENTITY_H_
 
+#include <vector>
+
 #include "absl/status/status.h"
 #include "acl/acl.h"
 #include "synod/options.h"
+#include "synod/types.h"
 
 namespace synod {
 
@@ -20,6 +23,12 @@ absl::Status AddIdentity(const Options& options, AuthId id, AuthInfo* info);
 
 // True if `id` is the super identity of `options` (its super_digest).
 bool IsSuperIdentity(const Options& options, const AuthId& id);
+
+// The identities of `info` as ZooKeeper 3.7+'s whoAmI reports them: "ip"
+// first, then each identity in the order it was added, a digest by its
+// user name, with "super" before the super digest.
+std::vector<ClientInfo> DescribeIdentities(const Options& options,
+                                           const AuthInfo& info);
 
 }  // namespace synod
 

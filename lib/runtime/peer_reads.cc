@@ -111,9 +111,13 @@ absl::StatusOr<AclList> PeerRuntime::GetAclAs(const AuthInfo& auth,
 
 absl::StatusOr<std::vector<std::string>> PeerRuntime::GetEphemerals(
     std::string_view prefix) {
+  return GetEphemeralsAs(published_.session_id.load(), prefix);
+}
+
+absl::StatusOr<std::vector<std::string>> PeerRuntime::GetEphemeralsAs(
+    int64_t session, std::string_view prefix) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(prefix));
   reads_.fetch_add(1, std::memory_order_relaxed);
-  const int64_t session = published_.session_id.load();
   std::vector<std::string> out;
   if (session == 0) return out;
   ReaderLock lock(&replica_.mu);
@@ -126,10 +130,20 @@ absl::StatusOr<std::vector<std::string>> PeerRuntime::GetEphemerals(
 
 absl::StatusOr<int32_t> PeerRuntime::GetAllChildrenNumber(
     std::string_view path) {
+  return CountDescendants(nullptr, path);
+}
+
+absl::StatusOr<int32_t> PeerRuntime::GetAllChildrenNumberAs(
+    const AuthInfo& auth, std::string_view path) {
+  return CountDescendants(&auth, path);
+}
+
+absl::StatusOr<int32_t> PeerRuntime::CountDescendants(const AuthInfo* auth,
+                                                      std::string_view path) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   reads_.fetch_add(1, std::memory_order_relaxed);
   ReaderLock lock(&replica_.mu);
-  SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, nullptr));
+  SYNOD_ASSIGN_OR_RETURN(const Znode* node, FindReadable(path, auth));
   // Depth first over the subtree, under the reader lock: O(subtree), as
   // ZooKeeper's is O(tree).
   int32_t count = 0;
@@ -191,17 +205,7 @@ absl::StatusOr<std::vector<ReadResult>> PeerRuntime::MultiRead(
 }
 
 std::vector<ClientInfo> PeerRuntime::WhoAmI() const {
-  const std::shared_ptr<const AuthInfo> info = auth();
-  std::vector<ClientInfo> out;
-  out.push_back(ClientInfo{"ip", info->ip});
-  for (const AuthId& id : info->ids) {
-    if (IsSuperIdentity(options_, id)) out.push_back(ClientInfo{"super", ""});
-    // A digest id is "user:hash": ZooKeeper reports the user.
-    std::string user = id.scheme == "digest" ? id.id.substr(0, id.id.find(':'))
-                                             : id.id;
-    out.push_back(ClientInfo{id.scheme, std::move(user)});
-  }
-  return out;
+  return DescribeIdentities(options_, *auth());
 }
 
 absl::StatusOr<Quota> PeerRuntime::GetQuota(std::string_view path) {
@@ -235,6 +239,19 @@ absl::Status PeerRuntime::AddWatchAs(int64_t owner,
 absl::Status PeerRuntime::RemoveWatches(std::string_view path,
                                         WatcherType type, int64_t handle,
                                         bool local) {
+  return RemoveWatchesOf(kLocalOwner, path, type, handle, local);
+}
+
+absl::Status PeerRuntime::RemoveWatchesAs(int64_t owner,
+                                          std::string_view path,
+                                          WatcherType type, bool local) {
+  return RemoveWatchesOf(owner, path, type, /*handle=*/0, local);
+}
+
+absl::Status PeerRuntime::RemoveWatchesOf(int64_t owner,
+                                          std::string_view path,
+                                          WatcherType type, int64_t handle,
+                                          bool local) {
   SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   // ZooKeeper's rule: the server must answer a removal unless it is local.
   // Ours is the session's leader; a local removal needs nobody.
@@ -243,19 +260,6 @@ absl::Status PeerRuntime::RemoveWatches(std::string_view path,
                      absl::StrCat("the session is not connected: watches on ",
                                   AV(path), " stay (remove them locally)"));
   }
-  return RemoveWatchesOf(kLocalOwner, path, type, handle);
-}
-
-absl::Status PeerRuntime::RemoveWatchesAs(int64_t owner,
-                                          std::string_view path,
-                                          WatcherType type) {
-  return RemoveWatchesOf(owner, path, type, /*handle=*/0);
-}
-
-absl::Status PeerRuntime::RemoveWatchesOf(int64_t owner,
-                                          std::string_view path,
-                                          WatcherType type, int64_t handle) {
-  SYNOD_RETURN_IF_ERROR(ValidatePath(path));
   std::vector<Delivery> removed;
   ReaderLock lock(&replica_.mu);
   if (replica_.watches.Remove(path, type, owner, handle, &removed) == 0) {

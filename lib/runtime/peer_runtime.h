@@ -93,6 +93,12 @@ class PeerRuntime final : public transport::ClientHost {
   absl::StatusOr<std::vector<std::string>> GetEphemerals(
       std::string_view prefix);
   absl::StatusOr<int32_t> GetAllChildrenNumber(std::string_view path);
+  // GetEphemerals of any session (the client service's).
+  absl::StatusOr<std::vector<std::string>> GetEphemeralsAs(
+      int64_t session, std::string_view prefix) override;
+  // GetAllChildrenNumber with `auth`'s identities.
+  absl::StatusOr<int32_t> GetAllChildrenNumberAs(
+      const AuthInfo& auth, std::string_view path) override;
   absl::Status AddWatch(std::string_view path, WatchMode mode, Watcher watcher);
   // Coordinator::RemoveWatches (`handle` 0) and RemoveWatch (the
   // WatchHandle's id) of the local Coordinator's watches.
@@ -145,10 +151,10 @@ class PeerRuntime final : public transport::ClientHost {
   // of `type` on `path` (whoever else has). The removed watchers get their
   // *WatchRemoved events on the dispatcher.
   absl::Status RemoveWatchesAs(int64_t owner, std::string_view path,
-                               WatcherType type) override;
+                               WatcherType type, bool local) override;
   // RemoveWatchesAs, only `handle`'s registrations unless it is 0.
   absl::Status RemoveWatchesOf(int64_t owner, std::string_view path,
-                               WatcherType type, int64_t handle);
+                               WatcherType type, int64_t handle, bool local);
   // Drops every watch `owner` registered, telling no watcher (its stream
   // ended). Returns how many.
   int64_t DropWatchesOf(int64_t owner) override;
@@ -225,6 +231,9 @@ class PeerRuntime final : public transport::ClientHost {
   absl::StatusOr<const Znode*> FindReadable(std::string_view path,
                                             const AuthInfo* auth) const
       ABSL_SHARED_LOCKS_REQUIRED(replica_.mu);
+  // GetAllChildrenNumber(As): `auth` null is our own identities.
+  absl::StatusOr<int32_t> CountDescendants(const AuthInfo* auth,
+                                           std::string_view path);
 
   // `options` with a session watcher that also calls the listeners of
   // `runtime` (the server reports to Options::session_watcher alone).

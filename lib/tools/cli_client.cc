@@ -12,6 +12,8 @@
 #include "grpcpp/grpcpp.h"
 #include "synod/types.h"
 #include "synod/watch.h"
+#include "tools/cli_format.h"
+#include "tree/data_tree.h"
 #include "tree/quota.h"
 #include "util/strings.h"
 #include "zab/config.h"
@@ -36,23 +38,6 @@ std::string Hex(int64_t value) {
   return absl::StrCat("0x", absl::Hex(static_cast<uint64_t>(value)));
 }
 
-std::string TimeText(int64_t unix_ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(unix_ms),
-                          absl::UTCTimeZone());
-}
-
-// The Stat as `get` and `stat` print it, one field a line.
-std::string FormatStat(const ClientStat& s) {
-  return absl::StrCat(
-      "czxid: ", Hex(s.czxid()), "\nmzxid: ", Hex(s.mzxid()),
-      "\npzxid: ", Hex(s.pzxid()), "\nctime: ", TimeText(s.ctime()),
-      "\nmtime: ", TimeText(s.mtime()), "\nversion: ", s.version(),
-      "\ncversion: ", s.cversion(), "\naversion: ", s.aversion(),
-      "\nephemeral_owner: ", Hex(s.ephemeral_owner()),
-      "\ndata_length: ", s.data_length(), "\nnum_children: ", s.num_children(),
-      "\n");
-}
-
 // The status a reply carries: OK, or the peer's synod::Error and message.
 absl::Status ReplyStatus(const ClientReply& reply) {
   if (reply.error() == 0) return absl::OkStatus();
@@ -63,258 +48,47 @@ absl::Status ReplyStatus(const ClientReply& reply) {
   return MakeError(static_cast<Error>(code), reply.message());
 }
 
-// How many positional arguments each command takes, and which options.
-struct Syntax {
-  const char* name;
-  CliCommand::Kind kind;
-  size_t min_args;
-  size_t max_args;
-  const char* options;  // option letters
-  const char* usage;
-};
+// create's request: the mode its flags make, its TTL, its ACL (default
+// world:anyone with every permission, as zkCli's).
+void BuildCreate(const CliCommand& command, txn::CreateRequest* c) {
+  c->set_path(command.path);
+  c->set_data(command.data);
+  CreateMode mode = CreateMode::kPersistent;
+  if (command.container) {
+    mode = CreateMode::kContainer;
+  } else if (command.ephemeral) {
+    mode = command.sequential ? CreateMode::kEphemeralSequential
+                              : CreateMode::kEphemeral;
+  } else if (command.ttl_ms > 0) {
+    mode = command.sequential ? CreateMode::kPersistentSequentialWithTtl
+                              : CreateMode::kPersistentWithTtl;
+    c->set_ttl_ms(command.ttl_ms);
+  } else if (command.sequential) {
+    mode = CreateMode::kPersistentSequential;
+  }
+  c->set_mode(static_cast<int32_t>(mode));
+  if (command.has_acl) {
+    AclToProto(command.acl, c->mutable_acl());
+    return;
+  }
+  txn::AclEntry* open = c->add_acl();
+  open->set_perms(perms::kAll);
+  open->set_scheme("world");
+  open->set_id("anyone");
+}
 
-constexpr Syntax kSyntax[] = {
-    {"create", CliCommand::Kind::kCreate, 1, 2, "es",
-     "create [-e] [-s] path [data]"},
-    {"get", CliCommand::Kind::kGet, 1, 1, "", "get path"},
-    {"set", CliCommand::Kind::kSet, 2, 2, "v", "set path data [-v version]"},
-    {"delete", CliCommand::Kind::kDelete, 1, 1, "v",
-     "delete path [-v version]"},
-    {"ls", CliCommand::Kind::kLs, 1, 1, "", "ls path"},
-    {"stat", CliCommand::Kind::kStat, 1, 1, "", "stat path"},
-    {"watch", CliCommand::Kind::kWatch, 1, 1, "", "watch path"},
-    {"status", CliCommand::Kind::kStatus, 0, 0, "", "status"},
-    {"sync", CliCommand::Kind::kSync, 1, 1, "", "sync path"},
-    {"addauth", CliCommand::Kind::kAddAuth, 2, 2, "",
-     "addauth scheme credentials"},
-    {"members", CliCommand::Kind::kMembers, 0, 0, "", "members"},
-    {"setquota", CliCommand::Kind::kSetQuota, 1, 1, "nbNB",
-     "setquota -n|-b|-N|-B val path"},
-    {"listquota", CliCommand::Kind::kListQuota, 1, 1, "", "listquota path"},
-    {"delquota", CliCommand::Kind::kDelQuota, 1, 1, "nbNB",
-     "delquota [-n|-b|-N|-B] path"},
-    {"reconfig", CliCommand::Kind::kReconfig, 0, 0, "",
-     "reconfig [--add ADDR] [--remove ADDR|ID]"},
-    {"help", CliCommand::Kind::kHelp, 0, 0, "", "help"},
-    {"quit", CliCommand::Kind::kQuit, 0, 0, "", "quit"},
-    {"exit", CliCommand::Kind::kQuit, 0, 0, "", "exit"},
-};
-
-// True for "-5", "-12": a negative number is an argument, not an option.
-bool IsNumber(std::string_view word) {
-  int64_t unused;
-  return absl::SimpleAtoi(AV(word), &unused);
+std::string ChildPath(std::string_view parent, std::string_view child) {
+  return parent == "/" ? absl::StrCat("/", AV(child))
+                       : absl::StrCat(AV(parent), "/", AV(child));
 }
 
 }  // namespace
 
-const char kCliCommandsHelp[] =
-    "commands:\n"
-    "  create [-e] [-s] path [data]  create a node (-e ephemeral,\n"
-    "                                -s sequential)\n"
-    "  get path                      print the data, then the stat\n"
-    "  set path data [-v version]    replace the data\n"
-    "  delete path [-v version]      delete a node\n"
-    "  ls path                       list the children\n"
-    "  stat path                     print the stat\n"
-    "  watch path                    wait for the next change of the node\n"
-    "  sync path                     catch the peer up with the leader\n"
-    "  status                        the peer's role and view\n"
-    "  addauth scheme credentials    add an identity (digest user:password)\n"
-    "  members                       one line per member: ID ADDRESS\n"
-    "                                voter|observer STATE\n"
-    "  reconfig [--add ADDR] [--remove ADDR|ID]\n"
-    "                                make the observer at ADDR a voter;\n"
-    "                                remove a member\n"
-    "  setquota -n|-b|-N|-B val path limit the subtree at path: -n nodes,\n"
-    "                                -b bytes (soft: logged), -N, -B (hard:\n"
-    "                                writes past them fail)\n"
-    "  listquota path                print the quota and the subtree's size\n"
-    "  delquota [-n|-b|-N|-B] path   remove those limits (none: the quota)\n"
-    "  help                          this text\n"
-    "  quit                          leave the shell\n"
-    "Use -- before data that starts with '-'.\n";
-
-// Looks the command up, sorts its words into options and positional
-// arguments, and checks both against the command's syntax.
-absl::StatusOr<CliCommand> ParseCommand(const std::vector<std::string>& words) {
-  if (words.empty()) return Usage("no command");
-  const Syntax* syntax = nullptr;
-  for (const Syntax& s : kSyntax) {
-    if (words[0] == s.name) syntax = &s;
-  }
-  if (syntax == nullptr) {
-    return Usage(absl::StrCat("unknown command '", words[0], "'"));
-  }
-  const std::string_view options(syntax->options);
-  const auto usage = [syntax](std::string_view why) {
-    return Usage(absl::StrCat(AV(why), "; usage: ", syntax->usage));
-  };
-  CliCommand command;
-  command.kind = syntax->kind;
-  if (command.kind == CliCommand::Kind::kReconfig) {
-    // Long options, each with its value.
-    for (size_t i = 1; i < words.size(); i += 2) {
-      const std::string& flag = words[i];
-      std::string* value = flag == "--add"      ? &command.add
-                           : flag == "--remove" ? &command.remove
-                                                : nullptr;
-      if (value == nullptr) {
-        return usage(absl::StrCat("unknown option ", flag));
-      }
-      if (i + 1 >= words.size() || words[i + 1].empty()) {
-        return usage(absl::StrCat(flag, " needs a value"));
-      }
-      if (!value->empty()) return usage(absl::StrCat(flag, " given twice"));
-      *value = words[i + 1];
-    }
-    if (command.add.empty() && command.remove.empty()) {
-      return usage("nothing to change");
-    }
-    return command;
-  }
-  std::vector<std::string> args;
-  bool options_ended = false;
-  for (size_t i = 1; i < words.size(); ++i) {
-    const std::string& word = words[i];
-    if (options_ended || word.size() < 2 || word[0] != '-' || IsNumber(word)) {
-      args.push_back(word);
-      continue;
-    }
-    if (word == "--") {
-      options_ended = true;
-      continue;
-    }
-    const char letter = word.size() == 2 ? word[1] : '\0';
-    if (letter == '\0' || options.find(letter) == std::string_view::npos) {
-      return usage(absl::StrCat("unknown option ", word));
-    }
-    if (letter == 'e') {
-      command.ephemeral = true;
-    } else if (letter == 's') {
-      command.sequential = true;
-    } else if (command.kind == CliCommand::Kind::kDelQuota) {
-      command.quota_fields |= letter == 'n'   ? quota_fields::kCount
-                              : letter == 'b' ? quota_fields::kBytes
-                              : letter == 'N' ? quota_fields::kCountHard
-                                              : quota_fields::kBytesHard;
-    } else if (command.kind == CliCommand::Kind::kSetQuota) {
-      if (i + 1 >= words.size()) {
-        return usage(absl::StrCat(word, " needs a value"));
-      }
-      int64_t value = 0;
-      if (!absl::SimpleAtoi(AV(words[i + 1]), &value)) {
-        return usage(absl::StrCat("bad value '", words[i + 1], "' for ", word));
-      }
-      int64_t* field = letter == 'n'   ? &command.quota.count
-                       : letter == 'b' ? &command.quota.bytes
-                       : letter == 'N' ? &command.quota.count_hard
-                                       : &command.quota.bytes_hard;
-      *field = value;
-      ++i;
-    } else if (letter == 'v') {
-      if (i + 1 >= words.size()) return usage("-v needs a version");
-      int32_t version = 0;
-      if (!absl::SimpleAtoi(AV(words[i + 1]), &version) || version < -1) {
-        return usage(absl::StrCat("bad version '", words[i + 1], "'"));
-      }
-      command.version = version;
-      ++i;
-    }
-  }
-  if (command.kind == CliCommand::Kind::kSetQuota &&
-      command.quota == QuotaLimits{}) {
-    return usage("no limit given");
-  }
-  if (args.size() < syntax->min_args) return usage("missing arguments");
-  if (args.size() > syntax->max_args) {
-    return usage(absl::StrCat("unexpected argument '", args[syntax->max_args],
-                              "'"));
-  }
-  switch (command.kind) {
-    case CliCommand::Kind::kAddAuth:
-      command.scheme = args[0];
-      command.credentials = args[1];
-      break;
-    default:
-      if (!args.empty()) command.path = args[0];
-      if (args.size() > 1) command.data = args[1];
-      break;
-  }
-  return command;
-}
-
-// A small shell lexer: whitespace separates words; '...' is literal;
-// "..." allows \" and \\ (and keeps other backslashes); outside quotes a
-// backslash escapes the next character.
-absl::StatusOr<std::vector<std::string>> SplitCommandLine(
-    std::string_view line) {
-  std::vector<std::string> words;
-  std::string word;
-  bool in_word = false;
-  size_t i = 0;
-  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-  if (i < line.size() && line[i] == '#') return words;
-  for (; i < line.size(); ++i) {
-    const char c = line[i];
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
-    } else if (c == '\'') {
-      const size_t end = line.find('\'', i + 1);
-      if (end == std::string_view::npos) return Usage("unclosed quote (')");
-      word.append(line.substr(i + 1, end - i - 1));
-      in_word = true;
-      i = end;
-    } else if (c == '"') {
-      in_word = true;
-      for (++i;; ++i) {
-        if (i >= line.size()) return Usage("unclosed quote (\")");
-        if (line[i] == '"') break;
-        if (line[i] == '\\' && i + 1 < line.size() &&
-            (line[i + 1] == '"' || line[i + 1] == '\\')) {
-          ++i;
-        }
-        word.push_back(line[i]);
-      }
-    } else if (c == '\\' && i + 1 < line.size()) {
-      word.push_back(line[++i]);
-      in_word = true;
-    } else {
-      word.push_back(c);
-      in_word = true;
-    }
-  }
-  if (in_word) words.push_back(std::move(word));
-  return words;
-}
-
-bool NeedsSession(const CliCommand& command) {
-  switch (command.kind) {
-    case CliCommand::Kind::kStatus:
-    case CliCommand::Kind::kMembers:
-    case CliCommand::Kind::kHelp:
-    case CliCommand::Kind::kQuit:
-      return false;
-    default:
-      return true;
-  }
-}
-
-std::string FormatEvent(const transport::ClientWatchEvent& event) {
-  const int type = event.type();
-  const char* name =
-      type >= 0 && type <= static_cast<int>(EventType::kPersistentWatchRemoved)
-          ? EventTypeName(static_cast<EventType>(type))
-          : "UnknownEvent";
-  return absl::StrCat(name, " ", event.path());
-}
-
 // ---- CliClient -------------------------------------------------------------
 
-CliClient::CliClient(std::string address, Options options, std::ostream* out)
-    : address_(std::move(address)), options_(options), out_(out) {}
+CliClient::CliClient(std::vector<std::string> peers, Options options,
+                     std::ostream* out)
+    : options_(options), out_(out), peers_(std::move(peers)) {}
 
 CliClient::~CliClient() { Close(); }
 
@@ -323,13 +97,35 @@ const transport::TransportCredentials& CliClient::Credentials() const {
                               : *transport::TransportCredentials::Plaintext();
 }
 
+std::string CliClient::current_peer() const {
+  return peers_.empty() ? std::string() : peers_[current_ % peers_.size()];
+}
+
 void CliClient::EnsureChannel() {
-  if (channel_) return;
+  const std::string peer = current_peer();
+  if (channel_ && channel_peer_ == peer) return;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(128 << 20);
   args.SetMaxSendMessageSize(128 << 20);
-  channel_ = grpc::CreateCustomChannel(address_, Credentials().Channel(), args);
+  channel_ = grpc::CreateCustomChannel(peer, Credentials().Channel(), args);
   stub_ = transport::Client::NewStub(channel_);
+  channel_peer_ = peer;
+}
+
+void CliClient::SetPeers(std::vector<std::string> peers) {
+  Close();
+  peers_ = std::move(peers);
+  current_ = 0;
+}
+
+void CliClient::SetPrintWatches(bool on) {
+  MutexLock lock(&mu_);
+  print_watches_ = on;
+}
+
+bool CliClient::print_watches() const {
+  MutexLock lock(&mu_);
+  return print_watches_;
 }
 
 void CliClient::Print(std::string_view text) {
@@ -338,22 +134,37 @@ void CliClient::Print(std::string_view text) {
   out_->flush();
 }
 
-// Opens the stream in two steps with their own deadlines, so that "nobody
-// listens there" and "the ensemble has no leader" read differently. The
-// stream itself has no deadline: it lives as long as the session.
+// Tries each peer once, from the current one on.
 absl::Status CliClient::Connect() {
   {
     MutexLock lock(&mu_);
     if (stream_ && !stream_ended_) return absl::OkStatus();
   }
   if (stream_) EndStream(/*cancel=*/true);  // lost: a new session
+  if (peers_.empty()) return ConnectionLoss("no peer to connect to");
+  absl::Status status;
+  for (size_t tried = 0; tried < peers_.size(); ++tried) {
+    status = ConnectCurrent();
+    // A refusal (bad credentials, a full peer) would be the next peer's
+    // too; only an unreachable or leaderless peer is passed over.
+    if (status.ok() || ErrorOf(status) != Error::kConnectionLoss) break;
+    current_ = (current_ + 1) % peers_.size();
+  }
+  return status;
+}
+
+// Opens the stream in two steps with their own deadlines, so that "nobody
+// listens there" and "the ensemble has no leader" read differently. The
+// stream itself has no deadline: it lives as long as the session.
+absl::Status CliClient::ConnectCurrent() {
   EnsureChannel();
+  const std::string address = current_peer();
   const auto connect_deadline =
       std::chrono::system_clock::now() +
       absl::ToChronoMilliseconds(options_.connect_timeout);
   if (!channel_->WaitForConnected(connect_deadline)) {
     return ConnectionLoss(absl::StrCat(
-        "cannot reach peer ", address_, " within ",
+        "cannot reach peer ", address, " within ",
         absl::FormatDuration(options_.connect_timeout)));
   }
   context_ = std::make_unique<grpc::ClientContext>();
@@ -380,7 +191,7 @@ absl::Status CliClient::Connect() {
   if (!status.ok()) {
     if (ErrorOf(status) == Error::kOperationTimeout) {
       status = ConnectionLoss(absl::StrCat(
-          "peer ", address_, " did not open a session within ",
+          "peer ", address, " did not open a session within ",
           absl::FormatDuration(options_.open_timeout)));
     }
     EndStream(/*cancel=*/true);
@@ -435,7 +246,12 @@ void CliClient::ReadLoop() {
     if (reply.id() == 0) {
       if (!reply.has_event()) continue;
       if (options_.async_events) {
-        Print(FormatEvent(reply.event()) + "\n");
+        bool print;
+        {
+          MutexLock lock(&mu_);
+          print = print_watches_;
+        }
+        if (print) Print(FormatEvent(reply.event()) + "\n");
         MutexLock lock(&mu_);
         ++events_received_;
       } else {
@@ -495,8 +311,10 @@ absl::Status CliClient::ReportLostStream() {
     lost_session = session_id_;
   }
   EndStream(/*cancel=*/true);
+  const std::string lost_peer = current_peer();
+  current_ = (current_ + 1) % peers_.size();  // the next one first
   return ConnectionLoss(absl::StrCat(
-      "the connection to peer ", address_, " was lost; session ",
+      "the connection to peer ", lost_peer, " was lost; session ",
       Hex(lost_session), " ended (the next command opens a new session)"));
 }
 
@@ -517,30 +335,6 @@ bool CliClient::AwaitEvents(int64_t n, absl::Duration timeout) {
         return events_received_ >= n;
       },
       timeout);
-}
-
-// The Status RPC: needs no session, so it works against a peer that has no
-// leader (that is when one wants it).
-absl::Status CliClient::RunStatus() {
-  EnsureChannel();
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(options_.connect_timeout));
-  transport::StatusRequest request;
-  transport::StatusReply reply;
-  const grpc::Status status = stub_->Status(&context, request, &reply);
-  if (!status.ok()) {
-    return ConnectionLoss(absl::StrCat("cannot reach peer ", address_, ": ",
-                                       AV(status.error_message())));
-  }
-  Print(absl::StrCat(
-      "role: ", AV(reply.role()), "\nepoch: ", reply.epoch(),
-      "\nlast_zxid: ", Hex(reply.last_zxid()), "\npeer_id: ", reply.peer_id(),
-      "\nleader: ", reply.leader().empty() ? "none" : AV(reply.leader()),
-      "\npeers: ", absl::StrJoin(reply.peers(), ","),
-      "\nznodes: ", reply.znode_count(), "\nsessions: ", reply.session_count(),
-      "\n"));
-  return absl::OkStatus();
 }
 
 namespace {
@@ -566,19 +360,42 @@ absl::StatusOr<transport::StatusReply> AskStatus(
 
 }  // namespace
 
-absl::Status CliClient::RunMembers() {
+// The Status RPC: needs no session, so it works against a peer that has no
+// leader (that is when one wants it). The first peer that answers tells.
+absl::Status CliClient::RunStatus() {
   absl::StatusOr<transport::StatusReply> reply =
-      AskStatus(address_, options_.connect_timeout, Credentials());
+      ConnectionLoss("no peer to ask");
+  for (size_t tried = 0; tried < peers_.size(); ++tried) {
+    reply = AskStatus(peers_[(current_ + tried) % peers_.size()],
+                      options_.connect_timeout, Credentials());
+    if (reply.ok()) break;
+  }
+  if (!reply.ok()) return reply.status();
+  Print(absl::StrCat(
+      "role: ", AV(reply->role()), "\nepoch: ", reply->epoch(),
+      "\nlast_zxid: ", Hex(reply->last_zxid()), "\npeer_id: ",
+      reply->peer_id(), "\nleader: ",
+      reply->leader().empty() ? "none" : AV(reply->leader()),
+      "\npeers: ", absl::StrJoin(reply->peers(), ","),
+      "\nznodes: ", reply->znode_count(), "\nsessions: ",
+      reply->session_count(), "\n"));
+  return absl::OkStatus();
+}
+
+absl::Status CliClient::RunMembers() {
+  const std::string address = current_peer();
+  absl::StatusOr<transport::StatusReply> reply =
+      AskStatus(address, options_.connect_timeout, Credentials());
   if (!reply.ok()) return reply.status();
   if (reply->members().empty()) {
     return MakeError(Error::kReconfigDisabled,
-                     absl::StrCat("peer ", address_, " is not in an ensemble"));
+                     absl::StrCat("peer ", address, " is not in an ensemble"));
   }
   // The states are the leader's to tell.
   if (reply->leader_id() != reply->peer_id()) {
     if (reply->leader().empty()) {
       return ConnectionLoss(
-          absl::StrCat("peer ", address_, " knows no serving leader"));
+          absl::StrCat("peer ", address, " knows no serving leader"));
     }
     reply = AskStatus(reply->leader(), options_.connect_timeout, Credentials());
     if (!reply.ok()) return reply.status();
@@ -599,7 +416,7 @@ absl::Status CliClient::RunReconfig(const CliCommand& command) {
     if (who.empty()) continue;
     // The configuration before, to tell an unknown outcome (below).
     absl::StatusOr<transport::StatusReply> before =
-        AskStatus(address_, options_.connect_timeout, Credentials());
+        AskStatus(current_peer(), options_.connect_timeout, Credentials());
     ClientRequest request;
     txn::ReconfigRequest* r = request.mutable_write()->mutable_reconfig();
     if (add) {
@@ -615,7 +432,7 @@ absl::Status CliClient::RunReconfig(const CliCommand& command) {
       // ask the next leader whether the change took effect.
       s = CheckReconfigOutcome(*before, add ? who : "", add ? "" : who, s);
     }
-    if (!s.ok()) return s;
+    if (!s.ok()) return ZkError(s, "");
   }
   return absl::OkStatus();
 }
@@ -628,7 +445,7 @@ absl::Status CliClient::CheckReconfigOutcome(
   const absl::Time deadline = absl::Now() + options_.request_timeout;
   while (absl::Now() < deadline) {
     absl::StatusOr<transport::StatusReply> now =
-        AskStatus(address_, options_.connect_timeout, Credentials());
+        AskStatus(current_peer(), options_.connect_timeout, Credentials());
     if (now.ok() && now->leader_id() != 0 && !now->leader().empty()) {
       absl::StatusOr<transport::StatusReply> leader =
           AskStatus(now->leader(), options_.connect_timeout, Credentials());
@@ -644,18 +461,7 @@ absl::Status CliClient::CheckReconfigOutcome(
   return lost;
 }
 
-// Registers a data watch with exists (so it also catches a creation); in
-// the shell the event is printed when it comes, otherwise this waits for it.
-absl::Status CliClient::RunWatch(const CliCommand& command) {
-  ClientRequest request;
-  request.mutable_read()->set_kind(ReadRequest::EXISTS);
-  request.mutable_read()->set_path(command.path);
-  request.mutable_read()->set_watch(true);
-  absl::StatusOr<ClientReply> reply =
-      Call(std::move(request), options_.request_timeout);
-  if (!reply.ok()) return reply.status();
-  if (absl::Status s = ReplyStatus(*reply); !s.ok()) return s;
-  if (options_.async_events) return absl::OkStatus();
+absl::Status CliClient::AwaitAndPrintEvent() {
   transport::ClientWatchEvent event;
   {
     MutexLock lock(&mu_);
@@ -672,88 +478,404 @@ absl::Status CliClient::RunWatch(const CliCommand& command) {
   return absl::OkStatus();
 }
 
-// Builds the request for `command`, sends it, and prints the reply.
+absl::StatusOr<ClientReply> CliClient::Send(ClientRequest request,
+                                            std::string_view path) {
+  absl::StatusOr<ClientReply> reply =
+      Call(std::move(request), options_.request_timeout);
+  if (!reply.ok()) return reply.status();
+  if (absl::Status s = ReplyStatus(*reply); !s.ok()) return ZkError(s, path);
+  return reply;
+}
+
+absl::StatusOr<ClientReply> CliClient::Read(ReadRequest read) {
+  const std::string path = read.path();
+  ClientRequest request;
+  *request.mutable_read() = std::move(read);
+  return Send(std::move(request), path);
+}
+
+absl::StatusOr<std::vector<std::string>> CliClient::ListSubtree(
+    const std::string& path, bool watch) {
+  std::vector<std::string> paths = {path};
+  for (size_t i = 0; i < paths.size(); ++i) {
+    ReadRequest read;
+    read.set_kind(ReadRequest::CHILDREN);
+    read.set_path(paths[i]);
+    read.set_watch(watch);
+    absl::StatusOr<ClientReply> reply = Read(std::move(read));
+    if (!reply.ok()) {
+      // A node deleted while we walk is simply not there.
+      if (i > 0 && ErrorOf(reply.status()) == Error::kNoNode) continue;
+      return reply.status();
+    }
+    for (const std::string& child : reply->children()) {
+      paths.push_back(ChildPath(paths[i], child));
+    }
+  }
+  return paths;
+}
+
+absl::Status CliClient::RunCreate(const CliCommand& command) {
+  ClientRequest request;
+  BuildCreate(command, request.mutable_write()->mutable_create());
+  absl::StatusOr<ClientReply> reply = Send(std::move(request), command.path);
+  if (!reply.ok()) return reply.status();
+  Print(absl::StrCat("Created ",
+                     reply->results_size() > 0 ? reply->results(0).path()
+                                               : command.path,
+                     "\n"));
+  return absl::OkStatus();
+}
+
+absl::Status CliClient::RunLs(const CliCommand& command) {
+  if (command.recursive) {
+    absl::StatusOr<std::vector<std::string>> paths =
+        ListSubtree(command.path, command.watch);
+    if (!paths.ok()) return paths.status();
+    std::string text;
+    for (const std::string& p : *paths) absl::StrAppend(&text, p, "\n");
+    Print(text);
+    return absl::OkStatus();
+  }
+  ReadRequest read;
+  read.set_kind(ReadRequest::CHILDREN);
+  read.set_path(command.path);
+  read.set_watch(command.watch);
+  absl::StatusOr<ClientReply> reply = Read(std::move(read));
+  if (!reply.ok()) return reply.status();
+  std::string text = FormatList(reply->children()) + "\n";
+  if (command.print_stat) text += FormatStat(reply->stat());
+  Print(text);
+  return absl::OkStatus();
+}
+
+// As zkCli's: the subtree listed breadth first, deleted deepest first in
+// multis of `batch` ops. A batch that fails stops the deletion (the nodes
+// of earlier batches are gone).
+absl::Status CliClient::RunDeleteAll(const CliCommand& command) {
+  absl::StatusOr<std::vector<std::string>> paths =
+      ListSubtree(command.path, /*watch=*/false);
+  if (!paths.ok()) return paths.status();
+  size_t end = paths->size();
+  while (end > 0) {
+    const size_t begin =
+        end > static_cast<size_t>(command.batch) ? end - command.batch : 0;
+    ClientRequest request;
+    txn::MultiRequest* multi = request.mutable_write()->mutable_multi();
+    for (size_t i = end; i > begin; --i) {
+      txn::DeleteRequest* d = multi->add_ops()->mutable_delete_node();
+      d->set_path((*paths)[i - 1]);
+      d->set_version(-1);
+    }
+    absl::StatusOr<ClientReply> reply =
+        Call(std::move(request), options_.request_timeout);
+    if (!reply.ok()) return reply.status();
+    if (absl::Status s = ReplyStatus(*reply); !s.ok()) {
+      const int op = reply->failed_op();
+      const std::string& failed =
+          op >= 0 && static_cast<size_t>(op) < end - begin
+              ? (*paths)[end - 1 - op]
+              : command.path;
+      return MakeError(ErrorOf(s),
+                       absl::StrCat("Failed to delete some node(s) in the "
+                                    "subtree! ",
+                                    ZkError(s, failed).message()));
+    }
+    end = begin;
+  }
+  return absl::OkStatus();
+}
+
+// -R: the node and then its subtree, breadth first, each set on its own
+// (as zkCli's); the first failure is reported once all were tried.
+absl::Status CliClient::RunSetAcl(const CliCommand& command) {
+  std::vector<std::string> paths = {command.path};
+  if (command.recursive) {
+    absl::StatusOr<std::vector<std::string>> all =
+        ListSubtree(command.path, /*watch=*/false);
+    if (!all.ok()) return all.status();
+    paths = *std::move(all);
+  }
+  absl::Status first;
+  for (const std::string& path : paths) {
+    ClientRequest request;
+    txn::SetAclRequest* a = request.mutable_write()->mutable_set_acl();
+    a->set_path(path);
+    AclToProto(command.acl, a->mutable_acl());
+    a->set_aversion(command.version);
+    absl::StatusOr<ClientReply> reply = Send(std::move(request), path);
+    if (!reply.ok()) {
+      if (!command.recursive) return reply.status();
+      if (first.ok()) first = reply.status();
+      continue;
+    }
+    if (command.print_stat && !command.recursive) {
+      Print(FormatStat(reply->results_size() > 0 ? reply->results(0).stat()
+                                                 : reply->stat()));
+    }
+  }
+  return first;
+}
+
+namespace {
+
+std::string OpPath(const txn::Request& op) {
+  switch (op.body_case()) {
+    case txn::Request::kCreate: return op.create().path();
+    case txn::Request::kSetData: return op.set_data().path();
+    case txn::Request::kDeleteNode: return op.delete_node().path();
+    case txn::Request::kCheck: return op.check().path();
+    default: return "";
+  }
+}
+
+}  // namespace
+
+absl::Status CliClient::RunMulti(const CliCommand& command) {
+  if (command.ops.empty()) return Usage("multi with no ops");
+  ClientRequest request;
+  txn::MultiRequest* multi = request.mutable_write()->mutable_multi();
+  for (const CliCommand& op : command.ops) {
+    txn::Request* out = multi->add_ops();
+    switch (op.kind) {
+      case CliCommand::Kind::kCreate:
+        BuildCreate(op, out->mutable_create());
+        break;
+      case CliCommand::Kind::kSet:
+        out->mutable_set_data()->set_path(op.path);
+        out->mutable_set_data()->set_data(op.data);
+        out->mutable_set_data()->set_version(op.version);
+        break;
+      case CliCommand::Kind::kDelete:
+        out->mutable_delete_node()->set_path(op.path);
+        out->mutable_delete_node()->set_version(op.version);
+        break;
+      case CliCommand::Kind::kCheck:
+        out->mutable_check()->set_path(op.path);
+        out->mutable_check()->set_version(op.version);
+        break;
+      default:
+        return Usage("multi takes create, set, delete and check");
+    }
+  }
+  const std::vector<txn::Request> ops(multi->ops().begin(), multi->ops().end());
+  absl::StatusOr<ClientReply> reply =
+      Call(std::move(request), options_.request_timeout);
+  if (!reply.ok()) return reply.status();
+  if (absl::Status s = ReplyStatus(*reply); !s.ok()) {
+    const int op = reply->failed_op();
+    if (op < 0 || static_cast<size_t>(op) >= ops.size()) {
+      return ZkError(s, "");  // the multi as a whole (too many ops)
+    }
+    return MakeError(ErrorOf(s),
+                     absl::StrCat("multi failed at op ", op + 1, ": ",
+                                  ZkError(s, OpPath(ops[op])).message()));
+  }
+  std::string text;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const transport::ClientOpResult* result =
+        i < static_cast<size_t>(reply->results_size()) ? &reply->results(i)
+                                                       : nullptr;
+    switch (ops[i].body_case()) {
+      case txn::Request::kCreate:
+        absl::StrAppend(&text, "Created ",
+                        result ? result->path() : OpPath(ops[i]), "\n");
+        break;
+      case txn::Request::kSetData:
+        absl::StrAppend(&text, "Set ", OpPath(ops[i]), " dataVersion = ",
+                        result ? result->stat().version() : -1, "\n");
+        break;
+      case txn::Request::kDeleteNode:
+        absl::StrAppend(&text, "Deleted ", OpPath(ops[i]), "\n");
+        break;
+      default:
+        absl::StrAppend(&text, "Checked ", OpPath(ops[i]), "\n");
+        break;
+    }
+  }
+  Print(text);
+  return absl::OkStatus();
+}
+
 absl::Status CliClient::Run(const CliCommand& command) {
   using Kind = CliCommand::Kind;
   switch (command.kind) {
-    case Kind::kHelp:
-      Print(kCliCommandsHelp);
+    case Kind::kHelp: {
+      if (command.topic.empty()) {
+        Print(CommandsHelp());
+        return absl::OkStatus();
+      }
+      absl::StatusOr<std::string> help = CommandHelp(command.topic);
+      if (!help.ok()) return help.status();
+      Print(*help);
       return absl::OkStatus();
+    }
     case Kind::kQuit:
+    case Kind::kHistory:
+    case Kind::kRedo:
+    case Kind::kPrintWatches:
       return absl::OkStatus();
     case Kind::kStatus:
       return RunStatus();
     case Kind::kMembers:
       return RunMembers();
+    case Kind::kClose:
+      Close();
+      return absl::OkStatus();
+    case Kind::kConnect:
+      SetPeers(command.peers);
+      return Connect();
     default:
       break;
   }
   if (absl::Status s = ReportLostStream(); !s.ok()) return s;
   if (absl::Status s = Connect(); !s.ok()) return s;
-  if (command.kind == Kind::kWatch) return RunWatch(command);
-  if (command.kind == Kind::kReconfig) return RunReconfig(command);
+  absl::Status status = RunCommand(command);
+  if (status.ok() && SetsWatch(command) && !options_.async_events) {
+    return AwaitAndPrintEvent();
+  }
+  return status;
+}
+
+// The commands that need the session: builds each request, sends it, and
+// prints the reply.
+absl::Status CliClient::RunCommand(const CliCommand& command) {
+  using Kind = CliCommand::Kind;
+  const std::string& path = command.path;
+  ReadRequest read;
+  read.set_path(path);
+  read.set_watch(command.watch);
+  switch (command.kind) {
+    case Kind::kCreate:
+      return RunCreate(command);
+    case Kind::kLs:
+      return RunLs(command);
+    case Kind::kDeleteAll:
+      return RunDeleteAll(command);
+    case Kind::kSetAcl:
+      return RunSetAcl(command);
+    case Kind::kMulti:
+      return RunMulti(command);
+    case Kind::kReconfig:
+      return RunReconfig(command);
+    case Kind::kCheck:
+      return Usage("check runs only inside multi");
+    case Kind::kGet: {
+      read.set_kind(ReadRequest::GET);
+      absl::StatusOr<ClientReply> reply = Read(std::move(read));
+      if (!reply.ok()) return reply.status();
+      std::string text = absl::StrCat(AV(reply->data()), "\n");
+      if (command.print_stat) text += FormatStat(reply->stat());
+      Print(text);
+      return absl::OkStatus();
+    }
+    case Kind::kStat:
+    case Kind::kWatch: {
+      // watch: exists, so that it also catches a creation.
+      read.set_kind(ReadRequest::EXISTS);
+      read.set_watch(command.watch || command.kind == Kind::kWatch);
+      absl::StatusOr<ClientReply> reply = Read(std::move(read));
+      if (!reply.ok()) return reply.status();
+      if (command.kind == Kind::kWatch) return absl::OkStatus();
+      if (!reply->exists()) {
+        return ZkError(MakeError(Error::kNoNode, "no node"), path);
+      }
+      Print(FormatStat(reply->stat()));
+      return absl::OkStatus();
+    }
+    case Kind::kGetAcl: {
+      read.set_kind(ReadRequest::GET_ACL);
+      absl::StatusOr<ClientReply> reply = Read(std::move(read));
+      if (!reply.ok()) return reply.status();
+      std::string text = FormatAcl(reply->acl());
+      if (command.print_stat) text += FormatStat(reply->stat());
+      Print(text);
+      return absl::OkStatus();
+    }
+    case Kind::kGetEphemerals: {
+      read.set_kind(ReadRequest::GET_EPHEMERALS);
+      absl::StatusOr<ClientReply> reply = Read(std::move(read));
+      if (!reply.ok()) return reply.status();
+      Print(FormatList(reply->children()) + "\n");
+      return absl::OkStatus();
+    }
+    case Kind::kGetAllChildrenNumber: {
+      read.set_kind(ReadRequest::ALL_CHILDREN_NUMBER);
+      absl::StatusOr<ClientReply> reply = Read(std::move(read));
+      if (!reply.ok()) return reply.status();
+      Print(absl::StrCat(reply->count(), "\n"));
+      return absl::OkStatus();
+    }
+    case Kind::kWhoAmI: {
+      read.set_kind(ReadRequest::WHO_AM_I);
+      absl::StatusOr<ClientReply> reply = Read(std::move(read));
+      if (!reply.ok()) return reply.status();
+      std::string text = "Auth scheme: User\n";
+      for (const transport::ClientIdentity& id : reply->identities()) {
+        absl::StrAppend(&text, AV(id.scheme()), ": ", AV(id.user()), "\n");
+      }
+      Print(text);
+      return absl::OkStatus();
+    }
+    case Kind::kAddWatch: {
+      read.set_kind(ReadRequest::ADD_WATCH);
+      read.set_watch_mode(static_cast<int32_t>(command.watch_mode));
+      return Read(std::move(read)).status();
+    }
+    case Kind::kRemoveWatches: {
+      read.set_kind(ReadRequest::REMOVE_WATCHES);
+      read.set_watcher_type(static_cast<int32_t>(command.watcher_type));
+      read.set_local(command.local);
+      return Read(std::move(read)).status();
+    }
+    case Kind::kListQuota: {
+      read.set_kind(ReadRequest::GET_QUOTA);
+      absl::StatusOr<ClientReply> reply = Read(std::move(read));
+      if (!reply.ok()) return reply.status();
+      // zkCli's listquota lines.
+      const transport::ClientQuota& q = reply->quota();
+      Print(absl::StrCat(
+          "Output quota for ", path, " ",
+          EncodeQuotaLimits(QuotaLimits{q.count_limit(), q.bytes_limit(),
+                                        q.count_hard_limit(),
+                                        q.bytes_hard_limit()}),
+          "\nOutput stat for ", path, " ",
+          EncodeQuotaUsage(q.count(), q.bytes()), "\n"));
+      return absl::OkStatus();
+    }
+    default:
+      break;
+  }
 
   ClientRequest request;
   switch (command.kind) {
-    case Kind::kCreate: {
-      txn::CreateRequest* c = request.mutable_write()->mutable_create();
-      c->set_path(command.path);
-      c->set_data(command.data);
-      CreateMode mode = CreateMode::kPersistent;
-      if (command.ephemeral) {
-        mode = command.sequential ? CreateMode::kEphemeralSequential
-                                  : CreateMode::kEphemeral;
-      } else if (command.sequential) {
-        mode = CreateMode::kPersistentSequential;
-      }
-      c->set_mode(static_cast<int32_t>(mode));
-      txn::AclEntry* open = c->add_acl();  // world:anyone, all
-      open->set_perms(perms::kAll);
-      open->set_scheme("world");
-      open->set_id("anyone");
-      break;
-    }
     case Kind::kSet: {
       txn::SetDataRequest* s = request.mutable_write()->mutable_set_data();
-      s->set_path(command.path);
+      s->set_path(path);
       s->set_data(command.data);
       s->set_version(command.version);
       break;
     }
     case Kind::kDelete: {
       txn::DeleteRequest* d = request.mutable_write()->mutable_delete_node();
-      d->set_path(command.path);
+      d->set_path(path);
       d->set_version(command.version);
       break;
     }
-    case Kind::kGet:
-    case Kind::kLs:
-    case Kind::kStat: {
-      ReadRequest* r = request.mutable_read();
-      r->set_kind(command.kind == Kind::kGet   ? ReadRequest::GET
-                  : command.kind == Kind::kLs ? ReadRequest::CHILDREN
-                                              : ReadRequest::EXISTS);
-      r->set_path(command.path);
-      break;
-    }
     case Kind::kSync:
-      request.mutable_sync()->set_path(command.path);
+      request.mutable_sync()->set_path(path);
       break;
     case Kind::kSetQuota: {
       txn::SetQuotaRequest* q = request.mutable_write()->mutable_set_quota();
-      q->set_path(command.path);
+      q->set_path(path);
       q->set_count(command.quota.count);
       q->set_bytes(command.quota.bytes);
       q->set_count_hard(command.quota.count_hard);
       q->set_bytes_hard(command.quota.bytes_hard);
       break;
     }
-    case Kind::kListQuota:
-      request.mutable_read()->set_kind(ReadRequest::GET_QUOTA);
-      request.mutable_read()->set_path(command.path);
-      break;
     case Kind::kDelQuota:
-      request.mutable_write()->mutable_delete_quota()->set_path(command.path);
+      request.mutable_write()->mutable_delete_quota()->set_path(path);
       request.mutable_write()->mutable_delete_quota()->set_fields(
           command.quota_fields != 0 ? command.quota_fields
                                     : quota_fields::kAll);
@@ -765,49 +887,23 @@ absl::Status CliClient::Run(const CliCommand& command) {
     default:
       return Usage("unsupported command");
   }
-
-  absl::StatusOr<ClientReply> reply =
-      Call(std::move(request), options_.request_timeout);
+  absl::StatusOr<ClientReply> reply = Send(std::move(request), path);
   if (!reply.ok()) return reply.status();
-  if (absl::Status s = ReplyStatus(*reply); !s.ok()) return s;
   switch (command.kind) {
-    case Kind::kCreate:
-      Print(absl::StrCat(reply->results_size() > 0 ? reply->results(0).path()
-                                                   : command.path,
-                         "\n"));
-      break;
-    case Kind::kGet:
-      Print(absl::StrCat(AV(reply->data()), "\n", FormatStat(reply->stat())));
-      break;
-    case Kind::kLs: {
-      std::string text;
-      for (const std::string& child : reply->children()) {
-        absl::StrAppend(&text, child, "\n");
-      }
-      Print(text);
+    case Kind::kSet: {
+      const ClientStat& stat = reply->results_size() > 0
+                                   ? reply->results(0).stat()
+                                   : reply->stat();
+      Print(command.print_stat
+                ? FormatStat(stat)
+                : absl::StrCat("dataVersion = ", stat.version(), "\n"));
       break;
     }
-    case Kind::kListQuota: {
-      // zkCli's listquota lines.
-      const transport::ClientQuota& q = reply->quota();
-      Print(absl::StrCat(
-          "Output quota for ", command.path, " ",
-          EncodeQuotaLimits(QuotaLimits{q.count_limit(), q.bytes_limit(),
-                                        q.count_hard_limit(),
-                                        q.bytes_hard_limit()}),
-          "\nOutput stat for ", command.path, " ",
-          EncodeQuotaUsage(q.count(), q.bytes()), "\n"));
-      break;
-    }
-    case Kind::kStat:
-      if (!reply->exists()) {
-        return MakeError(Error::kNoNode,
-                         absl::StrCat("no node ", command.path));
-      }
-      Print(FormatStat(reply->stat()));
+    case Kind::kSync:
+      Print("Sync is OK\n");
       break;
     default:
-      break;  // set, delete, sync, addauth: silent on success
+      break;  // delete, addauth, quotas: silent on success
   }
   return absl::OkStatus();
 }

@@ -1,7 +1,8 @@
-// synod-cli's logic, apart from main so that tests can drive it: parsing a
-// command line into a CliCommand, and CliClient, which holds one Session
-// stream (one session) to a peer's Client service and runs commands on it,
-// writing what they print to an ostream.
+// synod-cli's client, apart from main so that tests can drive it: CliClient
+// holds one Session stream (one session) to a peer's Client service, over
+// a list of peers it fails over between, and runs parsed commands
+// (tools/cli_command.h) on it, writing what they print to an ostream in
+// zkCli's shapes (tools/cli_format.h).
 
 #ifndef SYNOD_TOOLS_CLI_CLIENT_H_
 #define SYNOD_TOOLS_CLI_CLIENT_H_
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <utility>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -21,65 +23,12 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "synod/types.h"
+#include "tools/cli_command.h"
 #include "transport/client.grpc.pb.h"
 #include "transport/tls.h"
 #include "util/mutex.h"
 
 namespace synod::tools {
-
-// One command, as typed on synod-cli's command line or in its shell.
-struct CliCommand {
-  enum class Kind {
-    kCreate,   // create [-e] [-s] path [data]
-    kGet,      // get path
-    kSet,      // set path data [-v N]
-    kDelete,   // delete path [-v N]
-    kLs,       // ls path
-    kStat,     // stat path
-    kWatch,    // watch path
-    kStatus,   // status
-    kSync,     // sync path
-    kAddAuth,  // addauth scheme credentials
-    kMembers,  // members
-    kReconfig, // reconfig [--add ADDR] [--remove ADDR|ID]
-    kSetQuota,   // setquota -n|-b|-N|-B val path
-    kListQuota,  // listquota path
-    kDelQuota,   // delquota [-n|-b|-N|-B] path
-    kHelp,     // help (shell)
-    kQuit,     // quit, exit (shell)
-  };
-  Kind kind = Kind::kHelp;
-  std::string path;
-  std::string data;
-  bool ephemeral = false;   // create -e
-  bool sequential = false;  // create -s
-  int32_t version = -1;     // set/delete -v
-  std::string scheme;       // addauth
-  std::string credentials;  // addauth
-  std::string add;          // reconfig --add
-  std::string remove;       // reconfig --remove
-  QuotaLimits quota;        // setquota: -n count, -b bytes, -N, -B hard
-  uint32_t quota_fields = 0;  // delquota: quota_fields of -n -b -N -B
-};
-
-// The commands and their arguments, one per line.
-extern const char kCliCommandsHelp[];
-
-// Parses `words` (the command name first). Options (-e, -s, -v N) may come
-// anywhere after the name; "--" ends them (for data that starts with '-').
-// InvalidArgument with a one-line reason for an unknown command or option,
-// a missing or extra argument, or a bad version number.
-absl::StatusOr<CliCommand> ParseCommand(const std::vector<std::string>& words);
-
-// Splits a shell line into words at whitespace; single quotes keep text as
-// is, double quotes keep it but for backslash escapes. InvalidArgument for
-// an unclosed quote. A line that is empty or starts with '#' has no words.
-absl::StatusOr<std::vector<std::string>> SplitCommandLine(
-    std::string_view line);
-
-// Returns true if `command` needs a session (everything but status, help
-// and quit).
-bool NeedsSession(const CliCommand& command);
 
 class CliClient {
  public:
@@ -93,8 +42,9 @@ class CliClient {
     absl::Duration request_timeout = absl::Seconds(60);
     // The session's timeout; zero: the peer's default.
     absl::Duration session_timeout = absl::ZeroDuration();
-    // Shell: watch events are printed as they arrive and `watch` returns at
-    // once. Otherwise `watch` waits for its event and prints it.
+    // Shell: watch events are printed as they arrive and commands that set
+    // a watch return at once. Otherwise such a command waits for the first
+    // event and prints it.
     bool async_events = false;
     // The connection's credentials (plaintext or mutual TLS). Null:
     // plaintext.
@@ -102,24 +52,41 @@ class CliClient {
   };
 
   // Nothing is connected until the first command that needs it (or
-  // Connect). `out` receives everything the commands print; it must
-  // outlive the client.
-  CliClient(std::string address, Options options, std::ostream* out);
+  // Connect). `peers` are tried in order (at least one); after a lost
+  // connection the next command starts with the next peer. `out`
+  // receives everything the commands print; it must outlive the client.
+  CliClient(std::vector<std::string> peers, Options options,
+            std::ostream* out);
+  CliClient(std::string peer, Options options, std::ostream* out)
+      : CliClient(std::vector<std::string>{std::move(peer)}, options, out) {}
   // Closes the session (Close).
   ~CliClient();
 
   CliClient(const CliClient&) = delete;
   CliClient& operator=(const CliClient&) = delete;
 
-  // Opens the session stream. ConnectionLoss if the peer cannot be reached
-  // within connect_timeout or does not open the session within
-  // open_timeout; the peer's error if it refuses. OK if already open.
+  // Opens the session stream on the first peer, from the current one on,
+  // that accepts it. ConnectionLoss if none can be reached within
+  // connect_timeout or opens the session within open_timeout; a peer's
+  // error if it refuses. OK if already open.
   absl::Status Connect();
 
+  // Closes the session and makes `peers` the list (connect).
+  void SetPeers(std::vector<std::string> peers);
+
+  // Whether watch events are printed as they arrive (printwatches).
+  void SetPrintWatches(bool on);
+  bool print_watches() const;
+
+  // The peer the session is on, or the next one tried.
+  std::string current_peer() const;
+
   // Runs `command`, printing its output to `out`. Returns the command's
-  // error, carrying the synod::Error the peer reported (ErrorOf). Commands
-  // that need a session connect first. kHelp prints the help; kQuit does
-  // nothing.
+  // error, carrying the synod::Error the peer reported (ErrorOf) with
+  // zkCli's message (ZkError). Commands that need a session connect first.
+  // kHelp prints the help; kClose ends the session; kConnect changes the
+  // peers; the shell's own (history, redo, printwatches, quit) do nothing
+  // here.
   absl::Status Run(const CliCommand& command);
 
   // Ends the stream: the peer closes the session, deleting its ephemerals.
@@ -140,8 +107,22 @@ class CliClient {
  private:
   // Options::credentials, or plaintext.
   const transport::TransportCredentials& Credentials() const;
-  // Creates the channel and stub once.
+  // Creates the channel and stub for the current peer, once.
   void EnsureChannel();
+  // Opens the session on the current peer.
+  absl::Status ConnectCurrent();
+  // A read of `kind` on `path` (the fields the caller set in `read`).
+  absl::StatusOr<transport::ClientReply> Read(transport::ReadRequest read);
+  // Sends a request and returns its reply, or its error in zkCli's words
+  // for `path`.
+  absl::StatusOr<transport::ClientReply> Send(transport::ClientRequest request,
+                                              std::string_view path);
+  // The paths of the subtree at `path`, breadth first, itself first
+  // (leaving child watches on each if `watch`).
+  absl::StatusOr<std::vector<std::string>> ListSubtree(const std::string& path,
+                                                       bool watch);
+  // Without async events: waits for the next event and prints it.
+  absl::Status AwaitAndPrintEvent();
   // Sends `request` (numbered here) and waits for its reply.
   absl::StatusOr<transport::ClientReply> Call(transport::ClientRequest request,
                                               absl::Duration timeout);
@@ -166,12 +147,20 @@ class CliClient {
                                     const std::string& add_voter,
                                     const std::string& remove,
                                     absl::Status lost);
-  absl::Status RunWatch(const CliCommand& command);
+  absl::Status RunCommand(const CliCommand& command);
+  absl::Status RunCreate(const CliCommand& command);
+  absl::Status RunLs(const CliCommand& command);
+  absl::Status RunDeleteAll(const CliCommand& command);
+  absl::Status RunSetAcl(const CliCommand& command);
+  absl::Status RunMulti(const CliCommand& command);
 
-  const std::string address_;
   const Options options_;
   std::ostream* const out_;
   Mutex out_mu_;
+  // The calling thread's alone (commands run one at a time).
+  std::vector<std::string> peers_;
+  size_t current_ = 0;  // index into peers_
+  std::string channel_peer_;  // the peer channel_ goes to
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<transport::Client::Stub> stub_;
@@ -191,11 +180,9 @@ class CliClient {
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
   int64_t session_id_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t events_received_ ABSL_GUARDED_BY(mu_) = 0;
+  bool print_watches_ ABSL_GUARDED_BY(mu_) = true;
   std::deque<transport::ClientWatchEvent> events_ ABSL_GUARDED_BY(mu_);
 };
-
-// Formats a watch event as the CLI prints it: "NodeDataChanged /path".
-std::string FormatEvent(const transport::ClientWatchEvent& event);
 
 }  // namespace synod::tools
 

@@ -94,15 +94,24 @@ class ClientHost {
                                            Stat* stat) = 0;
   // Returns the quota on `path` with its subtree's size: NoNode if none.
   virtual absl::StatusOr<Quota> GetQuota(std::string_view path) = 0;
+  // Returns, sorted, the paths of session `session`'s ephemeral nodes that
+  // begin with `prefix` (a string prefix). BadArguments for a bad prefix.
+  virtual absl::StatusOr<std::vector<std::string>> GetEphemeralsAs(
+      int64_t session, std::string_view prefix) = 0;
+  // Returns the number of nodes below `path` at any depth if `auth` may
+  // READ `path`: NoNode, NoAuth otherwise.
+  virtual absl::StatusOr<int32_t> GetAllChildrenNumberAs(
+      const AuthInfo& auth, std::string_view path) = 0;
   // Registers a watch on `path` for `owner` that stays until removed.
   // BadArguments without a watcher.
   virtual absl::Status AddWatchAs(int64_t owner, std::string_view path,
                                   WatchMode mode, Watcher watcher) = 0;
   // Removes `owner`'s watches of `type` on `path` only: NoWatcher if
   // `owner` has none (whoever else has). The removed watchers get their
-  // *WatchRemoved events on the host's event thread.
+  // *WatchRemoved events on the host's event thread. Unless `local`,
+  // ConnectionLoss (nothing removed) while the host has no leader.
   virtual absl::Status RemoveWatchesAs(int64_t owner, std::string_view path,
-                                       WatcherType type) = 0;
+                                       WatcherType type, bool local) = 0;
   // Drops every watch `owner` registered, telling no watcher (its stream
   // ended). Returns how many.
   virtual int64_t DropWatchesOf(int64_t owner) = 0;

@@ -54,7 +54,11 @@ absl::Status CheckRead(const ReadRequest& read) {
     case ReadRequest::CHILDREN:
     case ReadRequest::GET_ACL:
     case ReadRequest::GET_QUOTA:
+    case ReadRequest::GET_EPHEMERALS:
+    case ReadRequest::ALL_CHILDREN_NUMBER:
       break;
+    case ReadRequest::WHO_AM_I:
+      return absl::OkStatus();  // no path
     case ReadRequest::ADD_WATCH: {
       const int32_t mode = read.watch_mode();
       if (mode != static_cast<int32_t>(WatchMode::kPersistent) &&

@@ -883,10 +883,36 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
       // The removed watchers are this stream's: their *WatchRemoved events
       // reach it through them, from the dispatcher.
       absl::Status s = host->RemoveWatchesAs(
-          session, path, static_cast<WatcherType>(type));
+          session, path, static_cast<WatcherType>(type), read.local());
       if (!s.ok()) SetError(s, &reply);
       break;
     }
+    case ReadRequest::GET_EPHEMERALS: {
+      absl::StatusOr<std::vector<std::string>> paths =
+          host->GetEphemeralsAs(session, path);
+      if (!paths.ok()) {
+        SetError(paths.status(), &reply);
+        break;
+      }
+      for (std::string& p : *paths) reply.add_children(std::move(p));
+      break;
+    }
+    case ReadRequest::ALL_CHILDREN_NUMBER: {
+      absl::StatusOr<int32_t> count = host->GetAllChildrenNumberAs(auth, path);
+      if (!count.ok()) {
+        SetError(count.status(), &reply);
+        break;
+      }
+      reply.set_count(*count);
+      break;
+    }
+    case ReadRequest::WHO_AM_I:
+      for (ClientInfo& info : DescribeIdentities(service_->options(), auth)) {
+        ClientIdentity* out = reply.add_identities();
+        out->set_scheme(std::move(info.scheme));
+        out->set_user(std::move(info.user));
+      }
+      break;
     default:
       SetError(BadArgumentsError("unknown read kind"), &reply);
       break;

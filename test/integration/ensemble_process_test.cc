@@ -99,7 +99,7 @@ TEST_CASE("Processes: a five-peer ensemble keeps writing with two peers gone",
   // A missing node is an error with ZooKeeper's name and a non-zero exit.
   r = Cli(e.at(writer).listen(), "get /missing");
   CHECK(r.exit_code != 0);
-  CHECK(r.out.find("NoNode") != std::string::npos);
+  CHECK(r.out.find("Node does not exist: ") != std::string::npos);
 }
 
 TEST_CASE("Processes: a killed peer's sessions expire after their timeout, "
@@ -144,7 +144,7 @@ TEST_CASE("Processes: a killed peer's sessions expire after their timeout, "
   CHECK(watch_out.str().find("/member") != std::string::npos);
   CliResult r = Cli(e.at(leader).listen(), "stat /member");
   CHECK(r.exit_code != 0);
-  CHECK(r.out.find("NoNode") != std::string::npos);
+  CHECK(r.out.find("Node does not exist: ") != std::string::npos);
 }
 
 

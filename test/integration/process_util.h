@@ -164,10 +164,18 @@ inline std::set<std::string> ChildrenAt(const std::string& peer, const std::stri
   tools::CliCommand ls;
   ls.kind = tools::CliCommand::Kind::kLs;
   ls.path = path;
-  if (!client.Run(sync).ok() || !client.Run(ls).ok()) return {"<ls failed>"};
+  if (!client.Run(sync).ok()) return {"<sync failed>"};
+  listing.str("");
+  if (!client.Run(ls).ok()) return {"<ls failed>"};
+  // zkCli's shape: "[a, b]".
+  std::string text = listing.str();
+  if (text.size() < 3 || text.front() != '[' || text.substr(text.size() - 2) != "]\n") {
+    return {"<ls printed " + text + ">"};
+  }
+  text = text.substr(1, text.size() - 3);
   std::set<std::string> names;
-  for (absl::string_view line : absl::StrSplit(listing.str(), '\n')) {
-    if (!line.empty()) names.insert(std::string(line));
+  for (absl::string_view name : absl::StrSplit(text, ", ")) {
+    if (!name.empty()) names.insert(std::string(name));
   }
   return names;
 }

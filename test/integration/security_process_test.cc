@@ -421,11 +421,11 @@ TEST_CASE("Processes: x509 identities in ACLs, for remote clients and the "
   CHECK(r.exit_code == 0);
   r = Cli(at, TlsArgs(bob, ca.cert()) + "get /alice");
   CHECK(r.exit_code != 0);
-  CHECK(r.out.find("NoAuth") != std::string::npos);
+  CHECK(r.out.find("Insufficient permission : /alice") != std::string::npos);
   r = Cli(at, TlsArgs(bob, ca.cert()) + "set /alice bobs");
-  CHECK(r.out.find("NoAuth") != std::string::npos);
+  CHECK(r.out.find("Insufficient permission : /alice") != std::string::npos);
   r = Cli(at, TlsArgs(alice, ca.cert()) + "get /mine");
-  CHECK(r.out.find("NoAuth") != std::string::npos);
+  CHECK(r.out.find("Insufficient permission : /mine") != std::string::npos);
   r = Cli(at, TlsArgs(bob, ca.cert()) + "addauth x509 CN=alice");
   CHECK(r.exit_code != 0);
   CHECK(c.Get("/alice").status().ok() == false);

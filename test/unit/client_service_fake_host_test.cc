@@ -117,8 +117,16 @@ class FakeHost final : public transport::ClientHost {
                           Watcher) override {
     return absl::UnimplementedError("not in the fake");
   }
-  absl::Status RemoveWatchesAs(int64_t, std::string_view,
-                               WatcherType) override {
+  absl::StatusOr<std::vector<std::string>> GetEphemeralsAs(
+      int64_t, std::string_view) override {
+    return absl::UnimplementedError("not in the fake");
+  }
+  absl::StatusOr<int32_t> GetAllChildrenNumberAs(const AuthInfo&,
+                                                 std::string_view) override {
+    return absl::UnimplementedError("not in the fake");
+  }
+  absl::Status RemoveWatchesAs(int64_t, std::string_view, WatcherType,
+                               bool) override {
     return absl::UnimplementedError("not in the fake");
   }
   int64_t DropWatchesOf(int64_t owner) override {

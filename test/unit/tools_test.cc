@@ -384,21 +384,26 @@ TEST_CASE("cli: create, get, set, ls, stat, delete, sync", "[tools]") {
 
   auto r = RunCmd(&client, &out, {"create", "/a", "hello"});
   REQUIRE(r.ok());
-  CHECK(*r == "/a\n");
+  CHECK(*r == "Created /a\n");
   CHECK(client.session_id() != 0);
 
   r = RunCmd(&client, &out, {"get", "/a"});
   REQUIRE(r.ok());
-  CHECK(r->rfind("hello\n", 0) == 0);  // the data first
-  CHECK(Contains(*r, "\nmzxid: 0x"));
-  CHECK(Contains(*r, "\nversion: 0\n"));
-  CHECK(Contains(*r, "\ndata_length: 5\n"));
+  CHECK(*r == "hello\n");
+  r = RunCmd(&client, &out, {"get", "-s", "/a"});
+  REQUIRE(r.ok());
+  CHECK(r->rfind("hello\ncZxid = 0x", 0) == 0);  // the data first
+  CHECK(Contains(*r, "\nmZxid = 0x"));
+  CHECK(Contains(*r, "\ndataVersion = 0\n"));
+  CHECK(Contains(*r, "\ndataLength = 5\n"));
 
-  REQUIRE(RunCmd(&client, &out, {"set", "/a", "world", "-v", "0"}).ok());
-  r = RunCmd(&client, &out, {"get", "/a"});
+  r = RunCmd(&client, &out, {"set", "/a", "world", "-v", "0"});
+  REQUIRE(r.ok());
+  CHECK(*r == "dataVersion = 1\n");  // set always tells the new version
+  r = RunCmd(&client, &out, {"get", "-s", "/a"});
   REQUIRE(r.ok());
   CHECK(r->rfind("world\n", 0) == 0);
-  CHECK(Contains(*r, "\nversion: 1\n"));
+  CHECK(Contains(*r, "\ndataVersion = 1\n"));
   // The write went through the peer's Coordinator.
   CHECK(peer.coordinator->Get("/a")->data == "world");
 
@@ -409,17 +414,17 @@ TEST_CASE("cli: create, get, set, ls, stat, delete, sync", "[tools]") {
   REQUIRE(RunCmd(&client, &out, {"create", "/a/b"}).ok());
   r = RunCmd(&client, &out, {"create", "-s", "/a/s-", "q"});
   REQUIRE(r.ok());
-  CHECK(r->rfind("/a/s-", 0) == 0);
-  const std::string seq = r->substr(3, r->size() - 4);  // "s-000..."
+  CHECK(r->rfind("Created /a/s-", 0) == 0);
+  const std::string seq = r->substr(11, r->size() - 12);  // "s-000..."
   CHECK(seq.size() == 12);
 
   r = RunCmd(&client, &out, {"ls", "/a"});
   REQUIRE(r.ok());
-  CHECK(*r == "b\n" + seq + "\n");
+  CHECK(*r == "[b, " + seq + "]\n");
   r = RunCmd(&client, &out, {"stat", "/a"});
   REQUIRE(r.ok());
-  CHECK(Contains(*r, "num_children: 2\n"));
-  CHECK(r->rfind("czxid: 0x", 0) == 0);
+  CHECK(Contains(*r, "\nnumChildren = 2\n"));
+  CHECK(r->rfind("cZxid = 0x", 0) == 0);
 
   r = RunCmd(&client, &out, {"create", "/a/b"});
   REQUIRE(!r.ok());
@@ -432,8 +437,10 @@ TEST_CASE("cli: create, get, set, ls, stat, delete, sync", "[tools]") {
   REQUIRE(RunCmd(&client, &out, {"delete", "/a/" + seq, "-v", "0"}).ok());
   r = RunCmd(&client, &out, {"ls", "/a"});
   REQUIRE(r.ok());
-  CHECK(r->empty());
-  REQUIRE(RunCmd(&client, &out, {"sync", "/a"}).ok());
+  CHECK(*r == "[]\n");
+  r = RunCmd(&client, &out, {"sync", "/a"});
+  REQUIRE(r.ok());
+  CHECK(*r == "Sync is OK\n");
   r = RunCmd(&client, &out, {"sync", "no-slash"});
   REQUIRE(!r.ok());
   CHECK(ErrorOf(r.status()) == Error::kBadArguments);
@@ -448,7 +455,7 @@ TEST_CASE("cli: errors carry the peer's synod::Error", "[tools]") {
   REQUIRE(!r.ok());
   CHECK(ErrorOf(r.status()) == Error::kNoNode);
   CHECK(ErrorName(ErrorOf(r.status())) == "NoNode");
-  CHECK(Contains(std::string(r.status().message()), "/missing"));
+  CHECK(r.status().message() == "Node does not exist: /missing");
   r = RunCmd(&client, &out, {"stat", "/missing"});
   REQUIRE(!r.ok());
   CHECK(ErrorOf(r.status()) == Error::kNoNode);
@@ -515,7 +522,8 @@ TEST_CASE("cli: watch events, in the shell and one-shot", "[tools]") {
     REQUIRE(client.Run(Cmd({"watch", "/w"})).ok());
     REQUIRE(peer.coordinator->Set("/w", "2").ok());
     REQUIRE(client.AwaitEvents(1, absl::Seconds(10)));
-    CHECK(out.str() == "NodeDataChanged /w\n");
+    CHECK(out.str() ==
+          "WatchedEvent state:SyncConnected type:NodeDataChanged path:/w\n");
     // One-shot: a second change brings nothing.
     REQUIRE(peer.coordinator->Set("/w", "3").ok());
     REQUIRE(client.Run(Cmd({"sync", "/"})).ok());
@@ -536,7 +544,8 @@ TEST_CASE("cli: watch events, in the shell and one-shot", "[tools]") {
     REQUIRE(peer.coordinator->Create("/later", "").ok());
     watcher.join();
     REQUIRE(status.ok());
-    CHECK(out.str() == "NodeCreated /later\n");
+    CHECK(out.str() ==
+          "WatchedEvent state:SyncConnected type:NodeCreated path:/later\n");
   }
 }
 
