@@ -258,10 +258,14 @@ inline bool Contains(const std::set<std::string>& all, const std::set<std::strin
 
 // Three processes of one program that embeds a Coordinator (an example, or
 // a test's worker), each a peer of their ensemble. The program takes
-// example_peer.h's flags: --listen, --seeds, --data-dir, --session-timeout.
+// example_peer.h's flags: --listen, --seeds, --data-dir, --session-timeout
+// (3 s unless given).
 class EmbeddedEnsemble {
  public:
-  explicit EmbeddedEnsemble(std::string binary) : binary_(std::move(binary)) {
+  explicit EmbeddedEnsemble(std::string binary,
+                            std::string session_timeout = "3s")
+      : binary_(std::move(binary)),
+        session_timeout_(std::move(session_timeout)) {
     for (int i = 0; i < 3; ++i) {
       listen_.push_back(absl::StrCat("127.0.0.1:", FreePort()));
       processes_.push_back(std::make_unique<ChildProcess>(
@@ -275,7 +279,7 @@ class EmbeddedEnsemble {
         "--listen", listen_[i],
         "--seeds", absl::StrJoin(listen_, ","),
         "--data-dir", dir_.Sub(absl::StrCat("p", i)),
-        "--session-timeout", "3s"};
+        "--session-timeout", session_timeout_};
     args.insert(args.end(), flags.begin(), flags.end());
     processes_[i]->Start(std::move(args));
   }
@@ -304,6 +308,7 @@ class EmbeddedEnsemble {
  private:
   TempDir dir_;
   const std::string binary_;
+  const std::string session_timeout_;
   std::vector<std::string> listen_;
   std::vector<std::unique_ptr<ChildProcess>> processes_;
 };

@@ -244,12 +244,15 @@ TEST_CASE("Recipes in processes: a double barrier never lets a process in "
           "or out early, through a pause of the leader's process",
           "[integration][recipes]") {
   constexpr int kRounds = 8;
-  EmbeddedEnsemble e(SYNOD_RECIPE_WORKER);
+  // Sessions of 8 s: the pause below, the election after it and the
+  // sessions' move to the new leader stay well within them on a busy
+  // machine (with 3 s a loaded run saw a session expire).
+  EmbeddedEnsemble e(SYNOD_RECIPE_WORKER, "8s");
   const std::string journal = e.Sub("journal");
   StartWorkers(e, journal, "double-barrier", kRounds);
   REQUIRE(WaitForCli(
       [&] { return CountVerb(ReadJournal(journal), "left") >= 6; }));
-  // Paused for less than the session timeout (3 s): the ensemble may
+  // Paused for less than the session timeout: the ensemble may
   // elect another leader, but every participant keeps its session.
   const int paused = LeaderProcess(e);
   e.at(paused).Pause();

@@ -49,11 +49,7 @@ class ZkServer {
         << "log4j.appender.FILE.File=" << dir_.Sub("zookeeper.log") << "\n"
         << "log4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n"
         << "log4j.appender.FILE.layout.ConversionPattern=%d %-5p %m%n\n";
-    std::string classpath = conf + ":/usr/share/java/zookeeper.jar";
-    for (const char* jar : {"/usr/share/java/slf4j-log4j12.jar",
-                            "/usr/share/java/log4j-1.2.jar"}) {
-      if (std::filesystem::exists(jar)) absl::StrAppend(&classpath, ":", jar);
-    }
+    const std::string classpath = Classpath();
     process_.Start({"/usr/bin/java", "-Xmx256m",
                     "-Dzookeeper.extendedTypesEnabled=true",
                     "-Dznode.container.checkIntervalMs=3600000",
@@ -66,7 +62,27 @@ class ZkServer {
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   std::string Log() const { return ReadFile(dir_.Sub("zookeeper.log")); }
 
+  // Runs ZooKeeper's own zkCli (ZooKeeperMain) with one command, `args`
+  // (shell words), on a new session against this server; its log goes to
+  // the server's log file. Start must have succeeded.
+  ShellResult ZkCli(const std::string& args) const {
+    return Shell(absl::StrCat("/usr/bin/java -Xmx128m -cp ", Classpath(),
+                              " org.apache.zookeeper.ZooKeeperMain -server ",
+                              address(), " ", args, " </dev/null"));
+  }
+
  private:
+  // The server's jar, its logging, and the configuration directory (whose
+  // log4j.properties sends the log to a file).
+  std::string Classpath() const {
+    std::string classpath = dir_.Sub("conf") + ":/usr/share/java/zookeeper.jar";
+    for (const char* jar : {"/usr/share/java/slf4j-log4j12.jar",
+                            "/usr/share/java/log4j-1.2.jar"}) {
+      if (std::filesystem::exists(jar)) absl::StrAppend(&classpath, ":", jar);
+    }
+    return classpath;
+  }
+
   // Sends a four-letter word; returns the answer ("" if none).
   std::string FourLetter(const std::string& word) const {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
