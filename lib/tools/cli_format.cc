@@ -34,6 +34,22 @@ std::string FormatStat(const transport::ClientStat& s) {
       "\n");
 }
 
+std::string FormatStat(const Stat& stat) {
+  transport::ClientStat s;
+  s.set_czxid(stat.czxid);
+  s.set_mzxid(stat.mzxid);
+  s.set_pzxid(stat.pzxid);
+  s.set_ctime(stat.ctime);
+  s.set_mtime(stat.mtime);
+  s.set_version(stat.version);
+  s.set_cversion(stat.cversion);
+  s.set_aversion(stat.aversion);
+  s.set_ephemeral_owner(stat.ephemeral_owner);
+  s.set_data_length(stat.data_length);
+  s.set_num_children(stat.num_children);
+  return FormatStat(s);
+}
+
 std::string FormatList(
     const google::protobuf::RepeatedPtrField<std::string>& items) {
   return absl::StrCat("[", absl::StrJoin(items, ", "), "]");

@@ -19,6 +19,7 @@ namespace synod::tools {
 // ephemeralOwner, dataLength, numChildren); times in UTC as Java's
 // Date.toString writes them ("Sun Dec 06 22:04:01 UTC 2026").
 std::string FormatStat(const transport::ClientStat& stat);
+std::string FormatStat(const Stat& stat);
 
 // A list as Java prints one: "[a, b]" (and "[]").
 std::string FormatList(
