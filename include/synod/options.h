@@ -89,6 +89,17 @@ struct Options {
   // Coordinator::GetHealth() for embedders who export them their own way.
   std::string metrics_listen;
 
+  // A backup file (`synod-cli backup`) to seed a new data directory from:
+  // the tree as the backup holds it, but for sessions and their ephemeral
+  // nodes, at the backup's zxid (new writes continue above it). Only a
+  // data directory that holds nothing yet is seeded; a restart with the
+  // same file finds it seeded already and goes on; a directory holding
+  // other data is refused (FailedPrecondition). In an ensemble every
+  // founding peer must be started with the same file (a peer that joins
+  // later gets the tree from the ensemble, and is refused one). Default:
+  // empty, no restore. docs/data-tools.md.
+  std::string restore_from;
+
   // Contact points of the ensemble ("host:port"). When the ensemble is
   // first formed they are its founding voters, the same list (in any order)
   // at each of them, every founder's `listen` among them. A new peer whose

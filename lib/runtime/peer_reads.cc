@@ -9,6 +9,7 @@
 #include "acl/identity.h"
 #include "runtime/peer_runtime.h"
 #include "tree/path.h"
+#include "tree/snapshot.h"
 #include "util/errors.h"
 #include "util/status_macros.h"
 
@@ -206,6 +207,24 @@ absl::StatusOr<std::vector<ReadResult>> PeerRuntime::MultiRead(
 
 std::vector<ClientInfo> PeerRuntime::WhoAmI() const {
   return DescribeIdentities(options_, *auth());
+}
+
+absl::StatusOr<std::pair<Zxid, std::string>> PeerRuntime::SnapshotAs(
+    const AuthInfo& auth) {
+  ReaderLock lock(&replica_.mu);
+  std::string unreadable;
+  replica_.tree.ForEachNode([&](const std::string& path, const Znode& node) {
+    if (unreadable.empty() && !Permits(*node.acl, perms::kRead, auth)) {
+      unreadable = path;
+    }
+  });
+  if (!unreadable.empty()) {
+    return MakeError(Error::kNoAuth,
+                     absl::StrCat("a backup needs READ on every node; ",
+                                  unreadable, " is not readable"));
+  }
+  return std::make_pair(replica_.tree.last_zxid(),
+                        EncodeSnapshot(replica_.tree));
 }
 
 absl::StatusOr<Quota> PeerRuntime::GetQuota(std::string_view path) {

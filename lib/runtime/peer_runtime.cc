@@ -17,6 +17,9 @@
 #include "transport/peer_network.h"
 #include "tree/path.h"
 #include "util/errors.h"
+#include "storage/backup_file.h"
+#include "storage/log_file.h"
+#include "tree/snapshot.h"
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/status_macros.h"
@@ -35,6 +38,8 @@ constexpr char kFoundersMeta[] = "founders";
 // "1": this peer joined an existing ensemble (it was not a founder).
 constexpr char kJoinedMeta[] = "joined";
 constexpr char kRunsMeta[] = "runs";
+// "ZXID CRC" of the backup this store was seeded from (Options::restore_from).
+constexpr char kRestoredMeta[] = "restored";
 
 absl::Status ClosingError() {
   return MakeError(Error::kClosing, "the Coordinator is shutting down");
@@ -374,10 +379,67 @@ absl::Status PeerRuntime::StartServerCore(server::ServerConfig config) {
   return absl::OkStatus();
 }
 
+// The restore runs before the server recovers: the server then finds a
+// store whose applied state is the backup's tree at its zxid, with the
+// epochs at that zxid's, so the first leader's epoch is above it.
+absl::Status PeerRuntime::RestoreIfAsked(bool joining) {
+  if (options_.restore_from.empty()) return absl::OkStatus();
+  if (joining) {
+    return absl::FailedPreconditionError(
+        "a peer that joins an ensemble gets its tree from it: restore "
+        "seeds the founding peers only");
+  }
+  absl::StatusOr<Backup> backup = ReadBackupFile(options_.restore_from);
+  if (!backup.ok()) {
+    return MakeError(ErrorOf(backup.status()),
+                     absl::StrCat("cannot restore from ", options_.restore_from,
+                                  ": ", backup.status().message()));
+  }
+  const std::string marker = absl::StrCat(
+      backup->zxid, " ", Crc32c(backup->snapshot.data(), backup->snapshot.size()));
+  if (store_->applied_zxid() != 0 || store_->last_logged_zxid() != 0) {
+    absl::StatusOr<std::string> done = store_->GetMeta(kRestoredMeta);
+    if (done.ok() && *done == marker) return absl::OkStatus();  // a restart
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot restore from ", options_.restore_from, ": data directory ",
+        options_.data_dir, " holds data already (a restore seeds a new one)"));
+  }
+  DataTree tree;
+  if (absl::Status s = LoadSnapshot(
+          backup->snapshot, &tree, [](std::string_view, std::string_view) {},
+          [](int64_t, std::string_view) {});
+      !s.ok()) {
+    return MakeError(ErrorOf(s), absl::StrCat("cannot restore from ",
+                                              options_.restore_from, ": ",
+                                              s.message()));
+  }
+  // Sessions do not survive: neither do their ephemerals (no session
+  // would ever close them).
+  StateBatch batch;
+  int64_t nodes = 0;
+  tree.ForEachNode([&](const std::string& path, const Znode& node) {
+    if (node.stat.ephemeral_owner != 0 && IsEphemeral(node.mode)) return;
+    batch.PutNode(path, tree.EncodeNode(path));
+    ++nodes;
+  });
+  batch.SetNodeCount(nodes);
+  batch.PutMeta(kRestoredMeta, marker);
+  const int64_t epoch = EpochOf(backup->zxid);
+  SYNOD_RETURN_IF_ERROR(store_->SetAcceptedEpoch(epoch));
+  SYNOD_RETURN_IF_ERROR(store_->SetCurrentEpoch(epoch));
+  SYNOD_RETURN_IF_ERROR(store_->ReplaceState(&batch, backup->zxid));
+  Log(options_, LogLevel::kInfo,
+      absl::StrCat("restored ", nodes, " nodes at ",
+                   zab::ZxidString(backup->zxid), " from ",
+                   options_.restore_from));
+  return absl::OkStatus();
+}
+
 absl::Status PeerRuntime::InitAlone() {
   // The peer elects itself, moves to a new epoch above every one it has
   // seen, and commits the tail: that is the replay. Carried out here,
   // before the loop thread starts.
+  SYNOD_RETURN_IF_ERROR(RestoreIfAsked(/*joining=*/false));
   server::ServerConfig config;
   config.core.self = kSelfPeer;
   config.core.voters = {kSelfPeer};
@@ -408,6 +470,9 @@ absl::Status PeerRuntime::InitEnsemble() {
   SYNOD_ASSIGN_OR_RETURN(Identity identity, LoadOrCreateIdentity());
   ensemble_id_ = identity.ensemble_id;
   self_id_ = identity.self;
+  absl::StatusOr<std::string> joined = store_->GetMeta(kJoinedMeta);
+  SYNOD_RETURN_IF_ERROR(RestoreIfAsked(identity.reported.has_value() ||
+                                       (joined.ok() && *joined == "1")));
   // Request numbers never repeat across restarts (the run number, kept in
   // the store, is their top bits): an entry of an earlier run can never
   // complete a request of this one.

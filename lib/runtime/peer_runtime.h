@@ -93,6 +93,8 @@ class PeerRuntime final : public transport::ClientHost {
   absl::StatusOr<std::vector<std::string>> GetEphemerals(
       std::string_view prefix);
   absl::StatusOr<int32_t> GetAllChildrenNumber(std::string_view path);
+  absl::StatusOr<std::pair<Zxid, std::string>> SnapshotAs(
+      const AuthInfo& auth) override;
   // GetEphemerals of any session (the client service's).
   absl::StatusOr<std::vector<std::string>> GetEphemeralsAs(
       int64_t session, std::string_view prefix) override;
@@ -231,6 +233,9 @@ class PeerRuntime final : public transport::ClientHost {
   absl::StatusOr<const Znode*> FindReadable(std::string_view path,
                                             const AuthInfo* auth) const
       ABSL_SHARED_LOCKS_REQUIRED(replica_.mu);
+  // Seeds the empty store from Options::restore_from, if given (see
+  // there); `joining` peers are refused one.
+  absl::Status RestoreIfAsked(bool joining);
   // GetAllChildrenNumber(As): `auth` null is our own identities.
   absl::StatusOr<int32_t> CountDescendants(const AuthInfo* auth,
                                            std::string_view path);

@@ -12,11 +12,15 @@
 #include "grpcpp/grpcpp.h"
 #include "synod/types.h"
 #include "synod/watch.h"
+#include "storage/backup_file.h"
+#include "storage/log_file.h"
 #include "tools/cli_format.h"
+#include "tree/snapshot.h"
 #include "tree/data_tree.h"
 #include "tree/quota.h"
 #include "util/strings.h"
 #include "zab/config.h"
+#include "zab/message.h"
 
 namespace synod::tools {
 namespace {
@@ -382,6 +386,68 @@ absl::Status CliClient::RunStatus() {
   return absl::OkStatus();
 }
 
+// Assembles the snapshot, checks it whole (length, checksum, and that it
+// loads), and only then writes the file.
+absl::Status CliClient::RunBackup(const CliCommand& command) {
+  const std::string address = current_peer();
+  EnsureChannel();
+  grpc::ClientContext context;
+  transport::BackupRequest request;
+  for (const auto& [scheme, credentials] : auth_) {
+    transport::AuthRequest* a = request.add_auth();
+    a->set_scheme(scheme);
+    a->set_credentials(credentials);
+  }
+  std::unique_ptr<grpc::ClientReader<transport::BackupChunk>> reader =
+      stub_->Backup(&context, request);
+  transport::BackupChunk chunk;
+  Backup backup;
+  int64_t total = -1;
+  uint32_t crc = 0;
+  while (reader->Read(&chunk)) {
+    if (total < 0) {
+      backup.zxid = chunk.zxid();
+      backup.created_ms = chunk.created_ms();
+      total = chunk.total_bytes();
+      crc = chunk.crc32c();
+      if (total < 0 || total > (int64_t{1} << 40)) break;
+      backup.snapshot.reserve(static_cast<size_t>(total));
+    }
+    backup.snapshot.append(chunk.data());
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) {
+    const Error error =
+        status.error_code() == grpc::StatusCode::PERMISSION_DENIED
+            ? Error::kNoAuth
+        : status.error_code() == grpc::StatusCode::UNAUTHENTICATED
+            ? Error::kAuthFailed
+            : Error::kConnectionLoss;
+    return MakeError(error, absl::StrCat("backup from ", address, ": ",
+                                         AV(status.error_message())));
+  }
+  if (total < 0 || static_cast<int64_t>(backup.snapshot.size()) != total ||
+      Crc32c(backup.snapshot.data(), backup.snapshot.size()) != crc) {
+    return MakeError(Error::kConnectionLoss,
+                     absl::StrCat("backup from ", address,
+                                  ": the snapshot arrived damaged or cut"));
+  }
+  DataTree tree;
+  if (absl::Status s = LoadSnapshot(
+          backup.snapshot, &tree, [](std::string_view, std::string_view) {},
+          [](int64_t, std::string_view) {});
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = WriteBackupFile(command.path, backup); !s.ok()) {
+    return s;
+  }
+  Print(absl::StrCat("Wrote ", command.path, ": the tree at ",
+                     zab::ZxidString(backup.zxid), ", ", tree.node_count(),
+                     " nodes, ", backup.snapshot.size(), " bytes\n"));
+  return absl::OkStatus();
+}
+
 absl::Status CliClient::RunMembers() {
   const std::string address = current_peer();
   absl::StatusOr<transport::StatusReply> reply =
@@ -719,6 +785,8 @@ absl::Status CliClient::Run(const CliCommand& command) {
       return RunStatus();
     case Kind::kMembers:
       return RunMembers();
+    case Kind::kBackup:
+      return RunBackup(command);
     case Kind::kClose:
       Close();
       return absl::OkStatus();
@@ -889,6 +957,9 @@ absl::Status CliClient::RunCommand(const CliCommand& command) {
   }
   absl::StatusOr<ClientReply> reply = Send(std::move(request), path);
   if (!reply.ok()) return reply.status();
+  if (command.kind == Kind::kAddAuth) {
+    auth_.emplace_back(command.scheme, command.credentials);
+  }
   switch (command.kind) {
     case Kind::kSet: {
       const ClientStat& stat = reply->results_size() > 0

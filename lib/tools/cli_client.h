@@ -134,6 +134,8 @@ class CliClient {
   absl::Status ReportLostStream();
 
   absl::Status RunStatus();
+  // backup: the Backup RPC with the identities addauth added.
+  absl::Status RunBackup(const CliCommand& command);
   // members: one line per member, as the leader sees them (asked of the
   // leader when the peer named is not it).
   absl::Status RunMembers();
@@ -181,6 +183,8 @@ class CliClient {
   int64_t session_id_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t events_received_ ABSL_GUARDED_BY(mu_) = 0;
   bool print_watches_ ABSL_GUARDED_BY(mu_) = true;
+  // The identities addauth added (the calling thread's alone), for backup.
+  std::vector<std::pair<std::string, std::string>> auth_;
   std::deque<transport::ClientWatchEvent> events_ ABSL_GUARDED_BY(mu_);
 };
 

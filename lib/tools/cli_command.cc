@@ -40,6 +40,10 @@ constexpr Syntax kSyntax[] = {
      "(data changes, creation, deletion, its children changing);\n"
      "PERSISTENT_RECURSIVE (the default) the node and every node below it.\n"
      "Events are printed as they arrive (in the shell; once otherwise)."},
+    {"backup", Kind::kBackup, 1, 1, "", "", "backup file",
+     "Writes the peer's whole tree, as of one zxid, to file (durably), for\n"
+     "synod-peer --restore. The session's identities (addauth) must READ\n"
+     "every node."},
     {"addauth", Kind::kAddAuth, 2, 2, "", "", "addauth scheme auth",
      "Adds an identity to the session: addauth digest user:password."},
     {"close", Kind::kClose, 0, 0, "", "", "close",
@@ -513,6 +517,7 @@ bool NeedsSession(const CliCommand& command) {
     case Kind::kPrintWatches:
     case Kind::kConnect:
     case Kind::kClose:
+    case Kind::kBackup:
       return false;
     default:
       return true;

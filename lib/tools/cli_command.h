@@ -37,6 +37,7 @@ struct CliCommand {
     kWhoAmI,        // whoami
     kMulti,         // multi op... (ops: create, set, delete, check)
     kCheck,         // check [-v version] path (only inside multi)
+    kBackup,        // backup file
     kWatch,         // watch path
     kStatus,        // status
     kMembers,       // members

@@ -46,6 +46,9 @@ const char kPeerUsage[] =
     "                           retired) instead of keeping the seat\n"
     "  --metrics-listen IP:PORT serve GET /metrics (Prometheus text) and\n"
     "                           GET /health (200 serving, 503 not) there\n"
+    "  --restore FILE           seed a new data directory from a backup\n"
+    "                           (synod-cli backup); every founding peer\n"
+    "                           takes the same file\n"
     "  --log-level LEVEL        debug, info, warning or error (default info)\n"
     "  --tls-cert FILE          with --tls-key and --tls-ca: mutual TLS for\n"
     "                           peers and clients (PEM certificate, its key,\n"
@@ -220,7 +223,8 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
   spec.value_flags = {"listen",          "seeds", "data-dir",
                       "session-timeout", "tick",  "log-level",
                       "voters",          "dead-voter-timeout",
-                      "zone", "ensemble-secret-file", "metrics-listen"};
+                      "zone", "ensemble-secret-file", "metrics-listen",
+                      "restore"};
   spec.value_flags.insert(spec.value_flags.end(), kTlsFlagNames.begin(),
                           kTlsFlagNames.end());
   spec.bool_flags = {"help", "leave-on-shutdown"};
@@ -292,6 +296,10 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
     }
     flags.metrics_listen = *std::move(address);
   }
+  if (it = v.find("restore"); it != v.end()) {
+    if (it->second.empty()) return Invalid("--restore: an empty file name");
+    flags.restore_from = it->second;
+  }
   flags.leave_on_shutdown = Contains(parsed->switches, "leave-on-shutdown");
   absl::StatusOr<TlsOptions> tls = ParseTlsFlags(v);
   if (!tls.ok()) return tls.status();
@@ -335,6 +343,7 @@ Options PeerOptions(const PeerFlags& flags) {
   }
   options.zone = flags.zone;
   options.metrics_listen = flags.metrics_listen;
+  options.restore_from = flags.restore_from;
   options.tls = flags.tls;
   options.ensemble_secret = flags.ensemble_secret;
   return options;

@@ -92,6 +92,11 @@ class ClientHost {
   virtual absl::StatusOr<AclList> GetAclAs(const AuthInfo& auth,
                                            std::string_view path,
                                            Stat* stat) = 0;
+  // Returns the tree's snapshot (tree/snapshot.h) and the zxid it
+  // reflects, taken at once, if `auth` may READ every node: NoAuth naming
+  // the first it may not.
+  virtual absl::StatusOr<std::pair<Zxid, std::string>> SnapshotAs(
+      const AuthInfo& auth) = 0;
   // Returns the quota on `path` with its subtree's size: NoNode if none.
   virtual absl::StatusOr<Quota> GetQuota(std::string_view path) = 0;
   // Returns, sorted, the paths of session `session`'s ephemeral nodes that

@@ -50,6 +50,7 @@
 #include "grpcpp/grpcpp.h"
 #include "runtime/dispatcher.h"
 #include "server/write_outcome.h"
+#include "storage/log_file.h"
 #include "transport/client.grpc.pb.h"
 #include "transport/client_host.h"
 #include "transport/client_request.h"
@@ -186,6 +187,9 @@ class ClientService::Impl final : public Client::CallbackService {
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
                                    const StatusRequest* request,
                                    StatusReply* reply) override;
+  grpc::ServerWriteReactor<BackupChunk>* Backup(
+      grpc::CallbackServerContext* context,
+      const BackupRequest* request) override;
   void Shutdown();
 
   // For the streams.
@@ -927,6 +931,88 @@ ClientService::Impl::Session(grpc::CallbackServerContext* context) {
   auto stream = std::make_shared<SessionStream>(this, context);
   stream->Start();  // holds itself until OnDone
   return stream.get();
+}
+
+// Sends a snapshot taken already, a chunk at a time; deletes itself when
+// the call is done.
+class BackupWriter final : public grpc::ServerWriteReactor<BackupChunk> {
+ public:
+  // Fails the call with `error`.
+  explicit BackupWriter(const grpc::Status& error) {
+    Finish(error);
+  }
+  BackupWriter(Zxid zxid, std::string snapshot)
+      : snapshot_(std::move(snapshot)) {
+    BackupChunk first;
+    first.set_zxid(zxid);
+    first.set_total_bytes(static_cast<int64_t>(snapshot_.size()));
+    first.set_crc32c(Crc32c(snapshot_.data(), snapshot_.size()));
+    first.set_created_ms(absl::ToUnixMillis(absl::Now()));
+    WriteNext(std::move(first));
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went"));
+      return;
+    }
+    if (sent_ >= snapshot_.size()) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    WriteNext(BackupChunk());
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr size_t kChunkBytes = size_t{1} << 20;
+  void WriteNext(BackupChunk chunk) {
+    const size_t n = std::min(kChunkBytes, snapshot_.size() - sent_);
+    chunk.set_data(snapshot_.substr(sent_, n));
+    sent_ += n;
+    chunk_ = std::move(chunk);
+    StartWrite(&chunk_);
+  }
+
+  const std::string snapshot_;
+  size_t sent_ = 0;
+  BackupChunk chunk_;
+};
+
+// Takes the snapshot on the calling thread (about a second per million
+// nodes, under the tree's reader lock: a rare operator's call).
+grpc::ServerWriteReactor<BackupChunk>* ClientService::Impl::Backup(
+    grpc::CallbackServerContext* context, const BackupRequest* request) {
+  AuthInfo auth;
+  auth.ip = PeerIp(context->peer());
+  const std::string subject = CertificateSubjectOf(*context);
+  absl::Status added = absl::OkStatus();
+  if (!subject.empty()) {
+    added = AddIdentity(options_, AuthId{"x509", subject}, &auth);
+  }
+  for (const AuthRequest& a : request->auth()) {
+    if (!added.ok()) break;
+    absl::StatusOr<AuthId> id = Authenticate(a.scheme(), a.credentials());
+    added = id.ok() ? AddIdentity(options_, *std::move(id), &auth) : id.status();
+  }
+  if (!added.ok()) {
+    return new BackupWriter(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                         std::string(added.message())));
+  }
+  if (!Enter()) {
+    return new BackupWriter(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                         "the peer is shutting down"));
+  }
+  absl::StatusOr<std::pair<Zxid, std::string>> snapshot =
+      host_->SnapshotAs(auth);
+  Leave();
+  if (!snapshot.ok()) {
+    return new BackupWriter(
+        grpc::Status(ErrorOf(snapshot.status()) == Error::kNoAuth
+                         ? grpc::StatusCode::PERMISSION_DENIED
+                         : grpc::StatusCode::UNAVAILABLE,
+                     std::string(snapshot.status().message())));
+  }
+  return new BackupWriter(snapshot->first, std::move(snapshot->second));
 }
 
 grpc::ServerUnaryReactor* ClientService::Impl::Status(

@@ -11,6 +11,7 @@
 
 #include "absl/time/clock.h"
 #include "test_util.h"
+#include "util/cli_commands.h"
 #include "tools/cli_client.h"
 #include "tools/cli_command.h"
 #include "tools/cli_format.h"
@@ -27,20 +28,8 @@ using Kind = CliCommand::Kind;
 using synod::testing::FreePort;
 using synod::testing::ListeningPeer;
 
-CliCommand Cmd(const std::vector<std::string>& words) {
-  absl::StatusOr<CliCommand> c = ParseCommand(words);
-  INFO(c.status().ToString());
-  REQUIRE(c.ok());
-  return *c;
-}
-
-absl::StatusOr<std::string> Run(CliClient* client, std::ostringstream* out,
-                                const std::vector<std::string>& words) {
-  out->str("");
-  absl::Status s = client->Run(Cmd(words));
-  if (!s.ok()) return s;
-  return out->str();
-}
+using synod::testing::Cmd;
+constexpr auto Run = synod::testing::RunCmd;
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -156,7 +145,7 @@ TEST_CASE("cli help: every command has its usage and description",
         "setAcl", "addWatch", "removewatches", "getEphemerals",
         "getAllChildrenNumber", "sync", "addauth", "whoami", "multi",
         "history", "redo", "printwatches", "connect", "close", "watch",
-        "status", "members", "reconfig", "setquota", "listquota",
+        "status", "members", "reconfig", "backup", "setquota", "listquota",
         "delquota", "help", "quit"}) {
     INFO(name);
     CHECK(Contains(all, std::string("\n  ") + name));

@@ -117,6 +117,10 @@ class FakeHost final : public transport::ClientHost {
                           Watcher) override {
     return absl::UnimplementedError("not in the fake");
   }
+  absl::StatusOr<std::pair<Zxid, std::string>> SnapshotAs(
+      const AuthInfo&) override {
+    return absl::UnimplementedError("not in the fake");
+  }
   absl::StatusOr<std::vector<std::string>> GetEphemeralsAs(
       int64_t, std::string_view) override {
     return absl::UnimplementedError("not in the fake");

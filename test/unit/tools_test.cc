@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "test_util.h"
+#include "util/cli_commands.h"
 #include "tools/cli_client.h"
 #include "tools/flags.h"
 #include "transport/client.grpc.pb.h"
@@ -32,21 +33,8 @@ using synod::testing::FreePort;  // test_util.h
 
 using synod::testing::ListeningPeer;
 
-CliCommand Cmd(const std::vector<std::string>& words) {
-  absl::StatusOr<CliCommand> c = ParseCommand(words);
-  INFO(c.status().ToString());
-  REQUIRE(c.ok());
-  return *c;
-}
-
-// Runs `words` on `client`, returning what it printed (or its error).
-absl::StatusOr<std::string> RunCmd(CliClient* client, std::ostringstream* out,
-                                   const std::vector<std::string>& words) {
-  out->str("");
-  absl::Status s = client->Run(Cmd(words));
-  if (!s.ok()) return s;
-  return out->str();
-}
+using synod::testing::Cmd;
+using synod::testing::RunCmd;
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
