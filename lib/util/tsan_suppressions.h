@@ -28,7 +28,11 @@ extern "C" const char* __tsan_default_suppressions() {
          // starts and called on gRPC's accept thread, started inside
          // libgrpc after it: TSan cannot see that order.
          "race:MutateFd2\n"
-         "race:ServerCallbackReaderWriterImpl::~ServerCallbackReaderWriterImpl\n";
+         "race:ServerCallbackReaderWriterImpl::~ServerCallbackReaderWriterImpl\n"
+         // A server-streaming reactor (the Backup RPC's) is built on the
+         // handler's thread and deleted in OnDone on an executor thread.
+         "race:ServerCallbackWriterImpl::SetupReactor\n"
+         "race:ServerCallbackWriterImpl::CallOnDone\n";
 }
 #endif
 
