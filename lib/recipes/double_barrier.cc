@@ -118,6 +118,9 @@ absl::Status DoubleBarrier::State::SyncUntil(absl::Time deadline) {
 
 absl::Status DoubleBarrier::State::CreateNode(absl::Time deadline) {
   const absl::Time settle_by = std::max(deadline, absl::Now()) + kWriteTimeout;
+  // A create whose outcome was lost may have applied under this session;
+  // if the session ends before we learn it, the node went with it.
+  const int64_t session = coordinator.session_id();
   auto in_use = [this](int64_t owner) {
     return MakeError(Error::kNodeExists,
                      absl::StrCat("participant ", id, " of ", path,
@@ -153,6 +156,14 @@ absl::Status DoubleBarrier::State::CreateNode(absl::Time deadline) {
         return absl::OkStatus();
       }
       return in_use((*stat)->ephemeral_owner);
+    }
+    // Joined or not, the session this Enter began with is gone: as for a
+    // participant whose node went with its session while it waited (not a
+    // second join under the new session, which nobody asked for).
+    if (session != 0 && coordinator.session_id() != session) {
+      return MakeError(Error::kSessionExpired,
+                       absl::StrCat("the session ended while ", node,
+                                    " was being created"));
     }
     // It did not apply: create again while there is time.
     if (absl::Now() >= deadline) {

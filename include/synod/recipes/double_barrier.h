@@ -70,8 +70,9 @@ class DoubleBarrier {
   //    returns OK instead, even at the very end of the timeout.
   //  - AlreadyExists if another live participant uses `id` (a node of
   //    another session holds the name).
-  //  - SessionExpired if the session ended while waiting (its node went
-  //    with it; Enter may be called again).
+  //  - SessionExpired if the session ended while waiting, or while a
+  //    create whose outcome was lost was being settled (its node, if made,
+  //    went with it; Enter may be called again).
   //  - FailedPrecondition if already entered; InvalidArgument for a bad
   //    id or count; the Coordinator's error otherwise.
   // A lost connection is retried within `timeout`: a create whose outcome
