@@ -38,9 +38,6 @@ absl::Status ConnectionLoss(std::string_view message) {
   return MakeError(Error::kConnectionLoss, message);
 }
 
-std::string Hex(int64_t value) {
-  return absl::StrCat("0x", absl::Hex(static_cast<uint64_t>(value)));
-}
 
 // The status a reply carries: OK, or the peer's synod::Error and message.
 absl::Status ReplyStatus(const ClientReply& reply) {

@@ -11,9 +11,6 @@
 namespace synod::tools {
 namespace {
 
-std::string Hex(int64_t value) {
-  return absl::StrCat("0x", absl::Hex(static_cast<uint64_t>(value)));
-}
 
 // Java's Date.toString, in UTC.
 std::string JavaTime(int64_t unix_ms) {
@@ -22,6 +19,10 @@ std::string JavaTime(int64_t unix_ms) {
 }
 
 }  // namespace
+
+std::string Hex(int64_t value) {
+  return absl::StrCat("0x", absl::Hex(static_cast<uint64_t>(value)));
+}
 
 std::string FormatStat(const transport::ClientStat& s) {
   return absl::StrCat(

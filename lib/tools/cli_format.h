@@ -14,6 +14,9 @@
 
 namespace synod::tools {
 
+// A zxid or session id as zkCli prints one: "0x" and lowercase hex.
+std::string Hex(int64_t value);
+
 // The Stat, one "name = value" line a field, in zkCli's order and names
 // (cZxid, ctime, mZxid, mtime, pZxid, cversion, dataVersion, aclVersion,
 // ephemeralOwner, dataLength, numChildren); times in UTC as Java's

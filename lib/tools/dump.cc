@@ -44,9 +44,6 @@ const char* ModeName(int32_t mode) {
   return "unknown";
 }
 
-std::string Hex(int64_t value) {
-  return absl::StrCat("0x", absl::Hex(static_cast<uint64_t>(value)));
-}
 
 std::string TimeText(int64_t unix_ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(unix_ms),

@@ -172,6 +172,27 @@ std::string PeerIp(const std::string& peer) {
   return "";
 }
 
+// Who a call's connection says its caller is: its address, and over TLS
+// the subject of the certificate the handshake verified (its x509
+// identity, as ZooKeeper's X509AuthenticationProvider names it). A subject
+// past the identity limits is not taken, with a warning.
+AuthInfo ConnectionAuth(const Options& options,
+                        const grpc::ServerContextBase& context) {
+  AuthInfo auth;
+  auth.ip = PeerIp(context.peer());
+  const std::string subject = CertificateSubjectOf(context);
+  if (!subject.empty()) {
+    if (absl::Status s = AddIdentity(options, AuthId{"x509", subject}, &auth);
+        !s.ok()) {
+      Log(options, LogLevel::kWarning,
+          absl::StrCat("a client's certificate subject is not taken as its "
+                       "x509 identity: ",
+                       s.message()));
+    }
+  }
+  return auth;
+}
+
 }  // namespace
 
 class SessionStream;
@@ -666,25 +687,7 @@ void SessionStream::SubmitOpen(const OpenSession& open) {
   timeout_ms_ = std::clamp<int64_t>(
       open.timeout_ms() > 0 ? open.timeout_ms() : peer_default, min_ms,
       kMaxSessionMs);
-  auth_ = [this, &options] {
-    auto auth = std::make_shared<AuthInfo>();
-    auth->ip = PeerIp(context_->peer());
-    // Over TLS the server verified the client's certificate in the
-    // handshake: its subject is the session's x509 identity (as ZooKeeper's
-    // X509AuthenticationProvider names it).
-    const std::string subject = CertificateSubjectOf(*context_);
-    if (!subject.empty()) {
-      if (absl::Status s = AddIdentity(options, AuthId{"x509", subject},
-                                       auth.get());
-          !s.ok()) {
-        Log(options, LogLevel::kWarning,
-            absl::StrCat("a client's certificate subject is not taken as "
-                         "its x509 identity: ",
-                         s.message()));
-      }
-    }
-    return std::shared_ptr<const AuthInfo>(std::move(auth));
-  }();
+  auth_ = std::make_shared<const AuthInfo>(ConnectionAuth(options, *context_));
   txn::Request create;
   create.mutable_create_session()->set_timeout_ms(
       static_cast<int32_t>(timeout_ms_));
@@ -982,13 +985,8 @@ class BackupWriter final : public grpc::ServerWriteReactor<BackupChunk> {
 // nodes, under the tree's reader lock: a rare operator's call).
 grpc::ServerWriteReactor<BackupChunk>* ClientService::Impl::Backup(
     grpc::CallbackServerContext* context, const BackupRequest* request) {
-  AuthInfo auth;
-  auth.ip = PeerIp(context->peer());
-  const std::string subject = CertificateSubjectOf(*context);
+  AuthInfo auth = ConnectionAuth(options_, *context);
   absl::Status added = absl::OkStatus();
-  if (!subject.empty()) {
-    added = AddIdentity(options_, AuthId{"x509", subject}, &auth);
-  }
   for (const AuthRequest& a : request->auth()) {
     if (!added.ok()) break;
     absl::StatusOr<AuthId> id = Authenticate(a.scheme(), a.credentials());
