@@ -34,6 +34,7 @@
 #include "transport/client_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -240,6 +241,10 @@ class ClientService::Impl final : public Client::CallbackService {
   int sessions_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<SessionStream*, std::weak_ptr<SessionStream>> streams_
       ABSL_GUARDED_BY(mu_);
+  // Whether a Backup call holds a snapshot (shared with its writer, which
+  // may outlive this).
+  const std::shared_ptr<std::atomic<bool>> backup_running_ =
+      std::make_shared<std::atomic<bool>>(false);
   Dispatcher worker_;
 };
 
@@ -937,15 +942,17 @@ ClientService::Impl::Session(grpc::CallbackServerContext* context) {
 }
 
 // Sends a snapshot taken already, a chunk at a time; deletes itself when
-// the call is done.
+// the call is done, and then clears `running` (the peer's one backup at a
+// time).
 class BackupWriter final : public grpc::ServerWriteReactor<BackupChunk> {
  public:
   // Fails the call with `error`.
   explicit BackupWriter(const grpc::Status& error) {
     Finish(error);
   }
-  BackupWriter(Zxid zxid, std::string snapshot)
-      : snapshot_(std::move(snapshot)) {
+  BackupWriter(Zxid zxid, std::string snapshot,
+               std::shared_ptr<std::atomic<bool>> running)
+      : snapshot_(std::move(snapshot)), running_(std::move(running)) {
     BackupChunk first;
     first.set_zxid(zxid);
     first.set_total_bytes(static_cast<int64_t>(snapshot_.size()));
@@ -964,7 +971,10 @@ class BackupWriter final : public grpc::ServerWriteReactor<BackupChunk> {
     }
     WriteNext(BackupChunk());
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (running_ != nullptr) running_->store(false);
+    delete this;
+  }
 
  private:
   static constexpr size_t kChunkBytes = size_t{1} << 20;
@@ -977,12 +987,15 @@ class BackupWriter final : public grpc::ServerWriteReactor<BackupChunk> {
   }
 
   const std::string snapshot_;
+  const std::shared_ptr<std::atomic<bool>> running_;
   size_t sent_ = 0;
   BackupChunk chunk_;
 };
 
 // Takes the snapshot on the calling thread (about a second per million
-// nodes, under the tree's reader lock: a rare operator's call).
+// nodes, under the tree's reader lock: a rare operator's call). One at a
+// time: the snapshot is held in memory until it is sent, so another call
+// meanwhile is refused with RESOURCE_EXHAUSTED instead of taking another.
 grpc::ServerWriteReactor<BackupChunk>* ClientService::Impl::Backup(
     grpc::CallbackServerContext* context, const BackupRequest* request) {
   AuthInfo auth = ConnectionAuth(options_, *context);
@@ -996,7 +1009,13 @@ grpc::ServerWriteReactor<BackupChunk>* ClientService::Impl::Backup(
     return new BackupWriter(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                          std::string(added.message())));
   }
+  if (backup_running_->exchange(true)) {
+    return new BackupWriter(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        "a backup of this peer is already under way; try again when it ends"));
+  }
   if (!Enter()) {
+    backup_running_->store(false);
     return new BackupWriter(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                          "the peer is shutting down"));
   }
@@ -1004,13 +1023,15 @@ grpc::ServerWriteReactor<BackupChunk>* ClientService::Impl::Backup(
       host_->SnapshotAs(auth);
   Leave();
   if (!snapshot.ok()) {
+    backup_running_->store(false);
     return new BackupWriter(
         grpc::Status(ErrorOf(snapshot.status()) == Error::kNoAuth
                          ? grpc::StatusCode::PERMISSION_DENIED
                          : grpc::StatusCode::UNAVAILABLE,
                      std::string(snapshot.status().message())));
   }
-  return new BackupWriter(snapshot->first, std::move(snapshot->second));
+  return new BackupWriter(snapshot->first, std::move(snapshot->second),
+                          backup_running_);
 }
 
 grpc::ServerUnaryReactor* ClientService::Impl::Status(

@@ -2,7 +2,8 @@
 // it refuses; `synod-cli backup` from a live peer, needing READ on every
 // node; Options::restore_from seeding a new data directory (the tree
 // without sessions and their ephemerals, at the backup's zxid, writes
-// continuing above it), a restart with the same file, and the refusals.
+// continuing above it), a restart with the same file, and the refusals;
+// one backup at a time per peer.
 
 #include <catch2/catch.hpp>
 
@@ -12,10 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
 #include "storage/backup_file.h"
 #include "test_util.h"
 #include "tools/cli_client.h"
 #include "tools/cli_command.h"
+#include "transport/client.grpc.pb.h"
 #include "util/cli_commands.h"
 
 namespace synod {
@@ -172,6 +176,53 @@ TEST_CASE("a backup from a live peer restores into a new one",
   REQUIRE(!refused.ok());
   CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(Contains(std::string(refused.status().message()), "holds data already"));
+}
+
+TEST_CASE("a peer sends one backup at a time", "[backup][tools]") {
+  TempDir files;
+  ListeningPeer source;
+  Coordinator& c = *source.coordinator;
+  // A snapshot of about 8 MiB: far more than a stream's flow-control
+  // window (BDP probing off below), so the peer's writer waits for a
+  // reader that holds back.
+  const std::string data(1000 * 1000, 'x');
+  for (int i = 0; i < 8; ++i) {
+    REQUIRE(c.Create(absl::StrCat("/big", i), data).ok());
+  }
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  std::unique_ptr<transport::Client::Stub> stub =
+      transport::Client::NewStub(grpc::CreateCustomChannel(
+          source.address, grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext first_context;
+  std::unique_ptr<grpc::ClientReader<transport::BackupChunk>> first =
+      stub->Backup(&first_context, transport::BackupRequest());
+  transport::BackupChunk chunk;
+  REQUIRE(first->Read(&chunk));
+  const int64_t total = chunk.total_bytes();
+  int64_t received = static_cast<int64_t>(chunk.data().size());
+  CHECK(received < total);
+
+  // Another meanwhile is refused, and writes nothing.
+  std::ostringstream out;
+  CliClient client(source.address, CliClient::Options(), &out);
+  const std::string file = files.Sub("second.bk");
+  const absl::Status second = RunCli(&client, {"backup", file});
+  CHECK(!second.ok());
+  CHECK(Contains(std::string(second.message()), "already under way"));
+  CHECK(!std::filesystem::exists(file));
+
+  // The first arrives whole.
+  while (first->Read(&chunk)) {
+    received += static_cast<int64_t>(chunk.data().size());
+  }
+  CHECK(first->Finish().ok());
+  CHECK(received == total);
+  // Once its call has ended, the next is taken.
+  CHECK(synod::testing::WaitFor(
+      [&] { return RunCli(&client, {"backup", file}).ok(); },
+      absl::Seconds(20), absl::Milliseconds(50)));
+  CHECK(ReadBackupFile(file).ok());
 }
 
 TEST_CASE("a damaged or missing backup starts nothing", "[backup]") {
