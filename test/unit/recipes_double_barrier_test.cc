@@ -185,24 +185,36 @@ TEST_CASE("DoubleBarrier: a timeout that races the opening enters",
 }
 
 // Applies the first ephemeral create, then reports it lost with the
-// connection.
+// connection. With `session_ends`, the session also ends meanwhile (the
+// node goes with it) and a new one begins, as when a peer's isolation
+// outlasts the session.
 class LosesFirstCreate : public testing::ForwardingCoordinator {
  public:
-  using ForwardingCoordinator::ForwardingCoordinator;
+  explicit LosesFirstCreate(Coordinator& to, bool session_ends = false)
+      : ForwardingCoordinator(to), session_ends_(session_ends) {}
   using ForwardingCoordinator::Create;
   absl::StatusOr<std::string> Create(std::string_view path,
                                      std::string_view data, CreateMode mode,
                                      const CreateOptions& o) override {
-    if (mode == CreateMode::kEphemeral) ephemeral_creates++;
+    if (mode == CreateMode::kEphemeral) {
+      ephemeral_creates++;
+      if (lost_) creates_after_loss++;
+    }
     absl::StatusOr<std::string> r = to_.Create(path, data, mode, o);
     if (mode == CreateMode::kEphemeral && r.ok() && !lost_.exchange(true)) {
+      if (session_ends_) to_.Delete(*r).IgnoreError();
       return MakeError(Error::kConnectionLoss, "lost with the leader");
     }
     return r;
   }
+  int64_t session_id() const override {
+    return to_.session_id() + (session_ends_ && lost_ ? 1000 : 0);
+  }
   std::atomic<int> ephemeral_creates{0};
+  std::atomic<int> creates_after_loss{0};
 
  private:
+  const bool session_ends_;
   std::atomic<bool> lost_{false};
 };
 
@@ -237,6 +249,22 @@ TEST_CASE("DoubleBarrier: a create lost with the connection is settled, "
   std::thread lb([&] { b.Leave(absl::Seconds(30)).IgnoreError(); });
   CHECK(a.Leave(absl::Seconds(30)).ok());
   lb.join();
+}
+
+TEST_CASE("DoubleBarrier: a lost create whose session ended meanwhile is "
+          "SessionExpired and not joined again under the new session",
+          "[recipes][double_barrier]") {
+  OnePeer peer;
+  Coordinator& c = *peer.c;
+  LosesFirstCreate faulty(c, /*session_ends=*/true);
+  DoubleBarrier a(faulty, "/expired", 2, "a");
+  const absl::Status entered = a.Enter(absl::Seconds(5));
+  CHECK(ErrorOf(entered) == Error::kSessionExpired);
+  CHECK(!a.entered());
+  // No create after the lost one: no second join that would wait for a
+  // partner.
+  CHECK(faulty.creates_after_loss == 0);
+  CHECK(!c.Exists("/expired/a")->has_value());
 }
 
 }  // namespace
