@@ -1,13 +1,17 @@
 // Removing watches while the session is disconnected, as ZooKeeper's
 // removeWatches: without `local` the removal needs the session connected
 // (ConnectionLoss, the watch stays and still fires once healed); with
-// `local` it is removed at once and told.
+// `local` it is removed at once and told. The same for a remote session
+// (synod-cli's `removewatches [-l]`), whose watches live on its peer.
 
 #include <catch2/catch.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "ensemble/ensemble_util.h"
+#include "tools/cli_client.h"
+#include "util/cli_commands.h"
 
 namespace synod::testing {
 namespace {
@@ -64,6 +68,48 @@ TEST_CASE("RemoveWatches of a cut-off follower: ConnectionLoss unless local",
   REQUIRE(f.RemoveWatch("/w", keep, WatcherType::kPersistent).ok());
   CHECK(NodeEvents(kept.WaitFor(2)).back() ==
         EventType::kPersistentWatchRemoved);
+}
+
+TEST_CASE("removewatches of a remote session on a cut-off follower: "
+          "ConnectionLoss unless -l",
+          "[ensemble][watch][cli]") {
+  LocalEnsemble e(3);
+  const int leader = e.StartAndWaitLeader();
+  REQUIRE(leader >= 0);
+  const int follower = (leader + 1) % 3;
+  REQUIRE(e.at(leader).Create("/r", "").ok());
+  REQUIRE(e.at(follower).Sync("/r").ok());
+  std::ostringstream out;
+  tools::CliClient::Options options;
+  options.async_events = true;
+  tools::CliClient client(e.address(follower), options, &out);
+  REQUIRE(client.Run(Cmd({"addWatch", "-m", "PERSISTENT", "/r"})).ok());
+  REQUIRE(client.Run(Cmd({"addWatch", "/r"})).ok());
+
+  e.Isolate(follower, true);
+  REQUIRE(WaitFor([&] { return !e.at(follower).GetHealth().connected; }));
+  CHECK(ErrorOf(client.Run(Cmd({"removewatches", "/r"}))) ==
+        Error::kConnectionLoss);
+  // Local: the recursive one goes now, whatever the peer's state; the
+  // persistent one stays.
+  CHECK(client.Run(Cmd({"removewatches", "-r", "-l", "/r"})).ok());
+  CHECK(ErrorOf(client.Run(Cmd({"removewatches", "-r", "-l", "/r"}))) ==
+        Error::kNoWatcher);
+
+  // Healed: the persistent watch still fires, the recursive one is gone.
+  e.Isolate(follower, false);
+  REQUIRE(e.at(follower).WaitConnected(absl::Seconds(30)).ok());
+  out.str("");
+  const int64_t before = client.events_received();
+  REQUIRE(e.at(leader).Set("/r", "x").ok());
+  REQUIRE(client.AwaitEvents(before + 1, absl::Seconds(30)));
+  REQUIRE(e.at(leader).Sync("/r").ok());
+  REQUIRE(client.Run(Cmd({"sync", "/r"})).ok());
+  const std::string told = out.str();
+  CHECK(told.find("type:NodeDataChanged path:/r") != std::string::npos);
+  // One event: the persistent watch's only.
+  CHECK(told.find("NodeDataChanged") == told.rfind("NodeDataChanged"));
+  CHECK(client.Run(Cmd({"removewatches", "/r"})).ok());
 }
 
 }  // namespace
