@@ -12,8 +12,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # The benchmark's smoke run (bench/compare.sh --smoke) needs ZooKeeper, its
 # C client and gnuplot; the metrics test checks /metrics with promtool
-# (Debian's prometheus).
-bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox prometheus || exit 1
+# (Debian's prometheus); the differential test through ZooKeeper's Java
+# client compiles its driver with the JDK.
+bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox prometheus \
+  default-jdk-headless || exit 1
 jobs=${SYNOD_JOBS:-2}
 # ccache hits across clones at different paths (paths become relative).
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
@@ -32,7 +34,7 @@ run_suite() {
 # (the thread-safety preset); compiling is the check.
 build_thread_safety() {
   cmake --preset thread-safety >/dev/null &&
-    cmake --build --preset thread-safety -j "$jobs" --target synod synod-peer synod-cli
+    cmake --build --preset thread-safety -j "$jobs" --target synod synod-peer synod-cli synod-dump
 }
 
 # Runs "$@" as the pass named $1's first argument, remembering a failure.

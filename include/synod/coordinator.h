@@ -250,7 +250,9 @@ class Coordinator {
   // applies between them), as ZooKeeper 3.6+'s multiRead: one ReadResult
   // per op, in order, each with its own outcome (one op's NoNode does not
   // fail the others). No watch is set. The call itself fails only with
-  // BadArguments for more than Options::max_multi_ops ops.
+  // BadArguments: for more than Options::max_multi_ops ops, or for an
+  // invalid path in any op (at its index, FailedOpIndex), as ZooKeeper's
+  // client refuses such a multiRead before sending it.
   virtual absl::StatusOr<std::vector<ReadResult>> MultiRead(
       const std::vector<ReadOp>& ops) = 0;
 

@@ -178,8 +178,9 @@ struct Options {
   // Range: 1 s to 1 h.
   absl::Duration connection_idle_timeout = absl::Seconds(60);
 
-  // How often the leader looks for containers and TTL nodes to delete.
-  // Default: 100 ms.
+  // How often the leader looks for containers and TTL nodes to delete; the
+  // first look is one interval after it began to lead (as ZooKeeper's
+  // leader), also after a restart. Default: 100 ms.
   absl::Duration cleanup_interval = absl::Milliseconds(100);
 
   // ---- Membership (docs/membership.md). The serving leader runs an

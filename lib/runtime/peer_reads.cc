@@ -172,6 +172,13 @@ absl::StatusOr<std::vector<ReadResult>> PeerRuntime::MultiRead(
                                           " ops exceeds the limit of ",
                                           options_.max_multi_ops));
   }
+  // As ZooKeeper's client does before it sends a multiRead (and as a
+  // Multi is checked): an invalid path anywhere fails the whole call.
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (absl::Status valid = ValidatePath(ops[i].path); !valid.ok()) {
+      return WithFailedOpIndex(std::move(valid), static_cast<int>(i));
+    }
+  }
   reads_.fetch_add(static_cast<int64_t>(ops.size()), std::memory_order_relaxed);
   std::vector<ReadResult> results(ops.size());
   // One reader lock over all the ops: no write applies between them.
@@ -179,10 +186,6 @@ absl::StatusOr<std::vector<ReadResult>> PeerRuntime::MultiRead(
   for (size_t i = 0; i < ops.size(); ++i) {
     const ReadOp& op = ops[i];
     ReadResult& result = results[i];
-    if (absl::Status valid = ValidatePath(op.path); !valid.ok()) {
-      result.error = ErrorOf(valid);
-      continue;
-    }
     if (op.type == ReadOp::Type::kExists) {
       const Znode* node = replica_.tree.Find(op.path);
       result.exists = node != nullptr;

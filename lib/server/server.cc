@@ -222,6 +222,7 @@ absl::Status Server::Recover() {
   const int64_t now = clock_->SteadyMs();
   next_tick_ = now;
   next_cleanup_ = now;
+  cleanups_from_ = now + absl::ToInt64Milliseconds(options_.cleanup_interval);
   return absl::OkStatus();
 }
 

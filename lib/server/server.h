@@ -349,6 +349,11 @@ class Server {
   OwnLease own_lease_;
   int64_t own_create_sent_ms_ = 0;
   int64_t next_cleanup_ = 0;
+  // No cleanup before this: one cleanup_interval after the leadership
+  // began, as ZooKeeper's leader first checks its containers and TTL nodes
+  // one check interval after it starts (a restart does not delete at once
+  // what a running leader would leave for an interval).
+  int64_t cleanups_from_ = 0;
   int64_t next_tick_ = 0;
   // The core serves (as leader or learner), and the commit point when it
   // began to: our own session counts a leader as serving only once the

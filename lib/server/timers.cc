@@ -63,7 +63,7 @@ void Server::AloneTimers(int64_t now) {
   if (now < next_cleanup_) return;
   next_cleanup_ = now + absl::ToInt64Milliseconds(options_.cleanup_interval);
   core_->Tick();
-  PrepareCleanups();
+  if (now >= cleanups_from_) PrepareCleanups();
   // Our session and the remote clients' are alive as long as we are.
   OnTouch(AliveSessions(), now);
   ExpireSessions(now);
@@ -78,7 +78,7 @@ void Server::EnsembleTimers(int64_t now, bool stopping) {
       leading_ && published_->last_applied.load() >= committed_;
   if (now >= next_cleanup_) {
     next_cleanup_ = now + absl::ToInt64Milliseconds(options_.cleanup_interval);
-    if (caught_up && !stopping) PrepareCleanups();
+    if (caught_up && !stopping && now >= cleanups_from_) PrepareCleanups();
   }
   if (now < next_tick_) return;
   next_tick_ = now + absl::ToInt64Milliseconds(options_.tick);
@@ -234,6 +234,8 @@ void Server::NoteCoreState() {
     // A new leadership: validation starts over from the established
     // history, and every session gets a full timeout to reach us.
     preparer_->Reset();
+    cleanups_from_ = clock_->SteadyMs() +
+                     absl::ToInt64Milliseconds(options_.cleanup_interval);
     last_assigned_ = st.last_zxid;
     serving_epoch_ = st.current_epoch;
     ReaderLock lock(&replica_->mu);

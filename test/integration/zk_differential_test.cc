@@ -30,8 +30,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "integration/event_sink.h"
 #include "integration/zk_differential_ops.h"
 #include "integration/zk_server.h"
+#include "integration/zxid_map.h"
 #include "synod/synod.h"
 #include "test_util.h"
 #include "util/mutex.h"
@@ -91,28 +93,6 @@ Error FromZkCode(int rc) {
 
 // TTL of the TTL modes: far longer than a run (cleanup never due).
 constexpr int64_t kTtlMs = 3600 * 1000;
-
-// Watch events as a system told them, each "w<watcher>:<type>:<path>".
-class EventSink {
- public:
-  void Add(std::string event) {
-    MutexLock lock(&mu_);
-    events_.push_back(std::move(event));
-  }
-  // The events told since the last Take.
-  std::vector<std::string> Take() {
-    MutexLock lock(&mu_);
-    return std::exchange(events_, {});
-  }
-  size_t size() const {
-    MutexLock lock(&mu_);
-    return events_.size();
-  }
-
- private:
-  mutable Mutex mu_;
-  std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
-};
 
 std::string EventText(int watcher, const char* type, const std::string& path) {
   return absl::StrCat("w", watcher, ":", type, ":", path);
@@ -547,19 +527,6 @@ Outcome SynodSide::Run(const RandomOp& op) {
   }
   return o;
 }
-
-// Zxids of the two systems, paired as they show up: one-to-one.
-class ZxidMap {
- public:
-  bool Match(int64_t zk, int64_t synod) {
-    auto a = zk_to_synod_.emplace(zk, synod);
-    auto b = synod_to_zk_.emplace(synod, zk);
-    return a.first->second == synod && b.first->second == zk;
-  }
-
- private:
-  std::map<int64_t, int64_t> zk_to_synod_, synod_to_zk_;
-};
 
 std::string Show(const StatView& s) {
   return absl::StrCat("{czxid ", s.czxid, " mzxid ", s.mzxid, " pzxid ",

@@ -7,6 +7,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
@@ -66,9 +67,19 @@ class ZkServer {
   // (shell words), on a new session against this server; its log goes to
   // the server's log file. Start must have succeeded.
   ShellResult ZkCli(const std::string& args) const {
-    return Shell(absl::StrCat("/usr/bin/java -Xmx128m -cp ", Classpath(),
-                              " org.apache.zookeeper.ZooKeeperMain -server ",
-                              address(), " ", args, " </dev/null"));
+    return JavaClient("", absl::StrCat("org.apache.zookeeper.ZooKeeperMain",
+                                       " -server ", address(), " ", args));
+  }
+
+  // Runs a Java program on ZooKeeper's client: `main_and_args` (shell
+  // words) with `classpath` (a directory or jar, or "") before
+  // ZooKeeper's; its log goes to the server's log file.
+  ShellResult JavaClient(const std::string& classpath,
+                         const std::string& main_and_args) const {
+    return Shell(absl::StrCat(
+        "/usr/bin/java -Xmx128m -cp ",
+        classpath.empty() ? "" : classpath + ":", Classpath(), " ",
+        main_and_args, " </dev/null"));
   }
 
  private:
@@ -83,10 +94,15 @@ class ZkServer {
     return classpath;
   }
 
-  // Sends a four-letter word; returns the answer ("" if none).
+  // Sends a four-letter word; returns the answer ("" if none within 2 s: a
+  // server still starting may take the connection and not answer).
   std::string FourLetter(const std::string& word) const {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return "";
+    timeval timeout{};
+    timeout.tv_sec = 2;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port_));
