@@ -133,6 +133,21 @@ TEST_CASE("zkwire: frames, the connect handshake and the headers",
   CHECK(!DecodeConnectRequest(body.substr(0, 43), 64).ok());
   CHECK(!DecodeConnectRequest(body, 8).ok());  // password above the limit
 
+  // The ConnectRequest of ZooKeeper 3.8's Java client (zkCli), as it sent
+  // it: a new session with a 30 s timeout.
+  const std::string java =
+      Bytes({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x75, 0x30, 0, 0, 0,
+             0, 0, 0, 0, 0, 0, 0, 0, 16}) +
+      std::string(16, '\0') + Bytes({0});
+  back = DecodeConnectRequest(java, 64);
+  REQUIRE(back.ok());
+  CHECK((back->protocol_version == 0 && back->last_zxid_seen == 0 &&
+         back->timeout_ms == 30000 && back->session_id == 0 &&
+         back->password == std::string(16, '\0') && !back->read_only));
+  std::string reencoded;
+  EncodeConnectRequest(*back, &reencoded);
+  CHECK(reencoded == java);
+
   ConnectResponse resp;
   resp.timeout_ms = 4000;
   resp.session_id = -7;
