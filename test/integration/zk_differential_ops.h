@@ -90,10 +90,50 @@ inline std::string Describe(const RandomOp& op) {
       removal ? absl::StrCat(" type ", op.watch_type) : "");
 }
 
+// The random draws of the differential tests' op sources (this one and
+// zk_java_ops.h's): numbers, paths under a root, versions and data.
+class RandomDraws {
+ public:
+  RandomDraws(uint64_t seed, std::string root)
+      : rng_(seed), root_(std::move(root)) {}
+
+  const std::string& root() const { return root_; }
+  // 0 to n - 1.
+  int Below(int n) {
+    return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng_));
+  }
+  // A path under the root, one to three names deep from a, b and c. With
+  // `invalid_one_in` above 0, one time in that many an invalid one
+  // instead: the first `invalid_forms` of a trailing '/', an empty name
+  // and a "." name (0 draws no number for it).
+  std::string Path(int invalid_one_in, int invalid_forms) {
+    const int invalid = invalid_one_in > 0 ? Below(invalid_one_in) : 99;
+    static const char* const kInvalid[] = {"/a/", "//a", "/a/."};
+    if (invalid < invalid_forms) return root_ + kInvalid[invalid];
+    static const char* const kNames[] = {"a", "b", "c"};
+    std::string path = root_;
+    const int depth = 1 + Below(3);
+    for (int i = 0; i < depth; ++i) {
+      absl::StrAppend(&path, "/", kNames[Below(3)]);
+    }
+    return path;
+  }
+  // -1 (any) one time in three, else 0 to 3.
+  int32_t Version() { return Below(3) == 0 ? -1 : Below(4); }
+  // Empty one time in four, else "v<n>".
+  std::string Data() {
+    return Below(4) == 0 ? "" : absl::StrCat("v", Below(1000));
+  }
+
+ private:
+  std::mt19937_64 rng_;
+  const std::string root_;
+};
+
 class OpSource {
  public:
   OpSource(uint64_t seed, std::string root)
-      : rng_(seed), root_(std::move(root)) {}
+      : draws_(seed, std::move(root)) {}
 
   RandomOp Next() {
     const int r = Below(100);
@@ -130,9 +170,7 @@ class OpSource {
   }
 
  private:
-  int Below(int n) {
-    return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng_));
-  }
+  int Below(int n) { return draws_.Below(n); }
   AclChoice RestrictiveAcl() {
     return static_cast<AclChoice>(1 + Below(kAclChoices - 1));
   }
@@ -141,23 +179,9 @@ class OpSource {
   // pointer it never allocated when a multi's path is invalid (its
   // zoo_amulti crashes). Multis with invalid paths are checked against
   // ZooKeeper's rule in the preparer's tests instead.
-  std::string Path() {
-    const int invalid = in_multi_ ? 99 : Below(40);
-    if (invalid == 0) return root_ + "/a/";
-    if (invalid == 1) return root_ + "//a";
-    if (invalid == 2) return root_ + "/a/.";
-    static const char* const kNames[] = {"a", "b", "c"};
-    std::string path = root_;
-    const int depth = 1 + Below(3);
-    for (int i = 0; i < depth; ++i) {
-      absl::StrAppend(&path, "/", kNames[Below(3)]);
-    }
-    return path;
-  }
-  int32_t Version() { return Below(3) == 0 ? -1 : Below(4); }
-  std::string Data() {
-    return Below(4) == 0 ? "" : absl::StrCat("v", Below(1000));
-  }
+  std::string Path() { return draws_.Path(in_multi_ ? 0 : 40, 3); }
+  int32_t Version() { return draws_.Version(); }
+  std::string Data() { return draws_.Data(); }
   // A create in one of the first `modes` modes; a restrictive ACL now and
   // then (never in a multi: the C client's multi takes the open one).
   RandomOp Create(int modes = 7) {
@@ -166,7 +190,9 @@ class OpSource {
     op.mode = Below(modes);
     op.path = Path();
     const bool sequential = op.mode == 2 || op.mode == 3 || op.mode == 6;
-    if (sequential && Below(3) == 0) op.path = root_ + "/a/";  // by number
+    if (sequential && Below(3) == 0) {
+      op.path = draws_.root() + "/a/";  // by number
+    }
     // (A plain create of ".../" is an invalid path: not in a multi.)
     if (!sequential && in_multi_ && op.path.back() == '/') op.path.pop_back();
     if (sequential && Below(3) == 0) op.path += "-";
@@ -231,8 +257,7 @@ class OpSource {
     return op;
   }
 
-  std::mt19937_64 rng_;
-  const std::string root_;
+  RandomDraws draws_;
   bool in_multi_ = false;
   std::vector<std::string> watched_;  // each watcher's path, by tag
 };

@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "integration/zk_differential_ops.h"
 
 namespace synod::testing {
 
@@ -90,7 +91,7 @@ inline std::string OpLine(const JavaOp& op) {
 class JavaOpSource {
  public:
   JavaOpSource(uint64_t seed, std::string root)
-      : rng_(seed), root_(std::move(root)) {}
+      : draws_(seed, std::move(root)) {}
 
   JavaOp Next() {
     const int r = Below(100);
@@ -100,7 +101,7 @@ class JavaOpSource {
       op.kind = JavaOp::kCreate;
       op.mode = Below(7);
       const bool sequential = op.mode == 2 || op.mode == 3 || op.mode == 6;
-      if (sequential && Below(3) == 0) op.path = root_ + "/a/";
+      if (sequential && Below(3) == 0) op.path = draws_.root() + "/a/";
       op.data = Data();
     } else if (r < 36) {
       op.kind = JavaOp::kDelete;
@@ -142,11 +143,11 @@ class JavaOpSource {
       op.kind = JavaOp::kEphemerals;
       // A prefix: a node's path, a part of a name, or the root's.
       const int p = Below(3);
-      if (p == 0) op.path = root_;
-      if (p == 1) op.path = root_ + "/a/b";
+      if (p == 0) op.path = draws_.root();
+      if (p == 1) op.path = draws_.root() + "/a/b";
     } else if (r < 86) {
       op.kind = JavaOp::kCount;
-      if (Below(3) == 0) op.path = root_;
+      if (Below(3) == 0) op.path = draws_.root();
     } else if (r < 95) {
       op.kind = JavaOp::kMultiRead;
       const int n = 1 + Below(4);
@@ -159,27 +160,12 @@ class JavaOpSource {
   }
 
  private:
-  int Below(int n) {
-    return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng_));
-  }
+  int Below(int n) { return draws_.Below(n); }
   // A path under the root, one to three names deep; now and then an
   // invalid one.
-  std::string Path() {
-    const int invalid = Below(60);
-    if (invalid == 0) return root_ + "/a/";
-    if (invalid == 1) return root_ + "//a";
-    static const char* const kNames[] = {"a", "b", "c"};
-    std::string path = root_;
-    const int depth = 1 + Below(3);
-    for (int i = 0; i < depth; ++i) {
-      absl::StrAppend(&path, "/", kNames[Below(3)]);
-    }
-    return path;
-  }
-  int32_t Version() { return Below(3) == 0 ? -1 : Below(4); }
-  std::string Data() {
-    return Below(4) == 0 ? "" : absl::StrCat("v", Below(1000));
-  }
+  std::string Path() { return draws_.Path(60, 2); }
+  int32_t Version() { return draws_.Version(); }
+  std::string Data() { return draws_.Data(); }
   // An op that registers a watcher of class `c` on its path: a new one
   // mostly, now and then one of that class already registered (on its
   // first path, or on another).
@@ -199,8 +185,7 @@ class JavaOpSource {
     return op;
   }
 
-  std::mt19937_64 rng_;
-  const std::string root_;
+  RandomDraws draws_;
   // Each watcher's class and first path, by tag.
   std::vector<std::pair<JavaOp::WatcherClass, std::string>> watched_;
 };
