@@ -49,6 +49,8 @@ class JuteReader {
   // `max_length`: the largest buffer, string or vector length accepted.
   JuteReader(std::string_view in, int32_t max_length)
       : in_(in), max_length_(max_length) {}
+  // The reader keeps a view: never of a temporary string.
+  JuteReader(std::string&& in, int32_t max_length) = delete;
 
   absl::Status Int(int32_t* v, std::string_view what);
   absl::Status Long(int64_t* v, std::string_view what);

@@ -57,44 +57,47 @@ TEST_CASE("jute: big-endian integers, booleans, buffers and vectors",
   CHECK(r.ExpectDone("all").ok());
 }
 
+// A reader over `in` (kept alive by the caller) with `max_length`.
+JuteReader Over(const std::string& in, int32_t max_length) {
+  return JuteReader(std::string_view(in), max_length);
+}
+
 TEST_CASE("jute: every malformed input is MarshallingError", "[zkwire]") {
   int32_t i = 0;
   int64_t l = 0;
   bool b = false;
   std::string s;
   std::vector<std::string> v;
-  CHECK(ErrorOfStatus(JuteReader(Bytes({0, 0, 1}), 10).Int(&i, "i")) ==
+  const std::string three = Bytes({0, 0, 1});
+  CHECK(ErrorOfStatus(Over(three, 10).Int(&i, "i")) ==
         Error::kMarshallingError);
-  CHECK(ErrorOfStatus(JuteReader(Bytes({0, 0, 0, 0, 0, 0, 0}), 10)
-                          .Long(&l, "l")) == Error::kMarshallingError);
-  CHECK(ErrorOfStatus(JuteReader(Bytes({2}), 10).Bool(&b, "b")) ==
+  const std::string seven = Bytes({0, 0, 0, 0, 0, 0, 0});
+  CHECK(ErrorOfStatus(Over(seven, 10).Long(&l, "l")) ==
         Error::kMarshallingError);
-  CHECK(!JuteReader("", 10).Bool(&b, "b").ok());
+  const std::string two = Bytes({2});
+  CHECK(ErrorOfStatus(Over(two, 10).Bool(&b, "b")) ==
+        Error::kMarshallingError);
+  CHECK(!Over("", 10).Bool(&b, "b").ok());
   // Lengths: negative other than -1, above the limit, beyond the input.
-  CHECK(!JuteReader(Bytes({0xff, 0xff, 0xff, 0xfe}), 10)
-             .Buffer(&s, "s")
-             .ok());
-  CHECK(!JuteReader(Bytes({0, 0, 0, 11}) + std::string(11, 'x'), 10)
-             .Buffer(&s, "s")
-             .ok());
-  CHECK(!JuteReader(Bytes({0, 0, 0, 3, 'a', 'b'}), 10).Buffer(&s, "s").ok());
+  const std::string minus_two = Bytes({0xff, 0xff, 0xff, 0xfe});
+  CHECK(!Over(minus_two, 10).Buffer(&s, "s").ok());
+  const std::string eleven = Bytes({0, 0, 0, 11}) + std::string(11, 'x');
+  CHECK(!Over(eleven, 10).Buffer(&s, "s").ok());
+  const std::string short_buffer = Bytes({0, 0, 0, 3, 'a', 'b'});
+  CHECK(!Over(short_buffer, 10).Buffer(&s, "s").ok());
   // A count whose elements could not fit: refused before any allocation.
-  CHECK(!JuteReader(Bytes({0, 0, 0, 9, 0, 0, 0, 0}), 100)
-             .StringVector(&v, "v")
-             .ok());
-  CHECK(!JuteReader(Bytes({0x7f, 0xff, 0xff, 0xff}), 1 << 30)
-             .StringVector(&v, "v")
-             .ok());
-  CHECK(!JuteReader(Bytes({0xff, 0xff, 0xff, 0xf0}), 100)
-             .StringVector(&v, "v")
-             .ok());
+  const std::string nine = Bytes({0, 0, 0, 9, 0, 0, 0, 0});
+  CHECK(!Over(nine, 100).StringVector(&v, "v").ok());
+  const std::string max = Bytes({0x7f, 0xff, 0xff, 0xff});
+  CHECK(!Over(max, 1 << 30).StringVector(&v, "v").ok());
+  const std::string negative = Bytes({0xff, 0xff, 0xff, 0xf0});
+  CHECK(!Over(negative, 100).StringVector(&v, "v").ok());
   // A null vector is empty.
-  REQUIRE(JuteReader(Bytes({0xff, 0xff, 0xff, 0xff}), 100)
-              .StringVector(&v, "v")
-              .ok());
+  const std::string null = Bytes({0xff, 0xff, 0xff, 0xff});
+  REQUIRE(Over(null, 100).StringVector(&v, "v").ok());
   CHECK(v.empty());
   // Trailing bytes, and the message names what was read.
-  const absl::Status trailing = JuteReader("x", 10).ExpectDone("getData");
+  const absl::Status trailing = Over("x", 10).ExpectDone("getData");
   CHECK(ErrorOfStatus(trailing) == Error::kMarshallingError);
   CHECK(trailing.message().find("getData") != absl::string_view::npos);
 }
@@ -213,8 +216,9 @@ TEST_CASE("zkwire: Stat in ZooKeeper's field order, ACLs, notifications",
   REQUIRE(ReadAclList(&ar, &acl_back).ok());
   CHECK(acl_back == acl);
   // A count of ACLs the frame cannot hold.
-  JuteReader huge(Bytes({0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}),
-                  100);
+  const std::string three_acls =
+      Bytes({0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0});
+  JuteReader huge(three_acls, 100);
   CHECK(!ReadAclList(&huge, &acl_back).ok());
 
   std::string event_bytes;
