@@ -95,6 +95,28 @@ TEST_CASE("restart restores the tree exactly, Stat and ACL included",
         "/app/seq-0000000008");
 }
 
+TEST_CASE("a restart leaves an emptied container for a cleanup interval",
+          "[durability]") {
+  testing::TempDir dir;
+  Options o = TestOptions(dir.path());
+  o.cleanup_interval = absl::Hours(1);
+  {
+    auto c = Coordinator::Start(o);
+    REQUIRE(c.ok());
+    REQUIRE((*c)->Create("/box", "", CreateMode::kContainer).ok());
+    REQUIRE((*c)->Create("/box/x", "").ok());
+    REQUIRE((*c)->Delete("/box/x").ok());  // due from now on
+  }
+  // As ZooKeeper's leader, the restarted one first looks an interval after
+  // it began to lead: the container is still there (a cleanup at start
+  // would have been ordered before this write).
+  auto c = Coordinator::Start(o);
+  REQUIRE(c.ok());
+  REQUIRE((*c)->WaitConnected(absl::Seconds(30)).ok());
+  REQUIRE((*c)->Create("/probe", "").ok());
+  CHECK((*c)->Exists("/box")->has_value());
+}
+
 TEST_CASE("a data directory that is not synod's is refused untouched",
           "[durability]") {
   TempDir dir;
