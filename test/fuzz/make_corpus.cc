@@ -28,6 +28,10 @@
 #include "util/coding.h"
 #include "zab/config.h"
 #include "zab/message.h"
+#include "zkwire/jute.h"
+#include "zkwire/zk_records.h"
+#include "zkwire/zk_requests.h"
+#include "zkwire/zk_responses.h"
 
 namespace synod::fuzz {
 namespace {
@@ -633,6 +637,106 @@ void CliSeeds() {
   for (const auto& [name, text] : seeds) Seed("cli_line", name, text);
 }
 
+
+// ---- ZooKeeper protocol frames
+
+void ZkFrameSeeds() {
+  using zkwire::OpCode;
+  using zkwire::Request;
+  using zkwire::RequestKind;
+  auto put = [](const std::string& name, const Request& r) {
+    std::string body;
+    zkwire::EncodeRequest(r, &body);
+    Seed("zk_frame", name, body);
+  };
+  auto header = [](OpCode op, RequestKind kind) {
+    Request r;
+    r.header.xid = 1;
+    r.header.type = static_cast<int32_t>(op);
+    r.kind = kind;
+    return r;
+  };
+  Request create = header(OpCode::kCreate2, RequestKind::kWrite);
+  txn::CreateRequest* c = create.write.mutable_create();
+  c->set_path("/a");
+  c->set_data("data");
+  txn::AclEntry* acl = c->add_acl();
+  acl->set_perms(31);
+  acl->set_scheme("world");
+  acl->set_id("anyone");
+  c->set_mode(3);
+  put("create2", create);
+  Request ttl = header(OpCode::kCreateTtl, RequestKind::kWrite);
+  *ttl.write.mutable_create() = *c;
+  ttl.write.mutable_create()->set_mode(5);
+  ttl.write.mutable_create()->set_ttl_ms(1000);
+  put("create_ttl", ttl);
+  Request multi = header(OpCode::kMulti, RequestKind::kWrite);
+  *multi.write.mutable_multi()->add_ops()->mutable_create() = *c;
+  txn::Request* del = multi.write.mutable_multi()->add_ops();
+  del->mutable_delete_node()->set_path("/b");
+  del->mutable_delete_node()->set_version(-1);
+  txn::Request* set = multi.write.mutable_multi()->add_ops();
+  set->mutable_set_data()->set_path("/c");
+  set->mutable_set_data()->set_data("x");
+  txn::Request* check = multi.write.mutable_multi()->add_ops();
+  check->mutable_check()->set_path("/d");
+  check->mutable_check()->set_version(2);
+  put("multi", multi);
+  Request set_acl = header(OpCode::kSetAcl, RequestKind::kWrite);
+  set_acl.write.mutable_set_acl()->set_path("/a");
+  *set_acl.write.mutable_set_acl()->add_acl() = *acl;
+  put("set_acl", set_acl);
+  Request get = header(OpCode::kGetChildren2, RequestKind::kRead);
+  get.read = {OpCode::kGetChildren2, "/a", true};
+  put("get_children2", get);
+  Request multi_read = header(OpCode::kMultiRead, RequestKind::kMultiRead);
+  multi_read.reads = {{OpCode::kGetData, "/a", false},
+                      {OpCode::kGetChildren, "/", false}};
+  put("multi_read", multi_read);
+  Request watches = header(OpCode::kSetWatches2, RequestKind::kSetWatches);
+  watches.header.xid = zkwire::kSetWatchesXid;
+  watches.set_watches.relative_zxid = 42;
+  watches.set_watches.data = {"/a"};
+  watches.set_watches.exist = {"/b"};
+  watches.set_watches.child = {"/"};
+  watches.set_watches.persistent = {"/p"};
+  watches.set_watches.persistent_recursive = {"/r"};
+  put("set_watches2", watches);
+  Request auth = header(OpCode::kAuth, RequestKind::kAuth);
+  auth.header.xid = zkwire::kAuthXid;
+  auth.scheme = "digest";
+  auth.credentials = "user:password";
+  put("auth", auth);
+  Request remove = header(OpCode::kRemoveWatches, RequestKind::kRemoveWatches);
+  remove.path = "/a";
+  remove.watcher_type = WatcherType::kAny;
+  put("remove_watches", remove);
+  Request ping = header(OpCode::kPing, RequestKind::kPing);
+  ping.header.xid = zkwire::kPingXid;
+  put("ping", ping);
+
+  zkwire::ConnectRequest connect;
+  connect.timeout_ms = 30000;
+  connect.session_id = 0x100000001;
+  connect.password.assign(16, 'p');
+  std::string connect_body;
+  zkwire::EncodeConnectRequest(connect, &connect_body);
+  Seed("zk_frame", "connect", connect_body);
+
+  std::vector<zkwire::OpResult> results(3);
+  results[0].type = OpCode::kCreate2;
+  results[0].path = "/a";
+  results[1].type = OpCode::kGetData;
+  results[1].data = "d";
+  results[2].type = OpCode::kError;
+  results[2].err = -101;
+  std::string multi_reply;
+  zkwire::JuteWriter w(&multi_reply);
+  zkwire::WriteMultiResponse(results, &w);
+  Seed("zk_frame", "multi_response", multi_reply);
+}
+
 }  // namespace
 }  // namespace synod::fuzz
 
@@ -652,6 +756,7 @@ int main(int argc, char** argv) {
   LogSeeds();
   WireSeeds();
   CliSeeds();
+  ZkFrameSeeds();
   std::printf("wrote the seed corpora under %s/corpus\n", argv[1]);
   return 0;
 }
