@@ -247,7 +247,15 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
       if (op.create_session().timeout_ms() < 0) {
         return Corrupt("negative session timeout in", std::to_string(zxid));
       }
+      if (op.create_session().password_digest().size() >
+          kMaxSessionDigestBytes) {
+        return Corrupt("oversized session password digest in",
+                       std::to_string(zxid));
+      }
       sessions_[zxid] = op.create_session().timeout_ms();
+      if (!op.create_session().password_digest().empty()) {
+        session_digests_[zxid] = op.create_session().password_digest();
+      }
       out->dirty_sessions.insert(zxid);
       return absl::OkStatus();
     case txn::Txn::kCloseSession: {
@@ -256,6 +264,7 @@ absl::Status DataTree::ApplyOne(const txn::Txn& op, const txn::Txn& header,
         if (!s.ok()) return s;
       }
       sessions_.erase(header.session_id());
+      session_digests_.erase(header.session_id());
       out->dirty_sessions.insert(header.session_id());
       return absl::OkStatus();
     }
@@ -522,18 +531,41 @@ absl::Status DataTree::QuotaNodeChanged(std::string_view path,
 std::string DataTree::EncodeSession(int64_t id) const {
   std::string out;
   PutVarint(&out, static_cast<uint32_t>(sessions_.at(id)));
+  // A session with a password digest adds it; records of sessions without
+  // one (and every record written before digests existed) end here.
+  if (auto it = session_digests_.find(id); it != session_digests_.end()) {
+    PutBytes(&out, it->second);
+  }
   return out;
 }
 
 absl::Status DataTree::LoadSession(int64_t id, std::string_view record) {
   Decoder in(record);
   uint64_t timeout;
-  if (!in.Varint(&timeout) || !in.empty() || timeout > INT32_MAX) {
+  std::string_view digest;
+  const bool ok = in.Varint(&timeout) && timeout <= INT32_MAX &&
+                  (in.empty() || (in.Bytes(&digest) && !digest.empty() &&
+                                  digest.size() <= kMaxSessionDigestBytes &&
+                                  in.empty()));
+  if (!ok) {
     return MakeError(Error::kDataInconsistency,
                      absl::StrCat("malformed session record ", id));
   }
   sessions_[id] = static_cast<int32_t>(timeout);
+  if (digest.empty()) {
+    session_digests_.erase(id);
+  } else {
+    session_digests_[id] = std::string(digest);
+  }
   return absl::OkStatus();
+}
+
+std::optional<std::string_view> DataTree::SessionPasswordDigest(
+    int64_t id) const {
+  if (!sessions_.contains(id)) return std::nullopt;
+  auto it = session_digests_.find(id);
+  if (it == session_digests_.end()) return std::string_view();
+  return std::string_view(it->second);
 }
 
 }  // namespace synod

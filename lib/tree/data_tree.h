@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,6 +95,10 @@ class DataTree {
   // Returns the paths of the ephemerals of `session`, sorted.
   std::vector<std::string> EphemeralsOf(int64_t session) const;
 
+  // Returns the password digest session `id` was created with (empty if
+  // none), or nullopt if `id` is not an open session. The view lasts until
+  // the session's next change.
+  std::optional<std::string_view> SessionPasswordDigest(int64_t id) const;
   // Returns the timeout of each open session, by id.
   const absl::flat_hash_map<int64_t, int32_t>& sessions() const {
     return sessions_;
@@ -179,6 +184,8 @@ class DataTree {
 
   StrNodeMap<Znode> nodes_;
   absl::flat_hash_map<int64_t, int32_t> sessions_;  // id -> timeout ms
+  // The password digest of each open session that has one.
+  absl::flat_hash_map<int64_t, std::string> session_digests_;
   absl::flat_hash_map<int64_t, absl::btree_set<std::string>> ephemerals_;
   absl::btree_set<std::string> containers_;
   absl::btree_set<std::string> ttl_nodes_;

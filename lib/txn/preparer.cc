@@ -384,7 +384,15 @@ absl::Status Preparer::PrepareOp(const txn::Request& op, int64_t session,
     case txn::Request::kCreateSession: {
       int32_t timeout = op.create_session().timeout_ms();
       if (timeout <= 0) return BadArgumentsError("session timeout must be > 0");
+      const std::string& digest = op.create_session().password_digest();
+      if (digest.size() > kMaxSessionDigestBytes) {
+        return BadArgumentsError(
+            absl::StrCat("a session's password digest is at most ",
+                         kMaxSessionDigestBytes, " bytes, not ",
+                         digest.size()));
+      }
       out->mutable_create_session()->set_timeout_ms(timeout);
+      out->mutable_create_session()->set_password_digest(digest);
       return absl::OkStatus();
     }
 

@@ -46,6 +46,10 @@ inline constexpr int64_t kEntryBytesCeiling =
     kRequestBytesCeiling + kAclEntriesCeiling * (kAclIdBytesCeiling + 16) +
     (64 << 10);
 
+// A session's password digest (txn CreateSession): a SHA-256 digest is
+// 32 bytes; the room above it is for a stronger one later.
+inline constexpr size_t kMaxSessionDigestBytes = 64;
+
 // The limits one Coordinator enforces, from its Options (see options.h for
 // each field's meaning and default).
 struct RequestLimits {

@@ -1324,9 +1324,14 @@ class Sim {
       ReaderLock lock(&p->replica->mu);
       const DataTree& b = p->replica->tree;
       std::vector<TreeEvent> diff = DiffTrees(a, b);
-      std::set<int64_t> sa, sb;
-      for (const auto& [id, timeout] : a.sessions()) sa.insert(id);
-      for (const auto& [id, timeout] : b.sessions()) sb.insert(id);
+      // Each session's whole record: its timeout and password digest.
+      std::map<int64_t, std::string> sa, sb;
+      for (const auto& [id, timeout] : a.sessions()) {
+        sa[id] = a.EncodeSession(id);
+      }
+      for (const auto& [id, timeout] : b.sessions()) {
+        sb[id] = b.EncodeSession(id);
+      }
       if (!diff.empty() || sa != sb || a.node_count() != b.node_count()) {
         Violation("agreement",
                   absl::StrCat("peer ", p->id, "'s tree differs from peer ",

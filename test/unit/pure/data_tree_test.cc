@@ -15,6 +15,7 @@
 #include "synod/types.h"
 #include "txn/txn.pb.h"
 #include "util/coding.h"
+#include "util/limits.h"
 #include "util/strings.h"
 
 namespace synod {
@@ -997,6 +998,69 @@ TEST_CASE("EncodeSession/LoadSession round-trip and refuse malformed records",
   CHECK(load(too_big) == Name(Error::kDataInconsistency));
   CHECK(load(std::string(20, '\xff')) == Name(Error::kDataInconsistency));
   CHECK(fresh.sessions().empty());
+}
+
+TEST_CASE("A session's password digest is kept, stored and forgotten with it",
+          "[tree]") {
+  DataTree tree;
+  txn::Txn create = SessionTxn(Z(1), 1, 30000);
+  create.mutable_create_session()->set_password_digest(std::string(32, 'd'));
+  MustApply(tree, create);
+  MustApply(tree, SessionTxn(Z(2), 2, 30000));  // the Coordinator's own kind
+  REQUIRE(tree.SessionPasswordDigest(Z(1)).has_value());
+  CHECK(*tree.SessionPasswordDigest(Z(1)) == std::string(32, 'd'));
+  REQUIRE(tree.SessionPasswordDigest(Z(2)).has_value());
+  CHECK(tree.SessionPasswordDigest(Z(2))->empty());
+  CHECK_FALSE(tree.SessionPasswordDigest(Z(3)).has_value());
+
+  // Stored and loaded with the session; a record without one (as every
+  // record before digests) loads as a session without one.
+  DataTree loaded;
+  for (int64_t id : {Z(1), Z(2)}) {
+    REQUIRE(loaded.LoadSession(id, tree.EncodeSession(id)).ok());
+  }
+  CHECK(*loaded.SessionPasswordDigest(Z(1)) == std::string(32, 'd'));
+  CHECK(loaded.SessionPasswordDigest(Z(2))->empty());
+  CHECK(loaded.EncodeSession(Z(1)) == tree.EncodeSession(Z(1)));
+  CHECK(tree.EncodeSession(Z(2)).size() < tree.EncodeSession(Z(1)).size());
+
+  // Reloading a session over one with a digest replaces it.
+  REQUIRE(loaded.LoadSession(Z(1), tree.EncodeSession(Z(2))).ok());
+  CHECK(loaded.SessionPasswordDigest(Z(1))->empty());
+
+  // Malformed: an empty digest written out, one past the limit, one cut.
+  std::string empty_digest;
+  PutVarint(&empty_digest, 30000);
+  PutBytes(&empty_digest, "");
+  std::string oversized;
+  PutVarint(&oversized, 30000);
+  PutBytes(&oversized, std::string(kMaxSessionDigestBytes + 1, 'd'));
+  const std::string whole = tree.EncodeSession(Z(1));
+  DataTree fresh;
+  for (const std::string& bad :
+       {empty_digest, oversized, whole.substr(0, whole.size() - 1),
+        whole + "x"}) {
+    CHECK(ErrorOf(fresh.LoadSession(Z(9), bad)) == Error::kDataInconsistency);
+  }
+  CHECK(fresh.sessions().empty());
+
+  // A txn with an oversized digest is refused (a corrupt log).
+  txn::Txn huge = SessionTxn(Z(4), 4, 30000);
+  huge.mutable_create_session()->set_password_digest(
+      std::string(kMaxSessionDigestBytes + 1, 'd'));
+  DataTree refusing;
+  ApplyOutput ignored;
+  CHECK(ErrorOf(refusing.Apply(huge, &ignored, nullptr)) ==
+        Error::kDataInconsistency);
+  CHECK(refusing.sessions().empty());
+
+  // Closing the session forgets it.
+  MustApply(tree, CloseTxn(Z(5), 5, Z(1), {}));
+  CHECK_FALSE(tree.SessionPasswordDigest(Z(1)).has_value());
+  DataTree again;
+  REQUIRE(again.LoadSession(Z(1), whole).ok());
+  MustApply(again, CloseTxn(Z(6), 6, Z(1), {}));
+  CHECK_FALSE(again.SessionPasswordDigest(Z(1)).has_value());
 }
 
 TEST_CASE("InternAcl shares storage between equal ACLs", "[tree]") {

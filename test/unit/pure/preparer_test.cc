@@ -358,6 +358,20 @@ TEST_CASE("Preparer createSession: the txn's zxid becomes the session id",
   CHECK(h.Err(SessionReq(-5), 0) == Name(Error::kBadArguments));
   // createSession needs no live session.
   h.Must(SessionReq(1), Z(999));
+
+  // A remote session's password digest goes into the txn, and the tree.
+  txn::Request with_digest = SessionReq(4000);
+  with_digest.mutable_create_session()->set_password_digest(
+      std::string(kMaxSessionDigestBytes, 'p'));
+  txn::Txn d = h.Must(with_digest, 0);
+  CHECK(d.create_session().password_digest() ==
+        std::string(kMaxSessionDigestBytes, 'p'));
+  h.ApplyAll();
+  CHECK(*h.tree.SessionPasswordDigest(d.zxid()) ==
+        std::string(kMaxSessionDigestBytes, 'p'));
+  with_digest.mutable_create_session()->mutable_password_digest()->push_back(
+      'p');
+  CHECK(h.Err(with_digest, 0) == Name(Error::kBadArguments));
 }
 
 // ---- Create errors ----------------------------------------------------------

@@ -51,6 +51,7 @@ DataTree Sample() {
   txn::Txn session;
   session.set_zxid(1);
   session.mutable_create_session()->set_timeout_ms(4000);
+  session.mutable_create_session()->set_password_digest("digest");
   Apply(&tree, session);
   Apply(&tree, Create(2, "/a", "x"));
   Apply(&tree, Create(3, "/a/b", "y"));
@@ -74,6 +75,7 @@ TEST_CASE("Snapshot: a tree loads back equal, sessions and ephemerals too",
   CHECK(nodes == static_cast<int>(tree.node_count()));
   CHECK(sessions == 1);
   CHECK(loaded.sessions().at(1) == 4000);
+  CHECK(*loaded.SessionPasswordDigest(1) == "digest");
   CHECK(loaded.EphemeralsOf(1) == std::vector<std::string>{"/e"});
 }
 
