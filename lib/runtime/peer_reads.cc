@@ -306,6 +306,78 @@ int64_t PeerRuntime::DropWatchesOf(int64_t owner) {
   return replica_.watches.RemoveOwner(owner);
 }
 
+bool PeerRuntime::HasWatchesAs(int64_t owner, std::string_view path,
+                               WatcherType type) {
+  return replica_.watches.Has(path, type, owner);
+}
+
+std::vector<WatchEvent> PeerRuntime::RestoreWatchesAs(
+    int64_t owner, const RestoredWatches& watches, Watcher watcher) {
+  std::vector<WatchEvent> missed;
+  if (!watcher) return missed;
+  const Zxid since = watches.relative_zxid;
+  // One reader lock for every check and registration: writes apply under
+  // the writer lock, so none falls in between.
+  ReaderLock lock(&replica_.mu);
+  auto miss = [&](const Znode* node, EventType type, const std::string& path) {
+    if (node != nullptr &&
+        !replica_.watches.OwnerMayRead(owner, node->acl.get())) {
+      return;
+    }
+    missed.push_back(WatchEvent{type, SessionState::kConnected, path});
+  };
+  for (const std::string& path : watches.data) {
+    if (!ValidatePath(path).ok()) continue;
+    const Znode* node = replica_.tree.Find(path);
+    if (node == nullptr) {
+      miss(nullptr, EventType::kDeleted, path);
+    } else if (node->stat.mzxid > since) {
+      miss(node, EventType::kDataChanged, path);
+    } else {
+      replica_.watches.AddDataWatch(path, watcher, owner);
+    }
+  }
+  for (const std::string& path : watches.exist) {
+    if (!ValidatePath(path).ok()) continue;
+    const Znode* node = replica_.tree.Find(path);
+    if (node != nullptr) {
+      miss(node, EventType::kCreated, path);
+    } else {
+      replica_.watches.AddDataWatch(path, watcher, owner);
+    }
+  }
+  for (const std::string& path : watches.child) {
+    if (!ValidatePath(path).ok()) continue;
+    const Znode* node = replica_.tree.Find(path);
+    if (node == nullptr) {
+      miss(nullptr, EventType::kDeleted, path);
+    } else if (ServedStat(node->stat).pzxid > since) {
+      miss(node, EventType::kChildrenChanged, path);
+    } else {
+      replica_.watches.AddChildWatch(path, watcher, owner);
+    }
+  }
+  for (const auto& [paths, mode] :
+       {std::pair{&watches.persistent, WatchMode::kPersistent},
+        std::pair{&watches.persistent_recursive,
+                  WatchMode::kPersistentRecursive}}) {
+    for (const std::string& path : *paths) {
+      if (!ValidatePath(path).ok()) continue;
+      replica_.watches.AddPersistentWatch(path, mode, watcher, owner);
+    }
+  }
+  return missed;
+}
+
+std::optional<transport::ClientHost::OpenSession> PeerRuntime::FindSession(
+    int64_t id) const {
+  ReaderLock lock(&replica_.mu);
+  std::optional<std::string_view> digest =
+      replica_.tree.SessionPasswordDigest(id);
+  if (!digest.has_value()) return std::nullopt;
+  return OpenSession{replica_.tree.sessions().at(id), std::string(*digest)};
+}
+
 absl::Status PeerRuntime::AddAuth(std::string_view scheme,
                                         std::string_view credentials) {
   SYNOD_ASSIGN_OR_RETURN(AuthId id, Authenticate(scheme, credentials));

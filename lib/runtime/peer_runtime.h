@@ -162,6 +162,18 @@ class PeerRuntime final : public transport::ClientHost {
   int64_t DropWatchesOf(int64_t owner) override;
   void SetWatchAuth(int64_t owner,
                     std::shared_ptr<const AuthInfo> auth) override;
+  bool HasWatchesAs(int64_t owner, std::string_view path,
+                    WatcherType type) override;
+  std::vector<WatchEvent> RestoreWatchesAs(int64_t owner,
+                                           const RestoredWatches& watches,
+                                           Watcher watcher) override;
+  std::optional<OpenSession> FindSession(int64_t id) const override;
+  Zxid LastAppliedZxid() const override {
+    return published_.last_applied.load();
+  }
+  void RunAfterEvents(std::function<void()> task) override {
+    Post(std::move(task));
+  }
 
   // What `synod-cli status` shows.
   PeerStatus GetPeerStatus() const override;

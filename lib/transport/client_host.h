@@ -10,6 +10,7 @@
 #define SYNOD_TRANSPORT_CLIENT_HOST_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -120,6 +121,53 @@ class ClientHost {
   // Drops every watch `owner` registered, telling no watcher (its stream
   // ended). Returns how many.
   virtual int64_t DropWatchesOf(int64_t owner) = 0;
+  // Returns whether `owner` has a watch of `type` on `path` that would
+  // still fire (ZooKeeper's checkWatches).
+  virtual bool HasWatchesAs(int64_t owner, std::string_view path,
+                            WatcherType type) = 0;
+
+  // The watches a resumed session's client had, and the last zxid it saw
+  // (ZooKeeper's setWatches and setWatches2).
+  struct RestoredWatches {
+    Zxid relative_zxid = 0;
+    std::vector<std::string> data;
+    std::vector<std::string> exist;
+    std::vector<std::string> child;
+    std::vector<std::string> persistent;
+    std::vector<std::string> persistent_recursive;
+  };
+  // Registers a resumed session's watches for `owner` as ZooKeeper's
+  // server does (DataTree.setWatches): a data watch whose node is gone or
+  // changed (mzxid) after relative_zxid, an exist watch whose node exists,
+  // and a child watch whose node is gone or whose children changed (pzxid)
+  // after it are not registered; the event the client missed is returned
+  // instead (NodeDeleted, NodeDataChanged, NodeCreated,
+  // NodeChildrenChanged), kinds in that order, paths in the order given.
+  // Every other watch is registered with `watcher`, persistent ones as
+  // AddWatchAs does. Atomic with respect to writes: no change falls
+  // between a check and its registration. No ACL is checked, as in
+  // ZooKeeper; a missed event on a node `owner` may not READ is not
+  // returned (the watch identities, SetWatchAuth). Invalid paths are
+  // skipped.
+  virtual std::vector<WatchEvent> RestoreWatchesAs(
+      int64_t owner, const RestoredWatches& watches, Watcher watcher) = 0;
+
+  // An open session, as a replica holds it.
+  struct OpenSession {
+    int32_t timeout_ms = 0;
+    std::string password_digest;  // empty: it has none
+  };
+  // Returns session `id` as this peer's replica holds it, or nullopt if it
+  // holds no such open session.
+  virtual std::optional<OpenSession> FindSession(int64_t id) const = 0;
+  // Returns the zxid of the last txn this peer's replica applied. Cheap;
+  // takes no lock.
+  virtual Zxid LastAppliedZxid() const = 0;
+  // Runs `task` on the host's event thread after every watch event queued
+  // for a watcher so far (the events of every write applied so far), so
+  // that what `task` sends follows them. Dropped while the host stops.
+  // `task` must not block.
+  virtual void RunAfterEvents(std::function<void()> task) = 0;
   // The identities `owner`'s watch events are filtered by: an event on a
   // node `owner` may not READ is not told (set at the session's start and
   // after each AddAuth; DropWatchesOf forgets them).

@@ -102,6 +102,30 @@ bool WatchManager::MayRead(int64_t owner, const AclList* acl) const {
   return Permits(*acl, perms::kRead, *it->second);
 }
 
+bool WatchManager::OwnerMayRead(int64_t owner, const AclList* acl) const {
+  ReaderLock lock(&mu_);
+  return MayRead(owner, acl);
+}
+
+bool WatchManager::Has(std::string_view path, WatcherType type,
+                       int64_t owner) const {
+  const bool any = type == WatcherType::kAny;
+  auto armed = [owner](const Registrations& list) {
+    return std::any_of(list.begin(), list.end(), [owner](const auto& r) {
+      return r.owner == owner && !r.dormant;
+    });
+  };
+  ReaderLock lock(&mu_);
+  auto it = watches_.find(AV(path));
+  if (it == watches_.end()) return false;
+  const PathWatches& w = it->second;
+  return ((any || type == WatcherType::kData) && armed(w.data)) ||
+         ((any || type == WatcherType::kChildren) && armed(w.child)) ||
+         ((any || type == WatcherType::kPersistent) && armed(w.persistent)) ||
+         ((any || type == WatcherType::kPersistentRecursive) &&
+          armed(w.recursive));
+}
+
 void WatchManager::SetOwnerAuth(int64_t owner,
                                 std::shared_ptr<const AuthInfo> auth) {
   WriterLock lock(&mu_);

@@ -110,6 +110,14 @@ class WatchManager {
   // every path.
   int64_t RemoveOwner(int64_t owner);
 
+  // Returns whether `owner` has an armed (not dormant) watch of `type` on
+  // `path` (ZooKeeper's checkWatches).
+  bool Has(std::string_view path, WatcherType type, int64_t owner) const;
+
+  // Returns whether an event on a node with `acl` (null: none) would be
+  // told to `owner`, by Trigger's rule.
+  bool OwnerMayRead(int64_t owner, const AclList* acl) const;
+
   // Removes every watch of every owner; appends nothing.
   void Clear();
 

@@ -376,14 +376,18 @@ void WriteCreateOp(const txn::CreateRequest& c, bool with_ttl,
   if (with_ttl) w->Long(c.ttl_ms());
 }
 
-// The opcode a multi's op is sent as: what MultiOperationRecord reads
-// back as `op`.
+// The opcode a multi's op is sent as, as ZooKeeper's Java client sends it
+// (Op.Create's opcode follows its mode).
 int32_t MultiOpType(const txn::Request& op) {
   switch (op.body_case()) {
-    case txn::Request::kCreate:
-      return static_cast<int32_t>(IsTtlFlag(op.create().mode())
-                                      ? OpCode::kCreateTtl
-                                      : OpCode::kCreate);
+    case txn::Request::kCreate: {
+      const int32_t mode = op.create().mode();
+      if (IsTtlFlag(mode)) return static_cast<int32_t>(OpCode::kCreateTtl);
+      return static_cast<int32_t>(
+          mode == static_cast<int32_t>(CreateMode::kContainer)
+              ? OpCode::kCreateContainer
+              : OpCode::kCreate);
+    }
     case txn::Request::kDeleteNode:
       return static_cast<int32_t>(OpCode::kDelete);
     case txn::Request::kSetData:

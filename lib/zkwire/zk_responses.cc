@@ -35,7 +35,25 @@ void WriteResultBody(const OpResult& r, JuteWriter* out) {
     case OpCode::kSetData:
     case OpCode::kSetAcl:
     case OpCode::kCheck:
+    case OpCode::kExists:
       WriteStat(r.stat, out);
+      return;
+    case OpCode::kGetChildren2:
+      out->StringVector(r.children);
+      WriteStat(r.stat, out);
+      return;
+    case OpCode::kGetAcl:
+      WriteAclList(r.acl, out);
+      WriteStat(r.stat, out);
+      return;
+    case OpCode::kSync:
+      out->String(r.path);
+      return;
+    case OpCode::kGetEphemerals:
+      out->StringVector(r.children);
+      return;
+    case OpCode::kGetAllChildrenNumber:
+      out->Int(r.count);
       return;
     case OpCode::kGetData:
       out->Buffer(r.data);
@@ -47,7 +65,7 @@ void WriteResultBody(const OpResult& r, JuteWriter* out) {
     case OpCode::kError:
       out->Int(r.err);
       return;
-    default:  // kDelete
+    default:  // kDelete, and requests answered with a header alone
       return;
   }
 }

@@ -24,11 +24,17 @@ size_t BeginFrame(std::string* out);
 // Sets the length of the frame begun at `start` to what follows it.
 void EndFrame(size_t start, std::string* out);
 
-// One result of a write (its reply's body), or of one op of a multi or
-// multiRead. `type` says which fields are sent: kCreate the path, kCreate2
-// the path and Stat, kDelete and kCheck nothing, kSetData and kSetAcl the
-// Stat, kGetData the data and Stat, kGetChildren the children, and kError
-// (in a multi) the error.
+// What a request answers with: the body of a successful reply to one
+// request, or one op's result in a multi or multiRead. `type` (the
+// request's opcode) says which fields are sent:
+//   kCreate: path             kCreate2: path, stat
+//   kDelete: nothing          kSetData, kSetAcl, kCheck, kExists: stat
+//   kGetData: data, stat      kGetChildren: children
+//   kGetChildren2: children, stat       kGetAcl: acl, stat
+//   kSync: path               kGetEphemerals: children (whole paths)
+//   kGetAllChildrenNumber: count        kError (in a multi): err
+// A multi holds only kCreate, kCreate2, kDelete, kSetData, kCheck,
+// kGetData, kGetChildren and kError results.
 struct OpResult {
   OpCode type = OpCode::kError;
   int32_t err = 0;  // a ZkError; kError only
@@ -36,10 +42,12 @@ struct OpResult {
   Stat stat;
   std::string data;
   std::vector<std::string> children;
+  AclList acl;
+  int32_t count = 0;
 };
 
-// The body of a reply carrying `r` alone (not in a multi). A standalone
-// check answers with a Stat, as ZooKeeper's SetDataResponse.
+// The body of a successful reply carrying `r` alone (not in a multi). A
+// standalone check answers with a Stat, as ZooKeeper's SetDataResponse.
 void WriteResultBody(const OpResult& r, JuteWriter* out);
 
 // The body of a multi or multiRead reply: each result behind a MultiHeader

@@ -176,6 +176,19 @@ class FakeHost final : public transport::ClientHost {
     return h;
   }
   std::string ListenAddress() const override { return "fake-host:2181"; }
+  // The ZooKeeper protocol's calls, which the client service never makes.
+  bool HasWatchesAs(int64_t, std::string_view, WatcherType) override {
+    return false;
+  }
+  std::vector<WatchEvent> RestoreWatchesAs(int64_t, const RestoredWatches&,
+                                           Watcher) override {
+    return {};
+  }
+  std::optional<OpenSession> FindSession(int64_t) const override {
+    return std::nullopt;
+  }
+  Zxid LastAppliedZxid() const override { return 42; }
+  void RunAfterEvents(std::function<void()> task) override { task(); }
 
   // Fires the data watches registered on `path` (one-shot), on the host's
   // thread as the Coordinator's dispatcher would.
