@@ -128,6 +128,9 @@ struct Health {
   // Where /metrics and /health are served ("host:port", the port bound when
   // Options::metrics_listen asked for port 0); empty when they are not.
   std::string metrics_listen;
+  // Where ZooKeeper's client protocol is served ("host:port", the port
+  // bound when Options::zk_listen asked for port 0); empty when it is not.
+  std::string zk_listen;
   // This peer's txn log was found damaged at start: until a leader elected
   // without it has synchronized it, it observes (no vote, ack or lead).
   bool recovering = false;

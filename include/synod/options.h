@@ -89,6 +89,13 @@ struct Options {
   // Coordinator::GetHealth() for embedders who export them their own way.
   std::string metrics_listen;
 
+  // Where to serve ZooKeeper's client protocol, "host:port" (port 0: a
+  // free one, which Health::zk_listen says): ZooKeeper 3.8's clients
+  // (zkCli, the C and Java clients, Curator, kazoo) use the ensemble
+  // through this peer, with sessions that resume at any peer serving it
+  // (docs/wire.md). Default: empty, not served.
+  std::string zk_listen;
+
   // A backup file (`synod-cli backup`) to seed a new data directory from:
   // the tree as the backup holds it, but for sessions and their ephemeral
   // nodes, at the backup's zxid (new writes continue above it). Only a

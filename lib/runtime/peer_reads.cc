@@ -443,6 +443,7 @@ Health PeerRuntime::GetHealth() const {
     // sets it.
     MutexLock lock(&metrics_mu_);
     h.metrics_listen = metrics_address_;
+    h.zk_listen = zk_address_;
   }
   if (ensemble_) {
     MutexLock lock(&published_.config_mu);

@@ -128,6 +128,10 @@ absl::Status ValidateOptions(const Options& o) {
            absl::SimpleAtoi(a.substr(colon + 1), &port) && port >= min_port &&
            port < 65536;
   };
+  if (!o.zk_listen.empty() && !valid_address(o.zk_listen, 0)) {
+    return BadArgumentsError(absl::StrCat(
+        "Options::zk_listen must be host:port, not '", o.zk_listen, "'"));
+  }
   if (!o.metrics_listen.empty() && !valid_address(o.metrics_listen, 0)) {
     return BadArgumentsError(absl::StrCat(
         "Options::metrics_listen must be IP:port, not '", o.metrics_listen,
@@ -357,6 +361,11 @@ absl::Status PeerRuntime::Init() {
                                        [this] { return GetHealth(); }));
     MutexLock lock(&metrics_mu_);
     metrics_address_ = metrics_->address();
+  }
+  if (!options_.zk_listen.empty()) {
+    SYNOD_ASSIGN_OR_RETURN(zk_, zkserver::ZkServer::Start(this, options_));
+    MutexLock lock(&metrics_mu_);
+    zk_address_ = zk_->address();
   }
   return absl::OkStatus();
 }
@@ -663,6 +672,9 @@ std::map<zab::PeerId, std::string> PeerRuntime::Addresses(
 PeerRuntime::~PeerRuntime() {
   // No scrape runs once the rest begins to stop.
   metrics_.reset();
+  // ZooKeeper clients' connections close; their sessions stay open for
+  // their timeouts, for them to resume at another peer.
+  if (zk_) zk_->Stop();
   if (loop_.joinable()) {
     // Remote clients' streams end first, while their sessions can still be
     // closed (their ephemerals go now, not at expiry).

@@ -46,6 +46,7 @@
 #include "util/mutex.h"
 #include "watch/watch_manager.h"
 #include "zab/core.h"
+#include "zkserver/zk_server.h"
 
 namespace synod {
 namespace transport {
@@ -309,6 +310,11 @@ class PeerRuntime final : public transport::ClientHost {
   std::unique_ptr<MetricsServer> metrics_;
   mutable Mutex metrics_mu_;
   std::string metrics_address_ ABSL_GUARDED_BY(metrics_mu_);
+  // Serves ZooKeeper's client protocol (Options::zk_listen), if asked. Only
+  // Init and the destructor touch it; its address is kept with the
+  // metrics address.
+  std::unique_ptr<zkserver::ZkServer> zk_;
+  std::string zk_address_ ABSL_GUARDED_BY(metrics_mu_);
   // Remote clients' sessions hosted (AddHostedSession less
   // RemoveHostedSession).
   std::atomic<int64_t> remote_sessions_{0};

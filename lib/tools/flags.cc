@@ -46,6 +46,8 @@ const char kPeerUsage[] =
     "                           retired) instead of keeping the seat\n"
     "  --metrics-listen IP:PORT serve GET /metrics (Prometheus text) and\n"
     "                           GET /health (200 serving, 503 not) there\n"
+    "  --zk-listen HOST:PORT    serve ZooKeeper's client protocol there\n"
+    "                           (zkCli, Curator, kazoo; docs/wire.md)\n"
     "  --restore FILE           seed a new data directory from a backup\n"
     "                           (synod-cli backup); every founding peer\n"
     "                           takes the same file\n"
@@ -223,7 +225,7 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
   spec.value_flags = {"listen",          "seeds", "data-dir",
                       "session-timeout", "tick",  "log-level",
                       "voters",          "dead-voter-timeout",
-                      "zone", "ensemble-secret-file", "metrics-listen",
+                      "zone", "ensemble-secret-file", "metrics-listen", "zk-listen",
                       "restore"};
   spec.value_flags.insert(spec.value_flags.end(), kTlsFlagNames.begin(),
                           kTlsFlagNames.end());
@@ -288,6 +290,13 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
     if (it->second.size() > 64) return Invalid("--zone: at most 64 bytes");
     flags.zone = it->second;
   }
+  if (it = v.find("zk-listen"); it != v.end()) {
+    absl::StatusOr<std::string> address = ParseAddress(it->second);
+    if (!address.ok()) {
+      return Invalid(absl::StrCat("--zk-listen: ", address.status().message()));
+    }
+    flags.zk_listen = *std::move(address);
+  }
   if (it = v.find("metrics-listen"); it != v.end()) {
     absl::StatusOr<std::string> address = ParseAddress(it->second);
     if (!address.ok()) {
@@ -343,6 +352,7 @@ Options PeerOptions(const PeerFlags& flags) {
   }
   options.zone = flags.zone;
   options.metrics_listen = flags.metrics_listen;
+  options.zk_listen = flags.zk_listen;
   options.restore_from = flags.restore_from;
   options.tls = flags.tls;
   options.ensemble_secret = flags.ensemble_secret;

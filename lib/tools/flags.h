@@ -77,6 +77,7 @@ struct PeerFlags {
   std::optional<absl::Duration> dead_voter_timeout;  // --dead-voter-timeout
   std::string zone;                               // --zone
   std::string metrics_listen;                     // --metrics-listen
+  std::string zk_listen;                         // --zk-listen
   std::string restore_from;                       // --restore
   bool leave_on_shutdown = false;                 // --leave-on-shutdown
   TlsOptions tls;                                 // --tls-cert/-key/-ca

@@ -55,6 +55,7 @@
 #include "transport/client.grpc.pb.h"
 #include "transport/client_host.h"
 #include "transport/client_request.h"
+#include "transport/remote_session.h"
 #include "transport/tls.h"
 #include "tree/data_tree.h"
 #include "tree/path.h"
@@ -76,21 +77,6 @@ constexpr size_t kMaxQueued = size_t{1} << 16;
 // Most requests of one stream read and not yet answered on the network;
 // the stream is not read from while it has this many.
 constexpr size_t kMaxInFlight = 256;
-// The range of session timeouts a client may ask for (Options' range;
-// the floor rises to 20 ticks, see Open).
-constexpr int64_t kMinSessionMs = 100;
-constexpr int64_t kMaxSessionMs = 10 * 60 * 1000;
-
-// The identity of the service's own requests (opening and closing
-// sessions): the system's.
-std::shared_ptr<const AuthInfo> SystemAuth() {
-  static const std::shared_ptr<const AuthInfo> auth = [] {
-    auto a = std::make_shared<AuthInfo>();
-    a->super = true;
-    return a;
-  }();
-  return auth;
-}
 
 // A reply to request `id`, not (yet) an error.
 ClientReply NewReply(uint64_t id) {
@@ -682,16 +668,7 @@ bool SessionStream::Step() {
 
 void SessionStream::SubmitOpen(const OpenSession& open) {
   const Options& options = service_->options();
-  const int64_t peer_default =
-      absl::ToInt64Milliseconds(options.session_timeout);
-  // At least 20 ticks: a session must outlive a failover (as the
-  // Coordinator's own must, see Options::session_timeout).
-  const int64_t min_ms = std::max<int64_t>(
-      kMinSessionMs,
-      20 * absl::ToInt64Milliseconds(options.tick));
-  timeout_ms_ = std::clamp<int64_t>(
-      open.timeout_ms() > 0 ? open.timeout_ms() : peer_default, min_ms,
-      kMaxSessionMs);
+  timeout_ms_ = RemoteSessionTimeoutMs(options, open.timeout_ms());
   auth_ = std::make_shared<const AuthInfo>(ConnectionAuth(options, *context_));
   txn::Request create;
   create.mutable_create_session()->set_timeout_ms(

@@ -6,6 +6,7 @@
 
 #include "acl/acl.h"
 #include "acl/identity.h"
+#include "transport/remote_session.h"
 #include "transport/session_secret.h"
 #include "tree/path.h"
 #include "util/errors.h"
@@ -20,19 +21,7 @@ using zkwire::OpCode;
 using zkwire::RequestKind;
 using zkwire::ZkError;
 
-// The range of session timeouts a client may ask for (the client service's
-// range: at least 20 ticks, so that a session outlives a failover).
-constexpr int64_t kMinSessionMs = 100;
-constexpr int64_t kMaxSessionMs = 10 * 60 * 1000;
-
-std::shared_ptr<const AuthInfo> SystemAuth() {
-  static const std::shared_ptr<const AuthInfo> auth = [] {
-    auto a = std::make_shared<AuthInfo>();
-    a->super = true;
-    return a;
-  }();
-  return auth;
-}
+using transport::SystemAuth;
 
 ZkError ZkErrorOf(const absl::Status& s) {
   return zkwire::ToZkError(ErrorOf(s));
@@ -174,13 +163,8 @@ void ZkConnection::RunFrames() {
 
 void ZkConnection::OnConnect(const zkwire::ConnectRequest& request) {
   phase_ = Phase::kConnecting;
-  const int64_t min_ms = std::max<int64_t>(
-      kMinSessionMs, 20 * absl::ToInt64Milliseconds(options_->tick));
-  const auto timeout_ms = static_cast<int32_t>(std::clamp<int64_t>(
-      request.timeout_ms > 0
-          ? request.timeout_ms
-          : absl::ToInt64Milliseconds(options_->session_timeout),
-      min_ms, kMaxSessionMs));
+  const int32_t timeout_ms =
+      transport::RemoteSessionTimeoutMs(*options_, request.timeout_ms);
   std::weak_ptr<ZkConnection> weak = weak_from_this();
   std::shared_ptr<Poster> poster = poster_;
   if (request.session_id == 0) {

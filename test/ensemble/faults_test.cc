@@ -134,6 +134,10 @@ TEST_CASE("Faults: a peer cut off loses its session after the timeout, its "
   CHECK(e.at(cut).SessionLeaseValid());
   CHECK(new_session != old_session);
   REQUIRE(e.at(cut).Create("/member", "again", CreateMode::kEphemeral).ok());
+  // The create is acknowledged once the cut peer applied it; the leader's
+  // replica may apply it a moment later (a read at another peer is not
+  // linearizable without a sync).
+  REQUIRE(e.at(leader).Sync("/").ok());
   auto member = e.at(leader).Get("/member");
   REQUIRE(member.ok());
   CHECK(member->stat.ephemeral_owner == new_session);

@@ -1,0 +1,397 @@
+// The socket loop of ZooKeeper's protocol: one thread, epoll over the
+// listening socket, an eventfd and the connections, all non-blocking and
+// level-triggered. Everything but Post and Stop runs on that thread; the
+// host's completions and watch events reach it as posted tasks.
+//
+// Each pass: wait (until the next tick at most), accept, read what each
+// readable connection may take, run the posted tasks, tick if due, then
+// bring every connection up to date: send what it has, close it if it is
+// finished (a finished connection gets until the next tick to send what is
+// left), and listen for input only while it wants some.
+
+#include "zkserver/zk_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "util/errors.h"
+#include "util/log.h"
+#include "util/mutex.h"
+#include "zkserver/zk_connection.h"
+
+namespace synod::zkserver {
+namespace {
+
+constexpr size_t kReadChunk = 64 << 10;
+constexpr int kMaxEvents = 64;
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// Splits "host:port" ("[v6]:port" too).
+bool SplitAddress(const std::string& address, std::string* host,
+                  std::string* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = address.substr(0, colon);
+  *port = address.substr(colon + 1);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  return !host->empty() && !port->empty();
+}
+
+std::string PeerIp(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (addr.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, buf,
+              sizeof(buf));
+  } else if (addr.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr,
+              buf, sizeof(buf));
+  }
+  return buf;
+}
+
+// Tasks for the loop thread, from any thread; wakes the loop's epoll
+// through an eventfd. Writes to the eventfd happen under the lock, so Stop
+// (which refuses later tasks) can close it safely.
+class LoopPoster final : public Poster {
+ public:
+  explicit LoopPoster(int event_fd) : event_fd_(event_fd) {}
+
+  void Post(std::function<void()> task) override {
+    MutexLock lock(&mu_);
+    if (stopped_) return;
+    tasks_.push_back(std::move(task));
+    if (tasks_.size() == 1) {
+      const uint64_t one = 1;
+      // Non-blocking; a full counter still wakes the loop.
+      [[maybe_unused]] ssize_t n = write(event_fd_, &one, sizeof(one));
+    }
+  }
+
+  std::vector<std::function<void()>> Take() {
+    MutexLock lock(&mu_);
+    std::vector<std::function<void()>> out;
+    out.swap(tasks_);
+    return out;
+  }
+
+  // Refuses every later task and drops the queued ones; returns them (to
+  // be destroyed by the caller, outside the lock).
+  std::vector<std::function<void()>> Stop() {
+    MutexLock lock(&mu_);
+    stopped_ = true;
+    std::vector<std::function<void()>> out;
+    out.swap(tasks_);
+    return out;
+  }
+
+ private:
+  Mutex mu_;
+  const int event_fd_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+class ZkServer::Impl final : public ConnectionOwner {
+ public:
+  Impl(transport::ClientHost* host, Options options)
+      : host_(host), options_(std::move(options)) {}
+  ~Impl() override {
+    Stop();
+    for (int fd : {listen_fd_, epoll_fd_, event_fd_}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  absl::Status Listen();
+  void StartThread() { thread_ = std::thread([this] { Run(); }); }
+  void Stop();
+  std::string address() const { return address_; }
+
+  void Attach(int64_t id, ZkConnection* conn) override {
+    ZkConnection*& serving = serving_[id];
+    ZkConnection* old = serving;
+    serving = conn;
+    if (old != nullptr && old != conn) old->OnClosed();
+  }
+  bool Detach(int64_t id, ZkConnection* conn) override {
+    auto it = serving_.find(id);
+    if (it == serving_.end() || it->second != conn) return false;
+    serving_.erase(it);
+    return true;
+  }
+
+ private:
+  struct Conn {
+    int fd = -1;
+    std::shared_ptr<ZkConnection> zk;
+    uint32_t events = 0;  // what epoll watches for it
+  };
+
+  void Run();
+  void Accept();
+  // Reads what `c` may take; false if the socket closed or failed.
+  bool ReadFrom(Conn& c);
+  // Sends what `c` has, closes it if it is done, and sets what epoll
+  // watches for it. `tick`: a finished connection is closed even with
+  // output left.
+  void Update(Conn& c, bool tick, std::vector<int>* to_close);
+  void CloseConn(int fd);
+
+  transport::ClientHost* const host_;
+  const Options options_;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int event_fd_ = -1;
+  std::string address_;
+  std::shared_ptr<LoopPoster> poster_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  bool stopped_ = false;  // Stop's own, on the thread that calls it
+  // The loop thread's alone.
+  absl::flat_hash_map<int, Conn> conns_;
+  absl::flat_hash_map<int64_t, ZkConnection*> serving_;
+};
+
+absl::Status ZkServer::Impl::Listen() {
+  std::string host, port;
+  if (!SplitAddress(options_.zk_listen, &host, &port)) {
+    return MakeError(Error::kBadArguments,
+                     absl::StrCat("zk_listen must be host:port, not '",
+                                  options_.zk_listen, "'"));
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    return MakeError(Error::kConnectionLoss,
+                     absl::StrCat("cannot resolve ", options_.zk_listen, ": ",
+                                  gai_strerror(rc)));
+  }
+  std::string why = "no address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
+                                            SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 128) == 0) {
+      listen_fd_ = fd;
+      break;
+    }
+    why = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (listen_fd_ < 0) {
+    return MakeError(Error::kConnectionLoss,
+                     absl::StrCat("cannot listen for ZooKeeper clients on ",
+                                  options_.zk_listen, ": ", why));
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len);
+  const int bound_port =
+      bound.ss_family == AF_INET6
+          ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+          : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  address_ = absl::StrCat(
+      options_.zk_listen.substr(0, options_.zk_listen.rfind(':') + 1),
+      bound_port);
+
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || event_fd_ < 0) {
+    return MakeError(Error::kSystemError, "cannot make the ZooKeeper loop");
+  }
+  for (int fd : {listen_fd_, event_fd_}) {
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &e);
+  }
+  poster_ = std::make_shared<LoopPoster>(event_fd_);
+  return absl::OkStatus();
+}
+
+void ZkServer::Impl::Run() {
+  const int64_t tick_ms =
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.tick));
+  int64_t next_tick = NowMs() + tick_ms;
+  epoll_event events[kMaxEvents];
+  std::vector<int> to_close;
+  while (!stop_.load()) {
+    const int64_t wait = std::max<int64_t>(0, next_tick - NowMs());
+    const int n = epoll_wait(epoll_fd_, events, kMaxEvents,
+                             static_cast<int>(wait));
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == listen_fd_) {
+        Accept();
+      } else if (fd == event_fd_) {
+        uint64_t count = 0;
+        [[maybe_unused]] ssize_t r = read(event_fd_, &count, sizeof(count));
+      } else if (auto it = conns_.find(fd); it != conns_.end()) {
+        if ((events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+            !ReadFrom(it->second)) {
+          to_close.push_back(fd);
+        }
+      }
+    }
+    for (std::function<void()>& task : poster_->Take()) task();
+    const int64_t now = NowMs();
+    const bool tick = now >= next_tick;
+    if (tick) {
+      next_tick = now + tick_ms;
+      for (auto& [fd, c] : conns_) c.zk->OnTick(now);
+    }
+    for (auto& [fd, c] : conns_) Update(c, tick, &to_close);
+    for (int fd : to_close) CloseConn(fd);
+    to_close.clear();
+  }
+  // Stopping: every connection closes; its session stays open for its
+  // timeout on the ensemble.
+  std::vector<int> all;
+  for (const auto& [fd, c] : conns_) all.push_back(fd);
+  for (int fd : all) CloseConn(fd);
+}
+
+void ZkServer::Impl::Accept() {
+  while (true) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a connection gone before accepted
+    if (conns_.size() >= static_cast<size_t>(options_.max_connections)) {
+      close(fd);
+      continue;
+    }
+    const int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    AuthInfo auth;
+    auth.ip = PeerIp(fd);
+    Conn c;
+    c.fd = fd;
+    c.zk = std::make_shared<ZkConnection>(host_, &options_, poster_, this,
+                                          std::move(auth), NowMs());
+    c.events = EPOLLIN;
+    epoll_event e{};
+    e.events = c.events;
+    e.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &e);
+    conns_.emplace(fd, std::move(c));
+  }
+}
+
+bool ZkServer::Impl::ReadFrom(Conn& c) {
+  char buf[kReadChunk];
+  while (c.zk->wants_input()) {
+    const ssize_t n = read(c.fd, buf, sizeof(buf));
+    if (n > 0) {
+      c.zk->OnInput(std::string_view(buf, static_cast<size_t>(n)), NowMs());
+      if (static_cast<size_t>(n) < sizeof(buf)) return true;
+      continue;
+    }
+    if (n == 0) return false;  // the client closed
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  }
+  return true;
+}
+
+void ZkServer::Impl::Update(Conn& c, bool tick, std::vector<int>* to_close) {
+  std::string& out = c.zk->output();
+  while (!out.empty()) {
+    const ssize_t n = send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      out.erase(0, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      break;
+    }
+    to_close->push_back(c.fd);  // the client is gone
+    return;
+  }
+  if (c.zk->finished() && (out.empty() || tick)) {
+    to_close->push_back(c.fd);
+    return;
+  }
+  const uint32_t want = (c.zk->wants_input() ? EPOLLIN : 0u) |
+                        (out.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
+  if (want != c.events) {
+    c.events = want;
+    epoll_event e{};
+    e.events = want;
+    e.data.fd = c.fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &e);
+  }
+}
+
+void ZkServer::Impl::CloseConn(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  std::shared_ptr<ZkConnection> zk = std::move(it->second.zk);
+  conns_.erase(it);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  zk->OnClosed();
+}
+
+void ZkServer::Impl::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stop_.store(true);
+  if (event_fd_ >= 0) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(event_fd_, &one, sizeof(one));
+  }
+  if (thread_.joinable()) thread_.join();
+  if (poster_ != nullptr) poster_->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<ZkServer>> ZkServer::Start(
+    transport::ClientHost* host, const Options& options) {
+  auto impl = std::make_unique<Impl>(host, options);
+  if (absl::Status s = impl->Listen(); !s.ok()) return s;
+  impl->StartThread();
+  return std::unique_ptr<ZkServer>(new ZkServer(std::move(impl)));
+}
+
+ZkServer::ZkServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ZkServer::~ZkServer() { Stop(); }
+
+std::string ZkServer::address() const { return impl_->address(); }
+
+void ZkServer::Stop() { impl_->Stop(); }
+
+}  // namespace synod::zkserver
