@@ -158,7 +158,7 @@ class WatchManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // True if `owner` may hear an event on a node with `acl`.
   bool MayRead(int64_t owner, const AclList* acl) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Drops the deliveries of `out` from index `from` on whose WatchHandle
   // has a delivery earlier in that range.
   static void DedupHandles(std::vector<Delivery>* out, size_t from);
