@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "coordinator_internals.h"
+#include "transport/remote_session.h"
 #include "test_util.h"
 
 namespace synod {
@@ -44,8 +45,7 @@ TEST_CASE("a hosted session lives while hosted and expires after",
   auto c = Coordinator::Start(TestOptions(dir.path()));
   REQUIRE(c.ok());
   PeerRuntime* impl = CoordinatorInternals::runtime(**c);
-  auto system = std::make_shared<AuthInfo>();
-  system->super = true;
+  std::shared_ptr<const AuthInfo> system = transport::SystemAuth();
 
   txn::Request open;
   open.mutable_create_session()->set_timeout_ms(300);
@@ -73,12 +73,6 @@ TEST_CASE("a hosted session lives while hosted and expires after",
   CHECK((*c)->GetHealth().session_count == 1);  // ours alone
 }
 
-std::shared_ptr<const AuthInfo> System() {
-  auto system = std::make_shared<AuthInfo>();
-  system->super = true;
-  return system;
-}
-
 txn::Request Write(const std::string& path, const std::string& data,
                    bool create) {
   txn::Request r;
@@ -102,7 +96,7 @@ TEST_CASE("a remote session's timeout and password digest are on its peer until 
   txn::Request open;
   open.mutable_create_session()->set_timeout_ms(5000);
   open.mutable_create_session()->set_password_digest(std::string(32, 'x'));
-  WriteOutcome opened = Run(impl, 0, System(), open);
+  WriteOutcome opened = Run(impl, 0, transport::SystemAuth(), open);
   REQUIRE(opened.status.ok());
   const int64_t id = opened.zxid;
   CHECK(impl->LastAppliedZxid() >= id);
@@ -114,14 +108,14 @@ TEST_CASE("a remote session's timeout and password digest are on its peer until 
   // A session created without one has an empty digest.
   txn::Request plain;
   plain.mutable_create_session()->set_timeout_ms(5000);
-  const int64_t plain_id = Run(impl, 0, System(), plain).zxid;
+  const int64_t plain_id = Run(impl, 0, transport::SystemAuth(), plain).zxid;
   REQUIRE(impl->FindSession(plain_id).has_value());
   CHECK(impl->FindSession(plain_id)->password_digest.empty());
   CHECK_FALSE(impl->FindSession(id + 1000).has_value());
 
   txn::Request close;
   close.mutable_close_session();
-  REQUIRE(Run(impl, id, System(), close).status.ok());
+  REQUIRE(Run(impl, id, transport::SystemAuth(), close).status.ok());
   CHECK_FALSE(impl->FindSession(id).has_value());
 }
 
@@ -134,12 +128,12 @@ TEST_CASE("a resumed session's watches: missed events told, the rest "
   PeerRuntime* impl = CoordinatorInternals::runtime(**c);
   txn::Request open;
   open.mutable_create_session()->set_timeout_ms(5000);
-  const int64_t owner = Run(impl, 0, System(), open).zxid;
+  const int64_t owner = Run(impl, 0, transport::SystemAuth(), open).zxid;
   REQUIRE(owner != 0);
 
   for (const char* path : {"/d", "/dchanged", "/dgone", "/e", "/c",
                            "/cchanged", "/p", "/r", "/secret"}) {
-    REQUIRE(Run(impl, 0, System(), Write(path, "", true)).status.ok());
+    REQUIRE(Run(impl, 0, transport::SystemAuth(), Write(path, "", true)).status.ok());
   }
   txn::Request locked;
   locked.mutable_set_acl()->set_path("/secret");
@@ -148,16 +142,16 @@ TEST_CASE("a resumed session's watches: missed events told, the rest "
   entry->set_scheme("digest");
   entry->set_id("someone:AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
   locked.mutable_set_acl()->set_aversion(-1);
-  REQUIRE(Run(impl, 0, System(), locked).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), locked).status.ok());
   // What the client saw last; then it lost its connection and missed these.
   const Zxid seen = impl->LastAppliedZxid();
-  REQUIRE(Run(impl, 0, System(), Write("/dchanged", "v2", false)).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), Write("/dchanged", "v2", false)).status.ok());
   txn::Request del;
   del.mutable_delete_node()->set_path("/dgone");
   del.mutable_delete_node()->set_version(-1);
-  REQUIRE(Run(impl, 0, System(), del).status.ok());
-  REQUIRE(Run(impl, 0, System(), Write("/cchanged/kid", "", true)).status.ok());
-  REQUIRE(Run(impl, 0, System(), Write("/secret", "v2", false)).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), del).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), Write("/cchanged/kid", "", true)).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), Write("/secret", "v2", false)).status.ok());
 
   // The owner reads with no identity: /secret's events are not its to hear.
   impl->SetWatchAuth(owner, std::make_shared<AuthInfo>());
@@ -200,11 +194,11 @@ TEST_CASE("a resumed session's watches: missed events told, the rest "
   CHECK_FALSE(impl->HasWatchesAs(owner + 1, "/d", WatcherType::kAny));
 
   // The registered ones fire as any other.
-  REQUIRE(Run(impl, 0, System(), Write("/d", "x", false)).status.ok());
-  REQUIRE(Run(impl, 0, System(), Write("/enot", "", true)).status.ok());
-  REQUIRE(Run(impl, 0, System(), Write("/c/kid", "", true)).status.ok());
-  REQUIRE(Run(impl, 0, System(), Write("/p", "x", false)).status.ok());
-  REQUIRE(Run(impl, 0, System(), Write("/r/kid", "", true)).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), Write("/d", "x", false)).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), Write("/enot", "", true)).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), Write("/c/kid", "", true)).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), Write("/p", "x", false)).status.ok());
+  REQUIRE(Run(impl, 0, transport::SystemAuth(), Write("/r/kid", "", true)).status.ok());
   std::vector<std::string> fired;
   for (const auto& e : log.WaitFor(5)) {
     fired.push_back(absl::StrCat(static_cast<int>(e.event.type), " ",
