@@ -2,7 +2,8 @@
 # Runs synod's whole test suite: installs what is missing, builds, runs every
 # test tier (unit, sim, integration, fuzz corpora), the install consumer
 # check and the benchmark smoke run, every fuzzer for a bounded time, then
-# the same suite under ASan+UBSan and under TSan, and clang's thread-safety
+# the same suite under ASan+UBSan and under TSan (TSan without the tests of
+# single-threaded code: SYNOD_SINGLE_THREADED_TESTS), and clang's thread-safety
 # analysis over the library and tools (-Werror=thread-safety: every
 # ABSL_GUARDED_BY and lock annotation is checked). Every pass runs even
 # when an earlier one failed; the script fails at the end if any did,
@@ -20,6 +21,7 @@ jobs=${SYNOD_JOBS:-2}
 # ccache hits across clones at different paths (paths become relative).
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 failed=()
+timings=()
 
 run_suite() {
   local preset=$1
@@ -37,15 +39,19 @@ build_thread_safety() {
     cmake --build --preset thread-safety -j "$jobs" --target synod synod-peer synod-cli synod-dump
 }
 
-# Runs "$@" as the pass named $1's first argument, remembering a failure.
+# Runs "$@" as the pass named $1's first argument, remembering a failure
+# and how long the pass took.
 pass() {
   local name=$1
   shift
   echo "synod: pass '$name'"
+  local start=$SECONDS
   if ! "$@"; then
     echo "synod: pass '$name' FAILED"
     failed+=("$name")
   fi
+  timings+=("$name $((SECONDS - start)) s")
+  echo "synod: pass '$name' took $((SECONDS - start)) s"
 }
 
 pass relwithdebinfo run_suite relwithdebinfo
@@ -59,6 +65,7 @@ if [ "${SYNOD_SANITIZERS:-1}" != 0 ]; then
   pass asan run_suite asan
   pass tsan run_suite tsan
 fi
+echo "synod: pass times: $(IFS=,; echo "${timings[*]}" | sed 's/,/, /g'); total $SECONDS s"
 if [ ${#failed[@]} -gt 0 ]; then
   # What failed and why, at the end where a truncated log still shows it.
   for name in "${failed[@]}"; do
