@@ -95,6 +95,8 @@ struct Health {
   int64_t znode_count = 0;
   int64_t ephemeral_count = 0;
   int64_t watch_count = 0;   // registered one-shot and persistent watches
+  int64_t watched_paths = 0;      // the paths they watch
+  int64_t watching_sessions = 0;  // remote clients' sessions holding any
   int64_t session_count = 0;
   int64_t reads = 0;         // read calls served
   int64_t writes = 0;        // write requests accepted

@@ -96,6 +96,13 @@ struct Options {
   // (docs/wire.md). Default: empty, not served.
   std::string zk_listen;
 
+  // The four-letter words the ZooKeeper port answers (a connection that
+  // sends "ruok", "srvr", ... in place of a frame): a comma-separated list
+  // of ruok, isro, srvr, stat, mntr, conf, cons and wchs, or "*" for all;
+  // srvr always runs. ZooKeeper's 4lw.commands.whitelist, with its
+  // default: srvr alone. Another word is refused at Start.
+  std::string zk_4lw_whitelist = "srvr";
+
   // A backup file (`synod-cli backup`) to seed a new data directory from:
   // the tree as the backup holds it, but for sessions and their ephemeral
   // nodes, at the backup's zxid (new writes continue above it). Only a

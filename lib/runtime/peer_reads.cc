@@ -417,6 +417,9 @@ Health PeerRuntime::GetHealth() const {
   h.write_latency = published_.write_latency.Snapshot();
   h.fsync_latency = published_.fsync_latency.Snapshot();
   h.watch_count = replica_.watches.size();
+  const WatchManager::Summary watched = replica_.watches.Summarize();
+  h.watched_paths = watched.paths;
+  h.watching_sessions = watched.owners;
   h.reads = reads_.load(std::memory_order_relaxed);
   h.writes = published_.writes.load(std::memory_order_relaxed);
   h.write_errors = published_.write_errors.load(std::memory_order_relaxed);

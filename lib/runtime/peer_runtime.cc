@@ -132,6 +132,12 @@ absl::Status ValidateOptions(const Options& o) {
     return BadArgumentsError(absl::StrCat(
         "Options::zk_listen must be host:port, not '", o.zk_listen, "'"));
   }
+  if (absl::StatusOr<zkserver::WordWhitelist> words =
+          zkserver::WordWhitelist::Parse(o.zk_4lw_whitelist);
+      !words.ok()) {
+    return BadArgumentsError(absl::StrCat("Options::zk_4lw_whitelist: ",
+                                          words.status().message()));
+  }
   if (!o.metrics_listen.empty() && !valid_address(o.metrics_listen, 0)) {
     return BadArgumentsError(absl::StrCat(
         "Options::metrics_listen must be IP:port, not '", o.metrics_listen,

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "util/strings.h"
+#include "zkserver/four_letter_words.h"
 
 namespace synod::tools {
 namespace {
@@ -48,6 +49,9 @@ const char kPeerUsage[] =
     "                           GET /health (200 serving, 503 not) there\n"
     "  --zk-listen HOST:PORT    serve ZooKeeper's client protocol there\n"
     "                           (zkCli, Curator, kazoo; docs/wire.md)\n"
+    "  --zk-4lw-whitelist LIST  the four-letter words it answers: ruok,\n"
+    "                           isro, srvr, stat, mntr, conf, cons, wchs\n"
+    "                           or * (default srvr)\n"
     "  --restore FILE           seed a new data directory from a backup\n"
     "                           (synod-cli backup); every founding peer\n"
     "                           takes the same file\n"
@@ -226,6 +230,7 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
                       "session-timeout", "tick",  "log-level",
                       "voters",          "dead-voter-timeout",
                       "zone", "ensemble-secret-file", "metrics-listen", "zk-listen",
+                      "zk-4lw-whitelist",
                       "restore"};
   spec.value_flags.insert(spec.value_flags.end(), kTlsFlagNames.begin(),
                           kTlsFlagNames.end());
@@ -297,6 +302,15 @@ absl::StatusOr<PeerFlags> ParsePeerFlags(const std::vector<std::string>& args) {
     }
     flags.zk_listen = *std::move(address);
   }
+  if (it = v.find("zk-4lw-whitelist"); it != v.end()) {
+    if (absl::StatusOr<zkserver::WordWhitelist> words =
+            zkserver::WordWhitelist::Parse(it->second);
+        !words.ok()) {
+      return Invalid(
+          absl::StrCat("--zk-4lw-whitelist: ", words.status().message()));
+    }
+    flags.zk_4lw_whitelist = it->second;
+  }
   if (it = v.find("metrics-listen"); it != v.end()) {
     absl::StatusOr<std::string> address = ParseAddress(it->second);
     if (!address.ok()) {
@@ -353,6 +367,7 @@ Options PeerOptions(const PeerFlags& flags) {
   options.zone = flags.zone;
   options.metrics_listen = flags.metrics_listen;
   options.zk_listen = flags.zk_listen;
+  if (flags.zk_4lw_whitelist) options.zk_4lw_whitelist = *flags.zk_4lw_whitelist;
   options.restore_from = flags.restore_from;
   options.tls = flags.tls;
   options.ensemble_secret = flags.ensemble_secret;

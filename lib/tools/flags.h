@@ -78,6 +78,7 @@ struct PeerFlags {
   std::string zone;                               // --zone
   std::string metrics_listen;                     // --metrics-listen
   std::string zk_listen;                         // --zk-listen
+  std::optional<std::string> zk_4lw_whitelist;    // --zk-4lw-whitelist
   std::string restore_from;                       // --restore
   bool leave_on_shutdown = false;                 // --leave-on-shutdown
   TlsOptions tls;                                 // --tls-cert/-key/-ca

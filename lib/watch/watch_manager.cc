@@ -448,4 +448,10 @@ int64_t WatchManager::size() const {
   return size_;
 }
 
+WatchManager::Summary WatchManager::Summarize() const {
+  ReaderLock lock(&mu_);
+  return {static_cast<int64_t>(watches_.size()),
+          static_cast<int64_t>(owners_.size())};
+}
+
 }  // namespace synod

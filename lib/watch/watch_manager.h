@@ -124,6 +124,14 @@ class WatchManager {
   // Returns the number of registrations (all owners).
   int64_t size() const;
 
+  // How many paths are watched, and how many owners other than
+  // kLocalOwner hold watches (ZooKeeper's wchs).
+  struct Summary {
+    int64_t paths = 0;
+    int64_t owners = 0;
+  };
+  Summary Summarize() const;
+
  private:
   struct Registration {
     std::shared_ptr<const Watcher> watcher;

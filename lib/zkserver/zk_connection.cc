@@ -102,7 +102,9 @@ ZkConnection::ZkConnection(transport::ClientHost* host,
       owner_(owner),
       max_frame_bytes_(MaxFrameBytes(*options)),
       auth_(std::make_shared<const AuthInfo>(std::move(auth))),
-      last_heard_ms_(now_ms) {}
+      last_heard_ms_(now_ms),
+      opened_ms_(now_ms),
+      now_ms_(now_ms) {}
 
 ZkConnection::~ZkConnection() = default;
 
@@ -116,11 +118,45 @@ bool ZkConnection::wants_input() const {
 void ZkConnection::OnInput(std::string_view bytes, int64_t now_ms) {
   if (finished_ || phase_ == Phase::kClosed) return;
   last_heard_ms_ = now_ms;
+  now_ms_ = now_ms;
   in_.append(bytes.data(), bytes.size());
   RunFrames();
 }
 
+ConnectionReport ZkConnection::Report() const {
+  ConnectionReport r;
+  r.session = session_;
+  r.timeout_ms = timeout_ms_;
+  r.queued = static_cast<int64_t>(pending_.size() + writes_outstanding_);
+  r.received = received_;
+  r.sent = sent_;
+  r.established_ms = established_ms_;
+  r.last_op = std::string(LastOpName(last_type_));
+  r.last_cxid = last_cxid_;
+  r.last_zxid = last_zxid_;
+  r.last_response_ms = last_response_ms_;
+  return r;
+}
+
+void ZkConnection::Send(std::string_view frame) {
+  out_.append(frame.data(), frame.size());
+  ++sent_;
+  last_response_ms_ = now_ms_;
+  CheckOutput();
+}
+
 void ZkConnection::RunFrames() {
+  if (phase_ == Phase::kAwaitConnect && in_.size() >= 4) {
+    // A four-letter word in place of the first frame's length: answered,
+    // and the connection ends.
+    if (std::optional<std::string_view> word =
+            KnownWord(std::string_view(in_).substr(0, 4))) {
+      in_.clear();
+      out_ = owner_->AnswerWord(*word);
+      Finish();
+      return;
+    }
+  }
   while (!finished_ && in_.size() >= zkwire::kFrameHeaderBytes) {
     absl::StatusOr<int32_t> length =
         zkwire::FrameLength(in_, 0, max_frame_bytes_);
@@ -140,6 +176,8 @@ void ZkConnection::RunFrames() {
         Finish();
         return;
       }
+      ++received_;
+      last_type_ = static_cast<int32_t>(OpCode::kCreateSession);
       OnConnect(*connect);
       continue;
     }
@@ -150,6 +188,9 @@ void ZkConnection::RunFrames() {
       Finish();
       return;
     }
+    ++received_;
+    last_type_ = request->header.type;
+    if (request->header.xid >= 0) last_cxid_ = request->header.xid;
     if (request->kind == RequestKind::kPing && phase_ == Phase::kOpen) {
       // At once, whatever waits: a ping only proves the connection.
       Reply(request->header.xid, host_->LastAppliedZxid(), ZkError::kOk,
@@ -251,6 +292,8 @@ void ZkConnection::Accept(int64_t id, int32_t timeout_ms,
                           const std::string& password) {
   session_ = id;
   timeout_ms_ = timeout_ms;
+  established_ms_ = now_ms_;
+  last_zxid_ = host_->LastAppliedZxid();
   phase_ = Phase::kOpen;
   owner_->Attach(id, this);
   host_->AddHostedSession(id);
@@ -259,9 +302,11 @@ void ZkConnection::Accept(int64_t id, int32_t timeout_ms,
   response.timeout_ms = timeout_ms;
   response.session_id = id;
   response.password = password;
-  const size_t start = zkwire::BeginFrame(&out_);
-  zkwire::EncodeConnectResponse(response, &out_);
-  zkwire::EndFrame(start, &out_);
+  std::string frame;
+  const size_t start = zkwire::BeginFrame(&frame);
+  zkwire::EncodeConnectResponse(response, &frame);
+  zkwire::EndFrame(start, &frame);
+  Send(frame);
   Pump();
 }
 
@@ -270,9 +315,11 @@ void ZkConnection::RefuseSession() {
   // a zero password; the client reports Expired.
   zkwire::ConnectResponse response;
   response.password.assign(transport::kSessionPasswordBytes, '\0');
-  const size_t start = zkwire::BeginFrame(&out_);
-  zkwire::EncodeConnectResponse(response, &out_);
-  zkwire::EndFrame(start, &out_);
+  std::string frame;
+  const size_t start = zkwire::BeginFrame(&frame);
+  zkwire::EncodeConnectResponse(response, &frame);
+  zkwire::EndFrame(start, &frame);
+  Send(frame);
   phase_ = Phase::kClosed;
   Finish();
 }
@@ -335,6 +382,7 @@ void ZkConnection::OnWriteDone(const zkwire::Request& request,
   if (phase_ == Phase::kClosed) return;
   const int32_t xid = request.header.xid;
   const int64_t zxid = o.zxid != 0 ? o.zxid : host_->LastAppliedZxid();
+  last_zxid_ = zxid;
   std::string frame;
   if (request.kind == RequestKind::kSync) {
     zkwire::OpResult body;
@@ -625,18 +673,17 @@ void ZkConnection::SendEvent(const WatchEvent& e) {
   AppendEvent(e, &frame);
   // An event goes out at once: replies routed behind the host's events
   // (Emit) come after it.
-  out_.append(frame);
-  CheckOutput();
+  Send(frame);
 }
 
 void ZkConnection::Reply(int32_t xid, int64_t zxid, ZkError err,
                          const zkwire::OpResult* body, bool in_order,
                          bool then_finish) {
+  last_zxid_ = zxid;
   std::string frame;
   AppendReply(xid, zxid, err, body, &frame);
   if (!in_order) {
-    out_.append(frame);
-    CheckOutput();
+    Send(frame);
     if (then_finish) Finish();
     return;
   }
@@ -646,8 +693,7 @@ void ZkConnection::Reply(int32_t xid, int64_t zxid, ZkError err,
 void ZkConnection::Emit(std::string frame, bool write_done, bool then_finish) {
   if (!has_watches_ && replies_routing_ == 0) {
     if (write_done) --writes_outstanding_;
-    out_.append(frame);
-    CheckOutput();
+    Send(frame);
     if (then_finish) Finish();
     if (write_done) Pump();
     return;
@@ -665,8 +711,7 @@ void ZkConnection::Emit(std::string frame, bool write_done, bool then_finish) {
       --c->replies_routing_;
       if (write_done) --c->writes_outstanding_;
       if (c->phase_ == Phase::kClosed && !then_finish) return;
-      c->out_.append(*shared);
-      c->CheckOutput();
+      c->Send(*shared);
       if (then_finish) c->Finish();
       c->Pump();
     });
@@ -682,6 +727,12 @@ void ZkConnection::CheckOutput() {
 }
 
 void ZkConnection::OnTick(int64_t now_ms) {
+  now_ms_ = now_ms;
+  if (!finished_ && phase_ == Phase::kAwaitConnect &&
+      now_ms - opened_ms_ > kHandshakeTimeoutMs) {
+    Finish();  // a connection that never began a session
+    return;
+  }
   if (finished_ || phase_ != Phase::kOpen) return;
   if (now_ms - last_heard_ms_ > timeout_ms_) {
     Finish();  // nothing heard for a whole timeout: the client is gone

@@ -51,6 +51,7 @@
 #include "synod/types.h"
 #include "synod/watch.h"
 #include "transport/client_host.h"
+#include "zkserver/four_letter_words.h"
 #include "zkwire/zk_records.h"
 #include "zkwire/zk_requests.h"
 #include "zkwire/zk_responses.h"
@@ -80,12 +81,19 @@ class ConnectionOwner {
   // `conn` no longer serves `id`. Returns true if it was the one serving
   // it (the caller then stops hosting the session).
   virtual bool Detach(int64_t id, ZkConnection* conn) = 0;
+  // The answer to a four-letter word (four_letter_words.h) the connection
+  // received in place of its handshake.
+  virtual std::string AnswerWord(std::string_view word) = 0;
 };
 
 class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
  public:
   // Most requests read and not yet answered; input waits meanwhile.
   static constexpr size_t kMaxInFlight = 256;
+  // How long a connection may take to send its handshake (or a
+  // four-letter word) before it is closed: ZooKeeper's sessionless
+  // connection timeout.
+  static constexpr int64_t kHandshakeTimeoutMs = 10000;
   // Most bytes waiting to be sent before the connection is dropped.
   static constexpr size_t kMaxOutputBytes = size_t{64} << 20;
 
@@ -109,8 +117,9 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
   // session is not closed by that, unless the client asked).
   bool finished() const { return finished_; }
   // Called every tick: ends a connection idle past its session's timeout
-  // (a client that vanished; its session then expires on the ensemble) or
-  // whose session the ensemble closed (expired).
+  // (a client that vanished; its session then expires on the ensemble),
+  // whose session the ensemble closed (expired), or that has not sent its
+  // handshake within kHandshakeTimeoutMs of opening.
   void OnTick(int64_t now_ms);
   // The socket is closed (or the server stops, or the session moved to
   // another connection): the connection stops serving its session, drops
@@ -119,6 +128,8 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
 
   // The session served (0 before the handshake completes).
   int64_t session() const { return session_; }
+  // What ZooKeeper's cons and stat tell of it (all but its address).
+  ConnectionReport Report() const;
 
  private:
   enum class Phase { kAwaitConnect, kConnecting, kOpen, kClosing, kClosed };
@@ -165,6 +176,8 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
   // Output grew: drops the connection if the client is not reading.
   void CheckOutput();
   void Finish() { finished_ = true; }
+  // Appends a frame to the output (counted as sent).
+  void Send(std::string_view frame);
 
   transport::ClientHost* const host_;
   const Options* const options_;
@@ -178,7 +191,19 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
   int64_t session_ = 0;
   int32_t timeout_ms_ = 0;
   int64_t last_heard_ms_ = 0;
+  const int64_t opened_ms_;
   bool has_watches_ = false;
+
+  // For Report(): the latest time the server gave, and what ZooKeeper's
+  // cons shows.
+  int64_t now_ms_ = 0;
+  int64_t established_ms_ = 0;
+  int64_t received_ = 0;
+  int64_t sent_ = 0;
+  int32_t last_type_ = 0;  // the last request's opcode (0: none yet)
+  int32_t last_cxid_ = -1;
+  int64_t last_zxid_ = -1;
+  int64_t last_response_ms_ = 0;
 
   std::string in_;
   std::string out_;

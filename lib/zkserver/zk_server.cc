@@ -12,12 +12,14 @@
 #include "zkserver/zk_server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,7 +38,9 @@
 #include "absl/time/clock.h"
 #include "util/errors.h"
 #include "util/log.h"
+#include "transport/remote_session.h"
 #include "util/mutex.h"
+#include "zkserver/four_letter_words.h"
 #include "zkserver/zk_connection.h"
 
 namespace synod::zkserver {
@@ -60,19 +64,44 @@ bool SplitAddress(const std::string& address, std::string* host,
   return !host->empty() && !port->empty();
 }
 
-std::string PeerIp(int fd) {
+// The client's IP and port.
+std::pair<std::string, int> PeerAddress(int fd) {
   sockaddr_storage addr{};
   socklen_t len = sizeof(addr);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (addr.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, buf,
-              sizeof(buf));
-  } else if (addr.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr,
-              buf, sizeof(buf));
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return {"", 0};
   }
-  return buf;
+  char buf[INET6_ADDRSTRLEN] = {0};
+  int port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
+    port = ntohs(in->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
+    port = ntohs(in6->sin6_port);
+  }
+  return {buf, port};
+}
+
+// Open file descriptors of this process, and the most it may have (-1
+// where unknown).
+int64_t OpenFileDescriptors() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int64_t n = 0;
+  while (const dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n - 1;  // the directory's own descriptor
+}
+
+int64_t MaxFileDescriptors() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+  return static_cast<int64_t>(limit.rlim_cur);
 }
 
 // Tasks for the loop thread, from any thread; wakes the loop's epoll
@@ -121,8 +150,8 @@ class LoopPoster final : public Poster {
 
 class ZkServer::Impl final : public ConnectionOwner {
  public:
-  Impl(transport::ClientHost* host, Options options)
-      : host_(host), options_(std::move(options)) {}
+  Impl(transport::ClientHost* host, Options options, WordWhitelist words)
+      : host_(host), options_(std::move(options)), words_(words) {}
   ~Impl() override {
     Stop();
     for (int fd : {listen_fd_, epoll_fd_, event_fd_}) {
@@ -147,12 +176,14 @@ class ZkServer::Impl final : public ConnectionOwner {
     serving_.erase(it);
     return true;
   }
+  std::string AnswerWord(std::string_view word) override;
 
  private:
   struct Conn {
     int fd = -1;
     std::shared_ptr<ZkConnection> zk;
     uint32_t events = 0;  // what epoll watches for it
+    std::string remote;   // "ip:port"
   };
 
   void Run();
@@ -167,6 +198,11 @@ class ZkServer::Impl final : public ConnectionOwner {
 
   transport::ClientHost* const host_;
   const Options options_;
+  const WordWhitelist words_;
+  int64_t started_ms_ = 0;
+  // Frames of the connections closed so far (the open ones count theirs).
+  int64_t closed_received_ = 0;
+  int64_t closed_sent_ = 0;
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int event_fd_ = -1;
@@ -241,7 +277,37 @@ absl::Status ZkServer::Impl::Listen() {
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &e);
   }
   poster_ = std::make_shared<LoopPoster>(event_fd_);
+  started_ms_ = NowMs();
   return absl::OkStatus();
+}
+
+std::string ZkServer::Impl::AnswerWord(std::string_view word) {
+  ServerReport r;
+  const std::optional<Word> w = ServedWord(word);
+  // Only the words that read the report pay for it.
+  if (w.has_value() && words_.Allows(*w) && *w != Word::kRuok) {
+    r.health = host_->GetHealth();
+    r.client_address = address_;
+    r.data_dir = options_.data_dir;
+    r.tick_ms = absl::ToInt64Milliseconds(options_.tick);
+    r.max_connections = options_.max_connections;
+    r.min_session_timeout_ms = transport::RemoteSessionTimeoutMs(options_, 1);
+    r.max_session_timeout_ms =
+        transport::RemoteSessionTimeoutMs(options_, INT64_MAX);
+    r.uptime_ms = NowMs() - started_ms_;
+    r.packets_received = closed_received_;
+    r.packets_sent = closed_sent_;
+    r.open_file_descriptors = OpenFileDescriptors();
+    r.max_file_descriptors = MaxFileDescriptors();
+    for (const auto& [fd, c] : conns_) {
+      ConnectionReport cr = c.zk->Report();
+      cr.remote = c.remote;
+      r.packets_received += cr.received;
+      r.packets_sent += cr.sent;
+      r.connections.push_back(std::move(cr));
+    }
+  }
+  return zkserver::AnswerWord(word, words_, r);
 }
 
 void ZkServer::Impl::Run() {
@@ -297,9 +363,11 @@ void ZkServer::Impl::Accept() {
     }
     const int on = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    AuthInfo auth;
-    auth.ip = PeerIp(fd);
+    auto [ip, port] = PeerAddress(fd);
     Conn c;
+    c.remote = absl::StrCat(ip, ":", port);
+    AuthInfo auth;
+    auth.ip = std::move(ip);
     c.fd = fd;
     c.zk = std::make_shared<ZkConnection>(host_, &options_, poster_, this,
                                           std::move(auth), NowMs());
@@ -361,6 +429,9 @@ void ZkServer::Impl::CloseConn(int fd) {
   if (it == conns_.end()) return;
   std::shared_ptr<ZkConnection> zk = std::move(it->second.zk);
   conns_.erase(it);
+  const ConnectionReport done = zk->Report();
+  closed_received_ += done.received;
+  closed_sent_ += done.sent;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   close(fd);
   zk->OnClosed();
@@ -380,7 +451,14 @@ void ZkServer::Impl::Stop() {
 
 absl::StatusOr<std::unique_ptr<ZkServer>> ZkServer::Start(
     transport::ClientHost* host, const Options& options) {
-  auto impl = std::make_unique<Impl>(host, options);
+  absl::StatusOr<WordWhitelist> words =
+      WordWhitelist::Parse(options.zk_4lw_whitelist);
+  if (!words.ok()) {
+    return MakeError(Error::kBadArguments,
+                     absl::StrCat("Options::zk_4lw_whitelist: ",
+                                  words.status().message()));
+  }
+  auto impl = std::make_unique<Impl>(host, options, *words);
   if (absl::Status s = impl->Listen(); !s.ok()) return s;
   impl->StartThread();
   return std::unique_ptr<ZkServer>(new ZkServer(std::move(impl)));

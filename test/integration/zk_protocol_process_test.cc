@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,12 +20,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "absl/strings/str_split.h"
 #include "integration/process_util.h"
+#include "integration/zk_server.h"
 #include "test_util.h"
 
 namespace synod {
 namespace {
 
+using testing::Converse;
 using testing::FreePort;
 using testing::PeerProcess;
 using testing::Shell;
@@ -40,7 +45,7 @@ ShellResult ZkCli(const std::string& server, const std::string& command) {
 
 // Peers serving ZooKeeper's protocol too, each on a port of its own.
 struct ZkPeers {
-  explicit ZkPeers(int n) {
+  explicit ZkPeers(int n, std::vector<std::string> flags = {}) {
     std::vector<std::string> seeds;
     for (int i = 0; i < n; ++i) {
       seeds.push_back(absl::StrCat("127.0.0.1:", FreePort()));
@@ -50,12 +55,17 @@ struct ZkPeers {
       peers.push_back(std::make_unique<PeerProcess>(
           seeds[i], seeds, dir.Sub(absl::StrCat("peer", i)),
           dir.Sub(absl::StrCat("peer", i, ".log")),
-          std::vector<std::string>{"--zk-listen", zk[i]}));
+          Flags(zk[i], flags)));
       peers.back()->Start();
     }
   }
   ~ZkPeers() {
     for (auto& p : peers) p->Kill();
+  }
+  static std::vector<std::string> Flags(const std::string& zk,
+                                        std::vector<std::string> more) {
+    more.insert(more.begin(), {"--zk-listen", zk});
+    return more;
   }
   // Waits until every running peer's ZooKeeper port answers a read.
   bool WaitServing(const std::vector<int>& which) {
@@ -161,6 +171,107 @@ TEST_CASE("ZooKeeper protocol: the C client's session survives the kill of "
   REQUIRE(zookeeper_close(zh) == ZOK);
   const int other = (victim + 1) % 3;
   CHECK(absl::StrContains(ZkCli(three.zk[other], "ls /").out, "[synod]"));
+}
+
+// The keys of an answer's lines: what comes before `separator` on each
+// (connections' lines, " /ip:port...", left out).
+std::vector<std::string> Keys(const std::string& answer,
+                              const std::string& separator) {
+  std::vector<std::string> keys;
+  for (absl::string_view line : absl::StrSplit(answer, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, " /")) continue;
+    const size_t at = line.find(separator);
+    keys.emplace_back(line.substr(0, at));
+  }
+  return keys;
+}
+
+bool Subset(const std::vector<std::string>& ours,
+            const std::vector<std::string>& theirs) {
+  const std::set<std::string> all(theirs.begin(), theirs.end());
+  for (const std::string& k : ours) {
+    if (all.count(k) == 0) {
+      UNSCOPED_INFO("not in ZooKeeper's answer: " << k);
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST_CASE("ZooKeeper protocol: the four-letter words answer as ZooKeeper "
+          "3.8's do",
+          "[zkserver][process][4lw]") {
+  testing::ZkServer zk("*");
+  REQUIRE(zk.Start());
+  ZkPeers one(1, {"--zk-4lw-whitelist", "*"});
+  if (!one.WaitServing({0})) FAIL(one.Logs());
+  const std::string theirs_at = zk.address();
+  const std::string ours_at = one.zk[0];
+  // A session on each, so that stat and cons list a client.
+  testing::ZkSession their_session(theirs_at);
+  testing::ZkSession our_session(ours_at);
+  REQUIRE(their_session.WaitConnected());
+  REQUIRE(our_session.WaitConnected());
+
+  auto both = [&](const char* word) {
+    return std::make_pair(Converse(theirs_at, word), Converse(ours_at, word));
+  };
+  for (const char* word : {"ruok", "isro"}) {
+    INFO(word);
+    auto [theirs, ours] = both(word);
+    CHECK(ours == theirs);
+  }
+  {
+    auto [theirs, ours] = both("srvr");
+    INFO("ZooKeeper:\n" << theirs << "synod:\n" << ours);
+    CHECK(Keys(ours, ": ") == Keys(theirs, ": "));
+    CHECK(absl::StrContains(ours, "Mode: standalone\n"));
+    CHECK(absl::StrContains(theirs, "Mode: standalone\n"));
+  }
+  {
+    auto [theirs, ours] = both("stat");
+    INFO("ZooKeeper:\n" << theirs << "synod:\n" << ours);
+    CHECK(Keys(ours, ": ") == Keys(theirs, ": "));
+  }
+  {
+    auto [theirs, ours] = both("mntr");
+    INFO("ZooKeeper:\n" << theirs << "synod:\n" << ours);
+    CHECK(Keys(ours, "\t").size() >= 18);
+    CHECK(Subset(Keys(ours, "\t"), Keys(theirs, "\t")));
+  }
+  {
+    auto [theirs, ours] = both("conf");
+    INFO("ZooKeeper:\n" << theirs << "synod:\n" << ours);
+    CHECK(Keys(ours, "=").size() >= 9);
+    CHECK(Subset(Keys(ours, "="), Keys(theirs, "=")));
+  }
+  {
+    // Each connection on a line of its own, in ZooKeeper's format; ours
+    // names its session.
+    auto [theirs, ours] = both("cons");
+    INFO("ZooKeeper:\n" << theirs << "synod:\n" << ours);
+    const std::regex line(
+        " /127\\.0\\.0\\.1:\\d+\\[[0-9a-f]+\\]\\(queued=\\d+,recved=\\d+,"
+        "sent=\\d+(,sid=0x[0-9a-f]+,lop=[A-Z0-9]+,est=\\d+,to=\\d+"
+        "(,lcxid=0x[0-9a-f]+)?,lzxid=0x[0-9a-f]+,lresp=\\d+.*)?\\)");
+    for (const std::string* answer : {&theirs, &ours}) {
+      int sessions = 0;
+      for (absl::string_view l : absl::StrSplit(*answer, '\n', absl::SkipEmpty())) {
+        CHECK(std::regex_match(std::string(l), line));
+        if (absl::StrContains(l, ",sid=0x")) ++sessions;
+      }
+      CHECK(sessions == 1);
+    }
+    CHECK(absl::StrContains(
+        ours, absl::StrCat(",sid=0x", absl::Hex(our_session.session_id()), ",")));
+  }
+  {
+    auto [theirs, ours] = both("wchs");
+    const std::regex format(
+        "\\d+ connections watching \\d+ paths\nTotal watches:\\d+\n");
+    CHECK(std::regex_match(theirs, format));
+    CHECK(std::regex_match(ours, format));
+  }
 }
 
 }  // namespace

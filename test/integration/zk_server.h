@@ -5,9 +5,6 @@
 #ifndef SYNOD_TEST_INTEGRATION_ZK_SERVER_H_
 #define SYNOD_TEST_INTEGRATION_ZK_SERVER_H_
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
@@ -28,7 +25,11 @@ namespace synod::testing {
 // compares ops, not cleanup timing (synod's is put off the same way).
 class ZkServer {
  public:
-  ZkServer() : port_(FreePort()), process_(dir_.Sub("server.out")) {}
+  // `words`: the four-letter words it answers (4lw.commands.whitelist).
+  explicit ZkServer(std::string words = "ruok")
+      : words_(std::move(words)),
+        port_(FreePort()),
+        process_(dir_.Sub("server.out")) {}
   ~ZkServer() { process_.Kill(); }
 
   // Starts the server; returns once it answers `ruok`, or false after 60 s.
@@ -43,7 +44,7 @@ class ZkServer {
         << "clientPort=" << port_ << "\n"
         << "clientPortAddress=127.0.0.1\n"
         << "admin.enableServer=false\n"
-        << "4lw.commands.whitelist=ruok\n";
+        << "4lw.commands.whitelist=" << words_ << "\n";
     std::ofstream(conf + "/log4j.properties")
         << "log4j.rootLogger=WARN, FILE\n"
         << "log4j.appender.FILE=org.apache.log4j.FileAppender\n"
@@ -97,29 +98,10 @@ class ZkServer {
   // Sends a four-letter word; returns the answer ("" if none within 2 s: a
   // server still starting may take the connection and not answer).
   std::string FourLetter(const std::string& word) const {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return "";
-    timeval timeout{};
-    timeout.tv_sec = 2;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port_));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string answer;
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        write(fd, word.data(), word.size()) ==
-            static_cast<ssize_t>(word.size())) {
-      char buf[64];
-      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) {
-        answer.append(buf, static_cast<size_t>(n));
-      }
-    }
-    close(fd);
-    return answer;
+    return Converse(address(), word, absl::Seconds(2));
   }
 
+  const std::string words_;
   TempDir dir_;
   const int port_;
   ChildProcess process_;

@@ -147,6 +147,23 @@ TEST_CASE("synod-peer flags: defaults", "[tools]") {
   CHECK(tools::PeerOptions(*f).session_timeout == Options().session_timeout);
   CHECK(tools::PeerOptions(*f).voters == 3);
   CHECK(tools::PeerOptions(*f).dead_voter_timeout == absl::Seconds(30));
+  CHECK(tools::PeerOptions(*f).zk_listen.empty());
+  CHECK(tools::PeerOptions(*f).zk_4lw_whitelist == "srvr");
+}
+
+TEST_CASE("synod-peer flags: the ZooKeeper port and its four-letter words",
+          "[tools]") {
+  auto f = tools::ParsePeerFlags({"--listen=h:1", "--data-dir=/d",
+                                  "--zk-listen", "127.0.0.1:2181",
+                                  "--zk-4lw-whitelist", "ruok, mntr"});
+  REQUIRE(f.ok());
+  Options o = tools::PeerOptions(*f);
+  CHECK(o.zk_listen == "127.0.0.1:2181");
+  CHECK(o.zk_4lw_whitelist == "ruok, mntr");
+  f = tools::ParsePeerFlags(
+      {"--listen=h:1", "--data-dir=/d", "--zk-4lw-whitelist=*"});
+  REQUIRE(f.ok());
+  CHECK(tools::PeerOptions(*f).zk_4lw_whitelist == "*");
 }
 
 TEST_CASE("synod-peer flags: errors", "[tools]") {
@@ -165,6 +182,10 @@ TEST_CASE("synod-peer flags: errors", "[tools]") {
       {"--listen", "h:1", "--data-dir", "/d", "--voters", "x"},
       {"--listen", "h:1", "--data-dir", "/d", "--dead-voter-timeout", "30"},
       {"--listen", "h:1", "--data-dir"},  // no value
+      {"--listen", "h:1", "--data-dir", "/d", "--zk-listen", "nowhere"},
+      {"--listen", "h:1", "--data-dir", "/d", "--zk-4lw-whitelist", "dump"},
+      {"--listen", "h:1", "--data-dir", "/d", "--zk-4lw-whitelist",
+       "ruok,bogus"},
   };
   for (const auto& args : bad) {
     INFO(args.back());
@@ -177,6 +198,10 @@ TEST_CASE("synod-peer flags: errors", "[tools]") {
   auto dur = tools::ParsePeerFlags(
       {"--listen", "h:1", "--data-dir", "/d", "--session-timeout", "soon"});
   CHECK(Contains(std::string(dur.status().message()), "--session-timeout"));
+  auto word = tools::ParsePeerFlags(
+      {"--listen", "h:1", "--data-dir", "/d", "--zk-4lw-whitelist", "dump"});
+  CHECK(Contains(std::string(word.status().message()), "--zk-4lw-whitelist"));
+  CHECK(Contains(std::string(word.status().message()), "'dump'"));
   // --help needs nothing else.
   auto help = tools::ParsePeerFlags({"--help"});
   REQUIRE(help.ok());

@@ -65,7 +65,12 @@ class FakeOwner final : public ConnectionOwner {
     serving.erase(it);
     return true;
   }
+  std::string AnswerWord(std::string_view word) override {
+    words.emplace_back(word);
+    return "answer:" + std::string(word);
+  }
   std::map<int64_t, ZkConnection*> serving;
+  std::vector<std::string> words;
 };
 
 // A host whose writes wait for Complete, whose event thread is a queue run
@@ -668,6 +673,125 @@ TEST_CASE("zk connection: bad frames, failed auth, silence and an expired "
           static_cast<int32_t>(ZkError::kReconfigDisabled));
     CHECK_FALSE(f.conn->finished());
   }
+}
+
+TEST_CASE("zk connection: a four-letter word in place of the handshake is "
+          "answered, and the connection ends",
+          "[zkserver][4lw]") {
+  Fixture f;
+  f.Send("ru");
+  CHECK(f.owner.words.empty());
+  CHECK_FALSE(f.conn->finished());
+  f.Send("ok");
+  CHECK(f.owner.words == std::vector<std::string>{"ruok"});
+  CHECK(f.conn->output() == "answer:ruok");
+  CHECK(f.conn->finished());
+  CHECK(f.host.submissions.empty());
+  // Once a session is open, the same bytes are a frame's length (too
+  // long): the connection ends unanswered.
+  Fixture g;
+  g.Open();
+  g.Send("ruok");
+  CHECK(g.owner.words.empty());
+  CHECK(g.conn->finished());
+}
+
+TEST_CASE("zk connection: one that sends no handshake is closed after "
+          "ZooKeeper's sessionless timeout",
+          "[zkserver]") {
+  Fixture f;
+  f.conn->OnTick(ZkConnection::kHandshakeTimeoutMs);
+  CHECK_FALSE(f.conn->finished());
+  f.conn->OnTick(ZkConnection::kHandshakeTimeoutMs + 1);
+  CHECK(f.conn->finished());
+  // A session being created is not cut short by it.
+  Fixture g;
+  g.Send(ConnectFrame(0, std::string(16, '\0')));
+  g.conn->OnTick(ZkConnection::kHandshakeTimeoutMs + 1);
+  CHECK_FALSE(g.conn->finished());
+}
+
+TEST_CASE("zk connection: its report counts frames and tells its last "
+          "request",
+          "[zkserver][4lw]") {
+  Fixture f;
+  CHECK(f.conn->Report().session == 0);
+  CHECK(f.conn->Report().last_op == "NA");
+  f.Open();
+  f.host.nodes["/a"] = Node{};
+  f.Send(RequestFrame(GetData(5, "/a", false)), 1234);
+  f.host.DrainEvents();
+  f.poster->RunAll();
+  REQUIRE(TakeReplies(&f.conn->output()).size() == 1);
+  const ConnectionReport r = f.conn->Report();
+  CHECK(r.session == kSession);
+  CHECK(r.timeout_ms == 30000);
+  CHECK(r.received == 2);  // the handshake and the getData
+  CHECK(r.sent == 2);
+  CHECK(r.last_op == "GETD");
+  CHECK(r.last_cxid == 5);
+  CHECK(r.last_zxid == 77);
+  CHECK(r.last_response_ms == 1234);
+  CHECK(r.queued == 0);
+}
+
+TEST_CASE("zk connection: watch requests, whoAmI, multiRead and "
+          "getEphemerals",
+          "[zkserver]") {
+  Fixture f;
+  f.Open();
+  f.host.nodes["/a"] = Node{};
+  f.host.nodes["/a"].data = "x";
+
+  zkwire::Request add = Req(OpCode::kAddWatch, RequestKind::kAddWatch, 1);
+  add.path = "/a";
+  add.watch_mode = WatchMode::kPersistentRecursive;
+  zkwire::Request remove =
+      Req(OpCode::kRemoveWatches, RequestKind::kRemoveWatches, 2);
+  remove.path = "/b";
+  zkwire::Request check =
+      Req(OpCode::kCheckWatches, RequestKind::kCheckWatches, 3);
+  check.path = "/a";
+  zkwire::Request bad_check =
+      Req(OpCode::kCheckWatches, RequestKind::kCheckWatches, 4);
+  bad_check.path = "no-slash";
+  zkwire::Request who = Req(OpCode::kWhoAmI, RequestKind::kWhoAmI, 5);
+  zkwire::Request multi = Req(OpCode::kMultiRead, RequestKind::kMultiRead, 6);
+  multi.reads = {{OpCode::kGetData, "/a", false},
+                 {OpCode::kGetChildren, "/missing", false}};
+  zkwire::Request eph = Req(OpCode::kGetEphemerals, RequestKind::kRead, 7);
+  eph.read = {OpCode::kGetEphemerals, "/", false};
+  std::string bytes;
+  for (const auto* r : {&add, &remove, &check, &bad_check, &who, &multi, &eph}) {
+    bytes += RequestFrame(*r);
+  }
+  f.Send(bytes);
+  f.host.DrainEvents();
+  f.poster->RunAll();
+  std::vector<Sent> sent = TakeReplies(&f.conn->output());
+  REQUIRE(Xids(sent) == std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7});
+  CHECK(sent[0].header.err == 0);
+  REQUIRE(f.host.watchers.size() == 1);
+  CHECK(f.host.watchers[0].owner == kSession);
+  CHECK(f.host.watchers[0].path == "/a");
+  CHECK(sent[1].header.err == static_cast<int32_t>(ZkError::kNoWatcher));
+  CHECK(sent[2].header.err == static_cast<int32_t>(ZkError::kNoWatcher));
+  CHECK(sent[3].header.err == static_cast<int32_t>(ZkError::kBadArguments));
+  CHECK(sent[4].header.err == 0);
+  std::vector<ClientInfo> ids;
+  zkwire::JuteReader who_in(sent[4].body, 1 << 20);
+  CHECK(zkwire::ReadWhoAmIResponse(&who_in, &ids).ok());
+  CHECK(sent[5].header.err == 0);
+  std::vector<zkwire::OpResult> results;
+  zkwire::JuteReader multi_in(sent[5].body, 1 << 20);
+  REQUIRE(zkwire::ReadMultiResponse(&multi_in, &results).ok());
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].type == OpCode::kGetData);
+  CHECK(results[0].data == "x");
+  CHECK(results[1].type == OpCode::kError);
+  CHECK(results[1].err == static_cast<int32_t>(ZkError::kNoNode));
+  CHECK(sent[6].header.err == 0);
+  CHECK_FALSE(f.conn->finished());
 }
 
 }  // namespace
