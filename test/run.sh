@@ -14,9 +14,10 @@ cd "$(dirname "$0")/.."
 # The benchmark's smoke run (bench/compare.sh --smoke) needs ZooKeeper, its
 # C client and gnuplot; the metrics test checks /metrics with promtool
 # (Debian's prometheus); the differential test through ZooKeeper's Java
-# client compiles its driver with the JDK.
+# client compiles its driver with the JDK; kazoo's recipes run against the
+# ZooKeeper port (python3-kazoo, for Debian's /usr/bin/python3).
 bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox prometheus \
-  default-jdk-headless || exit 1
+  default-jdk-headless python3-kazoo || exit 1
 jobs=${SYNOD_JOBS:-2}
 # ccache hits across clones at different paths (paths become relative).
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"

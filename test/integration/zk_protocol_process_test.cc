@@ -274,5 +274,22 @@ TEST_CASE("ZooKeeper protocol: the four-letter words answer as ZooKeeper "
   }
 }
 
+// kazoo (Debian's python3-kazoo) runs its own recipes on two sessions, one
+// on the peer the script kills: test/integration/kazoo/kazoo_recipes.py
+// says what it checks.
+TEST_CASE("ZooKeeper protocol: kazoo's Lock, Election, Barrier and "
+          "TreeCache through the kill of a client's peer",
+          "[zkserver][process][kazoo]") {
+  ZkPeers three(3);
+  if (!three.WaitServing({0, 1, 2})) FAIL(three.Logs());
+  const ShellResult r = Shell(absl::StrCat(
+      "/usr/bin/python3 ", SYNOD_KAZOO_SCRIPT, " ", absl::StrJoin(three.zk, ","),
+      " ", three.peers[0]->pid(), " 2>&1 </dev/null"));
+  INFO("kazoo_recipes.py printed:\n" << r.out);
+  if (r.exit_code != 0) INFO(three.Logs());
+  CHECK(r.exit_code == 0);
+  CHECK(absl::EndsWith(r.out, "OK\n"));
+}
+
 }  // namespace
 }  // namespace synod
