@@ -737,6 +737,58 @@ void ZkFrameSeeds() {
   Seed("zk_frame", "multi_response", multi_reply);
 }
 
+// ---- one ZooKeeper connection (byte 0: 1 opens a session first, 2 fails
+// writes; byte 1: where the rest is cut)
+
+void ZkConnectionSeeds() {
+  using zkwire::OpCode;
+  using zkwire::Request;
+  using zkwire::RequestKind;
+  auto frame = [](const Request& r) {
+    std::string body;
+    zkwire::EncodeRequest(r, &body);
+    std::string out;
+    zkwire::AppendFrame(body, &out);
+    return out;
+  };
+  auto header = [](OpCode op, RequestKind kind, int32_t xid) {
+    Request r;
+    r.header.xid = xid;
+    r.header.type = static_cast<int32_t>(op);
+    r.kind = kind;
+    return r;
+  };
+  Request get = header(OpCode::kGetData, RequestKind::kRead, 1);
+  get.read = {OpCode::kGetData, "/a", true};
+  Request set = header(OpCode::kSetData, RequestKind::kWrite, 2);
+  set.write.mutable_set_data()->set_path("/a");
+  set.write.mutable_set_data()->set_data("y");
+  set.write.mutable_set_data()->set_version(-1);
+  Request ls = header(OpCode::kGetChildren2, RequestKind::kRead, 3);
+  ls.read = {OpCode::kGetChildren2, "/", true};
+  Request ping = header(OpCode::kPing, RequestKind::kPing, zkwire::kPingXid);
+  Request create = header(OpCode::kCreate, RequestKind::kWrite, 4);
+  create.write.mutable_create()->set_path("/b");
+  create.result_types = {OpCode::kCreate};
+  Request close = header(OpCode::kCloseSession, RequestKind::kCloseSession, 5);
+  const std::string requests = frame(get) + frame(set) + frame(ls) +
+                               frame(ping) + frame(create) + frame(close);
+  Seed("zk_connection", "session", Bin({1, 37}) + requests);
+  Seed("zk_connection", "session_writes_fail", Bin({3, 90}) + requests);
+  Seed("zk_connection", "word", Bin({0, 2}) + "ruok");
+  Seed("zk_connection", "word_unknown", Bin({0, 0}) + "dump");
+  zkwire::ConnectRequest resume;
+  resume.timeout_ms = 10000;
+  resume.session_id = 0x100000001;
+  resume.password.assign(16, 'p');
+  std::string resume_body;
+  zkwire::EncodeConnectRequest(resume, &resume_body);
+  std::string resume_frame;
+  zkwire::AppendFrame(resume_body, &resume_frame);
+  Seed("zk_connection", "resume_unknown", Bin({0, 5}) + resume_frame);
+  Seed("zk_connection", "bad_frame", Bin({1, 3}) + Bin({0, 0, 0, 4, 0, 0}));
+}
+
 }  // namespace
 }  // namespace synod::fuzz
 
@@ -757,6 +809,7 @@ int main(int argc, char** argv) {
   WireSeeds();
   CliSeeds();
   ZkFrameSeeds();
+  ZkConnectionSeeds();
   std::printf("wrote the seed corpora under %s/corpus\n", argv[1]);
   return 0;
 }

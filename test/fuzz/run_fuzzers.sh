@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
-targets=${SYNOD_FUZZ_TARGETS:-"path acl node_record snapshot log_recovery txn_apply preparer peer_wire cli_line client_request zk_frame"}
+targets=${SYNOD_FUZZ_TARGETS:-"path acl node_record snapshot log_recovery txn_apply preparer peer_wire cli_line client_request zk_frame zk_connection"}
 jobs=${SYNOD_JOBS:-2}
 
 command -v clang++ >/dev/null || { echo "run_fuzzers: clang++ is missing (.ci/install-deps)" >&2; exit 1; }

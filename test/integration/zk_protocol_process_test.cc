@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <string>
@@ -289,6 +290,142 @@ TEST_CASE("ZooKeeper protocol: kazoo's Lock, Election, Barrier and "
   if (r.exit_code != 0) INFO(three.Logs());
   CHECK(r.exit_code == 0);
   CHECK(absl::EndsWith(r.out, "OK\n"));
+}
+
+// What the C client's asynchronous completions and watchers told, in the
+// order it told them (on its completion thread).
+struct AsyncLog {
+  std::mutex mu;
+  std::vector<std::string> entries;
+  void Add(std::string e) {
+    std::lock_guard<std::mutex> lock(mu);
+    entries.push_back(std::move(e));
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu);
+    return entries.size();
+  }
+  std::vector<std::string> Take() {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::move(entries);
+  }
+};
+
+AsyncLog* LogOf(const void* data) {
+  return static_cast<AsyncLog*>(const_cast<void*>(data));
+}
+
+TEST_CASE("ZooKeeper protocol: the C client's asynchronous calls, their "
+          "completions and watches in order",
+          "[zkserver][process]") {
+  TempDir dir;
+  Options options = testing::TestOptions(dir.path());
+  options.zk_listen = "127.0.0.1:0";
+  std::unique_ptr<Coordinator> c = testing::MustStart(options);
+  zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+  zhandle_t* zh = zookeeper_init(c->GetHealth().zk_listen.c_str(), nullptr,
+                                 30000, nullptr, nullptr, 0);
+  REQUIRE(zh != nullptr);
+  REQUIRE(testing::WaitFor([&] { return zoo_state(zh) == ZOO_CONNECTED_STATE; },
+                           absl::Seconds(30), absl::Milliseconds(10)));
+  AsyncLog log;
+  auto wait = [&](size_t n) {
+    return testing::WaitFor([&] { return log.size() >= n; }, absl::Seconds(30),
+                            absl::Milliseconds(1));
+  };
+
+  REQUIRE(zoo_acreate(
+              zh, "/async", "v", 1, &ZOO_OPEN_ACL_UNSAFE, 0,
+              [](int rc, const char* path, const void* data) {
+                LogOf(data)->Add(absl::StrCat("create ", rc, " ", path ? path : ""));
+              },
+              &log) == ZOK);
+  REQUIRE(zoo_awget(
+              zh, "/async",
+              [](zhandle_t*, int type, int, const char* path, void* ctx) {
+                LogOf(ctx)->Add(absl::StrCat("watch ", type == ZOO_CHANGED_EVENT
+                                                           ? "changed "
+                                                           : "other ",
+                                             path));
+              },
+              &log,
+              [](int rc, const char* value, int len, const ::Stat* stat,
+                 const void* data) {
+                LogOf(data)->Add(absl::StrCat("get ", rc, " ",
+                                              std::string(value, len), " v",
+                                              stat ? stat->version : -1));
+              },
+              &log) == ZOK);
+  REQUIRE(wait(2));
+  // The change's watch event is told before the change's completion.
+  REQUIRE(zoo_aset(
+              zh, "/async", "w", 1, 0,
+              [](int rc, const ::Stat* stat, const void* data) {
+                LogOf(data)->Add(absl::StrCat("set ", rc, " v",
+                                              stat ? stat->version : -1));
+              },
+              &log) == ZOK);
+  REQUIRE(wait(4));
+  // A multi, a sync, a listing, a delete and an exists, in order.
+  zoo_op_t ops[2];
+  zoo_op_result_t results[2];
+  char created[64];
+  zoo_create_op_init(&ops[0], "/async/kid", "k", 1, &ZOO_OPEN_ACL_UNSAFE,
+                     ZOO_SEQUENCE, created, sizeof(created));
+  zoo_set_op_init(&ops[1], "/async", "x", 1, 1, nullptr);
+  REQUIRE(zoo_amulti(
+              zh, 2, ops, results,
+              [](int rc, const void* data) {
+                LogOf(data)->Add(absl::StrCat("multi ", rc));
+              },
+              &log) == ZOK);
+  REQUIRE(zoo_async(
+              zh, "/async",
+              [](int rc, const char* path, const void* data) {
+                LogOf(data)->Add(absl::StrCat("sync ", rc, " ", path ? path : ""));
+              },
+              &log) == ZOK);
+  REQUIRE(zoo_aget_children2(
+              zh, "/async", 0,
+              [](int rc, const String_vector* kids, const ::Stat* stat,
+                 const void* data) {
+                std::string names;
+                for (int i = 0; kids != nullptr && i < kids->count; ++i) {
+                  absl::StrAppend(&names, kids->data[i]);
+                }
+                LogOf(data)->Add(absl::StrCat("children ", rc, " ", names,
+                                              " cv", stat ? stat->cversion : -1));
+              },
+              &log) == ZOK);
+  REQUIRE(zoo_adelete(
+              zh, "/async", -1,
+              [](int rc, const void* data) {
+                LogOf(data)->Add(absl::StrCat("delete ", rc));
+              },
+              &log) == ZOK);
+  REQUIRE(zoo_aexists(
+              zh, "/nope", 0,
+              [](int rc, const ::Stat*, const void* data) {
+                LogOf(data)->Add(absl::StrCat("exists ", rc));
+              },
+              &log) == ZOK);
+  REQUIRE(wait(9));
+  const std::vector<std::string> told = log.Take();
+  CHECK(told == std::vector<std::string>{
+                    "create 0 /async",
+                    "get 0 v v0",
+                    "watch changed /async",
+                    "set 0 v1",
+                    "multi 0",
+                    "sync 0 /async",
+                    "children 0 kid0000000000 cv1",
+                    absl::StrCat("delete ", ZNOTEMPTY),
+                    absl::StrCat("exists ", ZNONODE),
+                });
+  CHECK(std::string(created) == "/async/kid0000000000");
+  CHECK(results[0].err == ZOK);
+  CHECK(results[1].err == ZOK);
+  zookeeper_close(zh);
 }
 
 }  // namespace
