@@ -751,13 +751,19 @@ void BecomeAlice(ZkSession& session) {
   REQUIRE(zoo_exists(session.handle(), "/", 0, nullptr) == ZOK);
 }
 
-// Options of a synod peer alone, its container and TTL cleanup put off as
-// on the ZooKeeper server.
-Options DifferentialOptions(const std::string& dir) {
+// A synod peer alone in `dir`, serving, its container and TTL cleanup put
+// off as on the ZooKeeper server; `zk_listen` as Options::zk_listen.
+std::unique_ptr<Coordinator> StartAlone(const std::string& dir,
+                                        const std::string& zk_listen = "") {
   Options options;
   options.data_dir = dir;
   options.cleanup_interval = absl::Hours(1);
-  return options;
+  options.zk_listen = zk_listen;
+  absl::StatusOr<std::unique_ptr<Coordinator>> started =
+      Coordinator::Start(options);
+  REQUIRE(started.ok());
+  REQUIRE((*started)->WaitConnected(absl::Seconds(30)).ok());
+  return *std::move(started);
 }
 
 // `min_successes`: how many times each kind of op must have succeeded.
@@ -782,11 +788,8 @@ TEST_CASE("Differential: synod gives ZooKeeper 3.8's outcome, name, Stat, "
   BecomeAlice(session);
 
   TempDir dir;
-  absl::StatusOr<std::unique_ptr<Coordinator>> started =
-      Coordinator::Start(DifferentialOptions(dir.Sub("synod")));
-  REQUIRE(started.ok());
-  Coordinator& c = **started;
-  REQUIRE(c.WaitConnected(absl::Seconds(30)).ok());
+  std::unique_ptr<Coordinator> started = StartAlone(dir.Sub("synod"));
+  Coordinator& c = *started;
   REQUIRE(c.AddAuth("digest", kAliceCredentials).ok());
 
   ZkSide zk(session.handle());
@@ -815,14 +818,8 @@ TEST_CASE("Differential through the ZooKeeper protocol: synod's ZooKeeper "
   BecomeAlice(theirs);
 
   TempDir dir;
-  Options options = DifferentialOptions(dir.Sub("synod"));
-  options.zk_listen = "127.0.0.1:0";
-  absl::StatusOr<std::unique_ptr<Coordinator>> started =
-      Coordinator::Start(options);
-  REQUIRE(started.ok());
-  Coordinator& c = **started;
-  REQUIRE(c.WaitConnected(absl::Seconds(30)).ok());
-  ZkSession mine(c.GetHealth().zk_listen);
+  std::unique_ptr<Coordinator> c = StartAlone(dir.Sub("synod"), "127.0.0.1:0");
+  ZkSession mine(c->GetHealth().zk_listen);
   BecomeAlice(mine);
 
   ZkSide zk(theirs.handle());
