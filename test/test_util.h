@@ -144,16 +144,35 @@ inline int FreePort() {
   return 0;
 }
 
-// Connects to "127.0.0.1:PORT"-style `address` (IPv4), sends `bytes`, and
-// returns everything the other side sends until it closes, or until
-// `timeout` passes without a byte (what came until then). "" if it cannot
-// connect. For ZooKeeper's four-letter words.
+// A TCP connection to "IP:PORT" `address` (IPv4): its descriptor, or -1
+// if it cannot connect.
+inline int ConnectTcp(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(
+      std::atoi(address.substr(colon + 1).c_str())));
+  if (inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+    return -1;
+  }
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Connects to `address` (ConnectTcp), sends `bytes`, and returns
+// everything the other side sends until it closes, or until `timeout`
+// passes without a byte (what came until then). "" if it cannot connect.
+// For ZooKeeper's four-letter words.
 inline std::string Converse(const std::string& address,
                             const std::string& bytes,
                             absl::Duration timeout = absl::Seconds(5)) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return "";
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = ConnectTcp(address);
   if (fd < 0) return "";
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(absl::ToInt64Seconds(timeout));
@@ -161,15 +180,9 @@ inline std::string Converse(const std::string& address,
       absl::ToInt64Microseconds(timeout) % 1000000);
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(
-      std::atoi(address.substr(colon + 1).c_str())));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
   std::string answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(bytes.size())) {
+  if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(bytes.size())) {
     char buf[4096];
     for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) {
       answer.append(buf, static_cast<size_t>(n));

@@ -23,6 +23,7 @@
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/status_macros.h"
+#include "zkserver/four_letter_words.h"
 
 namespace synod {
 namespace {

@@ -46,7 +46,6 @@
 #include "util/mutex.h"
 #include "watch/watch_manager.h"
 #include "zab/core.h"
-#include "zkserver/four_letter_words.h"
 #include "zkserver/zk_server.h"
 
 namespace synod {

@@ -1,16 +1,12 @@
 #include "zkserver/four_letter_words.h"
 
-#include <algorithm>
 #include <array>
-#include <cinttypes>
 #include <cmath>
-#include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "util/errors.h"
 #include "zkwire/zk_protocol.h"
 
 namespace synod::zkserver {
@@ -98,7 +94,8 @@ void AppendConnection(const ConnectionReport& c, bool brief,
   absl::StrAppend(out, " /", c.remote, "[1](queued=", c.queued,
                   ",recved=", c.received, ",sent=", c.sent);
   if (!brief && c.session != 0) {
-    absl::StrAppend(out, ",sid=0x", Hex(c.session), ",lop=", c.last_op,
+    absl::StrAppend(out, ",sid=0x", Hex(c.session), ",lop=",
+                    absl::string_view(c.last_op.data(), c.last_op.size()),
                     ",est=", c.established_ms, ",to=", c.timeout_ms);
     if (c.last_cxid >= 0) absl::StrAppend(out, ",lcxid=0x", Hex(c.last_cxid));
     absl::StrAppend(out, ",lzxid=0x", Hex(c.last_zxid),

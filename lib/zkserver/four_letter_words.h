@@ -68,7 +68,8 @@ struct ConnectionReport {
   int64_t received = 0;       // frames read
   int64_t sent = 0;           // frames sent
   int64_t established_ms = 0;  // Unix ms its session began here; 0: not yet
-  std::string last_op = "NA";  // ZooKeeper's name of its last request
+  // ZooKeeper's name of its last request (LastOpName: static storage).
+  std::string_view last_op = "NA";
   int32_t last_cxid = -1;
   int64_t last_zxid = -1;
   int64_t last_response_ms = 0;  // Unix ms of its last reply
@@ -95,9 +96,9 @@ struct ServerReport {
 // "CREA", ...; "NA" for none).
 std::string_view LastOpName(int32_t type);
 
-// Whether the peer serves requests now (a leader, or a learner that has
-// one, and not recovering); the answers that need a serving peer say it
-// does not otherwise, as ZooKeeper's do.
+// Whether the peer serves requests now: it leads, follows or observes
+// (it is not looking for a leader). The answers that need a serving peer
+// say it does not otherwise, as ZooKeeper's do.
 bool Serving(const Health& h);
 
 // The answer to `word` (a KnownWord) under `allowed`; `report` is read only

@@ -131,7 +131,7 @@ ConnectionReport ZkConnection::Report() const {
   r.received = received_;
   r.sent = sent_;
   r.established_ms = established_ms_;
-  r.last_op = std::string(LastOpName(last_type_));
+  r.last_op = LastOpName(last_type_);
   r.last_cxid = last_cxid_;
   r.last_zxid = last_zxid_;
   r.last_response_ms = last_response_ms_;

@@ -1,9 +1,9 @@
 // Writes the seed corpora of the fuzz targets, made with synod's own
-// encoders where there is one, and the reproducers of known findings:
+// encoders where there is one:
 //
 //   synod_fuzz_make_corpus test/fuzz
 //
-// writes test/fuzz/corpus/<target>/<seed> and test/fuzz/crashers/<target>/.
+// writes test/fuzz/corpus/<target>/<seed>.
 // Deterministic: the same build writes the same bytes.
 
 #include <unistd.h>
@@ -476,12 +476,11 @@ void LogSeeds() {
   std::string bad_middle = seg;
   bad_middle[8 + 16 + 2] ^= 1;  // the first record's data
   Seed("log_recovery", "bad_first_record", named + bad_middle);
-  // Known finding (issue 11, item 2): a length that runs past the end
-  // hides the intact records behind it; Open cuts them off as a torn tail.
+  // A finding, fixed (issue 11, item 2): a length that runs past the end
+  // must not hide the intact records behind it.
   std::string bad_length = seg;
   bad_length[8 + 4] = 100;  // the first record's length
-  Put("crashers/log_recovery", "bad_length_hides_records",
-      named + bad_length);
+  Seed("log_recovery", "bad_length_hides_records", named + bad_length);
   // A bad checksum on the last record only: a torn tail, cut.
   std::string bad_last = seg;
   bad_last[seg.size() - 1] ^= 1;
