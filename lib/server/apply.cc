@@ -207,6 +207,9 @@ void Server::InstallTree(Zxid zxid) {
       if (!tasks.empty()) outbox_->Post(&tasks);
     }
     replica_->tree = std::move(*installing_);
+    // Counted before the zxid is published: whoever sees the snapshot's
+    // zxid applied (Health, a test waiting on it) sees it counted.
+    published_->snapshots_installed.fetch_add(1, std::memory_order_relaxed);
     published_->last_applied = replica_->tree.last_zxid();
     applied_config_ = installing_config_;
     config_unsaved_ = false;  // stored with the snapshot
@@ -218,7 +221,6 @@ void Server::InstallTree(Zxid zxid) {
   if (install_observer_) install_observer_(zxid);
   installing_.reset();
   preparer_->Reset();
-  published_->snapshots_installed.fetch_add(1, std::memory_order_relaxed);
   Log(options_, LogLevel::kInfo,
       absl::StrCat("peer ", self(), " installed the leader's snapshot at ",
                    zab::ZxidString(zxid)));
