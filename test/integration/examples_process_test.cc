@@ -89,7 +89,7 @@ TEST_CASE("Examples: leader election with fencing through a paused and a "
     }
     return false;
   }));
-  for (int i = 0; i < 3; ++i) e.at(i).Stop();
+  e.StopAll();
 
   const std::vector<JournalLine> lines = Journal(journal);
   // Tokens never go back among accepted writes, and every change of
@@ -193,7 +193,7 @@ TEST_CASE("Examples: a killed lock holder's lock passes once its session "
   const absl::Duration waited = absl::Now() - killed;
   INFO("the lock passed " << waited << " after the kill");
   CHECK(waited >= absl::Milliseconds(2900));
-  for (int i = 1; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+  CHECK(e.StopAll() == 0);
 }
 
 TEST_CASE("Examples: a lock holder paused past its session timeout learns "
@@ -314,7 +314,7 @@ TEST_CASE("Examples: service discovery among processes, through a killed "
   CHECK(WaitForCli([&] {
     return last_list(0) == all && last_list(1) == all && last_list(2) == all;
   }));
-  for (int i = 0; i < 3; ++i) CHECK(e.at(i).Stop() == 0);
+  CHECK(e.StopAll() == 0);
 }
 
 }  // namespace
