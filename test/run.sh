@@ -3,8 +3,10 @@
 # test tier (unit, sim, integration, fuzz corpora), the install consumer
 # check and the benchmark smoke run, every fuzzer for a bounded time, then
 # the same suite under ASan+UBSan and under TSan (TSan without the tests of
-# single-threaded code: SYNOD_SINGLE_THREADED_TESTS), and clang's thread-safety
-# analysis over the library and tools (-Werror=thread-safety: every
+# single-threaded code, SYNOD_SINGLE_THREADED_TESTS, nor the differential
+# runs against ZooKeeper, one request at a time: the tsan test preset's
+# filter; the ZooKeeper port's own process tests stay), and clang's
+# thread-safety analysis over the library and tools (-Werror=thread-safety: every
 # ABSL_GUARDED_BY and lock annotation is checked). Every pass runs even
 # when an earlier one failed; the script fails at the end if any did,
 # naming them.
@@ -19,8 +21,10 @@ cd "$(dirname "$0")/.."
 bash .ci/install-deps zookeeper libzookeeper-mt-dev gnuplot-nox prometheus \
   default-jdk-headless python3-kazoo || exit 1
 jobs=${SYNOD_JOBS:-2}
-# ccache hits across clones at different paths (paths become relative).
+# ccache hits across clones at different paths (paths become relative),
+# and for the files compiled with a precompiled header (test/test_pch.h).
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros}"
 failed=()
 timings=()
 
