@@ -172,6 +172,10 @@ class PeerRuntime final : public transport::ClientHost {
   Zxid LastAppliedZxid() const override {
     return published_.last_applied.load();
   }
+  bool ServesClients() const override {
+    // leader_id is published only while a leader serves us.
+    return !ensemble_ || published_.leader_id.load() != 0;
+  }
   void RunAfterEvents(std::function<void()> task) override {
     Post(std::move(task));
   }

@@ -163,6 +163,12 @@ class ClientHost {
   // Returns the zxid of the last txn this peer's replica applied. Cheap;
   // takes no lock.
   virtual Zxid LastAppliedZxid() const = 0;
+  // True while a leader serves this peer: it leads, or follows or
+  // observes a leader it is synchronized with (always, for a peer alone).
+  // A peer without one answers reads from a replica that may have fallen
+  // behind while the ensemble expires the sessions it holds, so clients
+  // are better told to go elsewhere. Cheap; takes no lock.
+  virtual bool ServesClients() const = 0;
   // Runs `task` on the host's event thread after every watch event queued
   // for a watcher so far (the events of every write applied so far), so
   // that what `task` sends follows them. Dropped while the host stops.

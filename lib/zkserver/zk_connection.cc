@@ -203,6 +203,13 @@ void ZkConnection::RunFrames() {
 }
 
 void ZkConnection::OnConnect(const zkwire::ConnectRequest& request) {
+  if (!host_->ServesClients()) {
+    // As ZooKeeper's server while it is not running (no quorum, or an
+    // election): the connection closes unanswered, and the client tries
+    // another peer.
+    Finish();
+    return;
+  }
   phase_ = Phase::kConnecting;
   const int32_t timeout_ms =
       transport::RemoteSessionTimeoutMs(*options_, request.timeout_ms);
@@ -733,7 +740,16 @@ void ZkConnection::OnTick(int64_t now_ms) {
     Finish();  // a connection that never began a session
     return;
   }
-  if (finished_ || phase_ != Phase::kOpen) return;
+  if (finished_ || phase_ == Phase::kAwaitConnect) return;
+  if (!host_->ServesClients()) {
+    // The peer lost its leader: its replica may fall behind, and the
+    // ensemble times out the session while the client, still answered,
+    // would not look elsewhere. ZooKeeper's server closes every
+    // connection then; the session stays open for its timeout.
+    Finish();
+    return;
+  }
+  if (phase_ != Phase::kOpen) return;
   if (now_ms - last_heard_ms_ > timeout_ms_) {
     Finish();  // nothing heard for a whole timeout: the client is gone
     return;

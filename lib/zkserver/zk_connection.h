@@ -118,8 +118,10 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
   bool finished() const { return finished_; }
   // Called every tick: ends a connection idle past its session's timeout
   // (a client that vanished; its session then expires on the ensemble),
-  // whose session the ensemble closed (expired), or that has not sent its
-  // handshake within kHandshakeTimeoutMs of opening.
+  // whose session the ensemble closed (expired), that has not sent its
+  // handshake within kHandshakeTimeoutMs of opening, or that began a
+  // session while the peer has no leader serving it
+  // (ClientHost::ServesClients; a handshake then is not answered).
   void OnTick(int64_t now_ms);
   // The socket is closed (or the server stops, or the session moved to
   // another connection): the connection stops serving its session, drops

@@ -153,6 +153,7 @@ class Host final : public ClientHost {
     return it->second;
   }
   Zxid LastAppliedZxid() const override { return zxid_; }
+  bool ServesClients() const override { return true; }
   void RunAfterEvents(std::function<void()> task) override {
     events_.push_back(std::move(task));
   }

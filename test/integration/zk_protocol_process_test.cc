@@ -1,11 +1,16 @@
 // ZooKeeper's own clients against synod-peer processes serving ZooKeeper's
-// protocol (--zk-listen): zkCli's commands on one peer, and the C client's
+// protocol (--zk-listen): zkCli's commands on one peer; the C client's
 // session surviving the kill of the peer it was connected to, its
-// ephemeral kept, resumed at another peer.
+// ephemeral kept, resumed at another peer; a peer without a leader
+// closing its clients' connections until one serves again.
 
 #include <catch2/catch.hpp>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +30,7 @@
 #include "integration/process_util.h"
 #include "integration/zk_server.h"
 #include "test_util.h"
+#include "zkwire/zk_records.h"
 
 namespace synod {
 namespace {
@@ -172,6 +178,86 @@ TEST_CASE("ZooKeeper protocol: the C client's session survives the kill of "
   REQUIRE(zookeeper_close(zh) == ZOK);
   const int other = (victim + 1) % 3;
   CHECK(absl::StrContains(ZkCli(three.zk[other], "ls /").out, "[synod]"));
+}
+
+// Sends a session's handshake to `address` and waits up to `timeout` for
+// what follows: "closed" if the server closed the connection without a
+// byte, "answered" if it sent something, "silent" if neither happened.
+std::string Handshake(const std::string& address, absl::Duration timeout) {
+  zkwire::ConnectRequest request;
+  request.timeout_ms = 10000;
+  request.password = std::string(16, '\0');
+  std::string body, frame;
+  zkwire::EncodeConnectRequest(request, &body);
+  zkwire::AppendFrame(body, &frame);
+  const int fd = testing::ConnectTcp(address);
+  if (fd < 0) return "closed";  // nobody listens: refused as well
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(absl::ToInt64Seconds(timeout));
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string outcome = "silent";
+  if (send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(frame.size())) {
+    char buf[256];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n == 0) outcome = "closed";
+    if (n > 0) outcome = "answered";
+    if (n < 0 && errno == ECONNRESET) outcome = "closed";
+  }
+  close(fd);
+  return outcome;
+}
+
+TEST_CASE("ZooKeeper protocol: a peer that loses its leader closes its "
+          "clients' connections and opens no session until one serves "
+          "again, and the client's session resumes",
+          "[zkserver][process]") {
+  ZkPeers three(3, {"--zk-4lw-whitelist", "*"});
+  if (!three.WaitServing({0, 1, 2})) FAIL(three.Logs());
+  zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+  g_state.store(0);
+  // The client knows peer 0 alone: it cannot move elsewhere.
+  zhandle_t* zh = zookeeper_init(three.zk[0].c_str(), StateWatcher, 30000,
+                                 nullptr, nullptr, 0);
+  REQUIRE(zh != nullptr);
+  auto wait_state = [](bool connected, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while ((g_state.load() == ZOO_CONNECTED_STATE) != connected &&
+           absl::Now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return (g_state.load() == ZOO_CONNECTED_STATE) == connected;
+  };
+  REQUIRE(wait_state(true, absl::Seconds(30)));
+  const int64_t session = zoo_client_id(zh)->client_id;
+  REQUIRE(zoo_create(zh, "/eph", "e", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
+                     nullptr, 0) == ZOK);
+  CHECK(Handshake(three.zk[0], absl::Seconds(10)) == "answered");
+
+  // The other two stop: peer 0 has no leader. It closes the client's
+  // connection (before, it went on answering its pings: the client
+  // stayed "connected" to a replica falling behind).
+  three.peers[1]->Pause();
+  three.peers[2]->Pause();
+  const bool dropped = wait_state(false, absl::Seconds(30));
+  CHECK(dropped);
+  // While it has none, a handshake is closed unanswered at once (not
+  // parked until a create times out), and the four-letter words say it
+  // does not serve.
+  CHECK(Handshake(three.zk[0], absl::Seconds(3)) == "closed");
+  CHECK(absl::StrContains(Converse(three.zk[0], "srvr"),
+                          "not currently serving requests"));
+  CHECK(g_state.load() != ZOO_CONNECTED_STATE);
+
+  // A leader again: the client resumes its session, its ephemeral kept.
+  three.peers[1]->Resume();
+  three.peers[2]->Resume();
+  if (!wait_state(true, absl::Seconds(30))) FAIL(three.Logs());
+  CHECK(zoo_client_id(zh)->client_id == session);
+  ::Stat stat;
+  REQUIRE(zoo_exists(zh, "/eph", 0, &stat) == ZOK);
+  CHECK(stat.ephemeralOwner == session);
+  CHECK(zookeeper_close(zh) == ZOK);
 }
 
 // The keys of an answer's lines: what comes before `separator` on each

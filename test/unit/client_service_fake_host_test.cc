@@ -188,6 +188,7 @@ class FakeHost final : public transport::ClientHost {
     return std::nullopt;
   }
   Zxid LastAppliedZxid() const override { return 42; }
+  bool ServesClients() const override { return true; }
   void RunAfterEvents(std::function<void()> task) override { task(); }
 
   // Fires the data watches registered on `path` (one-shot), on the host's

@@ -167,6 +167,7 @@ class FakeHost final : public transport::ClientHost {
     return it->second;
   }
   Zxid LastAppliedZxid() const override { return 77; }
+  bool ServesClients() const override { return serves_clients; }
   void RunAfterEvents(std::function<void()> task) override {
     events.push_back(std::move(task));
   }
@@ -203,6 +204,7 @@ class FakeHost final : public transport::ClientHost {
   std::vector<Registered> watchers;
   std::deque<std::function<void()>> events;
   std::vector<int64_t> hosted, unhosted, dropped;
+  bool serves_clients = true;
   RestoredWatches restored;
   std::vector<WatchEvent> missed;
 };
@@ -694,6 +696,67 @@ TEST_CASE("zk connection: a four-letter word in place of the handshake is "
   g.Send("ruok");
   CHECK(g.owner.words.empty());
   CHECK(g.conn->finished());
+}
+
+TEST_CASE("zk connection: while no leader serves the peer, sessions end "
+          "and handshakes go unanswered, four-letter words are answered",
+          "[zkserver]") {
+  SECTION("an open session's connection ends at the next tick") {
+    Fixture f;
+    f.Open();
+    f.conn->OnTick(10);
+    CHECK_FALSE(f.conn->finished());
+    f.host.serves_clients = false;
+    f.conn->OnTick(20);
+    CHECK(f.conn->finished());
+    // The session stays open on the ensemble: no close was submitted.
+    CHECK(f.host.submissions.empty());
+    f.conn->OnClosed();
+    CHECK(f.host.unhosted == std::vector<int64_t>{kSession});
+  }
+  SECTION("a session being created ends too") {
+    Fixture f;
+    f.Send(ConnectFrame(0, std::string(16, '\0')));
+    REQUIRE(f.host.submissions.size() == 1);
+    f.host.serves_clients = false;
+    f.conn->OnTick(10);
+    CHECK(f.conn->finished());
+  }
+  SECTION("a handshake is closed unanswered, nothing submitted") {
+    Fixture f;
+    f.host.serves_clients = false;
+    f.Send(ConnectFrame(0, std::string(16, '\0')));
+    CHECK(f.conn->finished());
+    CHECK(f.conn->output().empty());
+    CHECK(f.host.submissions.empty());
+    // A resume, too.
+    Fixture g;
+    g.host.serves_clients = false;
+    g.Send(ConnectFrame(kSession, std::string(16, 'p')));
+    CHECK(g.conn->finished());
+    CHECK(g.host.submissions.empty());
+  }
+  SECTION("a four-letter word is answered, a waiting connection lives") {
+    Fixture f;
+    f.host.serves_clients = false;
+    f.conn->OnTick(10);
+    CHECK_FALSE(f.conn->finished());
+    f.Send("srvr");
+    CHECK(f.owner.words == std::vector<std::string>{"srvr"});
+    CHECK(f.conn->output() == "answer:srvr");
+  }
+  SECTION("once a leader serves again, a new connection opens a session") {
+    Fixture f;
+    f.host.serves_clients = false;
+    f.Send(ConnectFrame(0, std::string(16, '\0')));
+    CHECK(f.conn->finished());
+    f.host.serves_clients = true;
+    f.conn = std::make_shared<ZkConnection>(&f.host, &f.options, f.poster,
+                                            &f.owner, AuthInfo{}, 0);
+    f.Open();  // answered with the session
+    f.conn->OnTick(10);
+    CHECK_FALSE(f.conn->finished());
+  }
 }
 
 TEST_CASE("zk connection: one that sends no handshake is closed after "
