@@ -50,6 +50,8 @@ using Stream = grpc::ClientReaderWriter<ClientRequest, ClientReply>;
 
 // The id of the OpenSession request; operations are numbered after it.
 constexpr uint64_t kOpenId = 1;
+// The CloseSession's id: the open's again, which no operation takes.
+constexpr uint64_t kCloseId = kOpenId;
 // Slots the id ring starts with: more than the driver keeps in flight on
 // one session (64), and Prepare's 256.
 constexpr size_t kInitialSlots = 512;
@@ -114,9 +116,10 @@ class RemoteSession final : public Session {
   // error if it refuses. Called once, before any operation.
   absl::Status Open();
 
-  // Writes what is queued and half-closes the stream: the peer answers
-  // what it has, then closes the session and ends the stream. Operations
-  // issued from now on fail with Unavailable. Idempotent.
+  // Writes what is queued, then CloseSession, and half-closes the stream:
+  // the peer answers what it has, then closes the session and ends the
+  // stream. Operations issued from now on fail with Unavailable.
+  // Idempotent.
   void BeginClose();
   // Waits (a bounded time) for the stream to end, cancelling it if it does
   // not, and for the reader: every completion has run when this returns.
@@ -275,7 +278,11 @@ void RemoteSession::BeginClose() {
       write_mu_.Await(idle);
     }
   }
-  stream_->WritesDone();  // false if the stream is lost: nothing to do
+  transport::ClientRequest close;
+  close.set_id(kCloseId);
+  close.mutable_close();
+  // Both false if the stream is lost: nothing to do (the session expires).
+  if (stream_->Write(close)) stream_->WritesDone();
 }
 
 void RemoteSession::EndClose() {

@@ -135,21 +135,32 @@ void CliClient::Print(std::string_view text) {
   out_->flush();
 }
 
-// Tries each peer once, from the current one on.
+// Tries each peer once, from the current one on (after a lost stream,
+// from the next one).
 absl::Status CliClient::Connect() {
   {
     MutexLock lock(&mu_);
     if (stream_ && !stream_ended_) return absl::OkStatus();
   }
-  if (stream_) EndStream(/*cancel=*/true);  // lost: a new session
+  if (stream_) {
+    EndStream(/*cancel=*/true);  // lost: its session is resumed
+    if (!peers_.empty()) current_ = (current_ + 1) % peers_.size();
+  }
   if (peers_.empty()) return ConnectionLoss("no peer to connect to");
   absl::Status status;
   for (size_t tried = 0; tried < peers_.size(); ++tried) {
     status = ConnectCurrent();
-    // A refusal (bad credentials, a full peer) would be the next peer's
-    // too; only an unreachable or leaderless peer is passed over.
+    // A refusal (bad credentials, a full peer, a session gone) would be
+    // the next peer's too; only an unreachable or leaderless peer is
+    // passed over.
     if (status.ok() || ErrorOf(status) != Error::kConnectionLoss) break;
     current_ = (current_ + 1) % peers_.size();
+  }
+  if (ErrorOf(status) == Error::kSessionExpired) {
+    // Its ephemerals are gone; the next command opens a new session.
+    MutexLock lock(&mu_);
+    session_id_ = 0;
+    session_password_.clear();
   }
   return status;
 }
@@ -170,11 +181,12 @@ absl::Status CliClient::ConnectCurrent() {
   }
   context_ = std::make_unique<grpc::ClientContext>();
   stream_ = stub_->Session(context_.get());
+  int64_t resume = 0;
   {
     MutexLock lock(&mu_);
     stream_ended_ = false;
     writes_done_ = false;
-    session_id_ = 0;
+    resume = session_id_;
     replies_.clear();
     events_.clear();
   }
@@ -183,11 +195,29 @@ absl::Status CliClient::ConnectCurrent() {
   ClientRequest open;
   open.mutable_open()->set_timeout_ms(
       absl::ToInt64Milliseconds(options_.session_timeout));
+  if (resume != 0) {
+    open.mutable_open()->set_session_id(resume);
+    open.mutable_open()->set_password(session_password_);
+  }
   absl::StatusOr<ClientReply> reply =
       Call(std::move(open), options_.open_timeout);
   absl::Status status = reply.ok() ? ReplyStatus(*reply) : reply.status();
   if (status.ok() && reply->session_id() == 0) {
     status = MakeError(Error::kSystemError, "the peer opened no session");
+  }
+  if (status.ok() && resume != 0 && reply->session_id() != resume) {
+    status = MakeError(Error::kSystemError,
+                       "the peer resumed another session than asked");
+  }
+  // The identities addauth added belong to the session's connection:
+  // a resumed session gets them again.
+  for (size_t i = 0; status.ok() && resume != 0 && i < auth_.size(); ++i) {
+    ClientRequest auth;
+    auth.mutable_auth()->set_scheme(auth_[i].first);
+    auth.mutable_auth()->set_credentials(auth_[i].second);
+    absl::StatusOr<ClientReply> added =
+        Call(std::move(auth), options_.open_timeout);
+    status = added.ok() ? ReplyStatus(*added) : added.status();
   }
   if (!status.ok()) {
     if (ErrorOf(status) == Error::kOperationTimeout) {
@@ -198,6 +228,7 @@ absl::Status CliClient::ConnectCurrent() {
     EndStream(/*cancel=*/true);
     return status;
   }
+  if (resume == 0) session_password_ = reply->session_password();
   MutexLock lock(&mu_);
   session_id_ = reply->session_id();
   return absl::OkStatus();
@@ -270,11 +301,24 @@ void CliClient::ReadLoop() {
   stream_ended_ = true;
 }
 
-// Ends the stream: cancelled at once, or half-closed so that the peer
-// closes the session first (bounded: cancelled if it takes too long).
+// Ends the stream: cancelled at once, or half-closed, once the peer has
+// closed the session (bounded: cancelled if it takes too long).
 void CliClient::EndStream(bool cancel) {
   if (!stream_) return;
   if (!cancel) {
+    bool open = false;
+    {
+      MutexLock lock(&mu_);
+      open = !stream_ended_ && !writes_done_ && session_id_ != 0;
+    }
+    if (open) {
+      // The session ends with the client; a stream that just ends would
+      // leave it (and its ephemerals) until its timeout. Its outcome is
+      // the peer's to know.
+      ClientRequest close;
+      close.mutable_close();
+      Call(std::move(close), options_.open_timeout).IgnoreError();
+    }
     {
       MutexLock lock(&mu_);
       writes_done_ = true;
@@ -297,26 +341,15 @@ void CliClient::EndStream(bool cancel) {
   context_.reset();
   MutexLock lock(&mu_);
   stream_ended_ = true;
-  session_id_ = 0;
 }
 
-void CliClient::Close() { EndStream(/*cancel=*/false); }
-
-// A session is not silently replaced: the command that finds the stream
-// lost fails (its ephemerals are gone), and the next one reconnects.
-absl::Status CliClient::ReportLostStream() {
-  int64_t lost_session = 0;
-  {
-    MutexLock lock(&mu_);
-    if (!stream_ || !stream_ended_ || writes_done_) return absl::OkStatus();
-    lost_session = session_id_;
-  }
-  EndStream(/*cancel=*/true);
-  const std::string lost_peer = current_peer();
-  current_ = (current_ + 1) % peers_.size();  // the next one first
-  return ConnectionLoss(absl::StrCat(
-      "the connection to peer ", lost_peer, " was lost; session ",
-      Hex(lost_session), " ended (the next command opens a new session)"));
+// Closes the session if its stream is up; a session whose stream was lost
+// is left to its timeout. Either way the client forgets it.
+void CliClient::Close() {
+  EndStream(/*cancel=*/false);
+  MutexLock lock(&mu_);
+  session_id_ = 0;
+  session_password_.clear();
 }
 
 int64_t CliClient::session_id() const {
@@ -793,7 +826,6 @@ absl::Status CliClient::Run(const CliCommand& command) {
     default:
       break;
   }
-  if (absl::Status s = ReportLostStream(); !s.ok()) return s;
   if (absl::Status s = Connect(); !s.ok()) return s;
   absl::Status status = RunCommand(command);
   if (status.ok() && SetsWatch(command) && !options_.async_events) {

@@ -52,9 +52,12 @@ class CliClient {
   };
 
   // Nothing is connected until the first command that needs it (or
-  // Connect). `peers` are tried in order (at least one); after a lost
-  // connection the next command starts with the next peer. `out`
-  // receives everything the commands print; it must outlive the client.
+  // Connect). `peers` are tried in order (at least one). After a lost
+  // connection the next command resumes the session (its ephemerals kept)
+  // on the next peer that takes it, within the session's timeout, and
+  // sends the identities addauth added again; a command under way when
+  // the connection broke fails with ConnectionLoss. `out` receives
+  // everything the commands print; it must outlive the client.
   CliClient(std::vector<std::string> peers, Options options,
             std::ostream* out);
   CliClient(std::string peer, Options options, std::ostream* out)
@@ -66,9 +69,11 @@ class CliClient {
   CliClient& operator=(const CliClient&) = delete;
 
   // Opens the session stream on the first peer, from the current one on,
-  // that accepts it. ConnectionLoss if none can be reached within
-  // connect_timeout or opens the session within open_timeout; a peer's
-  // error if it refuses. OK if already open.
+  // that accepts it: a new session, or the one whose stream was lost,
+  // resumed. ConnectionLoss if none can be reached within connect_timeout
+  // or opens the session within open_timeout; a peer's error if it
+  // refuses; SessionExpired if the session to resume is gone (the next
+  // call opens a new one). OK if already open.
   absl::Status Connect();
 
   // Closes the session and makes `peers` the list (connect).
@@ -109,7 +114,7 @@ class CliClient {
   const transport::TransportCredentials& Credentials() const;
   // Creates the channel and stub for the current peer, once.
   void EnsureChannel();
-  // Opens the session on the current peer.
+  // Opens (or resumes) the session on the current peer.
   absl::Status ConnectCurrent();
   // A read of `kind` on `path` (the fields the caller set in `read`).
   absl::StatusOr<transport::ClientReply> Read(transport::ReadRequest read);
@@ -128,10 +133,9 @@ class CliClient {
                                               absl::Duration timeout);
   // The reader thread: replies to their calls, events to the queue or out.
   void ReadLoop();
-  // Tears down the stream after a failed Connect (or at Close).
+  // Tears down the stream after a failed Connect, a lost connection, or at
+  // Close (the session is the caller's to forget).
   void EndStream(bool cancel);
-  // ConnectionLoss (once) if the stream ended under us, else OK.
-  absl::Status ReportLostStream();
 
   absl::Status RunStatus();
   // backup: the Backup RPC with the identities addauth added.
@@ -180,7 +184,10 @@ class CliClient {
   std::map<uint64_t, transport::ClientReply> replies_ ABSL_GUARDED_BY(mu_);
   bool stream_ended_ ABSL_GUARDED_BY(mu_) = false;
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
+  // The session (open, or to resume once its stream is lost), 0 for none.
   int64_t session_id_ ABSL_GUARDED_BY(mu_) = 0;
+  // What resumes it (the calling thread's alone).
+  std::string session_password_;
   int64_t events_received_ ABSL_GUARDED_BY(mu_) = 0;
   bool print_watches_ ABSL_GUARDED_BY(mu_) = true;
   // The identities addauth added (the calling thread's alone), for backup.

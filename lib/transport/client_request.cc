@@ -98,6 +98,8 @@ absl::Status CheckClientRequest(const ClientRequest& request) {
       return ValidatePath(request.sync().path());
     case ClientRequest::kAuth:
       return absl::OkStatus();  // Authenticate judges the scheme
+    case ClientRequest::kClose:
+      return absl::OkStatus();
     case ClientRequest::kOpen:
       return BadArgumentsError("the session is already open");
     case ClientRequest::BODY_NOT_SET:

@@ -1,6 +1,9 @@
 // The Client service (transport/client.proto) over a ClientHost: one
-// session per Session stream, its requests run in order, its watch events
-// pushed on the stream.
+// session per Session stream (opened, or resumed by id and password), its
+// requests run in order, its watch events pushed on the stream. The
+// session outlives the stream: when the stream ends without CloseSession,
+// the peer stops keeping the session alive and it stays open for its
+// timeout, for the client to resume here or on another peer.
 //
 // Built on gRPC's callback API: no thread belongs to a stream, whatever the
 // number of streams. A stream is a SessionStream (a ServerBidiReactor) and
@@ -29,7 +32,10 @@
 //
 // The stream's watches are registered with its session id as their owner:
 // REMOVE_WATCHES takes away only the stream's own, and when the stream ends
-// they are all dropped (none would ever be delivered again).
+// they are all dropped (none would ever be delivered again). One stream at
+// a time hosts a session on this peer (Impl::Host): a client that resumes
+// its session here before the peer noticed its old stream end takes the
+// session over, and the old stream is cancelled without touching it.
 
 #include "transport/client_service.h"
 
@@ -56,6 +62,7 @@
 #include "transport/client_host.h"
 #include "transport/client_request.h"
 #include "transport/remote_session.h"
+#include "transport/session_secret.h"
 #include "transport/tls.h"
 #include "tree/data_tree.h"
 #include "tree/path.h"
@@ -67,8 +74,9 @@
 namespace synod::transport {
 namespace {
 
-// While shutting down, how long the service waits for the streams' sessions
-// to close (the host may be stopping, or have no leader).
+// While shutting down, how long the service waits for the streams to end
+// (a CloseSession under way may still complete; the host may be stopping,
+// or have no leader).
 constexpr absl::Duration kShutdownCloseWait = absl::Seconds(1);
 // Most replies and events queued for one stream: a client that reads
 // nothing while its watches fire loses its stream rather than the peer's
@@ -213,6 +221,17 @@ class ClientService::Impl final : public Client::CallbackService {
   // Takes one of Options::max_client_sessions; false if none is left.
   bool ReserveSession();
   void ReleaseSession();
+  // `stream` hosts session `id` on this peer from now on: the peer keeps
+  // the session alive and filters its watch events by `auth`. A stream
+  // that hosted it before (the client resumed the session on a new stream
+  // before this peer saw the old one end) loses it, with its watches, and
+  // is cancelled.
+  void Host(int64_t id, SessionStream* stream,
+            std::shared_ptr<const AuthInfo> auth);
+  // `stream` no longer hosts session `id`: its watches go and the peer
+  // stops keeping it alive (it expires after its timeout unless resumed or
+  // closed). Nothing, if another stream took the session over.
+  void Unhost(int64_t id, SessionStream* stream);
   // Runs `task` on the worker thread (never the loop or the dispatcher).
   void Post(std::function<void()> task) { worker_.Post(std::move(task)); }
 
@@ -227,6 +246,8 @@ class ClientService::Impl final : public Client::CallbackService {
   int sessions_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<SessionStream*, std::weak_ptr<SessionStream>> streams_
       ABSL_GUARDED_BY(mu_);
+  // The stream hosting each session (Host).
+  absl::flat_hash_map<int64_t, SessionStream*> hosts_ ABSL_GUARDED_BY(mu_);
   // Whether a Backup call holds a snapshot (shared with its writer, which
   // may outlive this).
   const std::shared_ptr<std::atomic<bool>> backup_running_ =
@@ -248,6 +269,14 @@ class SessionStream final
   void Start();
   // Shutdown: ends the stream as if the client had gone.
   void Cancel() { context_->TryCancel(); }
+  // Another stream took this one's session over: it ends (cancelled on
+  // the worker, while gRPC still holds it), its session untouched.
+  void Supersede() {
+    MutexLock lock(&mu_);
+    if (finish_called_) return;
+    cancel_wanted_ = true;
+    KickLocked();
+  }
 
   // Takes the pending requests that can run now, in order, then starts
   // whatever network reads and writes can go, or finishes the stream.
@@ -288,7 +317,12 @@ class SessionStream final
 
   // One step of Pump; false when there is nothing to do now.
   bool Step();
+  // A new session's create, or a resumed one's sync; open_outcome_ gets
+  // what comes of it.
   void SubmitOpen(const OpenSession& open);
+  // The open's outcome: the session hosted and the reply queued, or the
+  // error's reply and the stream's end.
+  void Opened(WriteOutcome&& outcome);
   void SubmitWrite(uint64_t id, txn::Request request);
   void SubmitClose();
   // The answer to a request answered here (not a write or sync).
@@ -302,10 +336,13 @@ class SessionStream final
   // Touched only by the one running Pump.
   std::shared_ptr<const AuthInfo> auth_;
   int64_t timeout_ms_ = 0;
+  std::string password_;         // the session's (the client's to resume)
+  int64_t resume_id_ = 0;        // the session the open resumes, or 0
 
   Mutex mu_;
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kAwaitOpen;
   uint64_t open_id_ ABSL_GUARDED_BY(mu_) = 0;  // the open request's
+  uint64_t close_id_ ABSL_GUARDED_BY(mu_) = 0;  // a CloseSession's, or 0
   int64_t session_ ABSL_GUARDED_BY(mu_) = 0;
   bool holds_slot_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<WriteOutcome> open_outcome_ ABSL_GUARDED_BY(mu_);
@@ -531,7 +568,8 @@ void SessionStream::Pump() {
 bool SessionStream::Step() {
   ClientHost* const host = service_->host();
   ClientRequest request;
-  enum { kNone, kOpen, kOpened, kSubmit, kAnswer, kClose } what = kNone;
+  enum { kNone, kOpen, kOpened, kSubmit, kAnswer, kClose, kLeave } what =
+      kNone;
   std::optional<WriteOutcome> opened;
   int64_t session = 0;
   {
@@ -580,7 +618,15 @@ bool SessionStream::Step() {
         }
         break;
       case Phase::kOpen:
-        if (!pending_.empty()) {
+        if (!pending_.empty() && pending_.front().has_close()) {
+          // After the requests before it (the host runs the session's
+          // writes in order); whatever follows it is not run.
+          close_id_ = pending_.front().id();
+          pending_.clear();
+          phase_ = Phase::kClosing;
+          ReleaseSlotLocked();
+          what = kClose;
+        } else if (!pending_.empty()) {
           ClientRequest& front = pending_.front();
           const bool submitted =
               (front.has_write() &&
@@ -596,12 +642,14 @@ bool SessionStream::Step() {
             pending_.pop_front();
             what = kAnswer;
           }
-        } else if (reads_ended_ || cancelled_ || broken_) {
+        } else if ((reads_ended_ || cancelled_ || broken_) &&
+                   writes_outstanding_ == 0) {
           // The stream ended (the client half-closed, went away, or
-          // Shutdown cancelled it): the session goes with it.
-          phase_ = Phase::kClosing;
+          // Shutdown cancelled it) and its writes' replies went: the
+          // session stays open for its timeout, for the client to resume.
+          phase_ = Phase::kClosed;
           ReleaseSlotLocked();
-          what = kClose;
+          what = kLeave;
         }
         session = session_;
         break;
@@ -616,28 +664,9 @@ bool SessionStream::Step() {
     case kOpen:
       SubmitOpen(request.open());
       return true;
-    case kOpened: {
-      if (opened->status.ok()) {
-        host->AddHostedSession(opened->zxid);
-        host->SetWatchAuth(opened->zxid, auth_);
-      }
-      MutexLock lock(&mu_);
-      if (!opened->status.ok()) {
-        ClientReply reply = NewReply(open_id_);
-        SetError(opened->status, &reply);
-        PushLocked(std::move(reply), true);
-        ReleaseSlotLocked();
-        phase_ = Phase::kClosed;
-        return true;
-      }
-      session_ = opened->zxid;
-      phase_ = Phase::kOpen;
-      ClientReply reply = NewReply(open_id_);
-      reply.set_session_id(session_);
-      reply.set_zxid(session_);
-      PushLocked(std::move(reply), true);
+    case kOpened:
+      Opened(std::move(*opened));
       return true;
-    }
     case kSubmit: {
       const uint64_t id = request.id();
       if (request.has_write()) {
@@ -658,30 +687,89 @@ bool SessionStream::Step() {
       // did), so that the close's own events (its ephemerals) are not sent
       // to it either. The close completes after the stream's earlier
       // writes, whose replies still go out.
-      host->DropWatchesOf(session);
-      host->RemoveHostedSession(session);
+      service_->Unhost(session, this);
       SubmitClose();
+      return true;
+    case kLeave:
+      service_->Unhost(session, this);
       return true;
   }
   return false;
 }
 
+void SessionStream::Opened(WriteOutcome&& o) {
+  ClientHost* const host = service_->host();
+  if (o.status.ok() && resume_id_ != 0) {
+    // Synced with the leader: the replica holds the session if it is open.
+    const std::optional<ClientHost::OpenSession> open =
+        host->FindSession(resume_id_);
+    if (!open.has_value() ||
+        !SessionPasswordMatches(password_, open->password_digest)) {
+      o.status = MakeError(
+          Error::kSessionExpired,
+          absl::StrCat("session 0x", absl::Hex(resume_id_),
+                       " is not open (expired or closed), or the password "
+                       "is not its own"));
+    } else {
+      o.zxid = resume_id_;
+      timeout_ms_ = open->timeout_ms;  // the one it was opened with
+    }
+  }
+  if (o.status.ok()) service_->Host(o.zxid, this, auth_);
+  MutexLock lock(&mu_);
+  ClientReply reply = NewReply(open_id_);
+  if (!o.status.ok()) {
+    SetError(o.status, &reply);
+    PushLocked(std::move(reply), true);
+    ReleaseSlotLocked();
+    phase_ = Phase::kClosed;
+    return;
+  }
+  session_ = o.zxid;
+  phase_ = Phase::kOpen;
+  reply.set_session_id(session_);
+  reply.set_zxid(session_);
+  reply.set_session_password(password_);
+  reply.set_session_timeout_ms(timeout_ms_);
+  PushLocked(std::move(reply), true);
+}
+
 void SessionStream::SubmitOpen(const OpenSession& open) {
   const Options& options = service_->options();
-  timeout_ms_ = RemoteSessionTimeoutMs(options, open.timeout_ms());
   auth_ = std::make_shared<const AuthInfo>(ConnectionAuth(options, *context_));
+  auto done = [self = shared_from_this()](WriteOutcome&& o) {
+    MutexLock lock(&self->mu_);
+    self->open_outcome_ = std::move(o);
+    self->KickLocked();
+  };
+  // A write parks while no leader serves, for up to the peer's session
+  // timeout; then it fails with ConnectionLoss.
+  if (open.session_id() != 0) {
+    // A resume: a sync first, so that the replica holds the session's
+    // create (and everything else the client saw) if the leader does.
+    resume_id_ = open.session_id();
+    password_ = open.password();
+    service_->host()->SubmitAs(0, SystemAuth(), txn::Request(),
+                               std::move(done));
+    return;
+  }
+  timeout_ms_ = RemoteSessionTimeoutMs(options, open.timeout_ms());
+  absl::StatusOr<std::string> password = NewSessionPassword();
+  if (!password.ok()) {
+    WriteOutcome failed;
+    failed.status = MakeError(Error::kSystemError,
+                              std::string(password.status().message()));
+    done(std::move(failed));
+    return;
+  }
+  password_ = *std::move(password);
   txn::Request create;
   create.mutable_create_session()->set_timeout_ms(
       static_cast<int32_t>(timeout_ms_));
-  // A write parks while no leader serves, for up to the peer's session
-  // timeout; then it fails with ConnectionLoss. If the client has gone by
-  // the time the session exists, the pump closes it.
+  create.mutable_create_session()->set_password_digest(
+      SessionPasswordDigest(password_));
   service_->host()->SubmitAs(0, SystemAuth(), std::move(create),
-                        [self = shared_from_this()](WriteOutcome&& o) {
-                          MutexLock lock(&self->mu_);
-                          self->open_outcome_ = std::move(o);
-                          self->KickLocked();
-                        });
+                             std::move(done));
 }
 
 void SessionStream::SubmitWrite(uint64_t id, txn::Request request) {
@@ -710,8 +798,12 @@ void SessionStream::SubmitClose() {
   close.mutable_close_session();
   service_->host()->SubmitAs(
       session, SystemAuth(), std::move(close),
-      [self = shared_from_this()](WriteOutcome&&) {
+      [self = shared_from_this()](WriteOutcome&& o) {
         MutexLock lock(&self->mu_);
+        ClientReply reply = NewReply(self->close_id_);
+        reply.set_zxid(o.zxid);
+        if (!o.status.ok()) SetError(o.status, &reply);
+        self->PushLocked(std::move(reply), true);
         self->phase_ = Phase::kClosed;
         self->KickLocked();  // finishes once the replies are out
       });
@@ -1085,6 +1177,38 @@ void ClientService::Impl::ReleaseSession() {
   --sessions_;
 }
 
+void ClientService::Impl::Host(int64_t id, SessionStream* stream,
+                               std::shared_ptr<const AuthInfo> auth) {
+  std::shared_ptr<SessionStream> old;
+  {
+    // The host's calls are made under the registry's lock, so that a
+    // stream losing the session cannot un-host it after its new stream
+    // hosted it.
+    MutexLock lock(&mu_);
+    SessionStream*& at = hosts_[id];
+    if (at == nullptr) {
+      host_->AddHostedSession(id);
+    } else if (at != stream) {
+      host_->DropWatchesOf(id);  // the old stream's
+      if (auto it = streams_.find(at); it != streams_.end()) {
+        old = it->second.lock();
+      }
+    }
+    at = stream;
+    host_->SetWatchAuth(id, std::move(auth));
+  }
+  if (old != nullptr) old->Supersede();
+}
+
+void ClientService::Impl::Unhost(int64_t id, SessionStream* stream) {
+  MutexLock lock(&mu_);
+  auto it = hosts_.find(id);
+  if (it == hosts_.end() || it->second != stream) return;  // taken over
+  hosts_.erase(it);
+  host_->DropWatchesOf(id);
+  host_->RemoveHostedSession(id);
+}
+
 void ClientService::Impl::Shutdown() {
   std::vector<std::shared_ptr<SessionStream>> live;
   {
@@ -1095,8 +1219,8 @@ void ClientService::Impl::Shutdown() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
-  // Each stream ends as if its client had gone: its session is closed,
-  // which the host may still do.
+  // Each stream ends as if its client had gone: its session stays open
+  // for its timeout, for the client to resume at another peer.
   for (const auto& stream : live) stream->Cancel();
   live.clear();
   {
@@ -1105,7 +1229,7 @@ void ClientService::Impl::Shutdown() {
         [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return streams_.empty(); },
         kShutdownCloseWait);
     // From here no stream touches the host; the ones left end
-    // without waiting for their sessions' close.
+    // without waiting for their closes.
     detached_ = true;
     mu_.Await(
         [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; });

@@ -2,13 +2,16 @@
 // peer's ClientHost (the Coordinator), for synod-cli and other remote
 // clients.
 //
-// Each Session stream is one session: the first request must be
+// Each Session stream carries one session: the first request must be
 // OpenSession; the service creates the session (through the leader, like
-// any write), keeps it alive while the stream lives (the peer touches it to
-// the leader), runs the stream's requests in order with that session and
-// its own identities (AuthRequest), and pushes watch events on the stream.
-// When the stream ends the session is closed; if the peer dies, it expires
-// after its timeout. Status answers at once with the peer's role and view.
+// any write) with a password for the client, or resumes the one the client
+// names with its password; keeps it alive while the stream lives (the peer
+// touches it to the leader), runs the stream's requests in order with that
+// session and the stream's own identities (AuthRequest), and pushes watch
+// events on the stream. CloseSession closes it. A stream that ends without
+// one (and a peer that dies) leaves the session open for its timeout, for
+// the client to resume on any peer. Status answers at once with the
+// peer's role and view.
 //
 // Bounded whatever remote clients do: no thread per stream (gRPC's callback
 // API, and one worker thread of the service's own), at most
@@ -50,10 +53,11 @@ class ClientService {
   // The service, for the owner to register on its server.
   grpc::Service* service();
 
-  // Refuses new streams and ends the open ones (closing their sessions if
-  // the host still can within a second); returns once no stream
-  // touches `host` any more (the streams still open finish as soon as gRPC
-  // lets them: the server's Shutdown waits for them). Idempotent.
+  // Refuses new streams and ends the open ones (their sessions stay open
+  // for their clients to resume elsewhere; a CloseSession under way gets
+  // a second to complete); returns once no stream touches `host` any
+  // more (the streams still open finish as soon as gRPC lets them: the
+  // server's Shutdown waits for them). Idempotent.
   void Shutdown();
 
  private:

@@ -225,9 +225,10 @@ void ZkConnection::OnConnect(const zkwire::ConnectRequest& request) {
     create.mutable_create_session()->set_timeout_ms(timeout_ms);
     create.mutable_create_session()->set_password_digest(
         transport::SessionPasswordDigest(*password));
-    // A create parks while no leader serves, for up to the peer's session
-    // timeout, then fails: the connection closes and the client tries
-    // another peer.
+    // Should the leader be lost before it completes, the next tick ends
+    // the connection (the client tries another peer); the create, parked
+    // meanwhile, fails after the peer's session timeout or applies, and a
+    // session so opened expires unused.
     host_->SubmitAs(
         0, SystemAuth(), std::move(create),
         [weak, poster, timeout_ms, password = *password](WriteOutcome&& o) {

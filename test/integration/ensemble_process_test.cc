@@ -2,7 +2,9 @@
 // the CLI's client: kill -9 of the leader under a write load loses no
 // acknowledged write and writes resume; a whole ensemble restarts from
 // disk; a five-peer ensemble survives two losses; the ephemeral of a killed
-// peer's session vanishes after the session timeout and watchers see it.
+// peer's session vanishes after the session timeout and watchers see it;
+// the CLI's session, kill -9 of its peer notwithstanding, resumes at
+// another with its ephemeral.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -32,6 +34,17 @@
 
 namespace synod::testing {
 namespace {
+
+// Runs synod-cli's `create -e path data` on `client`.
+absl::Status CreateEphemeral(tools::CliClient& client, const std::string& path,
+                             const std::string& data) {
+  tools::CliCommand create;
+  create.kind = tools::CliCommand::Kind::kCreate;
+  create.path = path;
+  create.data = data;
+  create.ephemeral = true;
+  return client.Run(create);
+}
 
 TEST_CASE("Processes: kill -9 of the leader under load loses no acknowledged "
           "write, and writes resume, a restart from disk keeps everything",
@@ -117,12 +130,7 @@ TEST_CASE("Processes: a killed peer's sessions expire after their timeout, "
   std::ostringstream owner_out;
   tools::CliClient owner(e.at(doomed).listen(), tools::CliClient::Options(),
                          &owner_out);
-  tools::CliCommand create;
-  create.kind = tools::CliCommand::Kind::kCreate;
-  create.path = "/member";
-  create.data = "here";
-  create.ephemeral = true;
-  REQUIRE(owner.Run(create).ok());
+  REQUIRE(CreateEphemeral(owner, "/member", "here").ok());
 
   std::ostringstream watch_out;
   tools::CliClient::Options async;
@@ -147,6 +155,56 @@ TEST_CASE("Processes: a killed peer's sessions expire after their timeout, "
   CHECK(r.out.find("Node does not exist: ") != std::string::npos);
 }
 
+
+TEST_CASE("Processes: synod-cli's session survives a kill -9 of its peer, "
+          "resumed at another with its ephemeral, past its timeout",
+          "[processes]") {
+  ProcessEnsemble e(3);
+  e.StartAll("2s");
+  const int leader = e.WaitLeader();
+  INFO(e.Logs());
+  REQUIRE(leader >= 0);
+  const int doomed = (leader + 1) % 3;
+  const int other = (leader + 2) % 3;
+  // The shell's client, its peers in order: the doomed one first.
+  std::ostringstream out;
+  tools::CliClient::Options options;
+  options.connect_timeout = absl::Seconds(2);
+  tools::CliClient client(std::vector<std::string>{e.at(doomed).listen(),
+                                                   e.at(other).listen(),
+                                                   e.at(leader).listen()},
+                          options, &out);
+  REQUIRE(CreateEphemeral(client, "/member", "here").ok());
+  const int64_t session = client.session_id();
+  REQUIRE(client.current_peer() == e.at(doomed).listen());
+
+  const absl::Time killed = absl::Now();
+  e.at(doomed).Kill();
+  // The next command resumes the session at the next peer.
+  tools::CliCommand get;
+  get.kind = tools::CliCommand::Kind::kGet;
+  get.path = "/member";
+  out.str("");
+  const absl::Status got = client.Run(get);
+  INFO(got.ToString());
+  REQUIRE(got.ok());
+  const absl::Duration resumed = absl::Now() - killed;
+  std::printf("synod-cli: session resumed %s after its peer's kill\n",
+              absl::FormatDuration(resumed).c_str());
+  CHECK(out.str() == "here\n");
+  CHECK(client.session_id() == session);
+  CHECK(client.current_peer() == e.at(other).listen());
+  // Well past its 2 s timeout, the ephemeral is still the session's.
+  absl::SleepFor(absl::Seconds(4));
+  CliResult r = Cli(e.at(leader).listen(), "stat /member");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find(absl::StrCat("ephemeralOwner = 0x", absl::Hex(session))) !=
+        std::string::npos);
+  // Closed by its client: gone at once.
+  client.Close();
+  r = Cli(e.at(leader).listen(), "stat /member");
+  CHECK(r.out.find("Node does not exist: ") != std::string::npos);
+}
 
 TEST_CASE("Processes: a second synod-peer on a busy address exits, naming it",
           "[processes]") {

@@ -24,6 +24,7 @@
 #include "transport/client.grpc.pb.h"
 #include "transport/client_host.h"
 #include "transport/grpc_server.h"
+#include "transport/session_secret.h"
 #include "util/errors.h"
 #include "util/mutex.h"
 
@@ -67,6 +68,11 @@ class FakeHost final : public transport::ClientHost {
       MutexLock lock(&mu_);
       if (request.has_create_session()) {
         o.zxid = next_session_++;
+        sessions_[o.zxid] = {request.create_session().timeout_ms(),
+                             request.create_session().password_digest()};
+      } else if (request.has_close_session()) {
+        o.zxid = ++zxid_;
+        sessions_.erase(session);
       } else {
         o.zxid = ++zxid_;
       }
@@ -184,8 +190,11 @@ class FakeHost final : public transport::ClientHost {
                                            Watcher) override {
     return {};
   }
-  std::optional<OpenSession> FindSession(int64_t) const override {
-    return std::nullopt;
+  std::optional<OpenSession> FindSession(int64_t id) const override {
+    MutexLock lock(&mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return std::nullopt;
+    return it->second;
   }
   Zxid LastAppliedZxid() const override { return 42; }
   bool ServesClients() const override { return true; }
@@ -245,6 +254,8 @@ class FakeHost final : public transport::ClientHost {
   std::vector<ReadCall> reads_ ABSL_GUARDED_BY(mu_);
   std::vector<Registered> watchers_ ABSL_GUARDED_BY(mu_);
   std::set<int64_t> hosted_ ABSL_GUARDED_BY(mu_);
+  // The open sessions (created, not closed).
+  std::map<int64_t, OpenSession> sessions_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> dropped_ ABSL_GUARDED_BY(mu_);
   Dispatcher loop_;  // last: stopped first, while the rest is alive
 };
@@ -306,6 +317,17 @@ class Stream {
     r.mutable_open()->set_timeout_ms(timeout_ms);
     return Call(std::move(r));
   }
+  ClientReply Resume(int64_t session, const std::string& password) {
+    ClientRequest r;
+    r.mutable_open()->set_session_id(session);
+    r.mutable_open()->set_password(password);
+    return Call(std::move(r));
+  }
+  ClientReply Close() {
+    ClientRequest r;
+    r.mutable_close();
+    return Call(std::move(r));
+  }
   ClientReply Auth(const std::string& credentials) {
     ClientRequest r;
     r.mutable_auth()->set_scheme("digest");
@@ -336,6 +358,14 @@ class Stream {
     events_.erase(events_.begin());
     return e;
   }
+  // Waits until the service ends the stream (without half-closing it);
+  // returns how it ended.
+  grpc::Status AwaitEnd() {
+    ClientReply reply;
+    while (stream_->Read(&reply)) {
+    }
+    return stream_->Finish();
+  }
   // Half-closes the stream and waits until the service ends it; returns
   // how it ended.
   grpc::Status End() {
@@ -356,8 +386,9 @@ class Stream {
   std::vector<transport::ClientWatchEvent> events_;
 };
 
-TEST_CASE("client service, fake host: a stream's session is created, hosted "
-          "and closed through the host",
+TEST_CASE("client service, fake host: a stream's session is created with a "
+          "password, outlives its stream, resumes with the password, and "
+          "ends by CloseSession",
           "[client_service][fake_host]") {
   FakeHost host;
   Served served(&host, ServiceOptions());
@@ -366,27 +397,99 @@ TEST_CASE("client service, fake host: a stream's session is created, hosted "
   REQUIRE(opened.error() == 0);
   const int64_t session = opened.session_id();
   CHECK(session == FakeHost::kFirstSession);
+  const std::string password = opened.session_password();
+  CHECK(password.size() == transport::kSessionPasswordBytes);
+  CHECK(opened.session_timeout_ms() == 5000);
 
-  // Created by a system request of no session, with the timeout asked for.
+  // Created by a system request of no session, with the timeout asked for
+  // and the password's digest (the password itself never reaches it).
   std::vector<FakeHost::Submission> subs = host.submissions();
   REQUIRE(subs.size() == 1);
   CHECK(subs[0].session == 0);
   REQUIRE(subs[0].request.has_create_session());
   CHECK(subs[0].request.create_session().timeout_ms() == 5000);
+  CHECK(subs[0].request.create_session().password_digest() ==
+        transport::SessionPasswordDigest(password));
   CHECK(subs[0].auth->super);
   // Kept alive by the host while the stream lives.
   CHECK(host.hosted() == std::set<int64_t>{session});
   CHECK(host.dropped().empty());
 
   CHECK(stream.End().ok());
-  // Ended: no longer hosted, its watches dropped, and closed as the system.
+  // Ended: no longer hosted, its watches dropped, but not closed: it
+  // stays open for its timeout.
   CHECK(host.hosted().empty());
   CHECK(host.dropped() == std::vector<int64_t>{session});
+  CHECK(host.submissions().size() == 1);
+
+  // Another password (or none) does not resume it.
+  for (const std::string& wrong : {std::string(16, 'x'), std::string()}) {
+    Stream intruder(served.address);
+    const ClientReply refused = intruder.Resume(session, wrong);
+    CHECK(refused.error() == Code(Error::kSessionExpired));
+    CHECK(refused.session_id() == 0);
+    CHECK(refused.session_password().empty());
+    CHECK(intruder.AwaitEnd().ok());
+  }
+  CHECK(host.hosted().empty());
+
+  // Its password does, after a sync, with the timeout it was opened with.
+  Stream again(served.address);
+  const ClientReply resumed = again.Resume(session, password);
+  REQUIRE(resumed.error() == 0);
+  CHECK(resumed.session_id() == session);
+  CHECK(resumed.session_timeout_ms() == 5000);
   subs = host.submissions();
-  REQUIRE(subs.size() == 2);
-  CHECK(subs[1].session == session);
-  CHECK(subs[1].request.has_close_session());
-  CHECK(subs[1].auth->super);
+  REQUIRE(subs.size() == 4);  // the two refused resumes' syncs, this one's
+  CHECK(subs[3].request.body_case() == txn::Request::BODY_NOT_SET);
+  CHECK(host.hosted() == std::set<int64_t>{session});
+  REQUIRE(again.Create("/a").error() == 0);
+  CHECK(host.submissions().back().session == session);
+
+  // CloseSession: closed as the system, after the stream's writes; its
+  // reply, then the stream's end.
+  const ClientReply closed = again.Close();
+  CHECK(closed.error() == 0);
+  CHECK(again.AwaitEnd().ok());
+  subs = host.submissions();
+  REQUIRE(subs.size() == 6);
+  CHECK(subs[5].session == session);
+  CHECK(subs[5].request.has_close_session());
+  CHECK(subs[5].auth->super);
+  CHECK(host.hosted().empty());
+  // Closed, it resumes no more.
+  Stream late(served.address);
+  CHECK(late.Resume(session, password).error() ==
+        Code(Error::kSessionExpired));
+  CHECK(late.AwaitEnd().ok());
+}
+
+TEST_CASE("client service, fake host: a session resumed on a new stream "
+          "while its old stream lives is the new stream's",
+          "[client_service][fake_host]") {
+  FakeHost host({{"/r", Node{}}});
+  Served served(&host, ServiceOptions());
+  Stream old_stream(served.address);
+  const ClientReply opened = old_stream.Open();
+  REQUIRE(opened.error() == 0);
+  const int64_t session = opened.session_id();
+  REQUIRE(old_stream.Get("/r", /*watch=*/true).error() == 0);
+  REQUIRE(host.watch_count() == 1);
+
+  // The client lost the old stream without this peer noticing, and
+  // resumes here: the new stream takes the session over, the old one's
+  // watch goes and the old stream is ended.
+  Stream fresh(served.address);
+  REQUIRE(fresh.Resume(session, opened.session_password()).error() == 0);
+  CHECK(old_stream.AwaitEnd().error_code() == grpc::StatusCode::CANCELLED);
+  CHECK(host.watch_count() == 0);
+  // The old stream's end left the session hosted: it is the new one's.
+  CHECK(host.hosted() == std::set<int64_t>{session});
+  REQUIRE(fresh.Get("/r", /*watch=*/true).error() == 0);
+  CHECK(host.watch_count() == 1);
+  CHECK(fresh.End().ok());
+  CHECK(host.hosted().empty());
+  CHECK(host.watch_count() == 0);
 }
 
 TEST_CASE("client service, fake host: a session's timeout is the peer's "
@@ -543,7 +646,7 @@ TEST_CASE("client service, fake host: sessions past max_client_sessions are "
   CHECK(host.submissions().size() == 1);
   CHECK(host.hosted().size() == 1);
 
-  // Once the first has ended (its close completed), its slot is free.
+  // Once the first stream has ended, its slot is free.
   CHECK(first.End().ok());
   Stream third(served.address);
   const ClientReply opened = third.Open();

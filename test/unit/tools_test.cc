@@ -594,21 +594,27 @@ TEST_CASE("cli: an unreachable peer fails fast with ConnectionLoss",
   CHECK(absl::Now() - start < absl::Seconds(5));
 }
 
-TEST_CASE("cli: the peer shutting down ends the stream", "[tools]") {
+TEST_CASE("cli: the peer shutting down ends the stream, and the session "
+          "waits to be resumed", "[tools]") {
   auto peer = std::make_unique<ListeningPeer>();
   std::ostringstream out;
-  CliClient client(peer->address, CliClient::Options(), &out);
+  CliClient::Options options;
+  options.connect_timeout = absl::Milliseconds(500);
+  CliClient client(peer->address, options, &out);
   REQUIRE(RunCmd(&client, &out, {"create", "-e", "/e"}).ok());
+  const int64_t session = client.session_id();
   const absl::Time start = absl::Now();
   peer->coordinator.reset();  // with the client's stream still open
   CHECK(absl::Now() - start < absl::Seconds(5));
-  // The loss is reported, once, by the next command.
+  // The next command tries to resume the session; no peer takes it.
   auto r = RunCmd(&client, &out, {"get", "/"});
   REQUIRE(!r.ok());
   CHECK(ErrorOf(r.status()) == Error::kConnectionLoss);
-  CHECK(Contains(std::string(r.status().message()), "was lost"));
-  CHECK(client.session_id() == 0);
+  CHECK(Contains(std::string(r.status().message()), "cannot reach peer"));
+  // The session is kept, to be resumed by a later command.
+  CHECK(client.session_id() == session);
   client.Close();
+  CHECK(client.session_id() == 0);
 }
 
 // ---- The Client service's protocol rules, with a raw stream ---------------

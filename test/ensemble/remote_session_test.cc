@@ -1,0 +1,126 @@
+// Remote sessions over synod's client service outlive their streams: the
+// CLI's client resumes its session on another peer when its own stops,
+// its ephemeral and identities kept, and closes it when it is done; a
+// session whose client vanished stays open until its timeout, then the
+// ensemble expires it.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "ensemble/ensemble_util.h"
+#include "grpcpp/grpcpp.h"
+#include "tools/cli_client.h"
+#include "transport/client.grpc.pb.h"
+#include "util/cli_commands.h"
+
+namespace synod::testing {
+namespace {
+
+constexpr auto Run = RunCmd;
+
+TEST_CASE("Remote sessions: the CLI's session fails over to another peer "
+          "with its ephemeral and identities, and closes when it is done",
+          "[ensemble][client_service]") {
+  LocalEnsemble e(3);
+  const int leader = e.StartAndWaitLeader();
+  REQUIRE(leader >= 0);
+  REQUIRE(e.WaitAllConnected());
+  // The client starts at a follower, whose stop leaves a leader serving.
+  const int first = (leader + 1) % 3;
+  const std::vector<std::string> peers = {e.address(first),
+                                          e.address((first + 1) % 3),
+                                          e.address((first + 2) % 3)};
+  std::ostringstream out;
+  tools::CliClient::Options options;
+  options.connect_timeout = absl::Seconds(2);
+  options.session_timeout = absl::Seconds(20);
+  tools::CliClient client(peers, options, &out);
+  REQUIRE(Run(&client, &out, {"addauth", "digest", "alice:pw"}).ok());
+  REQUIRE(Run(&client, &out, {"create", "-e", "/eph", "x"}).ok());
+  const int64_t session = client.session_id();
+  REQUIRE(session != 0);
+  REQUIRE(client.current_peer() == e.address(first));
+
+  e.Stop(first);
+  // The next command resumes the session at the next peer: same session,
+  // its ephemeral still its own, alice still who it is.
+  absl::StatusOr<std::string> who = Run(&client, &out, {"whoami"});
+  INFO(who.status().ToString());
+  REQUIRE(who.ok());
+  CHECK(who->find("digest") != std::string::npos);
+  CHECK(who->find("alice") != std::string::npos);
+  CHECK(client.session_id() == session);
+  CHECK(client.current_peer() != e.address(first));
+  REQUIRE(e.at(leader).Sync("/").ok());
+  absl::StatusOr<std::optional<Stat>> eph = e.at(leader).Exists("/eph");
+  REQUIRE(eph.ok());
+  REQUIRE(eph->has_value());
+  CHECK((*eph)->ephemeral_owner == session);
+  // It writes as before.
+  REQUIRE(Run(&client, &out, {"create", "-e", "/eph2", "y"}).ok());
+
+  // Closed when the client is done: its ephemerals go at once.
+  client.Close();
+  CHECK(client.session_id() == 0);
+  REQUIRE(e.at(leader).Sync("/").ok());
+  CHECK(!e.at(leader).Exists("/eph")->has_value());
+  CHECK(!e.at(leader).Exists("/eph2")->has_value());
+}
+
+TEST_CASE("Remote sessions: a session whose client vanished keeps its "
+          "ephemeral until its timeout, then expires",
+          "[ensemble][client_service]") {
+  LocalEnsemble e(3);
+  const int leader = e.StartAndWaitLeader();
+  REQUIRE(leader >= 0);
+  auto stub = transport::Client::NewStub(grpc::CreateChannel(
+      e.address(leader), grpc::InsecureChannelCredentials()));
+  int64_t session = 0;
+  absl::Time vanished;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(60));
+    auto stream = stub->Session(&context);
+    transport::ClientRequest open;
+    open.set_id(1);
+    open.mutable_open()->set_timeout_ms(2000);
+    transport::ClientReply reply;
+    REQUIRE(stream->Write(open));
+    REQUIRE(stream->Read(&reply));
+    REQUIRE(reply.error() == 0);
+    session = reply.session_id();
+    CHECK(reply.session_timeout_ms() == 2000);
+    transport::ClientRequest create;
+    create.set_id(2);
+    create.mutable_write()->mutable_create()->set_path("/brief");
+    create.mutable_write()->mutable_create()->set_mode(
+        static_cast<int32_t>(CreateMode::kEphemeral));
+    REQUIRE(stream->Write(create));
+    REQUIRE(stream->Read(&reply));
+    REQUIRE(reply.error() == 0);
+    context.TryCancel();  // gone without a CloseSession
+    while (stream->Read(&reply)) {
+    }
+    stream->Finish();
+    vanished = absl::Now();
+  }
+  // Still there, its own, while the session's timeout runs.
+  absl::StatusOr<std::optional<Stat>> brief = e.at(leader).Exists("/brief");
+  REQUIRE(brief.ok());
+  REQUIRE(brief->has_value());
+  CHECK((*brief)->ephemeral_owner == session);
+  // Then the ensemble expires it.
+  REQUIRE(WaitFor([&] { return !e.at(leader).Exists("/brief")->has_value(); },
+                  absl::Seconds(30)));
+  CHECK(absl::Now() - vanished >= absl::Milliseconds(1500));
+}
+
+}  // namespace
+}  // namespace synod::testing
