@@ -715,6 +715,23 @@ void SessionStream::Opened(WriteOutcome&& o) {
       timeout_ms_ = open->timeout_ms;  // the one it was opened with
     }
   }
+  bool orphan = false;
+  {
+    MutexLock lock(&mu_);
+    if (o.status.ok() && resume_id_ == 0 && (cancelled_ || broken_)) {
+      // The client went before it could learn the new session's password:
+      // nobody can resume it, so it is closed at once rather than left
+      // to expire (a client that only half-closed still reads the reply).
+      orphan = true;
+      session_ = o.zxid;
+      phase_ = Phase::kClosing;
+      ReleaseSlotLocked();
+    }
+  }
+  if (orphan) {
+    SubmitClose();  // no CloseSession asked (close_id_ 0): no reply
+    return;
+  }
   if (o.status.ok()) service_->Host(o.zxid, this, auth_);
   MutexLock lock(&mu_);
   ClientReply reply = NewReply(open_id_);
@@ -800,10 +817,12 @@ void SessionStream::SubmitClose() {
       session, SystemAuth(), std::move(close),
       [self = shared_from_this()](WriteOutcome&& o) {
         MutexLock lock(&self->mu_);
-        ClientReply reply = NewReply(self->close_id_);
-        reply.set_zxid(o.zxid);
-        if (!o.status.ok()) SetError(o.status, &reply);
-        self->PushLocked(std::move(reply), true);
+        if (self->close_id_ != 0) {
+          ClientReply reply = NewReply(self->close_id_);
+          reply.set_zxid(o.zxid);
+          if (!o.status.ok()) SetError(o.status, &reply);
+          self->PushLocked(std::move(reply), true);
+        }
         self->phase_ = Phase::kClosed;
         self->KickLocked();  // finishes once the replies are out
       });
