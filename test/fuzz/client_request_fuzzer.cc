@@ -37,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case synod::transport::ClientRequest::kRead:
       case synod::transport::ClientRequest::kSync:
       case synod::transport::ClientRequest::kAuth:
+      case synod::transport::ClientRequest::kClose:
         break;
       default:  // an open, or nothing the service knows
         std::abort();

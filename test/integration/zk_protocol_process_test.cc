@@ -118,10 +118,15 @@ TEST_CASE("ZooKeeper protocol: zkCli's commands against synod-peer",
   CHECK(absl::StrContains(ZkCli(server, "get /zk").out, "Node does not exist"));
 }
 
-// The C client's session state, from its watcher.
+// The C client's session state, from its watcher, and how many times it
+// was told it is not connected (a reconnection can take a few ms: too
+// short for a poll of the state to see).
 std::atomic<int> g_state{0};
+std::atomic<int> g_disconnects{0};
 void StateWatcher(zhandle_t*, int type, int state, const char*, void*) {
-  if (type == ZOO_SESSION_EVENT) g_state.store(state);
+  if (type != ZOO_SESSION_EVENT) return;
+  g_state.store(state);
+  if (state != ZOO_CONNECTED_STATE) g_disconnects.fetch_add(1);
 }
 
 TEST_CASE("ZooKeeper protocol: the C client's session survives the kill of "
@@ -154,13 +159,15 @@ TEST_CASE("ZooKeeper protocol: the C client's session survives the kill of "
     if (three.zk[i] == current) victim = i;
   }
   REQUIRE(victim >= 0);
+  const int disconnects = g_disconnects.load();
   const absl::Time killed = absl::Now();
   three.peers[victim]->Kill();
   // The client notices, reconnects elsewhere and resumes the session.
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (g_state.load() == ZOO_CONNECTED_STATE && absl::Now() < deadline) {
+  while (g_disconnects.load() == disconnects && absl::Now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  CHECK(g_disconnects.load() > disconnects);
   if (!wait_connected(absl::Seconds(30))) FAIL(three.Logs());
   ::Stat stat;
   REQUIRE(zoo_exists(zh, "/eph", 0, &stat) == ZOK);
