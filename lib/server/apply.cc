@@ -100,9 +100,6 @@ void Server::ApplyCommitted() {
         outcome.results.clear();
       }
       preparer_->Applied(e.zxid);
-      // Published before the completion runs: a caller that sees its write
-      // complete then sees it in GetHealth().last_zxid too.
-      published_->last_applied = replica_->tree.last_zxid();
       for (size_t i = first_event; i < apply_out_.events.size(); ++i) {
         const TreeEvent& ev = apply_out_.events[i];
         replica_->watches.Trigger(ev.path, ev.type, ev.acl.get(), &deliveries);
@@ -112,6 +109,12 @@ void Server::ApplyCommitted() {
       // This txn's watch events, then its completion: the order users see.
       ToTasks(&deliveries, &tasks);
       if (!tasks.empty()) outbox_->Post(&tasks);
+      // Published after its events are queued (whoever reads a zxid and
+      // then queues a task behind the events has it follow every event of
+      // that txn: a remote reply carrying the zxid, ClientReply.zxid), and
+      // before the completion runs (a caller that sees its write complete
+      // sees it in GetHealth().last_zxid too).
+      published_->last_applied = replica_->tree.last_zxid();
       const bool succeeded = outcome.status.ok();
       int64_t submitted_us = 0;
       if (local) {

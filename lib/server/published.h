@@ -30,7 +30,8 @@ struct Published {
   std::atomic<zab::PeerState> role{zab::PeerState::kLooking};
   std::atomic<int64_t> epoch{0};
   std::atomic<uint64_t> leader_id{0};
-  // The last txn applied to the replica: set before its completion runs.
+  // The last txn applied to the replica: set after its watch events are
+  // queued for the dispatcher, before its completion runs.
   std::atomic<Zxid> last_applied{0};
   // Recovering from a damaged log (no vote until a leader synced us).
   std::atomic<bool> recovering{false};

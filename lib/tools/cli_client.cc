@@ -78,6 +78,45 @@ void BuildCreate(const CliCommand& command, txn::CreateRequest* c) {
   open->set_id("anyone");
 }
 
+// What a reply tells of the session's watches: the zxid it carries, and,
+// for a read that set or removed watches (its request in `calls`, then
+// forgotten), that they are set or gone once it succeeded.
+void KeepWatches(const ClientReply& reply,
+                 std::map<uint64_t, ReadRequest>* calls,
+                 RemoteWatches* watches) {
+  watches->Saw(reply.zxid());
+  auto it = calls->find(reply.id());
+  if (it == calls->end()) return;
+  const ReadRequest read = std::move(it->second);
+  calls->erase(it);
+  if (reply.error() != 0) return;
+  using Kind = RemoteWatches::Kind;
+  switch (read.kind()) {
+    case ReadRequest::GET:
+      watches->Set(Kind::kData, read.path());
+      break;
+    case ReadRequest::EXISTS:
+      watches->Set(reply.exists() ? Kind::kData : Kind::kExist, read.path());
+      break;
+    case ReadRequest::CHILDREN:
+      watches->Set(Kind::kChild, read.path());
+      break;
+    case ReadRequest::ADD_WATCH:
+      watches->Set(read.watch_mode() ==
+                           static_cast<int32_t>(WatchMode::kPersistentRecursive)
+                       ? Kind::kPersistentRecursive
+                       : Kind::kPersistent,
+                   read.path());
+      break;
+    case ReadRequest::REMOVE_WATCHES:
+      watches->Removed(static_cast<WatcherType>(read.watcher_type()),
+                       read.path());
+      break;
+    default:
+      break;
+  }
+}
+
 std::string ChildPath(std::string_view parent, std::string_view child) {
   return parent == "/" ? absl::StrCat("/", AV(child))
                        : absl::StrCat(AV(parent), "/", AV(child));
@@ -157,10 +196,12 @@ absl::Status CliClient::Connect() {
     current_ = (current_ + 1) % peers_.size();
   }
   if (ErrorOf(status) == Error::kSessionExpired) {
-    // Its ephemerals are gone; the next command opens a new session.
+    // Its ephemerals and watches are gone; the next command opens a new
+    // session.
     MutexLock lock(&mu_);
     session_id_ = 0;
     session_password_.clear();
+    watches_.Clear();
   }
   return status;
 }
@@ -182,12 +223,17 @@ absl::Status CliClient::ConnectCurrent() {
   context_ = std::make_unique<grpc::ClientContext>();
   stream_ = stub_->Session(context_.get());
   int64_t resume = 0;
+  // The watches to set again, and the last zxid seen on the streams
+  // before: this stream's replies carry zxids of events it has not had.
+  transport::SetWatchesRequest watches;
   {
     MutexLock lock(&mu_);
     stream_ended_ = false;
     writes_done_ = false;
     resume = session_id_;
+    if (resume != 0 && !watches_.empty()) watches = watches_.ToRequest();
     replies_.clear();
+    watch_calls_.clear();
     events_.clear();
   }
   reader_ = std::thread([this] { ReadLoop(); });
@@ -209,16 +255,7 @@ absl::Status CliClient::ConnectCurrent() {
     status = MakeError(Error::kSystemError,
                        "the peer resumed another session than asked");
   }
-  // The identities addauth added belong to the session's connection:
-  // a resumed session gets them again.
-  for (size_t i = 0; status.ok() && resume != 0 && i < auth_.size(); ++i) {
-    ClientRequest auth;
-    auth.mutable_auth()->set_scheme(auth_[i].first);
-    auth.mutable_auth()->set_credentials(auth_[i].second);
-    absl::StatusOr<ClientReply> added =
-        Call(std::move(auth), options_.open_timeout);
-    status = added.ok() ? ReplyStatus(*added) : added.status();
-  }
+  if (status.ok() && resume != 0) status = RestoreSession(std::move(watches));
   if (!status.ok()) {
     if (ErrorOf(status) == Error::kOperationTimeout) {
       status = ConnectionLoss(absl::StrCat(
@@ -234,6 +271,33 @@ absl::Status CliClient::ConnectCurrent() {
   return absl::OkStatus();
 }
 
+// The identities addauth added belong to the session's connection, and
+// its watches to its stream: a resumed session gets them again, its
+// watches (`watches`) with the last zxid this client saw, so that the peer
+// sends the events it missed in between (before its reply, as they
+// happened).
+absl::Status CliClient::RestoreSession(transport::SetWatchesRequest watches) {
+  for (const auto& [scheme, credentials] : auth_) {
+    ClientRequest auth;
+    auth.mutable_auth()->set_scheme(scheme);
+    auth.mutable_auth()->set_credentials(credentials);
+    absl::StatusOr<ClientReply> added =
+        Call(std::move(auth), options_.open_timeout);
+    absl::Status s = added.ok() ? ReplyStatus(*added) : added.status();
+    if (!s.ok()) return s;
+  }
+  if (watches.relative_zxid() == 0 && watches.data().empty() &&
+      watches.exist().empty() && watches.child().empty() &&
+      watches.persistent().empty() && watches.persistent_recursive().empty()) {
+    return absl::OkStatus();
+  }
+  ClientRequest set;
+  *set.mutable_set_watches() = std::move(watches);
+  absl::StatusOr<ClientReply> reply =
+      Call(std::move(set), options_.open_timeout);
+  return reply.ok() ? ReplyStatus(*reply) : reply.status();
+}
+
 // Numbers and sends `request` from the calling thread (the stream's only
 // writer) and waits for the reader thread to file the reply.
 absl::StatusOr<ClientReply> CliClient::Call(ClientRequest request,
@@ -245,6 +309,12 @@ absl::StatusOr<ClientReply> CliClient::Call(ClientRequest request,
       return ConnectionLoss("the connection to the peer was lost");
     }
     id = next_id_++;
+    if (request.has_read() &&
+        (request.read().watch() ||
+         request.read().kind() == ReadRequest::ADD_WATCH ||
+         request.read().kind() == ReadRequest::REMOVE_WATCHES)) {
+      watch_calls_[id] = request.read();
+    }
   }
   request.set_id(id);
   if (!stream_->Write(request)) {
@@ -277,6 +347,11 @@ void CliClient::ReadLoop() {
   while (stream_->Read(&reply)) {
     if (reply.id() == 0) {
       if (!reply.has_event()) continue;
+      {
+        MutexLock lock(&mu_);
+        watches_.Fired(static_cast<EventType>(reply.event().type()),
+                       reply.event().path());
+      }
       if (options_.async_events) {
         bool print;
         {
@@ -294,6 +369,7 @@ void CliClient::ReadLoop() {
       continue;
     }
     MutexLock lock(&mu_);
+    KeepWatches(reply, &watch_calls_, &watches_);
     replies_[reply.id()] = std::move(reply);
     reply = ClientReply();
   }
@@ -350,6 +426,12 @@ void CliClient::Close() {
   MutexLock lock(&mu_);
   session_id_ = 0;
   session_password_.clear();
+  watches_.Clear();
+}
+
+RemoteWatches CliClient::watches() const {
+  MutexLock lock(&mu_);
+  return watches_;
 }
 
 int64_t CliClient::session_id() const {

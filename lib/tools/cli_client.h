@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "synod/types.h"
 #include "tools/cli_command.h"
+#include "tools/remote_watches.h"
 #include "transport/client.grpc.pb.h"
 #include "transport/tls.h"
 #include "util/mutex.h"
@@ -109,6 +110,10 @@ class CliClient {
   int64_t events_received() const;
   bool AwaitEvents(int64_t n, absl::Duration timeout);
 
+  // The session's watches as this client knows them (set again on the
+  // next peer when the session resumes there), for tests.
+  RemoteWatches watches() const;
+
  private:
   // Options::credentials, or plaintext.
   const transport::TransportCredentials& Credentials() const;
@@ -116,6 +121,9 @@ class CliClient {
   void EnsureChannel();
   // Opens (or resumes) the session on the current peer.
   absl::Status ConnectCurrent();
+  // A resumed session's identities and `watches`, set again on the new
+  // stream.
+  absl::Status RestoreSession(transport::SetWatchesRequest watches);
   // A read of `kind` on `path` (the fields the caller set in `read`).
   absl::StatusOr<transport::ClientReply> Read(transport::ReadRequest read);
   // Sends a request and returns its reply, or its error in zkCli's words
@@ -193,6 +201,10 @@ class CliClient {
   // The identities addauth added (the calling thread's alone), for backup.
   std::vector<std::pair<std::string, std::string>> auth_;
   std::deque<transport::ClientWatchEvent> events_ ABSL_GUARDED_BY(mu_);
+  // The session's watches (the reader thread keeps them as replies and
+  // events come), and the reads in flight that set or remove some.
+  RemoteWatches watches_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, transport::ReadRequest> watch_calls_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace synod::tools

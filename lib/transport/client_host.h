@@ -161,7 +161,8 @@ class ClientHost {
   // holds no such open session.
   virtual std::optional<OpenSession> FindSession(int64_t id) const = 0;
   // Returns the zxid of the last txn this peer's replica applied. Cheap;
-  // takes no lock.
+  // takes no lock. Every watch event of a txn up to it is queued already: a
+  // task given to RunAfterEvents after this call follows them.
   virtual Zxid LastAppliedZxid() const = 0;
   // True while a leader serves this peer: it leads, or follows or
   // observes a leader it is synchronized with (always, for a peer alone).

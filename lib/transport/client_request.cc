@@ -4,6 +4,7 @@
 #include "synod/watch.h"
 #include "tree/path.h"
 #include "util/errors.h"
+#include "util/status_macros.h"
 
 namespace synod::transport {
 namespace {
@@ -82,6 +83,16 @@ absl::Status CheckRead(const ReadRequest& read) {
   return ValidatePath(read.path());
 }
 
+absl::Status CheckSetWatches(const SetWatchesRequest& s) {
+  for (const auto* paths : {&s.data(), &s.exist(), &s.child(),
+                            &s.persistent(), &s.persistent_recursive()}) {
+    for (const std::string& path : *paths) {
+      SYNOD_RETURN_IF_ERROR(ValidatePath(path));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckClientWrite(const txn::Request& request) {
@@ -100,6 +111,8 @@ absl::Status CheckClientRequest(const ClientRequest& request) {
       return absl::OkStatus();  // Authenticate judges the scheme
     case ClientRequest::kClose:
       return absl::OkStatus();
+    case ClientRequest::kSetWatches:
+      return CheckSetWatches(request.set_watches());
     case ClientRequest::kOpen:
       return BadArgumentsError("the session is already open");
     case ClientRequest::BODY_NOT_SET:

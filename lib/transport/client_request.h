@@ -19,7 +19,8 @@ absl::Status CheckClientWrite(const txn::Request& request);
 // Returns OK if `request` is well formed for a session that is already
 // open: a known kind (a write per CheckClientWrite; a read of a known kind
 // on a valid path, with a known watch mode or watcher type; a sync of a
-// valid path; an auth; a close); BadArguments (with why) otherwise,
+// valid path; an auth; a close; a set_watches of valid paths);
+// BadArguments (with why) otherwise,
 // including a second open. Paths are checked by ValidatePath (UTF-8 included); a
 // write's paths and data are checked later, against the tree, by the
 // leader's preparer.

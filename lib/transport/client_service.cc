@@ -100,6 +100,15 @@ void SetError(const absl::Status& status, ClientReply* reply) {
   reply->set_failed_op(FailedOpIndex(status));
 }
 
+// A watch event as the stream carries it (id 0).
+ClientReply EventReply(const WatchEvent& e) {
+  ClientReply event = NewReply(0);
+  event.mutable_event()->set_type(static_cast<int32_t>(e.type));
+  event.mutable_event()->set_state(static_cast<int32_t>(e.state));
+  event.mutable_event()->set_path(e.path);
+  return event;
+}
+
 void StatToProto(const Stat& s, ClientStat* out) {
   out->set_czxid(s.czxid);
   out->set_mzxid(s.mzxid);
@@ -284,9 +293,9 @@ class SessionStream final
   // stream (a second caller leaves the work to the first).
   void Pump();
 
-  // Queues a watch event or a write's reply (from the dispatcher or the
-  // loop thread) and has the worker carry on.
-  void PushFromOutside(ClientReply&& reply, bool is_reply, bool write_done);
+  // Queues a watch event (from the host's event thread) and has the
+  // worker carry on.
+  void PushEvent(ClientReply&& event);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -304,7 +313,8 @@ class SessionStream final
   };
 
   size_t InFlightLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return pending_.size() + writes_outstanding_ + replies_unsent_;
+    return pending_.size() + writes_outstanding_ + replies_routing_ +
+           replies_unsent_;
   }
   // Queues `reply`; false if dropped (the stream is finished or broken).
   bool PushLocked(ClientReply&& reply, bool is_reply)
@@ -325,9 +335,27 @@ class SessionStream final
   void Opened(WriteOutcome&& outcome);
   void SubmitWrite(uint64_t id, txn::Request request);
   void SubmitClose();
-  // The answer to a request answered here (not a write or sync).
-  ClientReply Answer(ClientRequest&& request);
+  // A write's (or sync's, or the close's) reply, on the host's loop thread:
+  // queued, or handed to the worker to deliver (routed streams).
+  // `closes`: the close's, after which the stream ends.
+  void WriteDone(ClientReply&& reply, bool closes);
+  // Queues `events` (missed watch events it must follow) and then `reply`:
+  // at once, or, once the stream has watches, behind every watch event the
+  // host queued so far (ClientHost::RunAfterEvents), so that a client hears
+  // of a change before a reply whose zxid covers it. `write_done`: the
+  // reply is a write's (writes_outstanding_ drops once it is on its way);
+  // `closes`: the close's. Never on the host's loop thread.
+  void Deliver(std::vector<ClientReply> events, ClientReply&& reply,
+               bool write_done, bool closes);
+  // Pushes what Deliver routed; `closes` ends the stream after it.
+  void PushRouted(std::vector<ClientReply>&& events, ClientReply&& reply,
+                  bool closes);
+  // The answer to a request answered here (not a write or sync), after
+  // the missed watch events it must follow, if any (`events`).
+  ClientReply Answer(ClientRequest&& request, std::vector<ClientReply>* events);
   ClientReply Read(uint64_t id, const ReadRequest& read);
+  // The watcher of the stream's watches: events go out on the stream.
+  Watcher MakeWatcher();
 
   ClientService::Impl* const service_;
   grpc::CallbackServerContext* const context_;  // valid until OnDone
@@ -353,6 +381,10 @@ class SessionStream final
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<ClientRequest> pending_ ABSL_GUARDED_BY(mu_);
   size_t writes_outstanding_ ABSL_GUARDED_BY(mu_) = 0;
+  // Set at the stream's first watch: replies follow the host's events.
+  bool routed_ ABSL_GUARDED_BY(mu_) = false;
+  // Replies on their way through the host's event queue (Deliver).
+  size_t replies_routing_ ABSL_GUARDED_BY(mu_) = 0;
   // Replies (not events) in out_ or being written.
   size_t replies_unsent_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::pair<ClientReply, bool>> out_ ABSL_GUARDED_BY(mu_);
@@ -466,12 +498,10 @@ void SessionStream::ReleaseSlotLocked() {
   service_->ReleaseSession();
 }
 
-void SessionStream::PushFromOutside(ClientReply&& reply, bool is_reply,
-                                    bool write_done) {
+void SessionStream::PushEvent(ClientReply&& event) {
   MutexLock lock(&mu_);
-  if (write_done) --writes_outstanding_;
   if (finish_called_) return;
-  PushLocked(std::move(reply), is_reply);
+  PushLocked(std::move(event), /*is_reply=*/false);
   KickLocked();
 }
 
@@ -677,9 +707,13 @@ bool SessionStream::Step() {
       return true;
     }
     case kAnswer: {
-      ClientReply reply = Answer(std::move(request));
-      MutexLock lock(&mu_);
-      PushLocked(std::move(reply), true);
+      std::vector<ClientReply> events;
+      ClientReply reply = Answer(std::move(request), &events);
+      // Every event of a txn up to it is queued already, so Deliver routes
+      // the reply behind them.
+      reply.set_zxid(host->LastAppliedZxid());
+      Deliver(std::move(events), std::move(reply), /*write_done=*/false,
+              /*closes=*/false);
       return true;
     }
     case kClose:
@@ -745,7 +779,7 @@ void SessionStream::Opened(WriteOutcome&& o) {
   session_ = o.zxid;
   phase_ = Phase::kOpen;
   reply.set_session_id(session_);
-  reply.set_zxid(session_);
+  reply.set_zxid(host->LastAppliedZxid());
   reply.set_session_password(password_);
   reply.set_session_timeout_ms(timeout_ms_);
   PushLocked(std::move(reply), true);
@@ -800,8 +834,8 @@ void SessionStream::SubmitWrite(uint64_t id, txn::Request request) {
   service_->host()->SubmitAs(
       session, auth_, std::move(request),
       [self = shared_from_this(), id, multi_ops](WriteOutcome&& o) {
-        self->PushFromOutside(WriteReply(id, multi_ops, std::move(o)),
-                              /*is_reply=*/true, /*write_done=*/true);
+        self->WriteDone(WriteReply(id, multi_ops, std::move(o)),
+                        /*closes=*/false);
       });
 }
 
@@ -816,19 +850,79 @@ void SessionStream::SubmitClose() {
   service_->host()->SubmitAs(
       session, SystemAuth(), std::move(close),
       [self = shared_from_this()](WriteOutcome&& o) {
-        MutexLock lock(&self->mu_);
-        if (self->close_id_ != 0) {
-          ClientReply reply = NewReply(self->close_id_);
-          reply.set_zxid(o.zxid);
-          if (!o.status.ok()) SetError(o.status, &reply);
-          self->PushLocked(std::move(reply), true);
+        uint64_t id;
+        {
+          MutexLock lock(&self->mu_);
+          id = self->close_id_;
         }
-        self->phase_ = Phase::kClosed;
-        self->KickLocked();  // finishes once the replies are out
+        ClientReply reply = NewReply(id);  // id 0: no CloseSession asked
+        reply.set_zxid(o.zxid);
+        if (!o.status.ok()) SetError(o.status, &reply);
+        self->WriteDone(std::move(reply), /*closes=*/true);
       });
 }
 
-ClientReply SessionStream::Answer(ClientRequest&& request) {
+void SessionStream::WriteDone(ClientReply&& reply, bool closes) {
+  MutexLock lock(&mu_);
+  if (routed_ && !finish_called_) {
+    // The worker may call the host; this thread may not.
+    auto shared = std::make_shared<ClientReply>(std::move(reply));
+    service_->Post([self = shared_from_this(), shared, closes] {
+      self->Deliver({}, std::move(*shared), /*write_done=*/!closes, closes);
+    });
+    return;
+  }
+  if (!closes) --writes_outstanding_;
+  if (finish_called_) return;
+  if (!closes || reply.id() != 0) PushLocked(std::move(reply), true);
+  if (closes) phase_ = Phase::kClosed;
+  KickLocked();  // a close finishes once the replies are out
+}
+
+void SessionStream::Deliver(std::vector<ClientReply> events,
+                            ClientReply&& reply, bool write_done,
+                            bool closes) {
+  {
+    MutexLock lock(&mu_);
+    if (!routed_ || finish_called_) {
+      if (write_done) --writes_outstanding_;
+      for (ClientReply& event : events) PushLocked(std::move(event), false);
+      if (!closes || reply.id() != 0) PushLocked(std::move(reply), true);
+      if (closes) phase_ = Phase::kClosed;
+      if (write_done || closes) KickLocked();
+      return;
+    }
+    ++replies_routing_;
+  }
+  auto routed = std::make_shared<std::pair<std::vector<ClientReply>,
+                                           ClientReply>>(std::move(events),
+                                                         std::move(reply));
+  service_->host()->RunAfterEvents([self = shared_from_this(), routed,
+                                    closes] {
+    self->PushRouted(std::move(routed->first), std::move(routed->second),
+                     closes);
+  });
+  if (write_done) {
+    // After the hand-over: what is answered next is routed behind it.
+    MutexLock lock(&mu_);
+    --writes_outstanding_;
+    KickLocked();
+  }
+}
+
+void SessionStream::PushRouted(std::vector<ClientReply>&& events,
+                               ClientReply&& reply, bool closes) {
+  MutexLock lock(&mu_);
+  --replies_routing_;
+  if (finish_called_) return;
+  for (ClientReply& event : events) PushLocked(std::move(event), false);
+  if (!closes || reply.id() != 0) PushLocked(std::move(reply), true);
+  if (closes) phase_ = Phase::kClosed;
+  KickLocked();
+}
+
+ClientReply SessionStream::Answer(ClientRequest&& request,
+                                  std::vector<ClientReply>* events) {
   const uint64_t id = request.id();
   ClientReply reply = NewReply(id);
   if (absl::Status s = CheckClientRequest(request); !s.ok()) {
@@ -838,6 +932,30 @@ ClientReply SessionStream::Answer(ClientRequest&& request) {
   switch (request.body_case()) {
     case ClientRequest::kRead:
       return Read(id, request.read());
+    case ClientRequest::kSetWatches: {
+      const SetWatchesRequest& set = request.set_watches();
+      ClientHost::RestoredWatches watches;
+      watches.relative_zxid = set.relative_zxid();
+      watches.data.assign(set.data().begin(), set.data().end());
+      watches.exist.assign(set.exist().begin(), set.exist().end());
+      watches.child.assign(set.child().begin(), set.child().end());
+      watches.persistent.assign(set.persistent().begin(),
+                                set.persistent().end());
+      watches.persistent_recursive.assign(set.persistent_recursive().begin(),
+                                          set.persistent_recursive().end());
+      int64_t session;
+      {
+        MutexLock lock(&mu_);
+        routed_ = true;
+        session = session_;
+      }
+      for (const WatchEvent& e : service_->host()->RestoreWatchesAs(
+               session, watches, MakeWatcher())) {
+
+        events->push_back(EventReply(e));
+      }
+      break;
+    }
     case ClientRequest::kAuth: {
       absl::StatusOr<AuthId> identity =
           Authenticate(request.auth().scheme(), request.auth().credentials());
@@ -880,15 +998,9 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
   ClientReply reply = NewReply(id);
   Watcher watcher;
   if (read.watch() || read.kind() == ReadRequest::ADD_WATCH) {
-    // May fire after the stream ended: it drops the event then.
-    watcher = [self = shared_from_this()](const WatchEvent& e) {
-      ClientReply event = NewReply(0);
-      event.mutable_event()->set_type(static_cast<int32_t>(e.type));
-      event.mutable_event()->set_state(static_cast<int32_t>(e.state));
-      event.mutable_event()->set_path(e.path);
-      self->PushFromOutside(std::move(event), /*is_reply=*/false,
-                            /*write_done=*/false);
-    };
+    watcher = MakeWatcher();
+    MutexLock lock(&mu_);
+    routed_ = true;
   }
   const std::string& path = read.path();
   switch (read.kind()) {
@@ -1018,6 +1130,13 @@ ClientReply SessionStream::Read(uint64_t id, const ReadRequest& read) {
       break;
   }
   return reply;
+}
+
+Watcher SessionStream::MakeWatcher() {
+  // May fire after the stream ended: it drops the event then.
+  return [self = shared_from_this()](const WatchEvent& e) {
+    self->PushEvent(EventReply(e));
+  };
 }
 
 // ---- ClientService::Impl.

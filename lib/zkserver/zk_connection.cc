@@ -193,8 +193,8 @@ void ZkConnection::RunFrames() {
     if (request->header.xid >= 0) last_cxid_ = request->header.xid;
     if (request->kind == RequestKind::kPing && phase_ == Phase::kOpen) {
       // At once, whatever waits: a ping only proves the connection.
-      Reply(request->header.xid, host_->LastAppliedZxid(), ZkError::kOk,
-            nullptr, /*in_order=*/false);
+      Reply(request->header.xid, PingZxid(), ZkError::kOk, nullptr,
+            /*in_order=*/false);
       continue;
     }
     pending_.push_back(*std::move(request));
@@ -337,8 +337,8 @@ void ZkConnection::Pump() {
     zkwire::Request& front = pending_.front();
     switch (front.kind) {
       case RequestKind::kPing:  // one sent during the handshake
-        Reply(front.header.xid, host_->LastAppliedZxid(), ZkError::kOk,
-              nullptr, /*in_order=*/false);
+        Reply(front.header.xid, PingZxid(), ZkError::kOk, nullptr,
+              /*in_order=*/false);
         pending_.pop_front();
         break;
       case RequestKind::kWrite:
@@ -434,7 +434,7 @@ void ZkConnection::OnWriteDone(const zkwire::Request& request,
     }
     AppendReply(xid, zxid, ZkError::kOk, &body, &frame);
   }
-  Emit(std::move(frame), /*write_done=*/true);
+  Emit(std::move(frame), zxid, /*write_done=*/true);
 }
 
 void ZkConnection::SubmitClose(int32_t xid) {
@@ -501,9 +501,10 @@ void ZkConnection::Answer(zkwire::Request&& request) {
     }
     case RequestKind::kWhoAmI: {
       std::string frame;
-      AppendWhoAmIReply(xid, host_->LastAppliedZxid(),
-                        DescribeIdentities(*options_, *auth_), &frame);
-      Emit(std::move(frame), /*write_done=*/false);
+      const int64_t zxid = host_->LastAppliedZxid();
+      AppendWhoAmIReply(xid, zxid, DescribeIdentities(*options_, *auth_),
+                        &frame);
+      Emit(std::move(frame), zxid, /*write_done=*/false);
       return;
     }
     case RequestKind::kRefused:
@@ -615,9 +616,9 @@ void ZkConnection::MultiRead(const zkwire::Request& request) {
     results.push_back(std::move(r));
   }
   std::string frame;
-  AppendMultiReply(request.header.xid, host_->LastAppliedZxid(), results,
-                   &frame);
-  Emit(std::move(frame), /*write_done=*/false);
+  const int64_t zxid = host_->LastAppliedZxid();
+  AppendMultiReply(request.header.xid, zxid, results, &frame);
+  Emit(std::move(frame), zxid, /*write_done=*/false);
 }
 
 void ZkConnection::Auth(const zkwire::Request& request) {
@@ -655,7 +656,7 @@ void ZkConnection::SetWatches(const zkwire::Request& request) {
   for (const WatchEvent& e : host_->RestoreWatchesAs(session_, w, MakeWatcher())) {
     std::string frame;
     AppendEvent(e, &frame);
-    Emit(std::move(frame), /*write_done=*/false);
+    Emit(std::move(frame), /*zxid=*/0, /*write_done=*/false);
   }
   Reply(request.header.xid, host_->LastAppliedZxid(), ZkError::kOk);
 }
@@ -695,12 +696,22 @@ void ZkConnection::Reply(int32_t xid, int64_t zxid, ZkError err,
     if (then_finish) Finish();
     return;
   }
-  Emit(std::move(frame), /*write_done=*/false, then_finish);
+  Emit(std::move(frame), zxid, /*write_done=*/false, then_finish);
 }
 
-void ZkConnection::Emit(std::string frame, bool write_done, bool then_finish) {
+int64_t ZkConnection::PingZxid() const {
+  // A ping's reply goes out at once, maybe ahead of events still routed:
+  // a client that took a later zxid from it could miss their events when
+  // it resumes elsewhere (setWatches' relative zxid).
+  return has_watches_ || replies_routing_ > 0 ? sent_zxid_
+                                              : host_->LastAppliedZxid();
+}
+
+void ZkConnection::Emit(std::string frame, int64_t zxid, bool write_done,
+                        bool then_finish) {
   if (!has_watches_ && replies_routing_ == 0) {
     if (write_done) --writes_outstanding_;
+    sent_zxid_ = std::max(sent_zxid_, zxid);
     Send(frame);
     if (then_finish) Finish();
     if (write_done) Pump();
@@ -711,14 +722,15 @@ void ZkConnection::Emit(std::string frame, bool write_done, bool then_finish) {
   ++replies_routing_;
   std::weak_ptr<ZkConnection> weak = weak_from_this();
   auto shared = std::make_shared<std::string>(std::move(frame));
-  host_->RunAfterEvents([weak, poster = poster_, shared, write_done,
+  host_->RunAfterEvents([weak, poster = poster_, shared, zxid, write_done,
                          then_finish] {
-    poster->Post([weak, shared, write_done, then_finish] {
+    poster->Post([weak, shared, zxid, write_done, then_finish] {
       auto c = weak.lock();
       if (c == nullptr) return;
       --c->replies_routing_;
       if (write_done) --c->writes_outstanding_;
       if (c->phase_ == Phase::kClosed && !then_finish) return;
+      c->sent_zxid_ = std::max(c->sent_zxid_, zxid);
       c->Send(*shared);
       if (then_finish) c->Finish();
       c->Pump();

@@ -171,10 +171,14 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
              bool then_finish = false);
   // Sends `frame` in request order: at once, or, on a connection with
   // watches (or with replies already routed so), behind the watch events
-  // the host queued so far (ClientHost::RunAfterEvents). `write_done`: it
-  // answers a submitted write or sync, which stops being outstanding when
-  // it is sent.
-  void Emit(std::string frame, bool write_done, bool then_finish = false);
+  // the host queued so far (ClientHost::RunAfterEvents). `zxid`: the
+  // reply's (0 for a frame that is no reply). `write_done`: it answers a
+  // submitted write or sync, which stops being outstanding when it is
+  // sent.
+  void Emit(std::string frame, int64_t zxid, bool write_done,
+            bool then_finish = false);
+  // The zxid a ping's reply carries: one the client has every event of.
+  int64_t PingZxid() const;
   // Output grew: drops the connection if the client is not reading.
   void CheckOutput();
   void Finish() { finished_ = true; }
@@ -205,6 +209,8 @@ class ZkConnection : public std::enable_shared_from_this<ZkConnection> {
   int32_t last_type_ = 0;  // the last request's opcode (0: none yet)
   int32_t last_cxid_ = -1;
   int64_t last_zxid_ = -1;
+  // The largest zxid of a reply sent (Emit), every event before it sent.
+  int64_t sent_zxid_ = 0;
   int64_t last_response_ms_ = 0;
 
   std::string in_;

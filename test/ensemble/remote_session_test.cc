@@ -2,7 +2,7 @@
 // CLI's client resumes its session on another peer when its own stops,
 // its ephemeral and identities kept, and closes it when it is done; a
 // session whose client vanished stays open until its timeout, then the
-// ensemble expires it.
+// ensemble expires it. Its watches are set again on the next peer.
 
 #include <catch2/catch.hpp>
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "synod/coordinator.h"
 #include "ensemble/ensemble_util.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/cli_client.h"
@@ -77,6 +78,100 @@ TEST_CASE("Remote sessions: the CLI's session fails over to another peer "
   REQUIRE(e.at(leader).Sync("/").ok());
   CHECK(!e.at(leader).Exists("/eph")->has_value());
   CHECK(!e.at(leader).Exists("/eph2")->has_value());
+}
+
+// How often `text` occurs in `in`.
+int Count(const std::string& in, const std::string& text) {
+  int n = 0;
+  for (size_t at = in.find(text); at != std::string::npos;
+       at = in.find(text, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_CASE("Remote sessions: the CLI's watches are set again on the next "
+          "peer, the events missed meanwhile delivered once, the rest "
+          "firing later",
+          "[ensemble][client_service]") {
+  LocalEnsemble e(3);
+  const int leader = e.StartAndWaitLeader();
+  REQUIRE(leader >= 0);
+  REQUIRE(e.WaitAllConnected());
+  const int first = (leader + 1) % 3;
+  const std::vector<std::string> peers = {e.address(first),
+                                          e.address((first + 1) % 3),
+                                          e.address((first + 2) % 3)};
+  std::ostringstream out;
+  tools::CliClient::Options options;
+  options.connect_timeout = absl::Seconds(2);
+  options.session_timeout = absl::Seconds(20);
+  options.async_events = true;  // as the shell: printed as they come
+  tools::CliClient client(peers, options, &out);
+  // Everything printed stays in `out` (RunCmd would clear it).
+  auto run = [&client](const std::vector<std::string>& words) {
+    return client.Run(Cmd(words));
+  };
+  for (const char* path : {"/w", "/kids", "/quiet", "/tree"}) {
+    REQUIRE(run({"create", path, "a"}).ok());
+  }
+  REQUIRE(run({"get", "-w", "/w"}).ok());
+  REQUIRE(run({"ls", "-w", "/kids"}).ok());
+  REQUIRE(run({"stat", "-w", "/quiet"}).ok());
+  // A missing node's stat fails, its watch set all the same.
+  CHECK(ErrorOf(run({"stat", "-w", "/later"})) == Error::kNoNode);
+  REQUIRE(run({"addWatch", "-m", "PERSISTENT_RECURSIVE", "/tree"}).ok());
+  using Kind = tools::RemoteWatches::Kind;
+  tools::RemoteWatches held = client.watches();
+  CHECK(held.Holds(Kind::kData, "/w"));
+  CHECK(held.Holds(Kind::kChild, "/kids"));
+  CHECK(held.Holds(Kind::kData, "/quiet"));
+  CHECK(held.Holds(Kind::kExist, "/later"));
+  CHECK(held.Holds(Kind::kPersistentRecursive, "/tree"));
+  CHECK(held.zxid() > 0);
+  CHECK(client.events_received() == 0);
+
+  // Its peer stops; while the client is away, /w changes, /kids gets a
+  // child and /tree a descendant.
+  e.Stop(first);
+  Coordinator& writer = e.at(leader);
+  REQUIRE(writer.Set("/w", "b").ok());
+  REQUIRE(writer.Create("/kids/k", "").ok());
+  REQUIRE(writer.Create("/tree/t", "").ok());
+
+  // The next command resumes the session at the next peer, which sends
+  // the one-shot watches' missed events (a persistent watch misses its
+  // events, as in ZooKeeper: it is set again from now on).
+  absl::Status got = run({"get", "/quiet"});
+  if (ErrorOf(got) == Error::kConnectionLoss) got = run({"get", "/quiet"});
+  INFO(got.ToString());
+  REQUIRE(got.ok());
+  CHECK(client.current_peer() != e.address(first));
+  REQUIRE(client.AwaitEvents(2, absl::Seconds(10)));
+  held = client.watches();
+  CHECK_FALSE(held.Holds(Kind::kData, "/w"));
+  CHECK_FALSE(held.Holds(Kind::kChild, "/kids"));
+  CHECK(held.Holds(Kind::kData, "/quiet"));
+
+  // The watches without a missed event were set again there: they fire.
+  REQUIRE(writer.Set("/quiet", "b").ok());
+  REQUIRE(writer.Create("/later", "").ok());
+  REQUIRE(writer.Set("/tree/t", "b").ok());
+  REQUIRE(client.AwaitEvents(5, absl::Seconds(10)));
+  // Nothing more: each event came once.
+  REQUIRE(writer.Set("/w", "c").ok());
+  REQUIRE(run({"sync", "/"}).ok());
+  REQUIRE(run({"get", "/w"}).ok());
+  CHECK(client.events_received() == 5);
+  client.Close();  // its reader thread, which prints events, is done
+  const std::string printed = out.str();
+  INFO(printed);
+  CHECK(Count(printed, "type:NodeDataChanged path:/w\n") == 1);
+  CHECK(Count(printed, "type:NodeChildrenChanged path:/kids\n") == 1);
+  CHECK(Count(printed, "type:NodeDataChanged path:/quiet\n") == 1);
+  CHECK(Count(printed, "type:NodeCreated path:/later\n") == 1);
+  CHECK(Count(printed, "type:NodeDataChanged path:/tree/t\n") == 1);
+  CHECK(Count(printed, "path:/tree/t") == 1);  // its creation was missed
 }
 
 TEST_CASE("Remote sessions: a session whose client vanished keeps its "

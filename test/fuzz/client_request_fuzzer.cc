@@ -16,6 +16,7 @@
 #include "synod/types.h"
 #include "transport/client.pb.h"
 #include "transport/client_request.h"
+#include "tree/path.h"
 
 namespace {
 
@@ -39,6 +40,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case synod::transport::ClientRequest::kAuth:
       case synod::transport::ClientRequest::kClose:
         break;
+      case synod::transport::ClientRequest::kSetWatches: {
+        // Taken only if every path is one a watch may be set on.
+        const auto& set = request.set_watches();
+        for (const auto* paths : {&set.data(), &set.exist(), &set.child(),
+                                  &set.persistent(),
+                                  &set.persistent_recursive()}) {
+          for (const std::string& path : *paths) {
+            Require(synod::ValidatePath(path).ok());
+          }
+        }
+        break;
+      }
       default:  // an open, or nothing the service knows
         std::abort();
     }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "acl/acl.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/dispatcher.h"
@@ -49,6 +52,7 @@ class FakeHost final : public transport::ClientHost {
     int64_t session = 0;
     std::shared_ptr<const AuthInfo> auth;
     txn::Request request;
+    Zxid zxid = 0;  // its outcome's
   };
   struct ReadCall {
     int64_t owner = 0;
@@ -83,7 +87,8 @@ class FakeHost final : public transport::ClientHost {
         r.stat.czxid = o.zxid;
         o.results.push_back(std::move(r));
       }
-      submissions_.push_back({session, std::move(auth), std::move(request)});
+      submissions_.push_back(
+          {session, std::move(auth), std::move(request), o.zxid});
     }
     loop_.Post([done = std::move(done), o = std::move(o)]() mutable {
       done(std::move(o));
@@ -182,13 +187,29 @@ class FakeHost final : public transport::ClientHost {
     return h;
   }
   std::string ListenAddress() const override { return "fake-host:2181"; }
-  // The ZooKeeper protocol's calls, which the client service never makes.
+  // A ZooKeeper protocol's call, which the client service never makes.
   bool HasWatchesAs(int64_t, std::string_view, WatcherType) override {
     return false;
   }
-  std::vector<WatchEvent> RestoreWatchesAs(int64_t, const RestoredWatches&,
-                                           Watcher) override {
-    return {};
+  // Records what it is given, registers its data watches and returns the
+  // events set by SetMissed.
+  std::vector<WatchEvent> RestoreWatchesAs(int64_t owner,
+                                           const RestoredWatches& w,
+                                           Watcher watcher) override {
+    MutexLock lock(&mu_);
+    restored_.push_back({owner, w});
+    for (const std::string& path : w.data) {
+      watchers_.push_back({owner, path, watcher});
+    }
+    return missed_;
+  }
+  void SetMissed(std::vector<WatchEvent> missed) {
+    MutexLock lock(&mu_);
+    missed_ = std::move(missed);
+  }
+  std::vector<std::pair<int64_t, RestoredWatches>> restored() const {
+    MutexLock lock(&mu_);
+    return restored_;
   }
   std::optional<OpenSession> FindSession(int64_t id) const override {
     MutexLock lock(&mu_);
@@ -198,7 +219,26 @@ class FakeHost final : public transport::ClientHost {
   }
   Zxid LastAppliedZxid() const override { return 42; }
   bool ServesClients() const override { return true; }
-  void RunAfterEvents(std::function<void()> task) override { task(); }
+  // On the host's thread, as the Coordinator's dispatcher: after the
+  // events queued before it.
+  void RunAfterEvents(std::function<void()> task) override {
+    loop_.Post(std::move(task));
+  }
+  // Holds the host's thread (its events and RunAfterEvents' tasks wait)
+  // until Release.
+  void Hold() {
+    auto held = std::make_shared<absl::Notification>();
+    {
+      MutexLock lock(&mu_);
+      held_ = held;
+    }
+    loop_.Post([held] { held->WaitForNotification(); });
+  }
+  void Release() {
+    MutexLock lock(&mu_);
+    if (held_) held_->Notify();
+    held_.reset();
+  }
 
   // Fires the data watches registered on `path` (one-shot), on the host's
   // thread as the Coordinator's dispatcher would.
@@ -257,6 +297,10 @@ class FakeHost final : public transport::ClientHost {
   // The open sessions (created, not closed).
   std::map<int64_t, OpenSession> sessions_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> dropped_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<int64_t, RestoredWatches>> restored_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<WatchEvent> missed_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<absl::Notification> held_ ABSL_GUARDED_BY(mu_);
   Dispatcher loop_;  // last: stopped first, while the rest is alive
 };
 
@@ -345,6 +389,15 @@ class Stream {
     r.mutable_read()->set_path(path);
     r.mutable_read()->set_watch(watch);
     return Call(std::move(r));
+  }
+  ClientReply SetWatches(transport::SetWatchesRequest set) {
+    ClientRequest r;
+    *r.mutable_set_watches() = std::move(set);
+    return Call(std::move(r));
+  }
+  // The watch events that came before the replies read so far, taken.
+  std::vector<transport::ClientWatchEvent> TakeEvents() {
+    return std::exchange(events_, {});
   }
   // Waits for the next watch event.
   transport::ClientWatchEvent NextEvent() {
@@ -624,6 +677,99 @@ TEST_CASE("client service, fake host: a stream's watches are dropped when "
   CHECK(stream.End().ok());
   CHECK(host.dropped() == std::vector<int64_t>{session});
   CHECK(host.watch_count() == 0);
+}
+
+TEST_CASE("client service, fake host: once a stream has a watch, a reply "
+          "follows the watch events queued before it, and carries the "
+          "replica's zxid",
+          "[client_service][fake_host]") {
+  FakeHost host({{"/r", Node{}}});
+  Served served(&host, ServiceOptions());
+  Stream stream(served.address);
+  const ClientReply opened = stream.Open();
+  REQUIRE(opened.error() == 0);
+  CHECK(opened.zxid() == 42);
+  REQUIRE(stream.Get("/r", /*watch=*/true).error() == 0);
+  // The change's event waits on the host's thread when the next read is
+  // answered: the read's reply (whose zxid covers the change) comes after
+  // it, as a client that resumes elsewhere with that zxid would need.
+  host.Hold();
+  host.FireDataChanged("/r");
+  ClientRequest get;
+  get.mutable_read()->set_kind(ReadRequest::GET);
+  get.mutable_read()->set_path("/r");
+  auto released = std::async(std::launch::async, [&host] {
+    absl::SleepFor(absl::Milliseconds(200));
+    host.Release();
+  });
+  const ClientReply reply = stream.Call(std::move(get));
+  released.get();
+  CHECK(reply.error() == 0);
+  CHECK(reply.zxid() == 42);
+  const std::vector<transport::ClientWatchEvent> before = stream.TakeEvents();
+  REQUIRE(before.size() == 1);
+  CHECK(before[0].type() == static_cast<int32_t>(EventType::kDataChanged));
+  CHECK(before[0].path() == "/r");
+  // A write's reply carries its own zxid.
+  const ClientReply created = stream.Create("/x");
+  REQUIRE(created.error() == 0);
+  CHECK(created.zxid() == host.submissions().back().zxid);
+  CHECK(stream.End().ok());
+}
+
+TEST_CASE("client service, fake host: a resumed session's watches are set "
+          "again from the zxid its client saw, the events it missed before "
+          "the reply, and a bad path sets none",
+          "[client_service][fake_host]") {
+  FakeHost host({{"/r", Node{}}});
+  Served served(&host, ServiceOptions());
+  Stream first(served.address);
+  const ClientReply opened = first.Open();
+  REQUIRE(opened.error() == 0);
+  const int64_t session = opened.session_id();
+  CHECK(first.End().ok());
+
+  Stream stream(served.address);
+  REQUIRE(stream.Resume(session, opened.session_password()).error() == 0);
+  // A bad path: BadArguments, and nothing is set.
+  transport::SetWatchesRequest bad;
+  bad.add_data("/r");
+  bad.add_child("no-slash");
+  CHECK(stream.SetWatches(bad).error() == Code(Error::kBadArguments));
+  CHECK(host.restored().empty());
+
+  host.SetMissed({WatchEvent{EventType::kCreated, SessionState::kConnected,
+                             "/born"}});
+  transport::SetWatchesRequest set;
+  set.set_relative_zxid(40);
+  set.add_data("/r");
+  set.add_exist("/born");
+  set.add_child("/c");
+  set.add_persistent("/p");
+  set.add_persistent_recursive("/q");
+  const ClientReply reply = stream.SetWatches(set);
+  REQUIRE(reply.error() == 0);
+  CHECK(reply.zxid() == 42);
+  const std::vector<transport::ClientWatchEvent> missed = stream.TakeEvents();
+  REQUIRE(missed.size() == 1);
+  CHECK(missed[0].type() == static_cast<int32_t>(EventType::kCreated));
+  CHECK(missed[0].path() == "/born");
+  const auto restored = host.restored();
+  REQUIRE(restored.size() == 1);
+  CHECK(restored[0].first == session);
+  const transport::ClientHost::RestoredWatches& w = restored[0].second;
+  CHECK(w.relative_zxid == 40);
+  CHECK(w.data == std::vector<std::string>{"/r"});
+  CHECK(w.exist == std::vector<std::string>{"/born"});
+  CHECK(w.child == std::vector<std::string>{"/c"});
+  CHECK(w.persistent == std::vector<std::string>{"/p"});
+  CHECK(w.persistent_recursive == std::vector<std::string>{"/q"});
+  // The watch set again fires on this stream.
+  host.FireDataChanged("/r");
+  const transport::ClientWatchEvent e = stream.NextEvent();
+  CHECK(e.type() == static_cast<int32_t>(EventType::kDataChanged));
+  CHECK(e.path() == "/r");
+  CHECK(stream.End().ok());
 }
 
 TEST_CASE("client service, fake host: sessions past max_client_sessions are "

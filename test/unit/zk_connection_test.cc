@@ -166,7 +166,7 @@ class FakeHost final : public transport::ClientHost {
     if (it == sessions.end()) return std::nullopt;
     return it->second;
   }
-  Zxid LastAppliedZxid() const override { return 77; }
+  Zxid LastAppliedZxid() const override { return applied; }
   bool ServesClients() const override { return serves_clients; }
   void RunAfterEvents(std::function<void()> task) override {
     events.push_back(std::move(task));
@@ -205,6 +205,7 @@ class FakeHost final : public transport::ClientHost {
   std::deque<std::function<void()>> events;
   std::vector<int64_t> hosted, unhosted, dropped;
   bool serves_clients = true;
+  Zxid applied = 77;
   RestoredWatches restored;
   std::vector<WatchEvent> missed;
 };
@@ -536,6 +537,28 @@ TEST_CASE("zk connection: a watched change is told before a reply that "
   CHECK(event.type == static_cast<int32_t>(zkwire::ZkEventType::kNodeDataChanged));
   CHECK(event.state == zkwire::kStateSyncConnected);
   CHECK(event.path == "/w");
+  CHECK(sent[1].header.zxid == 77);
+
+  // A ping's reply goes out at once, ahead of a routed reply: it carries
+  // the zxid of the last reply sent, not a later one whose events the
+  // client has not had yet (it would give that one to setWatches after a
+  // lost connection, and miss them).
+  f.host.applied = 90;
+  f.host.Fire("/w", EventType::kDataChanged);
+  f.Send(RequestFrame(GetData(3, "/w", false)));
+  f.Send(RequestFrame(Req(OpCode::kPing, RequestKind::kPing, zkwire::kPingXid)));
+  sent = TakeReplies(&f.conn->output());
+  REQUIRE(Xids(sent) == std::vector<int32_t>{zkwire::kPingXid});
+  CHECK(sent[0].header.zxid == 77);
+  f.host.DrainEvents();
+  f.poster->RunAll();
+  sent = TakeReplies(&f.conn->output());
+  REQUIRE(Xids(sent) == std::vector<int32_t>{zkwire::kNotificationXid, 3});
+  CHECK(sent[1].header.zxid == 90);
+  f.Send(RequestFrame(Req(OpCode::kPing, RequestKind::kPing, zkwire::kPingXid)));
+  sent = TakeReplies(&f.conn->output());
+  REQUIRE(Xids(sent) == std::vector<int32_t>{zkwire::kPingXid});
+  CHECK(sent[0].header.zxid == 90);
 
   // Removal events are the client's own to make: none is sent.
   f.host.Fire("/w", EventType::kDataWatchRemoved);
