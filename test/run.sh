@@ -2,7 +2,10 @@
 # Runs synod's whole test suite: installs what is missing, builds, runs every
 # test tier (unit, sim, integration, fuzz corpora), the install consumer
 # check and the benchmark smoke run, every fuzzer for a bounded time, then
-# the same suite under ASan+UBSan and under TSan (TSan without the tests of
+# the same suite under ASan+UBSan (without the in-process differential run
+# against ZooKeeper: the asan test preset's filter; the run through the
+# ZooKeeper port drives the same operations through more of synod) and
+# under TSan (TSan without the tests of
 # single-threaded code, SYNOD_SINGLE_THREADED_TESTS, nor the differential
 # runs against ZooKeeper, one request at a time: the tsan test preset's
 # filter; the ZooKeeper port's own process tests stay), and clang's

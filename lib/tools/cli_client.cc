@@ -905,6 +905,21 @@ absl::Status CliClient::Run(const CliCommand& command) {
     case Kind::kConnect:
       SetPeers(command.peers);
       return Connect();
+    case Kind::kRemoveWatches:
+      if (command.local) {
+        // While the connection is lost, -l removes the watches here (as
+        // ZooKeeper's client does): they are not set again on resuming.
+        MutexLock lock(&mu_);
+        if (session_id_ != 0 && (!stream_ || stream_ended_)) {
+          if (!watches_.Holds(command.watcher_type, command.path)) {
+            return ZkError(MakeError(Error::kNoWatcher, "no watcher"),
+                           command.path);
+          }
+          watches_.Removed(command.watcher_type, command.path);
+          return absl::OkStatus();
+        }
+      }
+      break;
     default:
       break;
   }

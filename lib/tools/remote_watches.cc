@@ -65,6 +65,24 @@ bool RemoteWatches::Holds(Kind kind, const std::string& path) const {
   return paths_[static_cast<size_t>(kind)].count(path) > 0;
 }
 
+bool RemoteWatches::Holds(WatcherType type, const std::string& path) const {
+  switch (type) {
+    case WatcherType::kChildren:
+      return Holds(Kind::kChild, path);
+    case WatcherType::kData:
+      return Holds(Kind::kData, path) || Holds(Kind::kExist, path);
+    case WatcherType::kPersistent:
+      return Holds(Kind::kPersistent, path);
+    case WatcherType::kPersistentRecursive:
+      return Holds(Kind::kPersistentRecursive, path);
+    case WatcherType::kAny:
+      return std::any_of(
+          paths_.begin(), paths_.end(),
+          [&path](const std::set<std::string>& p) { return p.count(path) > 0; });
+  }
+  return false;
+}
+
 transport::SetWatchesRequest RemoteWatches::ToRequest() const {
   transport::SetWatchesRequest request;
   request.set_relative_zxid(zxid_);

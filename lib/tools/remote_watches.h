@@ -49,6 +49,8 @@ class RemoteWatches {
   int64_t zxid() const { return zxid_; }
   // Whether a watch of `kind` on `path` is held.
   bool Holds(Kind kind, const std::string& path) const;
+  // Whether Removed(type, path) would remove a watch.
+  bool Holds(WatcherType type, const std::string& path) const;
   // The request that sets every held watch again, with the zxid.
   transport::SetWatchesRequest ToRequest() const;
 

@@ -4,7 +4,7 @@
 // a Coordinator, and the transport never sees the host's internals.
 //
 // Every method is thread-safe: the service calls them from gRPC's threads
-// and its own worker thread, never from a Done or a watcher.
+// and its own threads, never from a Done or a watcher.
 
 #ifndef SYNOD_TRANSPORT_CLIENT_HOST_H_
 #define SYNOD_TRANSPORT_CLIENT_HOST_H_

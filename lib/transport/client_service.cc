@@ -46,6 +46,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -204,7 +205,9 @@ class SessionStream;
 class ClientService::Impl final : public Client::CallbackService {
  public:
   Impl(ClientHost* host, const Options& options)
-      : host_(host), options_(options) {}
+      : host_(host), options_(options) {
+    watchdog_ = std::thread([this] { WatchLeader(); });
+  }
   ~Impl() override { Shutdown(); }
 
   grpc::ServerBidiReactor<ClientRequest, ClientReply>* Session(
@@ -245,6 +248,13 @@ class ClientService::Impl final : public Client::CallbackService {
   void Post(std::function<void()> task) { worker_.Post(std::move(task)); }
 
  private:
+  // Each tick until Shutdown: while no leader serves this peer, ends the
+  // streams whose sessions are open. Their clients resume the sessions at
+  // a peer that has one (ZooKeeper's server closes its connections when
+  // it loses its leader), rather than read from a replica left behind
+  // while the ensemble expires their sessions.
+  void WatchLeader();
+
   ClientHost* const host_;
   const Options options_;
   mutable Mutex mu_;
@@ -261,6 +271,7 @@ class ClientService::Impl final : public Client::CallbackService {
   // may outlive this).
   const std::shared_ptr<std::atomic<bool>> backup_running_ =
       std::make_shared<std::atomic<bool>>(false);
+  std::thread watchdog_;  // WatchLeader; joined by Shutdown
   Dispatcher worker_;
 };
 
@@ -285,6 +296,16 @@ class SessionStream final
     if (finish_called_) return;
     cancel_wanted_ = true;
     KickLocked();
+  }
+  // No leader serves the peer: an open session's stream ends (cancelled
+  // on the worker), its session untouched; one still opening waits for a
+  // leader. Returns whether it ends.
+  bool EndIfOpen() {
+    MutexLock lock(&mu_);
+    if (finish_called_ || phase_ != Phase::kOpen) return false;
+    cancel_wanted_ = true;
+    KickLocked();
+    return true;
   }
 
   // Takes the pending requests that can run now, in order, then starts
@@ -1347,6 +1368,33 @@ void ClientService::Impl::Unhost(int64_t id, SessionStream* stream) {
   host_->RemoveHostedSession(id);
 }
 
+void ClientService::Impl::WatchLeader() {
+  const absl::Duration tick = std::max(options_.tick, absl::Milliseconds(10));
+  while (true) {
+    std::vector<std::shared_ptr<SessionStream>> live;
+    {
+      MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(
+          [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return shut_down_; },
+          tick);
+      if (shut_down_) return;
+      if (host_->ServesClients()) continue;
+      for (auto& [stream, weak] : streams_) {
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+      }
+    }
+    int ended = 0;
+    for (const auto& stream : live) ended += stream->EndIfOpen() ? 1 : 0;
+    live.clear();  // the last reference may go here, outside mu_
+    if (ended > 0) {
+      Log(options_, LogLevel::kInfo,
+          absl::StrCat(host_->ListenAddress(), " has no leader: ended ",
+                       ended, " client session stream(s) for their clients "
+                       "to resume elsewhere"));
+    }
+  }
+}
+
 void ClientService::Impl::Shutdown() {
   std::vector<std::shared_ptr<SessionStream>> live;
   {
@@ -1357,6 +1405,7 @@ void ClientService::Impl::Shutdown() {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
   }
+  if (watchdog_.joinable()) watchdog_.join();
   // Each stream ends as if its client had gone: its session stays open
   // for its timeout, for the client to resume at another peer.
   for (const auto& stream : live) stream->Cancel();

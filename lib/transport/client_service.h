@@ -10,8 +10,11 @@
 // session and the stream's own identities (AuthRequest), and pushes watch
 // events on the stream. CloseSession closes it. A stream that ends without
 // one (and a peer that dies) leaves the session open for its timeout, for
-// the client to resume on any peer. Status answers at once with the
-// peer's role and view.
+// the client to resume on any peer. While no leader serves the peer, the
+// streams of open sessions end (checked each tick), as ZooKeeper's server
+// closes its connections then: their clients resume elsewhere rather than
+// read from a replica left behind while the ensemble expires their
+// sessions. Status answers at once with the peer's role and view.
 //
 // Bounded whatever remote clients do: no thread per stream (gRPC's callback
 // API, and one worker thread of the service's own), at most

@@ -80,6 +80,50 @@ TEST_CASE("Remote sessions: the CLI's session fails over to another peer "
   CHECK(!e.at(leader).Exists("/eph2")->has_value());
 }
 
+TEST_CASE("Remote sessions: a CLI whose peer loses its leader resumes its "
+          "session at a peer that has one",
+          "[ensemble][client_service]") {
+  LocalEnsemble e(3);
+  const int leader = e.StartAndWaitLeader();
+  REQUIRE(leader >= 0);
+  REQUIRE(e.WaitAllConnected());
+  const int first = (leader + 1) % 3;
+  const std::vector<std::string> peers = {e.address(first),
+                                          e.address((first + 1) % 3),
+                                          e.address((first + 2) % 3)};
+  std::ostringstream out;
+  tools::CliClient::Options options;
+  options.connect_timeout = absl::Seconds(2);
+  options.session_timeout = absl::Seconds(20);
+  tools::CliClient client(peers, options, &out);
+  REQUIRE(Run(&client, &out, {"create", "-e", "/mine", "x"}).ok());
+  const int64_t session = client.session_id();
+  REQUIRE(session != 0);
+
+  // Its peer is cut off from the others: once it knows it has no leader
+  // it fails the writes it holds and then ends the client's stream (a
+  // command in between fails with ConnectionLoss too), and a command after
+  // that resumes the session elsewhere. Left there, the client would read
+  // a replica that no longer moves while the ensemble expired its session.
+  e.Isolate(first, true);
+  absl::StatusOr<std::string> created =
+      Run(&client, &out, {"create", "/after", "y"});
+  for (int attempt = 0; attempt < 4 && !created.ok() &&
+                        ErrorOf(created.status()) == Error::kConnectionLoss;
+       ++attempt) {
+    created = Run(&client, &out, {"create", "/after", "y"});
+  }
+  INFO(created.status().ToString());
+  REQUIRE(created.ok());
+  CHECK(client.session_id() == session);
+  CHECK(client.current_peer() != e.address(first));
+  absl::StatusOr<std::optional<Stat>> mine = e.at(leader).Exists("/mine");
+  REQUIRE(mine.ok());
+  REQUIRE(mine->has_value());
+  CHECK((*mine)->ephemeral_owner == session);
+  client.Close();
+}
+
 // How often `text` occurs in `in`.
 int Count(const std::string& in, const std::string& text) {
   int n = 0;

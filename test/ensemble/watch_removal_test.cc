@@ -82,23 +82,30 @@ TEST_CASE("removewatches of a remote session on a cut-off follower: "
   std::ostringstream out;
   tools::CliClient::Options options;
   options.async_events = true;
+  options.open_timeout = absl::Seconds(3);  // a resume there waits so long
   tools::CliClient client(e.address(follower), options, &out);
   REQUIRE(client.Run(Cmd({"addWatch", "-m", "PERSISTENT", "/r"})).ok());
   REQUIRE(client.Run(Cmd({"addWatch", "/r"})).ok());
 
+  // Cut off, the follower ends the client's stream; removing watches
+  // needs a peer with a leader: ConnectionLoss (from the peer while the
+  // stream lasts, from the failed resume after).
   e.Isolate(follower, true);
   REQUIRE(WaitFor([&] { return !e.at(follower).GetHealth().connected; }));
   CHECK(ErrorOf(client.Run(Cmd({"removewatches", "/r"}))) ==
         Error::kConnectionLoss);
-  // Local: the recursive one goes now, whatever the peer's state; the
-  // persistent one stays.
+  // Local: the recursive one goes now, whatever the peer's state (at the
+  // peer while the stream lasts, in the client after, as ZooKeeper's
+  // client removes them while disconnected); the persistent one stays.
   CHECK(client.Run(Cmd({"removewatches", "-r", "-l", "/r"})).ok());
   CHECK(ErrorOf(client.Run(Cmd({"removewatches", "-r", "-l", "/r"}))) ==
         Error::kNoWatcher);
 
-  // Healed: the persistent watch still fires, the recursive one is gone.
+  // Healed: the session resumes there with the persistent watch, which
+  // still fires; the recursive one is gone.
   e.Isolate(follower, false);
   REQUIRE(e.at(follower).WaitConnected(absl::Seconds(30)).ok());
+  REQUIRE(client.Run(Cmd({"sync", "/r"})).ok());
   out.str("");
   const int64_t before = client.events_received();
   REQUIRE(e.at(leader).Set("/r", "x").ok());

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -24,6 +25,7 @@
 #include "acl/acl.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/dispatcher.h"
+#include "test_util.h"
 #include "transport/client.grpc.pb.h"
 #include "transport/client_host.h"
 #include "transport/grpc_server.h"
@@ -218,7 +220,8 @@ class FakeHost final : public transport::ClientHost {
     return it->second;
   }
   Zxid LastAppliedZxid() const override { return 42; }
-  bool ServesClients() const override { return true; }
+  bool ServesClients() const override { return serves_.load(); }
+  void SetServes(bool serves) { serves_.store(serves); }
   // On the host's thread, as the Coordinator's dispatcher: after the
   // events queued before it.
   void RunAfterEvents(std::function<void()> task) override {
@@ -301,6 +304,7 @@ class FakeHost final : public transport::ClientHost {
       ABSL_GUARDED_BY(mu_);
   std::vector<WatchEvent> missed_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<absl::Notification> held_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> serves_{true};
   Dispatcher loop_;  // last: stopped first, while the rest is alive
 };
 
@@ -770,6 +774,37 @@ TEST_CASE("client service, fake host: a resumed session's watches are set "
   CHECK(e.type() == static_cast<int32_t>(EventType::kDataChanged));
   CHECK(e.path() == "/r");
   CHECK(stream.End().ok());
+}
+
+TEST_CASE("client service, fake host: while no leader serves the peer, an "
+          "open session's stream ends and the session stays to resume",
+          "[client_service][fake_host]") {
+  FakeHost host({{"/r", Node{}}});
+  Served served(&host, ServiceOptions());
+  Stream stream(served.address);
+  const ClientReply opened = stream.Open();
+  REQUIRE(opened.error() == 0);
+  const int64_t session = opened.session_id();
+  REQUIRE(stream.Get("/r", /*watch=*/true).error() == 0);
+
+  // The peer loses its leader: within a tick or two the stream ends (the
+  // client is told to go elsewhere), its watches dropped, its session
+  // neither closed nor hosted here any more.
+  host.SetServes(false);
+  CHECK(stream.AwaitEnd().error_code() == grpc::StatusCode::CANCELLED);
+  CHECK(testing::WaitFor([&] { return host.hosted().empty(); },
+                         absl::Seconds(10)));
+  CHECK(host.dropped() == std::vector<int64_t>{session});
+  for (const FakeHost::Submission& sub : host.submissions()) {
+    CHECK_FALSE(sub.request.has_close_session());
+  }
+
+  // With a leader again, the client resumes it.
+  host.SetServes(true);
+  Stream again(served.address);
+  REQUIRE(again.Resume(session, opened.session_password()).error() == 0);
+  REQUIRE(again.Get("/r").error() == 0);
+  CHECK(again.End().ok());
 }
 
 TEST_CASE("client service, fake host: sessions past max_client_sessions are "

@@ -70,6 +70,11 @@ TEST_CASE("RemoteWatches: one-shot watches go with the events that fire "
   // any takes all.
   w.Set(Kind::kData, "/x");
   w.Set(Kind::kExist, "/y");
+  CHECK(w.Holds(WatcherType::kData, "/y"));
+  CHECK(w.Holds(WatcherType::kAny, "/y"));
+  CHECK_FALSE(w.Holds(WatcherType::kChildren, "/y"));
+  CHECK(w.Holds(WatcherType::kPersistentRecursive, "/q"));
+  CHECK_FALSE(w.Holds(WatcherType::kPersistent, "/q"));
   w.Removed(WatcherType::kData, "/x");
   w.Removed(WatcherType::kData, "/y");
   CHECK_FALSE(w.Holds(Kind::kData, "/x"));
