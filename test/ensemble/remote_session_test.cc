@@ -26,6 +26,24 @@ namespace {
 
 constexpr auto Run = RunCmd;
 
+// The ensemble's peers for a client to fail over between, `first` first.
+std::vector<std::string> PeersFrom(LocalEnsemble& e, int first) {
+  std::vector<std::string> peers;
+  for (int i = 0; i < e.size(); ++i) {
+    peers.push_back(e.address((first + i) % e.size()));
+  }
+  return peers;
+}
+
+// A client that gives up on an unreachable peer soon, with a session that
+// outlasts a failover.
+tools::CliClient::Options FailoverOptions() {
+  tools::CliClient::Options options;
+  options.connect_timeout = absl::Seconds(2);
+  options.session_timeout = absl::Seconds(20);
+  return options;
+}
+
 TEST_CASE("Remote sessions: the CLI's session fails over to another peer "
           "with its ephemeral and identities, and closes when it is done",
           "[ensemble][client_service]") {
@@ -35,13 +53,9 @@ TEST_CASE("Remote sessions: the CLI's session fails over to another peer "
   REQUIRE(e.WaitAllConnected());
   // The client starts at a follower, whose stop leaves a leader serving.
   const int first = (leader + 1) % 3;
-  const std::vector<std::string> peers = {e.address(first),
-                                          e.address((first + 1) % 3),
-                                          e.address((first + 2) % 3)};
+  const std::vector<std::string> peers = PeersFrom(e, first);
   std::ostringstream out;
-  tools::CliClient::Options options;
-  options.connect_timeout = absl::Seconds(2);
-  options.session_timeout = absl::Seconds(20);
+  tools::CliClient::Options options = FailoverOptions();
   tools::CliClient client(peers, options, &out);
   REQUIRE(Run(&client, &out, {"addauth", "digest", "alice:pw"}).ok());
   REQUIRE(Run(&client, &out, {"create", "-e", "/eph", "x"}).ok());
@@ -88,13 +102,9 @@ TEST_CASE("Remote sessions: a CLI whose peer loses its leader resumes its "
   REQUIRE(leader >= 0);
   REQUIRE(e.WaitAllConnected());
   const int first = (leader + 1) % 3;
-  const std::vector<std::string> peers = {e.address(first),
-                                          e.address((first + 1) % 3),
-                                          e.address((first + 2) % 3)};
+  const std::vector<std::string> peers = PeersFrom(e, first);
   std::ostringstream out;
-  tools::CliClient::Options options;
-  options.connect_timeout = absl::Seconds(2);
-  options.session_timeout = absl::Seconds(20);
+  tools::CliClient::Options options = FailoverOptions();
   tools::CliClient client(peers, options, &out);
   REQUIRE(Run(&client, &out, {"create", "-e", "/mine", "x"}).ok());
   const int64_t session = client.session_id();
@@ -143,13 +153,9 @@ TEST_CASE("Remote sessions: the CLI's watches are set again on the next "
   REQUIRE(leader >= 0);
   REQUIRE(e.WaitAllConnected());
   const int first = (leader + 1) % 3;
-  const std::vector<std::string> peers = {e.address(first),
-                                          e.address((first + 1) % 3),
-                                          e.address((first + 2) % 3)};
+  const std::vector<std::string> peers = PeersFrom(e, first);
   std::ostringstream out;
-  tools::CliClient::Options options;
-  options.connect_timeout = absl::Seconds(2);
-  options.session_timeout = absl::Seconds(20);
+  tools::CliClient::Options options = FailoverOptions();
   options.async_events = true;  // as the shell: printed as they come
   tools::CliClient client(peers, options, &out);
   // Everything printed stays in `out` (RunCmd would clear it).
