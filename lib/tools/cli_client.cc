@@ -225,13 +225,13 @@ absl::Status CliClient::ConnectCurrent() {
   int64_t resume = 0;
   // The watches to set again, and the last zxid seen on the streams
   // before: this stream's replies carry zxids of events it has not had.
-  transport::SetWatchesRequest watches;
+  std::vector<transport::SetWatchesRequest> watches;
   {
     MutexLock lock(&mu_);
     stream_ended_ = false;
     writes_done_ = false;
     resume = session_id_;
-    if (resume != 0 && !watches_.empty()) watches = watches_.ToRequest();
+    if (resume != 0) watches = watches_.ToRequests();
     replies_.clear();
     watch_calls_.clear();
     events_.clear();
@@ -273,10 +273,11 @@ absl::Status CliClient::ConnectCurrent() {
 
 // The identities addauth added belong to the session's connection, and
 // its watches to its stream: a resumed session gets them again, its
-// watches (`watches`) with the last zxid this client saw, so that the peer
-// sends the events it missed in between (before its reply, as they
-// happened).
-absl::Status CliClient::RestoreSession(transport::SetWatchesRequest watches) {
+// watches (`watches`, in requests of bounded size) with the last zxid this
+// client saw, so that the peer sends the events it missed in between
+// (before its reply, as they happened).
+absl::Status CliClient::RestoreSession(
+    std::vector<transport::SetWatchesRequest> watches) {
   for (const auto& [scheme, credentials] : auth_) {
     ClientRequest auth;
     auth.mutable_auth()->set_scheme(scheme);
@@ -286,16 +287,15 @@ absl::Status CliClient::RestoreSession(transport::SetWatchesRequest watches) {
     absl::Status s = added.ok() ? ReplyStatus(*added) : added.status();
     if (!s.ok()) return s;
   }
-  if (watches.relative_zxid() == 0 && watches.data().empty() &&
-      watches.exist().empty() && watches.child().empty() &&
-      watches.persistent().empty() && watches.persistent_recursive().empty()) {
-    return absl::OkStatus();
+  for (transport::SetWatchesRequest& part : watches) {
+    ClientRequest set;
+    *set.mutable_set_watches() = std::move(part);
+    absl::StatusOr<ClientReply> reply =
+        Call(std::move(set), options_.open_timeout);
+    absl::Status s = reply.ok() ? ReplyStatus(*reply) : reply.status();
+    if (!s.ok()) return s;
   }
-  ClientRequest set;
-  *set.mutable_set_watches() = std::move(watches);
-  absl::StatusOr<ClientReply> reply =
-      Call(std::move(set), options_.open_timeout);
-  return reply.ok() ? ReplyStatus(*reply) : reply.status();
+  return absl::OkStatus();
 }
 
 // Numbers and sends `request` from the calling thread (the stream's only

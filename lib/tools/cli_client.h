@@ -123,7 +123,7 @@ class CliClient {
   absl::Status ConnectCurrent();
   // A resumed session's identities and `watches`, set again on the new
   // stream.
-  absl::Status RestoreSession(transport::SetWatchesRequest watches);
+  absl::Status RestoreSession(std::vector<transport::SetWatchesRequest> watches);
   // A read of `kind` on `path` (the fields the caller set in `read`).
   absl::StatusOr<transport::ClientReply> Read(transport::ReadRequest read);
   // Sends a request and returns its reply, or its error in zkCli's words

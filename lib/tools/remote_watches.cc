@@ -1,6 +1,7 @@
 #include "tools/remote_watches.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace synod::tools {
 
@@ -83,20 +84,37 @@ bool RemoteWatches::Holds(WatcherType type, const std::string& path) const {
   return false;
 }
 
-transport::SetWatchesRequest RemoteWatches::ToRequest() const {
-  transport::SetWatchesRequest request;
-  request.set_relative_zxid(zxid_);
-  auto add = [this](Kind kind, auto* out) {
-    for (const std::string& path : paths_[static_cast<size_t>(kind)]) {
-      out->Add(std::string(path));
+std::vector<transport::SetWatchesRequest> RemoteWatches::ToRequests(
+    size_t max_path_bytes) const {
+  std::vector<transport::SetWatchesRequest> requests;
+  size_t bytes = 0;
+  // The request the next path goes in: a new one when none is open or
+  // the path would take the open one past the limit.
+  auto next = [&](const std::string& path) {
+    if (requests.empty() ||
+        (bytes > 0 && bytes + path.size() > max_path_bytes)) {
+      requests.emplace_back().set_relative_zxid(zxid_);
+      bytes = 0;
     }
+    bytes += path.size();
+    return &requests.back();
   };
-  add(Kind::kData, request.mutable_data());
-  add(Kind::kExist, request.mutable_exist());
-  add(Kind::kChild, request.mutable_child());
-  add(Kind::kPersistent, request.mutable_persistent());
-  add(Kind::kPersistentRecursive, request.mutable_persistent_recursive());
-  return request;
+  using Request = transport::SetWatchesRequest;
+  const std::pair<Kind, google::protobuf::RepeatedPtrField<std::string>* (
+                            Request::*)()>
+      fields[] = {
+          {Kind::kData, &Request::mutable_data},
+          {Kind::kExist, &Request::mutable_exist},
+          {Kind::kChild, &Request::mutable_child},
+          {Kind::kPersistent, &Request::mutable_persistent},
+          {Kind::kPersistentRecursive, &Request::mutable_persistent_recursive},
+      };
+  for (const auto& [kind, field] : fields) {
+    for (const std::string& path : paths_[static_cast<size_t>(kind)]) {
+      (next(path)->*field)()->Add(std::string(path));
+    }
+  }
+  return requests;
 }
 
 }  // namespace synod::tools

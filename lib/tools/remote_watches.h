@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "synod/watch.h"
 #include "transport/client.pb.h"
@@ -51,8 +52,15 @@ class RemoteWatches {
   bool Holds(Kind kind, const std::string& path) const;
   // Whether Removed(type, path) would remove a watch.
   bool Holds(WatcherType type, const std::string& path) const;
-  // The request that sets every held watch again, with the zxid.
-  transport::SetWatchesRequest ToRequest() const;
+  // The requests that set every held watch again, each with the zxid and
+  // paths of at most `max_path_bytes` in all (but at least one path), as
+  // ZooKeeper's client splits its setWatches; none if no watch is held.
+  std::vector<transport::SetWatchesRequest> ToRequests(
+      size_t max_path_bytes = kMaxPathBytes) const;
+
+  // What ToRequests puts in one request by default: well under the client
+  // service's message limit.
+  static constexpr size_t kMaxPathBytes = size_t{128} << 10;
 
  private:
   std::set<std::string>& of(Kind kind) {

@@ -106,6 +106,7 @@ TEST_CASE("Processes: a five-peer ensemble keeps writing with two peers gone",
                          : (next + 1) % 5;
   REQUIRE(e.at(writer).running());
   CliResult r = Cli(e.at(writer).listen(), "create /five yes");
+  INFO(r.out);
   REQUIRE(r.exit_code == 0);
   r = Cli(e.at(next).listen(), "get /five");
   CHECK(r.exit_code == 0);

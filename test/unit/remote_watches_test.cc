@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -58,7 +59,9 @@ TEST_CASE("RemoteWatches: one-shot watches go with the events that fire "
   w.Fired(EventType::kDeleted, "/d");
   CHECK_FALSE(w.Holds(Kind::kChild, "/d"));
 
-  transport::SetWatchesRequest set = w.ToRequest();
+  const std::vector<transport::SetWatchesRequest> sets = w.ToRequests();
+  REQUIRE(sets.size() == 1);
+  const transport::SetWatchesRequest& set = sets[0];
   CHECK(set.relative_zxid() == 7);
   CHECK(set.data().empty());
   CHECK(set.exist().empty());
@@ -90,6 +93,43 @@ TEST_CASE("RemoteWatches: one-shot watches go with the events that fire "
   w.Clear();
   CHECK(w.empty());
   CHECK(w.zxid() == 0);
+}
+
+TEST_CASE("RemoteWatches: many watches go in several requests of bounded "
+          "size, each with the zxid, every path once",
+          "[tools][remote_watches]") {
+  RemoteWatches w;
+  CHECK(w.ToRequests().empty());
+  w.Saw(42);
+  std::vector<std::string> want;
+  for (int i = 0; i < 100; ++i) {
+    const std::string path = "/node-" + std::to_string(1000 + i);  // 10 B
+    w.Set(i % 2 == 0 ? Kind::kData : Kind::kPersistent, path);
+    want.push_back(path);
+  }
+  const std::vector<transport::SetWatchesRequest> sets = w.ToRequests(95);
+  CHECK(sets.size() == 12);  // nine paths (90 B) a request
+  std::vector<std::string> got;
+  for (const transport::SetWatchesRequest& set : sets) {
+    CHECK(set.relative_zxid() == 42);
+    size_t bytes = 0;
+    for (const auto* paths : {&set.data(), &set.persistent()}) {
+      for (const std::string& path : *paths) {
+        bytes += path.size();
+        got.push_back(path);
+      }
+    }
+    CHECK(bytes <= 95);
+    CHECK(set.exist().empty());
+  }
+  std::sort(got.begin(), got.end());
+  CHECK(got == want);
+  // A path longer than the limit still goes, alone.
+  RemoteWatches one;
+  one.Set(Kind::kChild, "/a-long-path");
+  const std::vector<transport::SetWatchesRequest> alone = one.ToRequests(4);
+  REQUIRE(alone.size() == 1);
+  CHECK(Paths(alone[0].child()) == std::vector<std::string>{"/a-long-path"});
 }
 
 }  // namespace
