@@ -429,6 +429,11 @@ void CliClient::Close() {
   watches_.Clear();
 }
 
+bool CliClient::connected() const {
+  MutexLock lock(&mu_);
+  return !stream_ended_;
+}
+
 RemoteWatches CliClient::watches() const {
   MutexLock lock(&mu_);
   return watches_;

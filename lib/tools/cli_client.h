@@ -105,6 +105,9 @@ class CliClient {
 
   // The session's id, 0 before Connect.
   int64_t session_id() const;
+  // Whether the stream to the current peer is up (false once the peer
+  // ended it, before the next command resumes the session).
+  bool connected() const;
 
   // Watch events received so far, and a wait for at least `n` of them.
   int64_t events_received() const;

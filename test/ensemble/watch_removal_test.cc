@@ -94,21 +94,13 @@ TEST_CASE("removewatches of a remote session on a cut-off follower: "
   REQUIRE(WaitFor([&] { return !e.at(follower).GetHealth().connected; }));
   CHECK(ErrorOf(client.Run(Cmd({"removewatches", "/r"}))) ==
         Error::kConnectionLoss);
-  // Local: the recursive one goes now, whatever the peer's state (at the
-  // peer while the stream lasts, in the client after, as ZooKeeper's
-  // client removes them while disconnected); the persistent one stays.
-  // (If the peer ends the stream while a request is on its way, that try
-  // fails with ConnectionLoss, and the next runs in the client: the
-  // stream is known to be gone by then.)
-  auto remove_local = [&client] {
-    absl::Status s = client.Run(Cmd({"removewatches", "-r", "-l", "/r"}));
-    if (ErrorOf(s) == Error::kConnectionLoss) {
-      s = client.Run(Cmd({"removewatches", "-r", "-l", "/r"}));
-    }
-    return s;
-  };
-  CHECK(remove_local().ok());
-  CHECK(ErrorOf(remove_local()) == Error::kNoWatcher);
+  // Local, once the peer ended the stream: the recursive one goes in the
+  // client (as ZooKeeper's client removes them while disconnected); the
+  // persistent one stays.
+  REQUIRE(WaitFor([&] { return !client.connected(); }));
+  CHECK(client.Run(Cmd({"removewatches", "-r", "-l", "/r"})).ok());
+  CHECK(ErrorOf(client.Run(Cmd({"removewatches", "-r", "-l", "/r"}))) ==
+        Error::kNoWatcher);
 
   // Healed: the session resumes there with the persistent watch, which
   // still fires; the recursive one is gone.
