@@ -368,6 +368,10 @@ class SessionStream final
   // `closes`: the close's. Never on the host's loop thread.
   void Deliver(std::vector<ClientReply> events, ClientReply&& reply,
                bool write_done, bool closes);
+  // Queues `events`, then `reply` (but a close's without a request id),
+  // and marks the stream closed after a close.
+  void PushAnswerLocked(std::vector<ClientReply> events, ClientReply&& reply,
+                        bool closes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Pushes what Deliver routed; `closes` ends the stream after it.
   void PushRouted(std::vector<ClientReply>&& events, ClientReply&& reply,
                   bool closes);
@@ -895,9 +899,16 @@ void SessionStream::WriteDone(ClientReply&& reply, bool closes) {
   }
   if (!closes) --writes_outstanding_;
   if (finish_called_) return;
+  PushAnswerLocked({}, std::move(reply), closes);
+  KickLocked();  // a close finishes once the replies are out
+}
+
+void SessionStream::PushAnswerLocked(std::vector<ClientReply> events,
+                                     ClientReply&& reply, bool closes) {
+  for (ClientReply& event : events) PushLocked(std::move(event), false);
+  // A close nobody asked for (an orphan session's) has no reply.
   if (!closes || reply.id() != 0) PushLocked(std::move(reply), true);
   if (closes) phase_ = Phase::kClosed;
-  KickLocked();  // a close finishes once the replies are out
 }
 
 void SessionStream::Deliver(std::vector<ClientReply> events,
@@ -907,9 +918,7 @@ void SessionStream::Deliver(std::vector<ClientReply> events,
     MutexLock lock(&mu_);
     if (!routed_ || finish_called_) {
       if (write_done) --writes_outstanding_;
-      for (ClientReply& event : events) PushLocked(std::move(event), false);
-      if (!closes || reply.id() != 0) PushLocked(std::move(reply), true);
-      if (closes) phase_ = Phase::kClosed;
+      PushAnswerLocked(std::move(events), std::move(reply), closes);
       if (write_done || closes) KickLocked();
       return;
     }
@@ -936,9 +945,7 @@ void SessionStream::PushRouted(std::vector<ClientReply>&& events,
   MutexLock lock(&mu_);
   --replies_routing_;
   if (finish_called_) return;
-  for (ClientReply& event : events) PushLocked(std::move(event), false);
-  if (!closes || reply.id() != 0) PushLocked(std::move(reply), true);
-  if (closes) phase_ = Phase::kClosed;
+  PushAnswerLocked(std::move(events), std::move(reply), closes);
   KickLocked();
 }
 
@@ -972,7 +979,6 @@ ClientReply SessionStream::Answer(ClientRequest&& request,
       }
       for (const WatchEvent& e : service_->host()->RestoreWatchesAs(
                session, watches, MakeWatcher())) {
-
         events->push_back(EventReply(e));
       }
       break;
