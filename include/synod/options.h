@@ -45,8 +45,9 @@ LogSink StderrLogSink(LogLevel min_level = LogLevel::kWarning);
 // gRPC or protobuf.
 void RouteLibraryLogs(LogSink sink);
 
-// TLS for a peer's links and its client service, and for a client
-// (docs/security.md). Either all three files are named, or none (plaintext).
+// TLS for a peer's links, its client service and its ZooKeeper port, and
+// for a client (docs/security.md). Either all three files are named, or
+// none (plaintext).
 struct TlsOptions {
   // This peer's (or client's) certificate, PEM, with any intermediates
   // after it. As a server it must name the address others dial (an IP or
@@ -93,7 +94,9 @@ struct Options {
   // free one, which Health::zk_listen says): ZooKeeper 3.8's clients
   // (zkCli, the C and Java clients, Curator, kazoo) use the ensemble
   // through this peer, with sessions that resume at any peer serving it
-  // (docs/wire.md). Default: empty, not served.
+  // (docs/wire.md). With `tls`, the port speaks mutual TLS only, with the
+  // same files and rules, and a client's certificate subject is its x509
+  // identity (docs/security.md). Default: empty, not served.
   std::string zk_listen;
 
   // The four-letter words the ZooKeeper port answers (a connection that
@@ -236,8 +239,9 @@ struct Options {
   // every ACL check, as ZooKeeper's superDigest. Default: none.
   std::string super_digest;
 
-  // TLS for every peer link and for the client service at `listen`, with
-  // mutual authentication (TlsOptions). A peer with TLS and a peer without
+  // TLS for every peer link, for the client service at `listen` and for
+  // the ZooKeeper port at `zk_listen`, with mutual authentication
+  // (TlsOptions). A peer with TLS and a peer without
   // never talk. Default: none, plaintext.
   TlsOptions tls;
 

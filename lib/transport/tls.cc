@@ -177,16 +177,80 @@ absl::StatusOr<std::string> CertificateSubject(const std::string& cert_file) {
   if (chain.empty()) {
     return BadFile("cert_file", cert_file, "holds no PEM certificate");
   }
+  return SubjectName(chain.front().get());
+}
+
+std::string SubjectName(const X509* cert) {
   std::unique_ptr<BIO, BioFree> out(BIO_new(BIO_s_mem()));
-  if (!out || X509_NAME_print_ex(out.get(),
-                                 X509_get_subject_name(chain.front().get()), 0,
+  if (!out || X509_NAME_print_ex(out.get(), X509_get_subject_name(cert), 0,
                                  XN_FLAG_RFC2253) < 0) {
     ERR_clear_error();
-    return MakeError(Error::kSystemError, "cannot print a certificate subject");
+    return "";
   }
   char* data = nullptr;
   const long n = BIO_get_mem_data(out.get(), &data);
   return std::string(data, static_cast<size_t>(n));
+}
+
+absl::StatusOr<std::shared_ptr<SSL_CTX>> MakeServerSslContext(
+    const TlsOptions& tls) {
+  SYNOD_ASSIGN_OR_RETURN(const std::string cert_pem,
+                         ReadFile("cert_file", tls.cert_file));
+  SYNOD_ASSIGN_OR_RETURN(const std::string key_pem,
+                         ReadFile("key_file", tls.key_file));
+  SYNOD_ASSIGN_OR_RETURN(const std::string ca_pem,
+                         ReadFile("ca_file", tls.ca_file));
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (ctx == nullptr) {
+    ERR_clear_error();
+    return MakeError(Error::kSystemError, "cannot make a TLS context");
+  }
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION);
+  // Idle connections keep no record buffers.
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+
+  std::vector<X509Ptr> chain = ReadCertificates(cert_pem);
+  if (chain.empty() || SSL_CTX_use_certificate(ctx.get(), chain[0].get()) != 1) {
+    ERR_clear_error();
+    return BadFile("cert_file", tls.cert_file, "holds no usable PEM certificate");
+  }
+  for (size_t i = 1; i < chain.size(); ++i) {
+    if (SSL_CTX_add1_chain_cert(ctx.get(), chain[i].get()) != 1) {
+      ERR_clear_error();
+      return BadFile("cert_file", tls.cert_file,
+                     "holds an intermediate certificate OpenSSL refuses");
+    }
+  }
+  std::unique_ptr<BIO, BioFree> key_bio(
+      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  std::unique_ptr<EVP_PKEY, KeyFree> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, NoPassword, nullptr));
+  if (key == nullptr || SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
+    return BadFile("key_file", tls.key_file,
+                   absl::StrCat("is not the unencrypted PEM key of ",
+                                tls.cert_file));
+  }
+  std::vector<X509Ptr> cas = ReadCertificates(ca_pem);
+  if (cas.empty()) {
+    return BadFile("ca_file", tls.ca_file, "holds no PEM certificate");
+  }
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
+  for (const X509Ptr& ca : cas) {
+    // The CA's name goes in the certificate request too, for clients that
+    // pick among several certificates by it.
+    if (X509_STORE_add_cert(store, ca.get()) != 1 ||
+        SSL_CTX_add_client_CA(ctx.get(), ca.get()) != 1) {
+      ERR_clear_error();
+      return BadFile("ca_file", tls.ca_file,
+                     "holds a certificate OpenSSL refuses as a CA");
+    }
+  }
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     nullptr);
+  return ctx;
 }
 
 namespace {

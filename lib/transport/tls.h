@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <openssl/ssl.h>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/security/auth_context.h"
@@ -34,6 +36,19 @@ std::string CertificateSubjectOf(const grpc::ServerContextBase& context);
 // The subject of the first certificate in `cert_file`, as
 // CertificateSubjectOf reports it for a client presenting that certificate.
 absl::StatusOr<std::string> CertificateSubject(const std::string& cert_file);
+
+// The subject of `cert` as CertificateSubjectOf prints one (RFC 2253), so
+// that a client's x509 identity is the same over every port.
+std::string SubjectName(const X509* cert);
+
+// An OpenSSL server context made from `tls`'s files as they are now, for a
+// server gRPC does not run (the ZooKeeper port): this side presents its
+// certificate (with the intermediates after it); a client must present
+// one that chains to a CA of the CA file, or the handshake fails; TLS 1.2
+// at least, no renegotiation. BadArguments naming the file if one does not
+// load or the key is not the certificate's.
+absl::StatusOr<std::shared_ptr<SSL_CTX>> MakeServerSslContext(
+    const TlsOptions& tls);
 
 // True if the certificate the client of `context` presented names the host
 // of `address` ("host:port"; an IP address or a DNS name, wildcards as in

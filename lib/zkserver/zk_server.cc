@@ -8,6 +8,10 @@
 // bring every connection up to date: send what it has, close it if it is
 // finished (a finished connection gets until the next tick to send what is
 // left), and listen for input only while it wants some.
+//
+// With Options::tls every connection is TLS (tls_channel.h): its protocol
+// begins once the handshake is done, with the client's certificate subject
+// as its x509 identity; bytes pass through the channel both ways.
 
 #include "zkserver/zk_server.h"
 
@@ -36,11 +40,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "acl/identity.h"
 #include "transport/remote_session.h"
 #include "util/errors.h"
 #include "util/log.h"
 #include "util/mutex.h"
 #include "zkserver/four_letter_words.h"
+#include "zkserver/tls_channel.h"
 #include "zkserver/zk_connection.h"
 
 namespace synod::zkserver {
@@ -150,8 +156,12 @@ class LoopPoster final : public Poster {
 
 class ZkServer::Impl final : public ConnectionOwner {
  public:
-  Impl(transport::ClientHost* host, Options options, WordWhitelist words)
-      : host_(host), options_(std::move(options)), words_(words) {}
+  Impl(transport::ClientHost* host, Options options, WordWhitelist words,
+       std::unique_ptr<TlsServerContext> tls)
+      : host_(host),
+        options_(std::move(options)),
+        words_(words),
+        tls_(std::move(tls)) {}
   ~Impl() override {
     Stop();
     for (int fd : {listen_fd_, epoll_fd_, event_fd_}) {
@@ -181,15 +191,28 @@ class ZkServer::Impl final : public ConnectionOwner {
  private:
   struct Conn {
     int fd = -1;
+    // The protocol; with TLS, made once the handshake is done.
     std::shared_ptr<ZkConnection> zk;
+    std::unique_ptr<TlsChannel> tls;  // null: plaintext
     uint32_t events = 0;  // what epoll watches for it
+    std::string ip;
     std::string remote;   // "ip:port"
+    int64_t accepted_ms = 0;
   };
 
   void Run();
   void Accept();
   // Reads what `c` may take; false if the socket closed or failed.
   bool ReadFrom(Conn& c);
+  // Gives `c` bytes read from its socket; false if its TLS failed.
+  bool Take(Conn& c, std::string_view bytes);
+  // Starts the protocol of a connection: its ZkConnection, with what the
+  // connection proves of its client.
+  void StartProtocol(Conn& c);
+  // Sends what `c` has ready; false if the client is gone.
+  bool SendFrom(Conn& c);
+  // Whether `c` still has bytes to send.
+  static bool HasOutput(const Conn& c);
   // Sends what `c` has, closes it if it is done, and sets what epoll
   // watches for it. `tick`: a finished connection is closed even with
   // output left.
@@ -199,6 +222,8 @@ class ZkServer::Impl final : public ConnectionOwner {
   transport::ClientHost* const host_;
   const Options options_;
   const WordWhitelist words_;
+  const std::unique_ptr<TlsServerContext> tls_;  // null: plaintext
+  std::string plaintext_;  // Take's, reused
   int64_t started_ms_ = 0;
   // Frames of the connections closed so far (the open ones count theirs).
   int64_t closed_received_ = 0;
@@ -300,6 +325,7 @@ std::string ZkServer::Impl::AnswerWord(std::string_view word) {
     r.open_file_descriptors = OpenFileDescriptors();
     r.max_file_descriptors = MaxFileDescriptors();
     for (const auto& [fd, c] : conns_) {
+      if (c.zk == nullptr) continue;  // still in its TLS handshake
       ConnectionReport cr = c.zk->Report();
       cr.remote = c.remote;
       r.packets_received += cr.received;
@@ -339,7 +365,21 @@ void ZkServer::Impl::Run() {
     const bool tick = now >= next_tick;
     if (tick) {
       next_tick = now + tick_ms;
-      for (auto& [fd, c] : conns_) c.zk->OnTick(now);
+      for (auto& [fd, c] : conns_) {
+        if (c.zk != nullptr) {
+          c.zk->OnTick(now);
+        } else if (now - c.accepted_ms > ZkConnection::kHandshakeTimeoutMs) {
+          to_close.push_back(fd);  // a TLS handshake never finished
+        }
+      }
+      if (tls_ != nullptr) {
+        if (absl::Status s = tls_->MaybeReload(now); !s.ok()) {
+          Log(options_, LogLevel::kWarning,
+              absl::StrCat("ZooKeeper port: the TLS files did not load again, "
+                           "the ones loaded before stay in use: ",
+                           s.message()));
+        }
+      }
     }
     for (auto& [fd, c] : conns_) Update(c, tick, &to_close);
     for (int fd : to_close) CloseConn(fd);
@@ -366,11 +406,18 @@ void ZkServer::Impl::Accept() {
     auto [ip, port] = PeerAddress(fd);
     Conn c;
     c.remote = absl::StrCat(ip, ":", port);
-    AuthInfo auth;
-    auth.ip = std::move(ip);
+    c.ip = std::move(ip);
     c.fd = fd;
-    c.zk = std::make_shared<ZkConnection>(host_, &options_, poster_, this,
-                                          std::move(auth), NowMs());
+    c.accepted_ms = NowMs();
+    if (tls_ != nullptr) {
+      c.tls = tls_->NewChannel();
+      if (c.tls == nullptr) {
+        close(fd);
+        continue;
+      }
+    } else {
+      StartProtocol(c);
+    }
     c.events = EPOLLIN;
     epoll_event e{};
     e.events = c.events;
@@ -380,12 +427,60 @@ void ZkServer::Impl::Accept() {
   }
 }
 
+void ZkServer::Impl::StartProtocol(Conn& c) {
+  AuthInfo auth;
+  auth.ip = c.ip;
+  if (c.tls != nullptr) {
+    // The subject of a certificate the handshake verified: the client's
+    // x509 identity, as over the client service (an empty subject names
+    // nobody).
+    std::string subject = c.tls->PeerSubject();
+    if (!subject.empty()) {
+      if (absl::Status s =
+              AddIdentity(options_, AuthId{"x509", std::move(subject)}, &auth);
+          !s.ok()) {
+        Log(options_, LogLevel::kWarning,
+            absl::StrCat("ZooKeeper port: the certificate subject of ",
+                         c.remote, " is not taken as its x509 identity: ",
+                         s.message()));
+      }
+    }
+  }
+  c.zk = std::make_shared<ZkConnection>(host_, &options_, poster_, this,
+                                        std::move(auth), NowMs());
+}
+
+bool ZkServer::Impl::Take(Conn& c, std::string_view bytes) {
+  if (c.tls == nullptr) {
+    c.zk->OnInput(bytes, NowMs());
+    return true;
+  }
+  plaintext_.clear();
+  if (absl::Status s = c.tls->Receive(bytes, &plaintext_); !s.ok()) {
+    Log(options_, LogLevel::kInfo,
+        absl::StrCat("ZooKeeper port: ", c.remote, ": ", s.message()));
+    // The alert that says why, if it fits the socket now; then it closes.
+    std::string& wire = c.tls->wire();
+    if (!wire.empty()) {
+      [[maybe_unused]] ssize_t n =
+          send(c.fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+    }
+    return false;
+  }
+  if (c.zk == nullptr && c.tls->established()) StartProtocol(c);
+  if (!plaintext_.empty()) c.zk->OnInput(plaintext_, NowMs());
+  return true;
+}
+
 bool ZkServer::Impl::ReadFrom(Conn& c) {
   char buf[kReadChunk];
-  while (c.zk->wants_input()) {
+  // A connection in its TLS handshake always reads.
+  while (c.zk == nullptr || c.zk->wants_input()) {
     const ssize_t n = read(c.fd, buf, sizeof(buf));
     if (n > 0) {
-      c.zk->OnInput(std::string_view(buf, static_cast<size_t>(n)), NowMs());
+      if (!Take(c, std::string_view(buf, static_cast<size_t>(n)))) {
+        return false;
+      }
       if (static_cast<size_t>(n) < sizeof(buf)) return true;
       continue;
     }
@@ -395,26 +490,51 @@ bool ZkServer::Impl::ReadFrom(Conn& c) {
   return true;
 }
 
-void ZkServer::Impl::Update(Conn& c, bool tick, std::vector<int>* to_close) {
-  std::string& out = c.zk->output();
-  while (!out.empty()) {
-    const ssize_t n = send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
+bool ZkServer::Impl::HasOutput(const Conn& c) {
+  return (c.tls != nullptr && !c.tls->wire().empty()) ||
+         (c.zk != nullptr && !c.zk->output().empty());
+}
+
+bool ZkServer::Impl::SendFrom(Conn& c) {
+  while (true) {
+    // Plaintext: the protocol's output. TLS: its records, sealed from the
+    // protocol's output a bounded step at a time, so that output the
+    // client does not read stays the protocol's to count.
+    std::string* out = c.tls != nullptr ? &c.tls->wire()
+                                        : (c.zk != nullptr ? &c.zk->output()
+                                                           : nullptr);
+    if (c.tls != nullptr && out->empty() && c.zk != nullptr &&
+        !c.zk->output().empty()) {
+      if (absl::Status s = c.tls->Seal(&c.zk->output()); !s.ok()) {
+        Log(options_, LogLevel::kInfo,
+            absl::StrCat("ZooKeeper port: ", c.remote, ": ", s.message()));
+        return false;
+      }
+    }
+    if (out == nullptr || out->empty()) return true;
+    const ssize_t n = send(c.fd, out->data(), out->size(), MSG_NOSIGNAL);
     if (n > 0) {
-      out.erase(0, static_cast<size_t>(n));
+      out->erase(0, static_cast<size_t>(n));
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      break;
-    }
-    to_close->push_back(c.fd);  // the client is gone
-    return;
+    // Blocked (the socket is full), or the client is gone.
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
   }
-  if (c.zk->finished() && (out.empty() || tick)) {
+}
+
+void ZkServer::Impl::Update(Conn& c, bool tick, std::vector<int>* to_close) {
+  if (!SendFrom(c)) {
     to_close->push_back(c.fd);
     return;
   }
-  const uint32_t want = (c.zk->wants_input() ? EPOLLIN : 0u) |
-                        (out.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
+  const bool output = HasOutput(c);
+  if (c.zk != nullptr && c.zk->finished() && (!output || tick)) {
+    to_close->push_back(c.fd);
+    return;
+  }
+  const bool input = c.zk == nullptr || c.zk->wants_input();
+  const uint32_t want = (input ? EPOLLIN : 0u) |
+                        (output ? static_cast<uint32_t>(EPOLLOUT) : 0u);
   if (want != c.events) {
     c.events = want;
     epoll_event e{};
@@ -427,13 +547,22 @@ void ZkServer::Impl::Update(Conn& c, bool tick, std::vector<int>* to_close) {
 void ZkServer::Impl::CloseConn(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
+  if (TlsChannel* tls = it->second.tls.get();
+      tls != nullptr && tls->established()) {
+    // close_notify, if the socket takes it now.
+    tls->Close();
+    std::string& wire = tls->wire();
+    [[maybe_unused]] ssize_t n =
+        send(fd, wire.data(), wire.size(), MSG_NOSIGNAL);
+  }
   std::shared_ptr<ZkConnection> zk = std::move(it->second.zk);
   conns_.erase(it);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  if (zk == nullptr) return;  // closed in its TLS handshake
   const ConnectionReport done = zk->Report();
   closed_received_ += done.received;
   closed_sent_ += done.sent;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  close(fd);
   zk->OnClosed();
 }
 
@@ -458,7 +587,14 @@ absl::StatusOr<std::unique_ptr<ZkServer>> ZkServer::Start(
                      absl::StrCat("Options::zk_4lw_whitelist: ",
                                   words.status().message()));
   }
-  auto impl = std::make_unique<Impl>(host, options, *words);
+  std::unique_ptr<TlsServerContext> tls;
+  if (options.tls.enabled()) {
+    absl::StatusOr<std::unique_ptr<TlsServerContext>> made =
+        TlsServerContext::Make(options.tls, NowMs());
+    if (!made.ok()) return made.status();
+    tls = std::move(*made);
+  }
+  auto impl = std::make_unique<Impl>(host, options, *words, std::move(tls));
   if (absl::Status s = impl->Listen(); !s.ok()) return s;
   impl->StartThread();
   return std::unique_ptr<ZkServer>(new ZkServer(std::move(impl)));

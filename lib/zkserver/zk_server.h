@@ -4,7 +4,9 @@
 // ensemble. The protocol of each connection is ZkConnection's; this is the
 // socket loop around them: one thread with epoll, non-blocking sockets, an
 // eventfd that wakes it for the host's completions and watch events, and a
-// tick (Options::tick) for idle and expired sessions.
+// tick (Options::tick) for idle and expired sessions. With Options::tls
+// every connection is mutual TLS (tls_channel.h), its certificate subject
+// the connection's x509 identity.
 //
 // Bounded whatever clients do: at most Options::max_connections
 // connections (one more is accepted and closed at once), reads stop while a

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -30,6 +31,7 @@
 #include "integration/process_util.h"
 #include "integration/zk_server.h"
 #include "test_util.h"
+#include "util/test_ca.h"
 #include "zkwire/zk_records.h"
 
 namespace synod {
@@ -42,12 +44,34 @@ using testing::Shell;
 using testing::ShellResult;
 using testing::TempDir;
 
-// Runs one zkCli command (ZooKeeperMain) against `server`.
-ShellResult ZkCli(const std::string& server, const std::string& command) {
+// Runs one zkCli command (ZooKeeperMain) against `server`; `java_flags`
+// go before the class (TLS's, from ZkCliTlsFlags).
+ShellResult ZkCli(const std::string& server, const std::string& command,
+                  const std::string& java_flags = "") {
   return Shell(absl::StrCat(
-      "/usr/bin/java -Xmx128m -cp /usr/share/java/zookeeper.jar"
-      ":/usr/share/java/slf4j-nop.jar org.apache.zookeeper.ZooKeeperMain "
-      "-server ", server, " ", command));
+      "/usr/bin/java -Xmx128m ", java_flags,
+      " -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar"
+      ":/usr/share/java/netty-common.jar:/usr/share/java/netty-buffer.jar"
+      ":/usr/share/java/netty-resolver.jar:/usr/share/java/netty-transport.jar"
+      ":/usr/share/java/netty-handler.jar:/usr/share/java/netty-codec.jar"
+      " org.apache.zookeeper.ZooKeeperMain -server ", server, " ", command));
+}
+
+// The flags that make zkCli speak TLS (ZooKeeper's Netty socket) and
+// present `id`, trusting `ca`: as a ZooKeeper user sets them, PEM files
+// with the certificate and key in one.
+std::string ZkCliTlsFlags(const testing::Issued& id,
+                          const std::string& ca) {
+  const std::string keystore = id.cert + ".keystore";
+  std::ofstream(keystore) << testing::ReadAll(id.cert)
+                          << testing::ReadAll(id.key);
+  return absl::StrCat(
+      "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty"
+      " -Dzookeeper.client.secure=true"
+      " -Dzookeeper.ssl.keyStore.location=", keystore,
+      " -Dzookeeper.ssl.keyStore.type=PEM"
+      " -Dzookeeper.ssl.trustStore.location=", ca,
+      " -Dzookeeper.ssl.trustStore.type=PEM");
 }
 
 // Peers serving ZooKeeper's protocol too, each on a port of its own.
@@ -74,11 +98,13 @@ struct ZkPeers {
     more.insert(more.begin(), {"--zk-listen", zk});
     return more;
   }
-  // Waits until every running peer's ZooKeeper port answers a read.
-  bool WaitServing(const std::vector<int>& which) {
+  // Waits until every running peer's ZooKeeper port answers a read (by
+  // zkCli with `java_flags`).
+  bool WaitServing(const std::vector<int>& which,
+                   const std::string& java_flags = "") {
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
     for (int i : which) {
-      while (!absl::StrContains(ZkCli(zk[i], "ls /").out, "[")) {
+      while (!absl::StrContains(ZkCli(zk[i], "ls /", java_flags).out, "[")) {
         if (absl::Now() > deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
       }
@@ -380,6 +406,56 @@ TEST_CASE("ZooKeeper protocol: kazoo's Lock, Election, Barrier and "
       "/usr/bin/python3 ", SYNOD_KAZOO_SCRIPT, " ", absl::StrJoin(three.zk, ","),
       " ", three.peers[0]->pid(), " 2>&1 </dev/null"));
   INFO("kazoo_recipes.py printed:\n" << r.out);
+  if (r.exit_code != 0) INFO(three.Logs());
+  CHECK(r.exit_code == 0);
+  CHECK(absl::EndsWith(r.out, "OK\n"));
+}
+
+// Over TLS (the peers' --tls-* flags), the ZooKeeper port takes clients
+// of the CA alone, each with its certificate's subject as its x509
+// identity: zkCli over ZooKeeper's Netty TLS socket, openssl's client for
+// a four-letter word, and kazoo (test/integration/kazoo/kazoo_tls.py: an
+// x509 ACL, a client without TLS refused, a session that moves when its
+// peer is killed). The C client of Debian is built without TLS.
+TEST_CASE("ZooKeeper protocol: over TLS, clients of the CA get through "
+          "with their x509 identity and sessions still move",
+          "[zkserver][process][tls][kazoo]") {
+  TempDir certs;
+  testing::TestCa ca(certs.Sub("ca"), "zk-tls-ca");
+  const testing::Issued server = ca.Issue("peer", "IP:127.0.0.1");
+  const testing::Issued alice = ca.Issue("alice", "");
+  const testing::Issued bob = ca.Issue("bob", "");
+  ZkPeers three(3, {"--tls-cert", server.cert, "--tls-key", server.key,
+                    "--tls-ca", ca.cert(), "--zk-4lw-whitelist", "ruok"});
+  const std::string as_alice = ZkCliTlsFlags(alice, ca.cert());
+  if (!three.WaitServing({0, 1, 2}, as_alice)) FAIL(three.Logs());
+
+  const ShellResult who = ZkCli(three.zk[1], "whoami", as_alice);
+  INFO(who.out);
+  CHECK(absl::StrContains(who.out, "x509: CN=alice"));
+  CHECK(absl::StrContains(who.out, "ip: 127.0.0.1"));
+  // zkCli without TLS gets nothing.
+  const ShellResult plain = ZkCli(three.zk[1], "ls /");
+  INFO(plain.out);
+  CHECK(absl::StrContains(plain.out, "ConnectionLoss"));
+  CHECK(!absl::StrContains(plain.out, "[synod]"));
+  // A four-letter word over TLS, and the same without a certificate.
+  const std::string s_client = absl::StrCat(
+      "printf ruok | timeout 20 openssl s_client -quiet -connect ",
+      three.zk[2], " -CAfile ", ca.cert());
+  const ShellResult ruok = Shell(absl::StrCat(
+      s_client, " -cert ", alice.cert, " -key ", alice.key, " 2>/dev/null"));
+  CHECK(absl::EndsWith(ruok.out, "\nimok"));
+  CHECK(!absl::StrContains(Shell(s_client + " 2>&1").out, "imok"));
+
+  const auto base = [](const testing::Issued& id) {
+    return id.cert.substr(0, id.cert.size() - 4);  // without ".pem"
+  };
+  const ShellResult r = Shell(absl::StrCat(
+      "/usr/bin/python3 ", SYNOD_KAZOO_TLS_SCRIPT, " ",
+      absl::StrJoin(three.zk, ","), " ", three.peers[0]->pid(), " ",
+      ca.cert(), " ", base(alice), " ", base(bob), " 2>&1 </dev/null"));
+  INFO("kazoo_tls.py printed:\n" << r.out);
   if (r.exit_code != 0) INFO(three.Logs());
   CHECK(r.exit_code == 0);
   CHECK(absl::EndsWith(r.out, "OK\n"));
