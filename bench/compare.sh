@@ -12,7 +12,8 @@
 #   3. starts a three-peer synod ensemble on loopback (defaults; group commit
 #      is always on) whose third peer is the load generator's own process (a
 #      follower), runs the same workloads through its Coordinator, then
-#      through the client service from a non-peer process, and stops it;
+#      through the client service from a non-peer process, then through
+#      its ZooKeeper port with ZooKeeper's own C client, and stops it;
 #      then measures the same big-tree figures in a fresh ensemble;
 #   4. writes results.csv, floor.csv, bigtree.csv, report.md and chart.png
 #      in the output directory and prints the report.
@@ -162,11 +163,13 @@ time_until_read zookeeper catchup_seconds launch_zk_follower \
 bash "$zk" stop "$work/zk-big" >&2
 
 # ---- synod.
-base=22281
+base=22281 zk_base=22381
 peers=("127.0.0.1:$base" "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))")
 seeds=$(IFS=,; echo "${peers[*]}")
+# Peer i serves ZooKeeper's protocol on zk_base + i.
 start_peer() {
   "$bin_dir/synod-peer" --listen "${peers[$1]}" --seeds "$seeds" \
+    --zk-listen "127.0.0.1:$((zk_base + $1))" \
     --data-dir "$work/$data/p$1" --log-level warning \
     >>"$work/$data/p$1.log" 2>&1 &
   synod_pids[$1]=$!
@@ -201,13 +204,16 @@ start_peer 2
 wait_role 2 follower
 say "synod: the workloads through the client service of ${peers[2]} (a follower), from another process"
 "$bench_bin/synod_load" --system=synod-remote --peer="${peers[2]}" "${common[@]}"
+say "synod: the workloads through the ZooKeeper port of ${peers[2]} (a follower), ZooKeeper's C client"
+"$bench_bin/zk_load" --system=synod-zk --servers="127.0.0.1:$((zk_base + 2))" \
+  "${common[@]}"
 
 for pid in "${synod_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 wait 2>/dev/null || true
 synod_pids=()
 
 say "synod: a fresh ensemble for the big tree, $big znodes of $populate_bytes bytes"
-base=22291
+base=22291 zk_base=22391
 peers=("127.0.0.1:$base" "127.0.0.1:$((base + 1))" "127.0.0.1:$((base + 2))")
 seeds=$(IFS=,; echo "${peers[*]}")
 data=synod-big
@@ -240,7 +246,7 @@ say "The report"
   --bigtree="$out/bigtree.csv" --out="$out"
 gnuplot "$out/chart.gp"
 rows=$(($(wc -l < "$out/results.csv") - 1))
-want=$(( 3 * 5 * $(echo "$in_flight" | tr ',' '\n' | wc -l) ))
+want=$(( 4 * 5 * $(echo "$in_flight" | tr ',' '\n' | wc -l) ))
 if [ "$rows" != "$want" ] || [ ! -s "$out/chart.png" ]; then
   echo "compare.sh: expected $want result rows and a chart, got $rows rows" >&2
   exit 1
