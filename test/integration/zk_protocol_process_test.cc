@@ -403,7 +403,7 @@ TEST_CASE("ZooKeeper protocol: kazoo's Lock, Election, Barrier and "
   ZkPeers three(3);
   if (!three.WaitServing({0, 1, 2})) FAIL(three.Logs());
   const ShellResult r = Shell(absl::StrCat(
-      "/usr/bin/python3 ", SYNOD_KAZOO_SCRIPT, " ", absl::StrJoin(three.zk, ","),
+      "/usr/bin/python3 -B ", SYNOD_KAZOO_SCRIPT, " ", absl::StrJoin(three.zk, ","),
       " ", three.peers[0]->pid(), " 2>&1 </dev/null"));
   INFO("kazoo_recipes.py printed:\n" << r.out);
   if (r.exit_code != 0) INFO(three.Logs());
@@ -452,7 +452,7 @@ TEST_CASE("ZooKeeper protocol: over TLS, clients of the CA get through "
     return id.cert.substr(0, id.cert.size() - 4);  // without ".pem"
   };
   const ShellResult r = Shell(absl::StrCat(
-      "/usr/bin/python3 ", SYNOD_KAZOO_TLS_SCRIPT, " ",
+      "/usr/bin/python3 -B ", SYNOD_KAZOO_TLS_SCRIPT, " ",
       absl::StrJoin(three.zk, ","), " ", three.peers[0]->pid(), " ",
       ca.cert(), " ", base(alice), " ", base(bob), " 2>&1 </dev/null"));
   INFO("kazoo_tls.py printed:\n" << r.out);

@@ -26,22 +26,9 @@ import time
 from kazoo.client import KazooClient, KazooState
 from kazoo.recipe.cache import TreeCache, TreeEvent
 
-WAIT_SECONDS = 30
+from kazoo_util import WAIT_SECONDS, fail, wait_until
+
 STATE_TIMES = []  # (state, when) of both clients, for the resume time
-
-
-def fail(why):
-    print("FAIL: " + why, flush=True)
-    os._exit(1)
-
-
-def wait_until(done, what, seconds=WAIT_SECONDS):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if done():
-            return
-        time.sleep(0.02)
-    fail("timed out waiting for " + what)
 
 
 def connect(hosts):

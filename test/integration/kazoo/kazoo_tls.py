@@ -20,28 +20,13 @@ import logging
 import os
 import signal
 import sys
-import time
 
 from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import NoAuthError
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_acl
 
-WAIT_SECONDS = 30
-
-
-def fail(why):
-    print("FAIL: " + why, flush=True)
-    os._exit(1)
-
-
-def wait_until(done, what, seconds=WAIT_SECONDS):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if done():
-            return
-        time.sleep(0.02)
-    fail("timed out waiting for " + what)
+from kazoo_util import WAIT_SECONDS, fail, wait_until
 
 
 def connect(hosts, ca, who):
