@@ -32,6 +32,7 @@
 #include "integration/zk_server.h"
 #include "test_util.h"
 #include "util/test_ca.h"
+#include "zkserver/zk_connection.h"
 #include "zkwire/zk_records.h"
 
 namespace synod {
@@ -416,7 +417,9 @@ TEST_CASE("ZooKeeper protocol: kazoo's Lock, Election, Barrier and "
 // identity: zkCli over ZooKeeper's Netty TLS socket, openssl's client for
 // a four-letter word, and kazoo (test/integration/kazoo/kazoo_tls.py: an
 // x509 ACL, a client without TLS refused, a session that moves when its
-// peer is killed). The C client of Debian is built without TLS.
+// peer is killed); a connection that never starts its handshake is closed
+// after the handshake timeout, and a CA added to the peers' bundle is
+// taken without a restart. The C client of Debian is built without TLS.
 TEST_CASE("ZooKeeper protocol: over TLS, clients of the CA get through "
           "with their x509 identity and sessions still move",
           "[zkserver][process][tls][kazoo]") {
@@ -426,9 +429,15 @@ TEST_CASE("ZooKeeper protocol: over TLS, clients of the CA get through "
   const testing::Issued alice = ca.Issue("alice", "");
   const testing::Issued bob = ca.Issue("bob", "");
   ZkPeers three(3, {"--tls-cert", server.cert, "--tls-key", server.key,
-                    "--tls-ca", ca.cert(), "--zk-4lw-whitelist", "ruok"});
+                    "--tls-ca", ca.cert(), "--tls-reload", "1s",
+                    "--zk-4lw-whitelist", "ruok"});
   const std::string as_alice = ZkCliTlsFlags(alice, ca.cert());
   if (!three.WaitServing({0, 1, 2}, as_alice)) FAIL(three.Logs());
+  // A connection that never begins its TLS handshake is closed after the
+  // handshake timeout (checked at the end: the rest runs meanwhile).
+  const int idle = testing::ConnectTcp(three.zk[2]);
+  REQUIRE(idle >= 0);
+  const absl::Time idle_since = absl::Now();
 
   const ShellResult who = ZkCli(three.zk[1], "whoami", as_alice);
   INFO(who.out);
@@ -459,6 +468,36 @@ TEST_CASE("ZooKeeper protocol: over TLS, clients of the CA get through "
   if (r.exit_code != 0) INFO(three.Logs());
   CHECK(r.exit_code == 0);
   CHECK(absl::EndsWith(r.out, "OK\n"));
+
+  // Rotation: the peers read their files again each second; a CA bundle
+  // that gains another CA admits that CA's clients, without a restart.
+  testing::TestCa other(certs.Sub("other"), "zk-other-ca");
+  const testing::Issued carol = other.Issue("carol", "");
+  const std::string as_carol = ZkCliTlsFlags(carol, ca.cert());
+  CHECK(!absl::StrContains(ZkCli(three.zk[1], "whoami", as_carol).out,
+                           "x509: CN=carol"));
+  const std::string bundle = certs.Sub("bundle.pem");
+  std::ofstream(bundle) << testing::ReadAll(ca.cert())
+                        << testing::ReadAll(other.cert());
+  REQUIRE(std::rename(bundle.c_str(), ca.cert().c_str()) == 0);
+  bool admitted = false;
+  for (int i = 0; i < 10 && !admitted; ++i) {
+    admitted = absl::StrContains(ZkCli(three.zk[1], "whoami", as_carol).out,
+                                 "x509: CN=carol");
+  }
+  CHECK(admitted);
+
+  timeval tv{};
+  tv.tv_sec = 30;
+  setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char byte;
+  const ssize_t n = read(idle, &byte, 1);
+  const absl::Duration idle_for = absl::Now() - idle_since;
+  close(idle);
+  INFO("the idle connection ended after " << absl::FormatDuration(idle_for));
+  CHECK((n == 0 || (n < 0 && errno == ECONNRESET)));  // closed, not timed out
+  CHECK(idle_for >=
+        absl::Milliseconds(zkserver::ZkConnection::kHandshakeTimeoutMs));
 }
 
 // What the C client's asynchronous completions and watchers told, in the

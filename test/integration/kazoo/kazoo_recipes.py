@@ -23,25 +23,19 @@ import sys
 import threading
 import time
 
-from kazoo.client import KazooClient, KazooState
+from kazoo.client import KazooState
 from kazoo.recipe.cache import TreeCache, TreeEvent
 
+import kazoo_util
 from kazoo_util import WAIT_SECONDS, fail, wait_until
 
 STATE_TIMES = []  # (state, when) of both clients, for the resume time
 
 
 def connect(hosts):
-    states = []
-    client = KazooClient(hosts=",".join(hosts), timeout=10.0,
-                         randomize_hosts=False)
-
-    def listen(state):
-        states.append(state)
-        STATE_TIMES.append((state, time.monotonic()))
-    client.add_listener(listen)
-    client.start(timeout=WAIT_SECONDS)
-    return client, states
+    # The resume time is read from when each state came.
+    return kazoo_util.connect(
+        hosts, lambda state: STATE_TIMES.append((state, time.monotonic())))
 
 
 def main():

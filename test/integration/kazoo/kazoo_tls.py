@@ -26,17 +26,13 @@ from kazoo.exceptions import NoAuthError
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_acl
 
-from kazoo_util import WAIT_SECONDS, fail, wait_until
+import kazoo_util
+from kazoo_util import fail, wait_until
 
 
 def connect(hosts, ca, who):
-    states = []
-    client = KazooClient(hosts=",".join(hosts), timeout=10.0,
-                         randomize_hosts=False, use_ssl=True, ca=ca,
-                         certfile=who + ".pem", keyfile=who + ".key")
-    client.add_listener(states.append)
-    client.start(timeout=WAIT_SECONDS)
-    return client, states
+    return kazoo_util.connect(hosts, use_ssl=True, ca=ca,
+                              certfile=who + ".pem", keyfile=who + ".key")
 
 
 def main():
