@@ -403,6 +403,7 @@ class SessionStream final
   ClientRequest read_buf_;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_ended_ ABSL_GUARDED_BY(mu_) = false;  // half-closed or gone
+  bool close_read_ ABSL_GUARDED_BY(mu_) = false;   // a CloseSession was read
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<ClientRequest> pending_ ABSL_GUARDED_BY(mu_);
   size_t writes_outstanding_ ABSL_GUARDED_BY(mu_) = 0;
@@ -477,7 +478,7 @@ SessionStream::Actions SessionStream::NextLocked() {
     writing_ = true;
     a.write = true;
   }
-  if (!reading_ && !reads_ended_ && !cancelled_ && !broken_ &&
+  if (!reading_ && !reads_ended_ && !close_read_ && !cancelled_ && !broken_ &&
       phase_ == Phase::kOpen && InFlightLocked() < kMaxInFlight) {
     reading_ = true;
     a.read = true;
@@ -535,6 +536,10 @@ void SessionStream::OnReadDone(bool ok) {
     MutexLock lock(&mu_);
     reading_ = false;
     if (ok) {
+      // Nothing after a CloseSession runs, so nothing more is read: a read
+      // left waiting on the client would keep the stream from finishing
+      // once the close's reply is out.
+      if (read_buf_.has_close()) close_read_ = true;
       pending_.push_back(std::move(read_buf_));
     } else {
       reads_ended_ = true;

@@ -347,17 +347,24 @@ class Stream {
 
   // Sends `request` (numbered here) and returns its reply.
   ClientReply Call(ClientRequest request) {
+    const uint64_t id = Send(std::move(request));
+    ClientReply reply = NextReply();
+    REQUIRE(reply.id() == id);
+    return reply;
+  }
+  // Sends `request` (numbered here) without waiting; returns its id.
+  uint64_t Send(ClientRequest request) {
     request.set_id(next_id_++);
     REQUIRE(stream_->Write(request));
+    return request.id();
+  }
+  // The next reply, its watch events set aside.
+  ClientReply NextReply() {
     ClientReply reply;
     while (true) {
       REQUIRE(stream_->Read(&reply));
-      if (reply.id() == 0) {
-        events_.push_back(reply.event());
-        continue;
-      }
-      REQUIRE(reply.id() == request.id());
-      return reply;
+      if (reply.id() != 0) return reply;
+      events_.push_back(reply.event());
     }
   }
   ClientReply Open(int64_t timeout_ms = 0) {
@@ -719,6 +726,44 @@ TEST_CASE("client service, fake host: once a stream has a watch, a reply "
   REQUIRE(created.error() == 0);
   CHECK(created.zxid() == host.submissions().back().zxid);
   CHECK(stream.End().ok());
+}
+
+TEST_CASE("client service, fake host: a CloseSession sent behind requests "
+          "still waiting ends the stream once its reply is out",
+          "[client_service][fake_host]") {
+  FakeHost host({{"/r", Node{}}});
+  Served served(&host, ServiceOptions());
+  Stream stream(served.address);
+  REQUIRE(stream.Open().error() == 0);
+  // The create's completion waits on the host's thread, so the read
+  // behind it waits in the stream, and the close behind both: the service
+  // reads the close while it still has requests to run.
+  host.Hold();
+  ClientRequest create;
+  create.mutable_write()->mutable_create()->set_path("/a");
+  ClientRequest get;
+  get.mutable_read()->set_kind(ReadRequest::GET);
+  get.mutable_read()->set_path("/r");
+  ClientRequest close;
+  close.mutable_close();
+  const uint64_t create_id = stream.Send(std::move(create));
+  const uint64_t get_id = stream.Send(std::move(get));
+  const uint64_t close_id = stream.Send(std::move(close));
+  absl::SleepFor(absl::Milliseconds(200));  // for the service to read all
+  host.Release();
+  const ClientReply created = stream.NextReply();
+  CHECK(created.id() == create_id);
+  CHECK(created.error() == 0);
+  const ClientReply got = stream.NextReply();
+  CHECK(got.id() == get_id);
+  CHECK(got.error() == 0);
+  const ClientReply closed = stream.NextReply();
+  CHECK(closed.id() == close_id);
+  CHECK(closed.error() == 0);
+  // Ended by the service, with no read of the client's left waiting
+  // (before, one was, and the stream ran into its deadline).
+  CHECK(stream.AwaitEnd().ok());
+  CHECK(host.submissions().back().request.has_close_session());
 }
 
 TEST_CASE("client service, fake host: a resumed session's watches are set "
