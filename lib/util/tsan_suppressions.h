@@ -28,6 +28,9 @@ extern "C" const char* __tsan_default_suppressions() {
          // finished on another; its reference count is handed over inside
          // libgrpc.
          "race:ServerCallbackUnaryImpl::Finish\n"
+         // gRPC's callback server hands a new request's tag from the
+         // thread that allocates it to its completion-queue thread.
+         "race:grpc::Server::CallbackRequest\n"
          // The connection cap's socket mutator is built before the server
          // starts and called on gRPC's accept thread, started inside
          // libgrpc after it: TSan cannot see that order.
