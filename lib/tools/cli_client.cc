@@ -179,7 +179,7 @@ void CliClient::Print(std::string_view text) {
 absl::Status CliClient::Connect() {
   {
     MutexLock lock(&mu_);
-    if (stream_ && !stream_ended_) return absl::OkStatus();
+    if (stream_ && !stream_ended_ && !write_failed_) return absl::OkStatus();
   }
   if (stream_) {
     EndStream(/*cancel=*/true);  // lost: its session is resumed
@@ -230,6 +230,7 @@ absl::Status CliClient::ConnectCurrent() {
     MutexLock lock(&mu_);
     stream_ended_ = false;
     writes_done_ = false;
+    write_failed_ = false;
     resume = session_id_;
     if (resume != 0) watches = watches_.ToRequests();
     replies_.clear();
@@ -305,7 +306,7 @@ absl::StatusOr<ClientReply> CliClient::Call(ClientRequest request,
   uint64_t id;
   {
     MutexLock lock(&mu_);
-    if (!stream_ || stream_ended_ || writes_done_) {
+    if (!stream_ || stream_ended_ || writes_done_ || write_failed_) {
       return ConnectionLoss("the connection to the peer was lost");
     }
     id = next_id_++;
@@ -318,6 +319,10 @@ absl::StatusOr<ClientReply> CliClient::Call(ClientRequest request,
   }
   request.set_id(id);
   if (!stream_->Write(request)) {
+    // The next command connects again at once, not on the same lost
+    // stream until the reader thread has seen it end.
+    MutexLock lock(&mu_);
+    write_failed_ = true;
     return ConnectionLoss("the connection to the peer was lost");
   }
   MutexLock lock(&mu_);

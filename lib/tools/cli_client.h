@@ -195,6 +195,9 @@ class CliClient {
   std::map<uint64_t, transport::ClientReply> replies_ ABSL_GUARDED_BY(mu_);
   bool stream_ended_ ABSL_GUARDED_BY(mu_) = false;
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
+  // A write on the stream failed: it is lost, even before the reader
+  // thread has seen it end.
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
   // The session (open, or to resume once its stream is lost), 0 for none.
   int64_t session_id_ ABSL_GUARDED_BY(mu_) = 0;
   // What resumes it (the calling thread's alone).
