@@ -6,6 +6,10 @@
 //   loopback  a 1-byte TCP round trip over 127.0.0.1 with TCP_NODELAY, the
 //             least a message to another process and back can cost
 //             (--round-trips times)
+//   handoff   a round trip between two threads through a mutex and a
+//             condition variable (each wakes the other once), what two
+//             hops of work between threads cost at the least: a write
+//             crosses threads several times in each peer (--handoffs times)
 //
 // Prints "name,p50_us,p99_us" CSV lines (with a header) to stdout.
 
@@ -17,9 +21,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,11 +111,42 @@ std::vector<double> RoundTrips(int n) {
   return us;
 }
 
+// Round trips between this thread and another: each hands the turn to the
+// other and waits for it back. The first hundred warm up.
+std::vector<double> Handoffs(int n) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool other_turn = false;
+  const int total = n + 100;
+  std::thread other([&] {
+    for (int i = 0; i < total; ++i) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return other_turn; });
+      other_turn = false;
+      cv.notify_all();
+    }
+  });
+  std::vector<double> us;
+  for (int i = 0; i < total; ++i) {
+    const auto t0 = Clock::now();
+    std::unique_lock<std::mutex> lock(mu);
+    other_turn = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !other_turn; });
+    if (i >= 100) {
+      us.push_back(
+          std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+  }
+  other.join();
+  return us;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string dir = ".";
-  int fsyncs = 200, trips = 10000;
+  int fsyncs = 200, trips = 10000, handoffs = 5000;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.rfind("--dir=", 0) == 0) {
@@ -118,18 +155,23 @@ int main(int argc, char** argv) {
       fsyncs = std::max(1, std::atoi(arg.c_str() + 9));
     } else if (arg.rfind("--round-trips=", 0) == 0) {
       trips = std::max(1, std::atoi(arg.c_str() + 14));
+    } else if (arg.rfind("--handoffs=", 0) == 0) {
+      handoffs = std::max(1, std::atoi(arg.c_str() + 11));
     } else {
       std::fprintf(stderr,
                    "usage: bench_floor [--dir=DIR] [--fsyncs=N] "
-                   "[--round-trips=N]\n");
+                   "[--round-trips=N] [--handoffs=N]\n");
       return 2;
     }
   }
   const auto f = Fsyncs(dir, fsyncs);
   const auto r = RoundTrips(trips);
+  const auto h = Handoffs(handoffs);
   std::printf("name,p50_us,p99_us\n");
   std::printf("fsync,%.1f,%.1f\n", Percentile(f, 0.5), Percentile(f, 0.99));
   std::printf("loopback_rtt,%.1f,%.1f\n", Percentile(r, 0.5),
               Percentile(r, 0.99));
+  std::printf("thread_handoff_rtt,%.1f,%.1f\n", Percentile(h, 0.5),
+              Percentile(h, 0.99));
   return 0;
 }

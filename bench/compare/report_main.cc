@@ -178,9 +178,12 @@ int main(int argc, char** argv) {
       const std::string& name = r.at("name");
       md << absl::StrFormat(
           "| %s | %s | %s |\n",
-          name == "fsync" ? "1 KiB append + fdatasync"
-                          : name == "loopback_rtt" ? "loopback TCP round trip"
-                                                   : name,
+          name == "fsync"          ? "1 KiB append + fdatasync"
+          : name == "loopback_rtt" ? "loopback TCP round trip"
+          : name == "thread_handoff_rtt"
+              ? "round trip between two threads (mutex + condition "
+                "variable)"
+              : name,
           Fmt(Number(r, "p50_us")), Fmt(Number(r, "p99_us")));
     }
   }
