@@ -483,9 +483,10 @@ TEST_CASE("client service, fake host: a stream's session is created with a "
   // Ended: no longer hosted, its watches dropped, but not closed: it
   // stays open for its timeout. (The service lets the session go once the
   // stream is done on its side, which may come just after the client has
-  // seen it end; it drops the watches first.)
-  CHECK(testing::WaitFor([&] { return host.hosted().empty(); },
-                         absl::Seconds(10)));
+  // seen it end.)
+  CHECK(testing::WaitFor(
+      [&] { return host.hosted().empty() && !host.dropped().empty(); },
+      absl::Seconds(10)));
   CHECK(host.dropped() == std::vector<int64_t>{session});
   CHECK(host.submissions().size() == 1);
 
@@ -691,7 +692,7 @@ TEST_CASE("client service, fake host: a stream's watches are dropped when "
   CHECK(stream.End().ok());
   // Dropped once the stream is done on the service's side too, which may
   // come just after the client has seen it end.
-  CHECK(testing::WaitFor([&] { return host.hosted().empty(); },
+  CHECK(testing::WaitFor([&] { return !host.dropped().empty(); },
                          absl::Seconds(10)));
   CHECK(host.dropped() == std::vector<int64_t>{session});
   CHECK(host.watch_count() == 0);
